@@ -1,0 +1,67 @@
+package io.github.convsim.cli;
+
+import io.github.convsim.model.LoraCheckpoint;
+import io.github.convsim.model.ModuleSummary;
+import io.github.convsim.model.SkippedTensor;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = {"Show how an adapter pairs with its base: one row per module and layer, then what was skipped.",
+            "With no arguments, inspects the bundled demo (BERT-Base + an IMDB LoRA, r=8)."},
+        footer = {"", "Columns: W0 is [out, in]; scaling = alpha/r (alpha/sqrt(r) with rsLoRA);",
+            "|dW|/|W0| = ||scaling * B A||_F / ||W0||_F, the size of the update relative to the frozen weight.",
+            "", "Example:", "  convsim inspect path/to/adapter --base path/to/model.safetensors"})
+final class InspectCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "ADAPTER_DIR",
+            description = "PEFT adapter directory (adapter_config.json + adapter_model.safetensors|.bin).")
+    Path adapter;
+
+    @Option(names = "--base", paramLabel = "PATH",
+            description = "Base weights: a .safetensors or .bin file, a sharded index, or a model directory.")
+    Path base;
+
+    @Override
+    public Integer call() throws Exception {
+        Path adapterDir = adapter != null ? adapter : Demo.adapter();
+        Path basePath = base != null ? base : Demo.base();
+        PrintWriter out = spec.commandLine().getOut();
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath)) {
+            List<ModuleSummary> rows = ModuleSummary.of(ckpt);
+            out.printf("adapter %s (r=%d, alpha=%s%s)%nbase    %s%n%n", adapterDir, ckpt.config().r(),
+                    fmt(ckpt.config().loraAlpha()), ckpt.config().useRslora() ? ", rsLoRA" : "", basePath);
+            String header = String.format("%-12s %5s  %-52s %-11s %4s %7s %8s %9s %9s %10s", "module", "layer",
+                    "base key", "W0 [o,i]", "r", "alpha", "scaling", "||A||", "||B||", "|dW|/|W0|");
+            out.println(header);
+            for (ModuleSummary r : rows) {
+                out.printf("%-12s %5d  %-52s %-11s %4d %7s %8s %9.4f %9.4f %10.3e%s%n", r.module(), r.layer(),
+                        r.baseKey(), r.out() + "x" + r.in(), r.rank(), fmt(r.alpha()), fmt(r.scaling()), r.normA(),
+                        r.normB(), r.relativeDelta(), r.dora() ? "  DoRA" : "");
+            }
+            out.printf("%n%d modules in %d layers: %s%n", rows.size(),
+                    rows.stream().mapToInt(ModuleSummary::layer).distinct().count(), ckpt.moduleNames());
+            List<SkippedTensor> skipped = ckpt.skipped();
+            if (!skipped.isEmpty()) {
+                out.printf("%nskipped %d tensors:%n", skipped.size());
+                for (SkippedTensor s : skipped) {
+                    out.printf("  %s: %s%n", s.name(), s.reason());
+                }
+            }
+        }
+        return 0;
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e9 ? String.valueOf((long) v) : String.format("%.4g", v);
+    }
+}

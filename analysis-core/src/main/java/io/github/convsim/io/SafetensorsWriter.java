@@ -1,0 +1,122 @@
+package io.github.convsim.io;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Writes a safetensors file from tensors given as row-major doubles, stored as F64, F32 or BF16 (BF16 rounded to
+ * nearest even). The file is written next to its destination and moved into place, so a reader never sees half a
+ * file.
+ */
+public final class SafetensorsWriter {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private record Pending(Dtype dtype, long[] shape, double[] data) {}
+
+    private final Map<String, Pending> tensors = new LinkedHashMap<>();
+    private final Map<String, String> metadata = new LinkedHashMap<>();
+
+    public SafetensorsWriter metadata(String key, String value) {
+        metadata.put(key, value);
+        return this;
+    }
+
+    /** Adds a tensor; {@code data} is row-major with as many elements as {@code shape} describes. */
+    public SafetensorsWriter add(String name, Dtype dtype, long[] shape, double[] data) {
+        if (dtype != Dtype.F64 && dtype != Dtype.F32 && dtype != Dtype.BF16) {
+            throw new IllegalArgumentException("writing " + dtype + " is not supported");
+        }
+        long n = 1;
+        for (long d : shape) {
+            n *= d;
+        }
+        if (n != data.length) {
+            throw new IllegalArgumentException(name + ": shape holds " + n + " elements, data " + data.length);
+        }
+        if (tensors.putIfAbsent(name, new Pending(dtype, shape.clone(), data)) != null) {
+            throw new IllegalArgumentException("duplicate tensor " + name);
+        }
+        return this;
+    }
+
+    public void write(Path file) throws IOException {
+        ObjectNode header = JSON.createObjectNode();
+        if (!metadata.isEmpty()) {
+            ObjectNode meta = header.putObject("__metadata__");
+            metadata.forEach(meta::put);
+        }
+        long offset = 0;
+        for (Map.Entry<String, Pending> e : tensors.entrySet()) {
+            Pending p = e.getValue();
+            ObjectNode t = header.putObject(e.getKey());
+            t.put("dtype", p.dtype.name());
+            ArrayNode shape = t.putArray("shape");
+            for (long d : p.shape) {
+                shape.add(d);
+            }
+            long len = (long) p.data.length * p.dtype.size();
+            t.putArray("data_offsets").add(offset).add(offset + len);
+            offset += len;
+        }
+        byte[] json = JSON.writeValueAsBytes(header);
+        int padded = (json.length + 7) / 8 * 8; // the reference writer pads the header to 8 bytes with spaces
+        Path parent = file.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Path tmp = Files.createTempFile(parent, "." + file.getFileName(), ".tmp");
+        try {
+            try (OutputStream out = Files.newOutputStream(tmp)) {
+                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
+                out.write(len.array());
+                out.write(json);
+                for (int i = json.length; i < padded; i++) {
+                    out.write(' ');
+                }
+                for (Pending p : tensors.values()) {
+                    writeData(out, p);
+                }
+            }
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static void writeData(OutputStream out, Pending p) throws IOException {
+        int chunk = 1 << 16;
+        ByteBuffer buf = ByteBuffer.allocate(chunk * p.dtype.size()).order(ByteOrder.LITTLE_ENDIAN);
+        for (int start = 0; start < p.data.length; start += chunk) {
+            buf.clear();
+            int end = Math.min(p.data.length, start + chunk);
+            for (int i = start; i < end; i++) {
+                switch (p.dtype) {
+                    case F64 -> buf.putDouble(p.data[i]);
+                    case F32 -> buf.putFloat((float) p.data[i]);
+                    case BF16 -> buf.putShort(toBf16((float) p.data[i]));
+                    default -> throw new AssertionError(p.dtype);
+                }
+            }
+            out.write(buf.array(), 0, buf.position());
+        }
+    }
+
+    /** Rounds a float to bfloat16, to nearest with ties to even; NaN stays NaN. */
+    static short toBf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) {
+            return (short) ((bits >>> 16) | 0x40);
+        }
+        int rounding = 0x7fff + ((bits >>> 16) & 1);
+        return (short) ((bits + rounding) >>> 16);
+    }
+
+}

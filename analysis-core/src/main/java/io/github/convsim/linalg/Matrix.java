@@ -1,0 +1,148 @@
+package io.github.convsim.linalg;
+
+import java.util.Arrays;
+
+/**
+ * A dense matrix of doubles in column-major order (LAPACK's layout): element (i, j) is {@code data[i + j * rows]}.
+ * The array is shared, not copied: backends write into it where their contract says so.
+ */
+public final class Matrix {
+    private final int rows;
+    private final int cols;
+    private final double[] data;
+
+    public Matrix(int rows, int cols, double[] data) {
+        if (rows < 0 || cols < 0 || (long) rows * cols != data.length) {
+            throw new IllegalArgumentException(rows + "x" + cols + " matrix cannot hold " + data.length + " values");
+        }
+        this.rows = rows;
+        this.cols = cols;
+        this.data = data;
+    }
+
+    public static Matrix zeros(int rows, int cols) {
+        return new Matrix(rows, cols, new double[Math.multiplyExact(rows, cols)]);
+    }
+
+    /** The matrix whose row-major elements are {@code rowMajor} (PyTorch's layout), copied into column-major. */
+    public static Matrix fromRowMajor(int rows, int cols, double[] rowMajor) {
+        return new Matrix(cols, rows, rowMajor).transpose();
+    }
+
+    public static Matrix identity(int n) {
+        Matrix m = zeros(n, n);
+        for (int i = 0; i < n; i++) {
+            m.data[i + i * n] = 1;
+        }
+        return m;
+    }
+
+    public int rows() {
+        return rows;
+    }
+
+    public int cols() {
+        return cols;
+    }
+
+    /** The backing column-major array (not a copy). */
+    public double[] data() {
+        return data;
+    }
+
+    public double get(int i, int j) {
+        return data[i + j * rows];
+    }
+
+    public void set(int i, int j, double v) {
+        data[i + j * rows] = v;
+    }
+
+    public Matrix copy() {
+        return new Matrix(rows, cols, data.clone());
+    }
+
+    public Matrix transpose() {
+        double[] t = new double[data.length];
+        int block = 64;
+        for (int jb = 0; jb < cols; jb += block) {
+            for (int ib = 0; ib < rows; ib += block) {
+                int jm = Math.min(cols, jb + block);
+                int im = Math.min(rows, ib + block);
+                for (int j = jb; j < jm; j++) {
+                    for (int i = ib; i < im; i++) {
+                        t[j + i * cols] = data[i + j * rows];
+                    }
+                }
+            }
+        }
+        return new Matrix(cols, rows, t);
+    }
+
+    /** Rows [from, from + count) as a new matrix. */
+    public Matrix rowSlice(int from, int count) {
+        Matrix m = zeros(count, cols);
+        for (int j = 0; j < cols; j++) {
+            System.arraycopy(data, from + j * rows, m.data, j * count, count);
+        }
+        return m;
+    }
+
+    /** Columns [0, count) as a new matrix. */
+    public Matrix leadingColumns(int count) {
+        return new Matrix(rows, count, Arrays.copyOf(data, rows * count));
+    }
+
+    public double frobeniusNorm() {
+        double scale = 0;
+        double ssq = 1;
+        for (double v : data) {
+            if (v != 0) {
+                double a = Math.abs(v);
+                if (scale < a) {
+                    ssq = 1 + ssq * (scale / a) * (scale / a);
+                    scale = a;
+                } else {
+                    ssq += (a / scale) * (a / scale);
+                }
+            }
+        }
+        return scale * Math.sqrt(ssq);
+    }
+
+    /** The first non-finite element's (row, col), or null if all are finite. */
+    public int[] firstNonFinite() {
+        for (int k = 0; k < data.length; k++) {
+            if (!Double.isFinite(data[k])) {
+                return new int[] {k % rows, k / rows};
+            }
+        }
+        return null;
+    }
+
+    public Matrix scale(double s) {
+        double[] d = data.clone();
+        for (int k = 0; k < d.length; k++) {
+            d[k] *= s;
+        }
+        return new Matrix(rows, cols, d);
+    }
+
+    /** Values rounded to float and back: what an fp32 computation starts from. */
+    public Matrix roundedToFloat() {
+        double[] d = new double[data.length];
+        for (int k = 0; k < d.length; k++) {
+            d[k] = (float) data[k];
+        }
+        return new Matrix(rows, cols, d);
+    }
+
+    public String shapeString() {
+        return rows + "x" + cols;
+    }
+
+    @Override
+    public String toString() {
+        return "Matrix[" + shapeString() + "]";
+    }
+}
