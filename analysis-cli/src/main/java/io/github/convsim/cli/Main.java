@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
             "Conversion-matrix similarity of LoRA adapters (CondLoRA, arXiv:2403.14946).",
             "For every layer l, the conversion matrices C = W0_l^-1 A^T, W0_l^-1 B, W0_l^-1 BA map the frozen",
             "weight to the LoRA factors; convsim measures how similar they are across layers, against null models."},
-        subcommands = {InspectCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {AnalyzeCommand.class, InspectCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 invalid or unreadable input."})
 public final class Main implements Runnable {
     public static final int EXIT_INTERNAL = 1;
@@ -57,10 +57,12 @@ public final class Main implements Runnable {
     }
 
     static int exitCode(Throwable t) {
-        if (t instanceof CheckpointException || t instanceof InputException) {
+        if (t instanceof CheckpointException || t instanceof InputException
+                || t instanceof io.github.convsim.conversion.IllConditionedException) {
             return EXIT_INPUT;
         }
-        if (t instanceof CommandLine.ParameterException) {
+        if (t instanceof CommandLine.ParameterException || t instanceof IllegalArgumentException
+                || t instanceof java.nio.file.FileAlreadyExistsException) {
             return EXIT_USAGE;
         }
         return EXIT_INTERNAL;
@@ -75,7 +77,7 @@ public final class Main implements Runnable {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"convsim " + io.github.convsim.report.Provenance.toolVersion()};
+            return new String[] {"convsim " + io.github.convsim.report.Provenance.currentToolVersion()};
         }
     }
 }

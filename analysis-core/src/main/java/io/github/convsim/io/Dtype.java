@@ -61,6 +61,29 @@ public enum Dtype {
         }
     }
 
+    /** Reads {@code count} elements from the start of a little-endian buffer into {@code dst[off...]}, exactly. */
+    public void readInto(ByteBuffer le, int count, double[] dst, int off) {
+        switch (this) {
+            case F32 -> {
+                float[] tmp = new float[Math.min(count, 1 << 16)];
+                java.nio.FloatBuffer fb = le.asFloatBuffer();
+                for (int done = 0; done < count; done += tmp.length) {
+                    int n = Math.min(tmp.length, count - done);
+                    fb.get(tmp, 0, n);
+                    for (int i = 0; i < n; i++) {
+                        dst[off + done + i] = tmp[i];
+                    }
+                }
+            }
+            case F64 -> le.asDoubleBuffer().get(dst, off, count);
+            default -> {
+                for (int i = 0; i < count; i++) {
+                    dst[off + i] = read(le, i);
+                }
+            }
+        }
+    }
+
     private static double exactLong(long v) {
         if (v > (1L << 53) || v < -(1L << 53)) {
             throw new ArithmeticException("integer " + v + " is not exactly representable as a double");

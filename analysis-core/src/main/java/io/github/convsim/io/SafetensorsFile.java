@@ -361,9 +361,7 @@ public final class SafetensorsFile implements WeightSource {
             long byteOffset = dataStart + e.begin + (first + done) * dtype.size();
             ByteBuffer buf = map(byteOffset, (long) n * dtype.size());
             try {
-                for (int i = 0; i < n; i++) {
-                    dst[dstOffset + done + i] = dtype.read(buf, i);
-                }
+                dtype.readInto(buf, n, dst, dstOffset + done);
             } catch (ArithmeticException inexact) {
                 throw new CheckpointException(path, "tensor '" + e.info.name() + "': " + inexact.getMessage());
             } finally {

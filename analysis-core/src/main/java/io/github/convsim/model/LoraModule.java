@@ -1,6 +1,7 @@
 package io.github.convsim.model;
 
 import io.github.convsim.linalg.Matrix;
+import io.github.convsim.linalg.Norms;
 
 /**
  * One adapted weight of one layer: the LoRA factors A [r, in] and B [out, r] (the scaling not applied), and where its
@@ -27,32 +28,9 @@ public record LoraModule(String module, String modulePath, int layer, String bas
         return b.rows();
     }
 
-    /** ||scaling * B A||_F from the r x r Gram matrices: ||BA||^2 = trace((B^T B)(A A^T)). */
+    /** ||scaling * B A||_F, from r x r Gram matrices (see {@link Norms#productFrobenius}). */
     public double deltaNorm() {
-        int r = rank;
-        double[] btb = new double[r * r];
-        double[] aat = new double[r * r];
-        for (int p = 0; p < r; p++) {
-            for (int q = 0; q < r; q++) {
-                double s = 0;
-                for (int i = 0; i < b.rows(); i++) {
-                    s += b.get(i, p) * b.get(i, q);
-                }
-                btb[p + q * r] = s;
-                double t = 0;
-                for (int k = 0; k < a.cols(); k++) {
-                    t += a.get(p, k) * a.get(q, k);
-                }
-                aat[p + q * r] = t;
-            }
-        }
-        double tr = 0;
-        for (int p = 0; p < r; p++) {
-            for (int q = 0; q < r; q++) {
-                tr += btb[p + q * r] * aat[q + p * r];
-            }
-        }
-        return Math.abs(scaling) * Math.sqrt(Math.max(tr, 0));
+        return Math.abs(scaling) * Norms.productFrobenius(b, a);
     }
 
     @Override

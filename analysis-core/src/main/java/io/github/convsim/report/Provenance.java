@@ -2,14 +2,31 @@ package io.github.convsim.report;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 
-/** Where a result came from: tool version and runtime; hashes and options are added by the analysis. */
-public final class Provenance {
-    private Provenance() {}
+/**
+ * Where a result came from, enough to reproduce and diff it: every input file's SHA-256, the adapter config, all
+ * options and seeds, tool and runtime versions, the backend and the time spent per phase.
+ */
+public record Provenance(String tool, String toolVersion, String javaVersion, String os, String backend,
+                         String backendReason, String created, List<InputFile> inputs, Map<String, Object> options,
+                         Map<String, Double> timingsSeconds) {
+
+    /** One file read, with its role (adapter_config, adapter_weights, base_weights). */
+    public record InputFile(String role, String path, long bytes, String sha256) {}
 
     /** convsim's version, from the build. */
-    public static String toolVersion() {
+    public static String currentToolVersion() {
         try (InputStream in = Provenance.class.getResourceAsStream("/io/github/convsim/version.properties")) {
             if (in == null) {
                 return "dev";
@@ -20,5 +37,48 @@ public final class Provenance {
         } catch (IOException e) {
             return "dev";
         }
+    }
+
+    public static String currentJava() {
+        return System.getProperty("java.vendor") + " " + System.getProperty("java.runtime.version");
+    }
+
+    public static String currentOs() {
+        return System.getProperty("os.name") + " " + System.getProperty("os.version") + " " + System.getProperty("os.arch")
+                + ", " + Runtime.getRuntime().availableProcessors() + " cores";
+    }
+
+    /** SHA-256 of a file, hex. */
+    public static String sha256(Path file) throws IOException {
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java runtime", e);
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer buf = ByteBuffer.allocateDirect(1 << 20);
+            while (ch.read(buf) >= 0) {
+                buf.flip();
+                md.update(buf);
+                buf.clear();
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    public Map<String, Object> asMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("tool", tool);
+        m.put("tool_version", toolVersion);
+        m.put("java", javaVersion);
+        m.put("os", os);
+        m.put("backend", backend);
+        m.put("backend_reason", backendReason);
+        m.put("created", created);
+        m.put("inputs", inputs);
+        m.put("options", options);
+        m.put("timings_seconds", timingsSeconds);
+        return m;
     }
 }

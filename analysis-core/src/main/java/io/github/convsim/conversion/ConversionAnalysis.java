@@ -1,0 +1,123 @@
+package io.github.convsim.conversion;
+
+import io.github.convsim.linalg.Matrix;
+import io.github.convsim.linalg.Norms;
+import io.github.convsim.linalg.Precision;
+import io.github.convsim.model.LoraModule;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Solves every layer's conversion matrices for one module and measures how well they solve their equations:
+ * C_A from (W0 or W0^T) C_A = A^T, C_B from W0 C_B = B, residuals for A, B and dW, cond(W0), rank, and the gap
+ * between fp32 and fp64 results.
+ */
+public final class ConversionAnalysis {
+    private ConversionAnalysis() {}
+
+    /** Conversion matrices of all layers of one module, {@code w0s} in the order of {@code layers}. */
+    public static ModuleConversion convert(ConversionSolver solver, List<LoraModule> layers, List<Matrix> w0s) {
+        List<W0System> systems = solver.factor(layers, w0s);
+        Equation eqA = ConversionSolver.equationForA(systems.get(0));
+        for (W0System s : systems) {
+            if (ConversionSolver.equationForA(s) != eqA) {
+                throw new IllConditionedException("module " + layers.get(0).module()
+                        + " mixes square and non-square W0 across layers");
+            }
+        }
+        List<Matrix> targetsA = new ArrayList<>();
+        List<Matrix> targetsB = new ArrayList<>();
+        for (LoraModule m : layers) {
+            targetsA.add(m.a().transpose());
+            targetsB.add(m.b());
+        }
+        List<Matrix> cA = solver.solve(systems, targetsA, eqA);
+        List<Matrix> cB = solver.solve(systems, targetsB, Equation.W0_X);
+        List<Double> resA = solver.relativeResiduals(systems, cA, targetsA, eqA);
+        List<Double> resB = solver.relativeResiduals(systems, cB, targetsB, Equation.W0_X);
+        List<Double> gap = precisionGap(solver, systems, layers, w0s, cA, cB, targetsA, targetsB, eqA);
+        SolveOptions o = solver.options();
+        List<LayerConversion> out = new ArrayList<>();
+        for (int k = 0; k < layers.size(); k++) {
+            LoraModule m = layers.get(k);
+            W0System s = systems.get(k);
+            double resDW = residualDW(s.w0(), cB.get(k), m);
+            LayerDiagnostics d = new LayerDiagnostics(m.module(), m.layer(), s.w0().rows(), s.w0().cols(),
+                    (eqA == Equation.W0_X ? "W0 C_A = A^T" : "W0^T C_A = A^T"), "W0 C_B = B", o.mode(), o.precision(),
+                    s.conditionNumber(), s.numericalRank(), resA.get(k), resB.get(k), resDW, gap.get(k));
+            out.add(new LayerConversion(m, cA.get(k), cB.get(k), d));
+        }
+        return new ModuleConversion(layers.get(0).module(), out, systems, eqA);
+    }
+
+    /** ||W0 C_dW - B A|| / ||B A|| = ||(W0 C_B - B) A|| / ||B A||, with C_dW = C_B A never formed. */
+    private static double residualDW(Matrix w0, Matrix cB, LoraModule m) {
+        Matrix r = multiply(w0, cB);
+        double[] d = r.data();
+        double[] b = m.b().data();
+        for (int i = 0; i < d.length; i++) {
+            d[i] -= b[i];
+        }
+        double denom = Norms.productFrobenius(m.b(), m.a());
+        double num = Norms.productFrobenius(r, m.a());
+        return denom == 0 ? num : num / denom;
+    }
+
+    private static Matrix multiply(Matrix a, Matrix b) {
+        Matrix c = Matrix.zeros(a.rows(), b.cols());
+        double[] x = a.data();
+        double[] y = b.data();
+        double[] z = c.data();
+        int m = a.rows();
+        for (int j = 0; j < b.cols(); j++) {
+            for (int k = 0; k < a.cols(); k++) {
+                double v = y[k + j * b.rows()];
+                if (v == 0) {
+                    continue;
+                }
+                int off = k * m;
+                int out = j * m;
+                for (int i = 0; i < m; i++) {
+                    z[out + i] += x[off + i] * v;
+                }
+            }
+        }
+        return c;
+    }
+
+    /**
+     * fp32 against fp64: in paper mode the other precision's LU solve is cheap and always run; in the SVD modes only
+     * an fp32 run pays for the fp64 comparison.
+     */
+    private static List<Double> precisionGap(ConversionSolver solver, List<W0System> done, List<LoraModule> layers,
+                                             List<Matrix> w0s,
+                                             List<Matrix> cA, List<Matrix> cB, List<Matrix> targetsA,
+                                             List<Matrix> targetsB, Equation eqA) {
+        SolveOptions o = solver.options();
+        List<Double> gaps = new ArrayList<>();
+        if (o.mode() != SolveMode.PAPER && o.precision() == Precision.FP64) {
+            layers.forEach(l -> gaps.add(Double.NaN));
+            return gaps;
+        }
+        Precision other = o.precision() == Precision.FP64 ? Precision.FP32 : Precision.FP64;
+        ConversionSolver alt = new ConversionSolver(solver.backend(), o.withPrecision(other));
+        List<W0System> systems;
+        try {
+            systems = alt.factor(layers, w0s, done.stream().map(W0System::singularValues).toList());
+        } catch (IllConditionedException singularInFp32) {
+            layers.forEach(l -> gaps.add(Double.POSITIVE_INFINITY));
+            return gaps;
+        }
+        List<Matrix> altA = alt.solve(systems, targetsA, eqA);
+        List<Matrix> altB = alt.solve(systems, targetsB, Equation.W0_X);
+        for (int k = 0; k < layers.size(); k++) {
+            Matrix a64 = other == Precision.FP64 ? altA.get(k) : cA.get(k);
+            Matrix a32 = other == Precision.FP64 ? cA.get(k) : altA.get(k);
+            Matrix b64 = other == Precision.FP64 ? altB.get(k) : cB.get(k);
+            Matrix b32 = other == Precision.FP64 ? cB.get(k) : altB.get(k);
+            gaps.add(Math.max(ConversionSolver.relativeDifference(a32, a64),
+                    ConversionSolver.relativeDifference(b32, b64)));
+        }
+        return gaps;
+    }
+}

@@ -1,0 +1,184 @@
+package io.github.convsim.conversion;
+
+import io.github.convsim.linalg.LinalgBackend;
+import io.github.convsim.linalg.LuFactors;
+import io.github.convsim.linalg.Matrix;
+import io.github.convsim.linalg.Precision;
+import io.github.convsim.linalg.SingularMatrixException;
+import io.github.convsim.linalg.Svd;
+import io.github.convsim.model.LoraModule;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Factors W0 of every layer of a module and solves conversion equations against them, batched over layers.
+ *
+ * <p>Paper mode solves W0 X = T by LU (the authors' W0^-1 T without forming the inverse). The other modes use the
+ * thin SVD W0 = U S V^T: X = V f(S) U^T T for W0 X = T and X = U f(S) V^T T for W0^T X = T, with f(s) = 1/s above
+ * the cut-off and 0 below it (lstsq, pinv) or f(s) = s / (s^2 + lambda) (ridge).
+ */
+public final class ConversionSolver {
+    private final LinalgBackend backend;
+    private final SolveOptions options;
+
+    public ConversionSolver(LinalgBackend backend, SolveOptions options) {
+        this.backend = backend;
+        this.options = options;
+    }
+
+    public SolveOptions options() {
+        return options;
+    }
+
+    public LinalgBackend backend() {
+        return backend;
+    }
+
+    /**
+     * Factors each W0 for the configured mode.
+     *
+     * @throws IllConditionedException in paper mode, for a W0 that is not square or is singular to working
+     *     precision; the message names the module and layer and suggests lstsq or pinv
+     */
+    public List<W0System> factor(List<LoraModule> layers, List<Matrix> w0s) {
+        return factor(layers, w0s, null);
+    }
+
+    /**
+     * As {@link #factor(List, List)}, reusing W0's double-precision singular values where the caller has them from an
+     * earlier factorisation of the same matrices (null: compute them).
+     */
+    public List<W0System> factor(List<LoraModule> layers, List<Matrix> w0s, List<double[]> knownSingularValues) {
+        Precision p = options.precision();
+        boolean paper = options.mode() == SolveMode.PAPER;
+        if (paper) {
+            for (int k = 0; k < layers.size(); k++) {
+                Matrix w = w0s.get(k);
+                if (w.rows() != w.cols()) {
+                    throw new IllConditionedException(where(layers.get(k)) + ": W0 is " + w.shapeString()
+                            + ", and paper mode needs a square W0 to invert; use --mode lstsq (or pinv)");
+                }
+            }
+        }
+        boolean needValues = knownSingularValues == null && (paper || p == Precision.FP32);
+        List<Svd> svds = needValues ? backend.svd(w0s, false, Precision.FP64) : null;
+        List<Svd> solveSvds = paper ? null : backend.svd(w0s, true, p);
+        List<W0System> out = new ArrayList<>(layers.size());
+        for (int k = 0; k < layers.size(); k++) {
+            double[] s = knownSingularValues != null ? knownSingularValues.get(k)
+                    : (svds != null ? svds : solveSvds).get(k).s();
+            if (paper) {
+                double cond = Svd.conditionNumber(s);
+                if (!(cond * p.epsilon() < 1)) {
+                    throw new IllConditionedException(where(layers.get(k)) + ": W0 is singular to "
+                            + p.name().toLowerCase() + " precision (cond " + String.format("%.3g", cond)
+                            + "); paper mode needs an invertible W0: use --mode lstsq or --mode pinv");
+                }
+            }
+            out.add(new W0System(layers.get(k), w0s.get(k), s, null, paper ? null : solveSvds.get(k)));
+        }
+        if (paper) {
+            List<LuFactors> lus;
+            try {
+                lus = backend.lu(w0s, p);
+            } catch (SingularMatrixException e) {
+                throw new IllConditionedException("a W0 of module " + layers.get(0).module() + " is exactly singular ("
+                        + e.getMessage() + "); use --mode lstsq or --mode pinv");
+            }
+            for (int k = 0; k < out.size(); k++) {
+                W0System s = out.get(k);
+                out.set(k, new W0System(s.module(), s.w0(), s.singularValues(), lus.get(k), null));
+            }
+        }
+        return out;
+    }
+
+    /** The equation C_A solves: the paper's W0 C_A = A^T for square W0, W0^T C_A = A^T otherwise. */
+    public static Equation equationForA(W0System s) {
+        return s.isSquare() ? Equation.W0_X : Equation.W0T_X;
+    }
+
+    /** X with (W0 or W0^T) X = T for each layer, T given per layer; one equation for the whole batch. */
+    public List<Matrix> solve(List<W0System> systems, List<Matrix> targets, Equation equation) {
+        int n = systems.size();
+        if (options.mode() == SolveMode.PAPER) {
+            if (equation != Equation.W0_X) {
+                throw new IllegalStateException("paper mode solves W0 X = T only");
+            }
+            return backend.luSolve(systems.stream().map(W0System::lu).toList(), targets);
+        }
+        boolean plain = equation == Equation.W0_X;
+        // W0 X = T: X = V f(S) (U^T T);  W0^T X = T: X = U f(S) (V^T T)
+        List<Matrix> project = new ArrayList<>(n);
+        List<Matrix> back = new ArrayList<>(n);
+        for (W0System s : systems) {
+            project.add(plain ? s.svd().u() : s.svd().vt());
+            back.add(plain ? s.svd().vt() : s.svd().u());
+        }
+        Precision p = options.precision();
+        List<Matrix> projected = backend.gemm(project, plain, targets, false, p);
+        List<Matrix> filtered = new ArrayList<>(n);
+        for (int k = 0; k < n; k++) {
+            filtered.add(applyFilter(systems.get(k), projected.get(k)));
+        }
+        return backend.gemm(back, plain, filtered, false, p);
+    }
+
+    /** Rows of {@code y} (one per singular value of W0) multiplied by f(s). */
+    private Matrix applyFilter(W0System system, Matrix y) {
+        double[] s = system.svd().s();
+        double smax = s.length == 0 ? 0 : s[0];
+        Matrix w = system.w0();
+        double cutoff = switch (options.mode()) {
+            case LSTSQ -> Math.max(w.rows(), w.cols()) * options.precision().epsilon() * smax;
+            case PINV -> options.rcond() * smax;
+            default -> 0;
+        };
+        double[] f = new double[s.length];
+        for (int i = 0; i < s.length; i++) {
+            if (options.mode() == SolveMode.RIDGE) {
+                f[i] = s[i] / (s[i] * s[i] + options.lambda());
+            } else {
+                f[i] = s[i] > cutoff && s[i] > 0 ? 1 / s[i] : 0;
+            }
+        }
+        Matrix out = y.copy();
+        double[] d = out.data();
+        for (int j = 0; j < y.cols(); j++) {
+            for (int i = 0; i < y.rows(); i++) {
+                d[i + j * y.rows()] *= f[i];
+            }
+        }
+        return out;
+    }
+
+    /** ||W0 X - T||_F / ||T||_F for each layer (computed in double precision). */
+    public List<Double> relativeResiduals(List<W0System> systems, List<Matrix> solutions, List<Matrix> targets,
+                                          Equation equation) {
+        List<Matrix> w0s = systems.stream().map(W0System::w0).toList();
+        List<Matrix> wx = backend.gemm(w0s, equation == Equation.W0T_X, solutions, false, Precision.FP64);
+        List<Double> out = new ArrayList<>(systems.size());
+        for (int k = 0; k < systems.size(); k++) {
+            out.add(relativeDifference(wx.get(k), targets.get(k)));
+        }
+        return out;
+    }
+
+    /** ||X - Y||_F / ||Y||_F, or ||X||_F when Y = 0. */
+    public static double relativeDifference(Matrix x, Matrix y) {
+        double[] a = x.data();
+        double[] b = y.data();
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = a[i] - b[i];
+            num += d * d;
+            den += b[i] * b[i];
+        }
+        return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
+
+    private static String where(LoraModule m) {
+        return "module " + m.module() + " layer " + m.layer();
+    }
+}

@@ -1,0 +1,27 @@
+package io.github.convsim.conversion;
+
+import io.github.convsim.linalg.Precision;
+
+/**
+ * How trustworthy one layer's conversion matrices are.
+ *
+ * @param rows          W0's output dimension
+ * @param cols          W0's input dimension
+ * @param equationA     the system C_A solves, e.g. "W0 C_A = A^T"
+ * @param equationB     the system C_B solves, "W0 C_B = B"
+ * @param condW0        cond_2(W0) = s_max / s_min, from double-precision singular values
+ * @param rank          numerical rank of W0
+ * @param residualA     ||W0 C_A - A^T||_F / ||A^T||_F (W0^T for a non-square W0)
+ * @param residualB     ||W0 C_B - B||_F / ||B||_F
+ * @param residualDW    ||W0 C_dW - B A||_F / ||B A||_F
+ * @param precisionGap  max over A and B of ||C(fp32) - C(fp64)||_F / ||C(fp64)||_F; NaN when not computed
+ */
+public record LayerDiagnostics(String module, int layer, int rows, int cols, String equationA, String equationB,
+                               SolveMode mode, Precision precision, double condW0, int rank, double residualA,
+                               double residualB, double residualDW, double precisionGap) {
+
+    /** Decimal digits a solve in the given precision can lose to W0's conditioning: log10(cond). */
+    public double digitsLost() {
+        return Math.log10(condW0);
+    }
+}

@@ -1,0 +1,15 @@
+package io.github.convsim.linalg;
+
+/**
+ * A {@link LinalgBackend} found at run time through {@link java.util.ServiceLoader} (the CUDA backend, built only on
+ * Java 22+, registers one).
+ */
+public interface BackendProvider {
+    /** Name used by {@code --backend}, e.g. "cuda". */
+    String name();
+
+    /**
+     * Creates the backend, or throws with a one-line reason why it cannot run here (no GPU, libraries missing...).
+     */
+    LinalgBackend create() throws Exception;
+}

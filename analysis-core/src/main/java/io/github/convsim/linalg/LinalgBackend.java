@@ -1,0 +1,45 @@
+package io.github.convsim.linalg;
+
+import java.util.List;
+
+/**
+ * The dense linear algebra convsim needs, on column-major {@link Matrix} buffers, batched over independent problems
+ * so that an implementation can run them in parallel (CPU) or in one launch (GPU).
+ *
+ * <p>Contract shared by all operations: inputs are never modified; results are new matrices; FP32 means the inputs are
+ * rounded to float, the computation runs in float and the results are widened back to double. Batches may hold
+ * problems of different shapes. Implementations are thread-safe.
+ */
+public interface LinalgBackend extends AutoCloseable {
+
+    /** Short name shown in reports: "cpu-openblas", "cuda". */
+    String name();
+
+    /** A line describing the device, library versions and threads. */
+    String description();
+
+    /**
+     * LU factors with partial pivoting of each square matrix.
+     *
+     * @throws SingularMatrixException if a matrix is exactly singular
+     */
+    List<LuFactors> lu(List<Matrix> squares, Precision precision);
+
+    /** X with A X = B for each (factors of A, B) pair, B of n rows and any number of columns. */
+    List<Matrix> luSolve(List<LuFactors> factors, List<Matrix> rhs);
+
+    /**
+     * Thin SVD of each matrix (divide and conquer). With {@code vectors} false only the singular values are
+     * computed; U and V^T are null.
+     */
+    List<Svd> svd(List<Matrix> matrices, boolean vectors, Precision precision);
+
+    /** C = op(A) op(B) for each pair, op being the transpose where asked. */
+    List<Matrix> gemm(List<Matrix> a, boolean transA, List<Matrix> b, boolean transB, Precision precision);
+
+    /** Orthonormal Q (m x n) of the thin QR factorisation of each m x n matrix, m >= n. */
+    List<Matrix> orthonormalBasis(List<Matrix> matrices, Precision precision);
+
+    @Override
+    default void close() {}
+}

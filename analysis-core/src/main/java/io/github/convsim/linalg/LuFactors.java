@@ -1,0 +1,12 @@
+package io.github.convsim.linalg;
+
+/**
+ * P A = L U of a square matrix, packed as LAPACK's getrf leaves it: L below the diagonal (unit diagonal implied), U
+ * on and above it, and 1-based row interchanges in {@code pivots}. Produced and consumed by one {@link
+ * LinalgBackend}, in the precision it was computed in.
+ */
+public record LuFactors(Matrix packed, int[] pivots, Precision precision) {
+    public int n() {
+        return packed.rows();
+    }
+}

@@ -1,0 +1,289 @@
+package io.github.convsim.linalg;
+
+import static org.bytedeco.openblas.global.openblas.*;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntFunction;
+import org.bytedeco.openblas.global.openblas;
+
+/**
+ * {@link LinalgBackend} on the CPU: LAPACK and BLAS from OpenBLAS, called directly (getrf/getrs, gesdd, geqrf/orgqr,
+ * gemm). A batch of several problems runs one problem per core with OpenBLAS single-threaded; a lone problem runs with
+ * OpenBLAS using every core. Never both, so threads are not oversubscribed.
+ *
+ * <p>Work runs on threads with 16 MiB stacks: OpenBLAS 0.3.19's LAPACK was measured to crash the JVM on default
+ * stacks.
+ */
+public final class OpenBlasBackend implements LinalgBackend {
+    private static final long STACK_BYTES = 16L << 20;
+    private static final int COL_MAJOR = 102;
+
+    private final int threads;
+    private final ExecutorService pool;
+    /** Below this many operations a lone problem runs on one thread: waking OpenBLAS's workers costs more. */
+    private static final double THREADED_FLOPS = 2e9;
+
+    private final Object blasThreadsLock = new Object();
+    private int blasThreads = -1;
+
+    public OpenBlasBackend() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public OpenBlasBackend(int threads) {
+        this.threads = Math.max(1, threads);
+        AtomicInteger count = new AtomicInteger();
+        this.pool = Executors.newFixedThreadPool(this.threads, r -> {
+            Thread t = new Thread(null, r, "convsim-lapack-" + count.incrementAndGet(), STACK_BYTES);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    @Override
+    public String name() {
+        return "cpu-openblas";
+    }
+
+    @Override
+    public String description() {
+        return "OpenBLAS " + openblas.class.getPackage().getImplementationVersion() + " (LAPACK), " + threads
+                + " threads, " + System.getProperty("os.arch");
+    }
+
+    @Override
+    public List<LuFactors> lu(List<Matrix> squares, Precision precision) {
+        return batch(squares.size(), flops(squares, m -> 2.0 / 3 * cube(m.rows())), k -> {
+            Matrix a = squares.get(k);
+            if (a.rows() != a.cols()) {
+                throw new IllegalArgumentException("LU needs a square matrix, got " + a.shapeString());
+            }
+            int n = a.rows();
+            int[] ipiv = new int[n];
+            int info;
+            double[] packed;
+            if (precision == Precision.FP64) {
+                packed = a.data().clone();
+                info = LAPACKE_dgetrf(COL_MAJOR, n, n, packed, Math.max(1, n), ipiv);
+            } else {
+                float[] f = toFloat(a.data());
+                info = LAPACKE_sgetrf(COL_MAJOR, n, n, f, Math.max(1, n), ipiv);
+                packed = toDouble(f);
+            }
+            check("getrf", info);
+            if (info > 0) {
+                throw new SingularMatrixException(info);
+            }
+            return new LuFactors(new Matrix(n, n, packed), ipiv, precision);
+        });
+    }
+
+    @Override
+    public List<Matrix> luSolve(List<LuFactors> factors, List<Matrix> rhs) {
+        if (factors.size() != rhs.size()) {
+            throw new IllegalArgumentException(factors.size() + " factorisations for " + rhs.size() + " right-hand sides");
+        }
+        return batch(factors.size(), flops(rhs, m -> 2.0 * m.rows() * m.rows() * m.cols()), k -> {
+            LuFactors lu = factors.get(k);
+            Matrix b = rhs.get(k);
+            int n = lu.n();
+            if (b.rows() != n) {
+                throw new IllegalArgumentException("right-hand side has " + b.rows() + " rows, system has " + n);
+            }
+            int nrhs = b.cols();
+            if (nrhs == 0) {
+                return Matrix.zeros(n, 0);
+            }
+            if (lu.precision() == Precision.FP64) {
+                double[] x = b.data().clone();
+                check("getrs", LAPACKE_dgetrs(COL_MAJOR, (byte) 'N', n, nrhs, lu.packed().data(), Math.max(1, n),
+                        lu.pivots(), x, Math.max(1, n)));
+                return new Matrix(n, nrhs, x);
+            }
+            float[] x = toFloat(b.data());
+            check("getrs", LAPACKE_sgetrs(COL_MAJOR, (byte) 'N', n, nrhs, toFloat(lu.packed().data()), Math.max(1, n),
+                    lu.pivots(), x, Math.max(1, n)));
+            return new Matrix(n, nrhs, toDouble(x));
+        });
+    }
+
+    @Override
+    public List<Svd> svd(List<Matrix> matrices, boolean vectors, Precision precision) {
+        return batch(matrices.size(), flops(matrices, x -> 8.0 * x.rows() * x.cols() * Math.min(x.rows(), x.cols())), k -> {
+            Matrix a = matrices.get(k);
+            int m = a.rows();
+            int n = a.cols();
+            int kk = Math.min(m, n);
+            if (kk == 0) {
+                return new Svd(vectors ? Matrix.zeros(m, 0) : null, new double[0], vectors ? Matrix.zeros(0, n) : null);
+            }
+            byte jobz = (byte) (vectors ? 'S' : 'N');
+            int ldu = vectors ? m : 1;
+            int ldvt = vectors ? kk : 1;
+            if (precision == Precision.FP64) {
+                double[] work = a.data().clone();
+                double[] s = new double[kk];
+                double[] u = new double[vectors ? m * kk : 1];
+                double[] vt = new double[vectors ? kk * n : 1];
+                check("gesdd", LAPACKE_dgesdd(COL_MAJOR, jobz, m, n, work, Math.max(1, m), s, u, ldu, vt, ldvt));
+                return new Svd(vectors ? new Matrix(m, kk, u) : null, s, vectors ? new Matrix(kk, n, vt) : null);
+            }
+            float[] work = toFloat(a.data());
+            float[] s = new float[kk];
+            float[] u = new float[vectors ? m * kk : 1];
+            float[] vt = new float[vectors ? kk * n : 1];
+            check("gesdd", LAPACKE_sgesdd(COL_MAJOR, jobz, m, n, work, Math.max(1, m), s, u, ldu, vt, ldvt));
+            return new Svd(vectors ? new Matrix(m, kk, toDouble(u)) : null, toDouble(s),
+                    vectors ? new Matrix(kk, n, toDouble(vt)) : null);
+        });
+    }
+
+    @Override
+    public List<Matrix> gemm(List<Matrix> a, boolean transA, List<Matrix> b, boolean transB, Precision precision) {
+        if (a.size() != b.size()) {
+            throw new IllegalArgumentException(a.size() + " left operands for " + b.size() + " right operands");
+        }
+        return batch(a.size(), flops(a, x -> 2.0 * x.rows() * x.cols() * b.get(0).cols()), k -> {
+            Matrix x = a.get(k);
+            Matrix y = b.get(k);
+            int m = transA ? x.cols() : x.rows();
+            int inner = transA ? x.rows() : x.cols();
+            int innerB = transB ? y.cols() : y.rows();
+            int n = transB ? y.rows() : y.cols();
+            if (inner != innerB) {
+                throw new IllegalArgumentException("cannot multiply " + x.shapeString() + (transA ? "^T" : "") + " by "
+                        + y.shapeString() + (transB ? "^T" : ""));
+            }
+            if (m == 0 || n == 0 || inner == 0) {
+                return Matrix.zeros(m, n);
+            }
+            int ta = transA ? CblasTrans : CblasNoTrans;
+            int tb = transB ? CblasTrans : CblasNoTrans;
+            if (precision == Precision.FP64) {
+                double[] c = new double[m * n];
+                cblas_dgemm(CblasColMajor, ta, tb, m, n, inner, 1.0, x.data(), x.rows(), y.data(), y.rows(), 0.0, c, m);
+                return new Matrix(m, n, c);
+            }
+            float[] c = new float[m * n];
+            cblas_sgemm(CblasColMajor, ta, tb, m, n, inner, 1.0f, toFloat(x.data()), x.rows(), toFloat(y.data()),
+                    y.rows(), 0.0f, c, m);
+            return new Matrix(m, n, toDouble(c));
+        });
+    }
+
+    @Override
+    public List<Matrix> orthonormalBasis(List<Matrix> matrices, Precision precision) {
+        return batch(matrices.size(), flops(matrices, x -> 4.0 * x.rows() * x.cols() * x.cols()), k -> {
+            Matrix a = matrices.get(k);
+            int m = a.rows();
+            int n = a.cols();
+            if (m < n) {
+                throw new IllegalArgumentException("thin QR needs rows >= cols, got " + a.shapeString());
+            }
+            if (n == 0) {
+                return Matrix.zeros(m, 0);
+            }
+            if (precision == Precision.FP64) {
+                double[] q = a.data().clone();
+                double[] tau = new double[n];
+                check("geqrf", LAPACKE_dgeqrf(COL_MAJOR, m, n, q, m, tau));
+                check("orgqr", LAPACKE_dorgqr(COL_MAJOR, m, n, n, q, m, tau));
+                return new Matrix(m, n, q);
+            }
+            float[] q = toFloat(a.data());
+            float[] tau = new float[n];
+            check("geqrf", LAPACKE_sgeqrf(COL_MAJOR, m, n, q, m, tau));
+            check("orgqr", LAPACKE_sorgqr(COL_MAJOR, m, n, n, q, m, tau));
+            return new Matrix(m, n, toDouble(q));
+        });
+    }
+
+    /**
+     * Runs {@code count} independent problems of about {@code flopsEach} operations each: in parallel with
+     * single-threaded BLAS, or, for one large problem, with OpenBLAS using every thread. OpenBLAS's idle workers spin
+     * (in sched_yield) for a while, so the thread count changes only for problems large enough to pay for it.
+     */
+    private <T> List<T> batch(int count, double flopsEach, IntFunction<T> problem) {
+        synchronized (blasThreadsLock) {
+            List<T> out = new ArrayList<>(count);
+            if (count == 0) {
+                return out;
+            }
+            boolean parallel = count > 1 && threads > 1;
+            int wanted = !parallel && flopsEach >= THREADED_FLOPS ? threads : 1;
+            if (wanted != blasThreads) {
+                blas_set_num_threads(wanted);
+                blasThreads = wanted;
+            }
+            List<Future<T>> futures = new ArrayList<>(count);
+            if (parallel) {
+                for (int k = 0; k < count; k++) {
+                    int kk = k;
+                    futures.add(pool.submit(() -> problem.apply(kk)));
+                }
+            } else {
+                futures.add(pool.submit(() -> problem.apply(0)));
+            }
+            try {
+                for (Future<T> f : futures) {
+                    out.add(f.get());
+                }
+            } catch (InterruptedException e) {
+                futures.forEach(f -> f.cancel(true));
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            } catch (ExecutionException e) {
+                futures.forEach(f -> f.cancel(true));
+                if (e.getCause() instanceof RuntimeException re) {
+                    throw re;
+                }
+                if (e.getCause() instanceof Error err) {
+                    throw err;
+                }
+                throw new IllegalStateException(e.getCause());
+            }
+            return out;
+        }
+    }
+
+    private static double flops(List<Matrix> problems, java.util.function.ToDoubleFunction<Matrix> estimate) {
+        return problems.isEmpty() ? 0 : estimate.applyAsDouble(problems.get(0));
+    }
+
+    private static double cube(double n) {
+        return n * n * n;
+    }
+
+    private static void check(String routine, int info) {
+        if (info < 0) {
+            throw new IllegalArgumentException("LAPACK " + routine + ": argument " + (-info) + " is invalid");
+        }
+    }
+
+    static float[] toFloat(double[] d) {
+        float[] f = new float[d.length];
+        for (int i = 0; i < d.length; i++) {
+            f[i] = (float) d[i];
+        }
+        return f;
+    }
+
+    static double[] toDouble(float[] f) {
+        double[] d = new double[f.length];
+        for (int i = 0; i < f.length; i++) {
+            d[i] = f[i];
+        }
+        return d;
+    }
+
+    @Override
+    public void close() {
+        pool.shutdownNow();
+    }
+}

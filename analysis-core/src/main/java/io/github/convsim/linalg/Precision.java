@@ -1,0 +1,23 @@
+package io.github.convsim.linalg;
+
+/** Working precision of a computation. Inputs and results are always held as doubles. */
+public enum Precision {
+    FP64(Math.ulp(1.0) / 2),
+    FP32(Math.ulp(1.0f) / 2);
+
+    private final double unitRoundoff;
+
+    Precision(double unitRoundoff) {
+        this.unitRoundoff = unitRoundoff;
+    }
+
+    /** u = eps / 2: 1.1e-16 for FP64, 6.0e-8 for FP32. */
+    public double unitRoundoff() {
+        return unitRoundoff;
+    }
+
+    /** Machine epsilon, the spacing of numbers just above 1. */
+    public double epsilon() {
+        return 2 * unitRoundoff;
+    }
+}

@@ -1,0 +1,271 @@
+package io.github.convsim.report;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.github.convsim.api.AnalysisResult;
+import io.github.convsim.api.ModuleResult;
+import io.github.convsim.conversion.LayerDiagnostics;
+import io.github.convsim.similarity.Heatmap;
+import io.github.convsim.similarity.NullDistribution;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import tech.tablesaw.api.DoubleColumn;
+import tech.tablesaw.api.IntColumn;
+import tech.tablesaw.api.StringColumn;
+import tech.tablesaw.api.Table;
+
+/**
+ * Writes an analysis into a directory: similarity.csv, diagnostics.csv, summary.json, figures/ and report.md with
+ * index.html. Call {@link AtomicOutput} to have it appear all at once.
+ */
+public final class ReportWriter {
+    /** cond(W0) above this is flagged: an fp32 solve keeps fewer than about two correct digits. */
+    public static final double ILL_CONDITIONED = 1e5;
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private final Set<String> formats;
+
+    /** @param formats figure formats: "png", "svg" */
+    public ReportWriter(Set<String> formats) {
+        for (String f : formats) {
+            if (!f.equals("png") && !f.equals("svg")) {
+                throw new IllegalArgumentException("unknown figure format '" + f + "' (png or svg)");
+            }
+        }
+        this.formats = Set.copyOf(formats);
+    }
+
+    /** Writes everything into {@code dir}, which must exist. */
+    public void write(AnalysisResult result, Path dir) throws IOException {
+        Files.createDirectories(dir.resolve("figures"));
+        similarityTable(result).write().csv(dir.resolve("similarity.csv").toFile());
+        diagnosticsTable(result).write().csv(dir.resolve("diagnostics.csv").toFile());
+        JSON.writeValue(dir.resolve("summary.json").toFile(), summary(result));
+        writeFigures(result, dir.resolve("figures"));
+        Files.writeString(dir.resolve("report.md"), MarkdownReport.markdown(result, formats), StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("index.html"), MarkdownReport.html(result), StandardCharsets.UTF_8);
+    }
+
+    /** One row per cell of every heatmap. */
+    public static Table similarityTable(AnalysisResult result) {
+        StringColumn adapter = StringColumn.create("adapter");
+        StringColumn module = StringColumn.create("module");
+        StringColumn factor = StringColumn.create("factor");
+        StringColumn side = StringColumn.create("side");
+        IntColumn i = IntColumn.create("i");
+        IntColumn j = IntColumn.create("j");
+        IntColumn la = IntColumn.create("layer_a");
+        IntColumn lb = IntColumn.create("layer_b");
+        DoubleColumn phi = DoubleColumn.create("phi");
+        DoubleColumn gMean = DoubleColumn.create("gaussian_mean");
+        DoubleColumn gLo = DoubleColumn.create("gaussian_lo");
+        DoubleColumn gHi = DoubleColumn.create("gaussian_hi");
+        DoubleColumn wMean = DoubleColumn.create("w0_mean");
+        DoubleColumn analytic = DoubleColumn.create("analytic");
+        DoubleColumn wLo = DoubleColumn.create("w0_lo");
+        DoubleColumn wHi = DoubleColumn.create("w0_hi");
+        DoubleColumn grassmann = DoubleColumn.create("grassmann");
+        for (ModuleResult m : result.modules()) {
+            for (Heatmap h : m.heatmaps()) {
+                int n = h.layers().length;
+                for (int a = 0; a < n; a++) {
+                    for (int b = 0; b < n; b++) {
+                        adapter.append(result.adapter());
+                        module.append(h.module());
+                        factor.append(h.subjectLabel());
+                        side.append(h.side().label());
+                        i.append(h.i());
+                        j.append(h.j());
+                        la.append(h.layers()[a]);
+                        lb.append(h.layers()[b]);
+                        phi.append(h.phi()[a][b]);
+                        gMean.append(cell(h.gaussian(), 0, a, b));
+                        gLo.append(cell(h.gaussian(), 1, a, b));
+                        gHi.append(cell(h.gaussian(), 2, a, b));
+                        wMean.append(cell(h.w0(), 0, a, b));
+                        analytic.append(a == b ? Double.NaN : h.analytic());
+                        wLo.append(cell(h.w0(), 1, a, b));
+                        wHi.append(cell(h.w0(), 2, a, b));
+                        grassmann.append(h.grassmann()[a][b]);
+                    }
+                }
+            }
+        }
+        return Table.create("similarity", adapter, module, factor, side, i, j, la, lb, phi, gMean, gLo, gHi, wMean,
+                analytic, wLo, wHi, grassmann);
+    }
+
+    private static double cell(NullDistribution n, int which, int a, int b) {
+        if (n == null) {
+            return Double.NaN;
+        }
+        return switch (which) {
+            case 0 -> n.mean()[a][b];
+            case 1 -> n.lo()[a][b];
+            default -> n.hi()[a][b];
+        };
+    }
+
+    /** One row per module and layer. */
+    public static Table diagnosticsTable(AnalysisResult result) {
+        StringColumn adapter = StringColumn.create("adapter");
+        StringColumn module = StringColumn.create("module");
+        IntColumn layer = IntColumn.create("layer");
+        IntColumn rows = IntColumn.create("rows");
+        IntColumn cols = IntColumn.create("cols");
+        StringColumn equation = StringColumn.create("equation");
+        StringColumn mode = StringColumn.create("mode");
+        StringColumn precision = StringColumn.create("precision");
+        DoubleColumn cond = DoubleColumn.create("cond_w0");
+        IntColumn rank = IntColumn.create("rank");
+        DoubleColumn resA = DoubleColumn.create("residual_A");
+        DoubleColumn resB = DoubleColumn.create("residual_B");
+        DoubleColumn resDW = DoubleColumn.create("residual_dW");
+        DoubleColumn gap = DoubleColumn.create("fp32_vs_fp64");
+        for (ModuleResult m : result.modules()) {
+            for (LayerDiagnostics d : m.diagnostics()) {
+                adapter.append(result.adapter());
+                module.append(d.module());
+                layer.append(d.layer());
+                rows.append(d.rows());
+                cols.append(d.cols());
+                equation.append(d.equationA() + "; " + d.equationB());
+                mode.append(d.mode().label());
+                precision.append(d.precision().name().toLowerCase(Locale.ROOT));
+                cond.append(d.condW0());
+                rank.append(d.rank());
+                resA.append(d.residualA());
+                resB.append(d.residualB());
+                resDW.append(d.residualDW());
+                gap.append(d.precisionGap());
+            }
+        }
+        return Table.create("diagnostics", adapter, module, layer, rows, cols, equation, mode, precision, cond, rank,
+                resA, resB, resDW, gap);
+    }
+
+    /** summary.json: per heatmap the average, each null's mean and interval, effect size and verdict; provenance. */
+    public static Map<String, Object> summary(AnalysisResult result) {
+        Map<String, Object> root = new LinkedHashMap<>();
+        root.put("adapter", result.adapter());
+        List<Map<String, Object>> maps = new ArrayList<>();
+        for (ModuleResult m : result.modules()) {
+            for (Heatmap h : m.heatmaps()) {
+                Map<String, Object> e = new LinkedHashMap<>();
+                e.put("module", h.module());
+                e.put("factor", h.subjectLabel());
+                e.put("subject", h.subject());
+                e.put("kind", h.isControl() ? "control" : "conversion");
+                e.put("side", h.side().label());
+                e.put("i", h.i());
+                e.put("j", h.j());
+                e.put("dimension", h.dimension());
+                e.put("layers", h.layers());
+                e.put("average_similarity", finite(h.average()));
+                e.put("analytic", finite(h.analytic()));
+                e.put("gaussian", nullSummary(h.gaussian(), h.average()));
+                e.put("w0", nullSummary(h.w0(), h.average()));
+                e.put("effect_size_vs_w0", h.w0() == null ? null : finite(h.w0().effectSize(h.average())));
+                e.put("exceeds_w0_null_95", Verdicts.exceedsW0(h));
+                e.put("verdict", "exceeds the W0 null at 95 %: " + Verdicts.exceedsW0(h));
+                e.put("interpretation", Verdicts.interpretation(h));
+                e.put("figure", "figures/" + h.stem() + ".png");
+                maps.add(e);
+            }
+        }
+        root.put("heatmaps", maps);
+        List<Map<String, Object>> modules = new ArrayList<>();
+        for (ModuleResult m : result.modules()) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("module", m.module());
+            e.put("mode", m.mode().label());
+            e.put("layers", m.diagnostics().size());
+            e.put("max_cond_w0", finite(m.diagnostics().stream().mapToDouble(LayerDiagnostics::condW0).max().orElse(0)));
+            e.put("max_residual", finite(m.diagnostics().stream().mapToDouble(d -> Math.max(d.residualA(),
+                    Math.max(d.residualB(), d.residualDW()))).max().orElse(0)));
+            e.put("ill_conditioned_layers", m.diagnostics().stream().filter(d -> d.condW0() > ILL_CONDITIONED)
+                    .map(LayerDiagnostics::layer).toList());
+            modules.add(e);
+        }
+        root.put("modules", modules);
+        root.put("adapter_config", result.adapterConfig());
+        root.put("provenance", result.provenance().asMap());
+        return root;
+    }
+
+    private static Map<String, Object> nullSummary(NullDistribution n, double observed) {
+        if (n == null) {
+            return null;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("draws", n.draws());
+        m.put("mean", finite(n.averageMean()));
+        m.put("lo", finite(n.averageLo()));
+        m.put("hi", finite(n.averageHi()));
+        m.put("sd", finite(n.averageSd()));
+        m.put("p_value", finite(n.pValue(observed)));
+        m.put("effect_size", finite(n.effectSize(observed)));
+        return m;
+    }
+
+    private static Double finite(double v) {
+        return Double.isFinite(v) ? v : null;
+    }
+
+    /** Observed heatmaps and, beside each, the null means; rendered in parallel. */
+    private void writeFigures(AnalysisResult result, Path dir) throws IOException {
+        List<Runnable> jobs = new ArrayList<>();
+        for (ModuleResult m : result.modules()) {
+            for (Heatmap h : m.heatmaps()) {
+                for (Map.Entry<String, HeatmapFigure> f : Figures.of(h).entrySet()) {
+                    jobs.add(() -> render(f.getValue(), dir.resolve(f.getKey())));
+                }
+            }
+        }
+        int threads = Math.max(1, Math.min(jobs.size(), Runtime.getRuntime().availableProcessors()));
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            List<Future<?>> futures = new ArrayList<>();
+            jobs.forEach(j -> futures.add(pool.submit(j)));
+            for (Future<?> f : futures) {
+                f.get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while rendering figures", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof UncheckedIOException io) {
+                throw io.getCause();
+            }
+            throw new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private void render(HeatmapFigure fig, Path stem) {
+        try {
+            if (formats.contains("png")) {
+                fig.writePng(stem.resolveSibling(stem.getFileName() + ".png"));
+            }
+            if (formats.contains("svg")) {
+                fig.writeSvg(stem.resolveSibling(stem.getFileName() + ".svg"));
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

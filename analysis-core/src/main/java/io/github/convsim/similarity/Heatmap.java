@@ -1,0 +1,46 @@
+package io.github.convsim.similarity;
+
+/**
+ * One layers x layers similarity map and what it is compared with.
+ *
+ * @param module    module name, e.g. query
+ * @param subject   what the subspaces come from: C_A, C_B, C_dW (conversion matrices) or the controls A^T, B, W0
+ * @param dimension dimension of the space the subspaces live in (the n of the analytic null max(i, j) / n)
+ * @param layers    layer index of each row and column
+ * @param phi       phi(i, j) for every pair of layers; NaN where undefined (a subspace of rank below i or j)
+ * @param average   the paper's Average Similarity: mean of phi over pairs a < b
+ * @param grassmann Grassmann distance between the same pairs of subspaces
+ * @param analytic  E[phi] for independent uniformly random subspaces, max(i, j) / n
+ * @param gaussian  the paper's Gaussian baseline over K seeded draws; null if not computed
+ * @param w0        the W0 null (random factors of the same norms through the same W0 solves); null if not computed
+ */
+public record Heatmap(String module, String subject, Side side, int i, int j, int dimension, int[] layers,
+                      double[][] phi, double average, double[][] grassmann, double analytic,
+                      NullDistribution gaussian, NullDistribution w0) {
+
+    /** Whether the observed average exceeds the W0 null at the 95 % level (one-sided Monte Carlo test). */
+    public boolean exceedsW0Null() {
+        return w0 != null && w0.pValue(average) < 0.05;
+    }
+
+    /** File-name stem of this map's figure: {@code <module>.<factor>.<side>.i<I>-j<J>}. */
+    public String stem() {
+        return module + "." + subjectLabel() + "." + side.label() + ".i" + i + "-j" + j;
+    }
+
+    /** Subject without the "C_" prefix: A, B, dW; controls as raw-A, raw-B, W0. */
+    public String subjectLabel() {
+        return switch (subject) {
+            case "C_A" -> "A";
+            case "C_B" -> "B";
+            case "C_dW" -> "dW";
+            case "A^T" -> "raw-A";
+            case "B" -> "raw-B";
+            default -> subject;
+        };
+    }
+
+    public boolean isControl() {
+        return !subject.startsWith("C_");
+    }
+}

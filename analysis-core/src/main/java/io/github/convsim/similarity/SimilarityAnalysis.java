@@ -1,0 +1,264 @@
+package io.github.convsim.similarity;
+
+import io.github.convsim.conversion.ConversionSolver;
+import io.github.convsim.conversion.Equation;
+import io.github.convsim.conversion.Factor;
+import io.github.convsim.conversion.ModuleConversion;
+import io.github.convsim.conversion.W0System;
+import io.github.convsim.linalg.LinalgBackend;
+import io.github.convsim.linalg.Matrix;
+import io.github.convsim.linalg.Precision;
+import io.github.convsim.model.LoraModule;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+
+/**
+ * Heatmaps of one module: phi between layers for each factor and side, with the Gaussian, W0 and analytic nulls, and
+ * the controls. Gaussian frames depend only on (n, k, layers, draws, seed), so they are shared between heatmaps of
+ * the same shape through {@link GaussianFrames}.
+ *
+ * <p>Random numbers come from {@link SplittableRandom} (its algorithm is specified, so a seed gives the same draws on
+ * every Java 17+ runtime) with the JDK's ziggurat {@code nextGaussian}: measured about ten times faster than Commons
+ * Math's polar method, which took most of a demo analysis' time.
+ */
+public final class SimilarityAnalysis {
+    private final LinalgBackend backend;
+    private final SimilaritySettings settings;
+    private final GaussianFrames gaussianFrames;
+
+    public SimilarityAnalysis(LinalgBackend backend, SimilaritySettings settings) {
+        this.backend = backend;
+        this.settings = settings;
+        this.gaussianFrames = new GaussianFrames();
+    }
+
+    public SimilaritySettings settings() {
+        return settings;
+    }
+
+    /** All heatmaps of one module: conversion matrices first, then controls. */
+    public List<Heatmap> analyze(ConversionSolver solver, ModuleConversion conv) {
+        List<LoraModule> modules = conv.modules();
+        int rank = modules.get(0).rank();
+        for (LoraModule m : modules) {
+            if (m.rank() != rank) {
+                throw new IllegalArgumentException("module " + conv.module() + " has layers of different ranks ("
+                        + rank + " and " + m.rank() + "); heatmaps need one rank per module");
+            }
+        }
+        int i = settings.iFor(rank);
+        int j = settings.jFor(rank);
+        if (i > rank || j > rank) {
+            throw new IllegalArgumentException("i=" + i + ", j=" + j + " exceed the rank r=" + rank + " of module "
+                    + conv.module() + ": a rank-" + rank + " matrix has only " + rank + " singular directions");
+        }
+        int[] layers = modules.stream().mapToInt(LoraModule::layer).toArray();
+        Map<Factor, List<FactorBases.Pair>> observed = observedBases(conv);
+        Map<Factor, List<List<FactorBases.Pair>>> w0Null = settings.nulls().contains(NullModel.W0)
+                ? w0NullBases(solver, conv) : Map.of();
+        List<Heatmap> maps = new ArrayList<>();
+        for (Factor f : settings.factors()) {
+            for (Side side : settings.sides()) {
+                List<SubspaceBasis> bases = observed.get(f).stream().map(p -> p.side(side)).toList();
+                NullDistribution w0 = null;
+                if (w0Null.containsKey(f)) {
+                    double[][][] samples = new double[settings.draws()][][];
+                    for (int d = 0; d < settings.draws(); d++) {
+                        List<SubspaceBasis> nb = w0Null.get(f).get(d).stream().map(p -> p.side(side)).toList();
+                        samples[d] = phi(nb, i, j);
+                    }
+                    w0 = NullDistribution.of(NullModel.W0.label(), samples);
+                }
+                maps.add(heatmap(conv.module(), "C_" + f.label(), side, i, j, layers, bases, w0));
+            }
+        }
+        maps.addAll(controls(conv, layers, i, j));
+        return maps;
+    }
+
+    private Heatmap heatmap(String module, String subject, Side side, int i, int j, int[] layers,
+                            List<SubspaceBasis> bases, NullDistribution w0) {
+        int dim = bases.get(0).dimension();
+        int ii = Math.min(i, bases.get(0).vectors().cols());
+        int jj = Math.min(j, bases.get(0).vectors().cols());
+        double[][] phi = phi(bases, ii, jj);
+        double[][] grassmann = SubspaceSimilarity.grassmann(backend, vectors(bases), ranks(bases), ii, jj);
+        NullDistribution gaussian = settings.nulls().contains(NullModel.GAUSSIAN)
+                ? gaussianFrames.distribution(dim, ii, jj, layers.length) : null;
+        double analytic = settings.nulls().contains(NullModel.ANALYTIC)
+                ? SubspaceSimilarity.analyticExpectation(dim, ii, jj) : Double.NaN;
+        return new Heatmap(module, subject, side, ii, jj, dim, layers, phi,
+                SubspaceSimilarity.averageOffDiagonal(phi), grassmann, analytic, gaussian, w0);
+    }
+
+    private double[][] phi(List<SubspaceBasis> bases, int i, int j) {
+        return SubspaceSimilarity.phi(backend, vectors(bases), ranks(bases), i, j);
+    }
+
+    private static List<Matrix> vectors(List<SubspaceBasis> bases) {
+        return bases.stream().map(SubspaceBasis::vectors).toList();
+    }
+
+    private static int[] ranks(List<SubspaceBasis> bases) {
+        return bases.stream().mapToInt(SubspaceBasis::rank).toArray();
+    }
+
+    private Map<Factor, List<FactorBases.Pair>> observedBases(ModuleConversion conv) {
+        Map<Factor, List<FactorBases.Pair>> out = new EnumMap<>(Factor.class);
+        List<Matrix> aFactors = conv.modules().stream().map(LoraModule::a).toList();
+        for (Factor f : settings.factors()) {
+            out.put(f, switch (f) {
+                case A -> FactorBases.of(backend, conv.cA());
+                case B -> FactorBases.of(backend, conv.cB());
+                case DW -> FactorBases.ofProducts(backend, conv.cB(), aFactors);
+            });
+        }
+        return out;
+    }
+
+    /**
+     * W0 null: per draw, each layer's A and B replaced by Gaussian matrices of the same Frobenius norms, solved against
+     * the same factored W0 (all draws of a layer in one solve), then reduced to bases like the observed ones.
+     */
+    private Map<Factor, List<List<FactorBases.Pair>>> w0NullBases(ConversionSolver solver, ModuleConversion conv) {
+        List<LoraModule> modules = conv.modules();
+        List<W0System> systems = conv.systems();
+        int draws = settings.draws();
+        int layers = modules.size();
+        List<Matrix> randomAt = new ArrayList<>(layers);
+        List<Matrix> randomB = new ArrayList<>(layers);
+        List<List<Matrix>> randomA = new ArrayList<>(layers);
+        for (LoraModule m : modules) {
+            RandomGenerator rng = new SplittableRandom(Seeds.derive(settings.seed(), "w0-null", m.module(), m.layer()));
+            int r = m.rank();
+            double normA = m.a().frobeniusNorm();
+            double normB = m.b().frobeniusNorm();
+            Matrix at = Matrix.zeros(m.in(), r * draws);
+            Matrix b = Matrix.zeros(m.out(), r * draws);
+            List<Matrix> as = new ArrayList<>(draws);
+            for (int d = 0; d < draws; d++) {
+                Matrix ad = gaussian(rng, r, m.in(), normA);
+                as.add(ad);
+                Matrix adt = ad.transpose();
+                System.arraycopy(adt.data(), 0, at.data(), d * m.in() * r, m.in() * r);
+                Matrix bd = gaussian(rng, m.out(), r, normB);
+                System.arraycopy(bd.data(), 0, b.data(), d * m.out() * r, m.out() * r);
+            }
+            randomAt.add(at);
+            randomB.add(b);
+            randomA.add(as);
+        }
+        boolean needA = settings.factors().contains(Factor.A);
+        boolean needB = settings.factors().contains(Factor.B) || settings.factors().contains(Factor.DW);
+        List<Matrix> cA = needA ? solver.solve(systems, randomAt, conv.equationA()) : null;
+        List<Matrix> cB = needB ? solver.solve(systems, randomB, Equation.W0_X) : null;
+        // flatten (draw, layer) so each factor's bases come from one batched call
+        List<Matrix> flatA = new ArrayList<>();
+        List<Matrix> flatB = new ArrayList<>();
+        List<Matrix> flatFactorA = new ArrayList<>();
+        for (int d = 0; d < draws; d++) {
+            for (int l = 0; l < layers; l++) {
+                int r = modules.get(l).rank();
+                if (needA) {
+                    flatA.add(columns(cA.get(l), d * r, r));
+                }
+                if (needB) {
+                    flatB.add(columns(cB.get(l), d * r, r));
+                }
+                flatFactorA.add(randomA.get(l).get(d));
+            }
+        }
+        Map<Factor, List<List<FactorBases.Pair>>> out = new EnumMap<>(Factor.class);
+        for (Factor f : settings.factors()) {
+            List<FactorBases.Pair> flat = switch (f) {
+                case A -> FactorBases.of(backend, flatA);
+                case B -> FactorBases.of(backend, flatB);
+                case DW -> FactorBases.ofProducts(backend, flatB, flatFactorA);
+            };
+            List<List<FactorBases.Pair>> byDraw = new ArrayList<>(draws);
+            for (int d = 0; d < draws; d++) {
+                byDraw.add(flat.subList(d * layers, (d + 1) * layers));
+            }
+            out.put(f, byDraw);
+        }
+        return out;
+    }
+
+    private List<Heatmap> controls(ModuleConversion conv, int[] layers, int i, int j) {
+        List<Heatmap> out = new ArrayList<>();
+        List<LoraModule> modules = conv.modules();
+        if (settings.controls().contains("A")) {
+            List<FactorBases.Pair> bases = FactorBases.of(backend, modules.stream().map(m -> m.a().transpose()).toList());
+            addControl(out, conv.module(), "A^T", bases, layers, i, j);
+        }
+        if (settings.controls().contains("B")) {
+            List<FactorBases.Pair> bases = FactorBases.of(backend, modules.stream().map(LoraModule::b).toList());
+            addControl(out, conv.module(), "B", bases, layers, i, j);
+        }
+        if (settings.controls().contains("W0")) {
+            List<FactorBases.Pair> bases = FactorBases.of(backend, conv.systems().stream().map(W0System::w0).toList());
+            addControl(out, conv.module(), "W0", bases, layers, i, j);
+        }
+        return out;
+    }
+
+    private void addControl(List<Heatmap> out, String module, String subject, List<FactorBases.Pair> bases,
+                            int[] layers, int i, int j) {
+        for (Side side : settings.sides()) {
+            out.add(heatmap(module, subject, side, i, j, layers, bases.stream().map(p -> p.side(side)).toList(), null));
+        }
+    }
+
+    /** Rows x cols i.i.d. normal entries scaled to Frobenius norm {@code norm}. */
+    static Matrix gaussian(RandomGenerator rng, int rows, int cols, double norm) {
+        Matrix m = Matrix.zeros(rows, cols);
+        double[] d = m.data();
+        for (int k = 0; k < d.length; k++) {
+            d[k] = rng.nextGaussian();
+        }
+        double f = m.frobeniusNorm();
+        double s = f > 0 ? norm / f : 0;
+        for (int k = 0; k < d.length; k++) {
+            d[k] *= s;
+        }
+        return m;
+    }
+
+    private static Matrix columns(Matrix m, int from, int count) {
+        double[] d = new double[m.rows() * count];
+        System.arraycopy(m.data(), from * m.rows(), d, 0, d.length);
+        return new Matrix(m.rows(), count, d);
+    }
+
+    /** Gaussian-null distributions, memoised by shape: heatmaps of equal (n, i, j, layers) share draws. */
+    private final class GaussianFrames {
+        private final Map<String, NullDistribution> cache = new ConcurrentHashMap<>();
+
+        NullDistribution distribution(int dim, int i, int j, int layers) {
+            return cache.computeIfAbsent(dim + "/" + i + "/" + j + "/" + layers, key -> sample(dim, i, j, layers));
+        }
+
+        private NullDistribution sample(int dim, int i, int j, int layers) {
+            int k = Math.max(i, j);
+            int draws = settings.draws();
+            List<Matrix> raw = new ArrayList<>(draws * layers);
+            RandomGenerator rng = new SplittableRandom(Seeds.derive(settings.seed(), "gaussian-null", dim, k, layers));
+            for (int d = 0; d < draws * layers; d++) {
+                raw.add(gaussian(rng, dim, k, 1));
+            }
+            List<Matrix> frames = backend.orthonormalBasis(raw, Precision.FP64);
+            int[] full = new int[layers];
+            java.util.Arrays.fill(full, k);
+            double[][][] samples = new double[draws][][];
+            for (int d = 0; d < draws; d++) {
+                samples[d] = SubspaceSimilarity.phi(backend, frames.subList(d * layers, (d + 1) * layers), full, i, j);
+            }
+            return NullDistribution.of(NullModel.GAUSSIAN.label(), samples);
+        }
+    }
+}

@@ -1,0 +1,28 @@
+package io.github.convsim.similarity;
+
+import io.github.convsim.linalg.Matrix;
+
+/**
+ * Orthonormal singular vectors of one matrix, ordered by decreasing singular value, with the matrix's numerical rank:
+ * prefixes longer than the rank span directions the matrix does not have, and similarity on them is undefined.
+ */
+public record SubspaceBasis(Matrix vectors, double[] singularValues, int rank) {
+
+    /** Dimension of the ambient space. */
+    public int dimension() {
+        return vectors.rows();
+    }
+
+    /** Rank with the tolerance max(rows, cols) * eps * s_max applied to {@code s}. */
+    public static int rankOf(double[] s, int rows, int cols, double epsilon) {
+        if (s.length == 0 || !(s[0] > 0)) {
+            return 0;
+        }
+        double tol = Math.max(rows, cols) * epsilon * s[0];
+        int r = 0;
+        while (r < s.length && s[r] > tol) {
+            r++;
+        }
+        return r;
+    }
+}

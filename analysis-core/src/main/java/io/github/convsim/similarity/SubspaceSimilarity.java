@@ -1,0 +1,129 @@
+package io.github.convsim.similarity;
+
+import io.github.convsim.linalg.LinalgBackend;
+import io.github.convsim.linalg.Matrix;
+import io.github.convsim.linalg.Precision;
+import java.util.List;
+import org.apache.commons.math3.linear.Array2DRowRealMatrix;
+import org.apache.commons.math3.linear.SingularValueDecomposition;
+
+/**
+ * The subspace similarity of Hu et al. (2021, LoRA, section 7), used by CondLoRA for conversion matrices:
+ *
+ * <pre>phi(a, b; i, j) = || U_a[:, :i]^T U_b[:, :j] ||_F^2 / min(i, j)</pre>
+ *
+ * in [0, 1]: 1 when one prefix subspace contains the other, 0 when they are orthogonal. All pairs of layers come from
+ * one product of stacked bases, S_i^T S_j, never an SVD per pair.
+ */
+public final class SubspaceSimilarity {
+    private SubspaceSimilarity() {}
+
+    /**
+     * phi for every pair of layers, L x L; NaN where i exceeds layer a's rank or j exceeds layer b's (undefined, shown
+     * as n/a).
+     */
+    public static double[][] phi(LinalgBackend backend, List<Matrix> bases, int[] ranks, int i, int j) {
+        return fromGram(gram(backend, bases, i, j), ranks, i, j);
+    }
+
+    /** G = S_i^T S_j with S_k = [U_1[:, :k], ..., U_L[:, :k]]. */
+    static Matrix gram(LinalgBackend backend, List<Matrix> bases, int i, int j) {
+        Matrix si = stackPrefixes(bases, i);
+        Matrix sj = i == j ? si : stackPrefixes(bases, j);
+        return backend.gemm(List.of(si), true, List.of(sj), false, Precision.FP64).get(0);
+    }
+
+    static double[][] fromGram(Matrix g, int[] ranks, int i, int j) {
+        int layers = ranks.length;
+        double[][] phi = new double[layers][layers];
+        int denom = Math.min(i, j);
+        for (int a = 0; a < layers; a++) {
+            for (int b = 0; b < layers; b++) {
+                if (i > ranks[a] || j > ranks[b]) {
+                    phi[a][b] = Double.NaN;
+                    continue;
+                }
+                double s = 0;
+                for (int q = 0; q < j; q++) {
+                    for (int p = 0; p < i; p++) {
+                        double v = g.get(a * i + p, b * j + q);
+                        s += v * v;
+                    }
+                }
+                phi[a][b] = s / denom;
+            }
+        }
+        return phi;
+    }
+
+    /**
+     * Grassmann distance between the i- and j-dimensional prefix subspaces of every pair of layers: sqrt(sum of
+     * squared principal angles), the angles being arccos of the singular values of U_a[:, :i]^T U_b[:, :j].
+     */
+    public static double[][] grassmann(LinalgBackend backend, List<Matrix> bases, int[] ranks, int i, int j) {
+        Matrix g = gram(backend, bases, i, j);
+        int layers = ranks.length;
+        double[][] d = new double[layers][layers];
+        for (int a = 0; a < layers; a++) {
+            for (int b = 0; b < layers; b++) {
+                if (i > ranks[a] || j > ranks[b]) {
+                    d[a][b] = Double.NaN;
+                    continue;
+                }
+                double[][] block = new double[i][j];
+                for (int p = 0; p < i; p++) {
+                    for (int q = 0; q < j; q++) {
+                        block[p][q] = g.get(a * i + p, b * j + q);
+                    }
+                }
+                double[] cos = new SingularValueDecomposition(new Array2DRowRealMatrix(block, false))
+                        .getSingularValues();
+                double sum = 0;
+                for (double c : cos) {
+                    double theta = Math.acos(Math.min(1, Math.max(-1, c)));
+                    sum += theta * theta;
+                }
+                d[a][b] = Math.sqrt(sum);
+            }
+        }
+        return d;
+    }
+
+    /** The authors' "Average Similarity": the mean of phi over pairs a < b, skipping undefined cells. */
+    public static double averageOffDiagonal(double[][] phi) {
+        double sum = 0;
+        int n = 0;
+        for (int a = 0; a < phi.length; a++) {
+            for (int b = a + 1; b < phi.length; b++) {
+                if (!Double.isNaN(phi[a][b])) {
+                    sum += phi[a][b];
+                    n++;
+                }
+            }
+        }
+        return n == 0 ? Double.NaN : sum / n;
+    }
+
+    /** E[phi(i, j)] for independent uniformly random subspaces of R^n: i j / n / min(i, j) = max(i, j) / n. */
+    public static double analyticExpectation(int n, int i, int j) {
+        return (double) Math.max(i, j) / n;
+    }
+
+    static Matrix stackPrefixes(List<Matrix> bases, int k) {
+        int n = bases.get(0).rows();
+        double[] out = new double[n * k * bases.size()];
+        for (int l = 0; l < bases.size(); l++) {
+            Matrix u = bases.get(l);
+            if (u.rows() != n) {
+                throw new IllegalArgumentException("bases live in spaces of different dimension: " + n + " and "
+                        + u.rows());
+            }
+            if (u.cols() < k) {
+                throw new IllegalArgumentException("basis of layer index " + l + " has " + u.cols()
+                        + " vectors, fewer than " + k);
+            }
+            System.arraycopy(u.data(), 0, out, l * n * k, n * k);
+        }
+        return new Matrix(n, k * bases.size(), out);
+    }
+}
