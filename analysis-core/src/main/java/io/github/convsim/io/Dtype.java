@@ -66,7 +66,8 @@ public enum Dtype {
         switch (this) {
             case F32 -> {
                 float[] tmp = new float[Math.min(count, 1 << 16)];
-                java.nio.FloatBuffer fb = le.asFloatBuffer();
+                java.nio.FloatBuffer fb = le.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN).position(0)
+                        .asFloatBuffer();
                 for (int done = 0; done < count; done += tmp.length) {
                     int n = Math.min(tmp.length, count - done);
                     fb.get(tmp, 0, n);
@@ -75,7 +76,8 @@ public enum Dtype {
                     }
                 }
             }
-            case F64 -> le.asDoubleBuffer().get(dst, off, count);
+            case F64 -> le.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN).position(0).asDoubleBuffer()
+                    .get(dst, off, count);
             default -> {
                 for (int i = 0; i < count; i++) {
                     dst[off + i] = read(le, i);

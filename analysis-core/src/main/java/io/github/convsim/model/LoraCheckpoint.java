@@ -162,7 +162,8 @@ public final class LoraCheckpoint implements AutoCloseable {
         return new Resolution(Collections.unmodifiableList(modules), Collections.unmodifiableList(skipped));
     }
 
-    private record Pending(String fullName, String path, int layer, String baseKey, boolean transposed, int outOffset,
+    /** {@code minTokens}: a fused block keeps its projection's name ("c_attn.q", never just "q"). */
+    private record Pending(String fullName, int minTokens, String path, int layer, String baseKey, boolean transposed, int outOffset,
                            int rank, double alpha, double scaling, Matrix a, Matrix b, boolean dora) {}
 
     private static List<Pending> pair(PeftConfig config, WeightSource adapter, WeightSource base, String path,
@@ -209,11 +210,11 @@ public final class LoraCheckpoint implements AutoCloseable {
         if (pieces != null && out == pieces.size() * in) {
             int block = out / pieces.size();
             for (int k = 0; k < pieces.size(); k++) {
-                result.add(new Pending(fullName + "." + pieces.get(k), path, layer, baseKey, transposed, k * block, r,
+                result.add(new Pending(fullName + "." + pieces.get(k), 2, path, layer, baseKey, transposed, k * block, r,
                         alpha, scaling, a, b.rowSlice(k * block, block), dora));
             }
         } else {
-            result.add(new Pending(fullName, path, layer, baseKey, transposed, 0, r, alpha, scaling, a, b, dora));
+            result.add(new Pending(fullName, 1, path, layer, baseKey, transposed, 0, r, alpha, scaling, a, b, dora));
         }
         return result;
     }
@@ -228,15 +229,15 @@ public final class LoraCheckpoint implements AutoCloseable {
 
     /** Gives every module the shortest dotted suffix of its full name that no other module shares. */
     private static List<LoraModule> nameModules(List<Pending> pending) {
-        Set<String> fullNames = new LinkedHashSet<>();
-        pending.forEach(p -> fullNames.add(p.fullName));
+        Map<String, Integer> fullNames = new LinkedHashMap<>();
+        pending.forEach(p -> fullNames.put(p.fullName, p.minTokens));
         Map<String, String> shortName = new TreeMap<>();
-        for (String full : fullNames) {
+        for (String full : fullNames.keySet()) {
             String[] tokens = full.split("\\.");
             String chosen = full;
-            for (int k = tokens.length - 1; k >= 0; k--) {
+            for (int k = tokens.length - fullNames.get(full); k >= 0; k--) {
                 String suffix = String.join(".", java.util.Arrays.copyOfRange(tokens, k, tokens.length));
-                long sharing = fullNames.stream().filter(f -> f.equals(suffix) || f.endsWith("." + suffix)).count();
+                long sharing = fullNames.keySet().stream().filter(f -> f.equals(suffix) || f.endsWith("." + suffix)).count();
                 if (sharing == 1) {
                     chosen = suffix;
                     break;
