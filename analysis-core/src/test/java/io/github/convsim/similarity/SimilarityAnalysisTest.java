@@ -1,0 +1,182 @@
+package io.github.convsim.similarity;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.github.convsim.TestData;
+import io.github.convsim.conversion.ConversionAnalysis;
+import io.github.convsim.conversion.ConversionSolver;
+import io.github.convsim.conversion.Factor;
+import io.github.convsim.conversion.ModuleConversion;
+import io.github.convsim.conversion.SolveOptions;
+import io.github.convsim.linalg.Matrix;
+import io.github.convsim.linalg.OpenBlasBackend;
+import io.github.convsim.model.LoraModule;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+class SimilarityAnalysisTest {
+    static OpenBlasBackend backend;
+
+    @BeforeAll
+    static void open() {
+        backend = new OpenBlasBackend(2);
+    }
+
+    @AfterAll
+    static void close() {
+        backend.close();
+    }
+
+    record Setup(List<LoraModule> layers, List<Matrix> w0s) {}
+
+    static Setup setup(long seed, int layers, int n, int r) {
+        Random rng = new Random(seed);
+        List<LoraModule> ls = new ArrayList<>();
+        List<Matrix> ws = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            ls.add(new LoraModule("m", "x." + l + ".m", l, "k", false, 0, r, r, 1,
+                    new Matrix(r, n, TestData.gaussian(rng, r * n)), new Matrix(n, r, TestData.gaussian(rng, n * r)),
+                    false));
+            ws.add(new Matrix(n, n, TestData.gaussian(rng, n * n)));
+        }
+        return new Setup(ls, ws);
+    }
+
+    static List<Heatmap> run(Setup s, SimilaritySettings settings) {
+        ConversionSolver solver = new ConversionSolver(backend, SolveOptions.paper());
+        ModuleConversion conv = ConversionAnalysis.convert(solver, s.layers, s.w0s);
+        return new SimilarityAnalysis(backend, settings).analyze(solver, conv);
+    }
+
+    static SimilaritySettings settings(long seed) {
+        return new SimilaritySettings(0, 0, List.of(Side.LEFT, Side.RIGHT), List.of(Factor.A, Factor.B, Factor.DW),
+                Set.of(NullModel.GAUSSIAN, NullModel.W0, NullModel.ANALYTIC), 16, seed, Set.of("A", "B", "W0"));
+    }
+
+    static Heatmap find(List<Heatmap> maps, String subject, Side side) {
+        return maps.stream().filter(h -> h.subject().equals(subject) && h.side() == side).findFirst().orElseThrow();
+    }
+
+    @Test
+    void reparametrisingTheFactorsLeavesPhiAtFullRankUnchanged() {
+        // B A = (B G^-1)(G A): C_dW is unchanged, and C_A, C_B keep their column spans, so phi at i = j = r is too
+        Setup s = setup(31, 4, 24, 3);
+        Random rng = new Random(32);
+        List<LoraModule> moved = new ArrayList<>();
+        for (LoraModule m : s.layers) {
+            DMatrixRMaj g = new DMatrixRMaj(3, 3, true, TestData.gaussian(rng, 9));
+            DMatrixRMaj gi = new DMatrixRMaj(3, 3);
+            assertTrue(CommonOps_DDRM.invert(g, gi));
+            Matrix ga = mult(g, m.a());
+            Matrix bgi = multRight(m.b(), gi);
+            moved.add(new LoraModule(m.module(), m.modulePath(), m.layer(), m.baseKey(), false, 0, 3, 3, 1,
+                    ga.scale(2.5), bgi, false));
+        }
+        List<Heatmap> before = run(s, settings(1));
+        List<Heatmap> after = run(new Setup(moved, s.w0s), settings(1));
+        for (String subject : List.of("C_A", "C_B", "C_dW")) {
+            double[][] p = find(before, subject, Side.LEFT).phi();
+            double[][] q = find(after, subject, Side.LEFT).phi();
+            for (int a = 0; a < 4; a++) {
+                assertArrayEquals(p[a], q[a], 1e-10, subject);
+            }
+        }
+        // right singular vectors of C_dW live in input space and are invariant too
+        assertArrayEquals(find(before, "C_dW", Side.RIGHT).phi()[1], find(after, "C_dW", Side.RIGHT).phi()[1], 1e-10);
+    }
+
+    @Test
+    void identicalLayersGiveOneEverywhere() {
+        Setup s = setup(33, 1, 20, 2);
+        List<LoraModule> copies = new ArrayList<>();
+        List<Matrix> ws = new ArrayList<>();
+        for (int l = 0; l < 3; l++) {
+            LoraModule m = s.layers.get(0);
+            copies.add(new LoraModule("m", "x." + l + ".m", l, "k", false, 0, 2, 2, 1, m.a(), m.b(), false));
+            ws.add(s.w0s.get(0));
+        }
+        List<Heatmap> maps = run(new Setup(copies, ws), settings(2));
+        for (Heatmap h : maps) {
+            assertEquals(1.0, h.average(), 1e-12, h.subject() + " " + h.side());
+        }
+    }
+
+    @Test
+    void gaussianNullAgreesWithItsAnalyticValueAndSeedsReproduce() {
+        Setup s = setup(34, 6, 40, 4);
+        List<Heatmap> maps = run(s, settings(7));
+        Heatmap h = find(maps, "C_A", Side.LEFT);
+        NullDistribution g = h.gaussian();
+        assertEquals(16, g.draws());
+        assertTrue(g.averageLo() <= h.analytic() && h.analytic() <= g.averageHi(),
+                g.averageLo() + " <= " + h.analytic() + " <= " + g.averageHi());
+        assertEquals(0.1, h.analytic(), 0.0);
+        // random factors through random W0: the observed map is itself a draw of the W0 null
+        assertTrue(h.w0().pValue(h.average()) > 0.01);
+        List<Heatmap> again = run(s, settings(7));
+        Heatmap h2 = find(again, "C_A", Side.LEFT);
+        assertArrayEquals(g.averages(), h2.gaussian().averages(), 0.0);
+        assertArrayEquals(h.w0().averages(), h2.w0().averages(), 0.0);
+        Heatmap other = find(run(s, settings(8)), "C_A", Side.LEFT);
+        assertNotEquals(h.w0().averages()[0], other.w0().averages()[0]);
+        assertEquals(h.average(), other.average(), 0.0);
+    }
+
+    @Test
+    void iOrJAboveTheRankIsRefused() {
+        Setup s = setup(35, 2, 10, 2);
+        SimilaritySettings tooBig = new SimilaritySettings(3, 2, List.of(Side.LEFT), List.of(Factor.A),
+                Set.of(NullModel.ANALYTIC), 2, 1, Set.of());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run(s, tooBig));
+        assertTrue(e.getMessage().contains("exceed the rank r=2"), e.getMessage());
+    }
+
+    @Test
+    void untrainedAdapterGivesUndefinedSimilarityNotZero() {
+        Setup s = setup(36, 3, 12, 2);
+        List<LoraModule> untrained = new ArrayList<>();
+        for (LoraModule m : s.layers) {
+            untrained.add(new LoraModule("m", m.modulePath(), m.layer(), "k", false, 0, 2, 2, 1, m.a(),
+                    Matrix.zeros(12, 2), false));
+        }
+        List<Heatmap> maps = run(new Setup(untrained, s.w0s), settings(3));
+        assertTrue(Double.isNaN(find(maps, "C_B", Side.LEFT).average()));
+        assertTrue(Double.isNaN(find(maps, "C_dW", Side.LEFT).phi()[0][1]));
+        assertFalse(Double.isNaN(find(maps, "C_A", Side.LEFT).average()));
+    }
+
+    static Matrix mult(DMatrixRMaj g, Matrix a) {
+        Matrix out = Matrix.zeros(g.numRows, a.cols());
+        for (int i = 0; i < g.numRows; i++) {
+            for (int j = 0; j < a.cols(); j++) {
+                double s = 0;
+                for (int k = 0; k < g.numCols; k++) {
+                    s += g.get(i, k) * a.get(k, j);
+                }
+                out.set(i, j, s);
+            }
+        }
+        return out;
+    }
+
+    static Matrix multRight(Matrix b, DMatrixRMaj g) {
+        Matrix out = Matrix.zeros(b.rows(), g.numCols);
+        for (int i = 0; i < b.rows(); i++) {
+            for (int j = 0; j < g.numCols; j++) {
+                double s = 0;
+                for (int k = 0; k < b.cols(); k++) {
+                    s += b.get(i, k) * g.get(k, j);
+                }
+                out.set(i, j, s);
+            }
+        }
+        return out;
+    }
+}
