@@ -1,0 +1,147 @@
+package io.github.convsim.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.convsim.report.Provenance;
+import io.github.convsim.report.Viridis;
+import java.awt.Color;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tech.tablesaw.api.Table;
+
+/** End to end on the bundled demo: the files, their schema and values, provenance, figures. */
+class AnalyzeCommandTest {
+    @TempDir
+    static Path dir;
+    static Path report;
+    static CliRunner.Result run;
+
+    @BeforeAll
+    static void analyseTheDemo() {
+        report = dir.resolve("report");
+        run = CliRunner.run("analyze", "--out", report.toString(), "--draws", "8", "--format", "png,svg");
+    }
+
+    @Test
+    void writesEveryOutput() {
+        assertEquals(0, run.exit(), run.err());
+        for (String f : List.of("similarity.csv", "diagnostics.csv", "summary.json", "report.md", "index.html")) {
+            assertTrue(Files.isRegularFile(report.resolve(f)), f);
+        }
+        for (String stem : List.of("query.A.left.i8-j8", "value.dW.left.i8-j8", "query.raw-B.left.i8-j8")) {
+            assertTrue(Files.isRegularFile(report.resolve("figures/" + stem + ".png")), stem);
+            assertTrue(Files.isRegularFile(report.resolve("figures/" + stem + ".svg")), stem);
+            assertTrue(Files.isRegularFile(report.resolve("figures/" + stem + ".gaussian.png")), stem);
+        }
+        assertTrue(Files.isRegularFile(report.resolve("figures/query.A.left.i8-j8.w0.png")));
+        assertTrue(run.out().contains("query C_A (left, i=8, j=8): average 0.011"), run.out());
+        try (Stream<Path> s = Files.list(dir)) {
+            assertEquals(1, s.count(), "no temporary directory is left beside the report");
+        } catch (java.io.IOException e) {
+            fail(e);
+        }
+    }
+
+    @Test
+    void similarityCsvIsTidyAndAgreesWithTheSummary() throws Exception {
+        Table t = Table.read().csv(report.resolve("similarity.csv").toFile());
+        assertEquals(List.of("adapter", "module", "factor", "side", "i", "j", "layer_a", "layer_b", "phi",
+                "gaussian_mean", "gaussian_lo", "gaussian_hi", "w0_mean", "analytic", "w0_lo", "w0_hi", "grassmann"),
+                t.columnNames());
+        // 2 modules x (A, B, dW, raw-A, raw-B) x 12 x 12 cells
+        assertEquals(2 * 5 * 144, t.rowCount());
+        JsonNode summary = new ObjectMapper().readTree(report.resolve("summary.json").toFile());
+        for (JsonNode h : summary.get("heatmaps")) {
+            String module = h.get("module").asText();
+            String factor = h.get("factor").asText();
+            Table cells = t.where(t.stringColumn("module").isEqualTo(module).and(t.stringColumn("factor")
+                    .isEqualTo(factor)));
+            double sum = 0;
+            int n = 0;
+            for (int r = 0; r < cells.rowCount(); r++) {
+                if (cells.intColumn("layer_a").get(r) < cells.intColumn("layer_b").get(r)) {
+                    sum += cells.doubleColumn("phi").get(r);
+                    n++;
+                }
+            }
+            assertEquals(66, n);
+            assertEquals(h.get("average_similarity").asDouble(), sum / n, 1e-12, module + " " + factor);
+        }
+    }
+
+    @Test
+    void diagnosticsHaveOneRowPerLayerWithTheRealCondition() throws Exception {
+        Table d = Table.read().csv(report.resolve("diagnostics.csv").toFile());
+        assertEquals(List.of("adapter", "module", "layer", "rows", "cols", "equation", "mode", "precision", "cond_w0",
+                "rank", "residual_A", "residual_B", "residual_dW", "fp32_vs_fp64"), d.columnNames());
+        assertEquals(24, d.rowCount());
+        assertEquals(2.5e5, d.doubleColumn("cond_w0").get(0), 0.1e5);
+        assertEquals("paper", d.stringColumn("mode").get(0));
+        assertTrue(d.doubleColumn("residual_A").max() < 1e-9);
+    }
+
+    @Test
+    void provenanceHashesAreTheFilesRealHashes() throws Exception {
+        JsonNode prov = new ObjectMapper().readTree(report.resolve("summary.json").toFile()).get("provenance");
+        JsonNode inputs = prov.get("inputs");
+        assertEquals(3, inputs.size());
+        for (JsonNode in : inputs) {
+            Path p = Path.of(in.get("path").asText());
+            assertEquals(Provenance.sha256(p), in.get("sha256").asText());
+            assertEquals(Files.size(p), in.get("bytes").asLong());
+        }
+        assertEquals("f007d7f7184519489a0ac0b20dec7468879809fd452c08d3bc75321581928b9e",
+                inputs.get(2).get("sha256").asText());
+        assertEquals(8, prov.get("options").get("draws").asInt());
+        assertEquals(20240322L, prov.get("options").get("seed").asLong());
+        assertTrue(prov.get("java").asText().length() > 3);
+        assertTrue(prov.get("timings_seconds").has("solve"));
+    }
+
+    @Test
+    void figuresAreDrawnOnTheFixedScale() throws Exception {
+        BufferedImage img = ImageIO.read(report.resolve("figures/query.A.left.i8-j8.png").toFile());
+        assertTrue(img.getWidth() > 400 && img.getHeight() > 400);
+        // the diagonal (phi = 1) is the top of the scale; find its colour in the image
+        Color top = Viridis.at(1.0);
+        Color bottom = Viridis.at(0.0);
+        int topCount = 0;
+        int nearBottom = 0;
+        for (int y = 0; y < img.getHeight(); y += 2) {
+            for (int x = 0; x < img.getWidth(); x += 2) {
+                Color c = new Color(img.getRGB(x, y));
+                if (close(c, top)) {
+                    topCount++;
+                }
+                if (close(c, Viridis.at(0.011)) || close(c, bottom)) {
+                    nearBottom++;
+                }
+            }
+        }
+        assertTrue(topCount > 500, "diagonal cells in the colour of 1.0: " + topCount);
+        assertTrue(nearBottom > 5000, "off-diagonal cells near the bottom of the scale: " + nearBottom);
+    }
+
+    private static boolean close(Color a, Color b) {
+        return Math.abs(a.getRed() - b.getRed()) + Math.abs(a.getGreen() - b.getGreen())
+                + Math.abs(a.getBlue() - b.getBlue()) < 12;
+    }
+
+    @Test
+    void nonEmptyOutputIsRefusedWithoutForceAndKeptIntact() throws Exception {
+        long before = Files.size(report.resolve("summary.json"));
+        CliRunner.Result again = CliRunner.run("analyze", "--out", report.toString());
+        assertEquals(2, again.exit());
+        assertTrue(again.err().contains("--force"), again.err());
+        assertEquals(before, Files.size(report.resolve("summary.json")));
+    }
+}

@@ -1,0 +1,72 @@
+package io.github.convsim.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Bad options exit 2, bad inputs exit 3, with one line naming the problem and no output left behind. */
+class ErrorsTest {
+    @TempDir
+    Path dir;
+
+    private void assertOneLine(CliRunner.Result r, int code, String fragment) throws Exception {
+        assertEquals(code, r.exit(), r.err());
+        String[] lines = r.err().strip().split("\n");
+        assertTrue(lines[0].startsWith("convsim: "), r.err());
+        assertTrue(r.err().contains(fragment), r.err());
+        assertFalse(r.err().contains("\tat "), "no stack trace: " + r.err());
+        try (var s = Files.list(dir)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith("out")
+                    || p.getFileName().toString().startsWith(".out")), "nothing written");
+        }
+    }
+
+    @Test
+    void badOptionsExitTwo() throws Exception {
+        String out = dir.resolve("out").toString();
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--mode", "magic"), 2, "--mode");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--side", "up"), 2, "--side");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--i", "9"), 2, "exceed the rank r=8");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--modules", "key"), 2, "no module 'key'");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--draws", "1"), 2, "at least 2 draws");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--backend", "cuda"), 2, "backend 'cuda'");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--frobnicate"), 2, "Unknown option");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--precision", "fp16"), 2, "--precision");
+    }
+
+    @Test
+    void badInputsExitThree() throws Exception {
+        String out = dir.resolve("out").toString();
+        Path missing = dir.resolve("nothing-here");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--adapter", missing.toString()), 3,
+                missing + ": adapter directory does not exist");
+        Path corrupt = dir.resolve("corrupt.safetensors");
+        Files.write(corrupt, new byte[] {2, 0, 0, 0, 0, 0, 0, 0, '{', '}', ' ', ' '});
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--base", corrupt.toString()), 3, corrupt.toString());
+        assertOneLine(CliRunner.run("inspect", "--base", corrupt.toString()), 3, "after the last tensor");
+        Path adapter = dir.resolve("adapter");
+        Files.createDirectories(adapter);
+        Files.writeString(adapter.resolve("adapter_config.json"), "{\"init_lora_weights\": \"pissa\"}");
+        assertOneLine(CliRunner.run("inspect", adapter.toString()), 3, "rewrites the base weights");
+    }
+
+    @Test
+    void inspectPrintsTheModuleTable() {
+        CliRunner.Result r = CliRunner.run("inspect");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("24 modules in 12 layers: [query, value]"), r.out());
+        assertTrue(r.out().contains("bert.encoder.layer.11.attention.self.value.weight"), r.out());
+        assertTrue(r.out().contains("modules_to_save"), r.out());
+    }
+
+    @Test
+    void helpTeaches() {
+        CliRunner.Result r = CliRunner.run("analyze", "--help");
+        assertEquals(0, r.exit());
+        assertTrue(r.out().contains("summary.json"));
+        assertTrue(r.out().contains("Examples:"));
+    }
+}
