@@ -34,25 +34,27 @@ public final class ConversionAnalysis {
         List<Matrix> cA = solver.solve(systems, targetsA, eqA);
         List<Matrix> cB = solver.solve(systems, targetsB, Equation.W0_X);
         List<Double> resA = solver.relativeResiduals(systems, cA, targetsA, eqA);
-        List<Double> resB = solver.relativeResiduals(systems, cB, targetsB, Equation.W0_X);
+        // W0 C_B serves both residual_B and residual_dW = ||(W0 C_B - B) A|| / ||B A||
+        List<Matrix> w0cB = solver.backend().gemm(w0s, false, cB, false, Precision.FP64);
         List<Double> gap = precisionGap(solver, systems, layers, w0s, cA, cB, targetsA, targetsB, eqA);
         SolveOptions o = solver.options();
         List<LayerConversion> out = new ArrayList<>();
         for (int k = 0; k < layers.size(); k++) {
             LoraModule m = layers.get(k);
             W0System s = systems.get(k);
-            double resDW = residualDW(s.w0(), cB.get(k), m);
+            double resB = ConversionSolver.relativeDifference(w0cB.get(k), targetsB.get(k));
+            double resDW = residualDW(w0cB.get(k), m);
             LayerDiagnostics d = new LayerDiagnostics(m.module(), m.layer(), s.w0().rows(), s.w0().cols(),
                     (eqA == Equation.W0_X ? "W0 C_A = A^T" : "W0^T C_A = A^T"), "W0 C_B = B", o.mode(), o.precision(),
-                    s.conditionNumber(), s.numericalRank(), resA.get(k), resB.get(k), resDW, gap.get(k));
+                    s.conditionNumber(), s.numericalRank(), resA.get(k), resB, resDW, gap.get(k));
             out.add(new LayerConversion(m, cA.get(k), cB.get(k), d));
         }
         return new ModuleConversion(layers.get(0).module(), out, systems, eqA);
     }
 
     /** ||W0 C_dW - B A|| / ||B A|| = ||(W0 C_B - B) A|| / ||B A||, with C_dW = C_B A never formed. */
-    private static double residualDW(Matrix w0, Matrix cB, LoraModule m) {
-        Matrix r = multiply(w0, cB);
+    private static double residualDW(Matrix w0cB, LoraModule m) {
+        Matrix r = w0cB.copy();
         double[] d = r.data();
         double[] b = m.b().data();
         for (int i = 0; i < d.length; i++) {
@@ -61,28 +63,6 @@ public final class ConversionAnalysis {
         double denom = Norms.productFrobenius(m.b(), m.a());
         double num = Norms.productFrobenius(r, m.a());
         return denom == 0 ? num : num / denom;
-    }
-
-    private static Matrix multiply(Matrix a, Matrix b) {
-        Matrix c = Matrix.zeros(a.rows(), b.cols());
-        double[] x = a.data();
-        double[] y = b.data();
-        double[] z = c.data();
-        int m = a.rows();
-        for (int j = 0; j < b.cols(); j++) {
-            for (int k = 0; k < a.cols(); k++) {
-                double v = y[k + j * b.rows()];
-                if (v == 0) {
-                    continue;
-                }
-                int off = k * m;
-                int out = j * m;
-                for (int i = 0; i < m; i++) {
-                    z[out + i] += x[off + i] * v;
-                }
-            }
-        }
-        return c;
     }
 
     /**
