@@ -3,19 +3,13 @@ package io.github.convsim.cli;
 import io.github.convsim.api.Analysis;
 import io.github.convsim.api.AnalysisOptions;
 import io.github.convsim.api.AnalysisResult;
-import io.github.convsim.conversion.Factor;
-import io.github.convsim.conversion.SolveMode;
-import io.github.convsim.conversion.SolveOptions;
 import io.github.convsim.linalg.Backends;
-import io.github.convsim.linalg.Precision;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.report.AtomicOutput;
 import io.github.convsim.report.ReportWriter;
 import io.github.convsim.report.Verdicts;
 import io.github.convsim.similarity.Heatmap;
 import io.github.convsim.similarity.NullModel;
-import io.github.convsim.similarity.Side;
-import io.github.convsim.similarity.SimilaritySettings;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
@@ -61,40 +55,11 @@ final class AnalyzeCommand implements Callable<Integer> {
             description = "Report directory (default: ${DEFAULT-VALUE}); a non-empty one is refused without --force.")
     Path out;
 
-    @Option(names = "--force", description = "Replace a non-empty --out.")
-    boolean force;
-
-    @Option(names = "--mode", paramLabel = "MODE",
-            description = "paper (exact LU inverse, square W0), lstsq (minimum-norm least squares), pinv (drop singular"
-                    + " values below rcond*s_max), ridge (Tikhonov). Default: paper where W0 is square, else lstsq.")
-    String mode;
-
-    @Option(names = "--rcond", defaultValue = "1e-6", description = "pinv cut-off (default: ${DEFAULT-VALUE}).")
-    double rcond;
-
-    @Option(names = "--lambda", defaultValue = "1e-3", description = "ridge parameter (default: ${DEFAULT-VALUE}).")
-    double lambda;
-
-    @Option(names = "--i", paramLabel = "I", defaultValue = "0",
-            description = "Leading singular vectors of layer a (default: r).")
-    int i;
-
-    @Option(names = "--j", paramLabel = "J", defaultValue = "0",
-            description = "Leading singular vectors of layer b (default: r).")
-    int j;
-
-    @Option(names = "--side", defaultValue = "left", description = "left, right or both (default: ${DEFAULT-VALUE}).")
-    String side;
-
-    @Option(names = "--factors", split = ",", defaultValue = "A,B,dW",
-            description = "Conversion matrices to compare (default: ${DEFAULT-VALUE}).")
-    List<String> factors;
-
-    @Option(names = "--modules", split = ",", paramLabel = "NAMES", description = "Modules to analyse (default: all).")
-    List<String> modules = List.of();
+    @Mixin
+    SolveOptionsMixin solve;
 
     @Option(names = "--nulls", split = ",", defaultValue = "gaussian,w0,analytic",
-            description = "Null models (default: ${DEFAULT-VALUE}).")
+            description = "Null models (default: ${DEFAULT-VALUE}; 'none').")
     List<String> nulls;
 
     @Option(names = "--controls", split = ",", defaultValue = "A,B",
@@ -108,24 +73,15 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of every null draw.")
     long seed;
 
-    @Option(names = "--precision", defaultValue = "fp64", description = "fp64 or fp32 (default: ${DEFAULT-VALUE}).")
-    String precision;
-
-    @Option(names = "--backend", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
-    String backend;
-
-    @Option(names = "--format", split = ",", defaultValue = "png", description = "Figure formats: png, svg.")
-    List<String> formats;
-
     @Override
     public Integer call() throws Exception {
         AnalysisOptions options = options();
-        ReportWriter writer = new ReportWriter(new LinkedHashSet<>(formats));
+        ReportWriter writer = new ReportWriter(new LinkedHashSet<>(solve.formats));
         Path adapterDir = adapter != null ? adapter : Demo.adapter();
         Path basePath = base != null ? base : Demo.base();
         PrintWriter o = spec.commandLine().getOut();
         long t0 = System.nanoTime();
-        try (AtomicOutput output = AtomicOutput.prepare(out, force);
+        try (AtomicOutput output = AtomicOutput.prepare(out, solve.force);
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
             Backends.Choice choice = Backends.select(options.backend());
             try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath)) {
@@ -158,55 +114,18 @@ final class AnalyzeCommand implements Callable<Integer> {
     }
 
     AnalysisOptions options() {
-        SolveMode m = mode == null ? null : parse(() -> SolveMode.parse(mode), "--mode", mode);
-        Precision p = switch (precision.toLowerCase(Locale.ROOT)) {
-            case "fp64", "float64", "double" -> Precision.FP64;
-            case "fp32", "float32", "float" -> Precision.FP32;
-            default -> throw usage("--precision must be fp64 or fp32, got '" + precision + "'");
-        };
-        List<Side> sides = switch (side.toLowerCase(Locale.ROOT)) {
-            case "left" -> List.of(Side.LEFT);
-            case "right" -> List.of(Side.RIGHT);
-            case "both" -> List.of(Side.LEFT, Side.RIGHT);
-            default -> throw usage("--side must be left, right or both, got '" + side + "'");
-        };
-        List<Factor> fs = factors.stream().map(f -> parse(() -> Factor.parse(f), "--factors", f)).distinct().toList();
         Set<NullModel> ns = new LinkedHashSet<>();
         for (String n : nulls) {
             if (!n.equalsIgnoreCase("none")) {
-                ns.add(parse(() -> NullModel.parse(n), "--nulls", n));
+                ns.add(solve.parse(() -> NullModel.parse(n), "--nulls", n));
             }
         }
         Set<String> cs = new LinkedHashSet<>();
         for (String c : controls) {
             if (!c.equalsIgnoreCase("none")) {
-                cs.add(c.trim().toUpperCase(Locale.ROOT).equals("W0") ? "W0" : c.trim().toUpperCase(Locale.ROOT));
+                cs.add(c.trim().toUpperCase(Locale.ROOT));
             }
         }
-        if (i < 0 || j < 0) {
-            throw usage("--i and --j must be positive");
-        }
-        if (!List.of("auto", "cpu", "cuda").contains(backend.toLowerCase(Locale.ROOT))) {
-            throw usage("--backend must be auto, cpu or cuda, got '" + backend + "'");
-        }
-        try {
-            SimilaritySettings s = new SimilaritySettings(i, j, sides, fs, ns, draws, seed, cs);
-            new SolveOptions(m == null ? SolveMode.PAPER : m, p, rcond, lambda);
-            return new AnalysisOptions(m, p, rcond, lambda, s, modules, backend);
-        } catch (IllegalArgumentException e) {
-            throw usage(e.getMessage());
-        }
-    }
-
-    private <T> T parse(java.util.function.Supplier<T> parser, String option, String value) {
-        try {
-            return parser.get();
-        } catch (IllegalArgumentException e) {
-            throw usage(option + ": unknown value '" + value + "'");
-        }
-    }
-
-    private picocli.CommandLine.ParameterException usage(String message) {
-        return new picocli.CommandLine.ParameterException(spec.commandLine(), message);
+        return solve.toOptions(ns, draws, seed, cs);
     }
 }

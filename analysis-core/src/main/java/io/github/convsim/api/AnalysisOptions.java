@@ -47,7 +47,7 @@ public record AnalysisOptions(SolveMode mode, Precision precision, double rcond,
         return new AnalysisOptions(mode, precision, rcond, lambda, similarity, m, backend);
     }
 
-    SolveOptions solveOptions(boolean squareW0) {
+    public SolveOptions solveOptions(boolean squareW0) {
         SolveMode m = mode != null ? mode : (squareW0 ? SolveMode.PAPER : SolveMode.LSTSQ);
         return new SolveOptions(m, precision, rcond, lambda);
     }

@@ -31,16 +31,23 @@ public final class HeatmapFigure {
     private final String subtitle;
     private final String xLabel;
     private final String yLabel;
-    private final int[] layers;
+    private final String[] layers;
     private final double[][] values;
 
     /** {@code values[a][b]} is the cell of row layer a, column layer b. */
     public HeatmapFigure(String title, String subtitle, String xLabel, String yLabel, int[] layers, double[][] values) {
+        this(title, subtitle, xLabel, yLabel, java.util.Arrays.stream(layers).mapToObj(String::valueOf)
+                .toArray(String[]::new), values);
+    }
+
+    /** A square map with named rows and columns (adapters, say); the first label is drawn at the top. */
+    public HeatmapFigure(String title, String subtitle, String xLabel, String yLabel, String[] labels,
+                         double[][] values) {
         this.title = title;
         this.subtitle = subtitle;
         this.xLabel = xLabel;
         this.yLabel = yLabel;
-        this.layers = layers.clone();
+        this.layers = labels.clone();
         this.values = values;
     }
 
@@ -48,12 +55,20 @@ public final class HeatmapFigure {
         return layers.length <= 16 ? 44 : layers.length <= 40 ? 26 : 16;
     }
 
+    private int labelRoom() {
+        int longest = 0;
+        for (String l : layers) {
+            longest = Math.max(longest, l.length());
+        }
+        return Math.max(0, longest - 3) * 7;
+    }
+
     public int width() {
-        return cellSize() * layers.length + 230;
+        return cellSize() * layers.length + 230 + labelRoom();
     }
 
     public int height() {
-        return cellSize() * layers.length + 160;
+        return cellSize() * layers.length + 160 + labelRoom();
     }
 
     /** The chart, with cell annotations painted over XChart's plot. */
@@ -88,11 +103,9 @@ public final class HeatmapFigure {
         s.setYAxisTickMarkSpacingHint(Math.max(8, cellSize() - 4));
         List<String> xs = new ArrayList<>();
         List<String> ys = new ArrayList<>();
-        for (int l : layers) {
-            xs.add(String.valueOf(l));
-        }
+        xs.addAll(List.of(layers));
         for (int k = layers.length - 1; k >= 0; k--) {
-            ys.add(String.valueOf(layers[k])); // XChart draws the first y category at the bottom: layer 0 on top
+            ys.add(layers[k]); // XChart draws the first y category at the bottom: layer 0 on top
         }
         List<Number[]> cells = new ArrayList<>();
         int n = layers.length;

@@ -60,7 +60,8 @@ public final class SimilarityAnalysis {
         int[] layers = modules.stream().mapToInt(LoraModule::layer).toArray();
         Map<Factor, List<FactorBases.Pair>> observed = observedBases(conv);
         Map<Factor, List<List<FactorBases.Pair>>> w0Null = settings.nulls().contains(NullModel.W0)
-                ? w0NullBases(solver, conv) : Map.of();
+                ? W0Null.sample(backend, solver, conv.systems(), modules, conv.equationA(), settings.factors(),
+                        settings.draws(), settings.seed()) : Map.of();
         List<Heatmap> maps = new ArrayList<>();
         for (Factor f : settings.factors()) {
             for (Side side : settings.sides()) {
@@ -121,74 +122,6 @@ public final class SimilarityAnalysis {
         return out;
     }
 
-    /**
-     * W0 null: per draw, each layer's A and B replaced by Gaussian matrices of the same Frobenius norms, solved against
-     * the same factored W0 (all draws of a layer in one solve), then reduced to bases like the observed ones.
-     */
-    private Map<Factor, List<List<FactorBases.Pair>>> w0NullBases(ConversionSolver solver, ModuleConversion conv) {
-        List<LoraModule> modules = conv.modules();
-        List<W0System> systems = conv.systems();
-        int draws = settings.draws();
-        int layers = modules.size();
-        List<Matrix> randomAt = new ArrayList<>(layers);
-        List<Matrix> randomB = new ArrayList<>(layers);
-        List<List<Matrix>> randomA = new ArrayList<>(layers);
-        for (LoraModule m : modules) {
-            RandomGenerator rng = new SplittableRandom(Seeds.derive(settings.seed(), "w0-null", m.module(), m.layer()));
-            int r = m.rank();
-            double normA = m.a().frobeniusNorm();
-            double normB = m.b().frobeniusNorm();
-            Matrix at = Matrix.zeros(m.in(), r * draws);
-            Matrix b = Matrix.zeros(m.out(), r * draws);
-            List<Matrix> as = new ArrayList<>(draws);
-            for (int d = 0; d < draws; d++) {
-                Matrix ad = gaussian(rng, r, m.in(), normA);
-                as.add(ad);
-                Matrix adt = ad.transpose();
-                System.arraycopy(adt.data(), 0, at.data(), d * m.in() * r, m.in() * r);
-                Matrix bd = gaussian(rng, m.out(), r, normB);
-                System.arraycopy(bd.data(), 0, b.data(), d * m.out() * r, m.out() * r);
-            }
-            randomAt.add(at);
-            randomB.add(b);
-            randomA.add(as);
-        }
-        boolean needA = settings.factors().contains(Factor.A);
-        boolean needB = settings.factors().contains(Factor.B) || settings.factors().contains(Factor.DW);
-        List<Matrix> cA = needA ? solver.solve(systems, randomAt, conv.equationA()) : null;
-        List<Matrix> cB = needB ? solver.solve(systems, randomB, Equation.W0_X) : null;
-        // flatten (draw, layer) so each factor's bases come from one batched call
-        List<Matrix> flatA = new ArrayList<>();
-        List<Matrix> flatB = new ArrayList<>();
-        List<Matrix> flatFactorA = new ArrayList<>();
-        for (int d = 0; d < draws; d++) {
-            for (int l = 0; l < layers; l++) {
-                int r = modules.get(l).rank();
-                if (needA) {
-                    flatA.add(columns(cA.get(l), d * r, r));
-                }
-                if (needB) {
-                    flatB.add(columns(cB.get(l), d * r, r));
-                }
-                flatFactorA.add(randomA.get(l).get(d));
-            }
-        }
-        Map<Factor, List<List<FactorBases.Pair>>> out = new EnumMap<>(Factor.class);
-        for (Factor f : settings.factors()) {
-            List<FactorBases.Pair> flat = switch (f) {
-                case A -> FactorBases.of(backend, flatA);
-                case B -> FactorBases.of(backend, flatB);
-                case DW -> FactorBases.ofProducts(backend, flatB, flatFactorA);
-            };
-            List<List<FactorBases.Pair>> byDraw = new ArrayList<>(draws);
-            for (int d = 0; d < draws; d++) {
-                byDraw.add(flat.subList(d * layers, (d + 1) * layers));
-            }
-            out.put(f, byDraw);
-        }
-        return out;
-    }
-
     private List<Heatmap> controls(ModuleConversion conv, int[] layers, int i, int j) {
         List<Heatmap> out = new ArrayList<>();
         List<LoraModule> modules = conv.modules();
@@ -227,12 +160,6 @@ public final class SimilarityAnalysis {
             d[k] *= s;
         }
         return m;
-    }
-
-    private static Matrix columns(Matrix m, int from, int count) {
-        double[] d = new double[m.rows() * count];
-        System.arraycopy(m.data(), from * m.rows(), d, 0, d.length);
-        return new Matrix(m.rows(), count, d);
     }
 
     /** Gaussian-null distributions, memoised by shape: heatmaps of equal (n, i, j, layers) share draws. */

@@ -1,0 +1,103 @@
+package io.github.convsim.cli;
+
+import io.github.convsim.api.AnalysisOptions;
+import io.github.convsim.api.Comparison;
+import io.github.convsim.api.ComparisonMap;
+import io.github.convsim.api.ComparisonResult;
+import io.github.convsim.linalg.Backends;
+import io.github.convsim.report.AtomicOutput;
+import io.github.convsim.report.ComparisonReport;
+import io.github.convsim.similarity.NullModel;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+@Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {"Compare adapters trained on one base: phi between their conversion matrices, layer by layer.",
+            "Give several adapter directories (tasks, seeds, ranks), or the checkpoint-N directories of one run (or the",
+            "run directory holding them): checkpoints are ordered by step and also compared with the final one and with",
+            "their predecessor, as a line chart."},
+        footer = {"", "Outputs: compare.csv (module, factor, side, layer, adapter_a, adapter_b, step_a, step_b, phi,",
+            "analytic), trajectory.csv for a run, summary.json with provenance, figures/compare.<module>.<factor>.<side>.png",
+            "(adapters x adapters, mean over layers) and figures/trajectory.*.png, report.md.",
+            "", "Examples:",
+            "  convsim compare lora-sst2 lora-mnli lora-qnli --base model.safetensors",
+            "  convsim compare runs/imdb --base model.safetensors   # runs/imdb/checkpoint-500, checkpoint-1000, ..."})
+final class CompareCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    ProgressOptions progressOptions;
+
+    @Mixin
+    SolveOptionsMixin solve;
+
+    @Parameters(arity = "1..*", paramLabel = "ADAPTER_DIR", description = "Adapters, or a run of checkpoint-N adapters.")
+    List<Path> adapters;
+
+    @Option(names = "--base", paramLabel = "PATH", description = "Base weights shared by all adapters (default: the demo's).")
+    Path base;
+
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "convsim-compare",
+            description = "Report directory (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    @Option(names = "--draws", paramLabel = "K", defaultValue = "16",
+            description = "Draws of the W0 null: random factors through the same W0, compared in pairs, say what two"
+                    + " unrelated adapters share (default: ${DEFAULT-VALUE}; 0 to skip).")
+    int draws;
+
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of the null draws.")
+    long seed;
+
+    @Override
+    public Integer call() throws Exception {
+        if (draws == 1 || draws < 0) {
+            throw solve.usage("--draws must be 0 or at least 2, got " + draws);
+        }
+        AnalysisOptions options = solve.toOptions(draws == 0 ? Set.of() : Set.of(NullModel.W0), Math.max(2, draws),
+                seed, Set.of());
+        List<Path> dirs = Comparison.expand(adapters);
+        if (dirs.size() < 2) {
+            throw solve.usage("compare needs at least two adapters (found " + dirs.size() + ")");
+        }
+        PrintWriter o = spec.commandLine().getOut();
+        long t0 = System.nanoTime();
+        try (AtomicOutput output = AtomicOutput.prepare(out, solve.force);
+             Progress progress = progressOptions.open(spec.commandLine().getErr())) {
+            Backends.Choice choice = Backends.select(options.backend());
+            try {
+                ComparisonResult result = Comparison.run(dirs, base != null ? base : Demo.base(), options, choice,
+                        progress);
+                Path written = output.commit(dir -> new ComparisonReport(new LinkedHashSet<>(solve.formats))
+                        .write(result, dir));
+                progress.close();
+                if (!progressOptions.quiet) {
+                    o.printf("convsim compare: %d adapters%s%n", result.adapters().size(),
+                            result.isTrajectory() ? " (a training run, ordered by step)" : "");
+                    for (ComparisonMap m : result.maps()) {
+                        o.printf(Locale.ROOT, "  %s %s (%s): mean phi between adapters %.4f; unrelated adapters through"
+                                + " the same W0 %.4f; random subspaces %.4f%n", m.module(), m.subject(),
+                                m.side().label(), ComparisonReport.offDiagonalMean(m.mean()), m.w0NullMean(),
+                                m.analytic());
+                    }
+                    o.printf(Locale.ROOT, "report: %s (%.2f s)%n", written, (System.nanoTime() - t0) / 1e9);
+                }
+            } finally {
+                choice.backend().close();
+            }
+        }
+        return 0;
+    }
+}

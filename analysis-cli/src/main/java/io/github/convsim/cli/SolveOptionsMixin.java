@@ -1,0 +1,112 @@
+package io.github.convsim.cli;
+
+import io.github.convsim.api.AnalysisOptions;
+import io.github.convsim.conversion.Factor;
+import io.github.convsim.conversion.SolveMode;
+import io.github.convsim.conversion.SolveOptions;
+import io.github.convsim.linalg.Precision;
+import io.github.convsim.similarity.NullModel;
+import io.github.convsim.similarity.Side;
+import io.github.convsim.similarity.SimilaritySettings;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.Supplier;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** How conversion matrices are solved and compared: options shared by analyze and compare. */
+final class SolveOptionsMixin {
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec spec;
+
+    @Option(names = "--mode", paramLabel = "MODE",
+            description = "paper (exact LU inverse, square W0), lstsq (minimum-norm least squares), pinv (drop singular"
+                    + " values below rcond*s_max), ridge (Tikhonov). Default: paper where W0 is square, else lstsq.")
+    String mode;
+
+    @Option(names = "--rcond", defaultValue = "1e-6", description = "pinv cut-off (default: ${DEFAULT-VALUE}).")
+    double rcond;
+
+    @Option(names = "--lambda", defaultValue = "1e-3", description = "ridge parameter (default: ${DEFAULT-VALUE}).")
+    double lambda;
+
+    @Option(names = "--i", paramLabel = "I", defaultValue = "0",
+            description = "Leading singular vectors of the first subspace (default: r).")
+    int i;
+
+    @Option(names = "--j", paramLabel = "J", defaultValue = "0",
+            description = "Leading singular vectors of the second subspace (default: r).")
+    int j;
+
+    @Option(names = "--side", defaultValue = "left", description = "left, right or both (default: ${DEFAULT-VALUE}).")
+    String side;
+
+    @Option(names = "--factors", split = ",", defaultValue = "A,B,dW",
+            description = "Conversion matrices to compare (default: ${DEFAULT-VALUE}).")
+    List<String> factors;
+
+    @Option(names = "--modules", split = ",", paramLabel = "NAMES", description = "Modules to analyse (default: all).")
+    List<String> modules = List.of();
+
+    @Option(names = "--precision", defaultValue = "fp64", description = "fp64 or fp32 (default: ${DEFAULT-VALUE}).")
+    String precision;
+
+    @Option(names = "--backend", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
+    String backend;
+
+    @Option(names = "--format", split = ",", defaultValue = "png", description = "Figure formats: png, svg.")
+    List<String> formats;
+
+    @Option(names = "--force", description = "Replace a non-empty --out.")
+    boolean force;
+
+    /** The options, with the null models, draws, seed and controls of the calling command. */
+    AnalysisOptions toOptions(Set<NullModel> nulls, int draws, long seed, Set<String> controls) {
+        SolveMode m = mode == null ? null : parse(() -> SolveMode.parse(mode), "--mode", mode);
+        Precision p = switch (precision.toLowerCase(Locale.ROOT)) {
+            case "fp64", "float64", "double" -> Precision.FP64;
+            case "fp32", "float32", "float" -> Precision.FP32;
+            default -> throw usage("--precision must be fp64 or fp32, got '" + precision + "'");
+        };
+        List<Side> sides = switch (side.toLowerCase(Locale.ROOT)) {
+            case "left" -> List.of(Side.LEFT);
+            case "right" -> List.of(Side.RIGHT);
+            case "both" -> List.of(Side.LEFT, Side.RIGHT);
+            default -> throw usage("--side must be left, right or both, got '" + side + "'");
+        };
+        List<Factor> fs = factors.stream().map(f -> parse(() -> Factor.parse(f), "--factors", f)).distinct().toList();
+        if (i < 0 || j < 0) {
+            throw usage("--i and --j must be positive");
+        }
+        if (!List.of("auto", "cpu", "cuda").contains(backend.toLowerCase(Locale.ROOT))) {
+            throw usage("--backend must be auto, cpu or cuda, got '" + backend + "'");
+        }
+        for (String f : formats) {
+            if (!f.equals("png") && !f.equals("svg")) {
+                throw usage("--format takes png and svg, got '" + f + "'");
+            }
+        }
+        try {
+            SimilaritySettings s = new SimilaritySettings(i, j, sides, fs, nulls, draws, seed, controls);
+            new SolveOptions(m == null ? SolveMode.PAPER : m, p, rcond, lambda);
+            return new AnalysisOptions(m, p, rcond, lambda, s, modules, backend);
+        } catch (IllegalArgumentException e) {
+            throw usage(e.getMessage());
+        }
+    }
+
+    <T> T parse(Supplier<T> parser, String option, String value) {
+        try {
+            return parser.get();
+        } catch (IllegalArgumentException e) {
+            throw usage(option + ": unknown value '" + value + "'");
+        }
+    }
+
+    CommandLine.ParameterException usage(String message) {
+        return new CommandLine.ParameterException(spec.commandLine(), message);
+    }
+}

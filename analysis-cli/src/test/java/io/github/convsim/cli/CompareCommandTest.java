@@ -1,0 +1,112 @@
+package io.github.convsim.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.github.convsim.io.Dtype;
+import io.github.convsim.io.SafetensorsFile;
+import io.github.convsim.io.SafetensorsWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import tech.tablesaw.api.Table;
+
+/** compare on adapters derived from the demo: copies, reparametrisations, and a run of checkpoints. */
+class CompareCommandTest {
+    @TempDir
+    Path dir;
+
+    static Path demo() {
+        return CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8");
+    }
+
+    /** A copy of the demo adapter whose lora_B (and lora_A if {@code alsoA}) are replaced by a mix with noise. */
+    Path derived(String name, double noise, boolean alsoA, long seed) throws Exception {
+        Path out = Files.createDirectories(dir.resolve(name));
+        Files.copy(demo().resolve("adapter_config.json"), out.resolve("adapter_config.json"));
+        Random rng = new Random(seed);
+        SafetensorsWriter w = new SafetensorsWriter();
+        try (SafetensorsFile f = SafetensorsFile.open(demo().resolve("adapter_model.safetensors"))) {
+            for (String t : f.names()) {
+                double[] v = f.readDoubles(t);
+                boolean mix = t.contains("lora_B") || (alsoA && t.contains("lora_A"));
+                if (mix) {
+                    double scale = Math.sqrt(java.util.Arrays.stream(v).map(x -> x * x).average().orElse(1));
+                    for (int k = 0; k < v.length; k++) {
+                        v[k] = (1 - noise) * v[k] + noise * scale * rng.nextGaussian();
+                    }
+                }
+                w.add(t, Dtype.F32, f.info(t).shape(), v);
+            }
+        }
+        w.write(out.resolve("adapter_model.safetensors"));
+        return out;
+    }
+
+    @Test
+    void theSameAdapterTwiceGivesOneAndNoiseLowersIt() throws Exception {
+        Path out = dir.resolve("out");
+        Path noisy = derived("noisy", 1.0, true, 1);
+        CliRunner.Result r = CliRunner.run("compare", demo().toString(), demo().toString(), noisy.toString(), "--out",
+                out.toString(), "--modules", "value");
+        assertEquals(0, r.exit(), r.err());
+        Table t = Table.read().csv(out.resolve("compare.csv").toFile());
+        assertEquals(List.of("module", "factor", "side", "layer", "adapter_a", "adapter_b", "step_a", "step_b", "phi",
+                "analytic", "w0_null_mean", "w0_null_lo", "w0_null_hi"), t.columnNames());
+        assertEquals(3 * 12 * 9, t.rowCount()); // A, B, dW x 12 layers x 3 x 3 adapters
+        String first = t.stringColumn("adapter_a").get(0);
+        String second = t.stringColumn("adapter_a").get(3);
+        assertNotEquals(first, second, "same directory name twice is made unique");
+        double noiseSum = 0;
+        int noiseRows = 0;
+        for (int row = 0; row < t.rowCount(); row++) {
+            String a = t.stringColumn("adapter_a").get(row);
+            String b = t.stringColumn("adapter_b").get(row);
+            double phi = t.doubleColumn("phi").get(row);
+            if (!a.equals("noisy") && !b.equals("noisy")) {
+                assertEquals(1.0, phi, 1e-10, "identical adapters at row " + row);
+            } else if (!a.equals(b)) {
+                // unrelated factors can still share directions that W0^-1 amplifies (the W0 null), never all of them
+                assertTrue(phi < 0.99, "pure noise against the demo: " + phi);
+                noiseSum += phi;
+                noiseRows++;
+            }
+        }
+        // and what they share is what the W0 null predicts for unrelated adapters
+        double w0Null = t.doubleColumn("w0_null_mean").mean();
+        assertEquals(w0Null, noiseSum / noiseRows, 0.1, "pure noise against the demo vs the W0 null");
+        assertTrue(w0Null > 0.2 && w0Null < 0.9, "W0 null " + w0Null);
+        assertTrue(Files.isRegularFile(out.resolve("figures/compare.value.A.left.png")));
+        assertFalse(Files.exists(out.resolve("trajectory.csv")));
+    }
+
+    @Test
+    void aRunOfCheckpointsIsOrderedByStepAndTracedToTheFinalOne() throws Exception {
+        Path run = Files.createDirectories(dir.resolve("run"));
+        Files.move(derived("a", 0.9, false, 2), run.resolve("checkpoint-1000"));
+        Files.move(derived("b", 0.5, false, 3), run.resolve("checkpoint-200"));
+        Files.move(derived("c", 0.0, false, 4), run.resolve("checkpoint-3000"));
+        Path out = dir.resolve("traj");
+        CliRunner.Result r = CliRunner.run("compare", run.toString(), "--out", out.toString(), "--modules", "query",
+                "--factors", "B");
+        assertEquals(0, r.exit(), r.err());
+        Table t = Table.read().csv(out.resolve("trajectory.csv").toFile());
+        assertEquals(List.of(200, 1000, 3000), t.intColumn("step").asList());
+        double[] toFinal = t.doubleColumn("phi_to_final").asDoubleArray();
+        assertEquals(1.0, toFinal[2], 1e-10);
+        assertTrue(toFinal[0] > toFinal[1], "less noise, closer to the final checkpoint: " + toFinal[0] + " vs "
+                + toFinal[1]);
+        assertTrue(t.doubleColumn("phi_to_previous").isMissing(0));
+        assertTrue(Files.isRegularFile(out.resolve("figures/trajectory.query.B.left.png")));
+    }
+
+    @Test
+    void oneAdapterIsAUsageError() {
+        CliRunner.Result r = CliRunner.run("compare", demo().toString(), "--out", dir.resolve("x").toString());
+        assertEquals(2, r.exit());
+        assertTrue(r.err().contains("at least two adapters"), r.err());
+        assertFalse(Files.exists(dir.resolve("x")));
+    }
+}

@@ -1,0 +1,80 @@
+package io.github.convsim.api;
+
+import io.github.convsim.similarity.NullDistribution;
+import io.github.convsim.similarity.Side;
+
+/**
+ * phi between adapters, per layer, for one module, conversion matrix and side.
+ *
+ * @param subject   C_A, C_B or C_dW
+ * @param layers    layer index of each slice of {@code perLayer}
+ * @param perLayer  perLayer[l][p][q]: phi between adapters p and q at layer l
+ * @param i         prefix length used for every adapter (the smallest rank when not given)
+ * @param analytic  E[phi] for unrelated random subspaces of the same dimension
+ * @param w0Null    per layer, phi between two independent draws of the W0 null (random factors of the first
+ *                  adapter's norms through the same W0): what two unrelated adapters share through W0 alone; null when
+ *                  not computed
+ */
+public record ComparisonMap(String module, String subject, Side side, int i, int j, int[] layers,
+                            double[][][] perLayer, double analytic, NullDistribution w0Null) {
+
+    /** Adapters x adapters, averaged over layers (NaN cells skipped). */
+    public double[][] mean() {
+        int p = perLayer[0].length;
+        double[][] m = new double[p][p];
+        for (int a = 0; a < p; a++) {
+            for (int b = 0; b < p; b++) {
+                double s = 0;
+                int n = 0;
+                for (double[][] layer : perLayer) {
+                    if (!Double.isNaN(layer[a][b])) {
+                        s += layer[a][b];
+                        n++;
+                    }
+                }
+                m[a][b] = n == 0 ? Double.NaN : s / n;
+            }
+        }
+        return m;
+    }
+
+    /** For an ordered run: phi of each adapter to the last one, averaged over layers. */
+    public double[] toFinal() {
+        double[][] m = mean();
+        double[] out = new double[m.length];
+        for (int a = 0; a < m.length; a++) {
+            out[a] = m[a][m.length - 1];
+        }
+        return out;
+    }
+
+    /** For an ordered run: phi of each adapter to the one before it (NaN for the first). */
+    public double[] toPrevious() {
+        double[][] m = mean();
+        double[] out = new double[m.length];
+        out[0] = Double.NaN;
+        for (int a = 1; a < m.length; a++) {
+            out[a] = m[a][a - 1];
+        }
+        return out;
+    }
+
+    /** Per layer: the W0 null's mean phi between unrelated adapters (NaN if not computed). */
+    public double[] w0NullPerLayer() {
+        double[] out = new double[layers.length];
+        for (int l = 0; l < layers.length; l++) {
+            out[l] = w0Null == null ? Double.NaN : w0Null.mean()[l][l];
+        }
+        return out;
+    }
+
+    /** The W0 null's mean phi between unrelated adapters, averaged over layers. */
+    public double w0NullMean() {
+        return java.util.Arrays.stream(w0NullPerLayer()).average().orElse(Double.NaN);
+    }
+
+    public String stem() {
+        String f = subject.startsWith("C_") ? subject.substring(2) : subject;
+        return module + "." + f + "." + side.label();
+    }
+}

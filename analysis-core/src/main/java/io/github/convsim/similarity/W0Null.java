@@ -1,0 +1,94 @@
+package io.github.convsim.similarity;
+
+import io.github.convsim.conversion.ConversionSolver;
+import io.github.convsim.conversion.Equation;
+import io.github.convsim.conversion.Factor;
+import io.github.convsim.conversion.W0System;
+import io.github.convsim.linalg.LinalgBackend;
+import io.github.convsim.linalg.Matrix;
+import io.github.convsim.model.LoraModule;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.random.RandomGenerator;
+
+/**
+ * The W0 null's samples: each layer's A and B replaced by Gaussian matrices of the same Frobenius norms and solved
+ * against the same factored W0 (all draws of a layer in one solve), then reduced to bases like the observed ones.
+ * What similarity these give is what W0 alone produces.
+ */
+public final class W0Null {
+    private W0Null() {}
+
+    /** Bases by factor, then draw, then layer. */
+    public static Map<Factor, List<List<FactorBases.Pair>>> sample(LinalgBackend backend, ConversionSolver solver,
+                                                                   List<W0System> systems, List<LoraModule> modules,
+                                                                   Equation equationA, List<Factor> factors,
+                                                                   int draws, long seed) {
+        int layers = modules.size();
+        List<Matrix> randomAt = new ArrayList<>(layers);
+        List<Matrix> randomB = new ArrayList<>(layers);
+        List<List<Matrix>> randomA = new ArrayList<>(layers);
+        for (LoraModule m : modules) {
+            RandomGenerator rng = new SplittableRandom(Seeds.derive(seed, "w0-null", m.module(), m.layer()));
+            int r = m.rank();
+            double normA = m.a().frobeniusNorm();
+            double normB = m.b().frobeniusNorm();
+            Matrix at = Matrix.zeros(m.in(), r * draws);
+            Matrix b = Matrix.zeros(m.out(), r * draws);
+            List<Matrix> as = new ArrayList<>(draws);
+            for (int d = 0; d < draws; d++) {
+                Matrix ad = SimilarityAnalysis.gaussian(rng, r, m.in(), normA);
+                as.add(ad);
+                System.arraycopy(ad.transpose().data(), 0, at.data(), d * m.in() * r, m.in() * r);
+                Matrix bd = SimilarityAnalysis.gaussian(rng, m.out(), r, normB);
+                System.arraycopy(bd.data(), 0, b.data(), d * m.out() * r, m.out() * r);
+            }
+            randomAt.add(at);
+            randomB.add(b);
+            randomA.add(as);
+        }
+        boolean needA = factors.contains(Factor.A);
+        boolean needB = factors.contains(Factor.B) || factors.contains(Factor.DW);
+        List<Matrix> cA = needA ? solver.solve(systems, randomAt, equationA) : null;
+        List<Matrix> cB = needB ? solver.solve(systems, randomB, Equation.W0_X) : null;
+        // flatten (draw, layer) so each factor's bases come from one batched call
+        List<Matrix> flatA = new ArrayList<>();
+        List<Matrix> flatB = new ArrayList<>();
+        List<Matrix> flatFactorA = new ArrayList<>();
+        for (int d = 0; d < draws; d++) {
+            for (int l = 0; l < layers; l++) {
+                int r = modules.get(l).rank();
+                if (needA) {
+                    flatA.add(columns(cA.get(l), d * r, r));
+                }
+                if (needB) {
+                    flatB.add(columns(cB.get(l), d * r, r));
+                }
+                flatFactorA.add(randomA.get(l).get(d));
+            }
+        }
+        Map<Factor, List<List<FactorBases.Pair>>> out = new EnumMap<>(Factor.class);
+        for (Factor f : factors) {
+            List<FactorBases.Pair> flat = switch (f) {
+                case A -> FactorBases.of(backend, flatA);
+                case B -> FactorBases.of(backend, flatB);
+                case DW -> FactorBases.ofProducts(backend, flatB, flatFactorA);
+            };
+            List<List<FactorBases.Pair>> byDraw = new ArrayList<>(draws);
+            for (int d = 0; d < draws; d++) {
+                byDraw.add(flat.subList(d * layers, (d + 1) * layers));
+            }
+            out.put(f, byDraw);
+        }
+        return out;
+    }
+
+    private static Matrix columns(Matrix m, int from, int count) {
+        double[] d = new double[m.rows() * count];
+        System.arraycopy(m.data(), from * m.rows(), d, 0, d.length);
+        return new Matrix(m.rows(), count, d);
+    }
+}
