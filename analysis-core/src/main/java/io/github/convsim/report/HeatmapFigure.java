@@ -99,6 +99,9 @@ public final class HeatmapFigure {
         s.setAxisTicksMarksVisible(false);
         s.setChartPadding(12);
         s.setPlotContentSize(1.0);
+        if (labelRoom() > 0) {
+            s.setXAxisLabelRotation(45);
+        }
         s.setXAxisTickMarkSpacingHint(Math.max(8, cellSize() - 4));
         s.setYAxisTickMarkSpacingHint(Math.max(8, cellSize() - 4));
         List<String> xs = new ArrayList<>();
