@@ -45,6 +45,21 @@ public final class ConversionSolver {
     }
 
     /**
+     * The factorisations alone, with {@code skipConditioning}: cond(W0) is not computed and the systems report NaN
+     * for it. For measuring the solve itself.
+     */
+    public List<W0System> factor(List<LoraModule> layers, List<Matrix> w0s, boolean skipConditioning) {
+        if (!skipConditioning) {
+            return factor(layers, w0s);
+        }
+        List<double[]> unknown = new ArrayList<>();
+        for (Matrix w : w0s) {
+            unknown.add(new double[] {Double.NaN});
+        }
+        return factor(layers, w0s, unknown);
+    }
+
+    /**
      * As {@link #factor(List, List)}, reusing W0's double-precision singular values where the caller has them from an
      * earlier factorisation of the same matrices (null: compute them).
      */
@@ -69,7 +84,7 @@ public final class ConversionSolver {
                     : (svds != null ? svds : solveSvds).get(k).s();
             if (paper) {
                 double cond = Svd.conditionNumber(s);
-                if (!(cond * p.epsilon() < 1)) {
+                if (!Double.isNaN(cond) && !(cond * p.epsilon() < 1)) {
                     throw new IllConditionedException(where(layers.get(k)) + ": W0 is singular to "
                             + p.name().toLowerCase() + " precision (cond " + String.format("%.3g", cond)
                             + "); paper mode needs an invertible W0: use --mode lstsq or --mode pinv");
