@@ -29,6 +29,14 @@ public interface LinalgBackend extends AutoCloseable {
     List<Matrix> luSolve(List<LuFactors> factors, List<Matrix> rhs);
 
     /**
+     * X with A X = B for each pair, when the factors are not needed again: a backend may then keep A where it computes
+     * (the GPU) instead of returning its factors.
+     */
+    default List<Matrix> solveSquare(List<Matrix> squares, List<Matrix> rhs, Precision precision) {
+        return luSolve(lu(squares, precision), rhs);
+    }
+
+    /**
      * Thin SVD of each matrix (divide and conquer). With {@code vectors} false only the singular values are
      * computed; U and V^T are null.
      */
