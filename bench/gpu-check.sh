@@ -65,8 +65,10 @@ if [[ "$stage" == run ]]; then
   echo "CONVSIM_CUDA_LIB=${CONVSIM_CUDA_LIB:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}" > "$out/libraries.txt"
   "$dir/jre/bin/java" -Xss16m -Xmx96g --enable-native-access=ALL-UNNAMED -cp "$dir/lib/*" \
     io.github.convsim.cuda.check.GpuCheck run "$dir/demo" "$out" > "$out/cuda-stdout.json"
-  python3 bench/gpu_torch_reference.py "$dir/demo/reference.json" > "$out/torch.json"
-  python3 bench/gpu_check_report.py "$out" | tee "$out/gpu-check.md"
+  py=python3
+  if ! "$py" -c 'import torch' 2>/dev/null && [[ -x /opt/torch/.venv/bin/python3 ]]; then py=/opt/torch/.venv/bin/python3; fi
+  "$py" bench/gpu_torch_reference.py "$dir/demo/reference.json" "$out/torch.json"
+  "$py" bench/gpu_check_report.py "$out" | tee "$out/gpu-check.md"
   exit 0
 fi
 

@@ -78,12 +78,29 @@ public final class GpuCheck {
             for (Precision p : List.of(Precision.FP64, Precision.FP32)) {
                 double before = cuda.computeSeconds();
                 SyntheticBatch.Result res = SyntheticBatch.solve(cuda, p, syn.get("seed").asLong(), count, n, r, 32);
-                double worst = 0;
+                double[] diff = new double[count];
                 for (int k = 0; k < count; k++) {
-                    worst = Math.max(worst, SyntheticBatch.difference(res.fingerprints()[k], expected[k]));
+                    diff[k] = SyntheticBatch.difference(res.fingerprints()[k], expected[k]);
                 }
+                Integer[] order = new Integer[count];
+                for (int k = 0; k < count; k++) {
+                    order[k] = k;
+                }
+                java.util.Arrays.sort(order, (x, y) -> Double.compare(diff[x], diff[y]));
                 Map<String, Object> m = new LinkedHashMap<>();
-                m.put("max_relative_difference_to_cpu_fp64", worst);
+                m.put("max_relative_difference_to_cpu_fp64", diff[order[count - 1]]);
+                m.put("median_relative_difference_to_cpu_fp64", diff[order[count / 2]]);
+                if (p == Precision.FP32) {
+                    // what the conditioning allows: cond(A) of the worst and the median system, exact (SVD on the GPU)
+                    List<Map<String, Object>> cond = new ArrayList<>();
+                    for (int k : new int[] {order[count - 1], order[count / 2]}) {
+                        double[] sv = cuda.svd(List.of(SyntheticBatch.system(syn.get("seed").asLong(), k, n)), false,
+                                Precision.FP64).get(0).s();
+                        cond.add(Map.of("system", k, "which", k == order[count - 1] ? "worst" : "median",
+                                "relative_difference", diff[k], "cond", sv[0] / sv[sv.length - 1]));
+                    }
+                    m.put("conditioning", cond);
+                }
                 m.put("device_compute_seconds", cuda.computeSeconds() - before);
                 m.put("seconds_with_transfers", res.solveSeconds());
                 synthetic.put(p.name().toLowerCase(Locale.ROOT), m);
