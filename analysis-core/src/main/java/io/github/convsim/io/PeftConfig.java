@@ -25,6 +25,8 @@ import java.util.regex.PatternSyntaxException;
 public final class PeftConfig {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final long MAX_CONFIG_BYTES = 16L << 20;
+    /** peft_type of CondLoRA checkpoints as convsim writes them (the authors' code extends PEFT's LoRA). */
+    public static final String CONDLORA = "CONDLORA";
 
     /** Initialisations that change the base weights, so the W0 on disk is not the one the adapter was trained on. */
     private static final List<String> BASE_CHANGING_INITS = List.of("pissa", "olora", "loftq", "corda", "lora_ga");
@@ -50,8 +52,9 @@ public final class PeftConfig {
         this.file = file;
         this.raw = raw;
         this.peftType = text("peft_type").orElse("LORA");
-        if (!peftType.equals("LORA")) {
-            throw new CheckpointException(file, "peft_type is '" + peftType + "'; only LORA adapters are analysed");
+        if (!peftType.equals("LORA") && !peftType.equals(CONDLORA)) {
+            throw new CheckpointException(file, "peft_type is '" + peftType + "'; only LORA (and CondLoRA) adapters are"
+                    + " analysed");
         }
         this.r = integer("r", 8);
         if (r <= 0) {

@@ -120,6 +120,31 @@ public final class Matrix {
         return null;
     }
 
+    /**
+     * This matrix times {@code other}, in plain Java: for small products where no backend is at hand (materialising
+     * LoRA factors, r x n x n). Batched or large products belong to a {@link LinalgBackend}.
+     */
+    public Matrix times(Matrix other) {
+        if (cols != other.rows) {
+            throw new IllegalArgumentException("cannot multiply " + shapeString() + " by " + other.shapeString());
+        }
+        Matrix c = zeros(rows, other.cols);
+        for (int j = 0; j < other.cols; j++) {
+            for (int k = 0; k < cols; k++) {
+                double v = other.data[k + j * other.rows];
+                if (v == 0) {
+                    continue;
+                }
+                int src = k * rows;
+                int dst = j * rows;
+                for (int i = 0; i < rows; i++) {
+                    c.data[dst + i] += data[src + i] * v;
+                }
+            }
+        }
+        return c;
+    }
+
     public Matrix scale(double s) {
         double[] d = data.clone();
         for (int k = 0; k < d.length; k++) {

@@ -1,5 +1,6 @@
 package io.github.convsim.model;
 
+import io.github.convsim.condlora.CondLoraWeights;
 import io.github.convsim.io.CheckpointException;
 import io.github.convsim.io.PeftConfig;
 import io.github.convsim.io.TensorInfo;
@@ -38,15 +39,70 @@ public final class LoraCheckpoint implements AutoCloseable {
     private final WeightSource base;
     private final List<LoraModule> modules;
     private final List<SkippedTensor> skipped;
+    private final CondLoraWeights condLora;
 
     private LoraCheckpoint(Path adapterDir, PeftConfig config, WeightSource adapterWeights, WeightSource base,
-                           List<LoraModule> modules, List<SkippedTensor> skipped) {
+                           List<LoraModule> modules, List<SkippedTensor> skipped, CondLoraWeights condLora) {
         this.adapterDir = adapterDir;
         this.config = config;
         this.adapterWeights = adapterWeights;
         this.base = base;
         this.modules = modules;
         this.skipped = skipped;
+        this.condLora = condLora;
+    }
+
+    /**
+     * A CondLoRA checkpoint's layers, made LoRA factors: A_l = Wa W0_l^T [r, in] and B_l = W0_l Wb^T [out, r] for every
+     * numbered layer whose module name has shared weights (CondLoRA conditions on a square W0).
+     */
+    private static Resolution materialise(PeftConfig config, CondLoraWeights shared, WeightSource base)
+            throws CheckpointException {
+        List<LoraModule> modules = new ArrayList<>();
+        for (String name : shared.wa().keySet()) {
+            Matrix wa = shared.wa().get(name);
+            Matrix wb = shared.wb().get(name);
+            int r = wa.rows();
+            int found = 0;
+            for (String key : base.names()) {
+                if (!key.endsWith("." + name + ".weight")) {
+                    continue;
+                }
+                String path = key.substring(0, key.length() - ".weight".length());
+                Integer layer = layerOf(path);
+                if (layer == null || !config.targets(path)) {
+                    continue;
+                }
+                Matrix w0 = readMatrix(base, key);
+                if (w0.rows() != w0.cols() || w0.cols() != wa.cols()) {
+                    throw new CheckpointException(base.location(), "CondLoRA module '" + name + "' has shared layers of"
+                            + " input size " + wa.cols() + " but W0 '" + key + "' is " + w0.shapeString()
+                            + " (CondLoRA needs a square W0 of that size)");
+                }
+                Matrix a = wa.times(w0.transpose());
+                Matrix b = w0.times(wb.transpose());
+                modules.add(new LoraModule(name, path, layer, key, false, 0, r, config.alphaFor(path),
+                        config.scalingFor(path, r), a, b, false));
+                found++;
+            }
+            if (found == 0) {
+                throw new CheckpointException(base.location(), "no numbered layer of module '" + name
+                        + "' in the base, so the CondLoRA layers cannot be materialised");
+            }
+        }
+        modules.sort(Comparator.comparing(LoraModule::module).thenComparingInt(LoraModule::layer));
+        return new Resolution(Collections.unmodifiableList(modules), List.copyOf(shared.skipped()));
+    }
+
+    private static Matrix readMatrix(WeightSource source, String key) throws CheckpointException {
+        TensorInfo i = source.info(key);
+        return Matrix.fromRowMajor((int) i.dim(0), (int) i.dim(1), source.readDoubles(key));
+    }
+
+
+    /** The shared layers when this checkpoint is a CondLoRA one (its factors were materialised from them). */
+    public java.util.Optional<CondLoraWeights> condLora() {
+        return java.util.Optional.ofNullable(condLora);
     }
 
     /**
@@ -62,8 +118,13 @@ public final class LoraCheckpoint implements AutoCloseable {
         WeightSource base = null;
         try {
             base = WeightSources.open(basePath);
+            if (CondLoraWeights.isCondLora(adapter)) {
+                CondLoraWeights shared = CondLoraWeights.read(adapter);
+                Resolution r = materialise(config, shared, base);
+                return new LoraCheckpoint(adapterDir, config, adapter, base, r.modules, r.skipped, shared);
+            }
             Resolution r = resolve(config, adapter, base);
-            return new LoraCheckpoint(adapterDir, config, adapter, base, r.modules, r.skipped);
+            return new LoraCheckpoint(adapterDir, config, adapter, base, r.modules, r.skipped, null);
         } catch (CheckpointException | RuntimeException e) {
             adapter.close();
             if (base != null) {

@@ -1,0 +1,94 @@
+package io.github.convsim.condlora;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.convsim.io.Dtype;
+import io.github.convsim.io.PeftConfig;
+import io.github.convsim.io.SafetensorsWriter;
+import io.github.convsim.linalg.Matrix;
+import io.github.convsim.model.LoraModule;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Writes a fitted single linear layer both ways: as a CondLoRA checkpoint in the authors' layout (one shared Wa, Wb
+ * per module name) and as a standard PEFT LoRA adapter whose per-layer factors are materialised (A_l = Wa W0_l^T,
+ * B_l = W0_l Wb^T), so the approximation can be evaluated in PEFT unchanged.
+ */
+public final class CondLoraExport {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private CondLoraExport() {}
+
+    /** adapter_config.json (peft_type CONDLORA) and adapter_model.safetensors with {@code <module>.linear_for_lora_A.weight}. */
+    public static void writeCondLora(Path dir, PeftConfig source, List<ModuleFit> fits) throws IOException {
+        Files.createDirectories(dir);
+        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt").metadata("written_by", "convsim");
+        for (ModuleFit f : fits) {
+            add(w, f.module() + ".linear_for_lora_A.weight", f.wa());
+            add(w, f.module() + ".linear_for_lora_B.weight", f.wb());
+        }
+        w.write(dir.resolve("adapter_model.safetensors"));
+        ObjectNode config = baseConfig(source, fits);
+        config.put("peft_type", PeftConfig.CONDLORA);
+        writeJson(dir.resolve("adapter_config.json"), config);
+    }
+
+    /** A PEFT LoRA adapter with each layer's factors materialised from the fitted shared layers. */
+    public static void writeLora(Path dir, PeftConfig source, List<ModuleFit> fits, List<List<Matrix>> w0sPerModule)
+            throws IOException {
+        Files.createDirectories(dir);
+        SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt").metadata("written_by", "convsim");
+        for (int k = 0; k < fits.size(); k++) {
+            ModuleFit f = fits.get(k);
+            List<Matrix> w0s = w0sPerModule.get(k);
+            for (int l = 0; l < f.layers().size(); l++) {
+                LoraModule m = f.layers().get(l);
+                Matrix w0 = w0s.get(l);
+                Matrix a = f.wa().times(w0.transpose());
+                Matrix b = w0.times(f.wb().transpose());
+                String prefix = "base_model.model." + m.modulePath();
+                add(w, prefix + ".lora_A.weight", a);
+                add(w, prefix + ".lora_B.weight", b);
+            }
+        }
+        w.write(dir.resolve("adapter_model.safetensors"));
+        ObjectNode config = baseConfig(source, fits);
+        config.put("peft_type", "LORA");
+        writeJson(dir.resolve("adapter_config.json"), config);
+    }
+
+    private static ObjectNode baseConfig(PeftConfig source, List<ModuleFit> fits) {
+        ObjectNode c = source.raw();
+        c.put("r", fits.get(0).wa().rows());
+        c.put("lora_alpha", source.loraAlpha());
+        ArrayNode targets = c.putArray("target_modules");
+        Set<String> names = new LinkedHashSet<>();
+        fits.forEach(f -> names.add(f.module()));
+        names.forEach(targets::add);
+        c.putObject("rank_pattern");
+        c.putObject("alpha_pattern");
+        c.put("use_dora", false);
+        c.put("init_lora_weights", true);
+        c.put("inference_mode", true);
+        c.put("fan_in_fan_out", false);
+        return c;
+    }
+
+    private static void add(SafetensorsWriter w, String name, Matrix m) {
+        // row-major [rows, cols] as PyTorch stores it: the column-major data of the transpose
+        w.add(name, Dtype.F32, new long[] {m.rows(), m.cols()}, m.transpose().data());
+    }
+
+    private static void writeJson(Path file, ObjectNode node) throws IOException {
+        Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), ".config", ".tmp");
+        JSON.writeValue(tmp.toFile(), node);
+        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+}

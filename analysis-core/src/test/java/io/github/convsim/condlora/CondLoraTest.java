@@ -1,0 +1,224 @@
+package io.github.convsim.condlora;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.github.convsim.TestData;
+import io.github.convsim.api.Analysis;
+import io.github.convsim.api.AnalysisOptions;
+import io.github.convsim.api.AnalysisResult;
+import io.github.convsim.api.ProgressListener;
+import io.github.convsim.conversion.ConversionAnalysis;
+import io.github.convsim.conversion.ConversionSolver;
+import io.github.convsim.conversion.ModuleConversion;
+import io.github.convsim.conversion.SolveOptions;
+import io.github.convsim.io.CheckpointException;
+import io.github.convsim.io.Dtype;
+import io.github.convsim.io.SafetensorsWriter;
+import io.github.convsim.linalg.Backends;
+import io.github.convsim.linalg.Matrix;
+import io.github.convsim.linalg.OpenBlasBackend;
+import io.github.convsim.model.LoraCheckpoint;
+import io.github.convsim.model.LoraModule;
+import io.github.convsim.similarity.Side;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CondLoraTest {
+    static OpenBlasBackend backend;
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void open() {
+        backend = new OpenBlasBackend(2);
+    }
+
+    @AfterAll
+    static void close() {
+        backend.close();
+    }
+
+    static final int N = 24;
+    static final int R = 2;
+    static final int LAYERS = 6;
+
+    /** A small BERT-named base of random square W0. */
+    Path base(long seed) throws Exception {
+        Random rng = new Random(seed);
+        SafetensorsWriter w = new SafetensorsWriter();
+        for (int l = 0; l < LAYERS; l++) {
+            w.add("bert.encoder.layer." + l + ".attention.self.query.weight", Dtype.F64, new long[] {N, N},
+                    TestData.gaussian(rng, N * N));
+        }
+        Path p = dir.resolve("base" + seed + ".safetensors");
+        w.write(p);
+        return p;
+    }
+
+    /** A CondLoRA checkpoint in the authors' layout, its shared layers given row-major [r, in]. */
+    Path condLora(String name, double[] wa, double[] wb) throws Exception {
+        Path a = Files.createDirectories(dir.resolve(name));
+        Files.writeString(a.resolve("adapter_config.json"),
+                "{\"peft_type\": \"CONDLORA\", \"r\": 2, \"lora_alpha\": 4, \"target_modules\": [\"query\"]}");
+        new SafetensorsWriter()
+                .add("query.linear_for_lora_A.weight", Dtype.F64, new long[] {R, N}, wa)
+                .add("query.linear_for_lora_B.weight", Dtype.F64, new long[] {R, N}, wb)
+                .add("classifier.weight", Dtype.F64, new long[] {2, N}, new double[2 * N])
+                .write(a.resolve("adapter_model.safetensors"));
+        return a;
+    }
+
+    /** A PEFT LoRA whose factors are a planted shared map plus noise of relative size {@code noise}. */
+    Path plantedLora(Path basePath, Matrix wa, Matrix wb, double noise, long seed) throws Exception {
+        Random rng = new Random(seed);
+        Path a = Files.createDirectories(dir.resolve("planted" + seed));
+        Files.writeString(a.resolve("adapter_config.json"),
+                "{\"peft_type\": \"LORA\", \"r\": 2, \"lora_alpha\": 4, \"target_modules\": [\"query\"]}");
+        SafetensorsWriter w = new SafetensorsWriter();
+        try (var b = io.github.convsim.io.SafetensorsFile.open(basePath)) {
+            for (int l = 0; l < LAYERS; l++) {
+                String key = "bert.encoder.layer." + l + ".attention.self.query.weight";
+                Matrix w0 = Matrix.fromRowMajor(N, N, b.readDoubles(key));
+                Matrix al = perturb(wa.times(w0.transpose()), noise, rng);
+                Matrix bl = perturb(w0.times(wb.transpose()), noise, rng);
+                String p = "base_model.model.bert.encoder.layer." + l + ".attention.self.query";
+                w.add(p + ".lora_A.weight", Dtype.F64, new long[] {R, N}, al.transpose().data());
+                w.add(p + ".lora_B.weight", Dtype.F64, new long[] {N, R}, bl.transpose().data());
+            }
+        }
+        w.write(a.resolve("adapter_model.safetensors"));
+        return a;
+    }
+
+    static Matrix perturb(Matrix m, double noise, Random rng) {
+        Matrix g = new Matrix(m.rows(), m.cols(), TestData.gaussian(rng, m.rows() * m.cols()));
+        g = g.scale(noise * m.frobeniusNorm() / g.frobeniusNorm());
+        double[] d = m.data().clone();
+        for (int i = 0; i < d.length; i++) {
+            d[i] += g.data()[i];
+        }
+        return new Matrix(m.rows(), m.cols(), d);
+    }
+
+    @Test
+    void materialisedCondLoraHasTheSharedLayersAsConversionMatrices() throws Exception {
+        Random rng = new Random(1);
+        double[] wa = TestData.gaussian(rng, R * N);
+        double[] wb = TestData.gaussian(rng, R * N);
+        Path basePath = base(2);
+        try (LoraCheckpoint c = LoraCheckpoint.open(condLora("cond", wa, wb), basePath)) {
+            assertTrue(c.condLora().isPresent());
+            assertEquals(LAYERS, c.modules().size());
+            assertEquals("classifier.weight", c.skipped().get(0).name());
+            List<Matrix> w0s = new ArrayList<>();
+            for (LoraModule m : c.modules()) {
+                w0s.add(c.baseWeight(m));
+            }
+            ModuleConversion conv = ConversionAnalysis.convert(new ConversionSolver(backend, SolveOptions.paper()),
+                    c.modules(), w0s);
+            Matrix waT = Matrix.fromRowMajor(R, N, wa).transpose();
+            Matrix wbT = Matrix.fromRowMajor(R, N, wb).transpose();
+            for (int l = 0; l < LAYERS; l++) {
+                assertTrue(ConversionSolver.relativeDifference(conv.cA().get(l), waT) < 1e-11, "C_A = Wa^T, layer " + l);
+                assertTrue(ConversionSolver.relativeDifference(conv.cB().get(l), wbT) < 1e-11, "C_B = Wb^T, layer " + l);
+            }
+            // every layer's conversion matrices are the same: phi = 1 everywhere
+            Backends.Choice cpu = new Backends.Choice(backend, "test");
+            AnalysisResult r = Analysis.run(c, AnalysisOptions.defaults(), cpu, ProgressListener.NONE);
+            assertEquals(1.0, r.module("query").heatmap("C_A", Side.LEFT).orElseThrow().average(), 1e-10);
+            // fitting the materialised factors recovers the shared layers with R^2 = 1
+            ModuleFit fit = CondLoraFit.fit(c, backend, 0, 4, 7).get(0);
+            assertEquals(1.0, fit.r2A(), 1e-12);
+            assertEquals(1.0, fit.r2B(), 1e-12);
+            assertEquals(0.0, fit.dwError(), 1e-6);
+            assertTrue(ConversionSolver.relativeDifference(fit.wa(), Matrix.fromRowMajor(R, N, wa)) < 1e-10);
+        }
+    }
+
+    @Test
+    void aPlantedSharedMapIsRecoveredWithTheExpectedR2() throws Exception {
+        Random rng = new Random(3);
+        Matrix wa = new Matrix(R, N, TestData.gaussian(rng, R * N));
+        Matrix wb = new Matrix(R, N, TestData.gaussian(rng, R * N));
+        Path basePath = base(4);
+        double noise = 0.3;
+        try (LoraCheckpoint c = LoraCheckpoint.open(plantedLora(basePath, wa, wb, noise, 5), basePath)) {
+            ModuleFit fit = CondLoraFit.fit(c, backend, 0, 16, 11).get(0);
+            // targets = signal + noise with ||noise|| = 0.3 ||signal||: the least-squares fit keeps the signal and
+            // the part of the noise in the fitted subspace (1/L of it), so R^2 ~ 1 - (1 - 1/L) 0.09 / 1.09
+            double expected = 1 - (1 - 1.0 / LAYERS) * noise * noise / (1 + noise * noise);
+            assertEquals(expected, fit.r2A(), 0.03);
+            assertEquals(expected, fit.r2B(), 0.03);
+            assertTrue(ConversionSolver.relativeDifference(fit.wa(), wa) < 0.2, "Wa recovered");
+            // nulls: unrelated targets reach about 1/L, far below the planted fit
+            assertEquals(1.0 / LAYERS, R2Null.mean(fit.gaussian().r2A()), 0.05);
+            assertTrue(R2Null.hi(fit.shuffled().r2A()) < 0.6, "shuffled layers: " + R2Null.hi(fit.shuffled().r2A()));
+            assertEquals(1.0 / LAYERS, fit.chanceR2(), 0.0);
+        }
+    }
+
+    @Test
+    void exportsRoundTripBothWays() throws Exception {
+        Random rng = new Random(6);
+        Matrix wa = new Matrix(R, N, TestData.gaussian(rng, R * N));
+        Matrix wb = new Matrix(R, N, TestData.gaussian(rng, R * N));
+        Path basePath = base(8);
+        try (LoraCheckpoint c = LoraCheckpoint.open(plantedLora(basePath, wa, wb, 0.2, 9), basePath)) {
+            List<ModuleFit> fits = CondLoraFit.fit(c, backend, 0, 4, 1);
+            Path asCond = dir.resolve("export-condlora");
+            Path asLora = dir.resolve("export-lora");
+            List<Matrix> w0s = new ArrayList<>();
+            for (LoraModule m : c.modules()) {
+                w0s.add(c.baseWeight(m));
+            }
+            CondLoraExport.writeCondLora(asCond, c.config(), fits);
+            CondLoraExport.writeLora(asLora, c.config(), fits, List.of(w0s));
+            try (LoraCheckpoint back = LoraCheckpoint.open(asCond, basePath);
+                 LoraCheckpoint lora = LoraCheckpoint.open(asLora, basePath)) {
+                assertTrue(back.condLora().isPresent());
+                assertFalse(lora.condLora().isPresent());
+                for (int l = 0; l < LAYERS; l++) {
+                    LoraModule a = back.modules().get(l);
+                    LoraModule b = lora.modules().get(l);
+                    // the same dW = B A from both exports, to float rounding
+                    double[] res = CondLoraFit.productResidual(b.b(), b.a(), a.b(), a.a());
+                    assertTrue(Math.sqrt(res[0] / res[1]) < 1e-6, "layer " + l + ": " + Math.sqrt(res[0] / res[1]));
+                    assertEquals(c.modules().get(l).scaling(), b.scaling());
+                }
+                // the exported CondLoRA refits to itself
+                ModuleFit refit = CondLoraFit.fit(back, backend, 0, 4, 1).get(0);
+                assertEquals(1.0, refit.r2A(), 1e-9);
+            }
+        }
+    }
+
+    @Test
+    void theInputConditionedVariantIsRefused() throws Exception {
+        Path a = Files.createDirectories(dir.resolve("x"));
+        Files.writeString(a.resolve("adapter_config.json"), "{\"r\": 2, \"target_modules\": [\"query\"]}");
+        new SafetensorsWriter().add("query.linear_for_lora_x.weight", Dtype.F32, new long[] {2, N}, new double[2 * N])
+                .write(a.resolve("adapter_model.safetensors"));
+        CheckpointException e = assertThrows(CheckpointException.class, () -> LoraCheckpoint.open(a, base(10)));
+        assertTrue(e.getMessage().contains("input-conditioned"), e.getMessage());
+    }
+
+    @Test
+    void theBundledDemoIsNoBetterThanItsNulls() throws Exception {
+        try (LoraCheckpoint c = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase())) {
+            List<ModuleFit> fits = CondLoraFit.fit(c, backend, 0, 8, 3);
+            for (ModuleFit f : fits) {
+                // one shared map explains about 1/12 of any 12 layers' factors; the real adapter is no exception
+                assertEquals(1.0 / 12, f.r2A(), 0.03, f.module());
+                assertTrue(f.r2A() < R2Null.hi(f.shuffled().r2A()) + 0.02, f.module() + " A vs shuffled null");
+                assertEquals(1.0 / 12, R2Null.mean(f.gaussian().r2A()), 0.02);
+            }
+        }
+    }
+}
