@@ -1,0 +1,252 @@
+package io.github.convsim.api;
+
+import io.github.convsim.conversion.ConversionAnalysis;
+import io.github.convsim.conversion.ConversionSolver;
+import io.github.convsim.conversion.Factor;
+import io.github.convsim.conversion.ModuleConversion;
+import io.github.convsim.io.CheckpointException;
+import io.github.convsim.linalg.Backends;
+import io.github.convsim.linalg.Matrix;
+import io.github.convsim.linalg.Precision;
+import io.github.convsim.model.LoraCheckpoint;
+import io.github.convsim.model.LoraModule;
+import io.github.convsim.model.ModuleSummary;
+import io.github.convsim.report.Figures;
+import io.github.convsim.report.ReportWriter;
+import io.github.convsim.report.Verdicts;
+import io.github.convsim.similarity.FactorBases;
+import io.github.convsim.similarity.Heatmap;
+import io.github.convsim.similarity.Side;
+import io.github.convsim.similarity.SubspaceBasis;
+import io.github.convsim.similarity.SubspaceSimilarity;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import tech.tablesaw.api.Table;
+
+/**
+ * The one-stop facade for notebooks and scripts: the same pipeline as the CLI, returning figures as images and tables
+ * as Tablesaw tables (which print as text).
+ *
+ * <pre>
+ * try (Convsim cs = Convsim.open(adapterDir, baseWeights)) {
+ *     AnalysisResult r = cs.analyze(AnalysisOptions.defaults());
+ *     BufferedImage fig = Convsim.figure(r, "value", "C_A");
+ * }
+ * </pre>
+ */
+public final class Convsim implements AutoCloseable {
+    private final LoraCheckpoint checkpoint;
+    private final Backends.Choice backend;
+
+    private Convsim(LoraCheckpoint checkpoint, Backends.Choice backend) {
+        this.checkpoint = checkpoint;
+        this.backend = backend;
+    }
+
+    /** Opens an adapter against its base with the best available backend ("auto"). */
+    public static Convsim open(Path adapter, Path base) throws CheckpointException {
+        return open(adapter, base, "auto");
+    }
+
+    public static Convsim open(Path adapter, Path base, String backend) throws CheckpointException {
+        LoraCheckpoint c = LoraCheckpoint.open(adapter, base);
+        try {
+            return new Convsim(c, Backends.select(backend));
+        } catch (RuntimeException e) {
+            c.close();
+            throw e;
+        }
+    }
+
+    /** The bundled demo, found under a convsim checkout ({@code repo}/data). */
+    public static Convsim openDemo(Path repo) throws CheckpointException {
+        return open(repo.resolve("data/adapters/bert-base-uncased-imdb-lora-r8"),
+                repo.resolve("data/bert-base-uncased.query-value.safetensors"));
+    }
+
+    public LoraCheckpoint checkpoint() {
+        return checkpoint;
+    }
+
+    public String backendDescription() {
+        return backend.backend().name() + " (" + backend.reason() + ")";
+    }
+
+    /** What {@code convsim inspect} prints: one row per module and layer. */
+    public Table moduleTable() throws CheckpointException {
+        List<ModuleSummary> rows = ModuleSummary.of(checkpoint);
+        Table t = Table.create("modules");
+        t.addColumns(tech.tablesaw.api.StringColumn.create("module", rows.stream().map(ModuleSummary::module)),
+                tech.tablesaw.api.IntColumn.create("layer", rows.stream().mapToInt(ModuleSummary::layer).toArray()),
+                tech.tablesaw.api.StringColumn.create("W0 [out,in]", rows.stream().map(r -> r.out() + "x" + r.in())),
+                tech.tablesaw.api.IntColumn.create("r", rows.stream().mapToInt(ModuleSummary::rank).toArray()),
+                tech.tablesaw.api.DoubleColumn.create("scaling", rows.stream().mapToDouble(ModuleSummary::scaling)),
+                tech.tablesaw.api.DoubleColumn.create("|dW|/|W0|",
+                        rows.stream().mapToDouble(ModuleSummary::relativeDelta)));
+        fixed(t, 4);
+        return t;
+    }
+
+    public AnalysisResult analyze(AnalysisOptions options) throws CheckpointException {
+        return Analysis.run(checkpoint, options, backend, ProgressListener.NONE);
+    }
+
+    /** The paper's figure of one heatmap (side left), as an image. */
+    public static BufferedImage figure(AnalysisResult r, String module, String subject) {
+        return Figures.observed(heatmap(r, module, subject)).toImage();
+    }
+
+    /** The figure of a heatmap's null ("gaussian" or "w0"), as an image. */
+    public static BufferedImage nullFigure(AnalysisResult r, String module, String subject, String nullName) {
+        Heatmap h = heatmap(r, module, subject);
+        var n = nullName.equals("w0") ? h.w0() : h.gaussian();
+        if (n == null) {
+            throw new IllegalArgumentException("null '" + nullName + "' was not computed");
+        }
+        return Figures.nullFigure(h, nullName.equals("w0") ? "W0 null" : "Gaussian null", n.mean(), n.averageMean(),
+                n.draws()).toImage();
+    }
+
+    static Heatmap heatmap(AnalysisResult r, String module, String subject) {
+        return r.module(module).heatmap(subject, Side.LEFT).orElseThrow(
+                () -> new IllegalArgumentException("no left heatmap of " + subject + " for " + module));
+    }
+
+    /** The verdict table: one row per heatmap with its average, nulls and verdict. */
+    public static Table verdicts(AnalysisResult r) {
+        Table t = Table.create("verdicts");
+        List<Heatmap> maps = new ArrayList<>();
+        r.modules().forEach(m -> maps.addAll(m.heatmaps()));
+        t.addColumns(tech.tablesaw.api.StringColumn.create("module", maps.stream().map(Heatmap::module)),
+                tech.tablesaw.api.StringColumn.create("matrix", maps.stream().map(Heatmap::subject)),
+                tech.tablesaw.api.StringColumn.create("side", maps.stream().map(h -> h.side().label())),
+                tech.tablesaw.api.StringColumn.create("i, j", maps.stream().map(h -> h.i() + ", " + h.j())),
+                tech.tablesaw.api.DoubleColumn.create("average", maps.stream().mapToDouble(Heatmap::average)),
+                tech.tablesaw.api.DoubleColumn.create("analytic", maps.stream().mapToDouble(Heatmap::analytic)),
+                tech.tablesaw.api.DoubleColumn.create("gaussian", maps.stream()
+                        .mapToDouble(h -> h.gaussian() == null ? Double.NaN : h.gaussian().averageMean())),
+                tech.tablesaw.api.DoubleColumn.create("w0 null", maps.stream()
+                        .mapToDouble(h -> h.w0() == null ? Double.NaN : h.w0().averageMean())),
+                tech.tablesaw.api.StringColumn.create("exceeds W0 null", maps.stream().map(Verdicts::exceedsW0)));
+        fixed(t, 4);
+        return t;
+    }
+
+    /** Prints every double column of {@code t} with {@code digits} decimals. */
+    private static void fixed(Table t, int digits) {
+        for (var c : t.columns()) {
+            if (c instanceof tech.tablesaw.api.DoubleColumn d) {
+                d.setPrintFormatter(tech.tablesaw.columns.numbers.NumberColumnFormatter.fixedWithGrouping(digits));
+            }
+        }
+    }
+
+    /** One sentence per conversion-matrix heatmap, computed from the numbers. */
+    public static List<String> interpretation(AnalysisResult r) {
+        List<String> out = new ArrayList<>();
+        r.modules().forEach(m -> m.heatmaps().stream().filter(h -> !h.isControl())
+                .forEach(h -> out.add(Verdicts.interpretation(h))));
+        return out;
+    }
+
+    /** Per layer diagnostics of every module (cond(W0), residuals, fp32 gap), printed in scientific notation. */
+    public static Table diagnostics(AnalysisResult r) {
+        Table t = ReportWriter.diagnosticsTable(r);
+        var sci = new tech.tablesaw.columns.numbers.NumberColumnFormatter(
+                new java.text.DecimalFormat("0.000E0", java.text.DecimalFormatSymbols.getInstance(Locale.ROOT)));
+        for (String c : List.of("cond_w0", "residual_A", "residual_B", "residual_dW", "fp32_vs_fp64")) {
+            t.doubleColumn(c).setPrintFormatter(sci);
+        }
+        return t;
+    }
+
+    /** Singular values of W0 of one module and layer (double precision, descending). */
+    public double[] w0Spectrum(String module, int layer) throws CheckpointException {
+        Matrix w0 = checkpoint.baseWeight(layer(module, layer));
+        return backend.backend().svd(List.of(w0), false, Precision.FP64).get(0).s();
+    }
+
+    /** Singular values of one layer's conversion matrix (C_A, C_B or C_dW), solved in the default mode. */
+    public double[] conversionSpectrum(String module, int layer, Factor factor) throws CheckpointException {
+        List<LoraModule> layers = checkpoint.layersOf(module);
+        ModuleConversion conv = convert(module);
+        int k = layers.indexOf(layer(module, layer));
+        List<FactorBases.Pair> bases = switch (factor) {
+            case A -> FactorBases.of(backend.backend(), List.of(conv.cA().get(k)));
+            case B -> FactorBases.of(backend.backend(), List.of(conv.cB().get(k)));
+            case DW -> FactorBases.ofProducts(backend.backend(), List.of(conv.cB().get(k)), List.of(layers.get(k).a()));
+        };
+        return bases.get(0).left().singularValues();
+    }
+
+    /**
+     * The average similarity (pairs a < b) for every prefix pair: grid[i-1][j-1] = average phi(i, j) of one conversion
+     * matrix's left singular vectors, i, j = 1..r.
+     */
+    public double[][] phiGrid(String module, Factor factor) throws CheckpointException {
+        List<LoraModule> layers = checkpoint.layersOf(module);
+        ModuleConversion conv = convert(module);
+        List<FactorBases.Pair> pairs = switch (factor) {
+            case A -> FactorBases.of(backend.backend(), conv.cA());
+            case B -> FactorBases.of(backend.backend(), conv.cB());
+            case DW -> FactorBases.ofProducts(backend.backend(), conv.cB(),
+                    layers.stream().map(LoraModule::a).toList());
+        };
+        List<SubspaceBasis> bases = pairs.stream().map(FactorBases.Pair::left).toList();
+        int r = layers.get(0).rank();
+        double[][] grid = new double[r][r];
+        for (int i = 1; i <= r; i++) {
+            for (int j = 1; j <= r; j++) {
+                grid[i - 1][j - 1] = SubspaceSimilarity.averageOffDiagonal(SubspaceSimilarity.phi(backend.backend(),
+                        bases.stream().map(SubspaceBasis::vectors).toList(),
+                        bases.stream().mapToInt(SubspaceBasis::rank).toArray(), i, j));
+            }
+        }
+        return grid;
+    }
+
+    /** A grid as aligned text, rows i and columns j. */
+    public static String format(double[][] grid) {
+        StringBuilder sb = new StringBuilder("i\\j");
+        for (int j = 1; j <= grid[0].length; j++) {
+            sb.append(String.format(Locale.ROOT, "%8d", j));
+        }
+        sb.append('\n');
+        for (int i = 0; i < grid.length; i++) {
+            sb.append(String.format(Locale.ROOT, "%3d", i + 1));
+            for (double v : grid[i]) {
+                sb.append(String.format(Locale.ROOT, "%8.4f", v));
+            }
+            sb.append('\n');
+        }
+        return sb.toString();
+    }
+
+    private ModuleConversion convert(String module) throws CheckpointException {
+        List<LoraModule> layers = checkpoint.layersOf(module);
+        if (layers.isEmpty()) {
+            throw new IllegalArgumentException("no module '" + module + "' (have " + checkpoint.moduleNames() + ")");
+        }
+        List<Matrix> w0s = new ArrayList<>();
+        for (LoraModule m : layers) {
+            w0s.add(checkpoint.baseWeight(m));
+        }
+        boolean square = w0s.stream().allMatch(w -> w.rows() == w.cols());
+        return ConversionAnalysis.convert(new ConversionSolver(backend.backend(),
+                AnalysisOptions.defaults().solveOptions(square)), layers, w0s);
+    }
+
+    private LoraModule layer(String module, int layer) {
+        return checkpoint.layersOf(module).stream().filter(m -> m.layer() == layer).findFirst().orElseThrow(
+                () -> new IllegalArgumentException("no layer " + layer + " of module '" + module + "'"));
+    }
+
+    @Override
+    public void close() {
+        checkpoint.close();
+        backend.backend().close();
+    }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Executes every notebook headless with the convsim Java kernel and checks the results.
+# Usage: notebooks/run-notebooks.sh [OUT_DIR]   (executed notebooks go to OUT_DIR, default notebooks/executed)
+# Needs Debian's jupyter-nbconvert, jupyter-client, jupyter-core and python3-nbclient (CI installs them).
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+out="${1:-$here/executed}"
+mkdir -p "$out"
+# a private Jupyter home: nothing outside it is written, and no earlier kernel's runtime files interfere
+jhome="$(mktemp -d)"
+trap 'rm -rf "$jhome"' EXIT
+export JUPYTER_DATA_DIR="$jhome/data" JUPYTER_RUNTIME_DIR="$jhome/runtime" JUPYTER_CONFIG_DIR="$jhome/config"
+export JUPYTER_PATH="$jhome/data"
+"$here/setup-kernel.sh"
+cd "$here"
+for nb in 0*.ipynb; do
+  name="${nb%.ipynb}"
+  for attempt in 1 2 3; do
+    # the kernel occasionally misses its start-up handshake; retries cover that; any cell error fails at once
+    if jupyter nbconvert --to notebook --execute "$nb" --output "$out/$name.ipynb" \
+        --ExecutePreprocessor.kernel_name=convsim-java --ExecutePreprocessor.timeout=600 \
+        --ExecutePreprocessor.startup_timeout=45 > "$out/$name.log" 2>&1; then
+      echo "executed $nb"
+      break
+    fi
+    if [[ $attempt == 3 ]] || ! grep -q "Kernel didn't respond" "$out/$name.log"; then
+      sed 's/\x1b\[[0-9;]*m//g' "$out/$name.log" | grep -v INFO | tail -30 >&2
+      echo "notebook $nb failed" >&2
+      exit 1
+    fi
+    echo "kernel start-up timed out on $nb; retrying" >&2
+  done
+done
+# the numbers of notebook 01 against convsim analyze's summary.json for the same inputs
+"$repo/convsim" analyze --out "$out/analyze" --force -q
+python3 "$here/check_executed.py" "$out" "$out/analyze/summary.json"
