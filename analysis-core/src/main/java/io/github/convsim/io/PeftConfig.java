@@ -204,7 +204,8 @@ public final class PeftConfig {
      */
     public boolean targets(String modulePath) {
         if (targetModuleRegex != null) {
-            return targetModuleRegex.equals("all-linear") || Pattern.matches(targetModuleRegex, modulePath);
+            return targetModuleRegex.equals("all-linear")
+                    || matchesWithin(Pattern.compile(targetModuleRegex), modulePath, "target_modules");
         }
         if (targetModuleList.isEmpty()) {
             return true;
@@ -239,11 +240,50 @@ public final class PeftConfig {
      */
     private static <T> Optional<T> patternValue(Map<String, T> pattern, String modulePath) {
         for (Map.Entry<String, T> e : pattern.entrySet()) {
-            if (Pattern.compile("(.*\\.)?" + e.getKey()).matcher(modulePath).matches()) {
+            if (matchesWithin(Pattern.compile("(.*\\.)?" + e.getKey()), modulePath, "pattern key '" + e.getKey() + "'")) {
                 return Optional.of(e.getValue());
             }
         }
         return Optional.empty();
+    }
+
+    /** Regex budget per match: module paths are short, so only a pathological pattern comes near it. */
+    static final long MATCH_BUDGET_NANOS = 100_000_000L;
+
+    /**
+     * Whole-string match that gives up after {@link #MATCH_BUDGET_NANOS}: the path is read through a CharSequence that
+     * checks the clock, so a backtracking pattern ends with a {@link PatternTimeoutException} instead of a hang.
+     */
+    static boolean matchesWithin(Pattern pattern, String input, String what) {
+        long deadline = System.nanoTime() + MATCH_BUDGET_NANOS;
+        CharSequence timed = new CharSequence() {
+            private int calls;
+
+            @Override
+            public int length() {
+                return input.length();
+            }
+
+            @Override
+            public char charAt(int index) {
+                if ((++calls & 0x3ff) == 0 && System.nanoTime() > deadline) {
+                    throw new PatternTimeoutException(what + " takes too long to match '" + input
+                            + "' (catastrophic backtracking?)");
+                }
+                return input.charAt(index);
+            }
+
+            @Override
+            public CharSequence subSequence(int start, int end) {
+                return input.subSequence(start, end);
+            }
+
+            @Override
+            public String toString() {
+                return input;
+            }
+        };
+        return pattern.matcher(timed).matches();
     }
 
     private Optional<String> text(String field) throws CheckpointException {

@@ -69,7 +69,8 @@ final class RestrictedUnpickler {
             return new RestrictedUnpickler(file, pickle).run();
         } catch (java.nio.BufferUnderflowException | IndexOutOfBoundsException e) {
             throw new CheckpointException(file, "pickle is truncated or malformed");
-        } catch (ClassCastException e) {
+        } catch (ClassCastException | NullPointerException e) {
+            // a None or a value of another type where a state dict needs a specific one
             throw new CheckpointException(file, "pickle has a value of the wrong type where a state dict needs another");
         }
     }
@@ -135,26 +136,31 @@ final class RestrictedUnpickler {
                 case 'U' -> push(bytes(in.get() & 0xff));
                 case 'c' -> push(global(readLine(), readLine()));
                 case 0x93 -> {
-                    String name = (String) pop();
-                    String module = (String) pop();
-                    push(global(module, name));
+                    Object name = pop();
+                    Object module = pop();
+                    if (!(name instanceof String n) || !(module instanceof String m)) {
+                        throw fail("STACK_GLOBAL needs two strings");
+                    }
+                    push(global(m, n));
                 }
                 case 'Q' -> push(persistentLoad(pop()));
                 case 'R' -> {
-                    Tuple args = (Tuple) pop();
+                    if (!(pop() instanceof Tuple args)) {
+                        throw fail("REDUCE needs an argument tuple");
+                    }
                     push(reduce(pop(), args));
                 }
                 case 'b' -> build(pop(), top());
                 case 's' -> {
                     Object value = pop();
                     Object key = pop();
-                    dict(top()).put(key, value);
+                    dict(top()).put(hashable(key), value);
                 }
                 case 'u' -> {
                     List<Object> kv = popMark();
                     Map<Object, Object> d = dict(top());
                     for (int i = 0; i + 1 < kv.size(); i += 2) {
-                        d.put(kv.get(i), kv.get(i + 1));
+                        d.put(hashable(kv.get(i)), kv.get(i + 1));
                     }
                 }
                 case 'a' -> {
@@ -194,7 +200,9 @@ final class RestrictedUnpickler {
                 if (a.length < 4 || !(a[0] instanceof StorageRef s)) {
                     throw fail("_rebuild_tensor_v2 called without a storage");
                 }
-                long offset = (Long) a[1];
+                if (!(a[1] instanceof Long offset)) {
+                    throw fail("_rebuild_tensor_v2 called with a storage offset that is not an integer");
+                }
                 long[] size = longs(a[2]);
                 long[] stride = longs(a[3]);
                 if (size.length != stride.length || offset < 0) {
@@ -253,12 +261,23 @@ final class RestrictedUnpickler {
         return out;
     }
 
-    private Map<Object, Object> toDict(List<Object> kv) {
+    private Map<Object, Object> toDict(List<Object> kv) throws CheckpointException {
         Map<Object, Object> d = new LinkedHashMap<>();
         for (int i = 0; i + 1 < kv.size(); i += 2) {
-            d.put(kv.get(i), kv.get(i + 1));
+            d.put(hashable(kv.get(i)), kv.get(i + 1));
         }
         return d;
+    }
+
+    /**
+     * Lists and dicts cannot be dict keys (Python: unhashable type); refusing them also keeps a self-containing list
+     * from sending hashCode into unbounded recursion.
+     */
+    private Object hashable(Object key) throws CheckpointException {
+        if (key instanceof List || key instanceof Map) {
+            throw fail("pickle uses an unhashable " + (key instanceof List ? "list" : "dict") + " as a dict key");
+        }
+        return key;
     }
 
     @SuppressWarnings("unchecked")

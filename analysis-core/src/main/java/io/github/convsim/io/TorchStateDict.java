@@ -60,13 +60,21 @@ public final class TorchStateDict implements WeightSource {
         }
         try {
             return read(path, zip);
+        } catch (IllegalArgumentException badName) {
+            closeQuietly(zip);
+            // java.util.zip reports an entry name that is not valid UTF-8 this way
+            throw new CheckpointException(path, "zip entry name is not valid UTF-8 (" + badName.getMessage() + ")");
         } catch (CheckpointException | RuntimeException e) {
-            try {
-                zip.close();
-            } catch (IOException ignored) {
-                // already failing
-            }
+            closeQuietly(zip);
             throw e;
+        }
+    }
+
+    private static void closeQuietly(ZipFile zip) {
+        try {
+            zip.close();
+        } catch (IOException ignored) {
+            // already failing
         }
     }
 

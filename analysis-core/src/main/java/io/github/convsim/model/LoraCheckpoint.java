@@ -2,6 +2,7 @@ package io.github.convsim.model;
 
 import io.github.convsim.condlora.CondLoraWeights;
 import io.github.convsim.io.CheckpointException;
+import io.github.convsim.io.PatternTimeoutException;
 import io.github.convsim.io.PeftConfig;
 import io.github.convsim.io.TensorInfo;
 import io.github.convsim.io.WeightSource;
@@ -125,6 +126,12 @@ public final class LoraCheckpoint implements AutoCloseable {
             }
             Resolution r = resolve(config, adapter, base);
             return new LoraCheckpoint(adapterDir, config, adapter, base, r.modules, r.skipped, null);
+        } catch (PatternTimeoutException e) {
+            adapter.close();
+            if (base != null) {
+                base.close();
+            }
+            throw new CheckpointException(config.file(), e.getMessage());
         } catch (CheckpointException | RuntimeException e) {
             adapter.close();
             if (base != null) {

@@ -85,4 +85,14 @@ class PeftConfigTest {
         CheckpointException e = assertThrows(CheckpointException.class, () -> config("{not json"));
         assertFalse(e.getMessage().contains("\n"));
     }
+
+    @Test
+    void aBacktrackingPatternIsStoppedNotLeftToHang() throws Exception {
+        PeftConfig c = config("{\"rank_pattern\": {\"((a+)+)+b\": 4}}"); // 2 s on 26 characters unguarded
+        long t = System.nanoTime();
+        PatternTimeoutException e = assertThrows(PatternTimeoutException.class,
+                () -> c.rankFor("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"));
+        assertTrue((System.nanoTime() - t) / 1e9 < 2, "gave up in time");
+        assertTrue(e.getMessage().contains("((a+)+)+b"), e.getMessage());
+    }
 }
