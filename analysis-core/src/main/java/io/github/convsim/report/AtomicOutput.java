@@ -25,11 +25,18 @@ public final class AtomicOutput implements AutoCloseable {
     private final Path temp;
     private final Thread cleanup;
 
-    private AtomicOutput(Path target, Path temp) {
+    /** Registers the clean-up before the directory exists, so no interruption can leave it behind. */
+    private AtomicOutput(Path target, Path temp) throws IOException {
         this.target = target;
         this.temp = temp;
         this.cleanup = new Thread(() -> deleteQuietly(temp), "convsim-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
+        try {
+            Files.createDirectory(temp);
+        } catch (IOException e) {
+            Runtime.getRuntime().removeShutdownHook(cleanup);
+            throw e;
+        }
     }
 
     /**
@@ -46,7 +53,8 @@ public final class AtomicOutput implements AutoCloseable {
         }
         Path parent = abs.getParent();
         Files.createDirectories(parent);
-        return new AtomicOutput(abs, Files.createTempDirectory(parent, "." + abs.getFileName() + ".tmp-"));
+        String unique = ProcessHandle.current().pid() + "-" + Long.toHexString(new java.security.SecureRandom().nextLong());
+        return new AtomicOutput(abs, parent.resolve("." + abs.getFileName() + ".tmp-" + unique));
     }
 
     /** Writes the report into the temporary directory, then moves it into place (replacing the old one). */
