@@ -1,10 +1,10 @@
 package io.github.convsim.api;
 
+import static io.github.convsim.CpuBackendTest.ejml;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.github.convsim.TestData;
 import io.github.convsim.linalg.Backends;
-import io.github.convsim.linalg.Matrix;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
 import io.github.convsim.similarity.Heatmap;
@@ -43,15 +43,6 @@ class PaperReproductionTest {
         cpu.backend().close();
     }
 
-    static DMatrixRMaj ejml(Matrix m) {
-        DMatrixRMaj d = new DMatrixRMaj(m.rows(), m.cols());
-        for (int i = 0; i < m.rows(); i++) {
-            for (int j = 0; j < m.cols(); j++) {
-                d.set(i, j, m.get(i, j));
-            }
-        }
-        return d;
-    }
 
     /** Left singular vectors of c, ordered by singular value, first k. */
     static DMatrixRMaj leftVectors(DMatrixRMaj c, int k) {

@@ -1,5 +1,6 @@
 package io.github.convsim.condlora;
 
+import io.github.convsim.CpuBackendTest;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.github.convsim.TestData;
@@ -16,7 +17,6 @@ import io.github.convsim.io.Dtype;
 import io.github.convsim.io.SafetensorsWriter;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.linalg.Matrix;
-import io.github.convsim.linalg.OpenBlasBackend;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
 import io.github.convsim.similarity.Side;
@@ -25,25 +25,12 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class CondLoraTest {
-    static OpenBlasBackend backend;
+class CondLoraTest extends CpuBackendTest {
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void open() {
-        backend = new OpenBlasBackend(2);
-    }
-
-    @AfterAll
-    static void close() {
-        backend.close();
-    }
 
     static final int N = 24;
     static final int R = 2;

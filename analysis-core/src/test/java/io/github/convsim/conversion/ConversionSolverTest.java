@@ -1,10 +1,10 @@
 package io.github.convsim.conversion;
 
+import io.github.convsim.CpuBackendTest;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.github.convsim.TestData;
 import io.github.convsim.linalg.Matrix;
-import io.github.convsim.linalg.OpenBlasBackend;
 import io.github.convsim.linalg.Precision;
 import io.github.convsim.model.LoraModule;
 import java.util.ArrayList;
@@ -13,36 +13,13 @@ import java.util.Random;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.SingularOps_DDRM;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * Conversion matrices against an independent double-precision computation with EJML: explicit inverse (the authors'
  * definition) for paper mode, pseudo-inverse for least squares.
  */
-class ConversionSolverTest {
-    static OpenBlasBackend backend;
-
-    @BeforeAll
-    static void open() {
-        backend = new OpenBlasBackend(2);
-    }
-
-    @AfterAll
-    static void close() {
-        backend.close();
-    }
-
-    static DMatrixRMaj ejml(Matrix m) {
-        DMatrixRMaj d = new DMatrixRMaj(m.rows(), m.cols());
-        for (int i = 0; i < m.rows(); i++) {
-            for (int j = 0; j < m.cols(); j++) {
-                d.set(i, j, m.get(i, j));
-            }
-        }
-        return d;
-    }
+class ConversionSolverTest extends CpuBackendTest {
 
     static double relErr(DMatrixRMaj expected, Matrix actual) {
         double num = 0;

@@ -1,5 +1,6 @@
 package io.github.convsim.linalg;
 
+import io.github.convsim.CpuBackendTest;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.github.convsim.TestData;
@@ -9,36 +10,13 @@ import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
 import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The OpenBLAS backend against EJML, an independent pure-Java implementation. */
-class OpenBlasBackendTest {
-    static OpenBlasBackend backend;
-
-    @BeforeAll
-    static void open() {
-        backend = new OpenBlasBackend(2);
-    }
-
-    @AfterAll
-    static void close() {
-        backend.close();
-    }
+class OpenBlasBackendTest extends CpuBackendTest {
 
     static Matrix random(Random rng, int rows, int cols) {
         return new Matrix(rows, cols, TestData.gaussian(rng, rows * cols));
-    }
-
-    static DMatrixRMaj ejml(Matrix m) {
-        DMatrixRMaj d = new DMatrixRMaj(m.rows(), m.cols());
-        for (int i = 0; i < m.rows(); i++) {
-            for (int j = 0; j < m.cols(); j++) {
-                d.set(i, j, m.get(i, j));
-            }
-        }
-        return d;
     }
 
     static void assertClose(DMatrixRMaj expected, Matrix actual, double tol) {

@@ -1,5 +1,6 @@
 package io.github.convsim.similarity;
 
+import io.github.convsim.CpuBackendTest;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.github.convsim.TestData;
@@ -9,7 +10,6 @@ import io.github.convsim.conversion.Factor;
 import io.github.convsim.conversion.ModuleConversion;
 import io.github.convsim.conversion.SolveOptions;
 import io.github.convsim.linalg.Matrix;
-import io.github.convsim.linalg.OpenBlasBackend;
 import io.github.convsim.model.LoraModule;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,22 +17,9 @@ import java.util.Random;
 import java.util.Set;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class SimilarityAnalysisTest {
-    static OpenBlasBackend backend;
-
-    @BeforeAll
-    static void open() {
-        backend = new OpenBlasBackend(2);
-    }
-
-    @AfterAll
-    static void close() {
-        backend.close();
-    }
+class SimilarityAnalysisTest extends CpuBackendTest {
 
     record Setup(List<LoraModule> layers, List<Matrix> w0s) {}
 

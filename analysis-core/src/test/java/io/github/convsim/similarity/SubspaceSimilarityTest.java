@@ -1,10 +1,10 @@
 package io.github.convsim.similarity;
 
+import io.github.convsim.CpuBackendTest;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.github.convsim.TestData;
 import io.github.convsim.linalg.Matrix;
-import io.github.convsim.linalg.OpenBlasBackend;
 import io.github.convsim.linalg.Precision;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -13,22 +13,9 @@ import java.util.Random;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.NormOps_DDRM;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class SubspaceSimilarityTest {
-    static OpenBlasBackend backend;
-
-    @BeforeAll
-    static void open() {
-        backend = new OpenBlasBackend(2);
-    }
-
-    @AfterAll
-    static void close() {
-        backend.close();
-    }
+class SubspaceSimilarityTest extends CpuBackendTest {
 
     static List<Matrix> frames(Random rng, int layers, int n, int k) {
         List<Matrix> raw = new ArrayList<>();
