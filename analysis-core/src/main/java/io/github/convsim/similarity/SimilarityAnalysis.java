@@ -85,8 +85,14 @@ public final class SimilarityAnalysis {
     private Heatmap heatmap(String module, String subject, Side side, int i, int j, int[] layers,
                             List<SubspaceBasis> bases, NullDistribution w0) {
         int dim = bases.get(0).dimension();
-        int ii = Math.min(i, bases.get(0).vectors().cols());
-        int jj = Math.min(j, bases.get(0).vectors().cols());
+        int available = bases.get(0).vectors().cols();
+        if (i > available || j > available) {
+            throw new IllegalArgumentException(module + " " + subject + " (" + side.label() + "): i=" + i + ", j=" + j
+                    + " exceed the " + available + " singular directions of a matrix living in R^" + dim
+                    + " (r larger than the dimension): choose --i and --j of at most " + available);
+        }
+        int ii = i;
+        int jj = j;
         double[][] phi = phi(bases, ii, jj);
         double[][] grassmann = SubspaceSimilarity.grassmann(backend, vectors(bases), ranks(bases), ii, jj);
         NullDistribution gaussian = settings.nulls().contains(NullModel.GAUSSIAN)

@@ -166,4 +166,16 @@ class SimilarityAnalysisTest extends CpuBackendTest {
         }
         return out;
     }
+
+    @Test
+    void aRankAboveTheDimensionIsRefusedNotClamped() {
+        Setup s = setup(37, 3, 4, 6); // r = 6 factors of 4 x 4 weights
+        SimilaritySettings left = new SimilaritySettings(0, 0, List.of(Side.LEFT), List.of(Factor.A),
+                Set.of(NullModel.ANALYTIC), 2, 1, Set.of());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run(s, left));
+        assertTrue(e.getMessage().contains("exceed the 4 singular directions"), e.getMessage());
+        SimilaritySettings small = new SimilaritySettings(2, 3, List.of(Side.LEFT), List.of(Factor.A),
+                Set.of(NullModel.ANALYTIC), 2, 1, Set.of());
+        assertEquals(3.0 / 4, run(s, small).get(0).analytic(), 0.0);
+    }
 }
