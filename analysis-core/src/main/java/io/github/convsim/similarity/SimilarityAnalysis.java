@@ -1,7 +1,6 @@
 package io.github.convsim.similarity;
 
 import io.github.convsim.conversion.ConversionSolver;
-import io.github.convsim.conversion.Equation;
 import io.github.convsim.conversion.Factor;
 import io.github.convsim.conversion.ModuleConversion;
 import io.github.convsim.conversion.W0System;
