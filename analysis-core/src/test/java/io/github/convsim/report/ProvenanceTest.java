@@ -1,0 +1,27 @@
+package io.github.convsim.report;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.github.convsim.TestData;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ProvenanceTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void sha256MatchesKnownDigestsWhicheverWayItIsComputed() throws Exception {
+        Path abc = dir.resolve("name with spaces");
+        Files.write(abc, "abc".getBytes(StandardCharsets.US_ASCII));
+        String expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"; // FIPS 180-2 example
+        assertEquals(expected, Provenance.sha256(abc));
+        assertEquals(expected, Provenance.javaSha256(abc));
+        // the bundled demo's published checksum (data/README.md)
+        assertEquals("f007d7f7184519489a0ac0b20dec7468879809fd452c08d3bc75321581928b9e",
+                Provenance.sha256(TestData.bertBase()));
+    }
+}
