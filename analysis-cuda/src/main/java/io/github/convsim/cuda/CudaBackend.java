@@ -43,6 +43,15 @@ public final class CudaBackend implements LinalgBackend {
     private final MethodHandle cudaGetErrorString;
     private final MethodHandle cublasDgemm;
     private final MethodHandle cublasSgemm;
+    private final MethodHandle cublasDgemmBatched;
+    private final MethodHandle cublasSgemmBatched;
+    private final MethodHandle solverSetStream;
+    private final MethodHandle streamDestroy;
+    /** Independent streams, each with its own cuSOLVER handle and params, for factorising several systems at once. */
+    private final MemorySegment[] streams;
+    private final MemorySegment[] streamSolvers;
+    private final MemorySegment[] streamParams;
+    static final int STREAMS = 4;
     private final MethodHandle getrfBufferSize;
     private final MethodHandle getrf;
     private final MethodHandle getrs;
@@ -78,6 +87,16 @@ public final class CudaBackend implements LinalgBackend {
         cublasDgemm = libs.function(libs.cublas, "cublasDgemm_v2", gemm);
         cublasSgemm = libs.function(libs.cublas, "cublasSgemm_v2", gemm);
         cublasDestroy = libs.function(libs.cublas, "cublasDestroy_v2", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        FunctionDescriptor strided = FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT,
+                JAVA_INT, ADDRESS, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS, JAVA_INT,
+                JAVA_LONG, JAVA_INT);
+        cublasDgemmBatched = libs.function(libs.cublas, "cublasDgemmStridedBatched", strided);
+        cublasSgemmBatched = libs.function(libs.cublas, "cublasSgemmStridedBatched", strided);
+        solverSetStream = libs.function(libs.cusolver, "cusolverDnSetStream",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        streamDestroy = libs.function(libs.cudart, "cudaStreamDestroy", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        MethodHandle streamCreate = libs.function(libs.cudart, "cudaStreamCreateWithFlags",
+                FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
         getrfBufferSize = libs.function(libs.cusolver, "cusolverDnXgetrf_bufferSize", FunctionDescriptor.of(JAVA_INT,
                 ADDRESS, ADDRESS, JAVA_LONG, JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS, ADDRESS));
         getrf = libs.function(libs.cusolver, "cusolverDnXgetrf", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS,
@@ -105,6 +124,17 @@ public final class CudaBackend implements LinalgBackend {
         cublas = handle(cublasCreate, "cublasCreate");
         solver = handle(solverCreate, "cusolverDnCreate");
         params = handle(paramsCreate, "cusolverDnCreateParams");
+        streams = new MemorySegment[STREAMS];
+        streamSolvers = new MemorySegment[STREAMS];
+        streamParams = new MemorySegment[STREAMS];
+        for (int k = 0; k < STREAMS; k++) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            cuda("cudaStreamCreateWithFlags", call(streamCreate, out, 1)); // cudaStreamNonBlocking
+            streams[k] = out.get(ADDRESS, 0);
+            streamSolvers[k] = handle(solverCreate, "cusolverDnCreate");
+            solverStatus("cusolverDnSetStream", call(solverSetStream, streamSolvers[k], streams[k]));
+            streamParams[k] = handle(paramsCreate, "cusolverDnCreateParams");
+        }
         libraries = String.join(", ", libs.loaded);
     }
 
@@ -201,19 +231,24 @@ public final class CudaBackend implements LinalgBackend {
         return out;
     }
 
-    /** Factor and solve on the device, in chunks that fit its free memory, uploading each A once. */
+    /**
+     * Factor and solve on the device, in chunks that fit its free memory, uploading each A once; the systems of a
+     * chunk are spread over {@link #STREAMS} streams so that their factorisations overlap, and their info flags are
+     * read once the whole chunk is done.
+     */
     @Override
     public synchronized List<Matrix> solveSquare(List<Matrix> a, List<Matrix> rhs, Precision precision) {
         List<Matrix> out = new ArrayList<>();
+        int type = type(precision);
+        int elem = precision == Precision.FP64 ? 8 : 4;
         int k = 0;
         while (k < a.size()) {
             int n = a.get(k).rows();
             int nrhs = rhs.get(k).cols();
-            int elem = precision == Precision.FP64 ? 8 : 4;
-            long work = workspaceBytes(n, type(precision));
-            int chunk = BatchPlanner.problemsPerChunk(memoryInfo()[0], BatchPlanner.luSolveBytes(n, nrhs, elem), work,
-                    a.size() - k);
-            try (Device d = new Device()) {
+            long work = workspaceBytes(n, type);
+            int chunk = BatchPlanner.problemsPerChunk(memoryInfo()[0], BatchPlanner.luSolveBytes(n, nrhs, elem)
+                    + 2L * Integer.BYTES, STREAMS * work, a.size() - k);
+            try (Device d = new Device(); Arena h = Arena.ofConfined()) {
                 List<MemorySegment> dA = new ArrayList<>();
                 List<MemorySegment> dB = new ArrayList<>();
                 List<MemorySegment> dPiv = new ArrayList<>();
@@ -224,14 +259,43 @@ public final class CudaBackend implements LinalgBackend {
                     dPiv.add(d.alloc((long) n * Long.BYTES));
                     end++;
                 }
-                MemorySegment dInfo = d.alloc(Integer.BYTES);
+                int count = dA.size();
+                MemorySegment dInfo = d.alloc(2L * count * Integer.BYTES);
+                MemorySegment[] workspaces = new MemorySegment[STREAMS];
+                MemorySegment[] hostWork = new MemorySegment[STREAMS];
+                long[] hostBytes = new long[STREAMS];
+                for (int s = 0; s < STREAMS; s++) {
+                    workspaces[s] = d.alloc(Math.max(1, work));
+                    MemorySegment devBytes = h.allocate(JAVA_LONG);
+                    MemorySegment hb = h.allocate(JAVA_LONG);
+                    solverStatus("cusolverDnXgetrf_bufferSize", call(getrfBufferSize, streamSolvers[s],
+                            streamParams[s], (long) n, (long) n, type, dA.get(0), (long) n, type, devBytes, hb));
+                    hostBytes[s] = hb.get(JAVA_LONG, 0);
+                    hostWork[s] = h.allocate(Math.max(1, hostBytes[s]));
+                }
+                cuda("cudaDeviceSynchronize", call(cudaDeviceSynchronize));
                 long t0 = System.nanoTime();
-                for (int q = 0; q < dA.size(); q++) {
-                    factor(d, n, type(precision), dA.get(q), dPiv.get(q), dInfo);
-                    solveFactored(d, n, nrhs, type(precision), dA.get(q), dPiv.get(q), dB.get(q), dInfo);
+                for (int q = 0; q < count; q++) {
+                    int s = q % STREAMS;
+                    MemorySegment info = offset(dInfo, 2L * q * Integer.BYTES);
+                    MemorySegment info2 = offset(dInfo, (2L * q + 1) * Integer.BYTES);
+                    solverStatus("cusolverDnXgetrf", call(getrf, streamSolvers[s], streamParams[s], (long) n,
+                            (long) n, type, dA.get(q), (long) n, dPiv.get(q), type, workspaces[s], work, hostWork[s],
+                            hostBytes[s], info));
+                    solverStatus("cusolverDnXgetrs", call(getrs, streamSolvers[s], streamParams[s], 0, (long) n,
+                            (long) nrhs, type, dA.get(q), (long) n, dPiv.get(q), type, dB.get(q), (long) n, info2));
                 }
                 cuda("cudaDeviceSynchronize", call(cudaDeviceSynchronize));
                 computeSeconds += (System.nanoTime() - t0) / 1e9;
+                int[] infos = d.downloadInts(dInfo, 2 * count);
+                for (int q = 0; q < count; q++) {
+                    if (infos[2 * q] > 0) {
+                        throw new SingularMatrixException(infos[2 * q]);
+                    }
+                    if (infos[2 * q + 1] != 0) {
+                        throw new CudaException("cusolverDnXgetrs: argument " + (-infos[2 * q + 1]) + " is invalid");
+                    }
+                }
                 for (MemorySegment b : dB) {
                     out.add(new Matrix(n, nrhs, d.download(b, (long) n * nrhs, precision)));
                 }
@@ -239,6 +303,11 @@ public final class CudaBackend implements LinalgBackend {
             }
         }
         return out;
+    }
+
+    /** A device address {@code bytes} past {@code base}. */
+    private static MemorySegment offset(MemorySegment base, long bytes) {
+        return MemorySegment.ofAddress(base.address() + bytes);
     }
 
     private void factor(Device d, int n, int type, MemorySegment dA, MemorySegment dPiv, MemorySegment dInfo) {
@@ -334,6 +403,9 @@ public final class CudaBackend implements LinalgBackend {
         if (a.size() != b.size()) {
             throw new IllegalArgumentException(a.size() + " left operands for " + b.size() + " right operands");
         }
+        if (a.size() > 1 && sameShapes(a) && sameShapes(b)) {
+            return stridedGemm(a, transA, b, transB, precision);
+        }
         List<Matrix> out = new ArrayList<>();
         for (int k = 0; k < a.size(); k++) {
             Matrix x = a.get(k);
@@ -364,6 +436,58 @@ public final class CudaBackend implements LinalgBackend {
         return out;
     }
 
+    private static boolean sameShapes(List<Matrix> ms) {
+        return ms.stream().allMatch(m -> m.rows() == ms.get(0).rows() && m.cols() == ms.get(0).cols());
+    }
+
+    /** A batch of equally shaped products in one cublas<t>gemmStridedBatched call over packed operands. */
+    private List<Matrix> stridedGemm(List<Matrix> a, boolean transA, List<Matrix> b, boolean transB,
+                                     Precision precision) {
+        Matrix x = a.get(0);
+        Matrix y = b.get(0);
+        int m = transA ? x.cols() : x.rows();
+        int inner = transA ? x.rows() : x.cols();
+        int n = transB ? y.rows() : y.cols();
+        if (inner != (transB ? y.cols() : y.rows())) {
+            throw new IllegalArgumentException("cannot multiply " + x.shapeString() + " by " + y.shapeString());
+        }
+        int count = a.size();
+        if (m == 0 || n == 0 || inner == 0) {
+            List<Matrix> zeros = new ArrayList<>();
+            for (int k = 0; k < count; k++) {
+                zeros.add(Matrix.zeros(m, n));
+            }
+            return zeros;
+        }
+        long sa = (long) x.rows() * x.cols();
+        long sb = (long) y.rows() * y.cols();
+        long sc = (long) m * n;
+        double[] packedA = new double[Math.toIntExact(sa * count)];
+        double[] packedB = new double[Math.toIntExact(sb * count)];
+        for (int k = 0; k < count; k++) {
+            System.arraycopy(a.get(k).data(), 0, packedA, (int) (k * sa), (int) sa);
+            System.arraycopy(b.get(k).data(), 0, packedB, (int) (k * sb), (int) sb);
+        }
+        try (Device d = new Device(); Arena h = Arena.ofConfined()) {
+            MemorySegment dX = d.upload(packedA, precision);
+            MemorySegment dY = d.upload(packedB, precision);
+            MemorySegment dC = d.alloc(sc * count * (precision == Precision.FP64 ? 8 : 4));
+            MemorySegment alpha = precision == Precision.FP64 ? h.allocateFrom(JAVA_DOUBLE, 1.0)
+                    : h.allocateFrom(JAVA_FLOAT, 1f);
+            MemorySegment beta = precision == Precision.FP64 ? h.allocateFrom(JAVA_DOUBLE, 0.0)
+                    : h.allocateFrom(JAVA_FLOAT, 0f);
+            library("cublas gemmStridedBatched", call(precision == Precision.FP64 ? cublasDgemmBatched
+                    : cublasSgemmBatched, cublas, transA ? 1 : 0, transB ? 1 : 0, m, n, inner, alpha, dX, x.rows(),
+                    sa, dY, y.rows(), sb, beta, dC, m, sc, count));
+            double[] c = d.download(dC, sc * count, precision);
+            List<Matrix> out = new ArrayList<>(count);
+            for (int k = 0; k < count; k++) {
+                out.add(new Matrix(m, n, java.util.Arrays.copyOfRange(c, (int) (k * sc), (int) ((k + 1) * sc))));
+            }
+            return out;
+        }
+    }
+
     @Override
     public List<Matrix> orthonormalBasis(List<Matrix> matrices, Precision precision) {
         for (Matrix m : matrices) {
@@ -377,6 +501,11 @@ public final class CudaBackend implements LinalgBackend {
 
     @Override
     public synchronized void close() {
+        for (int k = 0; k < STREAMS; k++) {
+            call(paramsDestroy, streamParams[k]);
+            call(solverDestroy, streamSolvers[k]);
+            call(streamDestroy, streams[k]);
+        }
         call(paramsDestroy, params);
         call(solverDestroy, solver);
         call(cublasDestroy, cublas);
@@ -441,6 +570,12 @@ public final class CudaBackend implements LinalgBackend {
             MemorySegment staging = host.allocate((long) count * Long.BYTES, 8);
             cuda("cudaMemcpy to host", call(cudaMemcpy, staging, dev, staging.byteSize(), D2H));
             return staging.toArray(JAVA_LONG);
+        }
+
+        int[] downloadInts(MemorySegment dev, int count) {
+            MemorySegment staging = host.allocate((long) count * Integer.BYTES, 8);
+            cuda("cudaMemcpy to host", call(cudaMemcpy, staging, dev, staging.byteSize(), D2H));
+            return staging.toArray(JAVA_INT);
         }
 
         int downloadInt(MemorySegment dev) {
