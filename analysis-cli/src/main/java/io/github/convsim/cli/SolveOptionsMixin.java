@@ -1,6 +1,7 @@
 package io.github.convsim.cli;
 
 import io.github.convsim.api.AnalysisOptions;
+import io.github.convsim.conversion.ConditionMethod;
 import io.github.convsim.conversion.Factor;
 import io.github.convsim.conversion.SolveMode;
 import io.github.convsim.conversion.SolveOptions;
@@ -54,6 +55,12 @@ final class SolveOptionsMixin {
     @Option(names = "--precision", defaultValue = "fp64", description = "fp64 or fp32 (default: ${DEFAULT-VALUE}).")
     String precision;
 
+    @Option(names = "--cond", defaultValue = "auto", paramLabel = "METHOD",
+            description = {"How cond(W0) is obtained: exact (2-norm, from singular values: an O(n^3) SVD per layer),",
+                "estimate (1-norm, LAPACK gecon on the LU factors: O(n^2)), or auto: exact up to "
+                    + ConditionMethod.AUTO_EXACT_LIMIT + " and in every SVD mode, estimated above (default)."})
+    String cond;
+
     @Option(names = "--backend", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
     String backend;
 
@@ -91,8 +98,8 @@ final class SolveOptionsMixin {
         }
         try {
             SimilaritySettings s = new SimilaritySettings(i, j, sides, fs, nulls, draws, seed, controls);
-            new SolveOptions(m == null ? SolveMode.PAPER : m, p, rcond, lambda);
-            return new AnalysisOptions(m, p, rcond, lambda, s, modules, backend);
+            ConditionMethod c = parse(() -> ConditionMethod.parse(cond), "--cond", cond);
+            return new AnalysisOptions(m, p, rcond, lambda, s, modules, backend, c);
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }

@@ -5,7 +5,9 @@ import io.github.convsim.linalg.Norms;
 import io.github.convsim.linalg.Precision;
 import io.github.convsim.model.LoraModule;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Solves every layer's conversion matrices for one module and measures how well they solve their equations:
@@ -17,7 +19,11 @@ public final class ConversionAnalysis {
 
     /** Conversion matrices of all layers of one module, {@code w0s} in the order of {@code layers}. */
     public static ModuleConversion convert(ConversionSolver solver, List<LoraModule> layers, List<Matrix> w0s) {
-        List<W0System> systems = solver.factor(layers, w0s);
+        long t0 = System.nanoTime();
+        List<W0System> systems = solver.factorOnly(layers, w0s);
+        long t1 = System.nanoTime();
+        systems = solver.condition(systems);
+        long t2 = System.nanoTime();
         Equation eqA = ConversionSolver.equationForA(systems.get(0));
         for (W0System s : systems) {
             if (ConversionSolver.equationForA(s) != eqA) {
@@ -33,6 +39,7 @@ public final class ConversionAnalysis {
         }
         List<Matrix> cA = solver.solve(systems, targetsA, eqA);
         List<Matrix> cB = solver.solve(systems, targetsB, Equation.W0_X);
+        long t3 = System.nanoTime();
         List<Double> resA = solver.relativeResiduals(systems, cA, targetsA, eqA);
         // W0 C_B serves both residual_B and residual_dW = ||(W0 C_B - B) A|| / ||B A||
         List<Matrix> w0cB = solver.backend().gemm(w0s, false, cB, false, Precision.FP64);
@@ -46,10 +53,16 @@ public final class ConversionAnalysis {
             double resDW = residualDW(w0cB.get(k), m);
             LayerDiagnostics d = new LayerDiagnostics(m.module(), m.layer(), s.w0().rows(), s.w0().cols(),
                     (eqA == Equation.W0_X ? "W0 C_A = A^T" : "W0^T C_A = A^T"), "W0 C_B = B", o.mode(), o.precision(),
-                    s.conditionNumber(), s.numericalRank(), resA.get(k), resB, resDW, gap.get(k));
+                    s.conditionNumber(), s.conditioning().norm(), s.numericalRank(), resA.get(k), resB, resDW, gap.get(k));
             out.add(new LayerConversion(m, cA.get(k), cB.get(k), d));
         }
-        return new ModuleConversion(layers.get(0).module(), out, systems, eqA);
+        long t4 = System.nanoTime();
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        seconds.put("factor", (t1 - t0) / 1e9);
+        seconds.put("solve", (t3 - t2) / 1e9);
+        seconds.put("cond", (t2 - t1) / 1e9);
+        seconds.put("residuals_and_fp32_check", (t4 - t3) / 1e9);
+        return new ModuleConversion(layers.get(0).module(), out, systems, eqA, seconds);
     }
 
     /** ||W0 C_dW - B A|| / ||B A|| = ||(W0 C_B - B) A|| / ||B A||, with C_dW = C_B A never formed. */
@@ -83,7 +96,7 @@ public final class ConversionAnalysis {
         ConversionSolver alt = new ConversionSolver(solver.backend(), o.withPrecision(other));
         List<W0System> systems;
         try {
-            systems = alt.factor(layers, w0s, done.stream().map(W0System::singularValues).toList());
+            systems = alt.factor(layers, w0s, done.stream().map(W0System::conditioning).toList());
         } catch (IllConditionedException singularInFp32) {
             layers.forEach(l -> gaps.add(Double.POSITIVE_INFINITY));
             return gaps;

@@ -1,5 +1,6 @@
 package io.github.convsim.conversion;
 
+import io.github.convsim.linalg.ConditionEstimate;
 import io.github.convsim.linalg.LinalgBackend;
 import io.github.convsim.linalg.LuFactors;
 import io.github.convsim.linalg.Matrix;
@@ -41,7 +42,7 @@ public final class ConversionSolver {
      *     precision; the message names the module and layer and suggests lstsq or pinv
      */
     public List<W0System> factor(List<LoraModule> layers, List<Matrix> w0s) {
-        return factor(layers, w0s, null);
+        return condition(factorOnly(layers, w0s));
     }
 
     /**
@@ -49,23 +50,30 @@ public final class ConversionSolver {
      * for it. For measuring the solve itself.
      */
     public List<W0System> factor(List<LoraModule> layers, List<Matrix> w0s, boolean skipConditioning) {
-        if (!skipConditioning) {
-            return factor(layers, w0s);
-        }
-        List<double[]> unknown = new ArrayList<>();
-        for (Matrix w : w0s) {
-            unknown.add(new double[] {Double.NaN});
-        }
-        return factor(layers, w0s, unknown);
+        return skipConditioning ? factorOnly(layers, w0s) : factor(layers, w0s);
     }
 
     /**
-     * As {@link #factor(List, List)}, reusing W0's double-precision singular values where the caller has them from an
-     * earlier factorisation of the same matrices (null: compute them).
+     * As {@link #factor(List, List)}, with cond(W0) the caller has from an earlier factorisation of the same matrices.
      */
-    public List<W0System> factor(List<LoraModule> layers, List<Matrix> w0s, List<double[]> knownSingularValues) {
-        Precision p = options.precision();
+    public List<W0System> factor(List<LoraModule> layers, List<Matrix> w0s, List<Conditioning> known) {
+        List<W0System> systems = factorOnly(layers, w0s);
+        List<W0System> out = new ArrayList<>(systems.size());
+        for (int k = 0; k < systems.size(); k++) {
+            W0System s = systems.get(k);
+            if (options.mode() == SolveMode.PAPER) {
+                requireInvertible(s.module(), known.get(k));
+            }
+            out.add(new W0System(s.module(), s.w0(), known.get(k), s.lu(), s.svd()));
+        }
+        return out;
+    }
+
+    /** LU (paper mode) or thin SVD of each W0; cond(W0) left as not computed. */
+    List<W0System> factorOnly(List<LoraModule> layers, List<Matrix> w0s) {
         boolean paper = options.mode() == SolveMode.PAPER;
+        List<LuFactors> lus = null;
+        List<Svd> svds = null;
         if (paper) {
             for (int k = 0; k < layers.size(); k++) {
                 Matrix w = w0s.get(k);
@@ -74,38 +82,71 @@ public final class ConversionSolver {
                             + ", and paper mode needs a square W0 to invert; use --mode lstsq (or pinv)");
                 }
             }
-        }
-        boolean needValues = knownSingularValues == null && (paper || p == Precision.FP32);
-        List<Svd> svds = needValues ? backend.svd(w0s, false, Precision.FP64) : null;
-        List<Svd> solveSvds = paper ? null : backend.svd(w0s, true, p);
-        List<W0System> out = new ArrayList<>(layers.size());
-        for (int k = 0; k < layers.size(); k++) {
-            double[] s = knownSingularValues != null ? knownSingularValues.get(k)
-                    : (svds != null ? svds : solveSvds).get(k).s();
-            if (paper) {
-                double cond = Svd.conditionNumber(s);
-                if (!Double.isNaN(cond) && !(cond * p.epsilon() < 1)) {
-                    throw new IllConditionedException(where(layers.get(k)) + ": W0 is singular to "
-                            + p.name().toLowerCase() + " precision (cond " + String.format("%.3g", cond)
-                            + "); paper mode needs an invertible W0: use --mode lstsq or --mode pinv");
-                }
-            }
-            out.add(new W0System(layers.get(k), w0s.get(k), s, null, paper ? null : solveSvds.get(k)));
-        }
-        if (paper) {
-            List<LuFactors> lus;
             try {
-                lus = backend.lu(w0s, p);
+                lus = backend.lu(w0s, options.precision());
             } catch (SingularMatrixException e) {
                 throw new IllConditionedException("a W0 of module " + layers.get(0).module() + " is exactly singular ("
                         + e.getMessage() + "); use --mode lstsq or --mode pinv");
             }
-            for (int k = 0; k < out.size(); k++) {
-                W0System s = out.get(k);
-                out.set(k, new W0System(s.module(), s.w0(), s.singularValues(), lus.get(k), null));
-            }
+        } else {
+            svds = backend.svd(w0s, true, options.precision());
+        }
+        List<W0System> out = new ArrayList<>(layers.size());
+        for (int k = 0; k < layers.size(); k++) {
+            out.add(new W0System(layers.get(k), w0s.get(k), Conditioning.notComputed(), paper ? lus.get(k) : null,
+                    paper ? null : svds.get(k)));
         }
         return out;
+    }
+
+    /**
+     * cond(W0) of factored systems as the options say: exact from the solve's own SVD (fp64 SVD modes), exact from a
+     * values-only fp64 SVD, or estimated from the LU factors.
+     *
+     * @throws IllConditionedException in paper mode, for a W0 singular to working precision
+     */
+    public List<W0System> condition(List<W0System> systems) {
+        SolveMode mode = options.mode();
+        boolean paper = mode == SolveMode.PAPER;
+        Conditioning[] cond = new Conditioning[systems.size()];
+        List<Integer> exact = new ArrayList<>();
+        for (int k = 0; k < systems.size(); k++) {
+            W0System s = systems.get(k);
+            Matrix w = s.w0();
+            if (!paper && options.precision() == Precision.FP64) {
+                cond[k] = Conditioning.exact(s.svd().s(), w.rows(), w.cols());
+            } else if (options.cond().exactFor(mode, w.rows(), w.cols())) {
+                exact.add(k);
+            } else {
+                cond[k] = Conditioning.estimate(ConditionEstimate.fromLu(s.lu(), ConditionEstimate.oneNorm(w)));
+            }
+        }
+        if (!exact.isEmpty()) {
+            List<Svd> values = backend.svd(exact.stream().map(k -> systems.get(k).w0()).toList(), false,
+                    Precision.FP64);
+            for (int e = 0; e < exact.size(); e++) {
+                Matrix w = systems.get(exact.get(e)).w0();
+                cond[exact.get(e)] = Conditioning.exact(values.get(e).s(), w.rows(), w.cols());
+            }
+        }
+        List<W0System> out = new ArrayList<>(systems.size());
+        for (int k = 0; k < systems.size(); k++) {
+            W0System s = systems.get(k);
+            if (paper) {
+                requireInvertible(s.module(), cond[k]);
+            }
+            out.add(new W0System(s.module(), s.w0(), cond[k], s.lu(), s.svd()));
+        }
+        return out;
+    }
+
+    private void requireInvertible(LoraModule layer, Conditioning c) {
+        Precision p = options.precision();
+        if (!Double.isNaN(c.value()) && !(c.value() * p.epsilon() < 1)) {
+            throw new IllConditionedException(where(layer) + ": W0 is singular to " + p.name().toLowerCase()
+                    + " precision (cond " + String.format("%.3g", c.value()) + (c.exact() ? "" : ", 1-norm estimate")
+                    + "); paper mode needs an invertible W0: use --mode lstsq or --mode pinv");
+        }
     }
 
     /** The equation C_A solves: the paper's W0 C_A = A^T for square W0, W0^T C_A = A^T otherwise. */

@@ -4,13 +4,15 @@ import io.github.convsim.linalg.Matrix;
 import io.github.convsim.model.LoraModule;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Every layer's conversion matrices for one module, and the factored W0 systems they were solved against (kept for
- * the W0 null model, which pushes random factors through the same solves).
+ * the W0 null model, which pushes random factors through the same solves), with the seconds spent per step
+ * (factor, cond, solve, residuals_and_fp32_check).
  */
 public record ModuleConversion(String module, List<LayerConversion> layers, List<W0System> systems,
-                               Equation equationA) {
+                               Equation equationA, Map<String, Double> seconds) {
 
     public List<LayerDiagnostics> diagnostics() {
         return layers.stream().map(LayerConversion::diagnostics).toList();

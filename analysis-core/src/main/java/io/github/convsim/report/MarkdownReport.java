@@ -121,9 +121,9 @@ final class MarkdownReport {
         for (ModuleResult m : r.modules()) {
             for (LayerDiagnostics d : m.diagnostics()) {
                 if (d.condW0() > ReportWriter.ILL_CONDITIONED) {
-                    out.add(String.format(Locale.ROOT, "%s layer %d: cond(W0) = %.3g, ill-conditioned: a solve loses "
-                            + "about %.1f digits (fp64 keeps about %.0f, fp32 about %.0f)", d.module(), d.layer(),
-                            d.condW0(), d.digitsLost(), Math.max(0, 15.95 - d.digitsLost()),
+                    out.add(String.format(Locale.ROOT, "%s layer %d: cond(W0) = %.3g (%s), ill-conditioned: a solve "
+                            + "loses about %.1f digits (fp64 keeps about %.0f, fp32 about %.0f)", d.module(), d.layer(),
+                            d.condW0(), d.condNorm(), d.digitsLost(), Math.max(0, 15.95 - d.digitsLost()),
                             Math.max(0, 7.2 - d.digitsLost())));
                 }
                 double res = Math.max(d.residualA(), Math.max(d.residualB(), d.residualDW()));

@@ -130,6 +130,7 @@ public final class ReportWriter {
         StringColumn mode = StringColumn.create("mode");
         StringColumn precision = StringColumn.create("precision");
         DoubleColumn cond = DoubleColumn.create("cond_w0");
+        StringColumn condNorm = StringColumn.create("cond_norm");
         IntColumn rank = IntColumn.create("rank");
         DoubleColumn resA = DoubleColumn.create("residual_A");
         DoubleColumn resB = DoubleColumn.create("residual_B");
@@ -146,14 +147,20 @@ public final class ReportWriter {
                 mode.append(d.mode().label());
                 precision.append(d.precision().name().toLowerCase(Locale.ROOT));
                 cond.append(d.condW0());
-                rank.append(d.rank());
+                condNorm.append(d.condNorm());
+                if (d.rank() >= 0) {
+                    rank.append(d.rank());
+                } else {
+                    rank.appendMissing();
+                }
                 resA.append(d.residualA());
                 resB.append(d.residualB());
                 resDW.append(d.residualDW());
                 gap.append(d.precisionGap());
             }
         }
-        return Table.create("diagnostics", adapter, module, layer, rows, cols, equation, mode, precision, cond, rank,
+        return Table.create("diagnostics", adapter, module, layer, rows, cols, equation, mode, precision, cond,
+                condNorm, rank,
                 resA, resB, resDW, gap);
     }
 

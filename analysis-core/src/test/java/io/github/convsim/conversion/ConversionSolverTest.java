@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Random;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.NormOps_DDRM;
 import org.ejml.dense.row.SingularOps_DDRM;
 import org.junit.jupiter.api.Test;
 
@@ -104,6 +105,59 @@ class ConversionSolverTest extends CpuBackendTest {
         assertEquals(1e6, conv.diagnostics().get(3).condW0(), 1e6 * 1e-6);
         // the fp32 gap grows with the condition number
         assertTrue(conv.diagnostics().get(3).precisionGap() > 100 * conv.diagnostics().get(0).precisionGap());
+    }
+
+    @Test
+    void theOneNormEstimateBoundsTheExactOneNormConditionNumberAndChangesNoSolution() {
+        Random rng = new Random(31);
+        List<LoraModule> layers = new ArrayList<>();
+        List<Matrix> w0s = new ArrayList<>();
+        double[] conds = {10, 1e4, 1e8, 1e12};
+        for (int l = 0; l < conds.length; l++) {
+            layers.add(module(rng, l, 60, 60, 4));
+            w0s.add(conditioned(rng, 60, conds[l]));
+        }
+        ConversionSolver exact = new ConversionSolver(backend, SolveOptions.paper().withCond(ConditionMethod.EXACT));
+        ConversionSolver estimate = new ConversionSolver(backend,
+                SolveOptions.paper().withCond(ConditionMethod.ESTIMATE));
+        ModuleConversion e = ConversionAnalysis.convert(exact, layers, w0s);
+        ModuleConversion g = ConversionAnalysis.convert(estimate, layers, w0s);
+        for (int l = 0; l < conds.length; l++) {
+            DMatrixRMaj inv = new DMatrixRMaj(60, 60);
+            assertTrue(CommonOps_DDRM.invert(ejml(w0s.get(l)), inv));
+            double cond1 = NormOps_DDRM.normP1(ejml(w0s.get(l))) * NormOps_DDRM.normP1(inv);
+            LayerDiagnostics de = e.diagnostics().get(l);
+            LayerDiagnostics dg = g.diagnostics().get(l);
+            // gecon's estimate is a lower bound of cond_1, in practice within a factor of 3 (the reference itself, from
+            // an explicit inverse, carries a relative error of about cond * eps: 1e-4 at cond 1e12)
+            assertTrue(dg.condW0() <= cond1 * (1 + 1e-3) && dg.condW0() >= cond1 / 3, dg.condW0() + " vs " + cond1);
+            // cond_1 and cond_2 differ by at most a factor n
+            assertTrue(cond1 / 60 <= de.condW0() * (1 + 1e-6) && de.condW0() <= 60 * cond1 * (1 + 1e-6));
+            assertEquals("2-norm", de.condNorm());
+            assertEquals("1-norm estimate", dg.condNorm());
+            assertEquals(60, de.rank());
+            assertEquals(-1, dg.rank());
+            assertArrayEquals(e.cA().get(l).data(), g.cA().get(l).data(), 0);
+            assertArrayEquals(e.cB().get(l).data(), g.cB().get(l).data(), 0);
+        }
+        assertEquals(1e12, e.diagnostics().get(3).condW0(), 1e12 * 1e-3);
+        // auto: exact up to 2048, the estimate above; SVD modes always exact
+        assertTrue(ConditionMethod.AUTO.exactFor(SolveMode.PAPER, 2048, 2048));
+        assertFalse(ConditionMethod.AUTO.exactFor(SolveMode.PAPER, 4096, 4096));
+        assertTrue(ConditionMethod.ESTIMATE.exactFor(SolveMode.LSTSQ, 4096, 4096));
+    }
+
+    @Test
+    void theEstimateStillRefusesAWZeroSingularToWorkingPrecision() {
+        Random rng = new Random(32);
+        List<LoraModule> layers = List.of(module(rng, 0, 30, 30, 2));
+        List<Matrix> w0s = List.of(conditioned(rng, 30, 1e18));
+        ConversionSolver estimate = new ConversionSolver(backend,
+                SolveOptions.paper().withCond(ConditionMethod.ESTIMATE));
+        IllConditionedException ex = assertThrows(IllConditionedException.class,
+                () -> ConversionAnalysis.convert(estimate, layers, w0s));
+        assertTrue(ex.getMessage().contains("1-norm estimate") && ex.getMessage().contains("--mode lstsq"),
+                ex.getMessage());
     }
 
     @Test
