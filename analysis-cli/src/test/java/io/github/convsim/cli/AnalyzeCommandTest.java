@@ -82,10 +82,12 @@ class AnalyzeCommandTest {
     void diagnosticsHaveOneRowPerLayerWithTheRealCondition() throws Exception {
         Table d = Table.read().csv(report.resolve("diagnostics.csv").toFile());
         assertEquals(List.of("adapter", "module", "layer", "rows", "cols", "equation", "mode", "precision", "cond_w0",
-                "rank", "residual_A", "residual_B", "residual_dW", "fp32_vs_fp64"), d.columnNames());
+                "cond_norm", "rank", "residual_A", "residual_B", "residual_dW", "fp32_vs_fp64"), d.columnNames());
         assertEquals(24, d.rowCount());
         assertEquals(2.5e5, d.doubleColumn("cond_w0").get(0), 0.1e5);
         assertEquals("paper", d.stringColumn("mode").get(0));
+        assertEquals("2-norm", d.stringColumn("cond_norm").get(0)); // exact: 768 is below the auto limit
+        assertEquals(768, d.intColumn("rank").get(0));
         assertTrue(d.doubleColumn("residual_A").max() < 1e-9);
     }
 
@@ -105,6 +107,9 @@ class AnalyzeCommandTest {
         assertEquals(20240322L, prov.get("options").get("seed").asLong());
         assertTrue(prov.get("java").asText().length() > 3);
         assertTrue(prov.get("timings_seconds").has("solve"));
+        assertTrue(prov.get("timings_seconds").has("factor"));
+        assertEquals(12, prov.at("/resources/modules/query/layers_per_group").asInt());
+        assertTrue(prov.at("/resources/peak_rss_bytes").asLong() > 0);
     }
 
     @Test

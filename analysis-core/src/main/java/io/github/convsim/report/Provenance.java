@@ -16,11 +16,20 @@ import java.util.Properties;
 
 /**
  * Where a result came from, enough to reproduce and diff it: every input file's SHA-256, the adapter config, all
- * options and seeds, tool and runtime versions, the backend and the time spent per phase.
+ * options and seeds, tool and runtime versions, the backend, the time spent per phase and the memory used.
+ *
+ * @param resources peak heap and resident memory and how the work was streamed; empty where not measured
  */
 public record Provenance(String tool, String toolVersion, String javaVersion, String os, String backend,
                          String backendReason, String created, List<InputFile> inputs, Map<String, Object> options,
-                         Map<String, Double> timingsSeconds) {
+                         Map<String, Double> timingsSeconds, Map<String, Object> resources) {
+
+    public Provenance(String tool, String toolVersion, String javaVersion, String os, String backend,
+                      String backendReason, String created, List<InputFile> inputs, Map<String, Object> options,
+                      Map<String, Double> timingsSeconds) {
+        this(tool, toolVersion, javaVersion, os, backend, backendReason, created, inputs, options, timingsSeconds,
+                Map.of());
+    }
 
     /** One file read, with its role (adapter_config, adapter_weights, base_weights). */
     public record InputFile(String role, String path, long bytes, String sha256) {}
@@ -110,6 +119,9 @@ public record Provenance(String tool, String toolVersion, String javaVersion, St
         m.put("inputs", inputs);
         m.put("options", options);
         m.put("timings_seconds", timingsSeconds);
+        if (!resources.isEmpty()) {
+            m.put("resources", resources);
+        }
         return m;
     }
 }

@@ -18,6 +18,11 @@ public final class FactorBases {
         public SubspaceBasis side(Side side) {
             return side == Side.LEFT ? left : right;
         }
+
+        /** The same pair with each side cut to its {@code k} leading vectors, all phi(i, j) with i, j <= k needs. */
+        public Pair prefix(int k) {
+            return new Pair(left == null ? null : left.prefix(k), right == null ? null : right.prefix(k));
+        }
     }
 
     private FactorBases() {}

@@ -1,6 +1,7 @@
 package io.github.convsim.similarity;
 
 import io.github.convsim.conversion.ConversionSolver;
+import io.github.convsim.conversion.Equation;
 import io.github.convsim.conversion.Factor;
 import io.github.convsim.conversion.ModuleConversion;
 import io.github.convsim.conversion.W0System;
@@ -12,6 +13,7 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
@@ -40,13 +42,30 @@ public final class SimilarityAnalysis {
         return settings;
     }
 
-    /** All heatmaps of one module: conversion matrices first, then controls. */
+    /**
+     * All heatmaps of one module whose W0 systems are all in memory: conversion matrices first, then controls. The
+     * streaming pipeline instead feeds {@link #sampleW0Null} and {@link #w0ControlBases} group by group and calls
+     * {@link #analyze(ModuleConversion, NullBasisStore, List)}.
+     */
     public List<Heatmap> analyze(ConversionSolver solver, ModuleConversion conv) {
-        List<LoraModule> modules = conv.modules();
+        checkPrefixes(conv.module(), conv.modules());
+        int keep = keep(conv.modules().get(0).rank());
+        try (NullBasisStore store = settings.nulls().contains(NullModel.W0)
+                ? NullBasisStore.inMemory(Set.copyOf(settings.sides()), keep) : null) {
+            if (store != null) {
+                sampleW0Null(solver, conv.systems(), conv.equationA(), store);
+            }
+            List<FactorBases.Pair> w0 = settings.controls().contains("W0") ? w0ControlBases(conv.systems()) : null;
+            return analyze(conv, store, w0);
+        }
+    }
+
+    /** Refuses prefixes longer than the rank, and layers of different ranks, before any work is done. */
+    public void checkPrefixes(String module, List<LoraModule> modules) {
         int rank = modules.get(0).rank();
         for (LoraModule m : modules) {
             if (m.rank() != rank) {
-                throw new IllegalArgumentException("module " + conv.module() + " has layers of different ranks ("
+                throw new IllegalArgumentException("module " + module + " has layers of different ranks ("
                         + rank + " and " + m.rank() + "); heatmaps need one rank per module");
             }
         }
@@ -54,22 +73,58 @@ public final class SimilarityAnalysis {
         int j = settings.jFor(rank);
         if (i > rank || j > rank) {
             throw new IllegalArgumentException("i=" + i + ", j=" + j + " exceed the rank r=" + rank + " of module "
-                    + conv.module() + ": a rank-" + rank + " matrix has only " + rank + " singular directions");
+                    + module + ": a rank-" + rank + " matrix has only " + rank + " singular directions");
         }
+    }
+
+    /** How many leading vectors of each basis the heatmaps read: max(i, j). */
+    public int keep(int rank) {
+        return Math.max(settings.iFor(rank), settings.jFor(rank));
+    }
+
+    /** Draws the W0 null for a group of layers whose W0 are factored, appending their bases to {@code store}. */
+    public void sampleW0Null(ConversionSolver solver, List<W0System> systems, Equation equationA,
+                             NullBasisStore store) {
+        List<LoraModule> modules = systems.stream().map(W0System::module).toList();
+        Map<Factor, List<List<FactorBases.Pair>>> drawn = W0Null.sample(backend, solver, systems, modules, equationA,
+                settings.factors(), settings.draws(), settings.seed());
+        for (Map.Entry<Factor, List<List<FactorBases.Pair>>> e : drawn.entrySet()) {
+            for (int d = 0; d < e.getValue().size(); d++) {
+                for (FactorBases.Pair p : e.getValue().get(d)) {
+                    store.add(e.getKey(), d, p);
+                }
+            }
+        }
+    }
+
+    /** The W0 control's bases for a group of layers, cut to the vectors the heatmaps read. */
+    public List<FactorBases.Pair> w0ControlBases(List<W0System> systems) {
+        int keep = keep(systems.get(0).module().rank());
+        return FactorBases.of(backend, systems.stream().map(W0System::w0).toList()).stream()
+                .map(p -> p.prefix(keep)).toList();
+    }
+
+    /**
+     * All heatmaps of one module from its conversion matrices, the W0 null's bases (null: no W0 null) and the W0
+     * control's bases (null: no W0 control).
+     */
+    public List<Heatmap> analyze(ModuleConversion conv, NullBasisStore w0Null, List<FactorBases.Pair> w0Control) {
+        List<LoraModule> modules = conv.modules();
+        checkPrefixes(conv.module(), modules);
+        int rank = modules.get(0).rank();
+        int i = settings.iFor(rank);
+        int j = settings.jFor(rank);
         int[] layers = modules.stream().mapToInt(LoraModule::layer).toArray();
         Map<Factor, List<FactorBases.Pair>> observed = observedBases(conv);
-        Map<Factor, List<List<FactorBases.Pair>>> w0Null = settings.nulls().contains(NullModel.W0)
-                ? W0Null.sample(backend, solver, conv.systems(), modules, conv.equationA(), settings.factors(),
-                        settings.draws(), settings.seed()) : Map.of();
         List<Heatmap> maps = new ArrayList<>();
         for (Factor f : settings.factors()) {
             for (Side side : settings.sides()) {
                 List<SubspaceBasis> bases = observed.get(f).stream().map(p -> p.side(side)).toList();
                 NullDistribution w0 = null;
-                if (w0Null.containsKey(f)) {
-                    double[][][] samples = new double[settings.draws()][][];
-                    for (int d = 0; d < settings.draws(); d++) {
-                        List<SubspaceBasis> nb = w0Null.get(f).get(d).stream().map(p -> p.side(side)).toList();
+                if (w0Null != null && w0Null.draws(f) > 0) {
+                    double[][][] samples = new double[w0Null.draws(f)][][];
+                    for (int d = 0; d < samples.length; d++) {
+                        List<SubspaceBasis> nb = w0Null.get(f, d).stream().map(p -> p.side(side)).toList();
                         samples[d] = phi(nb, i, j);
                     }
                     w0 = NullDistribution.of(NullModel.W0.label(), samples);
@@ -77,7 +132,7 @@ public final class SimilarityAnalysis {
                 maps.add(heatmap(conv.module(), "C_" + f.label(), side, i, j, layers, bases, w0));
             }
         }
-        maps.addAll(controls(conv, layers, i, j));
+        maps.addAll(controls(conv, w0Control, layers, i, j));
         return maps;
     }
 
@@ -127,7 +182,8 @@ public final class SimilarityAnalysis {
         return out;
     }
 
-    private List<Heatmap> controls(ModuleConversion conv, int[] layers, int i, int j) {
+    private List<Heatmap> controls(ModuleConversion conv, List<FactorBases.Pair> w0Control, int[] layers, int i,
+                                   int j) {
         List<Heatmap> out = new ArrayList<>();
         List<LoraModule> modules = conv.modules();
         if (settings.controls().contains("A")) {
@@ -138,9 +194,8 @@ public final class SimilarityAnalysis {
             List<FactorBases.Pair> bases = FactorBases.of(backend, modules.stream().map(LoraModule::b).toList());
             addControl(out, conv.module(), "B", bases, layers, i, j);
         }
-        if (settings.controls().contains("W0")) {
-            List<FactorBases.Pair> bases = FactorBases.of(backend, conv.systems().stream().map(W0System::w0).toList());
-            addControl(out, conv.module(), "W0", bases, layers, i, j);
+        if (settings.controls().contains("W0") && w0Control != null) {
+            addControl(out, conv.module(), "W0", w0Control, layers, i, j);
         }
         return out;
     }
@@ -175,20 +230,20 @@ public final class SimilarityAnalysis {
             return cache.computeIfAbsent(dim + "/" + i + "/" + j + "/" + layers, key -> sample(dim, i, j, layers));
         }
 
+        /** Draw by draw, so only one draw's frames (layers x n x max(i, j)) are held at a time. */
         private NullDistribution sample(int dim, int i, int j, int layers) {
             int k = Math.max(i, j);
             int draws = settings.draws();
-            List<Matrix> raw = new ArrayList<>(draws * layers);
             RandomGenerator rng = new SplittableRandom(Seeds.derive(settings.seed(), "gaussian-null", dim, k, layers));
-            for (int d = 0; d < draws * layers; d++) {
-                raw.add(gaussian(rng, dim, k, 1));
-            }
-            List<Matrix> frames = backend.orthonormalBasis(raw, Precision.FP64);
             int[] full = new int[layers];
             java.util.Arrays.fill(full, k);
             double[][][] samples = new double[draws][][];
             for (int d = 0; d < draws; d++) {
-                samples[d] = SubspaceSimilarity.phi(backend, frames.subList(d * layers, (d + 1) * layers), full, i, j);
+                List<Matrix> raw = new ArrayList<>(layers);
+                for (int l = 0; l < layers; l++) {
+                    raw.add(gaussian(rng, dim, k, 1));
+                }
+                samples[d] = SubspaceSimilarity.phi(backend, backend.orthonormalBasis(raw, Precision.FP64), full, i, j);
             }
             return NullDistribution.of(NullModel.GAUSSIAN.label(), samples);
         }

@@ -13,6 +13,16 @@ public record SubspaceBasis(Matrix vectors, double[] singularValues, int rank) {
         return vectors.rows();
     }
 
+    /** This basis cut to its {@code k} leading vectors (itself when it has no more). */
+    public SubspaceBasis prefix(int k) {
+        if (vectors.cols() <= k) {
+            return this;
+        }
+        double[] d = new double[vectors.rows() * k];
+        System.arraycopy(vectors.data(), 0, d, 0, d.length);
+        return new SubspaceBasis(new Matrix(vectors.rows(), k, d), singularValues, rank);
+    }
+
     /** Rank with the tolerance max(rows, cols) * eps * s_max applied to {@code s}. */
     public static int rankOf(double[] s, int rows, int cols, double epsilon) {
         if (s.length == 0 || !(s[0] > 0)) {

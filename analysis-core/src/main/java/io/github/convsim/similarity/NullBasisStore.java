@@ -1,0 +1,183 @@
+package io.github.convsim.similarity;
+
+import io.github.convsim.conversion.Factor;
+import io.github.convsim.linalg.Matrix;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The W0 null's bases of one module, by factor, draw and layer, filled layer group by layer group while each group's
+ * W0 is factored, and read back draw by draw to compute phi. Only the requested sides are kept, each truncated to
+ * the max(i, j) leading vectors phi uses.
+ *
+ * <p>Kept on the heap when small; otherwise spilled to a temporary file (opened delete-on-close, which on Linux
+ * unlinks it at once, so not even a killed run leaves it behind) so that a 7B-class model's
+ * 32 layers x 32 draws x 3 factors of 4096 x 16 bases (1.6 GB) never sit on the heap: reading one draw back needs one
+ * layer stack of bases.
+ */
+public final class NullBasisStore implements AutoCloseable {
+    private final Set<Side> sides;
+    private final int keep;
+    private final Map<Factor, List<List<Object>>> entries = new EnumMap<>(Factor.class);
+    private final Path file;
+    private final FileChannel channel;
+    private long bytes;
+
+    private record Spilled(long offset, int length) {}
+
+    private NullBasisStore(Set<Side> sides, int keep, Path file) throws IOException {
+        this.sides = Set.copyOf(sides);
+        this.keep = keep;
+        this.file = file;
+        this.channel = file == null ? null : FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
+                StandardOpenOption.DELETE_ON_CLOSE);
+    }
+
+    /** A store on the heap. */
+    public static NullBasisStore inMemory(Set<Side> sides, int keep) {
+        try {
+            return new NullBasisStore(sides, keep, null);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** A store backed by a new temporary file in {@code dir}. */
+    public static NullBasisStore spilling(Set<Side> sides, int keep, Path dir) throws IOException {
+        return new NullBasisStore(sides, keep, Files.createTempFile(dir, "convsim-w0-null-", ".bin"));
+    }
+
+    /** Bytes one basis pair of a dimension-n space takes here, for choosing between the two stores. */
+    public static long bytesPerPair(int n, int keep, int sidesKept) {
+        return (long) sidesKept * n * keep * Double.BYTES;
+    }
+
+    public boolean spilled() {
+        return channel != null;
+    }
+
+    /** Bytes of basis vectors held (on the heap or in the file). */
+    public long bytes() {
+        return bytes;
+    }
+
+    /** Appends the next layer's bases of factor {@code f} in draw {@code draw}; layers must come in order. */
+    public void add(Factor f, int draw, FactorBases.Pair pair) {
+        List<List<Object>> byDraw = entries.computeIfAbsent(f, k -> new ArrayList<>());
+        while (byDraw.size() <= draw) {
+            byDraw.add(new ArrayList<>());
+        }
+        SubspaceBasis left = sides.contains(Side.LEFT) ? pair.left().prefix(keep) : null;
+        SubspaceBasis right = sides.contains(Side.RIGHT) ? pair.right().prefix(keep) : null;
+        bytes += size(left) + size(right);
+        if (channel == null) {
+            byDraw.get(draw).add(new FactorBases.Pair(left, right));
+            return;
+        }
+        ByteBuffer buf = ByteBuffer.allocate(encodedLength(left) + encodedLength(right)).order(ByteOrder.LITTLE_ENDIAN);
+        encode(buf, left);
+        encode(buf, right);
+        buf.flip();
+        try {
+            long offset = channel.size();
+            int length = buf.remaining();
+            while (buf.hasRemaining()) {
+                channel.write(buf, offset + (length - buf.remaining()));
+            }
+            byDraw.get(draw).add(new Spilled(offset, length));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the W0 null's bases to " + file, e);
+        }
+    }
+
+    /** Number of draws held for factor {@code f}. */
+    public int draws(Factor f) {
+        return entries.getOrDefault(f, List.of()).size();
+    }
+
+    /** Every layer's bases of factor {@code f} in draw {@code draw}, in the order they were added. */
+    public List<FactorBases.Pair> get(Factor f, int draw) {
+        List<Object> layers = entries.get(f).get(draw);
+        List<FactorBases.Pair> out = new ArrayList<>(layers.size());
+        for (Object o : layers) {
+            if (o instanceof FactorBases.Pair p) {
+                out.add(p);
+                continue;
+            }
+            Spilled s = (Spilled) o;
+            ByteBuffer buf = ByteBuffer.allocate(s.length()).order(ByteOrder.LITTLE_ENDIAN);
+            try {
+                while (buf.hasRemaining()) {
+                    if (channel.read(buf, s.offset() + buf.position()) < 0) {
+                        throw new IOException("unexpected end of file");
+                    }
+                }
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the W0 null's bases from " + file, e);
+            }
+            buf.flip();
+            out.add(new FactorBases.Pair(decode(buf), decode(buf)));
+        }
+        return out;
+    }
+
+    private static long size(SubspaceBasis b) {
+        return b == null ? 0 : (long) b.vectors().data().length * Double.BYTES;
+    }
+
+    private static int encodedLength(SubspaceBasis b) {
+        return b == null ? 1 : 1 + 4 * 4 + (b.singularValues().length + b.vectors().data().length) * Double.BYTES;
+    }
+
+    private static void encode(ByteBuffer buf, SubspaceBasis b) {
+        if (b == null) {
+            buf.put((byte) 0);
+            return;
+        }
+        buf.put((byte) 1);
+        buf.putInt(b.vectors().rows()).putInt(b.vectors().cols()).putInt(b.rank()).putInt(b.singularValues().length);
+        buf.asDoubleBuffer().put(b.singularValues());
+        buf.position(buf.position() + b.singularValues().length * Double.BYTES);
+        buf.asDoubleBuffer().put(b.vectors().data());
+        buf.position(buf.position() + b.vectors().data().length * Double.BYTES);
+    }
+
+    private static SubspaceBasis decode(ByteBuffer buf) {
+        if (buf.get() == 0) {
+            return null;
+        }
+        int rows = buf.getInt();
+        int cols = buf.getInt();
+        int rank = buf.getInt();
+        double[] s = new double[buf.getInt()];
+        buf.asDoubleBuffer().get(s);
+        buf.position(buf.position() + s.length * Double.BYTES);
+        double[] v = new double[rows * cols];
+        buf.asDoubleBuffer().get(v);
+        buf.position(buf.position() + v.length * Double.BYTES);
+        return new SubspaceBasis(new Matrix(rows, cols, v), s, rank);
+    }
+
+    @Override
+    public void close() {
+        entries.clear();
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot remove " + file, e);
+            }
+        }
+    }
+}
