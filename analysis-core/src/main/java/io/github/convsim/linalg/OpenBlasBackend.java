@@ -10,6 +10,10 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntFunction;
+import org.bytedeco.javacpp.DoublePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.openblas.global.openblas;
 
 /**
@@ -30,6 +34,14 @@ public final class OpenBlasBackend implements LinalgBackend {
     private static final double THREADED_FLOPS = 2e9;
 
     private final Object blasThreadsLock = new Object();
+    private final List<Scratch> scratches = new ArrayList<>();
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(() -> {
+        Scratch s = new Scratch();
+        synchronized (scratches) {
+            scratches.add(s);
+        }
+        return s;
+    });
     private int blasThreads = -1;
 
     public OpenBlasBackend() {
@@ -67,15 +79,21 @@ public final class OpenBlasBackend implements LinalgBackend {
             int n = a.rows();
             int[] ipiv = new int[n];
             int info;
-            double[] packed;
+            double[] packed = new double[n * n];
+            Scratch scratch = scratch();
+            IntPointer piv = scratch.ints(n);
             if (precision == Precision.FP64) {
-                packed = a.data().clone();
-                info = LAPACKE_dgetrf(COL_MAJOR, n, n, packed, Math.max(1, n), ipiv);
+                DoublePointer lu = scratch.doubles(0, a.data());
+                info = LAPACKE_dgetrf(COL_MAJOR, n, n, lu, Math.max(1, n), piv);
+                lu.get(packed, 0, packed.length);
             } else {
-                float[] f = toFloat(a.data());
-                info = LAPACKE_sgetrf(COL_MAJOR, n, n, f, Math.max(1, n), ipiv);
+                FloatPointer lu = scratch.floats(0, toFloat(a.data()));
+                info = LAPACKE_sgetrf(COL_MAJOR, n, n, lu, Math.max(1, n), piv);
+                float[] f = new float[n * n];
+                lu.get(f, 0, f.length);
                 packed = toDouble(f);
             }
+            piv.get(ipiv, 0, n);
             check("getrf", info);
             if (info > 0) {
                 throw new SingularMatrixException(info);
@@ -100,16 +118,22 @@ public final class OpenBlasBackend implements LinalgBackend {
             if (nrhs == 0) {
                 return Matrix.zeros(n, 0);
             }
+            Scratch scratch = scratch();
+            IntPointer piv = scratch.ints(n).put(lu.pivots(), 0, n);
             if (lu.precision() == Precision.FP64) {
-                double[] x = b.data().clone();
-                check("getrs", LAPACKE_dgetrs(COL_MAJOR, (byte) 'N', n, nrhs, lu.packed().data(), Math.max(1, n),
-                        lu.pivots(), x, Math.max(1, n)));
-                return new Matrix(n, nrhs, x);
+                DoublePointer x = scratch.doubles(1, b.data());
+                check("getrs", LAPACKE_dgetrs(COL_MAJOR, (byte) 'N', n, nrhs, scratch.doubles(0, lu.packed().data()),
+                        Math.max(1, n), piv, x, Math.max(1, n)));
+                double[] out = new double[n * nrhs];
+                x.get(out, 0, out.length);
+                return new Matrix(n, nrhs, out);
             }
-            float[] x = toFloat(b.data());
-            check("getrs", LAPACKE_sgetrs(COL_MAJOR, (byte) 'N', n, nrhs, toFloat(lu.packed().data()), Math.max(1, n),
-                    lu.pivots(), x, Math.max(1, n)));
-            return new Matrix(n, nrhs, toDouble(x));
+            FloatPointer x = scratch.floats(1, toFloat(b.data()));
+            check("getrs", LAPACKE_sgetrs(COL_MAJOR, (byte) 'N', n, nrhs, scratch.floats(0, toFloat(lu.packed().data())),
+                    Math.max(1, n), piv, x, Math.max(1, n)));
+            float[] out = new float[n * nrhs];
+            x.get(out, 0, out.length);
+            return new Matrix(n, nrhs, toDouble(out));
         });
     }
 
@@ -127,12 +151,22 @@ public final class OpenBlasBackend implements LinalgBackend {
             int ldu = vectors ? m : 1;
             int ldvt = vectors ? kk : 1;
             if (precision == Precision.FP64) {
-                double[] work = a.data().clone();
+                Scratch scratch = scratch();
+                DoublePointer work = scratch.doubles(0, a.data());
+                DoublePointer sp = scratch.doubles(1, kk);
+                DoublePointer up = scratch.doubles(2, vectors ? (long) m * kk : 1);
+                DoublePointer vtp = scratch.doubles(3, vectors ? (long) kk * n : 1);
+                check("gesdd", LAPACKE_dgesdd(COL_MAJOR, jobz, m, n, work, Math.max(1, m), sp, up, ldu, vtp, ldvt));
                 double[] s = new double[kk];
-                double[] u = new double[vectors ? m * kk : 1];
-                double[] vt = new double[vectors ? kk * n : 1];
-                check("gesdd", LAPACKE_dgesdd(COL_MAJOR, jobz, m, n, work, Math.max(1, m), s, u, ldu, vt, ldvt));
-                return new Svd(vectors ? new Matrix(m, kk, u) : null, s, vectors ? new Matrix(kk, n, vt) : null);
+                sp.get(s, 0, kk);
+                if (!vectors) {
+                    return new Svd(null, s, null);
+                }
+                double[] u = new double[m * kk];
+                double[] vt = new double[kk * n];
+                up.get(u, 0, u.length);
+                vtp.get(vt, 0, vt.length);
+                return new Svd(new Matrix(m, kk, u), s, new Matrix(kk, n, vt));
             }
             float[] work = toFloat(a.data());
             float[] s = new float[kk];
@@ -166,9 +200,13 @@ public final class OpenBlasBackend implements LinalgBackend {
             int ta = transA ? CblasTrans : CblasNoTrans;
             int tb = transB ? CblasTrans : CblasNoTrans;
             if (precision == Precision.FP64) {
-                double[] c = new double[m * n];
-                cblas_dgemm(CblasColMajor, ta, tb, m, n, inner, 1.0, x.data(), x.rows(), y.data(), y.rows(), 0.0, c, m);
-                return new Matrix(m, n, c);
+                Scratch scratch = scratch();
+                DoublePointer c = scratch.doubles(2, (long) m * n);
+                cblas_dgemm(CblasColMajor, ta, tb, m, n, inner, 1.0, scratch.doubles(0, x.data()), x.rows(),
+                        scratch.doubles(1, y.data()), y.rows(), 0.0, c, m);
+                double[] out = new double[m * n];
+                c.get(out, 0, out.length);
+                return new Matrix(m, n, out);
             }
             float[] c = new float[m * n];
             cblas_sgemm(CblasColMajor, ta, tb, m, n, inner, 1.0f, toFloat(x.data()), x.rows(), toFloat(y.data()),
@@ -282,8 +320,83 @@ public final class OpenBlasBackend implements LinalgBackend {
         return d;
     }
 
+    /**
+     * Native buffers of one worker thread, reused from call to call. Passing Java arrays straight to OpenBLAS makes
+     * the JNI layer copy each into freshly mapped native memory and back on every call: for a 4096 x 4096 W0 (128 MiB)
+     * that was measured as more than a third of a 7B analysis' time spent in the kernel, on page faults. Copies into
+     * warm buffers cost a memcpy.
+     */
+    private static final class Scratch {
+        private final DoublePointer[] doubles = new DoublePointer[4];
+        private final FloatPointer[] floats = new FloatPointer[2];
+        private IntPointer ints;
+
+        DoublePointer doubles(int slot, long size) {
+            if (doubles[slot] == null || doubles[slot].capacity() < size) {
+                if (doubles[slot] != null) {
+                    doubles[slot].deallocate();
+                }
+                doubles[slot] = new DoublePointer(Math.max(1, size));
+            }
+            return doubles[slot];
+        }
+
+        DoublePointer doubles(int slot, double[] values) {
+            return doubles(slot, values.length).put(values, 0, values.length);
+        }
+
+        FloatPointer floats(int slot, float[] values) {
+            if (floats[slot] == null || floats[slot].capacity() < values.length) {
+                if (floats[slot] != null) {
+                    floats[slot].deallocate();
+                }
+                floats[slot] = new FloatPointer(Math.max(1, values.length));
+            }
+            return floats[slot].put(values, 0, values.length);
+        }
+
+        IntPointer ints(int size) {
+            if (ints == null || ints.capacity() < size) {
+                if (ints != null) {
+                    ints.deallocate();
+                }
+                ints = new IntPointer(Math.max(1, size));
+            }
+            return ints;
+        }
+
+        void free() {
+            for (Pointer p : doubles) {
+                if (p != null) {
+                    p.deallocate();
+                }
+            }
+            for (Pointer p : floats) {
+                if (p != null) {
+                    p.deallocate();
+                }
+            }
+            if (ints != null) {
+                ints.deallocate();
+            }
+        }
+    }
+
+    private Scratch scratch() {
+        return scratch.get();
+    }
+
     @Override
     public void close() {
         pool.shutdownNow();
+        try {
+            pool.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        synchronized (scratches) {
+            scratches.forEach(Scratch::free);
+            scratches.clear();
+        }
     }
 }
