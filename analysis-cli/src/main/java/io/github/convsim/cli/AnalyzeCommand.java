@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
             "With no arguments, analyses the bundled demo (BERT-Base + IMDB LoRA) into ./convsim-report/.",
             "Defaults follow the paper: paper mode where W0 is square, i = j = r, left singular vectors, A, B, dW."},
         footer = {"", "Outputs (written to a temporary directory, then moved into place):",
-            "  similarity.csv   one row per heatmap cell: phi, the nulls' mean and 95 % interval, the analytic value",
+            "  similarity.csv   one row per heatmap cell: phi, the nulls' mean and 95 %% interval, the analytic value",
             "  diagnostics.csv  one row per module and layer: cond(W0), rank, residuals, fp32 against fp64",
             "  summary.json     averages, nulls, effect sizes, verdicts and provenance (input hashes, options, seeds)",
             "  figures/         <module>.<factor>.<side>.i<I>-j<J>.png beside .gaussian.png and .w0.png",

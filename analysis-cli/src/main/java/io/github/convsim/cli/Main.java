@@ -11,7 +11,8 @@ import picocli.CommandLine.Command;
             "Conversion-matrix similarity of LoRA adapters (CondLoRA, arXiv:2403.14946).",
             "For every layer l, the conversion matrices C = W0_l^-1 A^T, W0_l^-1 B, W0_l^-1 BA map the frozen",
             "weight to the LoRA factors; convsim measures how similar they are across layers, against null models."},
-        subcommands = {AnalyzeCommand.class, CompareCommand.class, InspectCommand.class, CondLoraCommand.class, BenchCommand.class, CommandLine.HelpCommand.class},
+        subcommands = {AnalyzeCommand.class, CompareCommand.class, InspectCommand.class, CondLoraCommand.class, BenchCommand.class,
+            SynthCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 invalid or unreadable input."})
 public final class Main implements Runnable {
     public static final int EXIT_INTERNAL = 1;

@@ -35,6 +35,14 @@ class ErrorsTest {
         assertOneLine(CliRunner.run("analyze", "--out", out, "--backend", "cuda"), 2, "backend 'cuda'");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--frobnicate"), 2, "Unknown option");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--precision", "fp16"), 2, "--precision");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--cond", "guess"), 2, "--cond");
+        assertOneLine(CliRunner.run("synth", "--out", out, "--shape", "gpt-5"), 2, "unknown shape 'gpt-5'");
+        assertOneLine(CliRunner.run("synth", "--out", out, "--shape", "tiny-llama", "--shard-size", "lots"), 2,
+                "--shard-size");
+        assertOneLine(CliRunner.run("synth", "--out", out, "--shape", "tiny-llama", "--targets", "mlp"), 2,
+                "--targets");
+        assertOneLine(CliRunner.run("synth", "--out", out, "--shape", "tiny-llama", "--rank", "0"), 2,
+                "rank must be positive");
     }
 
     @Test

@@ -3,6 +3,7 @@ package io.github.convsim.io;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
@@ -14,14 +15,21 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * Writes a safetensors file from tensors given as row-major doubles, stored as F64, F32 or BF16 (BF16 rounded to
- * nearest even). The file is written next to its destination and moved into place, so a reader never sees half a
+ * Writes a safetensors file from tensors given as row-major doubles, or produced chunk by chunk while the file is
+ * written ({@link Values}, so a multi-gigabyte shard never sits in memory), stored as F64, F32 or BF16 (BF16 rounded
+ * to nearest even). The file is written next to its destination and moved into place, so a reader never sees half a
  * file.
  */
 public final class SafetensorsWriter {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private record Pending(Dtype dtype, long[] shape, double[] data) {}
+    /** Produces a tensor's values in row-major order, {@code count} at a time, each call continuing the last. */
+    @FunctionalInterface
+    public interface Values {
+        void fill(float[] chunk, int count);
+    }
+
+    private record Pending(Dtype dtype, long[] shape, long elements, double[] data, Values values) {}
 
     private final Map<String, Pending> tensors = new LinkedHashMap<>();
     private final Map<String, String> metadata = new LinkedHashMap<>();
@@ -33,17 +41,36 @@ public final class SafetensorsWriter {
 
     /** Adds a tensor; {@code data} is row-major with as many elements as {@code shape} describes. */
     public SafetensorsWriter add(String name, Dtype dtype, long[] shape, double[] data) {
+        long n = elements(dtype, shape);
+        if (n != data.length) {
+            throw new IllegalArgumentException(name + ": shape holds " + n + " elements, data " + data.length);
+        }
+        return put(name, new Pending(dtype, shape.clone(), n, data, null));
+    }
+
+    /** Adds a tensor whose values {@code values} produces, in row-major order, when the file is written. */
+    public SafetensorsWriter add(String name, Dtype dtype, long[] shape, Values values) {
+        return put(name, new Pending(dtype, shape.clone(), elements(dtype, shape), null, values));
+    }
+
+    /** Bytes the data of a tensor of this type and shape takes. */
+    public static long dataBytes(Dtype dtype, long[] shape) {
+        return elements(dtype, shape) * dtype.size();
+    }
+
+    private static long elements(Dtype dtype, long[] shape) {
         if (dtype != Dtype.F64 && dtype != Dtype.F32 && dtype != Dtype.BF16) {
             throw new IllegalArgumentException("writing " + dtype + " is not supported");
         }
         long n = 1;
         for (long d : shape) {
-            n *= d;
+            n = Math.multiplyExact(n, d);
         }
-        if (n != data.length) {
-            throw new IllegalArgumentException(name + ": shape holds " + n + " elements, data " + data.length);
-        }
-        if (tensors.putIfAbsent(name, new Pending(dtype, shape.clone(), data)) != null) {
+        return n;
+    }
+
+    private SafetensorsWriter put(String name, Pending p) {
+        if (tensors.putIfAbsent(name, p) != null) {
             throw new IllegalArgumentException("duplicate tensor " + name);
         }
         return this;
@@ -64,7 +91,7 @@ public final class SafetensorsWriter {
             for (long d : p.shape) {
                 shape.add(d);
             }
-            long len = (long) p.data.length * p.dtype.size();
+            long len = p.elements * p.dtype.size();
             t.putArray("data_offsets").add(offset).add(offset + len);
             offset += len;
         }
@@ -74,7 +101,7 @@ public final class SafetensorsWriter {
         Files.createDirectories(parent);
         Path tmp = Files.createTempFile(parent, "." + file.getFileName(), ".tmp");
         try {
-            try (OutputStream out = Files.newOutputStream(tmp)) {
+            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
                 ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
                 out.write(len.array());
                 out.write(json);
@@ -94,14 +121,19 @@ public final class SafetensorsWriter {
     private static void writeData(OutputStream out, Pending p) throws IOException {
         int chunk = 1 << 16;
         ByteBuffer buf = ByteBuffer.allocate(chunk * p.dtype.size()).order(ByteOrder.LITTLE_ENDIAN);
-        for (int start = 0; start < p.data.length; start += chunk) {
+        float[] produced = p.values == null ? null : new float[chunk];
+        for (long start = 0; start < p.elements; start += chunk) {
             buf.clear();
-            int end = Math.min(p.data.length, start + chunk);
-            for (int i = start; i < end; i++) {
+            int count = (int) Math.min(chunk, p.elements - start);
+            if (produced != null) {
+                p.values.fill(produced, count);
+            }
+            for (int i = 0; i < count; i++) {
+                double v = produced != null ? produced[i] : p.data[(int) start + i];
                 switch (p.dtype) {
-                    case F64 -> buf.putDouble(p.data[i]);
-                    case F32 -> buf.putFloat((float) p.data[i]);
-                    case BF16 -> buf.putShort(toBf16((float) p.data[i]));
+                    case F64 -> buf.putDouble(v);
+                    case F32 -> buf.putFloat((float) v);
+                    case BF16 -> buf.putShort(toBf16((float) v));
                     default -> throw new AssertionError(p.dtype);
                 }
             }
