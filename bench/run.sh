@@ -1,32 +1,167 @@
 #!/usr/bin/env bash
-# Benchmarks, each against a baseline measured in the same run on the same machine.
-#   1. solve-phase throughput as a fraction of DGEMM throughput (demo's 24 W0 and 4096x4096 systems)
-#   2. end-to-end demo analysis wall time, JVM start included (repeated; the best and the median are printed),
-#      against bench/authors_baseline.py, a NumPy re-implementation of the authors' algorithm (run once)
-# Usage: bench/run.sh [repetitions of the end-to-end run, default 5]
+# convsim's benchmarks, each against a baseline measured in the same invocation on the same machine:
+#   1. DGEMM throughput and the solve phase on 4096 x 4096 systems (convsim bench)
+#   2. the demo analysis end to end (JVM start included, median of --reps) against bench/authors_baseline.py,
+#      a NumPy re-implementation of the CondLoRA authors' algorithm (explicit inverse, full SVDs for every pair)
+#   3. a 7B-shaped analysis: a synthetic LLaMA checkpoint (convsim synth, bf16 shards, r = 16 on q, k, v, o) analysed
+#      under -Xmx2g with time per phase, heap watched from outside (jstat) and inside (GC notifications), peak RSS,
+#      and the solve phase's throughput as a fraction of the DGEMM throughput of step 1
+#   4. JMH microbenchmarks of the hot kernels (phi, thin SVD, batched solve), each beside its baseline
+# Usage: bench/run.sh [--reps N] [--shape llama-2-7b|llama-3-8b] [--seed S] [--work DIR] [--heap 2g]
+#                     [--skip-demo] [--skip-7b] [--skip-jmh]
+# The synthetic checkpoint (13.5 GB for llama-2-7b) is written to --work (default ${TMPDIR:-/tmp}/convsim-bench) and
+# reused by later runs with the same shape and seed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-reps="${1:-5}"
-echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
-echo "# java: $(java -version 2>&1 | head -1)"
-./convsim --version >/dev/null 2>&1   # builds on first use, outside the timings
-echo "## solve phase against DGEMM"
-./convsim bench --n 4096 --count 4 --rank 16 --reps 3
-echo "## demo analysis end to end (./convsim analyze, JVM start included)"
+reps=5 shape=llama-2-7b seed=1 work="${TMPDIR:-/tmp}/convsim-bench" heap=2g
+skip_demo=0 skip_7b=0 skip_jmh=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --reps) reps="$2"; shift 2 ;;
+    --shape) shape="$2"; shift 2 ;;
+    --seed) seed="$2"; shift 2 ;;
+    --work) work="$2"; shift 2 ;;
+    --heap) heap="$2"; shift 2 ;;
+    --skip-demo) skip_demo=1; shift ;;
+    --skip-7b) skip_7b=1; shift ;;
+    --skip-jmh) skip_jmh=1; shift ;;
+    *) echo "bench/run.sh: unknown argument '$1'" >&2; exit 2 ;;
+  esac
+done
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-times=()
-for ((k = 0; k < reps; k++)); do
+echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
+echo "# java: $(java -version 2>&1 | head -1); date: $(date -u +%Y-%m-%dT%H:%M:%SZ); commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)"
+./convsim --version >/dev/null 2>&1   # builds on first use, outside the timings
+
+echo "## 1. solve phase against DGEMM (convsim bench, 4096 x 4096, two systems at a time as the 7B run goes)"
+./convsim bench --n 4096 --count 2 --rank 16 --reps 3 | tee "$out/bench.txt"
+dgemm=$(awk '/^dgemm/ {for (i = 1; i <= NF; i++) if ($i == "GFLOP/s") print $(i - 1)}' "$out/bench.txt" | tail -1)
+
+if [[ $skip_demo == 0 ]]; then
+  echo "## 2. demo analysis end to end (./convsim analyze, JVM start included) against the authors' algorithm"
+  times=()
+  for ((k = 0; k < reps; k++)); do
+    s=$(date +%s.%N)
+    ./convsim analyze --out "$out/demo" --force -q
+    e=$(date +%s.%N)
+    times+=("$(echo "$e - $s" | bc -l)")
+  done
+  median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}')
+  printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "convsim: runs %d, best %.2f s, median %.2f s\n", NR, a[1], a[int((NR+1)/2)]}'
+  python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["provenance"]["timings_seconds"]; print("convsim phases (last run): " + ", ".join(f"{k} {v:.2f} s" for k, v in t.items()))' "$out/demo/summary.json"
+  baseline=$(python3 bench/authors_baseline.py data/adapters/bert-base-uncased-imdb-lora-r8 \
+    data/bert-base-uncased.query-value.safetensors)
+  echo "authors' algorithm (bench/authors_baseline.py, NumPy $(python3 -c 'import numpy; print(numpy.__version__)')): $baseline"
+  seconds=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["seconds"])' "$baseline")
+  echo "demo speed-up over the authors' algorithm (median run): $(echo "$seconds / $median" | bc -l | xargs printf '%.1f')x"
+  # the authors' outputs only: phi heatmaps of A, B, dW with a Gaussian baseline (2 draws, the fewest allowed; they
+  # drew one), no W0 null, no controls, cond(W0) estimated; figures, CSVs and provenance as always
+  lean=(--nulls gaussian --draws 2 --controls none --cond estimate)
+  times=()
+  for ((k = 0; k < reps; k++)); do
+    s=$(date +%s.%N)
+    ./convsim analyze --out "$out/demo-lean" --force -q "${lean[@]}"
+    e=$(date +%s.%N)
+    times+=("$(echo "$e - $s" | bc -l)")
+  done
+  lean_median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}')
+  echo "convsim with the authors' outputs only (${lean[*]}): median ${lean_median} s, speed-up $(echo "$seconds / $lean_median" | bc -l | xargs printf '%.1f')x"
+fi
+
+if [[ $skip_7b == 0 ]]; then
+  echo "## 3. 7B-shaped analysis: $shape, seed $seed, -Xmx$heap"
+  model="$work/$shape-seed$seed"
+  if [[ ! -f "$model/adapter/adapter_config.json" ]]; then
+    mkdir -p "$work"
+    s=$(date +%s.%N)
+    ./convsim synth --shape "$shape" --seed "$seed" --out "$model" --force -q
+    echo "synth: $(echo "$(date +%s.%N) - $s" | bc -l | xargs printf '%.1f') s, $(du -sh "$model" | cut -f1)"
+  else
+    echo "synth: reusing $model"
+  fi
   s=$(date +%s.%N)
-  ./convsim analyze --out "$out/r" --force -q
-  e=$(date +%s.%N)
-  times+=("$(echo "$e - $s" | bc -l)")
-done
-median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}')
-printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "convsim: runs %d, best %.2f s, median %.2f s\n", NR, a[1], a[int((NR+1)/2)]}'
-echo "## the authors' algorithm (NumPy re-implementation, bench/authors_baseline.py), same inputs"
-baseline=$(python3 bench/authors_baseline.py data/adapters/bert-base-uncased-imdb-lora-r8 \
-  data/bert-base-uncased.query-value.safetensors)
-echo "$baseline"
-seconds=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["seconds"])' "$baseline")
-echo "speed-up of convsim over the authors' algorithm (median run): $(echo "$seconds / $median" | bc -l | xargs printf '%.1f')x"
+  CONVSIM_JAVA_OPTS="-Xmx$heap" ./convsim analyze --adapter "$model/adapter" --base "$model/base" \
+    --out "$out/7b" --force -q &
+  pid=$!
+  # watch the JVM from outside: resident set from /proc, heap occupancy (S0U+S1U+EU+OU) from jstat
+  peak_rss=0 peak_jstat=0
+  while kill -0 "$pid" 2>/dev/null; do
+    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)
+    ((rss > peak_rss)) && peak_rss=$rss
+    if command -v jstat >/dev/null; then
+      used=$(jstat -gc "$pid" 2>/dev/null | awk 'NR == 2 {printf "%d", $3 + $4 + $6 + $8}' || true)
+      [[ -n "$used" ]] && ((used > peak_jstat)) && peak_jstat=$used
+    fi
+    sleep 0.5
+  done
+  wait "$pid"
+  wall=$(echo "$(date +%s.%N) - $s" | bc -l)
+  cp "$out/7b/summary.json" "$work/$shape-seed$seed.summary.json"
+  python3 - "$out/7b" "$wall" "$peak_rss" "$peak_jstat" "$dgemm" "$heap" <<'PY'
+import csv, json, sys
+report, wall, rss_kb, jstat_kb, dgemm, heap = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
+s = json.load(open(report + "/summary.json"))
+p = s["provenance"]
+res = p["resources"]
+gib = 1024 ** 3
+print(f"wall {wall:.1f} s (JVM start included); phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in p["timings_seconds"].items()))
+print(f"heap: -Xmx{heap} ({res['max_heap_bytes'] / gib:.2f} GiB usable); peak occupancy {res['peak_heap_bytes'] / gib:.2f} GiB, "
+      f"peak after a collection {res['peak_live_heap_after_gc_bytes'] / gib:.2f} GiB (GC notifications); "
+      f"peak seen by jstat every 0.5 s {jstat_kb / 1024 ** 2:.2f} GiB")
+print(f"resident set: peak {rss_kb / 1024 ** 2:.2f} GiB seen from /proc every 0.5 s, {res['peak_rss_bytes'] / gib:.2f} GiB (VmHWM)")
+rows = list(csv.DictReader(open(report + "/diagnostics.csv")))
+flops, seconds = 0.0, 0.0
+for name, m in res["modules"].items():
+    if m["mode"] != "paper":
+        continue
+    layers = [r for r in rows if r["module"] == name]
+    r = json.load(open(report + "/summary.json"))  # rank per module from the heatmaps
+    rank = next(h["i"] for h in r["heatmaps"] if h["module"] == name)
+    for l in layers:
+        n = int(l["rows"])
+        flops += 2 / 3 * n ** 3 + 2 * n * n * 2 * rank
+    seconds += m["seconds"]["factor"] + m["seconds"]["solve"]
+    print(f"  {name}: {len(layers)} layers, group {m['layers_per_group']}, W0-null bases {m['w0_null_bases_bytes'] / gib:.2f} GiB"
+          f" ({'spilled to disk' if m['w0_null_bases_spilled_to_disk'] else 'on the heap'})")
+if seconds > 0:
+    g = flops / seconds / 1e9
+    print(f"solve phase (LU + C_A, C_B solves of the paper-mode modules): {g:.1f} GFLOP/s = {g / dgemm:.2f} of DGEMM ({dgemm:.1f} GFLOP/s, step 1)")
+PY
+fi
+
+if [[ $skip_jmh == 0 ]]; then
+  echo "## 4. JMH microbenchmarks (each kernel beside its baseline, same JVM fork)"
+  [[ -f analysis-bench/target/analysis-bench.jar ]] || mvn -q -B -DskipTests package -pl analysis-bench -am >&2
+  java -jar analysis-bench/target/analysis-bench.jar -f 1 -wi 1 -i 3 -w 2s -r 2s -jvmArgs "-Xss16m -Xmx4g" \
+    -rf json -rff "$out/jmh.json" >"$out/jmh.txt" 2>&1 || { tail -30 "$out/jmh.txt"; exit 1; }
+  python3 - "$out/jmh.json" <<'PY'
+import json, sys
+runs = json.load(open(sys.argv[1]))
+score = {}
+for r in runs:
+    cls, method = r["benchmark"].split(".")[-2:]
+    shape = r.get("params", {}).get("shape", "12x768x8")
+    score[(cls, shape, method)] = (r["primaryMetric"]["score"], r["primaryMetric"]["scoreError"])
+pairs = [("PhiBenchmark", "stackedProduct", "baselinePairwiseProducts"),
+         ("AuthorsBaselineBenchmark", "convsimPhi", "baselineAuthorsPhi"),
+         ("AuthorsBaselineBenchmark", "convsimProductBases", "baselineFormedProductBases"),
+         ("ThinSvdBenchmark", "thinSvd", "baselineFullSvd"),
+         ("BatchedSolveBenchmark", "luSolve", "baselineExplicitInverse")]
+print(f"{'kernel':<48} {'shape (layers x n x r)':<22} {'ms/op':>10} {'baseline':<28} {'ms/op':>10} {'ratio':>8}")
+for cls, fast, base in pairs:
+    for (c, shape, m), (v, err) in sorted(score.items()):
+        if c == cls and m == fast and (c, shape, base) in score:
+            b, berr = score[(c, shape, base)]
+            print(f"{cls + '.' + fast:<48} {shape:<22} {v:>10.3f} {base:<28} {b:>10.3f} {b / v:>7.1f}x")
+# the solve against DGEMM of the same batch, as throughputs: LU + 2r solves is 2/3 n^3 + 4 r n^2, DGEMM 2 n^3
+for (c, shape, m), (v, err) in sorted(score.items()):
+    if c == "BatchedSolveBenchmark" and m == "luSolve" and (c, shape, "baselineDgemm") in score:
+        count, n, r = (int(x) for x in shape.split("x"))
+        g = score[(c, shape, "baselineDgemm")][0]
+        solve_rate = count * (2 / 3 * n ** 3 + 4 * r * n * n) / v
+        gemm_rate = count * 2 * n ** 3 / g
+        print(f"{'BatchedSolveBenchmark.luSolve':<48} {shape:<22} {solve_rate / 1e6:>7.1f} GFLOP/s against DGEMM "
+              f"{gemm_rate / 1e6:.1f} GFLOP/s: {solve_rate / gemm_rate:.2f} of DGEMM")
+PY
+fi
