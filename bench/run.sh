@@ -107,7 +107,8 @@ res = p["resources"]
 gib = 1024 ** 3
 print(f"wall {wall:.1f} s (JVM start included); phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in p["timings_seconds"].items()))
 print(f"heap: -Xmx{heap} ({res['max_heap_bytes'] / gib:.2f} GiB usable); peak occupancy {res['peak_heap_bytes'] / gib:.2f} GiB, "
-      f"peak after a collection {res['peak_live_heap_after_gc_bytes'] / gib:.2f} GiB (GC notifications); "
+      f"after any collection at most {res['peak_live_heap_after_gc_bytes'] / gib:.2f} GiB, live after a full collection at most "
+      f"{res['peak_live_heap_after_full_gc_bytes'] / gib:.2f} GiB (GC notifications); "
       f"peak seen by jstat every 0.5 s {jstat_kb / 1024 ** 2:.2f} GiB")
 print(f"resident set: peak {rss_kb / 1024 ** 2:.2f} GiB seen from /proc every 0.5 s, {res['peak_rss_bytes'] / gib:.2f} GiB (VmHWM)")
 rows = list(csv.DictReader(open(report + "/diagnostics.csv")))

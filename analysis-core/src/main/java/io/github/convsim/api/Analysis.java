@@ -141,6 +141,7 @@ public final class Analysis {
         resources.put("max_heap_bytes", Runtime.getRuntime().maxMemory());
         resources.put("peak_heap_bytes", MemoryUse.peakHeapBytes());
         resources.put("peak_live_heap_after_gc_bytes", MemoryUse.peakLiveHeapBytes());
+        resources.put("peak_live_heap_after_full_gc_bytes", MemoryUse.peakLiveAfterFullGcBytes());
         resources.put("peak_rss_bytes", MemoryUse.peakResidentBytes());
         resources.put("modules", streaming);
         Provenance prov = new Provenance("convsim", Provenance.currentToolVersion(), Provenance.currentJava(),

@@ -20,6 +20,7 @@ import javax.management.openmbean.CompositeData;
 public final class MemoryUse {
     private static final AtomicLong PEAK_BEFORE_GC = new AtomicLong();
     private static final AtomicLong PEAK_AFTER_GC = new AtomicLong();
+    private static final AtomicLong PEAK_AFTER_FULL_GC = new AtomicLong();
     private static volatile boolean watching;
 
     private MemoryUse() {}
@@ -33,9 +34,14 @@ public final class MemoryUse {
             if (gc instanceof NotificationEmitter emitter) {
                 emitter.addNotificationListener((n, handback) -> {
                     if (GarbageCollectionNotificationInfo.GARBAGE_COLLECTION_NOTIFICATION.equals(n.getType())) {
-                        var info = GarbageCollectionNotificationInfo.from((CompositeData) n.getUserData()).getGcInfo();
+                        var done = GarbageCollectionNotificationInfo.from((CompositeData) n.getUserData());
+                        var info = done.getGcInfo();
+                        long after = heap(info.getMemoryUsageAfterGc());
                         PEAK_BEFORE_GC.accumulateAndGet(heap(info.getMemoryUsageBeforeGc()), Math::max);
-                        PEAK_AFTER_GC.accumulateAndGet(heap(info.getMemoryUsageAfterGc()), Math::max);
+                        PEAK_AFTER_GC.accumulateAndGet(after, Math::max);
+                        if (done.getGcAction().contains("major")) {
+                            PEAK_AFTER_FULL_GC.accumulateAndGet(after, Math::max);
+                        }
                     }
                 }, null, null);
             }
@@ -58,9 +64,14 @@ public final class MemoryUse {
         return Math.max(PEAK_BEFORE_GC.get(), ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
     }
 
-    /** The largest heap left after a collection: an upper bound of the live data at that moment. */
+    /** The largest heap left after any collection (a young one leaves old garbage): an upper bound of live data. */
     public static long peakLiveHeapBytes() {
         return PEAK_AFTER_GC.get();
+    }
+
+    /** The largest heap left after a full collection: the live data then; 0 when no full collection ran. */
+    public static long peakLiveAfterFullGcBytes() {
+        return PEAK_AFTER_FULL_GC.get();
     }
 
     /** Peak resident set size (VmHWM of /proc/self/status), including native memory; -1 where unavailable. */

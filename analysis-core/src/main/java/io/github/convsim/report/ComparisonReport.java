@@ -59,12 +59,7 @@ public final class ComparisonReport {
                             m.subject(), m.side().label(), m.i(), m.j(), m.layers().length), "adapter", "adapter",
                     labels, m.mean());
             String stem = "compare." + m.stem();
-            if (formats.contains("png")) {
-                fig.writePng(figures.resolve(stem + ".png"));
-            }
-            if (formats.contains("svg")) {
-                fig.writeSvg(figures.resolve(stem + ".svg"));
-            }
+            fig.write(figures.resolve(stem), formats);
             md.append("## ").append(m.module()).append(" · ").append(m.subject()).append(" · ")
                     .append(m.side().label()).append("\n\n")
                     .append(String.format(Locale.ROOT, "Average over pairs of adapters %.4f; random subspaces %.4f;"

@@ -191,4 +191,14 @@ public final class HeatmapFigure {
             VectorGraphicsEncoder.saveVectorGraphic(chart(), out, VectorGraphicsEncoder.VectorGraphicsFormat.SVG);
         }
     }
+
+    /** Writes {@code stem}.png and/or {@code stem}.svg, as {@code formats} ("png", "svg") asks. */
+    public void write(Path stem, java.util.Set<String> formats) throws IOException {
+        if (formats.contains("png")) {
+            writePng(stem.resolveSibling(stem.getFileName() + ".png"));
+        }
+        if (formats.contains("svg")) {
+            writeSvg(stem.resolveSibling(stem.getFileName() + ".svg"));
+        }
+    }
 }

@@ -5,10 +5,10 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.github.convsim.api.AnalysisResult;
 import io.github.convsim.api.ModuleResult;
 import io.github.convsim.conversion.LayerDiagnostics;
+import io.github.convsim.io.IoJobs;
 import io.github.convsim.similarity.Heatmap;
 import io.github.convsim.similarity.NullDistribution;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,10 +18,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;
 import tech.tablesaw.api.StringColumn;
@@ -234,45 +230,14 @@ public final class ReportWriter {
 
     /** Observed heatmaps and, beside each, the null means; rendered in parallel. */
     private void writeFigures(AnalysisResult result, Path dir) throws IOException {
-        List<Runnable> jobs = new ArrayList<>();
+        List<IoJobs.Job> jobs = new ArrayList<>();
         for (ModuleResult m : result.modules()) {
             for (Heatmap h : m.heatmaps()) {
                 for (Map.Entry<String, HeatmapFigure> f : Figures.of(h).entrySet()) {
-                    jobs.add(() -> render(f.getValue(), dir.resolve(f.getKey())));
+                    jobs.add(() -> f.getValue().write(dir.resolve(f.getKey()), formats));
                 }
             }
         }
-        int threads = Math.max(1, Math.min(jobs.size(), Runtime.getRuntime().availableProcessors()));
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        try {
-            List<Future<?>> futures = new ArrayList<>();
-            jobs.forEach(j -> futures.add(pool.submit(j)));
-            for (Future<?> f : futures) {
-                f.get();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while rendering figures", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof UncheckedIOException io) {
-                throw io.getCause();
-            }
-            throw new IllegalStateException(e.getCause());
-        } finally {
-            pool.shutdownNow();
-        }
-    }
-
-    private void render(HeatmapFigure fig, Path stem) {
-        try {
-            if (formats.contains("png")) {
-                fig.writePng(stem.resolveSibling(stem.getFileName() + ".png"));
-            }
-            if (formats.contains("svg")) {
-                fig.writeSvg(stem.resolveSibling(stem.getFileName() + ".svg"));
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        IoJobs.runAll(jobs, Runtime.getRuntime().availableProcessors());
     }
 }

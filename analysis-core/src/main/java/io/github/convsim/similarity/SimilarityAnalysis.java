@@ -82,16 +82,26 @@ public final class SimilarityAnalysis {
         return Math.max(settings.iFor(rank), settings.jFor(rank));
     }
 
-    /** Draws the W0 null for a group of layers whose W0 are factored, appending their bases to {@code store}. */
+    /** Draws of the W0 null pushed through the solver at once: bounds the random factors and bases in flight. */
+    public static final int W0_NULL_DRAWS_PER_CHUNK = 8;
+
+    /**
+     * Draws the W0 null for a group of layers whose W0 are factored, {@link #W0_NULL_DRAWS_PER_CHUNK} draws at a time
+     * (the same numbers as all at once), appending their bases to {@code store}.
+     */
     public void sampleW0Null(ConversionSolver solver, List<W0System> systems, Equation equationA,
                              NullBasisStore store) {
         List<LoraModule> modules = systems.stream().map(W0System::module).toList();
-        Map<Factor, List<List<FactorBases.Pair>>> drawn = W0Null.sample(backend, solver, systems, modules, equationA,
-                settings.factors(), settings.draws(), settings.seed());
-        for (Map.Entry<Factor, List<List<FactorBases.Pair>>> e : drawn.entrySet()) {
-            for (int d = 0; d < e.getValue().size(); d++) {
-                for (FactorBases.Pair p : e.getValue().get(d)) {
-                    store.add(e.getKey(), d, p);
+        List<RandomGenerator> rngs = W0Null.generators(modules, settings.seed());
+        for (int from = 0; from < settings.draws(); from += W0_NULL_DRAWS_PER_CHUNK) {
+            int count = Math.min(W0_NULL_DRAWS_PER_CHUNK, settings.draws() - from);
+            Map<Factor, List<List<FactorBases.Pair>>> drawn = W0Null.sample(backend, solver, systems, modules,
+                    equationA, settings.factors(), count, rngs);
+            for (Map.Entry<Factor, List<List<FactorBases.Pair>>> e : drawn.entrySet()) {
+                for (int d = 0; d < count; d++) {
+                    for (FactorBases.Pair p : e.getValue().get(d)) {
+                        store.add(e.getKey(), from + d, p);
+                    }
                 }
             }
         }

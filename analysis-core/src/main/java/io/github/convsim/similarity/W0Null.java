@@ -22,17 +22,38 @@ import java.util.random.RandomGenerator;
 public final class W0Null {
     private W0Null() {}
 
-    /** Bases by factor, then draw, then layer. */
+    /** Bases by factor, then draw, then layer: all draws at once. */
     public static Map<Factor, List<List<FactorBases.Pair>>> sample(LinalgBackend backend, ConversionSolver solver,
                                                                    List<W0System> systems, List<LoraModule> modules,
                                                                    Equation equationA, List<Factor> factors,
                                                                    int draws, long seed) {
+        return sample(backend, solver, systems, modules, equationA, factors, draws, generators(modules, seed));
+    }
+
+    /**
+     * Each layer's random stream, seeded by (seed, module, layer): drawing in several chunks from the same generators
+     * gives the draws one call would.
+     */
+    public static List<RandomGenerator> generators(List<LoraModule> modules, long seed) {
+        List<RandomGenerator> out = new ArrayList<>(modules.size());
+        for (LoraModule m : modules) {
+            out.add(new SplittableRandom(Seeds.derive(seed, "w0-null", m.module(), m.layer())));
+        }
+        return out;
+    }
+
+    /** The next {@code draws} draws from {@code rngs} (one per layer), by factor, then draw, then layer. */
+    public static Map<Factor, List<List<FactorBases.Pair>>> sample(LinalgBackend backend, ConversionSolver solver,
+                                                                   List<W0System> systems, List<LoraModule> modules,
+                                                                   Equation equationA, List<Factor> factors,
+                                                                   int draws, List<RandomGenerator> rngs) {
         int layers = modules.size();
         List<Matrix> randomAt = new ArrayList<>(layers);
         List<Matrix> randomB = new ArrayList<>(layers);
         List<List<Matrix>> randomA = new ArrayList<>(layers);
-        for (LoraModule m : modules) {
-            RandomGenerator rng = new SplittableRandom(Seeds.derive(seed, "w0-null", m.module(), m.layer()));
+        for (int l = 0; l < layers; l++) {
+            LoraModule m = modules.get(l);
+            RandomGenerator rng = rngs.get(l);
             int r = m.rank();
             double normA = m.a().frobeniusNorm();
             double normB = m.b().frobeniusNorm();

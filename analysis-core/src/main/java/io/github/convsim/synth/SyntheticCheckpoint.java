@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.github.convsim.api.ProgressListener;
 import io.github.convsim.io.Dtype;
+import io.github.convsim.io.IoJobs;
 import io.github.convsim.io.SafetensorsWriter;
 import io.github.convsim.similarity.Seeds;
 import java.io.IOException;
@@ -14,10 +15,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -85,35 +82,19 @@ public final class SyntheticCheckpoint {
             names.add(file);
             shards.get(s).forEach(t -> weightMap.put(t.name(), file));
         }
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, Math.min(o.threads(), shards.size())));
-        try {
-            List<Future<?>> jobs = new ArrayList<>();
-            for (int s = 0; s < shards.size(); s++) {
-                List<ModelShape.Tensor> tensors = shards.get(s);
-                Path file = base.resolve(names.get(s));
-                jobs.add(pool.submit(() -> {
-                    SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
-                    for (ModelShape.Tensor t : tensors) {
-                        w.add(t.name(), Dtype.BF16, t.shape(), counted(baseValues(o.seed(), t), done, total, progress));
-                    }
-                    w.write(file);
-                    return null;
-                }));
-            }
-            for (Future<?> f : jobs) {
-                f.get();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while writing the base", e);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof IOException io) {
-                throw io;
-            }
-            throw new IOException("cannot write the base: " + e.getCause(), e.getCause());
-        } finally {
-            pool.shutdownNow();
+        List<IoJobs.Job> jobs = new ArrayList<>();
+        for (int s = 0; s < shards.size(); s++) {
+            List<ModelShape.Tensor> tensors = shards.get(s);
+            Path file = base.resolve(names.get(s));
+            jobs.add(() -> {
+                SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt");
+                for (ModelShape.Tensor t : tensors) {
+                    w.add(t.name(), Dtype.BF16, t.shape(), counted(baseValues(o.seed(), t), done, total, progress));
+                }
+                w.write(file);
+            });
         }
+        IoJobs.runAll(jobs, o.threads());
         Map<String, Object> index = new LinkedHashMap<>();
         index.put("metadata", Map.of("total_size", total));
         index.put("weight_map", weightMap);

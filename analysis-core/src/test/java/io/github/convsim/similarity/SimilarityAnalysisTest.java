@@ -52,6 +52,32 @@ class SimilarityAnalysisTest extends CpuBackendTest {
     }
 
     @Test
+    void theW0NullDrawnInChunksEqualsAllDrawsAtOnce() {
+        Setup s = setup(41, 3, 20, 2);
+        int draws = SimilarityAnalysis.W0_NULL_DRAWS_PER_CHUNK + 3; // two chunks, the second partial
+        SimilaritySettings settings = new SimilaritySettings(0, 0, List.of(Side.LEFT, Side.RIGHT),
+                List.of(Factor.A, Factor.B, Factor.DW), Set.of(NullModel.W0), draws, 5, Set.of());
+        ConversionSolver solver = new ConversionSolver(backend, SolveOptions.paper());
+        ModuleConversion conv = ConversionAnalysis.convert(solver, s.layers, s.w0s);
+        var all = W0Null.sample(backend, solver, conv.systems(), s.layers, conv.equationA(), settings.factors(), draws,
+                5);
+        try (NullBasisStore chunked = NullBasisStore.inMemory(Set.of(Side.LEFT, Side.RIGHT), 2)) {
+            new SimilarityAnalysis(backend, settings).sampleW0Null(solver, conv.systems(), conv.equationA(), chunked);
+            for (Factor f : settings.factors()) {
+                assertEquals(draws, chunked.draws(f));
+                for (int d = 0; d < draws; d++) {
+                    for (int l = 0; l < 3; l++) {
+                        FactorBases.Pair x = all.get(f).get(d).get(l);
+                        FactorBases.Pair y = chunked.get(f, d).get(l);
+                        assertArrayEquals(x.left().vectors().data(), y.left().vectors().data(), 1e-12);
+                        assertArrayEquals(x.right().singularValues(), y.right().singularValues(), 1e-12);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void reparametrisingTheFactorsLeavesPhiAtFullRankUnchanged() {
         // B A = (B G^-1)(G A): C_dW is unchanged, and C_A, C_B keep their column spans, so phi at i = j = r is too
         Setup s = setup(31, 4, 24, 3);
