@@ -1,0 +1,132 @@
+package io.github.convsim.api;
+
+import io.github.convsim.conversion.ConversionAnalysis;
+import io.github.convsim.conversion.ConversionSolver;
+import io.github.convsim.conversion.Equation;
+import io.github.convsim.conversion.IllConditionedException;
+import io.github.convsim.conversion.LayerConversion;
+import io.github.convsim.conversion.ModuleConversion;
+import io.github.convsim.conversion.SolveOptions;
+import io.github.convsim.io.CheckpointException;
+import io.github.convsim.linalg.LinalgBackend;
+import io.github.convsim.linalg.Matrix;
+import io.github.convsim.model.LoraCheckpoint;
+import io.github.convsim.model.LoraModule;
+import io.github.convsim.similarity.FactorBases;
+import io.github.convsim.similarity.Heatmap;
+import io.github.convsim.similarity.NullBasisStore;
+import io.github.convsim.similarity.NullModel;
+import io.github.convsim.similarity.SimilarityAnalysis;
+import io.github.convsim.similarity.SimilaritySettings;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.IntConsumer;
+
+/**
+ * One module's pass over the base, streamed: layer group by layer group, read W0 from the (memory-mapped) base,
+ * factor it, solve the conversion matrices, push the W0 null's random factors and the W0 control through the same
+ * factors, then let W0 go; only the n x r conversion matrices and bases stay. Groups are as large as the memory allows
+ * ({@link LayerGroups}); the W0 null's bases go to a temporary file when they would take more than an eighth of it.
+ */
+final class ModulePass {
+    /** The module's result, and how it was streamed (group size, null bytes and where they went, seconds per step). */
+    record Outcome(ModuleResult result, Map<String, Object> streaming) {}
+
+    private final LoraCheckpoint ckpt;
+    private final AnalysisOptions options;
+    private final LinalgBackend backend;
+    private final SimilarityAnalysis similarity;
+    private final long memory;
+
+    ModulePass(LoraCheckpoint ckpt, AnalysisOptions options, LinalgBackend backend, SimilarityAnalysis similarity,
+               long memory) {
+        this.ckpt = ckpt;
+        this.options = options;
+        this.backend = backend;
+        this.similarity = similarity;
+        this.memory = memory;
+    }
+
+    /**
+     * Analyses module {@code name}; adds the seconds of each step to {@code timings} and reports every layer group
+     * done to {@code layersDone} (with the number of its layers).
+     */
+    Outcome run(String name, Map<String, Double> timings, IntConsumer layersDone) throws CheckpointException {
+        List<LoraModule> layers = ckpt.layersOf(name);
+        similarity.checkPrefixes(name, layers);
+        SimilaritySettings settings = options.similarity();
+        LoraModule first = layers.get(0);
+        SolveOptions solveOptions = options.solveOptions(layers.stream().allMatch(m -> m.out() == m.in()));
+        ConversionSolver solver = new ConversionSolver(backend, solveOptions);
+        int group = Math.min(layers.size(), LayerGroups.size(first, memory));
+        int keep = similarity.keep(first.rank());
+        long nullBytes = (long) settings.draws() * layers.size() * settings.factors().size()
+                * NullBasisStore.bytesPerPair(Math.max(first.out(), first.in()), keep, settings.sides().size());
+        List<LayerConversion> converted = new ArrayList<>(layers.size());
+        List<FactorBases.Pair> w0Control = settings.controls().contains("W0") ? new ArrayList<>() : null;
+        Map<String, Double> seconds = new LinkedHashMap<>();
+        Equation eqA = null;
+        try (NullBasisStore store = nullStore(nullBytes, keep)) {
+            for (int from = 0; from < layers.size(); from += group) {
+                List<LoraModule> chunk = layers.subList(from, Math.min(layers.size(), from + group));
+                long t0 = System.nanoTime();
+                List<Matrix> w0s = new ArrayList<>(chunk.size());
+                for (LoraModule m : chunk) {
+                    w0s.add(ckpt.baseWeight(m));
+                }
+                add(timings, "read_w0", System.nanoTime() - t0);
+                ModuleConversion part = ConversionAnalysis.convert(solver, chunk, w0s);
+                if (eqA != null && part.equationA() != eqA) {
+                    throw new IllConditionedException("module " + name + " mixes square and non-square W0 across layers");
+                }
+                eqA = part.equationA();
+                converted.addAll(part.layers());
+                part.seconds().forEach((step, s) -> timings.merge(step, s, Double::sum));
+                part.seconds().forEach((step, s) -> seconds.merge(step, s, Double::sum));
+                long t1 = System.nanoTime();
+                if (store != null) {
+                    similarity.sampleW0Null(solver, part.systems(), eqA, store);
+                }
+                if (w0Control != null) {
+                    w0Control.addAll(similarity.w0ControlBases(part.systems()));
+                }
+                add(timings, "w0_null_and_controls", System.nanoTime() - t1);
+                layersDone.accept(chunk.size());
+            }
+            long t2 = System.nanoTime();
+            ModuleConversion conv = new ModuleConversion(name, converted, List.of(), eqA, Map.of());
+            List<Heatmap> maps = similarity.analyze(conv, store, w0Control);
+            add(timings, "similarity", System.nanoTime() - t2);
+            Map<String, Object> streaming = new LinkedHashMap<>();
+            streaming.put("layers_per_group", group);
+            streaming.put("w0_null_bases_bytes", store == null ? 0 : store.bytes());
+            streaming.put("w0_null_bases_spilled_to_disk", store != null && store.spilled());
+            streaming.put("mode", solveOptions.mode().label());
+            streaming.put("seconds", seconds);
+            return new Outcome(new ModuleResult(name, solveOptions.mode(), conv.diagnostics(), maps), streaming);
+        } catch (IOException e) {
+            throw new CheckpointException(null, "cannot create a temporary file for the W0 null: " + e.getMessage());
+        }
+    }
+
+    /** Null when there is no W0 null; on the heap when its bases are small; spilling to a temporary file otherwise. */
+    private NullBasisStore nullStore(long bytes, int keep) throws IOException {
+        SimilaritySettings settings = options.similarity();
+        if (!settings.nulls().contains(NullModel.W0)) {
+            return null;
+        }
+        Set<io.github.convsim.similarity.Side> sides = Set.copyOf(settings.sides());
+        return bytes > memory / 8
+                ? NullBasisStore.spilling(sides, keep, Path.of(System.getProperty("java.io.tmpdir")))
+                : NullBasisStore.inMemory(sides, keep);
+    }
+
+    static void add(Map<String, Double> timings, String step, long nanos) {
+        timings.merge(step, nanos / 1e9, Double::sum);
+    }
+}
