@@ -8,6 +8,7 @@ import io.github.convsim.conversion.LayerConversion;
 import io.github.convsim.conversion.ModuleConversion;
 import io.github.convsim.conversion.SolveOptions;
 import io.github.convsim.io.CheckpointException;
+import io.github.convsim.io.IoJobs;
 import io.github.convsim.linalg.LinalgBackend;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.model.LoraCheckpoint;
@@ -75,10 +76,7 @@ final class ModulePass {
             for (int from = 0; from < layers.size(); from += group) {
                 List<LoraModule> chunk = layers.subList(from, Math.min(layers.size(), from + group));
                 long t0 = System.nanoTime();
-                List<Matrix> w0s = new ArrayList<>(chunk.size());
-                for (LoraModule m : chunk) {
-                    w0s.add(ckpt.baseWeight(m));
-                }
+                List<Matrix> w0s = readW0(chunk);
                 add(timings, "read_w0", System.nanoTime() - t0);
                 ModuleConversion part = ConversionAnalysis.convert(solver, chunk, w0s);
                 if (eqA != null && part.equationA() != eqA) {
@@ -112,6 +110,24 @@ final class ModulePass {
         } catch (IOException e) {
             throw new CheckpointException(null, "cannot create a temporary file for the W0 null: " + e.getMessage());
         }
+    }
+
+    /** The group's W0, read and converted on as many threads as there are cores (decoding bf16 is CPU work). */
+    private List<Matrix> readW0(List<LoraModule> chunk) throws CheckpointException {
+        Matrix[] w0s = new Matrix[chunk.size()];
+        List<IoJobs.Job> jobs = new ArrayList<>(chunk.size());
+        for (int k = 0; k < chunk.size(); k++) {
+            int kk = k;
+            jobs.add(() -> w0s[kk] = ckpt.baseWeight(chunk.get(kk)));
+        }
+        try {
+            IoJobs.runAll(jobs, Runtime.getRuntime().availableProcessors());
+        } catch (CheckpointException e) {
+            throw e;
+        } catch (IOException e) {
+            throw new CheckpointException(null, e.getMessage());
+        }
+        return List.of(w0s);
     }
 
     /** Null when there is no W0 null; on the heap when its bases are small; spilling to a temporary file otherwise. */
