@@ -133,7 +133,7 @@ fi
 
 if [[ $skip_jmh == 0 ]]; then
   echo "## 4. JMH microbenchmarks (each kernel beside its baseline, same JVM fork)"
-  [[ -f analysis-bench/target/analysis-bench.jar ]] || mvn -q -B -DskipTests package -pl analysis-bench -am >&2
+  mvn -q -B -DskipTests package -pl analysis-bench -am >&2   # incremental: rebuilds what changed
   java -jar analysis-bench/target/analysis-bench.jar -f 1 -wi 1 -i 3 -w 2s -r 2s -jvmArgs "-Xss16m -Xmx4g" \
     -rf json -rff "$out/jmh.json" >"$out/jmh.txt" 2>&1 || { tail -30 "$out/jmh.txt"; exit 1; }
   python3 - "$out/jmh.json" <<'PY'
