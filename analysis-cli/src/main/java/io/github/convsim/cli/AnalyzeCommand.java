@@ -110,7 +110,13 @@ final class AnalyzeCommand implements Callable<Integer> {
                 }
             }
         }
-        o.printf(Locale.ROOT, "report: %s (%.2f s)%n", written, seconds);
+        var res = result.provenance().resources();
+        o.printf(Locale.ROOT, "report: %s (%.2f s; heap peak %.2f GiB of %.2f, resident peak %.2f GiB)%n", written,
+                seconds, gib(res.get("peak_heap_bytes")), gib(res.get("max_heap_bytes")), gib(res.get("peak_rss_bytes")));
+    }
+
+    private static double gib(Object bytes) {
+        return bytes instanceof Number n ? n.doubleValue() / (1L << 30) : Double.NaN;
     }
 
     AnalysisOptions options() {

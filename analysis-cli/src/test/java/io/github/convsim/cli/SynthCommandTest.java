@@ -27,8 +27,10 @@ class SynthCommandTest {
 
         Path report = dir.resolve("report");
         CliRunner.Result a = CliRunner.run("analyze", "--adapter", model.resolve("adapter").toString(), "--base",
-                model.resolve("base").toString(), "--out", report.toString(), "--draws", "4", "-q");
+                model.resolve("base").toString(), "--out", report.toString(), "--draws", "4");
         assertEquals(0, a.exit(), a.err());
+        assertTrue(a.out().matches("(?s).*report: .*; heap peak [0-9.]+ GiB of [0-9.]+, resident peak [0-9.]+ GiB\\).*"),
+                a.out());
         String diagnostics = Files.readString(report.resolve("diagnostics.csv"));
         // 7 modules x 3 layers; k/v (16 x 64) and gate/up/down are not square: lstsq; q/o paper mode
         assertEquals(1 + 21, diagnostics.strip().split("\n").length);
