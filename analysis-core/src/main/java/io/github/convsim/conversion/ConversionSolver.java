@@ -46,14 +46,6 @@ public final class ConversionSolver {
     }
 
     /**
-     * The factorisations alone, with {@code skipConditioning}: cond(W0) is not computed and the systems report NaN
-     * for it. For measuring the solve itself.
-     */
-    public List<W0System> factor(List<LoraModule> layers, List<Matrix> w0s, boolean skipConditioning) {
-        return skipConditioning ? factorOnly(layers, w0s) : factor(layers, w0s);
-    }
-
-    /**
      * As {@link #factor(List, List)}, with cond(W0) the caller has from an earlier factorisation of the same matrices.
      */
     public List<W0System> factor(List<LoraModule> layers, List<Matrix> w0s, List<Conditioning> known) {
@@ -69,8 +61,11 @@ public final class ConversionSolver {
         return out;
     }
 
-    /** LU (paper mode) or thin SVD of each W0; cond(W0) left as not computed. */
-    List<W0System> factorOnly(List<LoraModule> layers, List<Matrix> w0s) {
+    /**
+     * LU (paper mode) or thin SVD of each W0, without cond(W0) (the systems report NaN for it): the factorisation
+     * alone, as the solve phase is measured. {@link #condition} adds cond(W0).
+     */
+    public List<W0System> factorOnly(List<LoraModule> layers, List<Matrix> w0s) {
         boolean paper = options.mode() == SolveMode.PAPER;
         List<LuFactors> lus = null;
         List<Svd> svds = null;
