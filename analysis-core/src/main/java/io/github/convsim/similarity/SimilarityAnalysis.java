@@ -155,15 +155,15 @@ public final class SimilarityAnalysis {
                     + " exceed the " + available + " singular directions of a matrix living in R^" + dim
                     + " (r larger than the dimension): choose --i and --j of at most " + available);
         }
-        int ii = i;
-        int jj = j;
-        double[][] phi = phi(bases, ii, jj);
-        double[][] grassmann = SubspaceSimilarity.grassmann(backend, vectors(bases), ranks(bases), ii, jj);
+        // one Gram matrix of the stacked prefixes serves phi and the principal angles
+        Matrix gram = SubspaceSimilarity.gram(backend, vectors(bases), i, j);
+        double[][] phi = SubspaceSimilarity.fromGram(gram, ranks(bases), i, j);
+        double[][] grassmann = SubspaceSimilarity.grassmannFromGram(gram, ranks(bases), i, j);
         NullDistribution gaussian = settings.nulls().contains(NullModel.GAUSSIAN)
-                ? gaussianFrames.distribution(dim, ii, jj, layers.length) : null;
+                ? gaussianFrames.distribution(dim, i, j, layers.length) : null;
         double analytic = settings.nulls().contains(NullModel.ANALYTIC)
-                ? SubspaceSimilarity.analyticExpectation(dim, ii, jj) : Double.NaN;
-        return new Heatmap(module, subject, side, ii, jj, dim, layers, phi,
+                ? SubspaceSimilarity.analyticExpectation(dim, i, j) : Double.NaN;
+        return new Heatmap(module, subject, side, i, j, dim, layers, phi,
                 SubspaceSimilarity.averageOffDiagonal(phi), grassmann, analytic, gaussian, w0);
     }
 
@@ -217,21 +217,6 @@ public final class SimilarityAnalysis {
         }
     }
 
-    /** Rows x cols i.i.d. normal entries scaled to Frobenius norm {@code norm}. */
-    static Matrix gaussian(RandomGenerator rng, int rows, int cols, double norm) {
-        Matrix m = Matrix.zeros(rows, cols);
-        double[] d = m.data();
-        for (int k = 0; k < d.length; k++) {
-            d[k] = rng.nextGaussian();
-        }
-        double f = m.frobeniusNorm();
-        double s = f > 0 ? norm / f : 0;
-        for (int k = 0; k < d.length; k++) {
-            d[k] *= s;
-        }
-        return m;
-    }
-
     /** Gaussian-null distributions, memoised by shape: heatmaps of equal (n, i, j, layers) share draws. */
     private final class GaussianFrames {
         private final Map<String, NullDistribution> cache = new ConcurrentHashMap<>();
@@ -251,7 +236,7 @@ public final class SimilarityAnalysis {
             for (int d = 0; d < draws; d++) {
                 List<Matrix> raw = new ArrayList<>(layers);
                 for (int l = 0; l < layers; l++) {
-                    raw.add(gaussian(rng, dim, k, 1));
+                    raw.add(RandomMatrices.gaussian(rng, dim, k, 1));
                 }
                 samples[d] = SubspaceSimilarity.phi(backend, backend.orthonormalBasis(raw, Precision.FP64), full, i, j);
             }

@@ -61,7 +61,11 @@ public final class SubspaceSimilarity {
      * squared principal angles), the angles being arccos of the singular values of U_a[:, :i]^T U_b[:, :j].
      */
     public static double[][] grassmann(LinalgBackend backend, List<Matrix> bases, int[] ranks, int i, int j) {
-        Matrix g = gram(backend, bases, i, j);
+        return grassmannFromGram(gram(backend, bases, i, j), ranks, i, j);
+    }
+
+    /** As {@link #grassmann}, from the Gram matrix of the stacked prefixes that phi was computed from. */
+    static double[][] grassmannFromGram(Matrix g, int[] ranks, int i, int j) {
         int layers = ranks.length;
         double[][] d = new double[layers][layers];
         for (int a = 0; a < layers; a++) {
