@@ -8,10 +8,12 @@ import io.github.convsim.linalg.Precision;
 import io.github.convsim.linalg.Svd;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
+import io.github.convsim.similarity.RandomMatrices;
 import io.github.convsim.similarity.Seeds;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import java.util.function.Supplier;
 
 /**
  * Fits CondLoRA's single linear layer to any LoRA: for each module, the shared Wa, Wb [r, in] minimising
@@ -90,33 +92,23 @@ public final class CondLoraFit {
     /** Targets replaced by Gaussian matrices of the same Frobenius norms, layer by layer. */
     private static R2Null gaussianNull(Stack stack, List<Matrix> as, List<Matrix> bs, int draws, long seed,
                                        String module) {
-        double[] r2A = new double[draws];
-        double[] r2B = new double[draws];
-        double[] dw = new double[draws];
         SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, "condlora-gaussian", module));
-        for (int d = 0; d < draws; d++) {
+        return sampleNull("gaussian", stack, draws, () -> {
             List<Matrix> ga = new ArrayList<>();
             List<Matrix> gb = new ArrayList<>();
             for (int l = 0; l < as.size(); l++) {
                 ga.add(gaussianLike(rng, as.get(l)));
                 gb.add(gaussianLike(rng, bs.get(l)));
             }
-            double[] r = evaluate(stack, ga, gb);
-            r2A[d] = r[0];
-            r2B[d] = r[1];
-            dw[d] = r[2];
-        }
-        return new R2Null("gaussian", r2A, r2B, dw);
+            return new Targets(ga, gb);
+        });
     }
 
     /** Each layer's targets fitted against another layer's W0 (a random derangement of the layers). */
     private static R2Null shuffledNull(Stack stack, List<Matrix> as, List<Matrix> bs, int draws, long seed,
                                        String module) {
-        double[] r2A = new double[draws];
-        double[] r2B = new double[draws];
-        double[] dw = new double[draws];
         SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, "condlora-shuffled", module));
-        for (int d = 0; d < draws; d++) {
+        return sampleNull("shuffled", stack, draws, () -> {
             int[] perm = derangement(rng, as.size());
             List<Matrix> pa = new ArrayList<>();
             List<Matrix> pb = new ArrayList<>();
@@ -124,12 +116,26 @@ public final class CondLoraFit {
                 pa.add(as.get(perm[l]));
                 pb.add(bs.get(perm[l]));
             }
-            double[] r = evaluate(stack, pa, pb);
+            return new Targets(pa, pb);
+        });
+    }
+
+    /** One null draw's targets: A (transposed) and B of every layer. */
+    private record Targets(List<Matrix> aT, List<Matrix> b) {}
+
+    /** R^2 of A and B and the dW error of the fit, for {@code draws} draws of targets. */
+    private static R2Null sampleNull(String name, Stack stack, int draws, Supplier<Targets> draw) {
+        double[] r2A = new double[draws];
+        double[] r2B = new double[draws];
+        double[] dw = new double[draws];
+        for (int d = 0; d < draws; d++) {
+            Targets t = draw.get();
+            double[] r = evaluate(stack, t.aT(), t.b());
             r2A[d] = r[0];
             r2B[d] = r[1];
             dw[d] = r[2];
         }
-        return new R2Null("shuffled", r2A, r2B, dw);
+        return new R2Null(name, r2A, r2B, dw);
     }
 
     /** Overall R^2 of A, of B, and the dW error of a fit to the given targets (A given transposed). */
@@ -174,12 +180,7 @@ public final class CondLoraFit {
     }
 
     private static Matrix gaussianLike(SplittableRandom rng, Matrix like) {
-        Matrix m = Matrix.zeros(like.rows(), like.cols());
-        double[] d = m.data();
-        for (int i = 0; i < d.length; i++) {
-            d[i] = rng.nextGaussian();
-        }
-        return m.scale(like.frobeniusNorm() / m.frobeniusNorm());
+        return RandomMatrices.gaussian(rng, like.rows(), like.cols(), like.frobeniusNorm());
     }
 
     /** [||fit - target||^2, ||target||^2]. */

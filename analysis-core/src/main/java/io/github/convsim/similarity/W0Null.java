@@ -61,10 +61,10 @@ public final class W0Null {
             Matrix b = Matrix.zeros(m.out(), r * draws);
             List<Matrix> as = new ArrayList<>(draws);
             for (int d = 0; d < draws; d++) {
-                Matrix ad = SimilarityAnalysis.gaussian(rng, r, m.in(), normA);
+                Matrix ad = RandomMatrices.gaussian(rng, r, m.in(), normA);
                 as.add(ad);
                 System.arraycopy(ad.transpose().data(), 0, at.data(), d * m.in() * r, m.in() * r);
-                Matrix bd = SimilarityAnalysis.gaussian(rng, m.out(), r, normB);
+                Matrix bd = RandomMatrices.gaussian(rng, m.out(), r, normB);
                 System.arraycopy(bd.data(), 0, b.data(), d * m.out() * r, m.out() * r);
             }
             randomAt.add(at);

@@ -2,6 +2,7 @@ package io.github.convsim.bench.jmh;
 
 import static org.bytedeco.openblas.global.openblas.LAPACKE_dgesdd;
 
+import io.github.convsim.bench.SolveThroughput;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.OpenBlasBackend;
 import io.github.convsim.linalg.Precision;
@@ -42,8 +43,8 @@ public class AuthorsBaselineBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
         backend = new OpenBlasBackend();
-        conversions = Inputs.gaussians(7, LAYERS, N, R);
-        factorsA = Inputs.gaussians(8, LAYERS, R, N);
+        conversions = SolveThroughput.random(LAYERS, N, R, 7);
+        factorsA = SolveThroughput.random(LAYERS, R, N, 8);
     }
 
     @TearDown(Level.Trial)

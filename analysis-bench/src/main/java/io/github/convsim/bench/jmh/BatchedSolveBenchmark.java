@@ -2,6 +2,7 @@ package io.github.convsim.bench.jmh;
 
 import static org.bytedeco.openblas.global.openblas.LAPACKE_dgetri;
 
+import io.github.convsim.bench.SolveThroughput;
 import io.github.convsim.linalg.LuFactors;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.OpenBlasBackend;
@@ -40,8 +41,8 @@ public class BatchedSolveBenchmark {
     public void setUp() {
         int[] s = Inputs.shape(shape);
         backend = new OpenBlasBackend();
-        w0s = Inputs.gaussians(5, s[0], s[1], s[1]);
-        targets = Inputs.gaussians(6, s[0], s[1], 2 * s[2]);
+        w0s = SolveThroughput.random(s[0], s[1], s[1], 5);
+        targets = SolveThroughput.random(s[0], s[1], 2 * s[2], 6);
     }
 
     @TearDown(Level.Trial)

@@ -2,6 +2,7 @@ package io.github.convsim.bench.jmh;
 
 import static org.bytedeco.openblas.global.openblas.LAPACKE_dgesdd;
 
+import io.github.convsim.bench.SolveThroughput;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.OpenBlasBackend;
 import io.github.convsim.similarity.FactorBases;
@@ -39,8 +40,8 @@ public class ThinSvdBenchmark {
     public void setUp() {
         int[] s = Inputs.shape(shape);
         backend = new OpenBlasBackend();
-        conversions = Inputs.gaussians(3, s[0], s[1], s[2]);
-        factorsA = Inputs.gaussians(4, s[0], s[2], s[1]);
+        conversions = SolveThroughput.random(s[0], s[1], s[2], 3);
+        factorsA = SolveThroughput.random(s[0], s[2], s[1], 4);
     }
 
     @TearDown(Level.Trial)
