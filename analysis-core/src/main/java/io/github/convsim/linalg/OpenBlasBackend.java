@@ -10,6 +10,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntFunction;
+import java.util.function.LongFunction;
 import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
@@ -331,14 +332,19 @@ public final class OpenBlasBackend implements LinalgBackend {
         private final FloatPointer[] floats = new FloatPointer[2];
         private IntPointer ints;
 
-        DoublePointer doubles(int slot, long size) {
-            if (doubles[slot] == null || doubles[slot].capacity() < size) {
-                if (doubles[slot] != null) {
-                    doubles[slot].deallocate();
-                }
-                doubles[slot] = new DoublePointer(Math.max(1, size));
+        /** {@code current} when it holds {@code size} elements, else a new buffer in its place (the old one freed). */
+        private static <P extends Pointer> P grown(P current, long size, LongFunction<P> allocate) {
+            if (current != null && current.capacity() >= size) {
+                return current;
             }
-            return doubles[slot];
+            if (current != null) {
+                current.deallocate();
+            }
+            return allocate.apply(Math.max(1, size));
+        }
+
+        DoublePointer doubles(int slot, long size) {
+            return doubles[slot] = grown(doubles[slot], size, DoublePointer::new);
         }
 
         DoublePointer doubles(int slot, double[] values) {
@@ -346,39 +352,19 @@ public final class OpenBlasBackend implements LinalgBackend {
         }
 
         FloatPointer floats(int slot, float[] values) {
-            if (floats[slot] == null || floats[slot].capacity() < values.length) {
-                if (floats[slot] != null) {
-                    floats[slot].deallocate();
-                }
-                floats[slot] = new FloatPointer(Math.max(1, values.length));
-            }
+            floats[slot] = grown(floats[slot], values.length, FloatPointer::new);
             return floats[slot].put(values, 0, values.length);
         }
 
         IntPointer ints(int size) {
-            if (ints == null || ints.capacity() < size) {
-                if (ints != null) {
-                    ints.deallocate();
-                }
-                ints = new IntPointer(Math.max(1, size));
-            }
-            return ints;
+            return ints = grown(ints, size, IntPointer::new);
         }
 
         void free() {
-            for (Pointer p : doubles) {
-                if (p != null) {
-                    p.deallocate();
-                }
-            }
-            for (Pointer p : floats) {
-                if (p != null) {
-                    p.deallocate();
-                }
-            }
-            if (ints != null) {
-                ints.deallocate();
-            }
+            List<Pointer> all = new ArrayList<>(java.util.Arrays.asList(doubles));
+            all.addAll(java.util.Arrays.asList(floats));
+            all.add(ints);
+            all.stream().filter(java.util.Objects::nonNull).forEach(Pointer::deallocate);
         }
     }
 

@@ -73,7 +73,7 @@ public final class SyntheticCheckpoint {
         Path base = Files.createDirectories(dir.resolve("base"));
         Path adapter = Files.createDirectories(dir.resolve("adapter"));
         List<List<ModelShape.Tensor>> shards = shard(shape.tensors(), o.shardBytes());
-        long total = shape.tensors().stream().mapToLong(t -> t.elements() * Dtype.BF16.size()).sum();
+        long total = shape.tensors().stream().mapToLong(SyntheticCheckpoint::bytes).sum();
         AtomicLong done = new AtomicLong();
         Map<String, String> weightMap = new LinkedHashMap<>();
         List<String> names = new ArrayList<>();
@@ -104,13 +104,18 @@ public final class SyntheticCheckpoint {
         return new Written(base, adapter, shards.size(), total, adapterBytes);
     }
 
+    /** Bytes of a base tensor's data, stored as bf16. */
+    private static long bytes(ModelShape.Tensor t) {
+        return SafetensorsWriter.dataBytes(Dtype.BF16, t.shape());
+    }
+
     /** Consecutive tensors, a new shard whenever the next tensor would take one past {@code shardBytes}. */
     static List<List<ModelShape.Tensor>> shard(List<ModelShape.Tensor> tensors, long shardBytes) {
         List<List<ModelShape.Tensor>> out = new ArrayList<>();
         List<ModelShape.Tensor> current = new ArrayList<>();
         long size = 0;
         for (ModelShape.Tensor t : tensors) {
-            long b = t.elements() * Dtype.BF16.size();
+            long b = bytes(t);
             if (!current.isEmpty() && size + b > shardBytes) {
                 out.add(current);
                 current = new ArrayList<>();
