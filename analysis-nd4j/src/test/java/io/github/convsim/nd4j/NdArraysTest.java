@@ -1,4 +1,4 @@
-package io.github.convsim.api;
+package io.github.convsim.nd4j;
 
 import static org.junit.jupiter.api.Assertions.*;
 

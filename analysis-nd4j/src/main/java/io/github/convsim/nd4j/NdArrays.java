@@ -1,4 +1,4 @@
-package io.github.convsim.api;
+package io.github.convsim.nd4j;
 
 import io.github.convsim.linalg.Matrix;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -7,7 +7,8 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Conversions between convsim's column-major {@link Matrix} and ND4J's {@link INDArray}, the array type library users
- * work with. ND4J is loaded only when these are called: the analysis itself never needs it.
+ * work with. This optional module is the only part of convsim that depends on ND4J: add it to a project that uses
+ * INDArrays; the analysis itself never needs it.
  */
 public final class NdArrays {
     private NdArrays() {}
