@@ -46,6 +46,9 @@ final class BenchCommand implements Callable<Integer> {
         Backends.Choice choice = Backends.select(backend);
         try {
             out.printf("backend: %s (%s)%n", choice.backend().description(), choice.reason());
+            out.printf(Locale.ROOT, "self-check: %s, %d cases in %.1f ms, worst error %.2g of its bound%n",
+                    choice.selfCheck().passed() ? "passed" : "failed", choice.selfCheck().cases(),
+                    choice.selfCheck().millis(), choice.selfCheck().worstFractionOfBound());
             List<LoraModule> layers;
             List<Matrix> w0s = new ArrayList<>();
             try (LoraCheckpoint demo = LoraCheckpoint.open(Demo.adapter(), Demo.base())) {

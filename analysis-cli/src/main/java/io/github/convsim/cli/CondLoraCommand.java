@@ -176,7 +176,8 @@ final class CondLoraCommand implements Runnable {
         }
         return new Provenance("convsim condlora fit", Provenance.currentToolVersion(), Provenance.currentJava(),
                 Provenance.currentOs(), backend.backend().name() + ": " + backend.backend().description(),
-                backend.reason(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, options,
+                backend.reason(), backend.provenance(),
+                Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, options,
                 Map.of("fit", seconds));
     }
 }

@@ -1,6 +1,7 @@
 package io.github.convsim.cli;
 
 import io.github.convsim.io.CheckpointException;
+import io.github.convsim.linalg.ArithmeticCheckException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,7 +14,8 @@ import picocli.CommandLine.Command;
             "weight to the LoRA factors; convsim measures how similar they are across layers, against null models."},
         subcommands = {AnalyzeCommand.class, CompareCommand.class, InspectCommand.class, CondLoraCommand.class, BenchCommand.class,
             SynthCommand.class, CommandLine.HelpCommand.class},
-        footer = {"", "Exit codes: 0 ok, 1 internal error, 2 usage error, 3 invalid or unreadable input."})
+        footer = {"", "Exit codes: 0 ok, 1 internal error or wrong arithmetic (the backend self-check or a solve check failed),",
+            "2 usage error, 3 invalid or unreadable input."})
 public final class Main implements Runnable {
     public static final int EXIT_INTERNAL = 1;
     public static final int EXIT_USAGE = 2;
@@ -41,7 +43,7 @@ public final class Main implements Runnable {
         });
         cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             err.println("convsim: " + oneLine(ex));
-            if (exitCode(ex) == EXIT_INTERNAL) {
+            if (exitCode(ex) == EXIT_INTERNAL && !(ex instanceof ArithmeticCheckException)) {
                 ex.printStackTrace(err);
             }
             return exitCode(ex);

@@ -9,6 +9,7 @@ import io.github.convsim.linalg.Precision;
 import io.github.convsim.similarity.NullModel;
 import io.github.convsim.similarity.Side;
 import io.github.convsim.similarity.SimilaritySettings;
+import io.github.convsim.linalg.Backends;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -61,7 +62,7 @@ final class SolveOptionsMixin {
                     + ConditionMethod.AUTO_EXACT_LIMIT + " and in every SVD mode, estimated above (default)."})
     String cond;
 
-    @Option(names = "--backend", defaultValue = "auto", description = "auto, cpu or cuda (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--backend", defaultValue = "auto", description = "auto, cpu, cuda, or another backend on the class path (default: ${DEFAULT-VALUE}).")
     String backend;
 
     @Option(names = "--format", split = ",", defaultValue = "png", description = "Figure formats: png, svg.")
@@ -88,8 +89,8 @@ final class SolveOptionsMixin {
         if (i < 0 || j < 0) {
             throw usage("--i and --j must be positive");
         }
-        if (!List.of("auto", "cpu", "cuda").contains(backend.toLowerCase(Locale.ROOT))) {
-            throw usage("--backend must be auto, cpu or cuda, got '" + backend + "'");
+        if (!Backends.names().contains(backend.toLowerCase(Locale.ROOT))) {
+            throw usage("--backend must be one of " + String.join(", ", Backends.names()) + ", got '" + backend + "'");
         }
         for (String f : formats) {
             if (!f.equals("png") && !f.equals("svg")) {

@@ -106,6 +106,26 @@ class AnalyzeCommandTest {
         assertEquals(8, prov.get("options").get("draws").asInt());
         assertEquals(20240322L, prov.get("options").get("seed").asLong());
         assertTrue(prov.get("java").asText().length() > 3);
+        // the arithmetic: CPU, OpenBLAS kernels, the self-check, and the guard inside every solve
+        JsonNode arithmetic = prov.get("arithmetic");
+        assertEquals(io.github.convsim.linalg.CpuIdentity.current().model(), arithmetic.get("cpu_model").asText());
+        assertTrue(arithmetic.get("cpu_flags").isArray());
+        assertTrue(arithmetic.get("openblas_version").asText().startsWith("OpenBLAS 0.3.31"), arithmetic.toString());
+        assertEquals(io.github.convsim.linalg.OpenBlasIdentity.current().core(), arithmetic.get("openblas_core").asText());
+        assertTrue(arithmetic.get("openblas_config").asText().contains("core="), arithmetic.toString());
+        assertEquals(Runtime.getRuntime().availableProcessors(), arithmetic.get("threads").asInt());
+        assertTrue(arithmetic.get("self_check").get("passed").asBoolean());
+        assertEquals(26, arithmetic.get("self_check").get("cases").asInt());
+        assertTrue(arithmetic.get("self_check").get("milliseconds").asDouble() > 0);
+        assertTrue(arithmetic.get("self_check").get("worst_error_fraction_of_bound").asDouble() < 0.1);
+        JsonNode guard = prov.get("resources").get("modules").get("query").get("solve_guard");
+        assertTrue(guard.get("checks").asLong() >= 12 * 2, guard.toString());
+        assertTrue(guard.get("worst_error_over_n_eps").asDouble() < 1, guard.toString());
+        // auto met the tests' deliberately wrong backend first, refused it after its self-check, and says so
+        assertTrue(prov.get("backend_reason").asText().startsWith("cpu (perturbed-lu: OpenBLAS"),
+                prov.get("backend_reason").asText());
+        assertTrue(prov.get("backend_reason").asText().contains("failed convsim's arithmetic self-check"));
+        assertTrue(Files.readString(report.resolve("report.md")).contains("self-check passed"));
         assertTrue(prov.get("timings_seconds").has("solve"));
         assertTrue(prov.get("timings_seconds").has("factor"));
         assertEquals(12, prov.at("/resources/modules/query/layers_per_group").asInt());

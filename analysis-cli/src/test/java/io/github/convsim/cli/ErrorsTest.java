@@ -62,6 +62,17 @@ class ErrorsTest {
     }
 
     @Test
+    void wrongArithmeticExitsOneWithOneLineAndNothingWritten() throws Exception {
+        CliRunner.Result r = CliRunner.run("analyze", "--out", dir.resolve("out").toString(), "--backend",
+                "perturbed-lu");
+        assertOneLine(r, 1, "failed convsim's arithmetic self-check: dgetrf+getrs n=128");
+        assertEquals(1, r.err().strip().split("\n").length, r.err());
+        assertTrue(r.err().contains(io.github.convsim.linalg.CpuIdentity.current().model()), r.err());
+        assertTrue(r.err().contains("no analysis was run"), r.err());
+        assertTrue(r.err().contains("OPENBLAS_CORETYPE="), r.err());
+    }
+
+    @Test
     void inspectPrintsTheModuleTable() {
         CliRunner.Result r = CliRunner.run("inspect");
         assertEquals(0, r.exit(), r.err());

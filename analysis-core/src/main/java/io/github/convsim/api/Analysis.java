@@ -71,7 +71,7 @@ public final class Analysis {
         resources.put("modules", streaming);
         Provenance prov = new Provenance("convsim", Provenance.currentToolVersion(), Provenance.currentJava(),
                 Provenance.currentOs(), backend.backend().name() + ": " + backend.backend().description(), backend.reason(),
-                Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, optionsMap(options), timings,
+                backend.provenance(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, optionsMap(options), timings,
                 resources);
         return new AnalysisResult(ckpt.adapterDir().getFileName().toString(), options, List.copyOf(results),
                 ckpt.config().raw(), prov);

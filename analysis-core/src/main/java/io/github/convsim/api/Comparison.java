@@ -213,7 +213,8 @@ public final class Comparison {
         opts.put("seed", options.similarity().seed());
         Provenance prov = new Provenance("convsim compare", Provenance.currentToolVersion(), Provenance.currentJava(),
                 Provenance.currentOs(), backend.backend().name() + ": " + backend.backend().description(),
-                backend.reason(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, opts, timings);
+                backend.reason(), backend.provenance(),
+                Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, opts, timings);
         return new ComparisonResult(names, steps(ckpts.stream().map(LoraCheckpoint::adapterDir).toList()), maps, prov);
     }
 

@@ -1,32 +1,79 @@
 package io.github.convsim.linalg;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.ServiceLoader;
 
-/** Chooses a backend by name: "cpu", a provider's name ("cuda"), or "auto" (a working provider, else the CPU). */
+/**
+ * Chooses a backend by name: "cpu", a provider's name ("cuda"), or "auto" (a working provider, else the CPU). Every
+ * backend handed out has passed its {@link SelfCheck}: one that computes wrong numbers is never used (in "auto" a
+ * failing GPU falls back to the CPU and says why; a failing CPU stops with {@link ArithmeticCheckException}).
+ */
 public final class Backends {
-    /** The chosen backend and why it was chosen. */
-    public record Choice(LinalgBackend backend, String reason) {}
+    /** The chosen backend, why it was chosen, and its self-check. */
+    public record Choice(LinalgBackend backend, String reason, SelfCheck.Report selfCheck) {
+        /** The arithmetic's identity and the self-check's result, as recorded in every report's provenance. */
+        public Map<String, Object> provenance() {
+            Map<String, Object> m = new LinkedHashMap<>(backend.arithmetic().details());
+            Map<String, Object> check = new LinkedHashMap<>();
+            check.put("passed", selfCheck.passed());
+            check.put("cases", selfCheck.cases());
+            check.put("milliseconds", Math.round(selfCheck.millis() * 10) / 10.0);
+            check.put("worst_error_fraction_of_bound", Double.parseDouble(String.format(java.util.Locale.ROOT, "%.3g",
+                    selfCheck.worstFractionOfBound())));
+            m.put("self_check", check);
+            return m;
+        }
+    }
 
     private Backends() {}
 
+    /**
+     * The names --backend takes: auto, cpu, cuda (built or not: asking for it says why it is missing), and any other
+     * provider on the class path.
+     */
+    public static List<String> names() {
+        List<String> names = new ArrayList<>(List.of("auto", "cpu", "cuda"));
+        for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
+            String n = p.name().toLowerCase(Locale.ROOT);
+            if (!names.contains(n)) {
+                names.add(n);
+            }
+        }
+        return names;
+    }
+
+    /**
+     * @throws ArithmeticCheckException when the backend asked for (or the CPU, the last resort of "auto") fails its
+     *     self-check; the message names the arithmetic, the failing routine and the workaround
+     */
     public static Choice select(String requested) {
         String name = requested == null ? "auto" : requested.trim().toLowerCase(Locale.ROOT);
         if (name.equals("cpu")) {
-            return new Choice(new OpenBlasBackend(), "cpu requested");
+            return checked(new OpenBlasBackend(), "cpu requested");
         }
         List<String> failures = new ArrayList<>();
         for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
             if (!name.equals("auto") && !p.name().equalsIgnoreCase(name)) {
                 continue;
             }
+            LinalgBackend b;
             try {
-                LinalgBackend b = p.create();
-                return new Choice(b, p.name() + (name.equals("auto") ? " found and working" : " requested"));
+                b = p.create();
             } catch (Exception | LinkageError e) {
                 failures.add(p.name() + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
+                continue;
+            }
+            if (!name.equals("auto")) {
+                return checked(b, p.name() + " requested");
+            }
+            try {
+                return checked(b, p.name() + " found and working");
+            } catch (ArithmeticCheckException e) {
+                failures.add(p.name() + ": " + e.getMessage());
             }
         }
         if (!name.equals("auto")) {
@@ -35,6 +82,24 @@ public final class Backends {
                     : ": " + String.join("; ", failures)));
         }
         String why = failures.isEmpty() ? "no GPU backend in this build" : String.join("; ", failures);
-        return new Choice(new OpenBlasBackend(), "cpu (" + why + ")");
+        return checked(new OpenBlasBackend(), "cpu (" + why + ")");
+    }
+
+    /** The backend once it has passed its self-check; closed and refused otherwise. */
+    public static Choice checked(LinalgBackend backend, String reason) {
+        SelfCheck.Report report;
+        try {
+            report = backend.selfCheck();
+        } catch (RuntimeException | LinkageError e) {
+            backend.close();
+            throw e;
+        }
+        if (!report.passed()) {
+            ArithmeticInfo info = backend.arithmetic();
+            backend.close();
+            throw ArithmeticCheckException.of(info, "failed convsim's arithmetic self-check: " + report.firstFailure(),
+                    "no analysis was run");
+        }
+        return new Choice(backend, reason, report);
     }
 }

@@ -48,6 +48,28 @@ public interface LinalgBackend extends AutoCloseable {
     /** Orthonormal Q (m x n) of the thin QR factorisation of each m x n matrix, m >= n. */
     List<Matrix> orthonormalBasis(List<Matrix> matrices, Precision precision);
 
+    /**
+     * cond_1(A) estimated from A's LU factors and ||A||_1 (LAPACK's gecon); see {@link ConditionEstimate}. Infinite
+     * when A is singular to working precision.
+     */
+    default double conditionEstimate(LuFactors lu, double oneNormOfA) {
+        return ConditionEstimate.fromLu(lu, oneNormOfA);
+    }
+
+    /** What this backend's arithmetic runs on: library, kernels, device or CPU, threads; and what to do if it fails. */
+    default ArithmeticInfo arithmetic() {
+        return new ArithmeticInfo(name() + " (" + description() + ")", java.util.Map.of("backend", name()),
+                "Use --backend cpu.");
+    }
+
+    /**
+     * The known-answer {@link SelfCheck} of this backend, lone and on parallel callers. {@link Backends} runs it on
+     * every backend it hands out, before any number is computed.
+     */
+    default SelfCheck.Report selfCheck() {
+        return SelfCheck.run(this, null, Runtime.getRuntime().availableProcessors());
+    }
+
     @Override
     default void close() {}
 }

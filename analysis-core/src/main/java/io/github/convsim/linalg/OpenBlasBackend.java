@@ -3,7 +3,9 @@ package io.github.convsim.linalg;
 import static org.bytedeco.openblas.global.openblas.*;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -15,26 +17,29 @@ import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.openblas.global.openblas;
 
 /**
  * {@link LinalgBackend} on the CPU: LAPACK and BLAS from OpenBLAS, called directly (getrf/getrs, gesdd, geqrf/orgqr,
  * gemm). A batch of several problems runs one problem per core with OpenBLAS single-threaded; a lone problem runs with
  * OpenBLAS using every core. Never both, so threads are not oversubscribed.
  *
- * <p>Work runs on threads with 16 MiB stacks: OpenBLAS 0.3.19's LAPACK was measured to crash the JVM on default
- * stacks.
+ * <p>Work runs on threads with 16 MiB stacks: OpenBLAS's threaded dgetrf was measured to crash the JVM on stacks of
+ * 2 MiB or less (0.3.19 and 0.3.31 alike).
  */
 public final class OpenBlasBackend implements LinalgBackend {
     private static final long STACK_BYTES = 16L << 20;
     private static final int COL_MAJOR = 102;
 
-    private final int threads;
-    private final ExecutorService pool;
     /** Below this many operations a lone problem runs on one thread: waking OpenBLAS's workers costs more. */
     private static final double THREADED_FLOPS = 2e9;
+    /** OpenBLAS's thread count is one setting for the whole process: every instance changes it under this lock. */
+    private static final Object BLAS_THREADS_LOCK = new Object();
+    private static int blasThreads = -1;
 
-    private final Object blasThreadsLock = new Object();
+    private final int threads;
+    private final double threadedFlops;
+    private final ExecutorService pool;
+
     private final List<Scratch> scratches = new ArrayList<>();
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(() -> {
         Scratch s = new Scratch();
@@ -43,14 +48,19 @@ public final class OpenBlasBackend implements LinalgBackend {
         }
         return s;
     });
-    private int blasThreads = -1;
 
     public OpenBlasBackend() {
         this(Runtime.getRuntime().availableProcessors());
     }
 
     public OpenBlasBackend(int threads) {
+        this(threads, THREADED_FLOPS);
+    }
+
+    /** As {@link #OpenBlasBackend(int)}, a lone problem of at least {@code threadedFlops} using every BLAS thread. */
+    OpenBlasBackend(int threads, double threadedFlops) {
         this.threads = Math.max(1, threads);
+        this.threadedFlops = threadedFlops;
         AtomicInteger count = new AtomicInteger();
         this.pool = Executors.newFixedThreadPool(this.threads, r -> {
             Thread t = new Thread(null, r, "convsim-lapack-" + count.incrementAndGet(), STACK_BYTES);
@@ -66,8 +76,49 @@ public final class OpenBlasBackend implements LinalgBackend {
 
     @Override
     public String description() {
-        return "OpenBLAS " + openblas.class.getPackage().getImplementationVersion() + " (LAPACK), " + threads
-                + " threads, " + System.getProperty("os.arch");
+        OpenBlasIdentity id = OpenBlasIdentity.current();
+        return id.version() + " (LAPACK, " + id.core() + " kernels), " + threads + " threads, "
+                + System.getProperty("os.arch");
+    }
+
+    @Override
+    public ArithmeticInfo arithmetic() {
+        OpenBlasIdentity id = OpenBlasIdentity.current();
+        CpuIdentity cpu = CpuIdentity.current();
+        Map<String, Object> d = new LinkedHashMap<>();
+        d.put("backend", name());
+        d.put("cpu_model", cpu.model());
+        d.put("cpu_flags", cpu.flags());
+        d.put("os_arch", System.getProperty("os.arch"));
+        d.put("openblas_version", id.version());
+        d.put("openblas_core", id.core());
+        d.put("openblas_build_target", id.buildTarget());
+        d.put("openblas_dynamic_arch", id.dynamicArch());
+        d.put("openblas_config", id.version() + (id.dynamicArch() ? " DYNAMIC_ARCH" : "") + " target="
+                + id.buildTarget() + " core=" + id.core());
+        d.put("threads", threads);
+        d.put("environment", id.environment());
+        String summary = id.version() + " (" + id.core() + " kernels" + (id.dynamicArch() ? ", DYNAMIC_ARCH" : "")
+                + ") on " + cpu.model() + (cpu.flags().isEmpty() ? "" : " [" + String.join(" ", cpu.flags()) + "]");
+        boolean arm = System.getProperty("os.arch").matches("aarch64|arm64");
+        String safeCore = arm ? "ARMV8" : "Haswell";
+        return new ArithmeticInfo(summary, d, "Work around it by setting OPENBLAS_CORETYPE=" + safeCore
+                + " (OpenBLAS's " + (arm ? "generic ARMv8" : "AVX2") + " kernels) before running convsim, and report"
+                + " this line to convsim's issue tracker.");
+    }
+
+    /**
+     * The known-answer check on parallel callers and lone with every BLAS thread (a second, threaded view). Its time
+     * excludes loading the library and OpenBLAS's one-time set-up on its first call, which any first use pays.
+     */
+    @Override
+    public SelfCheck.Report selfCheck() {
+        OpenBlasIdentity.current();
+        Matrix one = Matrix.identity(1);
+        gemm(List.of(one), false, List.of(one), false, Precision.FP64);
+        try (OpenBlasBackend allThreads = new OpenBlasBackend(threads, 0)) {
+            return SelfCheck.run(this, threads > 1 ? allThreads : null, threads);
+        }
     }
 
     @Override
@@ -249,13 +300,13 @@ public final class OpenBlasBackend implements LinalgBackend {
      * (in sched_yield) for a while, so the thread count changes only for problems large enough to pay for it.
      */
     private <T> List<T> batch(int count, double flopsEach, IntFunction<T> problem) {
-        synchronized (blasThreadsLock) {
+        synchronized (BLAS_THREADS_LOCK) {
             List<T> out = new ArrayList<>(count);
             if (count == 0) {
                 return out;
             }
             boolean parallel = count > 1 && threads > 1;
-            int wanted = !parallel && flopsEach >= THREADED_FLOPS ? threads : 1;
+            int wanted = !parallel && flopsEach >= threadedFlops ? threads : 1;
             if (wanted != blasThreads) {
                 blas_set_num_threads(wanted);
                 blasThreads = wanted;
@@ -299,9 +350,14 @@ public final class OpenBlasBackend implements LinalgBackend {
         return n * n * n;
     }
 
+    /**
+     * LAPACKE's argument check: convsim passes valid sizes, so a rejected argument is a NaN that LAPACKE found in an
+     * input (a factor computed wrongly) or a defect in convsim, never the user's mistake.
+     */
     private static void check(String routine, int info) {
         if (info < 0) {
-            throw new IllegalArgumentException("LAPACK " + routine + ": argument " + (-info) + " is invalid");
+            throw new IllegalStateException("LAPACK " + routine + " rejected argument " + (-info)
+                    + " (a NaN in a matrix it was given, or a defect in convsim)");
         }
     }
 

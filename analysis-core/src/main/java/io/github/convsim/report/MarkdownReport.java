@@ -59,6 +59,7 @@ final class MarkdownReport {
         flags.forEach(f -> md.append("- ").append(f).append('\n'));
         md.append("\nAll layers: `diagnostics.csv`. Every cell of every map: `similarity.csv`.\n\n");
         md.append("## Provenance\n\n");
+        md.append("Arithmetic: ").append(r.provenance().arithmeticSentence()).append(".\n\n");
         for (Map.Entry<String, Object> e : r.provenance().asMap().entrySet()) {
             md.append("- **").append(e.getKey()).append("**: ").append(e.getValue()).append('\n');
         }
@@ -107,7 +108,8 @@ final class MarkdownReport {
             h.append("<li>Nothing flagged.</li>");
         }
         flags.forEach(f -> h.append("<li>").append(esc(f)).append("</li>"));
-        h.append("</ul><h2>Provenance</h2><table>");
+        h.append("</ul><h2>Provenance</h2><p>Arithmetic: ").append(esc(r.provenance().arithmeticSentence()))
+                .append(".</p><table>");
         for (Map.Entry<String, Object> e : r.provenance().asMap().entrySet()) {
             h.append("<tr><th>").append(esc(e.getKey())).append("</th><td style=\"text-align:left\"><code>")
                     .append(esc(String.valueOf(e.getValue()))).append("</code></td></tr>");

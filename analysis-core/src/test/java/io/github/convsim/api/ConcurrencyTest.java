@@ -42,7 +42,7 @@ class ConcurrencyTest {
     @Test
     void parallelAnalysesEqualSequentialOnes() throws Exception {
         try (OpenBlasBackend shared = new OpenBlasBackend(2)) {
-            Backends.Choice backend = new Backends.Choice(shared, "test");
+            Backends.Choice backend = Backends.checked(shared, "test");
             List<List<double[]>> sequential = new ArrayList<>();
             for (long seed = 1; seed <= 3; seed++) {
                 try (LoraCheckpoint c = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase())) {

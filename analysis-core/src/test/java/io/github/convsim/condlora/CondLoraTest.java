@@ -117,7 +117,7 @@ class CondLoraTest extends CpuBackendTest {
                 assertTrue(ConversionSolver.relativeDifference(conv.cB().get(l), wbT) < 1e-11, "C_B = Wb^T, layer " + l);
             }
             // every layer's conversion matrices are the same: phi = 1 everywhere
-            Backends.Choice cpu = new Backends.Choice(backend, "test");
+            Backends.Choice cpu = Backends.checked(backend, "test");
             AnalysisResult r = Analysis.run(c, AnalysisOptions.defaults(), cpu, ProgressListener.NONE);
             assertEquals(1.0, r.module("query").heatmap("C_A", Side.LEFT).orElseThrow().average(), 1e-10);
             // fitting the materialised factors recovers the shared layers with R^2 = 1

@@ -66,7 +66,8 @@ public final class GpuCheck {
         try (CudaBackend cuda = new CudaBackend()) {
             result.put("device", cuda.deviceName());
             result.put("backend", cuda.description());
-            Backends.Choice choice = new Backends.Choice(cuda, "cuda requested by the GPU check");
+            Backends.Choice choice = Backends.checked(cuda, "cuda requested by the GPU check");
+            result.put("self_check", choice.provenance().get("self_check"));
             result.put("demo", compareDemo(demo(choice, dir), ref.get("demo")));
             JsonNode syn = ref.get("synthetic");
             int count = syn.get("count").asInt();
