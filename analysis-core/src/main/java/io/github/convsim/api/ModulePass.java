@@ -106,6 +106,7 @@ final class ModulePass {
             streaming.put("w0_null_bases_spilled_to_disk", store != null && store.spilled());
             streaming.put("mode", solveOptions.mode().label());
             streaming.put("seconds", seconds);
+            streaming.put("solve_guard", solver.guardSummary());
             return new Outcome(new ModuleResult(name, solveOptions.mode(), conv.diagnostics(), maps), streaming);
         } catch (IOException e) {
             throw new CheckpointException(null, "cannot create a temporary file for the W0 null: " + e.getMessage());

@@ -21,10 +21,21 @@ import java.util.List;
 public final class ConversionSolver {
     private final LinalgBackend backend;
     private final SolveOptions options;
+    private final SolveGuard guard;
 
     public ConversionSolver(LinalgBackend backend, SolveOptions options) {
         this.backend = backend;
         this.options = options;
+        this.guard = new SolveGuard(backend);
+    }
+
+    /**
+     * What the plain-Java check of every factorisation and solve found so far (see {@link SolveGuard}): how many were
+     * checked, the worst error as a multiple of n eps, and the bound above which the run stops.
+     */
+    public java.util.Map<String, Object> guardSummary() {
+        return java.util.Map.of("checks", guard.checks(), "worst_error_over_n_eps",
+                Math.round(guard.worstRatio() * 1e4) / 1e4, "bound_over_n_eps", SolveGuard.BOUND);
     }
 
     public SolveOptions options() {
@@ -91,6 +102,9 @@ public final class ConversionSolver {
             out.add(new W0System(layers.get(k), w0s.get(k), Conditioning.notComputed(), paper ? lus.get(k) : null,
                     paper ? null : svds.get(k)));
         }
+        if (!paper) {
+            guard.checkSvds(out, options.precision());
+        }
         return out;
     }
 
@@ -113,7 +127,7 @@ public final class ConversionSolver {
             } else if (options.cond().exactFor(mode, w.rows(), w.cols())) {
                 exact.add(k);
             } else {
-                cond[k] = Conditioning.estimate(ConditionEstimate.fromLu(s.lu(), ConditionEstimate.oneNorm(w)));
+                cond[k] = Conditioning.estimate(backend.conditionEstimate(s.lu(), ConditionEstimate.oneNorm(w)));
             }
         }
         if (!exact.isEmpty()) {
@@ -156,7 +170,9 @@ public final class ConversionSolver {
             if (equation != Equation.W0_X) {
                 throw new IllegalStateException("paper mode solves W0 X = T only");
             }
-            return backend.luSolve(systems.stream().map(W0System::lu).toList(), targets);
+            List<Matrix> x = backend.luSolve(systems.stream().map(W0System::lu).toList(), targets);
+            guard.checkLuSolutions(systems, targets, x, options.precision());
+            return x;
         }
         boolean plain = equation == Equation.W0_X;
         // W0 X = T: X = V f(S) (U^T T);  W0^T X = T: X = U f(S) (V^T T)
@@ -168,15 +184,19 @@ public final class ConversionSolver {
         }
         Precision p = options.precision();
         List<Matrix> projected = backend.gemm(project, plain, targets, false, p);
+        List<double[]> filters = new ArrayList<>(n);
         List<Matrix> filtered = new ArrayList<>(n);
         for (int k = 0; k < n; k++) {
-            filtered.add(applyFilter(systems.get(k), projected.get(k)));
+            filters.add(filter(systems.get(k)));
+            filtered.add(scaleRows(projected.get(k), filters.get(k)));
         }
-        return backend.gemm(back, plain, filtered, false, p);
+        List<Matrix> x = backend.gemm(back, plain, filtered, false, p);
+        guard.checkSvdSolutions(systems, targets, x, equation, filters, p);
+        return x;
     }
 
-    /** Rows of {@code y} (one per singular value of W0) multiplied by f(s). */
-    private Matrix applyFilter(W0System system, Matrix y) {
+    /** f(s) for each singular value of W0: 1/s above the cut-off (lstsq, pinv) or s / (s^2 + lambda) (ridge). */
+    private double[] filter(W0System system) {
         double[] s = system.svd().s();
         double smax = s.length == 0 ? 0 : s[0];
         Matrix w = system.w0();
@@ -193,6 +213,11 @@ public final class ConversionSolver {
                 f[i] = s[i] > cutoff && s[i] > 0 ? 1 / s[i] : 0;
             }
         }
+        return f;
+    }
+
+    /** Rows of {@code y} (one per singular value of W0) multiplied by f. */
+    private static Matrix scaleRows(Matrix y, double[] f) {
         Matrix out = y.copy();
         double[] d = out.data();
         for (int j = 0; j < y.cols(); j++) {

@@ -15,6 +15,8 @@ public final class W0System {
     private final Conditioning conditioning;
     private final LuFactors lu;
     private final Svd svd;
+    /** ||W0||_F, computed on first use (by the {@link SolveGuard}); NaN until then. */
+    private volatile double frobenius = Double.NaN;
 
     W0System(LoraModule module, Matrix w0, Conditioning conditioning, LuFactors lu, Svd svd) {
         this.module = module;
@@ -48,6 +50,19 @@ public final class W0System {
 
     public boolean isSquare() {
         return w0.rows() == w0.cols();
+    }
+
+    /** ||W0||_F (plain sum of squares: weights do not overflow it). */
+    double frobeniusNorm() {
+        double f = frobenius;
+        if (Double.isNaN(f)) {
+            double s = 0;
+            for (double v : w0.data()) {
+                s += v * v;
+            }
+            frobenius = f = Math.sqrt(s);
+        }
+        return f;
     }
 
     LuFactors lu() {
