@@ -52,7 +52,7 @@ final class AnalyzeCommand implements Callable<Integer> {
     Path base;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "convsim-report",
-            description = "Report directory (default: ${DEFAULT-VALUE}); a non-empty one is refused without --force.")
+            description = "Report directory (default: ${DEFAULT-VALUE}): absent, empty, or an earlier report of convsim, which is replaced.")
     Path out;
 
     @Mixin
@@ -81,7 +81,7 @@ final class AnalyzeCommand implements Callable<Integer> {
         Path basePath = base != null ? base : Demo.base();
         PrintWriter o = spec.commandLine().getOut();
         long t0 = System.nanoTime();
-        try (AtomicOutput output = AtomicOutput.prepare(out, solve.force);
+        try (AtomicOutput output = AtomicOutput.prepare(out, solve.force, "analyze", List.of(adapterDir, basePath));
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
             Backends.Choice choice = Backends.select(options.backend());
             try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath)) {

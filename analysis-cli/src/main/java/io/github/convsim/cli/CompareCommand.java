@@ -74,11 +74,14 @@ final class CompareCommand implements Callable<Integer> {
         }
         PrintWriter o = spec.commandLine().getOut();
         long t0 = System.nanoTime();
-        try (AtomicOutput output = AtomicOutput.prepare(out, solve.force);
+        Path basePath = base != null ? base : Demo.base();
+        List<Path> inputs = new java.util.ArrayList<>(dirs);
+        inputs.add(basePath);
+        try (AtomicOutput output = AtomicOutput.prepare(out, solve.force, "compare", inputs);
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
             Backends.Choice choice = Backends.select(options.backend());
             try {
-                ComparisonResult result = Comparison.run(dirs, base != null ? base : Demo.base(), options, choice,
+                ComparisonResult result = Comparison.run(dirs, basePath, options, choice,
                         progress);
                 Path written = output.commit(dir -> new ComparisonReport(new LinkedHashSet<>(solve.formats))
                         .write(result, dir));

@@ -55,11 +55,17 @@ final class CondLoraCommand implements Runnable {
                 description = "Tikhonov parameter of the stacked least squares (default: ${DEFAULT-VALUE}).")
         double ridge;
 
-        @Option(names = "--force", description = "Replace a non-empty --out.")
+        @Option(names = "--force", description = "Also replace a report of another convsim command at --out. convsim replaces"
+            + " only what it wrote (a directory with its .convsim-output marker), never anything else.")
         boolean force;
 
         LoraCheckpoint open() throws IOException {
             return LoraCheckpoint.open(adapter != null ? adapter : Demo.adapter(), base != null ? base : Demo.base());
+        }
+
+        /** What the command reads, which its --out may never be or contain. */
+        List<Path> paths() {
+            return List.of(adapter != null ? adapter : Demo.adapter(), base != null ? base : Demo.base());
         }
     }
 
@@ -89,7 +95,8 @@ final class CondLoraCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             long t0 = System.nanoTime();
-            try (AtomicOutput output = AtomicOutput.prepare(out, in.force); LoraCheckpoint ckpt = in.open()) {
+            try (AtomicOutput output = AtomicOutput.prepare(out, in.force, "condlora fit", in.paths());
+                 LoraCheckpoint ckpt = in.open()) {
                 Backends.Choice cpu = Backends.select("cpu");
                 try {
                     List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), in.ridge, draws, seed);
@@ -137,7 +144,8 @@ final class CondLoraCommand implements Runnable {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--as must be condlora or lora, got '" + as
                         + "'");
             }
-            try (AtomicOutput output = AtomicOutput.prepare(out, in.force); LoraCheckpoint ckpt = in.open()) {
+            try (AtomicOutput output = AtomicOutput.prepare(out, in.force, "condlora export", in.paths());
+                 LoraCheckpoint ckpt = in.open()) {
                 Backends.Choice cpu = Backends.select("cpu");
                 try {
                     List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), in.ridge, 2, 0);

@@ -2,9 +2,15 @@ package io.github.convsim.cli;
 
 import io.github.convsim.io.CheckpointException;
 import io.github.convsim.linalg.ArithmeticCheckException;
+import io.github.convsim.report.OutputException;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 
 /** The {@code convsim} command: subcommands, exit codes and one-line errors. */
 @Command(name = "convsim", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -14,12 +20,20 @@ import picocli.CommandLine.Command;
             "weight to the LoRA factors; convsim measures how similar they are across layers, against null models."},
         subcommands = {AnalyzeCommand.class, CompareCommand.class, InspectCommand.class, CondLoraCommand.class, BenchCommand.class,
             SynthCommand.class, CommandLine.HelpCommand.class},
-        footer = {"", "Exit codes: 0 ok, 1 internal error or wrong arithmetic (the backend self-check or a solve check failed),",
-            "2 usage error, 3 invalid or unreadable input."})
+        footer = {"", "Exit codes: 0 ok; 1 a defect in convsim (its trace goes to a log file) or wrong arithmetic (the",
+            "backend self-check or a solve check failed); 2 usage error; 3 invalid or unreadable input; 4 the output",
+            "cannot be written."})
 public final class Main implements Runnable {
     public static final int EXIT_INTERNAL = 1;
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_INPUT = 3;
+    public static final int EXIT_OUTPUT = 4;
+    /** Messages longer than this are cut: a file's content must not flood the terminal. */
+    static final int MAX_MESSAGE = 600;
+
+    @Option(names = "--debug", scope = ScopeType.INHERIT,
+            description = "Print the stack trace of an error (otherwise written to a log file).")
+    boolean debug;
 
     @Override
     public void run() {
@@ -32,23 +46,49 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns its exit code; output goes to the given writers. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine cmd = new CommandLine(new Main());
+        Main main = new Main();
+        CommandLine cmd = new CommandLine(main);
         cmd.setOut(out);
         cmd.setErr(err);
         cmd.setExitCodeExceptionMapper(Main::exitCode);
         cmd.setParameterExceptionHandler((ex, a) -> {
-            err.println("convsim: " + ex.getMessage());
+            err.println("convsim: " + oneLine(ex));
             err.println("Try 'convsim " + commandPath(ex.getCommandLine()) + "--help' for usage.");
             return EXIT_USAGE;
         });
         cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            err.println("convsim: " + oneLine(ex));
-            if (exitCode(ex) == EXIT_INTERNAL && !(ex instanceof ArithmeticCheckException)) {
+            int code = exitCode(ex);
+            if (code != EXIT_INTERNAL || ex instanceof ArithmeticCheckException) {
+                err.println("convsim: " + oneLine(ex));
+            } else {
+                err.println("convsim: internal error: " + oneLine(ex) + " (a defect in convsim" + traceNote(ex, main.debug)
+                        + ")");
+            }
+            if (main.debug) {
                 ex.printStackTrace(err);
             }
-            return exitCode(ex);
+            return code;
         });
         return cmd.execute(args);
+    }
+
+    /** Where the trace of a defect went: a log file, unless --debug prints it. */
+    private static String traceNote(Throwable ex, boolean debug) {
+        if (debug) {
+            return "; the trace follows";
+        }
+        try {
+            Path log = Files.createTempFile("convsim-error-", ".log");
+            try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(log))) {
+                w.println("convsim " + io.github.convsim.report.Provenance.currentToolVersion() + ", "
+                        + io.github.convsim.report.Provenance.currentJava() + ", "
+                        + io.github.convsim.report.Provenance.currentOs());
+                ex.printStackTrace(w);
+            }
+            return "; its trace is in " + log + ": please report it with that file";
+        } catch (IOException | RuntimeException e) {
+            return "; run again with --debug for its trace";
+        }
     }
 
     private static String commandPath(CommandLine c) {
@@ -64,16 +104,36 @@ public final class Main implements Runnable {
                 || t instanceof io.github.convsim.conversion.IllConditionedException) {
             return EXIT_INPUT;
         }
-        if (t instanceof CommandLine.ParameterException || t instanceof IllegalArgumentException
-                || t instanceof java.nio.file.FileAlreadyExistsException) {
+        if (t instanceof OutputException) {
+            return EXIT_OUTPUT;
+        }
+        if (t instanceof CommandLine.ParameterException || t instanceof IllegalArgumentException) {
             return EXIT_USAGE;
         }
         return EXIT_INTERNAL;
     }
 
+    /**
+     * The message on one line, control characters shown as escapes (a tensor name must not move the cursor or colour
+     * the terminal), and cut at {@link #MAX_MESSAGE} characters.
+     */
     static String oneLine(Throwable t) {
         String m = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
-        return m.replace('\n', ' ');
+        StringBuilder sb = new StringBuilder(Math.min(m.length(), MAX_MESSAGE + 16));
+        for (int i = 0; i < m.length() && sb.length() < MAX_MESSAGE; i++) {
+            char c = m.charAt(i);
+            if (c == '\n' || c == '\r' || c == '\t') {
+                sb.append(' ');
+            } else if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029' || c == '\u202e') {
+                sb.append(String.format("\\u%04x", (int) c));
+            } else {
+                sb.append(c);
+            }
+        }
+        if (sb.length() >= MAX_MESSAGE && m.length() > MAX_MESSAGE) {
+            sb.append("... (").append(m.length()).append(" characters)");
+        }
+        return sb.toString();
     }
 
     /** The version in the jar's manifest, or "dev" when run from classes. */

@@ -68,7 +68,8 @@ final class SolveOptionsMixin {
     @Option(names = "--format", split = ",", defaultValue = "png", description = "Figure formats: png, svg.")
     List<String> formats;
 
-    @Option(names = "--force", description = "Replace a non-empty --out.")
+    @Option(names = "--force", description = "Also replace a report of another convsim command at --out. convsim replaces"
+            + " only what it wrote (a directory with its .convsim-output marker), never anything else.")
     boolean force;
 
     /** The options, with the null models, draws, seed and controls of the calling command. */

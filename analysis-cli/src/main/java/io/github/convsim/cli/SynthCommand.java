@@ -5,6 +5,7 @@ import io.github.convsim.synth.ModelShape;
 import io.github.convsim.synth.SyntheticCheckpoint;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -40,7 +41,7 @@ final class SynthCommand implements Callable<Integer> {
     Integer layers;
 
     @Option(names = "--out", required = true, paramLabel = "DIR",
-            description = "Output directory; a non-empty one is refused without --force.")
+            description = "Output directory: absent, empty, or an earlier convsim output, which is replaced.")
     Path out;
 
     @Option(names = "--seed", defaultValue = "1", description = "Seed of every value (default: ${DEFAULT-VALUE}).")
@@ -60,7 +61,8 @@ final class SynthCommand implements Callable<Integer> {
             description = "Largest base shard, e.g. 5GB, 500MB (default: ${DEFAULT-VALUE}).")
     String shardSize;
 
-    @Option(names = "--force", description = "Replace a non-empty --out.")
+    @Option(names = "--force", description = "Also replace a report of another convsim command at --out. convsim replaces"
+            + " only what it wrote (a directory with its .convsim-output marker), never anything else.")
     boolean force;
 
     @Override
@@ -87,7 +89,7 @@ final class SynthCommand implements Callable<Integer> {
         long t0 = System.nanoTime();
         ModelShape shapeToWrite = s;
         SyntheticCheckpoint.Written[] written = new SyntheticCheckpoint.Written[1];
-        try (AtomicOutput output = AtomicOutput.prepare(out, force);
+        try (AtomicOutput output = AtomicOutput.prepare(out, force, "synth", List.of());
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
             Path dir = output.commit(d -> written[0] = SyntheticCheckpoint.write(shapeToWrite, options, d, progress));
             progress.close();

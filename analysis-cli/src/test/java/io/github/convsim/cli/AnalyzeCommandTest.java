@@ -162,11 +162,30 @@ class AnalyzeCommandTest {
     }
 
     @Test
-    void nonEmptyOutputIsRefusedWithoutForceAndKeptIntact() throws Exception {
-        long before = Files.size(report.resolve("summary.json"));
-        CliRunner.Result again = CliRunner.run("analyze", "--out", report.toString());
-        assertEquals(2, again.exit());
-        assertTrue(again.err().contains("--force"), again.err());
-        assertEquals(before, Files.size(report.resolve("summary.json")));
+    void aDirectoryConvsimDidNotWriteIsRefusedEvenWithForceAndKeptIntact() throws Exception {
+        Path thesis = dir.resolve("thesis");
+        Files.createDirectories(thesis);
+        Files.writeString(thesis.resolve("chapter1.tex"), "years of work");
+        for (String[] args : List.of(new String[] {"analyze", "--out", thesis.toString()},
+                new String[] {"analyze", "--out", thesis.toString(), "--force"})) {
+            CliRunner.Result r = CliRunner.run(args);
+            assertEquals(4, r.exit(), r.err());
+            assertTrue(r.err().contains("did not write (it has no .convsim-output marker)"), r.err());
+        }
+        assertEquals("years of work", Files.readString(thesis.resolve("chapter1.tex")));
+        try (Stream<Path> s = Files.list(thesis)) {
+            assertEquals(1, s.count());
+        }
+    }
+
+    @Test
+    void rerunningOverItsOwnReportReplacesItWithoutForce() throws Exception {
+        Path first = dir.resolve("rerun");
+        assertEquals(0, CliRunner.run("analyze", "--out", first.toString(), "--draws", "2", "-q").exit());
+        Files.writeString(first.resolve("stale.txt"), "from the first run");
+        CliRunner.Result again = CliRunner.run("analyze", "--out", first.toString(), "--draws", "2", "-q");
+        assertEquals(0, again.exit(), again.err());
+        assertFalse(Files.exists(first.resolve("stale.txt")), "the earlier report was replaced as a whole");
+        assertTrue(Files.isRegularFile(first.resolve(".convsim-output")));
     }
 }

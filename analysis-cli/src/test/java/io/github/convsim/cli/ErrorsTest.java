@@ -73,6 +73,38 @@ class ErrorsTest {
     }
 
     @Test
+    void aDefectIsOneLineWithItsTraceInALogFile() throws Exception {
+        CliRunner.Result r = CliRunner.run("analyze", "--out", dir.resolve("out").toString(), "--backend", "crashing");
+        assertOneLine(r, 1, "internal error: deliberate defect for the tests (a defect in convsim; its trace is in ");
+        String log = r.err().replaceFirst("(?s).*its trace is in (\\S+): please report it.*", "$1");
+        assertTrue(Files.readString(Path.of(log)).contains("at io.github.convsim.linalg.Backends.checked"), log);
+        Files.delete(Path.of(log));
+        CliRunner.Result debug = CliRunner.run("analyze", "--out", dir.resolve("out").toString(), "--backend",
+                "crashing", "--debug");
+        assertEquals(1, debug.exit());
+        assertTrue(debug.err().contains("\tat io.github.convsim.linalg.Backends.checked"), "--debug prints the trace");
+    }
+
+    @Test
+    void outputThatCannotBeWrittenExitsFour() throws Exception {
+        Files.writeString(dir.resolve("file"), "x");
+        assertOneLine(CliRunner.run("analyze", "--out", dir.resolve("file/report").toString()), 4,
+                "cannot write to " + dir.resolve("file/report") + ": a file is in the way");
+        assertOneLine(CliRunner.run("analyze", "--out", dir.toString(), "--force"), 4,
+                "convsim replaces only its own reports");
+    }
+
+    @Test
+    void controlCharactersFromAFileAreShownEscaped() {
+        String evil = "layer\u001b[32m all good\u001b[0m\nfake line\u0007";
+        String shown = Main.oneLine(new IllegalArgumentException(evil));
+        assertEquals("layer\\u001b[32m all good\\u001b[0m fake line\\u0007", shown);
+        String flood = Main.oneLine(new IllegalArgumentException("x".repeat(100_000)));
+        assertTrue(flood.length() < Main.MAX_MESSAGE + 40, "capped: " + flood.length());
+        assertTrue(flood.endsWith("(100000 characters)"), flood.substring(flood.length() - 30));
+    }
+
+    @Test
     void inspectPrintsTheModuleTable() {
         CliRunner.Result r = CliRunner.run("inspect");
         assertEquals(0, r.exit(), r.err());

@@ -26,10 +26,11 @@ class InterruptTest {
         Path out = dir.resolve("report");
         Files.createDirectories(out);
         Files.writeString(out.resolve("summary.json"), "{\"previous\": true}");
+        Files.writeString(out.resolve(".convsim-output"), "{\"format\": \"convsim-output\", \"version\": 1, \"command\": \"analyze\"}");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(java, "-Xss16m", "-Djava.awt.headless=true",
                 "-Dconvsim.home=" + CliRunner.repo(), "-cp", System.getProperty("java.class.path"),
-                "io.github.convsim.cli.Main", "analyze", "--out", out.toString(), "--force", "--draws", "400")
+                "io.github.convsim.cli.Main", "analyze", "--out", out.toString(), "--draws", "400")
                 .redirectErrorStream(true).redirectOutput(dir.resolve("log.txt").toFile()).start();
         // wait until the run has made its temporary directory beside the report, then stop it
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

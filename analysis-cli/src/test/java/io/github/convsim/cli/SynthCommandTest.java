@@ -41,8 +41,11 @@ class SynthCommandTest {
         assertEquals(3, summary.at("/provenance/resources/modules/q_proj/layers_per_group").asInt());
         assertTrue(summary.at("/provenance/resources/peak_heap_bytes").asLong() > 0);
 
-        CliRunner.Result again = CliRunner.run("synth", "--shape", "tiny-llama", "--out", model.toString());
-        assertEquals(2, again.exit());
-        assertTrue(again.err().contains("use --force"), again.err());
+        // its own earlier output is replaced without --force; an analysis report there needs --force
+        CliRunner.Result again = CliRunner.run("synth", "--shape", "tiny-llama", "--out", model.toString(), "-q");
+        assertEquals(0, again.exit(), again.err());
+        CliRunner.Result overReport = CliRunner.run("synth", "--shape", "tiny-llama", "--out", report.toString());
+        assertEquals(4, overReport.exit());
+        assertTrue(overReport.err().contains("holds a report of `convsim analyze`; use --force"), overReport.err());
     }
 }

@@ -72,8 +72,9 @@ public final class Backends {
             }
             try {
                 return checked(b, p.name() + " found and working");
-            } catch (ArithmeticCheckException e) {
-                failures.add(p.name() + ": " + e.getMessage());
+            } catch (RuntimeException | LinkageError e) {
+                // wrong numbers or a crash in its check: either way auto does not use it
+                failures.add(p.name() + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
             }
         }
         if (!name.equals("auto")) {
