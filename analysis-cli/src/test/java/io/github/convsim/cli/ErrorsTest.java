@@ -50,7 +50,7 @@ class ErrorsTest {
         String out = dir.resolve("out").toString();
         Path missing = dir.resolve("nothing-here");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--adapter", missing.toString()), 3,
-                missing + ": adapter directory does not exist");
+                missing + ": no such file or directory");
         Path corrupt = dir.resolve("corrupt.safetensors");
         Files.write(corrupt, new byte[] {2, 0, 0, 0, 0, 0, 0, 0, '{', '}', ' ', ' '});
         assertOneLine(CliRunner.run("analyze", "--out", out, "--base", corrupt.toString()), 3, corrupt.toString());

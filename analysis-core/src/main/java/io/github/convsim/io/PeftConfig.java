@@ -106,10 +106,12 @@ public final class PeftConfig {
     }
 
     public static PeftConfig read(Path file) throws CheckpointException {
+        InputFiles.requireRegularFile(file);
         try {
             if (Files.size(file) > MAX_CONFIG_BYTES) {
                 throw new CheckpointException(file, "adapter config is larger than " + MAX_CONFIG_BYTES + " bytes");
             }
+            HeapBudget.requireFor(file, Files.size(file), "adapter config");
             JsonNode root = JSON.readTree(file.toFile());
             if (root == null || !root.isObject()) {
                 throw new CheckpointException(file, "adapter config is not a JSON object");

@@ -32,6 +32,12 @@ final class RestrictedUnpickler {
 
     private static final int MAX_MARK_DEPTH = 10_000;
     private static final int MAX_STACK = 10_000_000;
+    /**
+     * Memo entries and values pushed in all: a real state dict uses about ten of each per tensor, so these admit
+     * 100,000 tensors and refuse a memo bomb (one value memoized 250 million times) at once, within about 100 MB.
+     */
+    static final int MAX_MEMO = 1 << 20;
+    static final long MAX_VALUES = 20_000_000;
 
     record Tuple(Object[] items) {
         @Override
@@ -57,6 +63,7 @@ final class RestrictedUnpickler {
     private final List<Object> stack = new ArrayList<>();
     private final List<Integer> marks = new ArrayList<>();
     private final Map<Long, Object> memo = new HashMap<>();
+    private long values;
 
     private RestrictedUnpickler(Path file, byte[] data) {
         this.file = file;
@@ -116,9 +123,9 @@ final class RestrictedUnpickler {
                     Object a = pop();
                     push(new Tuple(new Object[] {a, b, c}));
                 }
-                case 'q' -> memo.put((long) (in.get() & 0xff), top());
-                case 'r' -> memo.put(in.getInt() & 0xffffffffL, top());
-                case 0x94 -> memo.put((long) memo.size(), top());
+                case 'q' -> memoPut((long) (in.get() & 0xff), top());
+                case 'r' -> memoPut(in.getInt() & 0xffffffffL, top());
+                case 0x94 -> memoPut((long) memo.size(), top());
                 case 'h' -> push(memoGet(in.get() & 0xff));
                 case 'j' -> push(memoGet(in.getInt() & 0xffffffffL));
                 case 'J' -> push((long) in.getInt());
@@ -209,6 +216,14 @@ final class RestrictedUnpickler {
                     throw fail("_rebuild_tensor_v2 with inconsistent size " + Arrays.toString(size) + " and stride "
                             + Arrays.toString(stride));
                 }
+                long numel = 1;
+                for (int d = 0; d < size.length; d++) {
+                    if (size[d] < 0 || stride[d] < 0) {
+                        throw fail("tensor with a negative size or stride " + Arrays.toString(size) + " / "
+                                + Arrays.toString(stride));
+                    }
+                    numel = multiplyOrFail(numel, size[d], "tensor of size " + Arrays.toString(size));
+                }
                 return new TensorRef(s, offset, size, stride);
             }
             default -> throw fail("refused to call '" + g.qualified() + "'");
@@ -228,7 +243,20 @@ final class RestrictedUnpickler {
                 || !(t.items[4] instanceof Long numel)) {
             throw fail("persistent id is not a ('storage', type, key, location, numel) tuple");
         }
-        return new StorageRef(storageDtype(type.name()), key, numel);
+        Dtype dtype = storageDtype(type.name());
+        if (numel < 0) {
+            throw fail("storage '" + key + "' declares " + numel + " elements");
+        }
+        multiplyOrFail(numel, dtype.size(), "storage '" + key + "' of " + numel + " elements");
+        return new StorageRef(dtype, key, numel);
+    }
+
+    private long multiplyOrFail(long a, long b, String what) throws CheckpointException {
+        try {
+            return Math.multiplyExact(a, b);
+        } catch (ArithmeticException e) {
+            throw fail(what + " has more elements or bytes than 64 bits can count");
+        }
     }
 
     private Dtype storageDtype(String storageClass) throws CheckpointException {
@@ -352,7 +380,17 @@ final class RestrictedUnpickler {
         if (stack.size() >= MAX_STACK) {
             throw fail("pickle stack exceeds " + MAX_STACK + " values");
         }
+        if (++values > MAX_VALUES) {
+            throw fail("pickle builds more than " + MAX_VALUES + " values; a state dict needs a few per tensor");
+        }
         stack.add(o);
+    }
+
+    private void memoPut(long index, Object value) throws CheckpointException {
+        if (memo.size() >= MAX_MEMO && !memo.containsKey(index)) {
+            throw fail("pickle memoizes more than " + MAX_MEMO + " values; a state dict needs a few per tensor");
+        }
+        memo.put(index, value);
     }
 
     private Object pop() throws CheckpointException {

@@ -57,6 +57,7 @@ public final class SafetensorsFile implements WeightSource {
 
     /** Opens and validates a file; nothing but the header is read. */
     public static SafetensorsFile open(Path path) throws CheckpointException {
+        InputFiles.requireRegularFile(path);
         FileChannel ch;
         try {
             ch = FileChannel.open(path, StandardOpenOption.READ);
@@ -90,6 +91,7 @@ public final class SafetensorsFile implements WeightSource {
             throw new SafetensorsException(path, null, HEADER_BEYOND_FILE,
                     "header length " + headerLen + " runs past the end of the " + size + "-byte file");
         }
+        HeapBudget.requireFor(path, headerLen, "header");
         ByteBuffer header = readFully(path, ch, 8, (int) headerLen);
         String json;
         try {

@@ -36,11 +36,13 @@ public final class ShardedWeights implements WeightSource {
     }
 
     public static ShardedWeights open(Path index) throws CheckpointException {
+        InputFiles.requireRegularFile(index);
         JsonNode root;
         try {
             if (Files.size(index) > MAX_INDEX_BYTES) {
                 throw new CheckpointException(index, "index is larger than " + MAX_INDEX_BYTES + " bytes");
             }
+            HeapBudget.requireFor(index, Files.size(index), "index");
             root = JSON.readTree(index.toFile());
         } catch (CheckpointException e) {
             throw e;
@@ -66,10 +68,11 @@ public final class ShardedWeights implements WeightSource {
                         + "', which is not a file beside the index");
             }
             Path file = dir.resolve(shard);
-            if (!Files.isRegularFile(file)) {
+            if (!Files.exists(file) && !Files.isSymbolicLink(file)) {
                 throw new CheckpointException(index, "shard '" + shard + "' named for '" + e.getKey()
                         + "' does not exist");
             }
+            InputFiles.requireRegularFile(file);
             weightMap.put(e.getKey(), file);
             shards.add(file);
         }

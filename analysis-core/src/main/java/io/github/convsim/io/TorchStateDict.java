@@ -28,6 +28,8 @@ import java.util.zip.ZipFile;
  */
 public final class TorchStateDict implements WeightSource {
     private static final long MAX_PICKLE_BYTES = 256L << 20;
+    /** Compressed storage inflated beyond what a tensor reads, below which no question is asked. */
+    private static final long MAX_INFLATE_SLACK = 64L << 20;
 
     private final Path path;
     private final ZipFile zip;
@@ -49,6 +51,7 @@ public final class TorchStateDict implements WeightSource {
     }
 
     public static TorchStateDict open(Path path) throws CheckpointException {
+        InputFiles.requireRegularFile(path);
         checkZipMagic(path);
         ZipFile zip;
         try {
@@ -213,36 +216,65 @@ public final class TorchStateDict implements WeightSource {
         if (entry == null) {
             throw new CheckpointException(path, "tensor '" + name + "': storage data/" + s.key() + " is missing");
         }
-        long storageBytes = Math.multiplyExact(s.numel(), (long) s.dtype().size());
-        ByteBuffer data = ByteBuffer.wrap(entryBytes(path, zip, entry, storageBytes)).order(ByteOrder.LITTLE_ENDIAN);
-        if (data.capacity() != storageBytes) {
-            throw new CheckpointException(path, "tensor '" + name + "': storage data/" + s.key() + " holds "
-                    + data.capacity() + " bytes, its id says " + storageBytes);
-        }
-        long[] size = t.size();
+        int size = s.dtype().size();
+        long[] shape = t.size();
         long[] stride = t.stride();
-        long maxIndex = t.offset();
-        for (int d = 0; d < size.length; d++) {
-            if (size[d] == 0) {
+        long first;
+        long last;
+        long storageBytes;
+        try {
+            storageBytes = Math.multiplyExact(s.numel(), (long) size);
+            if (numel == 0) {
                 return new double[0];
             }
-            maxIndex += (size[d] - 1) * stride[d];
+            if (t.offset() < 0 || s.numel() < 0) {
+                throw new CheckpointException(path, "tensor '" + name + "' has a negative offset or storage size");
+            }
+            // the elements read span [first, last] of the storage; every product and sum is checked for overflow
+            first = t.offset();
+            last = t.offset();
+            for (int d = 0; d < shape.length; d++) {
+                if (shape[d] < 0 || stride[d] < 0) {
+                    throw new CheckpointException(path, "tensor '" + name + "' has a negative size or stride");
+                }
+                last = Math.addExact(last, Math.multiplyExact(shape[d] - 1, stride[d]));
+            }
+        } catch (ArithmeticException overflow) {
+            throw new CheckpointException(path, "tensor '" + name + "': its size, strides or offset overflow 64 bits");
         }
-        if (maxIndex >= s.numel()) {
-            throw new CheckpointException(path, "tensor '" + name + "' reaches element " + maxIndex
+        if (last >= s.numel()) {
+            throw new CheckpointException(path, "tensor '" + name + "' reaches element " + last
                     + " of a storage of " + s.numel());
         }
+        if (entry.getSize() >= 0 && entry.getSize() != storageBytes) {
+            throw new CheckpointException(path, "tensor '" + name + "': storage data/" + s.key() + " holds "
+                    + entry.getSize() + " bytes, its id says " + storageBytes);
+        }
+        long spanBytes = (last - first + 1) * size;
+        // a compressed storage is inflated up to the span's end: bounded by what the tensor itself needs
+        long inflated = (last + 1) * size;
+        long needed = numel * size;
+        if (entry.getMethod() != ZipEntry.STORED && inflated > Math.max(MAX_INFLATE_SLACK, 4 * needed)) {
+            throw new CheckpointException(path, "tensor '" + name + "' needs " + needed + " bytes but would inflate "
+                    + inflated + " bytes of compressed storage data/" + s.key() + " (more than 4 times what it reads)");
+        }
+        if (spanBytes > Integer.MAX_VALUE - 8) {
+            throw new CheckpointException(path, "tensor '" + name + "' spans " + spanBytes + " bytes of its storage,"
+                    + " too many for one read");
+        }
+        ByteBuffer data = ByteBuffer.wrap(span(entry, first * size, (int) spanBytes, name))
+                .order(ByteOrder.LITTLE_ENDIAN);
         double[] out = new double[(int) numel];
-        long[] idx = new long[size.length];
+        long[] idx = new long[shape.length];
         try {
             for (int i = 0; i < out.length; i++) {
-                long p = t.offset();
-                for (int d = 0; d < size.length; d++) {
+                long p = 0;
+                for (int d = 0; d < shape.length; d++) {
                     p += idx[d] * stride[d];
                 }
                 out[i] = s.dtype().read(data, (int) p);
-                for (int d = size.length - 1; d >= 0; d--) {
-                    if (++idx[d] < size[d]) {
+                for (int d = shape.length - 1; d >= 0; d--) {
+                    if (++idx[d] < shape[d]) {
                         break;
                     }
                     idx[d] = 0;
@@ -252,6 +284,29 @@ public final class TorchStateDict implements WeightSource {
             throw new CheckpointException(path, "tensor '" + name + "': " + inexact.getMessage());
         }
         return out;
+    }
+
+    /** {@code length} bytes of a storage entry from byte {@code from}: skipped to, not kept in memory. */
+    private byte[] span(ZipEntry entry, long from, int length, String name) throws CheckpointException {
+        try (InputStream in = zip.getInputStream(entry)) {
+            in.skipNBytes(from);
+            byte[] b = in.readNBytes(length);
+            if (b.length != length) {
+                throw new CheckpointException(path, "tensor '" + name + "': storage " + entry.getName()
+                        + " ends before the bytes the tensor views");
+            }
+            return b;
+        } catch (java.io.EOFException e) {
+            throw new CheckpointException(path, "tensor '" + name + "': storage " + entry.getName()
+                    + " ends before the bytes the tensor views");
+        } catch (ZipException e) {
+            throw new CheckpointException(path, "zip entry '" + entry.getName() + "' is corrupt: " + e.getMessage());
+        } catch (IOException e) {
+            if (e instanceof CheckpointException ce) {
+                throw ce;
+            }
+            throw new CheckpointException(path, "cannot read zip entry '" + entry.getName() + "': " + e.getMessage());
+        }
     }
 
     @Override

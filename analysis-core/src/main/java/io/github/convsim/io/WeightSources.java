@@ -21,10 +21,10 @@ public final class WeightSources {
      * .safetensors} file.
      */
     public static WeightSource open(Path path) throws CheckpointException {
-        if (Files.isDirectory(path)) {
+        if (InputFiles.attributes(path).isDirectory()) {
             for (String name : DIRECTORY_CANDIDATES) {
                 Path p = path.resolve(name);
-                if (Files.isRegularFile(p)) {
+                if (Files.exists(p) || Files.isSymbolicLink(p)) {
                     return openFile(p);
                 }
             }
@@ -40,9 +40,6 @@ public final class WeightSources {
             throw new CheckpointException(path, singles.isEmpty()
                     ? "no model weights found (looked for " + String.join(", ", DIRECTORY_CANDIDATES) + ")"
                     : "several .safetensors files and no index; pass one file or add model.safetensors.index.json");
-        }
-        if (!Files.exists(path)) {
-            throw new CheckpointException(path, "no such file or directory");
         }
         return openFile(path);
     }

@@ -95,8 +95,17 @@ public final class LoraCheckpoint implements AutoCloseable {
         return new Resolution(Collections.unmodifiableList(modules), List.copyOf(shared.skipped()));
     }
 
+    /** W0 and the LoRA factors are weights: integer or boolean tensors (a relabelled dtype) are refused. */
+    private static void requireWeights(Path file, String key, TensorInfo info) throws CheckpointException {
+        if (!info.dtype().isFloatingPoint()) {
+            throw new CheckpointException(file, "tensor '" + key + "' is " + info.dtype() + ", which cannot hold"
+                    + " weights (W0 and the LoRA factors must be F64, F32, F16, BF16 or F8)");
+        }
+    }
+
     private static Matrix readMatrix(WeightSource source, String key) throws CheckpointException {
         TensorInfo i = source.info(key);
+        requireWeights(source.location(), key, i);
         return Matrix.fromRowMajor((int) i.dim(0), (int) i.dim(1), source.readDoubles(key));
     }
 
@@ -111,8 +120,9 @@ public final class LoraCheckpoint implements AutoCloseable {
      * base weights (see {@link WeightSources#open}).
      */
     public static LoraCheckpoint open(Path adapterDir, Path basePath) throws CheckpointException {
-        if (!Files.isDirectory(adapterDir)) {
-            throw new CheckpointException(adapterDir, "adapter directory does not exist");
+        if (!io.github.convsim.io.InputFiles.attributes(adapterDir).isDirectory()) {
+            throw new CheckpointException(adapterDir, "not a directory: an adapter is a directory holding"
+                    + " adapter_config.json and adapter_model.safetensors (or .bin)");
         }
         PeftConfig config = PeftConfig.read(adapterDir.resolve("adapter_config.json"));
         WeightSource adapter = openAdapterWeights(adapterDir);
@@ -144,7 +154,7 @@ public final class LoraCheckpoint implements AutoCloseable {
     private static WeightSource openAdapterWeights(Path dir) throws CheckpointException {
         for (String name : List.of("adapter_model.safetensors", "adapter_model.bin")) {
             Path p = dir.resolve(name);
-            if (Files.isRegularFile(p)) {
+            if (Files.exists(p) || Files.isSymbolicLink(p)) {
                 return WeightSources.open(p);
             }
         }
@@ -241,6 +251,9 @@ public final class LoraCheckpoint implements AutoCloseable {
         TensorInfo bi = adapter.info(bKey);
         TensorInfo wi = base.info(baseKey);
         Path af = adapter.location();
+        requireWeights(af, aKey, ai);
+        requireWeights(af, bKey, bi);
+        requireWeights(base.location(), baseKey, wi);
         if (ai.rank() != 2 || bi.rank() != 2 || wi.rank() != 2) {
             throw new CheckpointException(af, "module '" + path + "': lora_A " + ai.shapeString() + ", lora_B "
                     + bi.shapeString() + " and W0 '" + baseKey + "' " + wi.shapeString() + " must all be matrices");
