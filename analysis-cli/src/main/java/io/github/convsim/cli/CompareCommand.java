@@ -61,6 +61,12 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of the null draws.")
     long seed;
 
+    /** phi to four places, or why there is none (a factor that is zero, as in an untrained adapter). */
+    private static String phi(double v) {
+        return Double.isNaN(v) ? "n/a (undefined: a factor is zero, e.g. an untrained adapter's B)"
+                : String.format(Locale.ROOT, "%.4f", v);
+    }
+
     @Override
     public Integer call() throws Exception {
         if (draws == 1 || draws < 0) {
@@ -90,10 +96,10 @@ final class CompareCommand implements Callable<Integer> {
                     o.printf("convsim compare: %d adapters%s%n", result.adapters().size(),
                             result.isTrajectory() ? " (a training run, ordered by step)" : "");
                     for (ComparisonMap m : result.maps()) {
-                        o.printf(Locale.ROOT, "  %s %s (%s): mean phi between adapters %.4f; unrelated adapters through"
-                                + " the same W0 %.4f; random subspaces %.4f%n", m.module(), m.subject(),
-                                m.side().label(), ComparisonReport.offDiagonalMean(m.mean()), m.w0NullMean(),
-                                m.analytic());
+                        o.printf(Locale.ROOT, "  %s %s (%s): mean phi between adapters %s; unrelated adapters through"
+                                + " the same W0 %s; random subspaces %.4f%n", m.module(), m.subject(),
+                                m.side().label(), phi(ComparisonReport.offDiagonalMean(m.mean())),
+                                phi(m.w0NullMean()), m.analytic());
                     }
                     o.printf(Locale.ROOT, "report: %s (%.2f s)%n", written, (System.nanoTime() - t0) / 1e9);
                 }

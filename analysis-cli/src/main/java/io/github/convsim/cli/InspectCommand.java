@@ -50,6 +50,17 @@ final class InspectCommand implements Callable<Integer> {
             }
             out.printf("%n%d modules in %d layers: %s%n", rows.size(),
                     rows.stream().mapToInt(ModuleSummary::layer).distinct().count(), ckpt.moduleNames());
+            for (String module : ckpt.moduleNames()) {
+                List<ModuleSummary> of = rows.stream().filter(r -> r.module().equals(module)).toList();
+                if (of.stream().allMatch(r -> r.normB() == 0)) {
+                    out.printf("warning: lora_B of module %s is zero in every layer (an untrained adapter): C_B, C_dW"
+                            + " and the similarity of B and dW are undefined and reported as n/a%n", module);
+                }
+                if (of.stream().allMatch(r -> r.normA() == 0)) {
+                    out.printf("warning: lora_A of module %s is zero in every layer: C_A, C_dW and the similarity of"
+                            + " A and dW are undefined and reported as n/a%n", module);
+                }
+            }
             List<SkippedTensor> skipped = ckpt.skipped();
             if (!skipped.isEmpty()) {
                 out.printf("%nskipped %d tensors:%n", skipped.size());

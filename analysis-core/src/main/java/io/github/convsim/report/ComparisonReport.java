@@ -54,7 +54,7 @@ public final class ComparisonReport {
         for (ComparisonMap m : r.maps()) {
             String[] labels = r.adapters().toArray(String[]::new);
             double avg = offDiagonalMean(m.mean());
-            HeatmapFigure fig = new HeatmapFigure(String.format(Locale.ROOT, "Average Similarity = %.4f", avg),
+            HeatmapFigure fig = new HeatmapFigure("Average Similarity = " + Figures.average(avg),
                     String.format(Locale.ROOT, "%s · %s · %s · i=%d, j=%d · mean over %d layers", m.module(),
                             m.subject(), m.side().label(), m.i(), m.j(), m.layers().length), "adapter", "adapter",
                     labels, m.mean());

@@ -24,13 +24,18 @@ public final class Figures {
 
     /** The paper's figure: "Average Similarity = 0.xxxx". */
     public static HeatmapFigure observed(Heatmap h) {
-        return new HeatmapFigure(String.format(Locale.ROOT, "Average Similarity = %.4f", h.average()), context(h),
+        return new HeatmapFigure("Average Similarity = " + average(h.average()), context(h),
                 "layer", "layer", h.layers(), h.phi());
     }
 
     public static HeatmapFigure nullFigure(Heatmap h, String name, double[][] mean, double average, int draws) {
-        return new HeatmapFigure(String.format(Locale.ROOT, "%s: Average Similarity = %.4f", name, average),
+        return new HeatmapFigure(name + ": Average Similarity = " + average(average),
                 context(h) + ", mean of " + draws + " draws", "layer", "layer", h.layers(), mean);
+    }
+
+    /** An average for a title: four places, or "n/a (undefined)" where no cell is defined (a zero factor). */
+    static String average(double v) {
+        return Double.isNaN(v) ? "n/a (undefined: a factor is zero in every layer)" : String.format(Locale.ROOT, "%.4f", v);
     }
 
     private static String context(Heatmap h) {

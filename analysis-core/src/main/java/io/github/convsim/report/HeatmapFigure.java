@@ -27,6 +27,9 @@ import org.knowm.xchart.style.Styler;
  * whichever contrasts more with the cell ("n/a" where phi is undefined).
  */
 public final class HeatmapFigure {
+    /** The cell colour of a map with no defined value. */
+    static final Color UNDEFINED = new Color(0xD9D9D9);
+
     private final String title;
     private final String subtitle;
     private final String xLabel;
@@ -117,6 +120,16 @@ public final class HeatmapFigure {
                 double v = values[a][b];
                 if (!Double.isNaN(v)) {
                     cells.add(new Number[] {b, n - 1 - a, Math.max(0, Math.min(1, v))});
+                }
+            }
+        }
+        if (cells.isEmpty()) {
+            // nothing is defined (an untrained adapter's B = 0): grey cells marked n/a, no colour bar
+            s.setRangeColors(new Color[] {UNDEFINED, UNDEFINED});
+            s.setLegendVisible(false);
+            for (int a = 0; a < n; a++) {
+                for (int b = 0; b < n; b++) {
+                    cells.add(new Number[] {b, n - 1 - a, 0});
                 }
             }
         }
