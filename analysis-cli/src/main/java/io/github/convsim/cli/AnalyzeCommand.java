@@ -78,19 +78,22 @@ final class AnalyzeCommand implements Callable<Integer> {
         AnalysisOptions options = options();
         ReportWriter writer = new ReportWriter(new LinkedHashSet<>(solve.formats));
         Path adapterDir = adapter != null ? adapter : Demo.adapter();
-        Path basePath = base != null ? base : Demo.base();
+        Demo.Choice baseChoice = Demo.baseFor(adapter, base);
+        Path basePath = baseChoice.path();
         PrintWriter o = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         try (AtomicOutput output = AtomicOutput.prepare(out, solve.force, "analyze", List.of(adapterDir, basePath));
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
             Backends.Choice choice = Backends.select(options.backend());
-            try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath)) {
+            try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, solve.baseCheck())) {
                 AnalysisResult result = Analysis.run(ckpt, options, choice, progress);
                 progress.progress("write report", 0, 1);
                 Path written = output.commit(dir -> writer.write(result, dir));
                 progress.progress("write report", 1, 1);
                 progress.close();
                 if (!progressOptions.quiet) {
+                    o.printf("base: %s (%s)%n", basePath, baseChoice.why());
+                    ckpt.notes().forEach(n -> o.println("note: " + n));
                     report(o, result, written, (System.nanoTime() - t0) / 1e9, choice);
                 }
             } finally {

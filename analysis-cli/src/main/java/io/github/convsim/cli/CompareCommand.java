@@ -80,14 +80,15 @@ final class CompareCommand implements Callable<Integer> {
         }
         PrintWriter o = spec.commandLine().getOut();
         long t0 = System.nanoTime();
-        Path basePath = base != null ? base : Demo.base();
+        Demo.Choice baseChoice = Demo.baseFor(base == null ? dirs.get(0) : null, base);
+        Path basePath = baseChoice.path();
         List<Path> inputs = new java.util.ArrayList<>(dirs);
         inputs.add(basePath);
         try (AtomicOutput output = AtomicOutput.prepare(out, solve.force, "compare", inputs);
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
             Backends.Choice choice = Backends.select(options.backend());
             try {
-                ComparisonResult result = Comparison.run(dirs, basePath, options, choice,
+                ComparisonResult result = Comparison.run(dirs, basePath, solve.baseCheck(), options, choice,
                         progress);
                 Path written = output.commit(dir -> new ComparisonReport(new LinkedHashSet<>(solve.formats))
                         .write(result, dir));

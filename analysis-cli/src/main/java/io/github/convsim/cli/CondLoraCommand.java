@@ -5,6 +5,7 @@ import io.github.convsim.condlora.CondLoraFit;
 import io.github.convsim.condlora.ModuleFit;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.linalg.Matrix;
+import io.github.convsim.model.BaseMatch;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
 import io.github.convsim.report.AtomicOutput;
@@ -59,13 +60,17 @@ final class CondLoraCommand implements Runnable {
             + " only what it wrote (a directory with its .convsim-output marker), never anything else.")
         boolean force;
 
-        LoraCheckpoint open() throws IOException {
-            return LoraCheckpoint.open(adapter != null ? adapter : Demo.adapter(), base != null ? base : Demo.base());
+        @Option(names = "--allow-base-mismatch", description = "Fit even against a base of another model family.")
+        boolean allowBaseMismatch;
+
+        LoraCheckpoint open() throws IOException, InputException {
+            return LoraCheckpoint.open(adapter != null ? adapter : Demo.adapter(), Demo.baseFor(adapter, base).path(),
+                    allowBaseMismatch ? BaseMatch.BaseCheck.ALLOW_MISMATCH : BaseMatch.BaseCheck.STRICT);
         }
 
         /** What the command reads, which its --out may never be or contain. */
-        List<Path> paths() {
-            return List.of(adapter != null ? adapter : Demo.adapter(), base != null ? base : Demo.base());
+        List<Path> paths() throws InputException, io.github.convsim.io.CheckpointException {
+            return List.of(adapter != null ? adapter : Demo.adapter(), Demo.baseFor(adapter, base).path());
         }
     }
 
@@ -159,9 +164,9 @@ final class CondLoraCommand implements Runnable {
                     }
                     Path written = output.commit(dir -> {
                         if (format.equals("condlora")) {
-                            CondLoraExport.writeCondLora(dir, ckpt.config(), fits);
+                            CondLoraExport.writeCondLora(dir, ckpt.config(), ckpt.adapterWeights(), fits);
                         } else {
-                            CondLoraExport.writeLora(dir, ckpt.config(), fits, w0s);
+                            CondLoraExport.writeLora(dir, ckpt.config(), ckpt.adapterWeights(), fits, w0s);
                         }
                     });
                     spec.commandLine().getOut().printf("wrote %s adapter: %s%n", format, written);

@@ -1,5 +1,6 @@
 package io.github.convsim.cli;
 
+import io.github.convsim.model.BaseMatch;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.ModuleSummary;
 import io.github.convsim.model.SkippedTensor;
@@ -31,15 +32,24 @@ final class InspectCommand implements Callable<Integer> {
             description = "Base weights: a .safetensors or .bin file, a sharded index, or a model directory.")
     Path base;
 
+    @Option(names = "--allow-base-mismatch", description = "Read the adapter even against a base of another model"
+            + " family.")
+    boolean allowBaseMismatch;
+
     @Override
     public Integer call() throws Exception {
         Path adapterDir = adapter != null ? adapter : Demo.adapter();
-        Path basePath = base != null ? base : Demo.base();
+        Demo.Choice baseChoice = Demo.baseFor(adapter, base);
+        Path basePath = baseChoice.path();
         PrintWriter out = spec.commandLine().getOut();
-        try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath)) {
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, allowBaseMismatch
+                ? BaseMatch.BaseCheck.ALLOW_MISMATCH : BaseMatch.BaseCheck.STRICT)) {
             List<ModuleSummary> rows = ModuleSummary.of(ckpt);
-            out.printf("adapter %s (r=%d, alpha=%s%s)%nbase    %s%n%n", adapterDir, ckpt.config().r(),
-                    fmt(ckpt.config().loraAlpha()), ckpt.config().useRslora() ? ", rsLoRA" : "", basePath);
+            out.printf("adapter %s (r=%d, alpha=%s%s)%nbase    %s (%s)%n", adapterDir, ckpt.config().r(),
+                    fmt(ckpt.config().loraAlpha()), ckpt.config().useRslora() ? ", rsLoRA" : "", basePath,
+                    baseChoice.why());
+            ckpt.notes().forEach(n -> out.println("note: " + n));
+            out.println();
             String header = String.format("%-12s %5s  %-52s %-11s %4s %7s %8s %9s %9s %10s", "module", "layer",
                     "base key", "W0 [o,i]", "r", "alpha", "scaling", "||A||", "||B||", "|dW|/|W0|");
             out.println(header);

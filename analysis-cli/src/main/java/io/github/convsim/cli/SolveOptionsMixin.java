@@ -10,6 +10,7 @@ import io.github.convsim.similarity.NullModel;
 import io.github.convsim.similarity.Side;
 import io.github.convsim.similarity.SimilaritySettings;
 import io.github.convsim.linalg.Backends;
+import io.github.convsim.model.BaseMatch;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -71,6 +72,15 @@ final class SolveOptionsMixin {
     @Option(names = "--force", description = "Also replace a report of another convsim command at --out. convsim replaces"
             + " only what it wrote (a directory with its .convsim-output marker), never anything else.")
     boolean force;
+
+    @Option(names = "--allow-base-mismatch", description = "Analyse even when the base is shown to be of another"
+            + " model family than the adapter's (its keys, or adapter_config.json's base_model_name_or_path against"
+            + " the base's config.json).")
+    boolean allowBaseMismatch;
+
+    BaseMatch.BaseCheck baseCheck() {
+        return allowBaseMismatch ? BaseMatch.BaseCheck.ALLOW_MISMATCH : BaseMatch.BaseCheck.STRICT;
+    }
 
     /** The options, with the null models, draws, seed and controls of the calling command. */
     AnalysisOptions toOptions(Set<NullModel> nulls, int draws, long seed, Set<String> controls) {

@@ -89,7 +89,9 @@ class CompareCommandTest {
         Files.move(derived("b", 0.5, false, 3), run.resolve("checkpoint-200"));
         Files.move(derived("c", 0.0, false, 4), run.resolve("checkpoint-3000"));
         Path out = dir.resolve("traj");
-        CliRunner.Result r = CliRunner.run("compare", run.toString(), "--out", out.toString(), "--modules", "query",
+        CliRunner.Result r = CliRunner.run("compare", run.toString(), "--base", CliRunner.repo()
+                .resolve("data/bert-base-uncased.query-value.safetensors").toString(), "--out", out.toString(),
+                "--modules", "query",
                 "--factors", "B");
         assertEquals(0, r.exit(), r.err());
         Table t = Table.read().csv(out.resolve("trajectory.csv").toFile());

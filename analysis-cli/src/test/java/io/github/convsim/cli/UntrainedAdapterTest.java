@@ -35,11 +35,15 @@ class UntrainedAdapterTest {
         w.write(untrained.resolve("adapter_model.safetensors"));
     }
 
+    private static String base() {
+        return CliRunner.repo().resolve("data/bert-base-uncased.query-value.safetensors").toString();
+    }
+
     @Test
     void analyzeSucceedsWithNaPanels() throws Exception {
         Path out = dir.resolve("report");
-        CliRunner.Result r = CliRunner.run("analyze", "--adapter", untrained.toString(), "--out", out.toString(),
-                "--draws", "2");
+        CliRunner.Result r = CliRunner.run("analyze", "--adapter", untrained.toString(), "--base", base(), "--out",
+                out.toString(), "--draws", "2");
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("query C_B: similarity is undefined"), r.out());
         assertTrue(r.out().contains("query C_A (left, i=8, j=8): average 0.0112"), "A is still analysed: " + r.out());
@@ -56,11 +60,11 @@ class UntrainedAdapterTest {
     @Test
     void compareSaysNaAndInspectWarns() {
         CliRunner.Result c = CliRunner.run("compare", CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8")
-                .toString(), untrained.toString(), "--out", dir.resolve("cmp").toString(), "--draws", "2");
+                .toString(), untrained.toString(), "--base", base(), "--out", dir.resolve("cmp").toString(), "--draws", "2");
         assertEquals(0, c.exit(), c.err());
         assertTrue(c.out().contains("query C_B (left): mean phi between adapters n/a (undefined"), c.out());
         assertFalse(c.out().contains("NaN"), c.out());
-        CliRunner.Result i = CliRunner.run("inspect", untrained.toString());
+        CliRunner.Result i = CliRunner.run("inspect", untrained.toString(), "--base", base());
         assertEquals(0, i.exit(), i.err());
         assertTrue(i.out().contains("warning: lora_B of module query is zero in every layer (an untrained adapter)"),
                 i.out());

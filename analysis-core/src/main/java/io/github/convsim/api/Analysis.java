@@ -71,16 +71,17 @@ public final class Analysis {
         resources.put("modules", streaming);
         Provenance prov = new Provenance("convsim", Provenance.currentToolVersion(), Provenance.currentJava(),
                 Provenance.currentOs(), backend.backend().name() + ": " + backend.backend().description(), backend.reason(),
-                backend.provenance(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, optionsMap(options), timings,
+                backend.provenance(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, optionsMap(options, ckpt.notes()), timings,
                 resources);
         return new AnalysisResult(ckpt.adapterDir().getFileName().toString(), options, List.copyOf(results),
                 ckpt.config().raw(), prov);
     }
 
-    private static List<String> selectModules(LoraCheckpoint ckpt, List<String> requested) {
+    private static List<String> selectModules(LoraCheckpoint ckpt, List<String> requested) throws CheckpointException {
         List<String> available = ckpt.moduleNames();
         if (available.isEmpty()) {
-            throw new IllegalArgumentException(ckpt.adapterDir() + ": the adapter has no LoRA modules to analyse");
+            throw new CheckpointException(ckpt.adapterDir(), "the adapter has no LoRA modules to analyse ("
+                    + ckpt.skipped().size() + " tensors skipped; `convsim inspect` lists them with the reasons)");
         }
         if (requested.isEmpty()) {
             return available;
@@ -111,8 +112,9 @@ public final class Analysis {
         return out;
     }
 
-    private static Map<String, Object> optionsMap(AnalysisOptions o) {
+    private static Map<String, Object> optionsMap(AnalysisOptions o, List<String> checkpointNotes) {
         Map<String, Object> m = new LinkedHashMap<>();
+        m.put("checkpoint_notes", checkpointNotes);
         m.put("mode", o.mode() == null ? "auto (paper where W0 is square, else lstsq)" : o.mode().label());
         m.put("precision", o.precision().name().toLowerCase());
         m.put("rcond", o.rcond());

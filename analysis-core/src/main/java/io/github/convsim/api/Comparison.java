@@ -7,6 +7,7 @@ import io.github.convsim.conversion.W0System;
 import io.github.convsim.io.CheckpointException;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.linalg.Matrix;
+import io.github.convsim.model.BaseMatch;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
 import io.github.convsim.report.Provenance;
@@ -94,13 +95,20 @@ public final class Comparison {
 
     public static ComparisonResult run(List<Path> adapterDirs, Path base, AnalysisOptions options,
                                        Backends.Choice backend, ProgressListener progress) throws CheckpointException {
+        return run(adapterDirs, base, BaseMatch.BaseCheck.STRICT, options, backend, progress);
+    }
+
+    /** As {@link #run(List, Path, AnalysisOptions, Backends.Choice, ProgressListener)}, with the base check chosen. */
+    public static ComparisonResult run(List<Path> adapterDirs, Path base, BaseMatch.BaseCheck baseCheck,
+                                       AnalysisOptions options, Backends.Choice backend, ProgressListener progress)
+            throws CheckpointException {
         if (adapterDirs.size() < 2) {
             throw new IllegalArgumentException("compare needs at least two adapters, got " + adapterDirs.size());
         }
         List<LoraCheckpoint> ckpts = new ArrayList<>();
         try {
             for (Path d : adapterDirs) {
-                ckpts.add(LoraCheckpoint.open(d, base));
+                ckpts.add(LoraCheckpoint.open(d, base, baseCheck));
             }
             return compare(ckpts, options, backend, progress);
         } finally {

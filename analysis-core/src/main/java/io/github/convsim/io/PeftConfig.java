@@ -46,6 +46,7 @@ public final class PeftConfig {
     private final boolean useDora;
     private final List<Integer> layersToTransform;
     private final String baseModelNameOrPath;
+    private final List<String> layersPattern;
     private final String taskType;
 
     private PeftConfig(Path file, ObjectNode raw) throws CheckpointException {
@@ -99,6 +100,14 @@ public final class PeftConfig {
             this.layersToTransform = List.copyOf(l);
         } else {
             throw new CheckpointException(file, "layers_to_transform must be an integer or a list of integers");
+        }
+        JsonNode pattern = raw.get("layers_pattern");
+        if (pattern == null || pattern.isNull()) {
+            this.layersPattern = List.of();
+        } else if (pattern.isTextual()) {
+            this.layersPattern = List.of(pattern.asText());
+        } else {
+            this.layersPattern = strings("layers_pattern");
         }
         this.baseModelNameOrPath = text("base_model_name_or_path").orElse(null);
         this.taskType = text("task_type").orElse(null);
@@ -184,6 +193,11 @@ public final class PeftConfig {
 
     public List<Integer> layersToTransform() {
         return layersToTransform;
+    }
+
+    /** PEFT's layers_pattern: the name(s) of the module list whose index is the layer ("layers", "h"); empty if unset. */
+    public List<String> layersPattern() {
+        return layersPattern;
     }
 
     public Optional<String> baseModelNameOrPath() {

@@ -33,6 +33,8 @@ public final class LoraCheckpoint implements AutoCloseable {
     private static final String PEFT_PREFIX = "base_model.model.";
     /** Fused projections stored as one weight whose output rows are consecutive equal blocks. */
     private static final Map<String, List<String>> FUSED = Map.of("c_attn", List.of("q", "k", "v"));
+    /** transformers' Conv1D layers (GPT-2 family): the only ones whose weight PEFT reads [in, out]. */
+    private static final Set<String> CONV1D = Set.of("c_attn", "c_proj", "c_fc", "q_attn");
 
     private final Path adapterDir;
     private final PeftConfig config;
@@ -41,10 +43,13 @@ public final class LoraCheckpoint implements AutoCloseable {
     private final List<LoraModule> modules;
     private final List<SkippedTensor> skipped;
     private final CondLoraWeights condLora;
+    private final List<String> notes;
 
     private LoraCheckpoint(Path adapterDir, PeftConfig config, WeightSource adapterWeights, WeightSource base,
-                           List<LoraModule> modules, List<SkippedTensor> skipped, CondLoraWeights condLora) {
+                           List<LoraModule> modules, List<SkippedTensor> skipped, CondLoraWeights condLora,
+                           List<String> notes) {
         this.adapterDir = adapterDir;
+        this.notes = List.copyOf(notes);
         this.config = config;
         this.adapterWeights = adapterWeights;
         this.base = base;
@@ -92,7 +97,7 @@ public final class LoraCheckpoint implements AutoCloseable {
             }
         }
         modules.sort(Comparator.comparing(LoraModule::module).thenComparingInt(LoraModule::layer));
-        return new Resolution(Collections.unmodifiableList(modules), List.copyOf(shared.skipped()));
+        return new Resolution(Collections.unmodifiableList(modules), List.copyOf(shared.skipped()), List.of());
     }
 
     /** W0 and the LoRA factors are weights: integer or boolean tensors (a relabelled dtype) are refused. */
@@ -120,6 +125,15 @@ public final class LoraCheckpoint implements AutoCloseable {
      * base weights (see {@link WeightSources#open}).
      */
     public static LoraCheckpoint open(Path adapterDir, Path basePath) throws CheckpointException {
+        return open(adapterDir, basePath, BaseMatch.BaseCheck.STRICT);
+    }
+
+    /**
+     * As {@link #open(Path, Path)}; {@code check} says whether a base shown to be of another model family than the
+     * adapter's is refused (see {@link BaseMatch}).
+     */
+    public static LoraCheckpoint open(Path adapterDir, Path basePath, BaseMatch.BaseCheck check)
+            throws CheckpointException {
         if (!io.github.convsim.io.InputFiles.attributes(adapterDir).isDirectory()) {
             throw new CheckpointException(adapterDir, "not a directory: an adapter is a directory holding"
                     + " adapter_config.json and adapter_model.safetensors (or .bin)");
@@ -132,10 +146,10 @@ public final class LoraCheckpoint implements AutoCloseable {
             if (CondLoraWeights.isCondLora(adapter)) {
                 CondLoraWeights shared = CondLoraWeights.read(adapter);
                 Resolution r = materialise(config, shared, base);
-                return new LoraCheckpoint(adapterDir, config, adapter, base, r.modules, r.skipped, shared);
+                return new LoraCheckpoint(adapterDir, config, adapter, base, r.modules, r.skipped, shared, r.notes);
             }
-            Resolution r = resolve(config, adapter, base);
-            return new LoraCheckpoint(adapterDir, config, adapter, base, r.modules, r.skipped, null);
+            Resolution r = resolve(config, adapter, base, check);
+            return new LoraCheckpoint(adapterDir, config, adapter, base, r.modules, r.skipped, null, r.notes);
         } catch (PatternTimeoutException e) {
             adapter.close();
             if (base != null) {
@@ -163,10 +177,11 @@ public final class LoraCheckpoint implements AutoCloseable {
 
     private record Factor(String modulePath, String key) {}
 
-    private record Resolution(List<LoraModule> modules, List<SkippedTensor> skipped) {}
+    private record Resolution(List<LoraModule> modules, List<SkippedTensor> skipped, List<String> notes) {}
 
-    private static Resolution resolve(PeftConfig config, WeightSource adapter, WeightSource base)
-            throws CheckpointException {
+    private static Resolution resolve(PeftConfig config, WeightSource adapter, WeightSource base,
+                                      BaseMatch.BaseCheck check) throws CheckpointException {
+        Set<String> notes = new LinkedHashSet<>();
         Map<String, Factor> aKeys = new LinkedHashMap<>();
         Map<String, Factor> bKeys = new LinkedHashMap<>();
         Set<String> dora = new LinkedHashSet<>();
@@ -201,6 +216,15 @@ public final class LoraCheckpoint implements AutoCloseable {
             skipped.add(new SkippedTensor(key, saved ? "modules_to_save: trained in full, not a LoRA factor"
                     : "not a LoRA factor"));
         }
+        if (config.useDora() && dora.isEmpty()) {
+            throw new CheckpointException(adapter.location(), "adapter_config.json sets use_dora, but the weights hold"
+                    + " no lora_magnitude_vector: a DoRA adapter cannot be read without its magnitudes (re-save it with"
+                    + " PEFT)");
+        }
+        if (!dora.isEmpty()) {
+            notes.add("DoRA: the magnitude vectors of " + dora.size() + " modules are recorded, not analysed; the"
+                    + " conversion matrices are those of the directions A and B");
+        }
         if (adapterNames.size() > 1) {
             throw new CheckpointException(adapter.location(), "holds several adapters " + adapterNames
                     + "; save them separately");
@@ -217,9 +241,10 @@ public final class LoraCheckpoint implements AutoCloseable {
         }
         BaseIndex index = new BaseIndex(base);
         List<Pending> pending = new ArrayList<>();
+        Map<String, String[]> prefixes = new LinkedHashMap<>();
         for (Factor fa : aKeys.values()) {
             String path = fa.modulePath;
-            Integer layer = layerOf(path);
+            Integer layer = layerIndex(config, path);
             if (layer == null) {
                 skipped.add(new SkippedTensor(fa.key, "not in a numbered layer, so it has no place on a layers x"
                         + " layers heatmap"));
@@ -231,13 +256,23 @@ public final class LoraCheckpoint implements AutoCloseable {
                         + config.targetModulesDescription() + "'"));
                 continue;
             }
-            String baseKey = index.find(path, adapter.location());
-            pending.addAll(pair(config, adapter, base, path, layer, fa.key, bKeys.get(path).key, baseKey,
-                    dora.contains(path)));
+            if (!config.layersToTransform().isEmpty() && !config.layersToTransform().contains(layer)) {
+                String why = "layer " + layer + " is not in layers_to_transform " + config.layersToTransform();
+                skipped.add(new SkippedTensor(fa.key, why));
+                skipped.add(new SkippedTensor(bKeys.get(path).key, why));
+                continue;
+            }
+            BaseIndex.Match match = index.find(path, adapter.location());
+            prefixes.putIfAbsent(match.adapterPrefix() + " -> " + match.basePrefix(),
+                    new String[] {match.adapterPrefix(), match.basePrefix()});
+            pending.addAll(pair(config, adapter, base, path, layer, fa.key, bKeys.get(path).key, match.key(),
+                    dora.contains(path), notes));
         }
         List<LoraModule> modules = nameModules(pending);
         modules.sort(Comparator.comparing(LoraModule::module).thenComparingInt(LoraModule::layer));
-        return new Resolution(Collections.unmodifiableList(modules), Collections.unmodifiableList(skipped));
+        notes.addAll(BaseMatch.check(config, base.location(), prefixes.values(), check));
+        return new Resolution(Collections.unmodifiableList(modules), Collections.unmodifiableList(skipped),
+                List.copyOf(notes));
     }
 
     /** {@code minTokens}: a fused block keeps its projection's name ("c_attn.q", never just "q"). */
@@ -245,8 +280,8 @@ public final class LoraCheckpoint implements AutoCloseable {
                            int rank, double alpha, double scaling, Matrix a, Matrix b, boolean dora) {}
 
     private static List<Pending> pair(PeftConfig config, WeightSource adapter, WeightSource base, String path,
-                                      int layer, String aKey, String bKey, String baseKey, boolean dora)
-            throws CheckpointException {
+                                      int layer, String aKey, String bKey, String baseKey, boolean dora,
+                                      Set<String> notes) throws CheckpointException {
         TensorInfo ai = adapter.info(aKey);
         TensorInfo bi = adapter.info(bKey);
         TensorInfo wi = base.info(baseKey);
@@ -270,7 +305,16 @@ public final class LoraCheckpoint implements AutoCloseable {
             throw new CheckpointException(af, "module '" + path + "': adapter_config gives r=" + configRank
                     + " but lora_A has " + r + " rows (check r and rank_pattern)");
         }
-        boolean transposed = config.fanInFanOut();
+        // PEFT honours fan_in_fan_out only where the layer is a Conv1D (GPT-2's, weight stored [in, out]); it warns
+        // and ignores the flag on an ordinary Linear, and sets it for a Conv1D: so does convsim
+        String last = path.substring(path.lastIndexOf('.') + 1);
+        boolean transposed = CONV1D.contains(last);
+        if (config.fanInFanOut() != transposed) {
+            notes.add(transposed ? "fan_in_fan_out is false in adapter_config.json, but " + last + " is a Conv1D layer"
+                    + " (weight stored [in, out]): it is read transposed, as PEFT does"
+                    : "fan_in_fan_out is true in adapter_config.json, but " + last + " is an ordinary Linear layer"
+                    + " (weight stored [out, in]): the flag is ignored, as PEFT ignores it");
+        }
         long w0Out = transposed ? wi.dim(1) : wi.dim(0);
         long w0In = transposed ? wi.dim(0) : wi.dim(1);
         if (w0Out != out || w0In != in) {
@@ -285,7 +329,6 @@ public final class LoraCheckpoint implements AutoCloseable {
         requireFinite(af, aKey, a);
         requireFinite(af, bKey, b);
         String fullName = withoutLayer(path);
-        String last = path.substring(path.lastIndexOf('.') + 1);
         List<String> pieces = FUSED.get(last);
         List<Pending> result = new ArrayList<>();
         if (pieces != null && out == pieces.size() * in) {
@@ -338,6 +381,24 @@ public final class LoraCheckpoint implements AutoCloseable {
         return path.startsWith(PEFT_PREFIX) ? path.substring(PEFT_PREFIX.length()) : path;
     }
 
+    /**
+     * The layer of a module path: the index after PEFT's layers_pattern ("model.layers.3.mlp" with pattern "layers"),
+     * or, without a pattern, the first numeric token. Null when the path has none.
+     */
+    static Integer layerIndex(PeftConfig config, String path) {
+        if (config.layersPattern().isEmpty()) {
+            return layerOf(path);
+        }
+        String[] t = path.split("\\.");
+        for (int k = 0; k + 1 < t.length; k++) {
+            if (config.layersPattern().contains(t[k]) && !t[k + 1].isEmpty() && t[k + 1].length() < 7
+                    && t[k + 1].chars().allMatch(Character::isDigit)) {
+                return Integer.parseInt(t[k + 1]);
+            }
+        }
+        return null;
+    }
+
     /** The first purely numeric token of a dotted path: the layer (block) index. */
     static Integer layerOf(String path) {
         for (String t : path.split("\\.")) {
@@ -379,8 +440,11 @@ public final class LoraCheckpoint implements AutoCloseable {
             }
         }
 
+        /** A base weight matched to an adapter's module path, and the prefixes each side had before the common part. */
+        record Match(String key, String adapterPrefix, String basePrefix) {}
+
         /** Longest suffix of the path that names exactly one base weight; it must keep the layer index. */
-        String find(String path, Path adapterFile) throws CheckpointException {
+        Match find(String path, Path adapterFile) throws CheckpointException {
             String[] t = path.split("\\.");
             for (int k = 0; k < t.length; k++) {
                 String suffix = String.join(".", java.util.Arrays.copyOfRange(t, k, t.length));
@@ -392,7 +456,10 @@ public final class LoraCheckpoint implements AutoCloseable {
                     continue;
                 }
                 if (hits.size() == 1) {
-                    return hits.get(0);
+                    String key = hits.get(0);
+                    String module = key.substring(0, key.length() - ".weight".length());
+                    return new Match(key, path.substring(0, path.length() - suffix.length()),
+                            module.substring(0, module.length() - suffix.length()));
                 }
                 throw new CheckpointException(adapterFile, "module '" + path + "' matches several base weights "
                         + hits.subList(0, Math.min(3, hits.size())) + " in " + base.location());
@@ -404,6 +471,14 @@ public final class LoraCheckpoint implements AutoCloseable {
 
     public Path adapterDir() {
         return adapterDir;
+    }
+
+    /**
+     * How the checkpoint was read, where a reader could have read it otherwise: prefixes substituted to match the
+     * base, flags PEFT ignores or implies, DoRA magnitudes recorded, the evidence on whether the base matches.
+     */
+    public List<String> notes() {
+        return notes;
     }
 
     public PeftConfig config() {
