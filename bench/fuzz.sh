@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rounds="${1:-1}"
 targets=(ReaderFuzzTest#safetensors ReaderFuzzTest#torchZip ReaderFuzzTest#shardedIndex ReaderFuzzTest#adapterConfig
-         PickleFuzzTest#unpickle)
+         PickleFuzzTest#unpickle CheckpointFuzzTest#checkpointToReport)
 mvn -q -B -DskipTests install -pl analysis-core -am
 total=0
 for ((round = 1; round <= rounds; round++)); do

@@ -39,8 +39,9 @@ class CondLoraCommandTest {
         assertEquals(0, CliRunner.run("condlora", "export", "--as", "condlora", "--out", cond.toString()).exit());
         assertTrue(Files.readString(cond.resolve("adapter_config.json")).contains("CONDLORA"));
         Path report = dir.resolve("report");
-        CliRunner.Result r = CliRunner.run("analyze", "--adapter", cond.toString(), "--out", report.toString(),
-                "--draws", "2", "--nulls", "analytic", "--controls", "none");
+        CliRunner.Result r = CliRunner.run("analyze", "--adapter", cond.toString(), "--base",
+                CliRunner.repo().resolve("data/bert-base-uncased.query-value.safetensors").toString(), "--out",
+                report.toString(), "--draws", "2", "--nulls", "analytic", "--controls", "none");
         assertEquals(0, r.exit(), r.err());
         JsonNode s = new ObjectMapper().readTree(report.resolve("summary.json").toFile());
         for (JsonNode h : s.get("heatmaps")) {
@@ -49,5 +50,25 @@ class CondLoraCommandTest {
         CliRunner.Result bad = CliRunner.run("condlora", "export", "--as", "onnx", "--out", dir.resolve("x").toString());
         assertEquals(2, bad.exit());
         assertFalse(Files.exists(dir.resolve("x")));
+    }
+
+    @Test
+    void anExportKeepsTheClassifierHeadAndOrdinaryPermissions() throws Exception {
+        Path lora = dir.resolve("export-lora");
+        CliRunner.Result r = CliRunner.run("condlora", "export", "--as", "lora", "--out", lora.toString());
+        assertEquals(0, r.exit(), r.err());
+        Path source = CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8/adapter_model.safetensors");
+        try (var src = io.github.convsim.io.SafetensorsFile.open(source);
+             var out = io.github.convsim.io.SafetensorsFile.open(lora.resolve("adapter_model.safetensors"))) {
+            for (String head : java.util.List.of("base_model.model.classifier.weight", "base_model.model.classifier.bias")) {
+                org.junit.jupiter.api.Assertions.assertArrayEquals(src.readDoubles(head), out.readDoubles(head), 0.0,
+                        head);
+            }
+        }
+        java.nio.file.Path ordinary = java.nio.file.Files.writeString(dir.resolve("ordinary.txt"), "x");
+        var expected = java.nio.file.Files.getPosixFilePermissions(ordinary);
+        for (String f : java.util.List.of("adapter_model.safetensors", "adapter_config.json")) {
+            assertEquals(expected, java.nio.file.Files.getPosixFilePermissions(lora.resolve(f)), f);
+        }
     }
 }

@@ -108,6 +108,8 @@ final class ModulePass {
             streaming.put("seconds", seconds);
             streaming.put("solve_guard", solver.guardSummary());
             return new Outcome(new ModuleResult(name, solveOptions.mode(), conv.diagnostics(), maps), streaming);
+        } catch (CheckpointException e) {
+            throw e; // a bad input found while streaming (a NaN in W0, say): its own message, not the temp file's
         } catch (IOException e) {
             throw new CheckpointException(null, "cannot create a temporary file for the W0 null: " + e.getMessage());
         }

@@ -5,6 +5,9 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.convsim.io.Dtype;
+import io.github.convsim.io.WeightSource;
+import io.github.convsim.io.TensorInfo;
+import io.github.convsim.io.AtomicFile;
 import io.github.convsim.io.PeftConfig;
 import io.github.convsim.io.SafetensorsWriter;
 import io.github.convsim.linalg.Matrix;
@@ -19,17 +22,24 @@ import java.util.Set;
 /**
  * Writes a fitted single linear layer both ways: as a CondLoRA checkpoint in the authors' layout (one shared Wa, Wb
  * per module name) and as a standard PEFT LoRA adapter whose per-layer factors are materialised (A_l = Wa W0_l^T,
- * B_l = W0_l Wb^T), so the approximation can be evaluated in PEFT unchanged.
+ * B_l = W0_l Wb^T), so the approximation can be evaluated in PEFT unchanged. Every other tensor of the source adapter
+ * (a classifier head kept by modules_to_save, ...) is copied, so the export loads and predicts like the source.
  */
 public final class CondLoraExport {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .disable(com.fasterxml.jackson.core.JsonGenerator.Feature.AUTO_CLOSE_TARGET);
+    /** The LoRA tensors the export replaces; DoRA magnitudes go too (the export is plain LoRA, use_dora false). */
+    private static final java.util.regex.Pattern LORA_TENSOR = java.util.regex.Pattern.compile(
+            "\\.(lora_A|lora_B|lora_magnitude_vector|linear_for_lora_A|linear_for_lora_B)(\\.|$)");
 
     private CondLoraExport() {}
 
     /** adapter_config.json (peft_type CONDLORA) and adapter_model.safetensors with {@code <module>.linear_for_lora_A.weight}. */
-    public static void writeCondLora(Path dir, PeftConfig source, List<ModuleFit> fits) throws IOException {
+    public static void writeCondLora(Path dir, PeftConfig source, WeightSource sourceWeights, List<ModuleFit> fits)
+            throws IOException {
         Files.createDirectories(dir);
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt").metadata("written_by", "convsim");
+        keepOtherTensors(w, sourceWeights);
         for (ModuleFit f : fits) {
             add(w, f.module() + ".linear_for_lora_A.weight", f.wa());
             add(w, f.module() + ".linear_for_lora_B.weight", f.wb());
@@ -41,10 +51,11 @@ public final class CondLoraExport {
     }
 
     /** A PEFT LoRA adapter with each layer's factors materialised from the fitted shared layers. */
-    public static void writeLora(Path dir, PeftConfig source, List<ModuleFit> fits, List<List<Matrix>> w0sPerModule)
-            throws IOException {
+    public static void writeLora(Path dir, PeftConfig source, WeightSource sourceWeights, List<ModuleFit> fits,
+                                 List<List<Matrix>> w0sPerModule) throws IOException {
         Files.createDirectories(dir);
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt").metadata("written_by", "convsim");
+        keepOtherTensors(w, sourceWeights);
         for (int k = 0; k < fits.size(); k++) {
             ModuleFit f = fits.get(k);
             List<Matrix> w0s = w0sPerModule.get(k);
@@ -87,8 +98,18 @@ public final class CondLoraExport {
     }
 
     private static void writeJson(Path file, ObjectNode node) throws IOException {
-        Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), ".config", ".tmp");
-        JSON.writeValue(tmp.toFile(), node);
-        Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        AtomicFile.write(file, out -> JSON.writeValue(out, node));
+    }
+
+    /** Every tensor of the source adapter that is not a LoRA factor (a classifier head in modules_to_save, ...). */
+    private static void keepOtherTensors(SafetensorsWriter w, WeightSource source) throws IOException {
+        for (String name : source.names()) {
+            if (LORA_TENSOR.matcher(name).find()) {
+                continue;
+            }
+            TensorInfo i = source.info(name);
+            Dtype keep = i.dtype() == Dtype.F64 || i.dtype() == Dtype.BF16 ? i.dtype() : Dtype.F32;
+            w.add(name, keep, i.shape(), source.readDoubles(name));
+        }
     }
 }

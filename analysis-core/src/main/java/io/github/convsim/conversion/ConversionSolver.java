@@ -91,8 +91,8 @@ public final class ConversionSolver {
             try {
                 lus = backend.lu(w0s, options.precision());
             } catch (SingularMatrixException e) {
-                throw new IllConditionedException("a W0 of module " + layers.get(0).module() + " is exactly singular ("
-                        + e.getMessage() + "); use --mode lstsq or --mode pinv");
+                throw new IllConditionedException(singularLayer(layers, w0s) + " is exactly singular ("
+                        + e.getMessage() + "); paper mode needs an invertible W0: use --mode lstsq or --mode pinv");
             }
         } else {
             svds = backend.svd(w0s, true, options.precision());
@@ -252,6 +252,19 @@ public final class ConversionSolver {
             den += b[i] * b[i];
         }
         return den == 0 ? Math.sqrt(num) : Math.sqrt(num / den);
+    }
+
+    /** Which layer of a batch has the singular W0, found by factoring them one at a time. */
+    private String singularLayer(List<LoraModule> layers, List<Matrix> w0s) {
+        for (int k = 0; k < layers.size(); k++) {
+            try {
+                backend.lu(List.of(w0s.get(k)), options.precision());
+            } catch (SingularMatrixException e) {
+                LoraModule m = layers.get(k);
+                return where(m) + ": W0 '" + m.baseKey() + "'";
+            }
+        }
+        return "a W0 of module " + layers.get(0).module();
     }
 
     private static String where(LoraModule m) {

@@ -97,25 +97,17 @@ public final class SafetensorsWriter {
         }
         byte[] json = JSON.writeValueAsBytes(header);
         int padded = (json.length + 7) / 8 * 8; // the reference writer pads the header to 8 bytes with spaces
-        Path parent = file.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Path tmp = Files.createTempFile(parent, "." + file.getFileName(), ".tmp");
-        try {
-            try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(tmp), 1 << 20)) {
-                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
-                out.write(len.array());
-                out.write(json);
-                for (int i = json.length; i < padded; i++) {
-                    out.write(' ');
-                }
-                for (Pending p : tensors.values()) {
-                    writeData(out, p);
-                }
+        AtomicFile.write(file, out -> {
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded);
+            out.write(len.array());
+            out.write(json);
+            for (int i = json.length; i < padded; i++) {
+                out.write(' ');
             }
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+            for (Pending p : tensors.values()) {
+                writeData(out, p);
+            }
+        });
     }
 
     private static void writeData(OutputStream out, Pending p) throws IOException {

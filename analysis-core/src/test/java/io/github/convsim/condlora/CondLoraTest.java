@@ -165,8 +165,8 @@ class CondLoraTest extends CpuBackendTest {
             for (LoraModule m : c.modules()) {
                 w0s.add(c.baseWeight(m));
             }
-            CondLoraExport.writeCondLora(asCond, c.config(), fits);
-            CondLoraExport.writeLora(asLora, c.config(), fits, List.of(w0s));
+            CondLoraExport.writeCondLora(asCond, c.config(), c.adapterWeights(), fits);
+            CondLoraExport.writeLora(asLora, c.config(), c.adapterWeights(), fits, List.of(w0s));
             try (LoraCheckpoint back = LoraCheckpoint.open(asCond, basePath);
                  LoraCheckpoint lora = LoraCheckpoint.open(asLora, basePath)) {
                 assertTrue(back.condLora().isPresent());
