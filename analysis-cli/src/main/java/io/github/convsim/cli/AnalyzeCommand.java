@@ -8,6 +8,9 @@ import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.report.AtomicOutput;
 import io.github.convsim.report.ReportWriter;
 import io.github.convsim.report.Verdicts;
+import io.github.convsim.similarity.MapVerdict;
+import io.github.convsim.similarity.MultipleTesting;
+import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.Heatmap;
 import io.github.convsim.similarity.NullModel;
 import java.io.PrintWriter;
@@ -73,10 +76,16 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of every null draw.")
     long seed;
 
+    @Option(names = "--correction", paramLabel = "C", defaultValue = "holm",
+            description = {"How the maps' p-values are adjusted, judged as one family: holm (family-wise error rate),",
+                "bh (Benjamini-Hochberg false discovery rate) or none (default: ${DEFAULT-VALUE})."})
+    String correction;
+
     @Override
     public Integer call() throws Exception {
         AnalysisOptions options = options();
-        ReportWriter writer = new ReportWriter(new LinkedHashSet<>(solve.formats));
+        Correction c = MultipleTesting.Correction.parse(correction);
+        ReportWriter writer = new ReportWriter(new LinkedHashSet<>(solve.formats), c);
         Path adapterDir = adapter != null ? adapter : Demo.adapter();
         Demo.Choice baseChoice = Demo.baseFor(adapter, base);
         Path basePath = baseChoice.path();
@@ -94,7 +103,7 @@ final class AnalyzeCommand implements Callable<Integer> {
                 if (!progressOptions.quiet) {
                     o.printf("base: %s (%s)%n", basePath, baseChoice.why());
                     ckpt.notes().forEach(n -> o.println("note: " + n));
-                    report(o, result, written, (System.nanoTime() - t0) / 1e9, choice);
+                    report(o, result, written, (System.nanoTime() - t0) / 1e9, choice, c);
                 }
             } finally {
                 choice.backend().close();
@@ -103,14 +112,13 @@ final class AnalyzeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void report(PrintWriter o, AnalysisResult result, Path written, double seconds, Backends.Choice choice) {
+    private void report(PrintWriter o, AnalysisResult result, Path written, double seconds, Backends.Choice choice,
+                        Correction c) {
         o.printf("convsim analyze: %s, %d modules, backend %s%n", result.adapter(), result.modules().size(),
                 choice.reason());
-        for (var m : result.modules()) {
-            for (Heatmap h : m.heatmaps()) {
-                if (!h.isControl()) {
-                    o.println("  " + Verdicts.interpretation(h));
-                }
+        for (MapVerdict v : Verdicts.of(result, c)) {
+            if (!v.map().isControl()) {
+                o.println("  " + Verdicts.interpretation(v));
             }
         }
         var res = result.provenance().resources();

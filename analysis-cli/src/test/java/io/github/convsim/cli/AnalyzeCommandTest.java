@@ -162,6 +162,29 @@ class AnalyzeCommandTest {
     }
 
     @Test
+    void verdictsAreJudgedAsOneFamilyWithTheirStatistics() throws Exception {
+        JsonNode s = new ObjectMapper().readTree(report.resolve("summary.json").toFile());
+        JsonNode stats = s.get("statistics");
+        assertEquals("holm", stats.get("correction").asText());
+        assertEquals(4, stats.get("family_size").asInt(), "A and B of query and value; dW is B's duplicate");
+        assertEquals(0.05, stats.get("alpha").asDouble());
+        for (JsonNode h : s.get("heatmaps")) {
+            String status = h.get("status").asText();
+            switch (h.get("factor").asText()) {
+                case "A", "B" -> {
+                    assertEquals("tested", status, h.toString());
+                    assertTrue(h.get("p_adjusted").asDouble() >= h.get("p_value").asDouble(), h.toString());
+                    assertEquals(h.get("p_adjusted").asDouble() < 0.05 ? "yes" : "no",
+                            h.get("exceeds_w0_null").asText());
+                }
+                case "dW" -> assertEquals("duplicate", status, h.toString());
+                default -> assertEquals("control", status, h.toString());
+            }
+        }
+        assertTrue(Files.readString(report.resolve("report.md")).contains("| p | p adjusted | exceeds W0 null |"));
+    }
+
+    @Test
     void aDirectoryConvsimDidNotWriteIsRefusedEvenWithForceAndKeptIntact() throws Exception {
         Path thesis = dir.resolve("thesis");
         Files.createDirectories(thesis);

@@ -115,11 +115,15 @@ public final class Convsim implements AutoCloseable {
                 () -> new IllegalArgumentException("no left heatmap of " + subject + " for " + module));
     }
 
-    /** The verdict table: one row per heatmap with its average, nulls and verdict. */
+    /**
+     * The verdict table: one row per heatmap with its average, nulls, p, Holm-adjusted p over the analysis' maps, and
+     * verdict.
+     */
     public static Table verdicts(AnalysisResult r) {
         Table t = Table.create("verdicts");
-        List<Heatmap> maps = new ArrayList<>();
-        r.modules().forEach(m -> maps.addAll(m.heatmaps()));
+        List<io.github.convsim.similarity.MapVerdict> judged = Verdicts.of(r,
+                io.github.convsim.similarity.MultipleTesting.Correction.HOLM);
+        List<Heatmap> maps = judged.stream().map(io.github.convsim.similarity.MapVerdict::map).toList();
         t.addColumns(tech.tablesaw.api.StringColumn.create("module", maps.stream().map(Heatmap::module)),
                 tech.tablesaw.api.StringColumn.create("matrix", maps.stream().map(Heatmap::subject)),
                 tech.tablesaw.api.StringColumn.create("side", maps.stream().map(h -> h.side().label())),
@@ -130,7 +134,9 @@ public final class Convsim implements AutoCloseable {
                         .mapToDouble(h -> h.gaussian() == null ? Double.NaN : h.gaussian().averageMean())),
                 tech.tablesaw.api.DoubleColumn.create("w0 null", maps.stream()
                         .mapToDouble(h -> h.w0() == null ? Double.NaN : h.w0().averageMean())),
-                tech.tablesaw.api.StringColumn.create("exceeds W0 null", maps.stream().map(Verdicts::exceedsW0)));
+                tech.tablesaw.api.DoubleColumn.create("p", judged.stream().mapToDouble(v -> v.p())),
+                tech.tablesaw.api.DoubleColumn.create("p (Holm)", judged.stream().mapToDouble(v -> v.pAdjusted())),
+                tech.tablesaw.api.StringColumn.create("exceeds W0 null", judged.stream().map(v -> v.answer())));
         fixed(t, 4);
         return t;
     }
@@ -144,11 +150,11 @@ public final class Convsim implements AutoCloseable {
         }
     }
 
-    /** One sentence per conversion-matrix heatmap, computed from the numbers. */
+    /** One sentence per conversion-matrix heatmap, computed from the numbers (the maps judged as one family, Holm). */
     public static List<String> interpretation(AnalysisResult r) {
         List<String> out = new ArrayList<>();
-        r.modules().forEach(m -> m.heatmaps().stream().filter(h -> !h.isControl())
-                .forEach(h -> out.add(Verdicts.interpretation(h))));
+        Verdicts.of(r, io.github.convsim.similarity.MultipleTesting.Correction.HOLM).stream()
+                .filter(v -> !v.map().isControl()).forEach(v -> out.add(Verdicts.interpretation(v)));
         return out;
     }
 

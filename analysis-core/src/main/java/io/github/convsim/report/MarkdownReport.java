@@ -4,6 +4,8 @@ import io.github.convsim.api.AnalysisResult;
 import io.github.convsim.api.ModuleResult;
 import io.github.convsim.conversion.LayerDiagnostics;
 import io.github.convsim.similarity.Heatmap;
+import io.github.convsim.similarity.MapVerdict;
+import io.github.convsim.similarity.MultipleTesting.Correction;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -14,7 +16,7 @@ import java.util.Set;
 final class MarkdownReport {
     private MarkdownReport() {}
 
-    static String markdown(AnalysisResult r, Set<String> formats) {
+    static String markdown(AnalysisResult r, List<MapVerdict> verdicts, Set<String> formats) {
         StringBuilder md = new StringBuilder();
         md.append("# convsim report: ").append(r.adapter()).append("\n\n");
         md.append("Conversion matrices C = W0^-1 A^T, W0^-1 B, W0^-1 BA per layer (CondLoRA, arXiv:2403.14946), "
@@ -23,20 +25,22 @@ final class MarkdownReport {
                 + "the W0 null (random factors of the same norms through the same W0: what the frozen weights alone "
                 + "produce).\n\n");
         md.append("## Verdicts\n\n");
+        md.append(familySentence(verdicts)).append("\n\n");
         md.append("| module | matrix | side | i | j | average | analytic | Gaussian null [95 %] | W0 null [95 %] | "
-                + "effect (sd) | exceeds W0 null |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
-        for (Heatmap h : heatmaps(r)) {
-            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s |%n",
+                + "effect (sd) | p | p adjusted | exceeds W0 null |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for (MapVerdict v : verdicts) {
+            Heatmap h = v.map();
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |%n",
                     h.module(), h.subject(), h.side().label(), h.i(), h.j(), num(h.average()), num(h.analytic()),
                     h.gaussian() == null ? "" : Verdicts.interval(h.gaussian()),
                     h.w0() == null ? "" : Verdicts.interval(h.w0()),
                     h.w0() == null ? "" : String.format(Locale.ROOT, "%.2f", h.w0().effectSize(h.average())),
-                    Verdicts.exceedsW0(h)));
+                    Verdicts.p(v.p()), Verdicts.p(v.pAdjusted()), answer(v)));
         }
         md.append("\n");
-        for (Heatmap h : heatmaps(r)) {
-            if (!h.isControl()) {
-                md.append("- ").append(Verdicts.interpretation(h)).append('\n');
+        for (MapVerdict v : verdicts) {
+            if (!v.map().isControl()) {
+                md.append("- ").append(Verdicts.interpretation(v)).append('\n');
             }
         }
         md.append("\n## Figures\n\n");
@@ -66,7 +70,7 @@ final class MarkdownReport {
         return md.toString();
     }
 
-    static String html(AnalysisResult r) {
+    static String html(AnalysisResult r, List<MapVerdict> verdicts) {
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>convsim: ")
                 .append(esc(r.adapter())).append("</title><style>body{font-family:sans-serif;margin:2em;max-width:1900px}"
@@ -75,22 +79,26 @@ final class MarkdownReport {
                         + ".figs img{width:32%;min-width:380px}.no{color:#555}.yes{color:#070;font-weight:bold}"
                         + "code{background:#f5f5f5}</style></head><body>");
         h.append("<h1>convsim report: ").append(esc(r.adapter())).append("</h1>");
-        h.append("<h2>Verdicts</h2><table><tr><th>module</th><th>matrix</th><th>side</th><th>i</th><th>j</th>"
+        h.append("<h2>Verdicts</h2><p>").append(esc(familySentence(verdicts))).append("</p>");
+        h.append("<table><tr><th>module</th><th>matrix</th><th>side</th><th>i</th><th>j</th>"
                 + "<th>average</th><th>analytic</th><th>Gaussian null [95 %]</th><th>W0 null [95 %]</th>"
-                + "<th>exceeds W0 null</th></tr>");
-        for (Heatmap m : heatmaps(r)) {
-            String v = Verdicts.exceedsW0(m);
+                + "<th>p</th><th>p adjusted</th><th>exceeds W0 null</th></tr>");
+        for (MapVerdict verdict : verdicts) {
+            Heatmap m = verdict.map();
+            String v = answer(verdict);
             h.append("<tr><td>").append(esc(m.module())).append("</td><td>").append(esc(m.subject())).append("</td><td>")
                     .append(m.side().label()).append("</td><td>").append(m.i()).append("</td><td>").append(m.j())
                     .append("</td><td>").append(num(m.average())).append("</td><td>").append(num(m.analytic()))
                     .append("</td><td>").append(m.gaussian() == null ? "" : Verdicts.interval(m.gaussian()))
                     .append("</td><td>").append(m.w0() == null ? "" : Verdicts.interval(m.w0()))
-                    .append("</td><td class=\"").append(v).append("\">").append(v).append("</td></tr>");
+                    .append("</td><td>").append(Verdicts.p(verdict.p())).append("</td><td>")
+                    .append(Verdicts.p(verdict.pAdjusted())).append("</td><td class=\"").append(verdict.answer())
+                    .append("\">").append(esc(v)).append("</td></tr>");
         }
         h.append("</table><ul>");
-        for (Heatmap m : heatmaps(r)) {
-            if (!m.isControl()) {
-                h.append("<li>").append(esc(Verdicts.interpretation(m))).append("</li>");
+        for (MapVerdict verdict : verdicts) {
+            if (!verdict.map().isControl()) {
+                h.append("<li>").append(esc(Verdicts.interpretation(verdict))).append("</li>");
             }
         }
         h.append("</ul><h2>Figures</h2>");
@@ -142,6 +150,32 @@ final class MarkdownReport {
             }
         }
         return out;
+    }
+
+    /** The verdict, with its status where there is none ("n/a (degenerate)"). */
+    private static String answer(MapVerdict v) {
+        return switch (v.status()) {
+            case TESTED -> v.answer();
+            case DUPLICATE -> v.answer() + " (as " + v.duplicateOf().subject() + ")";
+            default -> "n/a (" + v.status().name().toLowerCase(Locale.ROOT).replace('_', ' ') + ")";
+        };
+    }
+
+    /** What the family is and how its p-values were adjusted. */
+    static String familySentence(List<MapVerdict> verdicts) {
+        if (verdicts.isEmpty()) {
+            return "";
+        }
+        MapVerdict any = verdicts.get(0);
+        long yes = verdicts.stream().filter(v -> v.status() == MapVerdict.Status.TESTED && v.exceeds()).count();
+        return String.format(Locale.ROOT, "Each conversion map is tested against the W0 null: p is one-sided, from the"
+                + " null's %s draws fitted as normal (a predictive t-test; the Monte Carlo p is in summary.json). The"
+                + " family is the %d maps with a W0 null that are neither degenerate nor duplicates; %s; a map exceeds"
+                + " the W0 null when its adjusted p is below %s. %d of %d do.", any.map().w0() == null ? "K"
+                : String.valueOf(any.map().w0().draws()), any.familySize(), any.correction() == Correction.NONE
+                ? "p is not adjusted" : "p is adjusted by " + Verdicts.correctionName(any.correction())
+                + (any.correction() == Correction.HOLM ? " (family-wise error rate)" : " (false discovery rate)"),
+                any.alpha(), yes, any.familySize());
     }
 
     private static List<Heatmap> heatmaps(AnalysisResult r) {

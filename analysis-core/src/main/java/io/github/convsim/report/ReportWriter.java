@@ -7,6 +7,8 @@ import io.github.convsim.api.ModuleResult;
 import io.github.convsim.conversion.LayerDiagnostics;
 import io.github.convsim.io.IoJobs;
 import io.github.convsim.similarity.Heatmap;
+import io.github.convsim.similarity.MapVerdict;
+import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.NullDistribution;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,9 +35,16 @@ public final class ReportWriter {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final Set<String> formats;
+    private final Correction correction;
 
-    /** @param formats figure formats: "png", "svg" */
+    /** @param formats figure formats: "png", "svg"; verdicts are Holm-corrected over the analysis' maps */
     public ReportWriter(Set<String> formats) {
+        this(formats, Correction.HOLM);
+    }
+
+    /** @param correction how the verdicts' p-values are adjusted for the family of maps */
+    public ReportWriter(Set<String> formats, Correction correction) {
+        this.correction = correction;
         for (String f : formats) {
             if (!f.equals("png") && !f.equals("svg")) {
                 throw new IllegalArgumentException("unknown figure format '" + f + "' (png or svg)");
@@ -49,10 +58,12 @@ public final class ReportWriter {
         Files.createDirectories(dir.resolve("figures"));
         similarityTable(result).write().csv(dir.resolve("similarity.csv").toFile());
         diagnosticsTable(result).write().csv(dir.resolve("diagnostics.csv").toFile());
-        JSON.writeValue(dir.resolve("summary.json").toFile(), summary(result));
+        List<MapVerdict> verdicts = Verdicts.of(result, correction);
+        JSON.writeValue(dir.resolve("summary.json").toFile(), summary(result, verdicts));
         writeFigures(result, dir.resolve("figures"));
-        Files.writeString(dir.resolve("report.md"), MarkdownReport.markdown(result, formats), StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve("index.html"), MarkdownReport.html(result), StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("report.md"), MarkdownReport.markdown(result, verdicts, formats),
+                StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve("index.html"), MarkdownReport.html(result, verdicts), StandardCharsets.UTF_8);
     }
 
     /** One row per cell of every heatmap. */
@@ -161,12 +172,25 @@ public final class ReportWriter {
     }
 
     /** summary.json: per heatmap the average, each null's mean and interval, effect size and verdict; provenance. */
-    public static Map<String, Object> summary(AnalysisResult result) {
+    public static Map<String, Object> summary(AnalysisResult result, List<MapVerdict> verdicts) {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("adapter", result.adapter());
+        if (!verdicts.isEmpty()) {
+            MapVerdict any = verdicts.get(0);
+            Map<String, Object> stats = new LinkedHashMap<>();
+            stats.put("test", "one-sided predictive t-test of the average against the W0 null's draws (normal fit)");
+            stats.put("family", "conversion maps with a W0 null, neither degenerate nor duplicate");
+            stats.put("family_size", any.familySize());
+            stats.put("correction", any.correction().label());
+            stats.put("alpha", any.alpha());
+            stats.put("power", "not estimated: a 'no' means no shared map was detected, not that there is none");
+            stats.put("text", MarkdownReport.familySentence(verdicts));
+            root.put("statistics", stats);
+        }
         List<Map<String, Object>> maps = new ArrayList<>();
-        for (ModuleResult m : result.modules()) {
-            for (Heatmap h : m.heatmaps()) {
+        for (MapVerdict v : verdicts) {
+            {
+                Heatmap h = v.map();
                 Map<String, Object> e = new LinkedHashMap<>();
                 e.put("module", h.module());
                 e.put("factor", h.subjectLabel());
@@ -182,9 +206,16 @@ public final class ReportWriter {
                 e.put("gaussian", nullSummary(h.gaussian(), h.average()));
                 e.put("w0", nullSummary(h.w0(), h.average()));
                 e.put("effect_size_vs_w0", h.w0() == null ? null : finite(h.w0().effectSize(h.average())));
-                e.put("exceeds_w0_null_95", Verdicts.exceedsW0(h));
-                e.put("verdict", "exceeds the W0 null at 95 %: " + Verdicts.exceedsW0(h));
-                e.put("interpretation", Verdicts.interpretation(h));
+                e.put("status", v.status().name().toLowerCase(java.util.Locale.ROOT));
+                e.put("status_reason", v.reason().isEmpty() ? null : v.reason());
+                e.put("p_value", finite(v.p()));
+                e.put("p_value_monte_carlo", finite(v.pMonteCarlo()));
+                e.put("p_adjusted", finite(v.pAdjusted()));
+                e.put("correction", v.correction().label());
+                e.put("exceeds_w0_null", v.answer());
+                e.put("verdict", "exceeds the W0 null (" + v.correction().label() + "-adjusted p < " + v.alpha() + "): "
+                        + v.answer());
+                e.put("interpretation", Verdicts.interpretation(v));
                 e.put("figure", "figures/" + h.stem() + ".png");
                 maps.add(e);
             }
@@ -220,6 +251,7 @@ public final class ReportWriter {
         m.put("hi", finite(n.averageHi()));
         m.put("sd", finite(n.averageSd()));
         m.put("p_value", finite(n.pValue(observed)));
+        m.put("p_value_monte_carlo", finite(n.pMonteCarlo(observed)));
         m.put("effect_size", finite(n.effectSize(observed)));
         return m;
     }

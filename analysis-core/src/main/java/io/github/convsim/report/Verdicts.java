@@ -1,24 +1,37 @@
 package io.github.convsim.report;
 
+import io.github.convsim.api.AnalysisResult;
+import io.github.convsim.api.ModuleResult;
 import io.github.convsim.similarity.Heatmap;
+import io.github.convsim.similarity.MapVerdict;
+import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.NullDistribution;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 
-/** Sentences about a heatmap computed from its numbers, for reports and notebooks. */
+/** Verdicts on the maps of an analysis, judged as one family, and the sentences that say them. */
 public final class Verdicts {
     private Verdicts() {}
 
-    /** "yes", "no", or "n/a" when the W0 null was not computed or phi is undefined. */
-    public static String exceedsW0(Heatmap h) {
-        if (h.w0() == null || Double.isNaN(h.average())) {
-            return "n/a";
+    /** Every map of the analysis judged as one family (see {@link MapVerdict#judge}). */
+    public static List<MapVerdict> of(AnalysisResult r, Correction correction) {
+        List<Heatmap> all = new ArrayList<>();
+        for (ModuleResult m : r.modules()) {
+            all.addAll(m.heatmaps());
         }
-        return h.exceedsW0Null() ? "yes" : "no";
+        return MapVerdict.judge(all, correction, MapVerdict.ALPHA);
     }
 
-    /** One sentence: the observed average against the nulls, and what it means. */
+    /** One map judged alone (no correction): for a single map in a notebook. */
     public static String interpretation(Heatmap h) {
-        if (Double.isNaN(h.average())) {
+        return interpretation(MapVerdict.judge(List.of(h), Correction.NONE, MapVerdict.ALPHA).get(0));
+    }
+
+    /** One sentence: the observed average against the nulls, the verdict, and the numbers it follows from. */
+    public static String interpretation(MapVerdict v) {
+        Heatmap h = v.map();
+        if (v.status() == MapVerdict.Status.UNDEFINED) {
             return String.format(Locale.ROOT, "%s %s: similarity is undefined (a layer's %s has rank below i or j).",
                     h.module(), h.subject(), h.subject());
         }
@@ -32,24 +45,52 @@ public final class Verdicts {
             sb.append(String.format(Locale.ROOT, ", the Gaussian baseline %s", interval(h.gaussian())));
         }
         if (h.w0() != null) {
-            NullDistribution w = h.w0();
-            sb.append(String.format(Locale.ROOT, ", the W0 null %s", interval(w)));
-            double p = w.pValue(h.average());
-            if (h.exceedsW0Null()) {
-                sb.append(String.format(Locale.ROOT, ". It exceeds what W0 alone produces (p = %.3f, effect %.1f sd):"
-                        + " similarity beyond the frozen weights.", p, w.effectSize(h.average())));
-            } else {
-                sb.append(String.format(Locale.ROOT, ". It does not exceed what W0 alone produces (p = %.3f): the"
-                        + " W0 null accounts for this similarity.", p));
+            sb.append(String.format(Locale.ROOT, ", the W0 null %s", interval(h.w0())));
+        }
+        switch (v.status()) {
+            case TESTED -> {
+                String test = String.format(Locale.ROOT, "effect %.1f sd; p = %s%s", h.w0().effectSize(h.average()),
+                        p(v.p()), v.correction() == Correction.NONE ? ", uncorrected"
+                                : ", " + correctionName(v.correction()) + "-adjusted over " + v.familySize()
+                                + " maps " + p(v.pAdjusted()));
+                sb.append(v.exceeds()
+                        ? ". It exceeds what W0 alone produces (" + test + " < " + v.alpha()
+                                + "): similarity beyond the frozen weights."
+                        : ". It does not exceed what W0 alone produces (" + test + "): the W0 null accounts for this"
+                                + " similarity; a 'no' says no shared map was detected, not that there is none.");
             }
-        } else if (h.gaussian() != null) {
-            double p = h.gaussian().pValue(h.average());
-            sb.append(String.format(Locale.ROOT, ". %s the Gaussian baseline (p = %.3f).",
-                    p < 0.05 ? "Above" : "Not above", p));
-        } else {
-            sb.append('.');
+            case DUPLICATE -> sb.append(". ").append(capitalised(v.reason())).append("; its verdict is ")
+                    .append(v.duplicateOf().subject()).append("'s: ").append(v.answer()).append('.');
+            case DEGENERATE -> sb.append(". No verdict: ").append(v.reason()).append('.');
+            case NO_NULL -> {
+                if (h.gaussian() != null) {
+                    double p = h.gaussian().pValue(h.average());
+                    sb.append(String.format(Locale.ROOT, ". %s the Gaussian baseline (p = %s, uncorrected); the W0 null"
+                            + " was not computed, so nothing is said about W0.", p < MapVerdict.ALPHA ? "Above"
+                            : "Not above", p(p)));
+                } else {
+                    sb.append(". No null was computed.");
+                }
+            }
+            default -> sb.append('.');
         }
         return sb.toString();
+    }
+
+    static String correctionName(Correction c) {
+        return c == Correction.HOLM ? "Holm" : c == Correction.BH ? "BH" : "un";
+    }
+
+    /** A p-value to two significant figures, small ones in scientific notation. */
+    static String p(double p) {
+        if (Double.isNaN(p)) {
+            return "n/a";
+        }
+        return p >= 0.001 ? String.format(Locale.ROOT, "%.3f", p) : String.format(Locale.ROOT, "%.1e", p);
+    }
+
+    private static String capitalised(String s) {
+        return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
     }
 
     static String interval(NullDistribution n) {

@@ -18,11 +18,6 @@ public record Heatmap(String module, String subject, Side side, int i, int j, in
                       double[][] phi, double average, double[][] grassmann, double analytic,
                       NullDistribution gaussian, NullDistribution w0) {
 
-    /** Whether the observed average exceeds the W0 null at the 95 % level (one-sided Monte Carlo test). */
-    public boolean exceedsW0Null() {
-        return w0 != null && w0.pValue(average) < 0.05;
-    }
-
     /** File-name stem of this map's figure: {@code <module>.<factor>.<side>.i<I>-j<J>}. */
     public String stem() {
         return module + "." + subjectLabel() + "." + side.label() + ".i" + i + "-j" + j;

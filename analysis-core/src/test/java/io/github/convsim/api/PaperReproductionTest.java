@@ -128,12 +128,20 @@ class PaperReproductionTest {
     void averagesMatchTheDataReadmeAndTheW0NullExplainsThem() {
         Heatmap qa = result.module("query").heatmap("C_A", Side.LEFT).orElseThrow();
         Heatmap va = result.module("value").heatmap("C_A", Side.LEFT).orElseThrow();
-        assertEquals(0.011, qa.average(), 0.001);
-        assertEquals(0.018, va.average(), 0.001);
+        // the independent NumPy values of the authors' algorithm (bench/authors_baseline.py: explicit inverse, full
+        // SVDs), 0.011183209689 and 0.018606342714
+        assertEquals(0.011183209689, qa.average(), 1e-6);
+        assertEquals(0.018606342714, va.average(), 1e-6);
         assertEquals(8.0 / 768, qa.analytic(), 1e-15);
         // the Gaussian baseline sits at the analytic value; the W0 null is higher, and covers the observation
         assertTrue(qa.gaussian().averageLo() <= qa.analytic() && qa.analytic() <= qa.gaussian().averageHi());
         assertTrue(va.w0().averageMean() > va.gaussian().averageHi());
-        assertFalse(va.exceedsW0Null());
+        // judged with the analysis' other maps (Holm): not beyond W0, with a p that could have said yes
+        var verdict = io.github.convsim.report.Verdicts.of(result,
+                io.github.convsim.similarity.MultipleTesting.Correction.HOLM).stream()
+                .filter(v -> v.map() == va).findFirst().orElseThrow();
+        assertEquals(io.github.convsim.similarity.MapVerdict.Status.TESTED, verdict.status());
+        assertEquals("no", verdict.answer());
+        assertTrue(verdict.p() > 0.05 && verdict.pAdjusted() >= verdict.p(), verdict.toString());
     }
 }

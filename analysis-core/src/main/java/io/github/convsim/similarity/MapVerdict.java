@@ -1,0 +1,117 @@
+package io.github.convsim.similarity;
+
+import io.github.convsim.similarity.MultipleTesting.Correction;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Whether one map exceeds what W0 alone produces, judged with the other maps of its family.
+ *
+ * <p>The family of an analysis is every conversion map (not the raw-factor controls) that has a W0 null, a defined
+ * average, and is neither degenerate nor a duplicate; its p-values (the fitted null's, see
+ * {@link NullDistribution#pValue}) are adjusted together ({@link MultipleTesting}), and a map exceeds the W0 null
+ * when its adjusted p is below alpha. The others get a status saying why they have no verdict.
+ *
+ * @param status       TESTED, or why not: DEGENERATE (phi is 1 by construction), DUPLICATE (the same map as another
+ *                     one of the family), UNDEFINED (phi undefined), NO_NULL (the W0 null was not computed), CONTROL
+ * @param reason       for every status but TESTED, one sentence; empty when tested
+ * @param p            the fitted null's p-value (NaN without a test)
+ * @param pMonteCarlo  the rank-based Monte Carlo p-value, for reference
+ * @param pAdjusted    p adjusted for the family (NaN without a test)
+ * @param familySize   how many maps the family holds
+ * @param exceeds      whether pAdjusted is below alpha
+ * @param duplicateOf  the map a DUPLICATE repeats; null otherwise
+ */
+public record MapVerdict(Heatmap map, Status status, String reason, double p, double pMonteCarlo, double pAdjusted,
+                         Correction correction, double alpha, int familySize, boolean exceeds, Heatmap duplicateOf) {
+
+    public enum Status { TESTED, DEGENERATE, DUPLICATE, UNDEFINED, NO_NULL, CONTROL }
+
+    /** The conventional level: a family-wise 5 % under Holm, a 5 % false discovery rate under BH. */
+    public static final double ALPHA = 0.05;
+
+    /** "yes", "no" (a duplicate answers as its twin), or "n/a" for a map without a verdict. */
+    public String answer() {
+        return status == Status.TESTED || status == Status.DUPLICATE ? (exceeds ? "yes" : "no") : "n/a";
+    }
+
+    /** Judges every map of one analysis (or comparison) as one family. */
+    public static List<MapVerdict> judge(List<Heatmap> maps, Correction correction, double alpha) {
+        Map<Heatmap, String> why = new IdentityHashMap<>();
+        Map<Heatmap, Heatmap> duplicates = new IdentityHashMap<>();
+        List<Heatmap> family = new ArrayList<>();
+        for (Heatmap h : maps) {
+            if (h.isControl()) {
+                why.put(h, "a control (raw factors), not a conversion map");
+            } else if (Double.isNaN(h.average())) {
+                why.put(h, "phi is undefined (a layer's " + h.subject() + " has rank below i or j)");
+            } else if (Math.max(h.i(), h.j()) >= h.dimension()) {
+                why.put(h, "phi is 1 by construction: " + (h.j() >= h.dimension() ? "j = " + h.j() : "i = " + h.i())
+                        + " singular vectors span the whole " + h.dimension() + "-dimensional space they live in");
+            } else if (h.w0() == null) {
+                why.put(h, "the W0 null was not computed");
+            } else {
+                Heatmap same = sameAs(h, family);
+                if (same != null) {
+                    duplicates.put(h, same);
+                    why.put(h, "the same map as " + same.subject() + " " + same.side().label() + " (its subspaces are"
+                            + " the same: C_dW = C_B A spans C_B's columns when A has full row rank); counted once");
+                } else {
+                    family.add(h);
+                }
+            }
+        }
+        double[] p = family.stream().mapToDouble(h -> h.w0().pValue(h.average())).toArray();
+        double[] adjusted = MultipleTesting.adjust(p, correction);
+        Map<Heatmap, Integer> index = new IdentityHashMap<>();
+        for (int k = 0; k < family.size(); k++) {
+            index.put(family.get(k), k);
+        }
+        List<MapVerdict> out = new ArrayList<>(maps.size());
+        for (Heatmap h : maps) {
+            Integer k = index.get(h);
+            Heatmap dup = duplicates.get(h);
+            Integer kd = dup == null ? null : index.get(dup);
+            double mc = h.w0() == null ? Double.NaN : h.w0().pMonteCarlo(h.average());
+            if (k != null) {
+                out.add(new MapVerdict(h, Status.TESTED, "", p[k], mc, adjusted[k], correction, alpha, family.size(),
+                        adjusted[k] < alpha, null));
+            } else {
+                Status s = dup != null ? Status.DUPLICATE : h.isControl() ? Status.CONTROL
+                        : Double.isNaN(h.average()) ? Status.UNDEFINED
+                        : Math.max(h.i(), h.j()) >= h.dimension() ? Status.DEGENERATE : Status.NO_NULL;
+                out.add(new MapVerdict(h, s, why.get(h), kd == null ? Double.NaN : p[kd], mc,
+                        kd == null ? Double.NaN : adjusted[kd], correction, alpha, family.size(),
+                        kd != null && adjusted[kd] < alpha, dup));
+            }
+        }
+        return out;
+    }
+
+    /** A map of the family with the same module, side, i, j and the same phi in every cell (to 1e-9). */
+    private static Heatmap sameAs(Heatmap h, List<Heatmap> family) {
+        for (Heatmap f : family) {
+            if (f.module().equals(h.module()) && f.side() == h.side() && f.i() == h.i() && f.j() == h.j()
+                    && samePhi(f.phi(), h.phi())) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    private static boolean samePhi(double[][] a, double[][] b) {
+        if (a.length != b.length) {
+            return false;
+        }
+        for (int x = 0; x < a.length; x++) {
+            for (int y = 0; y < a.length; y++) {
+                if (x != y && !(Math.abs(a[x][y] - b[x][y]) <= 1e-9)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+}

@@ -1,0 +1,142 @@
+package io.github.convsim.similarity;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.github.convsim.CpuBackendTest;
+import io.github.convsim.TestData;
+import io.github.convsim.conversion.Factor;
+import io.github.convsim.linalg.Matrix;
+import io.github.convsim.model.LoraModule;
+import io.github.convsim.similarity.MultipleTesting.Correction;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.apache.commons.math3.distribution.NormalDistribution;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The statistics behind a verdict: adjusted p-values against hand computations, p uniform under the null, the normal
+ * fit of the W0 null's average checked against many draws, a planted shared map detected after correction, and maps
+ * without a verdict flagged.
+ */
+class VerdictStatisticsTest extends CpuBackendTest {
+
+    @Test
+    void holmAndBenjaminiHochbergAgainstHandComputedCases() {
+        double[] p = {0.01, 0.04, 0.03, 0.005, Double.NaN};
+        // Holm: sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04, then running maximum
+        assertArrayEquals(new double[] {0.03, 0.06, 0.06, 0.02, Double.NaN}, MultipleTesting.adjust(p, Correction.HOLM),
+                1e-15);
+        // BH: times 4/1, 4/2, 4/3, 4/4 = 0.02, 0.02, 0.04, 0.04, then running minimum from the largest
+        assertArrayEquals(new double[] {0.02, 0.04, 0.04, 0.02, Double.NaN}, MultipleTesting.adjust(p, Correction.BH),
+                1e-15);
+        assertArrayEquals(p, MultipleTesting.adjust(p, Correction.NONE), 0);
+        assertArrayEquals(new double[] {1, 1}, MultipleTesting.adjust(new double[] {0.7, 0.9}, Correction.HOLM), 0);
+    }
+
+    private static SimilaritySettings w0Only(int draws, long seed) {
+        return new SimilaritySettings(0, 0, List.of(Side.LEFT), List.of(Factor.A), Set.of(NullModel.W0), draws, seed,
+                Set.of());
+    }
+
+    @Test
+    void pIsUniformUnderTheNull() {
+        // a random adapter is a draw of the W0 null itself: its p must be uniform
+        int runs = 300;
+        double[] p = new double[runs];
+        double[] mc = new double[runs];
+        for (int k = 0; k < runs; k++) {
+            SimilarityAnalysisTest.Setup s = SimilarityAnalysisTest.setup(1000 + k, 5, 16, 2);
+            Heatmap h = SimilarityAnalysisTest.run(s, w0Only(16, 77 + k)).get(0);
+            p[k] = h.w0().pValue(h.average());
+            mc[k] = h.w0().pMonteCarlo(h.average());
+        }
+        Arrays.sort(p);
+        double d = 0;
+        for (int k = 0; k < runs; k++) {
+            d = Math.max(d, Math.max(Math.abs(p[k] - (double) k / runs), Math.abs(p[k] - (k + 1.0) / runs)));
+        }
+        // Kolmogorov-Smirnov against U(0, 1) at the 1 % level: D < 1.63 / sqrt(n)
+        assertTrue(d < 1.63 / Math.sqrt(runs), "KS distance " + d);
+        long below = Arrays.stream(p).filter(v -> v < 0.05).count();
+        assertTrue(below >= 5 && below <= 27, "p < 0.05 in " + below + " of " + runs + " null runs (15 expected)");
+        long mcBelow = Arrays.stream(mc).filter(v -> v < 0.1).count();
+        assertTrue(mcBelow >= 14 && mcBelow <= 48, "Monte Carlo p < 0.1 in " + mcBelow + " (30 expected)");
+    }
+
+    @Test
+    void theW0NullsAverageIsCloseToLogNormalInTheTailWhereVerdictsAreDecided() {
+        // 2,000 draws of one small module's W0 null (skewed most: 6 layers, n = 24): how many lie above the fitted
+        // 95 %, 99 % and 99.5 % points, against the 100, 20 and 10 a right fit gives (bounds: about 3 binomial sd)
+        SimilarityAnalysisTest.Setup s = SimilarityAnalysisTest.setup(9, 6, 24, 3);
+        Heatmap h = SimilarityAnalysisTest.run(s, w0Only(2000, 3)).get(0);
+        double[] logs = Arrays.stream(h.w0().averages()).map(Math::log).toArray();
+        var stats = new org.apache.commons.math3.stat.descriptive.DescriptiveStatistics(logs);
+        NormalDistribution fit = new NormalDistribution(stats.getMean(), stats.getStandardDeviation());
+        double[][] expected = {{0.95, 100, 30}, {0.99, 20, 14}, {0.995, 10, 10}};
+        for (double[] e : expected) {
+            long above = Arrays.stream(logs).filter(v -> v > fit.inverseCumulativeProbability(e[0])).count();
+            assertTrue(Math.abs(above - e[1]) <= e[2], "above the fitted " + e[0] + " point: " + above + " of 2000");
+        }
+        // and the verdict's p of a draw itself is then uniform at the levels that matter
+        long small = Arrays.stream(h.w0().averages()).filter(v -> h.w0().pValue(v) < 0.01).count();
+        assertTrue(small <= 36, "p < 0.01 for " + small + " of 2000 null draws (20 expected)");
+    }
+
+    /** Layers whose A^T = W0_l M + noise: one conversion matrix M shared by every layer, noise of relative size eps. */
+    private static SimilarityAnalysisTest.Setup planted(long seed, int layers, int n, int r, double eps) {
+        Random rng = new Random(seed);
+        Matrix m = new Matrix(n, r, TestData.gaussian(rng, n * r));
+        List<LoraModule> ls = new ArrayList<>();
+        List<Matrix> ws = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            Matrix w0 = new Matrix(n, n, TestData.gaussian(rng, n * n));
+            Matrix at = w0.times(m);
+            Matrix noise = new Matrix(n, r, TestData.gaussian(rng, n * r));
+            double scale = eps * at.frobeniusNorm() / noise.frobeniusNorm();
+            double[] d = at.data();
+            for (int i = 0; i < d.length; i++) {
+                d[i] += scale * noise.data()[i];
+            }
+            ls.add(new LoraModule("m", "x." + l + ".m", l, "k", false, 0, r, r, 1, at.transpose(),
+                    new Matrix(n, r, TestData.gaussian(rng, n * r)), false));
+            ws.add(w0);
+        }
+        return new SimilarityAnalysisTest.Setup(ls, ws);
+    }
+
+    @Test
+    void aPlantedSharedMapIsDetectedAfterCorrectionAndItsAbsenceIsNot() {
+        List<Heatmap> maps = new ArrayList<>();
+        for (int k = 0; k < 3; k++) {
+            maps.add(SimilarityAnalysisTest.run(planted(50 + k, 6, 24, 3, 0.1), w0Only(16, k)).get(0));
+        }
+        for (int k = 0; k < 3; k++) {
+            maps.add(SimilarityAnalysisTest.run(SimilarityAnalysisTest.setup(60 + k, 6, 24, 3), w0Only(16, k)).get(0));
+        }
+        List<MapVerdict> v = MapVerdict.judge(maps, Correction.HOLM, MapVerdict.ALPHA);
+        for (int k = 0; k < 6; k++) {
+            assertEquals(MapVerdict.Status.TESTED, v.get(k).status());
+            assertEquals(6, v.get(k).familySize());
+            assertEquals(k < 3 ? "yes" : "no", v.get(k).answer(), k + ": " + v.get(k));
+        }
+        assertTrue(v.get(0).pAdjusted() < 1e-3, "a planted map at noise 0.1 is far past the bound: " + v.get(0));
+    }
+
+    @Test
+    void degenerateAndUndefinedMapsGetNoVerdict() {
+        SimilarityAnalysisTest.Setup s = SimilarityAnalysisTest.setup(5, 4, 12, 2);
+        List<Heatmap> maps = SimilarityAnalysisTest.run(s, new SimilaritySettings(0, 0, List.of(Side.LEFT, Side.RIGHT),
+                List.of(Factor.A, Factor.B), Set.of(NullModel.W0), 8, 1, Set.of()));
+        List<MapVerdict> v = MapVerdict.judge(maps, Correction.HOLM, MapVerdict.ALPHA);
+        MapVerdict right = v.stream().filter(x -> x.map().side() == Side.RIGHT && x.map().subject().equals("C_A"))
+                .findFirst().orElseThrow();
+        assertEquals(MapVerdict.Status.DEGENERATE, right.status());
+        assertTrue(right.reason().contains("phi is 1 by construction: j = 2 singular vectors span the whole"
+                + " 2-dimensional space"), right.reason());
+        assertEquals("n/a", right.answer());
+        assertEquals(2, v.get(0).familySize(), "only the left maps of A and B are tested");
+    }
+}
