@@ -19,7 +19,7 @@ import picocli.CommandLine.ScopeType;
             "For every layer l, the conversion matrices C = W0_l^-1 A^T, W0_l^-1 B, W0_l^-1 BA map the frozen",
             "weight to the LoRA factors; convsim measures how similar they are across layers, against null models."},
         subcommands = {AnalyzeCommand.class, CompareCommand.class, InspectCommand.class, CondLoraCommand.class, BenchCommand.class,
-            SynthCommand.class, CommandLine.HelpCommand.class},
+            SynthCommand.class, PlantCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok; 1 a defect in convsim (its trace goes to a log file) or wrong arithmetic (the",
             "backend self-check or a solve check failed); 2 usage error; 3 invalid or unreadable input; 4 the output",
             "cannot be written."})

@@ -17,6 +17,8 @@ import io.github.convsim.similarity.FactorBases;
 import io.github.convsim.similarity.Heatmap;
 import io.github.convsim.similarity.NullBasisStore;
 import io.github.convsim.similarity.NullModel;
+import io.github.convsim.similarity.PlantedControl;
+import io.github.convsim.similarity.PowerCurve;
 import io.github.convsim.similarity.SimilarityAnalysis;
 import io.github.convsim.similarity.SimilaritySettings;
 import java.io.IOException;
@@ -72,7 +74,10 @@ final class ModulePass {
         List<FactorBases.Pair> w0Control = settings.controls().contains("W0") ? new ArrayList<>() : null;
         Map<String, Double> seconds = new LinkedHashMap<>();
         Equation eqA = null;
-        try (NullBasisStore store = nullStore(nullBytes, keep)) {
+        long plantedBytes = (long) PlantedControl.NOISE.length * PlantedControl.REPETITIONS * layers.size()
+                * NullBasisStore.bytesPerPair(Math.max(first.out(), first.in()), keep, 1);
+        try (NullBasisStore store = nullStore(nullBytes, keep);
+             NullBasisStore planted = store == null ? null : plantedStore(plantedBytes, keep)) {
             for (int from = 0; from < layers.size(); from += group) {
                 List<LoraModule> chunk = layers.subList(from, Math.min(layers.size(), from + group));
                 long t0 = System.nanoTime();
@@ -89,6 +94,7 @@ final class ModulePass {
                 long t1 = System.nanoTime();
                 if (store != null) {
                     similarity.sampleW0Null(solver, part.systems(), eqA, store);
+                    similarity.samplePlanted(solver, part.systems(), eqA, planted);
                 }
                 if (w0Control != null) {
                     w0Control.addAll(similarity.w0ControlBases(part.systems()));
@@ -99,6 +105,7 @@ final class ModulePass {
             long t2 = System.nanoTime();
             ModuleConversion conv = new ModuleConversion(name, converted, List.of(), eqA, Map.of());
             List<Heatmap> maps = similarity.analyze(conv, store, w0Control);
+            PowerCurve power = planted == null ? null : similarity.powerCurve(conv, planted);
             add(timings, "similarity", System.nanoTime() - t2);
             Map<String, Object> streaming = new LinkedHashMap<>();
             streaming.put("layers_per_group", group);
@@ -107,7 +114,7 @@ final class ModulePass {
             streaming.put("mode", solveOptions.mode().label());
             streaming.put("seconds", seconds);
             streaming.put("solve_guard", solver.guardSummary());
-            return new Outcome(new ModuleResult(name, solveOptions.mode(), conv.diagnostics(), maps), streaming);
+            return new Outcome(new ModuleResult(name, solveOptions.mode(), conv.diagnostics(), maps, power), streaming);
         } catch (CheckpointException e) {
             throw e; // a bad input found while streaming (a NaN in W0, say): its own message, not the temp file's
         } catch (IOException e) {
@@ -131,6 +138,13 @@ final class ModulePass {
             throw new CheckpointException(null, e.getMessage());
         }
         return List.of(w0s);
+    }
+
+    /** The planted controls' left bases: on the heap when small, spilling to a temporary file like the W0 null's. */
+    private NullBasisStore plantedStore(long bytes, int keep) throws IOException {
+        Set<io.github.convsim.similarity.Side> left = Set.of(io.github.convsim.similarity.Side.LEFT);
+        return bytes > memory / 8 ? NullBasisStore.spilling(left, keep, Path.of(System.getProperty("java.io.tmpdir")))
+                : NullBasisStore.inMemory(left, keep);
     }
 
     /** Null when there is no W0 null; on the heap when its bases are small; spilling to a temporary file otherwise. */

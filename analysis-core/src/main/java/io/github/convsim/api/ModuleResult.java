@@ -6,8 +6,16 @@ import io.github.convsim.similarity.Heatmap;
 import java.util.List;
 import java.util.Optional;
 
-/** One module's analysis: the mode it was solved in, per-layer diagnostics and every heatmap. */
-public record ModuleResult(String module, SolveMode mode, List<LayerDiagnostics> diagnostics, List<Heatmap> heatmaps) {
+/**
+ * One module's analysis: the mode it was solved in, per-layer diagnostics, every heatmap, and what its test could
+ * detect (null where the W0 null was not computed).
+ */
+public record ModuleResult(String module, SolveMode mode, List<LayerDiagnostics> diagnostics, List<Heatmap> heatmaps,
+                           io.github.convsim.similarity.PowerCurve power) {
+
+    public ModuleResult(String module, SolveMode mode, List<LayerDiagnostics> diagnostics, List<Heatmap> heatmaps) {
+        this(module, mode, diagnostics, heatmaps, null);
+    }
 
     /** The heatmap of a subject ("C_A", "C_B", "C_dW", "A^T", "B", "W0") on a side, if computed. */
     public Optional<Heatmap> heatmap(String subject, io.github.convsim.similarity.Side side) {

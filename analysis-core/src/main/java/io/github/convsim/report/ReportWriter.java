@@ -183,7 +183,9 @@ public final class ReportWriter {
             stats.put("family_size", any.familySize());
             stats.put("correction", any.correction().label());
             stats.put("alpha", any.alpha());
-            stats.put("power", "not estimated: a 'no' means no shared map was detected, not that there is none");
+            stats.put("power", "per map: planted adapters sharing one conversion matrix across layers (" 
+                    + io.github.convsim.similarity.PlantedControl.REPETITIONS + " seeded plants per noise level), detected"
+                    + " at p below alpha / family size; the largest relative noise detected in at least 80 % of plants");
             stats.put("text", MarkdownReport.familySentence(verdicts));
             root.put("statistics", stats);
         }
@@ -215,6 +217,7 @@ public final class ReportWriter {
                 e.put("exceeds_w0_null", v.answer());
                 e.put("verdict", "exceeds the W0 null (" + v.correction().label() + "-adjusted p < " + v.alpha() + "): "
                         + v.answer());
+                e.put("power", power(v));
                 e.put("interpretation", Verdicts.interpretation(v));
                 e.put("figure", "figures/" + h.stem() + ".png");
                 maps.add(e);
@@ -238,6 +241,19 @@ public final class ReportWriter {
         root.put("adapter_config", result.adapterConfig());
         root.put("provenance", result.provenance().asMap());
         return root;
+    }
+
+    private static Map<String, Object> power(MapVerdict v) {
+        if (v.power() == null) {
+            return null;
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("detectable_noise", finite(v.power().noise()));
+        m.put("planted_average_similarity", finite(v.power().averageSimilarity()));
+        m.put("plants_per_level", v.power().repetitions());
+        m.put("detection_threshold", v.power().threshold());
+        m.put("detection_rate", io.github.convsim.similarity.PowerCurve.POWER);
+        return m;
     }
 
     private static Map<String, Object> nullSummary(NullDistribution n, double observed) {

@@ -6,6 +6,8 @@ import io.github.convsim.similarity.Heatmap;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.NullDistribution;
+import io.github.convsim.similarity.PlantedControl;
+import io.github.convsim.similarity.PowerCurve;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -17,10 +19,14 @@ public final class Verdicts {
     /** Every map of the analysis judged as one family (see {@link MapVerdict#judge}). */
     public static List<MapVerdict> of(AnalysisResult r, Correction correction) {
         List<Heatmap> all = new ArrayList<>();
+        java.util.Map<String, PowerCurve> power = new java.util.HashMap<>();
         for (ModuleResult m : r.modules()) {
             all.addAll(m.heatmaps());
+            if (m.power() != null) {
+                power.put(m.module(), m.power());
+            }
         }
-        return MapVerdict.judge(all, correction, MapVerdict.ALPHA);
+        return MapVerdict.judge(all, power, correction, MapVerdict.ALPHA);
     }
 
     /** One map judged alone (no correction): for a single map in a notebook. */
@@ -57,7 +63,7 @@ public final class Verdicts {
                         ? ". It exceeds what W0 alone produces (" + test + " < " + v.alpha()
                                 + "): similarity beyond the frozen weights."
                         : ". It does not exceed what W0 alone produces (" + test + "): the W0 null accounts for this"
-                                + " similarity; a 'no' says no shared map was detected, not that there is none.");
+                                + " similarity; " + powerClause(v) + ".");
             }
             case DUPLICATE -> sb.append(". ").append(capitalised(v.reason())).append("; its verdict is ")
                     .append(v.duplicateOf().subject()).append("'s: ").append(v.answer()).append('.');
@@ -75,6 +81,22 @@ public final class Verdicts {
             default -> sb.append('.');
         }
         return sb.toString();
+    }
+
+    /** What a 'no' rules out: the strongest shared map the test would have detected, from the planted controls. */
+    static String powerClause(MapVerdict v) {
+        PowerCurve.Detectable d = v.power();
+        if (d == null) {
+            return "its power was not estimated, so a 'no' says no shared map was detected, not that there is none";
+        }
+        if (d.none()) {
+            return String.format(Locale.ROOT, "even a conversion matrix shared by all layers with noise %.3g of its size"
+                    + " is detected in fewer than 80 %% of %d plants, so this 'no' rules out nothing",
+                    PlantedControl.NOISE[0], d.repetitions());
+        }
+        return String.format(Locale.ROOT, "it detects a conversion matrix shared by all layers up to noise %.3g of its"
+                + " size (plants averaging phi %.4f) in at least 80 %% of %d plants, so a 'no' rules out a shared map"
+                + " that strong", d.noise(), d.averageSimilarity(), d.repetitions());
     }
 
     static String correctionName(Correction c) {

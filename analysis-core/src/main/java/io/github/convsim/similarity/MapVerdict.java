@@ -23,9 +23,12 @@ import java.util.Map;
  * @param familySize   how many maps the family holds
  * @param exceeds      whether pAdjusted is below alpha
  * @param duplicateOf  the map a DUPLICATE repeats; null otherwise
+ * @param power        what the test could detect through this W0 (planted shared maps detected at p below alpha over
+ *                     the family size, a Bonferroni bound on Holm's first step); null where not estimated
  */
 public record MapVerdict(Heatmap map, Status status, String reason, double p, double pMonteCarlo, double pAdjusted,
-                         Correction correction, double alpha, int familySize, boolean exceeds, Heatmap duplicateOf) {
+                         Correction correction, double alpha, int familySize, boolean exceeds, Heatmap duplicateOf,
+                         PowerCurve.Detectable power) {
 
     public enum Status { TESTED, DEGENERATE, DUPLICATE, UNDEFINED, NO_NULL, CONTROL }
 
@@ -37,8 +40,14 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
         return status == Status.TESTED || status == Status.DUPLICATE ? (exceeds ? "yes" : "no") : "n/a";
     }
 
-    /** Judges every map of one analysis (or comparison) as one family. */
+    /** Judges every map of one analysis (or comparison) as one family, without power. */
     public static List<MapVerdict> judge(List<Heatmap> maps, Correction correction, double alpha) {
+        return judge(maps, Map.of(), correction, alpha);
+    }
+
+    /** Judges every map as one family; {@code power} holds each module's planted controls (absent: not estimated). */
+    public static List<MapVerdict> judge(List<Heatmap> maps, Map<String, PowerCurve> power, Correction correction,
+                                         double alpha) {
         Map<Heatmap, String> why = new IdentityHashMap<>();
         Map<Heatmap, Heatmap> duplicates = new IdentityHashMap<>();
         List<Heatmap> family = new ArrayList<>();
@@ -75,16 +84,20 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
             Heatmap dup = duplicates.get(h);
             Integer kd = dup == null ? null : index.get(dup);
             double mc = h.w0() == null ? Double.NaN : h.w0().pMonteCarlo(h.average());
+            PowerCurve curve = power.get(h.module());
+            PowerCurve.Detectable detectable = curve != null && h.w0() != null && h.side() == Side.LEFT
+                    && curve.appliesTo().contains(h.subject()) && (k != null || dup != null)
+                    ? curve.detectable(h.w0(), alpha / Math.max(1, family.size())) : null;
             if (k != null) {
                 out.add(new MapVerdict(h, Status.TESTED, "", p[k], mc, adjusted[k], correction, alpha, family.size(),
-                        adjusted[k] < alpha, null));
+                        adjusted[k] < alpha, null, detectable));
             } else {
                 Status s = dup != null ? Status.DUPLICATE : h.isControl() ? Status.CONTROL
                         : Double.isNaN(h.average()) ? Status.UNDEFINED
                         : Math.max(h.i(), h.j()) >= h.dimension() ? Status.DEGENERATE : Status.NO_NULL;
                 out.add(new MapVerdict(h, s, why.get(h), kd == null ? Double.NaN : p[kd], mc,
                         kd == null ? Double.NaN : adjusted[kd], correction, alpha, family.size(),
-                        kd != null && adjusted[kd] < alpha, dup));
+                        kd != null && adjusted[kd] < alpha, dup, detectable));
             }
         }
         return out;

@@ -107,6 +107,35 @@ public final class SimilarityAnalysis {
         }
     }
 
+    /** Plants and stores a group of layers' positive controls (see {@link PlantedControl}). */
+    public void samplePlanted(ConversionSolver solver, List<W0System> systems, Equation equationA,
+                              NullBasisStore store) {
+        PlantedControl.sample(backend, solver, systems, equationA, settings.seed(),
+                keep(systems.get(0).module().rank()), store);
+    }
+
+    /**
+     * The module's power curve from its planted controls' bases (left side, the heatmaps' i and j). It speaks for C_A,
+     * and through a square W0 for C_B and C_dW too: their plants M + W0^-1 noise and their nulls W0^-1 Gaussian have
+     * the same distributions.
+     */
+    public PowerCurve powerCurve(ModuleConversion conv, NullBasisStore planted) {
+        int rank = conv.modules().get(0).rank();
+        int i = settings.iFor(rank);
+        int j = settings.jFor(rank);
+        double[][] averages = new double[PlantedControl.NOISE.length][PlantedControl.REPETITIONS];
+        for (int e = 0; e < averages.length; e++) {
+            for (int k = 0; k < PlantedControl.REPETITIONS; k++) {
+                List<SubspaceBasis> b = planted.get(Factor.A, PlantedControl.draw(e, k)).stream()
+                        .map(p -> p.side(Side.LEFT)).toList();
+                averages[e][k] = SubspaceSimilarity.averageOffDiagonal(phi(b, i, j));
+            }
+        }
+        java.util.Set<String> applies = conv.equationA() == Equation.W0_X ? java.util.Set.of("C_A", "C_B", "C_dW")
+                : java.util.Set.of("C_A");
+        return new PowerCurve(PlantedControl.NOISE.clone(), averages, applies);
+    }
+
     /** The W0 control's bases for a group of layers, cut to the vectors the heatmaps read. */
     public List<FactorBases.Pair> w0ControlBases(List<W0System> systems) {
         int keep = keep(systems.get(0).module().rank());

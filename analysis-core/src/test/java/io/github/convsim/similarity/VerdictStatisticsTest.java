@@ -139,4 +139,48 @@ class VerdictStatisticsTest extends CpuBackendTest {
         assertEquals("n/a", right.answer());
         assertEquals(2, v.get(0).familySize(), "only the left maps of A and B are tested");
     }
+
+    @Test
+    void thePowerCurveStopsAtTheFirstLevelDetectedTooRarely() {
+        SimilarityAnalysisTest.Setup s = SimilarityAnalysisTest.setup(11, 6, 24, 3);
+        NullDistribution nul = SimilarityAnalysisTest.run(s, w0Only(32, 4)).get(0).w0();
+        double high = nul.averageMean() + 20 * nul.averageSd();
+        double low = nul.averageMean();
+        // detected at the first two levels, then half the plants only, then all again: the curve stops at the second
+        double[][] averages = {{high, high, high, high}, {high, high, high, high}, {high, high, low, low},
+            {high, high, high, high}};
+        PowerCurve curve = new PowerCurve(new double[] {0.1, 0.2, 0.3, 0.4}, averages, Set.of("C_A"));
+        PowerCurve.Detectable d = curve.detectable(nul, 0.01);
+        assertEquals(0.2, d.noise());
+        assertEquals(high, d.averageSimilarity(), 1e-12);
+        assertTrue(new PowerCurve(new double[] {0.1}, new double[][] {{low, low, low, low}}, Set.of("C_A"))
+                .detectable(nul, 0.01).none());
+    }
+
+    @Test
+    void plantedControlsThroughTheSolverGiveADecreasingCurve() {
+        SimilarityAnalysisTest.Setup s = SimilarityAnalysisTest.setup(21, 6, 24, 3);
+        var solver = new io.github.convsim.conversion.ConversionSolver(backend,
+                io.github.convsim.conversion.SolveOptions.paper());
+        var conv = io.github.convsim.conversion.ConversionAnalysis.convert(solver, s.layers(), s.w0s());
+        SimilaritySettings settings = w0Only(32, 6);
+        SimilarityAnalysis analysis = new SimilarityAnalysis(backend, settings);
+        try (NullBasisStore planted = NullBasisStore.inMemory(Set.of(Side.LEFT), 3)) {
+            analysis.samplePlanted(solver, conv.systems(), conv.equationA(), planted);
+            PowerCurve curve = analysis.powerCurve(conv, planted);
+            assertEquals(Set.of("C_A", "C_B", "C_dW"), curve.appliesTo(), "a square W0 speaks for B and dW too");
+            double[] mean = Arrays.stream(curve.averages()).mapToDouble(a -> Arrays.stream(a).average().orElseThrow())
+                    .toArray();
+            // noise of 2.5 % in factor space is amplified by W0^-1 (cond of a random 24 x 24 W0 is in the hundreds),
+            // yet the plants stay far above what unrelated layers give (3/24 for random subspaces)
+            assertTrue(mean[0] > 0.5, "a nearly exact shared map: " + mean[0]);
+            for (int e = 1; e < mean.length; e++) {
+                assertTrue(mean[e] <= mean[e - 1] + 1e-9, "more noise, less similarity: " + Arrays.toString(mean));
+            }
+            NullDistribution nul = SimilarityAnalysisTest.run(s, settings).get(0).w0();
+            PowerCurve.Detectable d = curve.detectable(nul, 0.05 / 4);
+            assertFalse(d.none());
+            assertTrue(d.noise() >= 0.1, "detects at least noise 0.1 here: " + d);
+        }
+    }
 }

@@ -1,0 +1,62 @@
+package io.github.convsim.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A planted positive control is found when its noise is below the detectable level, and not far above it. */
+class PlantCommandTest {
+    @TempDir
+    Path dir;
+
+    private static final String BASE = CliRunner.repo().resolve("data/bert-base-uncased.query-value.safetensors")
+            .toString();
+
+    private JsonNode plantAndAnalyse(double noise) throws Exception {
+        Path planted = dir.resolve("planted-" + noise);
+        CliRunner.Result p = CliRunner.run("plant", "--noise", String.valueOf(noise), "--seed", "3", "--out",
+                planted.toString());
+        assertEquals(0, p.exit(), p.err());
+        Path report = dir.resolve("report-" + noise);
+        CliRunner.Result a = CliRunner.run("analyze", "--adapter", planted.toString(), "--base", BASE, "--out",
+                report.toString(), "--draws", "16", "--controls", "none", "-q");
+        assertEquals(0, a.exit(), a.err());
+        return new ObjectMapper().readTree(report.resolve("summary.json").toFile());
+    }
+
+    private static JsonNode map(JsonNode summary, String module, String factor) {
+        for (JsonNode h : summary.get("heatmaps")) {
+            if (h.get("module").asText().equals(module) && h.get("factor").asText().equals(factor)) {
+                return h;
+            }
+        }
+        throw new AssertionError(module + " " + factor);
+    }
+
+    @Test
+    void aPlantBelowTheDetectableNoiseIsFoundAndOneFarAboveIsNot() throws Exception {
+        JsonNode low = plantAndAnalyse(0.05);
+        for (String module : new String[] {"query", "value"}) {
+            JsonNode a = map(low, module, "A");
+            assertEquals("yes", a.get("exceeds_w0_null").asText(), a.toString());
+            assertTrue(a.get("power").get("detectable_noise").asDouble() >= 0.05, a.toString());
+            // B was not planted: the real adapter's C_B is still within the W0 null
+            assertEquals("no", map(low, module, "B").get("exceeds_w0_null").asText());
+        }
+        JsonNode high = plantAndAnalyse(20);
+        for (String module : new String[] {"query", "value"}) {
+            assertEquals("no", map(high, module, "A").get("exceeds_w0_null").asText());
+        }
+    }
+
+    @Test
+    void badNoiseIsAUsageError() {
+        CliRunner.Result r = CliRunner.run("plant", "--noise", "-1", "--out", dir.resolve("x").toString());
+        assertEquals(2, r.exit(), r.err());
+        assertTrue(r.err().contains("--noise must be a non-negative number"), r.err());
+    }
+}

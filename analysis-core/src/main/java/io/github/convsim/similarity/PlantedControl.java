@@ -1,0 +1,93 @@
+package io.github.convsim.similarity;
+
+import io.github.convsim.conversion.ConversionSolver;
+import io.github.convsim.conversion.Equation;
+import io.github.convsim.conversion.Factor;
+import io.github.convsim.conversion.W0System;
+import io.github.convsim.linalg.LinalgBackend;
+import io.github.convsim.linalg.Matrix;
+import io.github.convsim.linalg.Precision;
+import io.github.convsim.model.LoraModule;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Positive controls for power: adapters that do share a conversion matrix. Layer l's factor is planted as
+ * T_l = op(W0_l) M + eps s_l N_l (op(W0) as the module's C_A equation has it, M one Gaussian matrix for all layers,
+ * N_l Gaussian noise, s_l = ||op(W0_l) M|| / ||N_l||, so eps is the noise's size relative to the shared part), and
+ * its conversion matrix is solved through the same factors as the adapter's. Conversion is linear in T, so one solve of
+ * [op(W0) M | N] per layer and repetition serves every noise level: C(eps) = solve(op(W0) M) + eps s solve(N).
+ * phi is scale-invariant, so the adapter's own norms change nothing. Seeds derive from (seed, module, repetition,
+ * layer): a streamed run and a whole-module run plant the same adapters.
+ */
+public final class PlantedControl {
+    /** Relative noise levels, from a nearly exact shared map to noise several times its size. */
+    public static final double[] NOISE = {0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1, 1.5, 2, 3, 5};
+    /** Seeded repetitions per level. */
+    public static final int REPETITIONS = 8;
+
+    private PlantedControl() {}
+
+    /** The store's draw index of noise level e, repetition k. */
+    static int draw(int e, int k) {
+        return e * REPETITIONS + k;
+    }
+
+    /** Plants, solves and stores (factor A, draw {@link #draw}) the bases of a group of layers, in layer order. */
+    public static void sample(LinalgBackend backend, ConversionSolver solver, List<W0System> systems,
+                              Equation equation, long seed, int keep, NullBasisStore store) {
+        boolean transposed = equation == Equation.W0T_X;
+        List<Matrix> rhs = new ArrayList<>(systems.size());
+        List<double[]> scales = new ArrayList<>(systems.size());
+        for (W0System s : systems) {
+            LoraModule m = s.module();
+            Matrix w0 = s.w0();
+            int rows = transposed ? w0.cols() : w0.rows();
+            int cols = transposed ? w0.rows() : w0.cols();
+            int r = m.rank();
+            List<Matrix> shared = new ArrayList<>(REPETITIONS);
+            List<Matrix> noise = new ArrayList<>(REPETITIONS);
+            for (int k = 0; k < REPETITIONS; k++) {
+                shared.add(RandomMatrices.gaussian(new SplittableRandom(Seeds.derive(seed, "planted-map", m.module(),
+                        k)), cols, r, 1));
+                noise.add(RandomMatrices.gaussian(new SplittableRandom(Seeds.derive(seed, "planted-noise",
+                        m.module(), m.layer(), k)), rows, r, 1));
+            }
+            List<Matrix> planted = backend.gemm(java.util.Collections.nCopies(REPETITIONS, w0), transposed, shared,
+                    false, Precision.FP64);
+            double[] scale = new double[REPETITIONS];
+            double[] all = new double[rows * r * 2 * REPETITIONS];
+            for (int k = 0; k < REPETITIONS; k++) {
+                scale[k] = planted.get(k).frobeniusNorm() / noise.get(k).frobeniusNorm();
+                System.arraycopy(planted.get(k).data(), 0, all, k * rows * r, rows * r);
+                System.arraycopy(noise.get(k).data(), 0, all, (REPETITIONS + k) * rows * r, rows * r);
+            }
+            rhs.add(new Matrix(rows, 2 * REPETITIONS * r, all));
+            scales.add(scale);
+        }
+        List<Matrix> solved = solver.solve(systems, rhs, equation);
+        for (int l = 0; l < systems.size(); l++) {
+            Matrix x = solved.get(l);
+            int n = x.rows();
+            int r = systems.get(l).module().rank();
+            List<Matrix> conversions = new ArrayList<>(NOISE.length * REPETITIONS);
+            for (int e = 0; e < NOISE.length; e++) {
+                for (int k = 0; k < REPETITIONS; k++) {
+                    double[] c = new double[n * r];
+                    double w = NOISE[e] * scales.get(l)[k];
+                    int sharedAt = k * n * r;
+                    int noiseAt = (REPETITIONS + k) * n * r;
+                    for (int i = 0; i < c.length; i++) {
+                        c[i] = x.data()[sharedAt + i] + w * x.data()[noiseAt + i];
+                    }
+                    conversions.add(new Matrix(n, r, c));
+                }
+            }
+            List<FactorBases.Pair> bases = FactorBases.of(backend, conversions);
+            for (int d = 0; d < bases.size(); d++) {
+                store.add(Factor.A, d, bases.get(d).prefix(keep));
+            }
+        }
+    }
+}
