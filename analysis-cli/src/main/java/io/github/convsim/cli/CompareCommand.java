@@ -7,6 +7,9 @@ import io.github.convsim.api.ComparisonResult;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.report.AtomicOutput;
 import io.github.convsim.report.ComparisonReport;
+import io.github.convsim.report.ComparisonVerdicts;
+import io.github.convsim.similarity.MultipleTesting;
+import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.NullModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -61,11 +64,9 @@ final class CompareCommand implements Callable<Integer> {
     @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of the null draws.")
     long seed;
 
-    /** phi to four places, or why there is none (a factor that is zero, as in an untrained adapter). */
-    private static String phi(double v) {
-        return Double.isNaN(v) ? "n/a (undefined: a factor is zero, e.g. an untrained adapter's B)"
-                : String.format(Locale.ROOT, "%.4f", v);
-    }
+    @Option(names = "--correction", paramLabel = "C", defaultValue = "holm",
+            description = "How the pair and map tests' p-values are adjusted: holm, bh or none (default: ${DEFAULT-VALUE}).")
+    String correction;
 
     @Override
     public Integer call() throws Exception {
@@ -90,17 +91,15 @@ final class CompareCommand implements Callable<Integer> {
             try {
                 ComparisonResult result = Comparison.run(dirs, basePath, solve.baseCheck(), options, choice,
                         progress);
-                Path written = output.commit(dir -> new ComparisonReport(new LinkedHashSet<>(solve.formats))
+                Correction c = MultipleTesting.Correction.parse(correction);
+                Path written = output.commit(dir -> new ComparisonReport(new LinkedHashSet<>(solve.formats), c)
                         .write(result, dir));
                 progress.close();
                 if (!progressOptions.quiet) {
                     o.printf("convsim compare: %d adapters%s%n", result.adapters().size(),
                             result.isTrajectory() ? " (a training run, ordered by step)" : "");
-                    for (ComparisonMap m : result.maps()) {
-                        o.printf(Locale.ROOT, "  %s %s (%s): mean phi between adapters %s; unrelated adapters through"
-                                + " the same W0 %s; random subspaces %.4f%n", m.module(), m.subject(),
-                                m.side().label(), phi(ComparisonReport.offDiagonalMean(m.mean())),
-                                phi(m.w0NullMean()), m.analytic());
+                    for (ComparisonVerdicts.Judgement j : ComparisonVerdicts.judge(result, c)) {
+                        o.println("  " + ComparisonReport.sentence(j, result.adapters()));
                     }
                     o.printf(Locale.ROOT, "report: %s (%.2f s)%n", written, (System.nanoTime() - t0) / 1e9);
                 }

@@ -55,13 +55,19 @@ class CompareCommandTest {
         Table t = Table.read().csv(out.resolve("compare.csv").toFile());
         assertEquals(List.of("module", "factor", "side", "layer", "adapter_a", "adapter_b", "step_a", "step_b", "phi",
                 "analytic", "w0_null_mean", "w0_null_lo", "w0_null_hi"), t.columnNames());
-        assertEquals(3 * 12 * 9, t.rowCount()); // A, B, dW x 12 layers x 3 x 3 adapters
+        // A, B, dW and the raw-factor controls A^T, B x 12 layers x 3 x 3 adapters
+        assertEquals(5 * 12 * 9, t.rowCount());
+        assertEquals(java.util.Set.of("A", "B", "dW", "raw-A", "raw-B"),
+                new java.util.HashSet<>(t.stringColumn("factor").asList()));
         String first = t.stringColumn("adapter_a").get(0);
         String second = t.stringColumn("adapter_a").get(3);
         assertNotEquals(first, second, "same directory name twice is made unique");
         double noiseSum = 0;
         int noiseRows = 0;
         for (int row = 0; row < t.rowCount(); row++) {
+            if (t.stringColumn("factor").get(row).startsWith("raw-")) {
+                continue; // the raw-factor controls: checked below through their status
+            }
             String a = t.stringColumn("adapter_a").get(row);
             String b = t.stringColumn("adapter_b").get(row);
             double phi = t.doubleColumn("phi").get(row);
@@ -78,6 +84,27 @@ class CompareCommandTest {
         double w0Null = t.doubleColumn("w0_null_mean").mean();
         assertEquals(w0Null, noiseSum / noiseRows, 0.1, "pure noise against the demo vs the W0 null");
         assertTrue(w0Null > 0.2 && w0Null < 0.9, "W0 null " + w0Null);
+        // verdicts per pair: the identical pair exceeds the W0 null for pairs after Holm, noise against the demo not
+        com.fasterxml.jackson.databind.JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(out.resolve("summary.json").toFile());
+        assertEquals("holm", summary.get("statistics").get("correction").asText());
+        for (com.fasterxml.jackson.databind.JsonNode m : summary.get("maps")) {
+            if (!m.get("kind").asText().equals("conversion")) {
+                assertEquals("control", m.get("status").asText());
+                continue;
+            }
+            if (m.get("factor").asText().equals("dW")) {
+                assertEquals("duplicate", m.get("status").asText(), m.toString());
+                continue;
+            }
+            assertEquals(3, m.get("pairs").size());
+            for (com.fasterxml.jackson.databind.JsonNode pair : m.get("pairs")) {
+                boolean identical = !pair.get("adapter_a").asText().equals("noisy")
+                        && !pair.get("adapter_b").asText().equals("noisy");
+                assertEquals(identical ? "yes" : "no", pair.get("exceeds_w0_null").asText(), pair.toString());
+                assertTrue(pair.get("p_adjusted").asDouble() >= pair.get("p_value").asDouble());
+            }
+        }
         assertTrue(Files.isRegularFile(out.resolve("figures/compare.value.A.left.png")));
         assertFalse(Files.exists(out.resolve("trajectory.csv")));
     }
@@ -94,7 +121,10 @@ class CompareCommandTest {
                 "--modules", "query",
                 "--factors", "B");
         assertEquals(0, r.exit(), r.err());
-        Table t = Table.read().csv(out.resolve("trajectory.csv").toFile());
+        Table all = Table.read().csv(out.resolve("trajectory.csv").toFile());
+        // the conversion matrix's trajectory; the raw-factor controls have rows of their own
+        assertEquals(java.util.Set.of("B", "raw-A", "raw-B"), new java.util.HashSet<>(all.stringColumn("factor").asList()));
+        Table t = all.where(all.stringColumn("factor").isEqualTo("B"));
         assertEquals(List.of(200, 1000, 3000), t.intColumn("step").asList());
         double[] toFinal = t.doubleColumn("phi_to_final").asDoubleArray();
         assertEquals(1.0, toFinal[2], 1e-10);

@@ -197,6 +197,20 @@ public final class Comparison {
                             draws < 2 ? null : pairedNull(backend, nullBases.get(f), side, layerIdx.length, i, j)));
                 }
             }
+            // raw-factor controls: checkpoints of one run share lora_A's initialisation, so their conversion matrices
+            // are similar before any training; the raw factors show how much
+            Map<String, List<List<FactorBases.Pair>>> raw = new LinkedHashMap<>();
+            for (List<LoraModule> ms : perAdapter) {
+                raw.computeIfAbsent("A^T", k -> new ArrayList<>()).add(FactorBases.of(backend.backend(),
+                        ms.stream().map(m -> m.a().transpose()).toList()));
+                raw.computeIfAbsent("B", k -> new ArrayList<>()).add(FactorBases.of(backend.backend(),
+                        ms.stream().map(LoraModule::b).toList()));
+            }
+            for (Map.Entry<String, List<List<FactorBases.Pair>>> e : raw.entrySet()) {
+                for (Side side : options.similarity().sides()) {
+                    maps.add(rawMap(backend, module, e.getKey(), side, i, j, layerIdx, e.getValue()));
+                }
+            }
             progress.progress("compare", ++done, modules.size());
         }
         List<Provenance.InputFile> inputs = new ArrayList<>();
@@ -228,7 +242,8 @@ public final class Comparison {
 
     /**
      * phi at each layer between draws 2k and 2k+1 of the W0 null: samples of what two unrelated adapters on this base
-     * share. Summarised as a layers-long diagonal of a {@link NullDistribution}.
+     * share, kept as a layers-long diagonal; each draw's statistic (its {@code averages} entry) is the mean over
+     * layers, the same statistic a pair of adapters is tested on.
      */
     private static NullDistribution pairedNull(Backends.Choice backend, List<List<FactorBases.Pair>> byDraw, Side side,
                                                int layers, int i, int j) {
@@ -245,7 +260,38 @@ public final class Comparison {
                 }
             }
         }
-        return NullDistribution.of("w0", samples);
+        NullDistribution cells = NullDistribution.of("w0", samples);
+        double[] means = new double[pairs];
+        for (int k = 0; k < pairs; k++) {
+            double s = 0;
+            int n = 0;
+            for (int l = 0; l < layers; l++) {
+                if (!Double.isNaN(samples[k][l][l])) {
+                    s += samples[k][l][l];
+                    n++;
+                }
+            }
+            means[k] = n == 0 ? Double.NaN : s / n;
+        }
+        return new NullDistribution(cells.name(), pairs, cells.mean(), cells.lo(), cells.hi(), means);
+    }
+
+    /** phi between adapters of a raw factor, per layer; no null (a control). */
+    private static ComparisonMap rawMap(Backends.Choice backend, String module, String subject, Side side, int i, int j,
+                                        int[] layerIdx, List<List<FactorBases.Pair>> byAdapter) {
+        double[][][] perLayer = new double[layerIdx.length][][];
+        int dim = 0;
+        for (int l = 0; l < layerIdx.length; l++) {
+            List<SubspaceBasis> atLayer = new ArrayList<>();
+            for (List<FactorBases.Pair> adapterBases : byAdapter) {
+                atLayer.add(adapterBases.get(l).side(side));
+            }
+            dim = atLayer.get(0).dimension();
+            perLayer[l] = SubspaceSimilarity.phi(backend.backend(), atLayer.stream().map(SubspaceBasis::vectors).toList(),
+                    atLayer.stream().mapToInt(SubspaceBasis::rank).toArray(), i, j);
+        }
+        return new ComparisonMap(module, subject, side, i, j, layerIdx, perLayer,
+                SubspaceSimilarity.analyticExpectation(dim, i, j), null);
     }
 
     private static Provenance.InputFile hash(Path f, LoraCheckpoint c) throws CheckpointException {

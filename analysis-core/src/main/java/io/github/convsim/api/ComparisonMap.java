@@ -6,7 +6,7 @@ import io.github.convsim.similarity.Side;
 /**
  * phi between adapters, per layer, for one module, conversion matrix and side.
  *
- * @param subject   C_A, C_B or C_dW
+ * @param subject   C_A, C_B or C_dW; A^T or B for the raw-factor controls
  * @param layers    layer index of each slice of {@code perLayer}
  * @param perLayer  perLayer[l][p][q]: phi between adapters p and q at layer l
  * @param i         prefix length used for every adapter (the smallest rank when not given)
@@ -73,8 +73,17 @@ public record ComparisonMap(String module, String subject, Side side, int i, int
         return java.util.Arrays.stream(w0NullPerLayer()).average().orElse(Double.NaN);
     }
 
+    /** The factor as files and tables name it: A, B, dW, or raw-A, raw-B for the controls. */
+    public String factor() {
+        return subject.startsWith("C_") ? subject.substring(2) : "raw-" + (subject.equals("A^T") ? "A" : subject);
+    }
+
     public String stem() {
-        String f = subject.startsWith("C_") ? subject.substring(2) : subject;
-        return module + "." + f + "." + side.label();
+        return module + "." + factor() + "." + side.label();
+    }
+
+    /** Whether this is a raw-factor control (A^T or B between adapters) rather than a conversion matrix. */
+    public boolean isControl() {
+        return !subject.startsWith("C_");
     }
 }

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.github.convsim.api.ComparisonMap;
 import io.github.convsim.api.ComparisonResult;
+import io.github.convsim.similarity.MapVerdict;
+import io.github.convsim.similarity.MultipleTesting.Correction;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
@@ -33,12 +35,45 @@ import tech.tablesaw.api.Table;
  * per module and matrix, and for a training run trajectory.csv with its line chart.
  */
 public final class ComparisonReport {
+    private final Correction correction;
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private final Set<String> formats;
 
     public ComparisonReport(Set<String> formats) {
+        this(formats, Correction.HOLM);
+    }
+
+    /** @param correction how the pair and map tests' p-values are adjusted for the comparison's family */
+    public ComparisonReport(Set<String> formats, Correction correction) {
         this.formats = Set.copyOf(formats);
+        this.correction = correction;
+    }
+
+    /** One sentence on a map: the mean over pairs against both nulls, the verdict, and the pairs that exceed. */
+    public static String sentence(ComparisonVerdicts.Judgement j, List<String> adapters) {
+        ComparisonMap m = j.map();
+        StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%s %s (%s): mean phi between adapters %s",
+                m.module(), m.subject(), m.side().label(), Figures.average(offDiagonalMean(m.mean()))));
+        if (m.w0Null() != null) {
+            sb.append(String.format(Locale.ROOT, "; unrelated adapters through the same W0 share %.4f [%.4f, %.4f]",
+                    m.w0Null().averageMean(), m.w0Null().averageLo(), m.w0Null().averageHi()));
+        }
+        sb.append(String.format(Locale.ROOT, "; random subspaces %.4f. ", m.analytic()));
+        if (!j.status().equals("tested")) {
+            return sb.append("No verdict: ").append(j.reason()).append('.').toString();
+        }
+        String adj = j.correction() == Correction.NONE ? "uncorrected" : Verdicts.correctionName(j.correction())
+                + "-adjusted over " + j.familySize() + " tests " + Verdicts.p(j.overall().pAdjusted());
+        sb.append(j.overall().exceeds() ? "The adapters share more than unrelated adapters do through W0"
+                : "They share no more than unrelated adapters do through W0");
+        sb.append(" (p = ").append(Verdicts.p(j.overall().p())).append(", ").append(adj).append(")");
+        List<String> beyond = j.pairs().stream().filter(ComparisonVerdicts.Test::exceeds)
+                .map(t -> adapters.get(t.a()) + " & " + adapters.get(t.b()) + " (" + String.format(Locale.ROOT, "%.4f",
+                        t.statistic()) + ", adjusted p " + Verdicts.p(t.pAdjusted()) + ")").toList();
+        sb.append(beyond.isEmpty() ? "; no pair exceeds the W0 null." : "; pairs beyond it: " + String.join(", ",
+                beyond) + ".");
+        return sb.toString();
     }
 
     public void write(ComparisonResult r, Path dir) throws IOException {
@@ -51,10 +86,14 @@ public final class ComparisonReport {
                 + "\n\nphi between adapters at the same layer, averaged over layers. Random subspaces give the analytic"
                 + " value; the W0 null is what two unrelated adapters share because their conversion matrices pass"
                 + " through the same W0^-1, which amplifies the same few directions.\n\n");
-        for (ComparisonMap m : r.maps()) {
+        List<ComparisonVerdicts.Judgement> judged = ComparisonVerdicts.judge(r, correction);
+        for (ComparisonVerdicts.Judgement j : judged) {
+            ComparisonMap m = j.map();
             String[] labels = r.adapters().toArray(String[]::new);
             double avg = offDiagonalMean(m.mean());
-            HeatmapFigure fig = new HeatmapFigure("Average Similarity = " + Figures.average(avg),
+            HeatmapFigure fig = new HeatmapFigure("Average Similarity = " + Figures.average(avg)
+                    + (m.w0Null() == null ? "" : String.format(Locale.ROOT, " (W0 null for pairs %.4f; exceeds: %s)",
+                            m.w0Null().averageMean(), j.answer())),
                     String.format(Locale.ROOT, "%s · %s · %s · i=%d, j=%d · mean over %d layers", m.module(),
                             m.subject(), m.side().label(), m.i(), m.j(), m.layers().length), "adapter", "adapter",
                     labels, m.mean());
@@ -62,9 +101,7 @@ public final class ComparisonReport {
             fig.write(figures.resolve(stem), formats);
             md.append("## ").append(m.module()).append(" · ").append(m.subject()).append(" · ")
                     .append(m.side().label()).append("\n\n")
-                    .append(String.format(Locale.ROOT, "Average over pairs of adapters %.4f; random subspaces %.4f;"
-                            + " two unrelated adapters through the same W0 (W0 null) %.4f.%n%n", avg, m.analytic(),
-                            m.w0NullMean()))
+                    .append(sentence(j, r.adapters())).append("\n\n")
                     .append("![").append(stem).append("](figures/").append(stem).append(".png)\n\n");
             if (r.isTrajectory()) {
                 XYChart chart = trajectoryChart(r, m);
@@ -80,7 +117,7 @@ public final class ComparisonReport {
                 md.append("![").append(tstem).append("](figures/").append(tstem).append(".png)\n\n");
             }
         }
-        JSON.writeValue(dir.resolve("summary.json").toFile(), summary(r));
+        JSON.writeValue(dir.resolve("summary.json").toFile(), summary(r, judged));
         md.append("## Provenance\n\n");
         md.append("Arithmetic: ").append(r.provenance().arithmeticSentence()).append(".\n\n");
         r.provenance().asMap().forEach((k, v) -> md.append("- **").append(k).append("**: ").append(v).append('\n'));
@@ -107,7 +144,7 @@ public final class ComparisonReport {
                 for (int p = 0; p < r.adapters().size(); p++) {
                     for (int q = 0; q < r.adapters().size(); q++) {
                         module.append(m.module());
-                        factor.append(m.subject().substring(2));
+                        factor.append(m.factor());
                         side.append(m.side().label());
                         layer.append(m.layers()[l]);
                         a.append(r.adapters().get(p));
@@ -146,7 +183,7 @@ public final class ComparisonReport {
             double[] p = m.toPrevious();
             for (int k = 0; k < f.length; k++) {
                 module.append(m.module());
-                factor.append(m.subject().substring(2));
+                factor.append(m.factor());
                 side.append(m.side().label());
                 step.append(r.steps().get(k));
                 adapter.append(r.adapters().get(k));
@@ -212,15 +249,51 @@ public final class ComparisonReport {
         return n == 0 ? Double.NaN : s / n;
     }
 
-    private static Map<String, Object> summary(ComparisonResult r) {
+    private static Map<String, Object> summary(ComparisonResult r, List<ComparisonVerdicts.Judgement> judged) {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("adapters", r.adapters());
         root.put("steps", r.steps());
+        if (!judged.isEmpty()) {
+            Map<String, Object> stats = new LinkedHashMap<>();
+            stats.put("test", "each pair's mean phi over layers, and each map's mean over pairs, against the W0 null for"
+                    + " pairs (pairs of independent W0-null draws) fitted as log-normal; one-sided predictive t-test");
+            stats.put("family", "every pair and map test of the conversion maps, neither degenerate nor duplicate");
+            stats.put("family_size", judged.get(0).familySize());
+            stats.put("correction", judged.get(0).correction().label());
+            stats.put("alpha", MapVerdict.ALPHA);
+            root.put("statistics", stats);
+        }
         List<Map<String, Object>> maps = new ArrayList<>();
-        for (ComparisonMap m : r.maps()) {
+        for (ComparisonVerdicts.Judgement j : judged) {
+            ComparisonMap m = j.map();
             Map<String, Object> e = new LinkedHashMap<>();
             e.put("module", m.module());
-            e.put("factor", m.subject().substring(2));
+            e.put("factor", m.factor());
+            e.put("kind", m.isControl() ? "control" : "conversion");
+            e.put("status", j.status());
+            e.put("status_reason", j.reason().isEmpty() ? null : j.reason());
+            if (j.overall() != null) {
+                e.put("p_value", j.overall().p());
+                e.put("p_adjusted", j.overall().pAdjusted());
+            }
+            e.put("exceeds_w0_null", j.answer());
+            if (m.w0Null() != null) {
+                e.put("w0_null_for_pairs", Map.of("mean", m.w0Null().averageMean(), "lo", m.w0Null().averageLo(),
+                        "hi", m.w0Null().averageHi(), "draws", m.w0Null().draws()));
+            }
+            List<Map<String, Object>> pairs = new ArrayList<>();
+            for (ComparisonVerdicts.Test t : j.pairs()) {
+                Map<String, Object> pe = new LinkedHashMap<>();
+                pe.put("adapter_a", r.adapters().get(t.a()));
+                pe.put("adapter_b", r.adapters().get(t.b()));
+                pe.put("mean_phi", t.statistic());
+                pe.put("p_value", t.p());
+                pe.put("p_adjusted", t.pAdjusted());
+                pe.put("exceeds_w0_null", t.exceeds() ? "yes" : "no");
+                pairs.add(pe);
+            }
+            e.put("pairs", pairs);
+            e.put("interpretation", sentence(j, r.adapters()));
             e.put("side", m.side().label());
             e.put("i", m.i());
             e.put("j", m.j());

@@ -120,7 +120,8 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
         }
         for (int x = 0; x < a.length; x++) {
             for (int y = 0; y < a.length; y++) {
-                if (x != y && !(Math.abs(a[x][y] - b[x][y]) <= 1e-9)) {
+                boolean bothUndefined = Double.isNaN(a[x][y]) && Double.isNaN(b[x][y]);
+                if (x != y && !bothUndefined && !(Math.abs(a[x][y] - b[x][y]) <= 1e-9)) {
                     return false;
                 }
             }

@@ -1,0 +1,114 @@
+package io.github.convsim.report;
+
+import io.github.convsim.api.ComparisonMap;
+import io.github.convsim.api.ComparisonResult;
+import io.github.convsim.similarity.MapVerdict;
+import io.github.convsim.similarity.MultipleTesting;
+import io.github.convsim.similarity.MultipleTesting.Correction;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Verdicts of a comparison: whether adapters share more than two unrelated adapters share through the same W0.
+ *
+ * <p>Each pair of adapters is tested on its mean phi over layers against the W0 null for pairs (pairs of independent
+ * W0-null draws, the same statistic; p from the null fitted as log-normal, see
+ * {@link io.github.convsim.similarity.NullDistribution#pValue}); each map's mean over all pairs is tested against the
+ * same single-pair null, which is conservative (a mean over pairs varies less than one pair). The family is every pair
+ * and map test of the comparison's conversion maps that are neither degenerate nor duplicates; p is adjusted over it.
+ */
+public final class ComparisonVerdicts {
+    /** One test: a pair (a, b) of adapters, or the whole map (a = b = -1). */
+    public record Test(int a, int b, double statistic, double p, double pAdjusted, boolean exceeds) {}
+
+    /** A map's verdicts, or why it has none (status "tested", "control", "degenerate", "duplicate", "no null"). */
+    public record Judgement(ComparisonMap map, String status, String reason, Test overall, List<Test> pairs,
+                            int familySize, Correction correction) {
+        public String answer() {
+            return overall == null ? "n/a" : overall.exceeds() ? "yes" : "no";
+        }
+    }
+
+    private ComparisonVerdicts() {}
+
+    public static List<Judgement> judge(ComparisonResult r, Correction correction) {
+        List<ComparisonMap> tested = new ArrayList<>();
+        Map<ComparisonMap, String[]> why = new IdentityHashMap<>();
+        for (ComparisonMap m : r.maps()) {
+            if (m.isControl()) {
+                why.put(m, new String[] {"control", "a raw-factor control: how similar the adapters' factors are"
+                        + " themselves (checkpoints of one run share lora_A's initialisation)"});
+            } else if (m.analytic() >= 1 - 1e-12) {
+                why.put(m, new String[] {"degenerate", "phi is 1 by construction: i or j spans the whole space"});
+            } else if (m.w0Null() == null) {
+                why.put(m, new String[] {"no null", "the W0 null was not computed (--draws 0)"});
+            } else {
+                ComparisonMap same = tested.stream().filter(t -> sameMap(t, m)).findFirst().orElse(null);
+                if (same != null) {
+                    why.put(m, new String[] {"duplicate", "the same map as " + same.subject() + " " + same.side().label()
+                            + " (C_dW = C_B A spans C_B's columns when A has full row rank); counted once"});
+                } else {
+                    tested.add(m);
+                }
+            }
+        }
+        List<double[]> stats = new ArrayList<>(); // {map index, a, b, statistic, p}
+        for (int k = 0; k < tested.size(); k++) {
+            ComparisonMap m = tested.get(k);
+            double[][] mean = m.mean();
+            double overall = ComparisonReport.offDiagonalMean(mean);
+            stats.add(new double[] {k, -1, -1, overall, m.w0Null().pValue(overall)});
+            for (int a = 0; a < mean.length; a++) {
+                for (int b = a + 1; b < mean.length; b++) {
+                    stats.add(new double[] {k, a, b, mean[a][b], m.w0Null().pValue(mean[a][b])});
+                }
+            }
+        }
+        double[] adjusted = MultipleTesting.adjust(stats.stream().mapToDouble(s -> s[4]).toArray(), correction);
+        int family = (int) java.util.Arrays.stream(adjusted).filter(v -> !Double.isNaN(v)).count();
+        List<Judgement> out = new ArrayList<>();
+        for (ComparisonMap m : r.maps()) {
+            int k = tested.indexOf(m);
+            if (k < 0) {
+                String[] w = why.get(m);
+                out.add(new Judgement(m, w[0], w[1], null, List.of(), family, correction));
+                continue;
+            }
+            Test overall = null;
+            List<Test> pairs = new ArrayList<>();
+            for (int t = 0; t < stats.size(); t++) {
+                double[] s = stats.get(t);
+                if ((int) s[0] != k) {
+                    continue;
+                }
+                Test test = new Test((int) s[1], (int) s[2], s[3], s[4], adjusted[t], adjusted[t] < MapVerdict.ALPHA);
+                if (s[1] < 0) {
+                    overall = test;
+                } else {
+                    pairs.add(test);
+                }
+            }
+            out.add(new Judgement(m, "tested", "", overall, pairs, family, correction));
+        }
+        return out;
+    }
+
+    private static boolean sameMap(ComparisonMap a, ComparisonMap b) {
+        if (!a.module().equals(b.module()) || a.side() != b.side() || a.i() != b.i() || a.j() != b.j()) {
+            return false;
+        }
+        double[][] x = a.mean();
+        double[][] y = b.mean();
+        for (int p = 0; p < x.length; p++) {
+            for (int q = 0; q < x.length; q++) {
+                boolean bothUndefined = Double.isNaN(x[p][q]) && Double.isNaN(y[p][q]);
+                if (p != q && !bothUndefined && !(Math.abs(x[p][q] - y[p][q]) <= 1e-9)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+}
