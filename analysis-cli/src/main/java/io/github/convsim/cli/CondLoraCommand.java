@@ -170,6 +170,12 @@ final class CondLoraCommand implements Runnable {
                         }
                     });
                     spec.commandLine().getOut().printf("wrote %s adapter: %s%n", format, written);
+                    for (ModuleFit f : fits) {
+                        spec.commandLine().getOut().printf(java.util.Locale.ROOT, "  %s: reproduces %.1f %% of the"
+                                + " update B A (relative error %.3f; R^2 of A %.3f, of B %.3f); recorded in %s%n",
+                                f.module(), 100 * CondLoraExport.shareOfUpdate(f), f.dwError(), f.r2A(), f.r2B(),
+                                CondLoraExport.RECORD);
+                    }
                 } finally {
                     cpu.backend().close();
                 }

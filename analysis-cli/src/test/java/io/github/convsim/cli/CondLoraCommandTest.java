@@ -28,7 +28,18 @@ class CondLoraCommandTest {
         assertEquals(12 * 8 * (768 + 768), query.get("parameters_lora").asInt());
         assertEquals(1.0 / 12, query.get("chance_r2").asDouble(), 1e-12);
         assertEquals(4, query.get("shuffled_null").get("draws").asInt());
-        assertTrue(query.get("verdict").asText().contains("no more"), query.get("verdict").asText());
+        // the verdict covers A, B and dW, each against both nulls with their intervals, in words from the numbers
+        String verdict = query.get("verdict").asText();
+        assertTrue(verdict.startsWith("It explains "), verdict);
+        for (String part : new String[] {" of A against ", " of B against ", "reproduces dW with relative error "}) {
+            assertTrue(verdict.contains(part), part + " in " + verdict);
+        }
+        assertEquals(3, verdict.split("for shuffled layers \\[").length - 1, verdict);
+        assertEquals(3, verdict.split("for Gaussian targets \\[").length - 1, verdict);
+        double r2A = query.get("r2_A").asDouble();
+        double hi = Math.max(query.get("shuffled_null").get("r2_A").get("hi").asDouble(),
+                query.get("gaussian_null").get("r2_A").get("hi").asDouble());
+        assertEquals(r2A > hi, !verdict.split("\\. It")[0].contains("no more than unrelated targets give"), verdict);
         assertTrue(Files.isRegularFile(out.resolve("figures/condlora.value.r2.png")));
         assertTrue(Files.readString(out.resolve("report.md")).contains("about 1/L"));
     }
@@ -57,6 +68,12 @@ class CondLoraCommandTest {
         Path lora = dir.resolve("export-lora");
         CliRunner.Result r = CliRunner.run("condlora", "export", "--as", "lora", "--out", lora.toString());
         assertEquals(0, r.exit(), r.err());
+        // and records the share of the update it reproduces: 1 - (relative error of dW)^2
+        JsonNode record = new ObjectMapper().readTree(lora.resolve("convsim_export.json").toFile());
+        JsonNode q = record.get("modules").get("query");
+        double err = q.get("dW_relative_error").asDouble();
+        assertEquals(1 - err * err, q.get("share_of_update_reproduced").asDouble(), 1e-12);
+        assertTrue(r.out().contains("query: reproduces "), r.out());
         Path source = CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8/adapter_model.safetensors");
         try (var src = io.github.convsim.io.SafetensorsFile.open(source);
              var out = io.github.convsim.io.SafetensorsFile.open(lora.resolve("adapter_model.safetensors"))) {

@@ -48,6 +48,7 @@ public final class CondLoraExport {
         ObjectNode config = baseConfig(source, fits);
         config.put("peft_type", PeftConfig.CONDLORA);
         writeJson(dir.resolve("adapter_config.json"), config);
+        writeJson(dir.resolve(RECORD), record(source, fits, "condlora"));
     }
 
     /** A PEFT LoRA adapter with each layer's factors materialised from the fitted shared layers. */
@@ -73,6 +74,35 @@ public final class CondLoraExport {
         ObjectNode config = baseConfig(source, fits);
         config.put("peft_type", "LORA");
         writeJson(dir.resolve("adapter_config.json"), config);
+        writeJson(dir.resolve(RECORD), record(source, fits, "lora"));
+    }
+
+    /** The file beside an export recording what it reproduces of the source. */
+    public static final String RECORD = "convsim_export.json";
+
+    /**
+     * The share of the source's update dW = B A each module's export reproduces, 1 - ||dW_fit - dW||^2 / ||dW||^2
+     * (negative when the fit is worse than no update), with R^2 of A and B.
+     */
+    public static double shareOfUpdate(ModuleFit f) {
+        return 1 - f.dwError() * f.dwError();
+    }
+
+    private static ObjectNode record(PeftConfig source, List<ModuleFit> fits, String as) {
+        ObjectNode r = JSON.createObjectNode();
+        r.put("written_by", "convsim condlora export");
+        r.put("as", as);
+        r.put("source_adapter_config", source.file().toAbsolutePath().normalize().toString());
+        ObjectNode modules = r.putObject("modules");
+        for (ModuleFit f : fits) {
+            ObjectNode m = modules.putObject(f.module());
+            m.put("share_of_update_reproduced", shareOfUpdate(f));
+            m.put("dW_relative_error", f.dwError());
+            m.put("r2_A", f.r2A());
+            m.put("r2_B", f.r2B());
+            m.put("layers", f.perLayer().size());
+        }
+        return r;
     }
 
     private static ObjectNode baseConfig(PeftConfig source, List<ModuleFit> fits) {
