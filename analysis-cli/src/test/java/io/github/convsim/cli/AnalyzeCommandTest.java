@@ -55,8 +55,8 @@ class AnalyzeCommandTest {
     void similarityCsvIsTidyAndAgreesWithTheSummary() throws Exception {
         Table t = Table.read().csv(report.resolve("similarity.csv").toFile());
         assertEquals(List.of("adapter", "module", "factor", "side", "i", "j", "layer_a", "layer_b", "phi",
-                "gaussian_mean", "gaussian_lo", "gaussian_hi", "w0_mean", "analytic", "w0_lo", "w0_hi", "grassmann"),
-                t.columnNames());
+                "gaussian_mean", "gaussian_lo", "gaussian_hi", "w0_mean", "analytic", "w0_lo", "w0_hi", "grassmann",
+                "p_value", "p_adjusted", "exceeds_w0_null"), t.columnNames());
         // 2 modules x (A, B, dW, raw-A, raw-B) x 12 x 12 cells
         assertEquals(2 * 5 * 144, t.rowCount());
         JsonNode summary = new ObjectMapper().readTree(report.resolve("summary.json").toFile());

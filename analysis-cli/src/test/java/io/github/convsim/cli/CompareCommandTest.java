@@ -54,7 +54,8 @@ class CompareCommandTest {
         assertEquals(0, r.exit(), r.err());
         Table t = Table.read().csv(out.resolve("compare.csv").toFile());
         assertEquals(List.of("module", "factor", "side", "layer", "adapter_a", "adapter_b", "step_a", "step_b", "phi",
-                "analytic", "w0_null_mean", "w0_null_lo", "w0_null_hi"), t.columnNames());
+                "analytic", "w0_null_mean", "w0_null_lo", "w0_null_hi", "pair_p_value", "pair_p_adjusted",
+                "pair_exceeds_w0_null"), t.columnNames());
         // A, B, dW and the raw-factor controls A^T, B x 12 layers x 3 x 3 adapters
         assertEquals(5 * 12 * 9, t.rowCount());
         assertEquals(java.util.Set.of("A", "B", "dW", "raw-A", "raw-B"),

@@ -78,7 +78,8 @@ public final class ComparisonReport {
 
     public void write(ComparisonResult r, Path dir) throws IOException {
         Path figures = Files.createDirectories(dir.resolve("figures"));
-        pairTable(r).write().csv(dir.resolve("compare.csv").toFile());
+        List<ComparisonVerdicts.Judgement> judged = ComparisonVerdicts.judge(r, correction);
+        pairTable(r, judged).write().csv(dir.resolve("compare.csv").toFile());
         if (r.isTrajectory()) {
             trajectoryTable(r).write().csv(dir.resolve("trajectory.csv").toFile());
         }
@@ -86,7 +87,6 @@ public final class ComparisonReport {
                 + "\n\nphi between adapters at the same layer, averaged over layers. Random subspaces give the analytic"
                 + " value; the W0 null is what two unrelated adapters share because their conversion matrices pass"
                 + " through the same W0^-1, which amplifies the same few directions.\n\n");
-        List<ComparisonVerdicts.Judgement> judged = ComparisonVerdicts.judge(r, correction);
         for (ComparisonVerdicts.Judgement j : judged) {
             ComparisonMap m = j.map();
             String[] labels = r.adapters().toArray(String[]::new);
@@ -124,8 +124,21 @@ public final class ComparisonReport {
         Files.writeString(dir.resolve("report.md"), md.toString(), StandardCharsets.UTF_8);
     }
 
-    /** One row per module, matrix, side, layer and ordered pair of adapters. */
+    /** One row per module, matrix, side, layer and ordered pair of adapters (pair verdicts Holm-adjusted). */
     public static Table pairTable(ComparisonResult r) {
+        return pairTable(r, ComparisonVerdicts.judge(r, Correction.HOLM));
+    }
+
+    /**
+     * One row per module, matrix, side, layer and ordered pair of adapters, with the pair's test (over layers: the
+     * same p, adjusted p and verdict on each of its layers' rows).
+     */
+    public static Table pairTable(ComparisonResult r, List<ComparisonVerdicts.Judgement> judged) {
+        Map<ComparisonMap, ComparisonVerdicts.Judgement> byMap = new java.util.IdentityHashMap<>();
+        judged.forEach(j -> byMap.put(j.map(), j));
+        DoubleColumn pValue = DoubleColumn.create("pair_p_value");
+        DoubleColumn pAdjusted = DoubleColumn.create("pair_p_adjusted");
+        StringColumn exceeds = StringColumn.create("pair_exceeds_w0_null");
         StringColumn module = StringColumn.create("module");
         StringColumn factor = StringColumn.create("factor");
         StringColumn side = StringColumn.create("side");
@@ -161,12 +174,26 @@ public final class ComparisonReport {
                         w0.append(m.w0Null() == null ? Double.NaN : m.w0Null().mean()[l][l]);
                         w0Lo.append(m.w0Null() == null ? Double.NaN : m.w0Null().lo()[l][l]);
                         w0Hi.append(m.w0Null() == null ? Double.NaN : m.w0Null().hi()[l][l]);
+                        ComparisonVerdicts.Test t = pairTest(byMap.get(m), p, q);
+                        pValue.append(t == null ? Double.NaN : t.p());
+                        pAdjusted.append(t == null ? Double.NaN : t.pAdjusted());
+                        exceeds.append(t == null ? "n/a" : t.exceeds() ? "yes" : "no");
                     }
                 }
             }
         }
         return Table.create("compare", module, factor, side, layer, a, b, stepA, stepB, phi, analytic, w0, w0Lo,
-                w0Hi);
+                w0Hi, pValue, pAdjusted, exceeds);
+    }
+
+    /** The test of the unordered pair {p, q} in a judged map; null for p = q or a map without tests. */
+    private static ComparisonVerdicts.Test pairTest(ComparisonVerdicts.Judgement j, int p, int q) {
+        if (j == null || p == q) {
+            return null;
+        }
+        int lo = Math.min(p, q);
+        int hi = Math.max(p, q);
+        return j.pairs().stream().filter(t -> t.a() == lo && t.b() == hi).findFirst().orElse(null);
     }
 
     /** Per checkpoint: phi to the final checkpoint and to the previous one, averaged over layers. */

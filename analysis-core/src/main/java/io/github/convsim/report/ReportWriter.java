@@ -56,9 +56,9 @@ public final class ReportWriter {
     /** Writes everything into {@code dir}, which must exist. */
     public void write(AnalysisResult result, Path dir) throws IOException {
         Files.createDirectories(dir.resolve("figures"));
-        similarityTable(result).write().csv(dir.resolve("similarity.csv").toFile());
-        diagnosticsTable(result).write().csv(dir.resolve("diagnostics.csv").toFile());
         List<MapVerdict> verdicts = Verdicts.of(result, correction);
+        similarityTable(result, verdicts).write().csv(dir.resolve("similarity.csv").toFile());
+        diagnosticsTable(result).write().csv(dir.resolve("diagnostics.csv").toFile());
         JSON.writeValue(dir.resolve("summary.json").toFile(), summary(result, verdicts));
         writeFigures(result, dir.resolve("figures"));
         Files.writeString(dir.resolve("report.md"), MarkdownReport.markdown(result, verdicts, formats),
@@ -68,6 +68,16 @@ public final class ReportWriter {
 
     /** One row per cell of every heatmap. */
     public static Table similarityTable(AnalysisResult result) {
+        return similarityTable(result, Verdicts.of(result, Correction.HOLM));
+    }
+
+    /** One row per cell of every heatmap, with its map's p, adjusted p and verdict on every row. */
+    public static Table similarityTable(AnalysisResult result, List<MapVerdict> verdicts) {
+        Map<Heatmap, MapVerdict> byMap = new java.util.IdentityHashMap<>();
+        verdicts.forEach(v -> byMap.put(v.map(), v));
+        DoubleColumn pValue = DoubleColumn.create("p_value");
+        DoubleColumn pAdjusted = DoubleColumn.create("p_adjusted");
+        StringColumn exceeds = StringColumn.create("exceeds_w0_null");
         StringColumn adapter = StringColumn.create("adapter");
         StringColumn module = StringColumn.create("module");
         StringColumn factor = StringColumn.create("factor");
@@ -107,12 +117,16 @@ public final class ReportWriter {
                         wLo.append(cell(h.w0(), 1, a, b));
                         wHi.append(cell(h.w0(), 2, a, b));
                         grassmann.append(h.grassmann()[a][b]);
+                        MapVerdict v = byMap.get(h);
+                        pValue.append(v == null ? Double.NaN : v.p());
+                        pAdjusted.append(v == null ? Double.NaN : v.pAdjusted());
+                        exceeds.append(v == null ? "n/a" : v.answer());
                     }
                 }
             }
         }
         return Table.create("similarity", adapter, module, factor, side, i, j, la, lb, phi, gMean, gLo, gHi, wMean,
-                analytic, wLo, wHi, grassmann);
+                analytic, wLo, wHi, grassmann, pValue, pAdjusted, exceeds);
     }
 
     private static double cell(NullDistribution n, int which, int a, int b) {

@@ -183,4 +183,56 @@ class VerdictStatisticsTest extends CpuBackendTest {
             assertTrue(d.noise() >= 0.1, "detects at least noise 0.1 here: " + d);
         }
     }
+
+    /** The same layers with every A replaced by a plant on their own W0: A_l^T = W0_l M + eps-sized noise. */
+    private static SimilarityAnalysisTest.Setup plantOn(SimilarityAnalysisTest.Setup s, long seed, double eps) {
+        Random rng = new Random(seed);
+        int n = s.w0s().get(0).rows();
+        int r = s.layers().get(0).rank();
+        Matrix m = new Matrix(n, r, TestData.gaussian(rng, n * r));
+        List<LoraModule> planted = new ArrayList<>();
+        for (int l = 0; l < s.layers().size(); l++) {
+            Matrix at = s.w0s().get(l).times(m);
+            Matrix noise = new Matrix(n, r, TestData.gaussian(rng, n * r));
+            double scale = eps * at.frobeniusNorm() / noise.frobeniusNorm();
+            double[] d = at.data();
+            for (int i = 0; i < d.length; i++) {
+                d[i] += scale * noise.data()[i];
+            }
+            LoraModule old = s.layers().get(l);
+            planted.add(new LoraModule(old.module(), old.modulePath(), old.layer(), old.baseKey(), false, 0, r,
+                    old.alpha(), old.scaling(), at.transpose(), old.b(), false));
+        }
+        return new SimilarityAnalysisTest.Setup(planted, s.w0s());
+    }
+
+    @Test
+    void theReportedDetectableNoisePredictsDetectionOfNewPlants() {
+        SimilarityAnalysisTest.Setup s = SimilarityAnalysisTest.setup(31, 6, 24, 3);
+        SimilaritySettings settings = w0Only(32, 8);
+        var solver = new io.github.convsim.conversion.ConversionSolver(backend,
+                io.github.convsim.conversion.SolveOptions.paper());
+        var conv = io.github.convsim.conversion.ConversionAnalysis.convert(solver, s.layers(), s.w0s());
+        SimilarityAnalysis analysis = new SimilarityAnalysis(backend, settings);
+        NullDistribution nul = SimilarityAnalysisTest.run(s, settings).get(0).w0();
+        double threshold = 0.05 / 4;
+        PowerCurve.Detectable d;
+        try (NullBasisStore store = NullBasisStore.inMemory(Set.of(Side.LEFT), 3)) {
+            analysis.samplePlanted(solver, conv.systems(), conv.equationA(), store);
+            d = analysis.powerCurve(conv, store).detectable(nul, threshold);
+        }
+        assertFalse(d.none());
+        int level = Arrays.binarySearch(PlantedControl.NOISE, d.noise());
+        double above = PlantedControl.NOISE[Math.min(level + 2, PlantedControl.NOISE.length - 1)];
+        int atReported = 0;
+        int atAbove = 0;
+        for (int k = 0; k < 8; k++) {
+            Heatmap hit = SimilarityAnalysisTest.run(plantOn(s, 900 + k, d.noise()), settings).get(0);
+            Heatmap miss = SimilarityAnalysisTest.run(plantOn(s, 950 + k, above), settings).get(0);
+            atReported += hit.w0().pValue(hit.average()) < threshold ? 1 : 0;
+            atAbove += miss.w0().pValue(miss.average()) < threshold ? 1 : 0;
+        }
+        assertTrue(atReported >= 5, "new plants at the reported noise " + d.noise() + ": " + atReported + " of 8");
+        assertTrue(atAbove <= atReported, "two levels noisier (" + above + "): " + atAbove + " of 8");
+    }
 }
