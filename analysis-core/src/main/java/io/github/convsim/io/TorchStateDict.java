@@ -164,14 +164,19 @@ public final class TorchStateDict implements WeightSource {
                         + " bytes but holds " + b.length);
             }
             return b;
-        } catch (ZipException e) {
-            throw new CheckpointException(path, "zip entry '" + entry.getName() + "' is corrupt: " + e.getMessage());
         } catch (IOException e) {
-            if (e instanceof CheckpointException ce) {
-                throw ce;
-            }
-            throw new CheckpointException(path, "cannot read zip entry '" + entry.getName() + "': " + e.getMessage());
+            throw entryFailure(path, entry, e);
         }
+    }
+
+    /** A failure reading a zip entry as the one-line error it is: corrupt, unreadable, or already a refusal. */
+    private static CheckpointException entryFailure(Path path, ZipEntry entry, IOException e) {
+        if (e instanceof CheckpointException ce) {
+            return ce;
+        }
+        return new CheckpointException(path, e instanceof ZipException
+                ? "zip entry '" + entry.getName() + "' is corrupt: " + e.getMessage()
+                : "cannot read zip entry '" + entry.getName() + "': " + e.getMessage());
     }
 
     @Override
@@ -299,13 +304,8 @@ public final class TorchStateDict implements WeightSource {
         } catch (java.io.EOFException e) {
             throw new CheckpointException(path, "tensor '" + name + "': storage " + entry.getName()
                     + " ends before the bytes the tensor views");
-        } catch (ZipException e) {
-            throw new CheckpointException(path, "zip entry '" + entry.getName() + "' is corrupt: " + e.getMessage());
         } catch (IOException e) {
-            if (e instanceof CheckpointException ce) {
-                throw ce;
-            }
-            throw new CheckpointException(path, "cannot read zip entry '" + entry.getName() + "': " + e.getMessage());
+            throw entryFailure(path, entry, e);
         }
     }
 

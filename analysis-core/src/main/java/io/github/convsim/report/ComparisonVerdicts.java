@@ -4,6 +4,7 @@ import io.github.convsim.api.ComparisonMap;
 import io.github.convsim.api.ComparisonResult;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting;
+import io.github.convsim.similarity.SubspaceSimilarity;
 import io.github.convsim.similarity.MultipleTesting.Correction;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -99,16 +100,6 @@ public final class ComparisonVerdicts {
         if (!a.module().equals(b.module()) || a.side() != b.side() || a.i() != b.i() || a.j() != b.j()) {
             return false;
         }
-        double[][] x = a.mean();
-        double[][] y = b.mean();
-        for (int p = 0; p < x.length; p++) {
-            for (int q = 0; q < x.length; q++) {
-                boolean bothUndefined = Double.isNaN(x[p][q]) && Double.isNaN(y[p][q]);
-                if (p != q && !bothUndefined && !(Math.abs(x[p][q] - y[p][q]) <= 1e-9)) {
-                    return false;
-                }
-            }
-        }
-        return true;
+        return SubspaceSimilarity.sameOffDiagonal(a.mean(), b.mean());
     }
 }

@@ -107,25 +107,10 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
     private static Heatmap sameAs(Heatmap h, List<Heatmap> family) {
         for (Heatmap f : family) {
             if (f.module().equals(h.module()) && f.side() == h.side() && f.i() == h.i() && f.j() == h.j()
-                    && samePhi(f.phi(), h.phi())) {
+                    && SubspaceSimilarity.sameOffDiagonal(f.phi(), h.phi())) {
                 return f;
             }
         }
         return null;
-    }
-
-    private static boolean samePhi(double[][] a, double[][] b) {
-        if (a.length != b.length) {
-            return false;
-        }
-        for (int x = 0; x < a.length; x++) {
-            for (int y = 0; y < a.length; y++) {
-                boolean bothUndefined = Double.isNaN(a[x][y]) && Double.isNaN(b[x][y]);
-                if (x != y && !bothUndefined && !(Math.abs(a[x][y] - b[x][y]) <= 1e-9)) {
-                    return false;
-                }
-            }
-        }
-        return true;
     }
 }

@@ -93,6 +93,22 @@ public final class SubspaceSimilarity {
         return d;
     }
 
+    /** Whether two layers x layers maps agree in every off-diagonal cell to 1e-9 (undefined cells agreeing too). */
+    public static boolean sameOffDiagonal(double[][] a, double[][] b) {
+        if (a.length != b.length) {
+            return false;
+        }
+        for (int x = 0; x < a.length; x++) {
+            for (int y = 0; y < a.length; y++) {
+                boolean bothUndefined = Double.isNaN(a[x][y]) && Double.isNaN(b[x][y]);
+                if (x != y && !bothUndefined && !(Math.abs(a[x][y] - b[x][y]) <= 1e-9)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /** The authors' "Average Similarity": the mean of phi over pairs a < b, skipping undefined cells. */
     public static double averageOffDiagonal(double[][] phi) {
         double sum = 0;

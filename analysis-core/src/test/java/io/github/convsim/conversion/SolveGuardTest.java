@@ -1,11 +1,11 @@
 package io.github.convsim.conversion;
 
+import io.github.convsim.CpuBackendTest;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.github.convsim.linalg.ArithmeticCheckException;
 import io.github.convsim.linalg.LinalgBackend;
 import io.github.convsim.linalg.Matrix;
-import io.github.convsim.linalg.OpenBlasBackend;
 import io.github.convsim.linalg.PerturbedBackend;
 import io.github.convsim.linalg.PerturbedBackend.Routine;
 import io.github.convsim.linalg.Precision;
@@ -15,27 +15,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
  * The guard inside every conversion solve: silent on correct arithmetic, even at cond(W0) = 1e8, and stopping the
  * run, with module and layer named, on kernels that go wrong only at sizes beyond the self-check's reach.
  */
-class SolveGuardTest {
-    private static OpenBlasBackend real;
-
-    @BeforeAll
-    static void open() {
-        real = new OpenBlasBackend(2);
-    }
-
-    @AfterAll
-    static void close() {
-        real.close();
-    }
-
+class SolveGuardTest extends CpuBackendTest {
     private record Case(List<LoraModule> layers, List<Matrix> w0s, List<Matrix> targets) {}
 
     private static Case layers(int out, int in, double cond) {
@@ -61,14 +47,14 @@ class SolveGuardTest {
     @Test
     void correctArithmeticPassesFarBelowTheBoundEvenIllConditioned() {
         for (SolveOptions o : List.of(SolveOptions.paper(), SolveOptions.paper().withPrecision(Precision.FP32))) {
-            ConversionSolver solver = new ConversionSolver(real, o);
+            ConversionSolver solver = new ConversionSolver(backend, o);
             Case c = layers(300, 300, o.precision() == Precision.FP64 ? 1e8 : 1e3);
             solver.solve(solver.factor(c.layers(), c.w0s()), c.targets(), Equation.W0_X);
             Map<String, Object> g = solver.guardSummary();
             assertEquals(2L, g.get("checks"), "one random combination of the columns for each of two layers");
             assertTrue((double) g.get("worst_error_over_n_eps") < 1, g.toString());
         }
-        ConversionSolver lstsq = new ConversionSolver(real, new SolveOptions(SolveMode.LSTSQ, Precision.FP64, 0, 0,
+        ConversionSolver lstsq = new ConversionSolver(backend, new SolveOptions(SolveMode.LSTSQ, Precision.FP64, 0, 0,
                 ConditionMethod.AUTO));
         Case tall = layers(300, 200, 0);
         lstsq.solve(lstsq.factor(tall.layers(), tall.w0s()), tall.targets(), Equation.W0_X);
@@ -79,7 +65,7 @@ class SolveGuardTest {
 
     @Test
     void aSolveWrongOnlyAtLargeSizesPassesTheSelfCheckAndIsStoppedHere() {
-        PerturbedBackend wrong = new PerturbedBackend(real, Routine.GETRS, 256, null, k -> true);
+        PerturbedBackend wrong = new PerturbedBackend(backend, Routine.GETRS, 256, null, k -> true);
         assertTrue(SelfCheck.run(wrong, null, 2).passed(), "beyond the self-check's sizes");
         ArithmeticCheckException e = assertThrows(ArithmeticCheckException.class,
                 () -> solve(wrong, SolveOptions.paper(), layers(300, 300, 1e3)));
@@ -95,9 +81,9 @@ class SolveGuardTest {
     void wrongFactorsAreCaughtThroughTheirSolves() {
         // the guard's reach (worst-case units, so that no correct run is ever stopped): in FP64 a fault of 1e-6 of the
         // largest element of the factors; in FP32 a fault the size of that element, as a wrong kernel makes
-        PerturbedBackend fp64 = new PerturbedBackend(real, Routine.GETRF, 256, Precision.FP64, k -> true, 1e-6);
+        PerturbedBackend fp64 = new PerturbedBackend(backend, Routine.GETRF, 256, Precision.FP64, k -> true, 1e-6);
         assertThrows(ArithmeticCheckException.class, () -> solve(fp64, SolveOptions.paper(), layers(300, 300, 1e2)));
-        PerturbedBackend fp32 = new PerturbedBackend(real, Routine.GETRF, 256, Precision.FP32, k -> true, 1.0);
+        PerturbedBackend fp32 = new PerturbedBackend(backend, Routine.GETRF, 256, Precision.FP32, k -> true, 1.0);
         assertThrows(ArithmeticCheckException.class,
                 () -> solve(fp32, SolveOptions.paper().withPrecision(Precision.FP32), layers(300, 300, 1e2)));
     }
@@ -106,11 +92,11 @@ class SolveGuardTest {
     void aWrongSvdOrProductInTheLeastSquaresModesIsCaught() {
         SolveOptions lstsq = new SolveOptions(SolveMode.LSTSQ, Precision.FP64, 0, 0, ConditionMethod.AUTO);
         ArithmeticCheckException svd = assertThrows(ArithmeticCheckException.class,
-                () -> solve(new PerturbedBackend(real, Routine.GESDD, 150, null, k -> true), lstsq,
+                () -> solve(new PerturbedBackend(backend, Routine.GESDD, 150, null, k -> true), lstsq,
                         layers(300, 200, 0)));
         assertTrue(svd.getMessage().contains("computed a thin SVD wrongly"), svd.getMessage());
         ArithmeticCheckException gemm = assertThrows(ArithmeticCheckException.class,
-                () -> solve(new PerturbedBackend(real, Routine.GEMM, 8, null, k -> true), lstsq, layers(300, 200, 0)));
+                () -> solve(new PerturbedBackend(backend, Routine.GEMM, 8, null, k -> true), lstsq, layers(300, 200, 0)));
         assertTrue(gemm.getMessage().contains("computed a solve through the SVD wrongly"), gemm.getMessage());
     }
 }

@@ -1,11 +1,10 @@
 package io.github.convsim.linalg;
 
+import io.github.convsim.CpuBackendTest;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.github.convsim.linalg.PerturbedBackend.Routine;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -15,19 +14,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * one routine at the sizes where OpenBLAS 0.3.19's AVX-512 kernels were wrong (n >= 40), in one precision only, or
  * only for batches or lone problems.
  */
-class SelfCheckTest {
-    private static OpenBlasBackend real;
-
-    @BeforeAll
-    static void open() {
-        real = new OpenBlasBackend(2);
-    }
-
-    @AfterAll
-    static void close() {
-        real.close();
-    }
-
+class SelfCheckTest extends CpuBackendTest {
     /** The check on a perturbed view of the real backend, lone problems on the same view (no threaded variant). */
     private static SelfCheck.Report check(PerturbedBackend b) {
         return SelfCheck.run(b, null, 2);
@@ -35,7 +22,7 @@ class SelfCheckTest {
 
     @Test
     void realOpenBlasPassesEveryCase() {
-        SelfCheck.Report r = real.selfCheck();
+        SelfCheck.Report r = backend.selfCheck();
         assertTrue(r.passed(), r.failures().toString());
         // 7 cases in FP64 (gemm, gemm A^T B, LU, 2 SVDs, QR, gecon) and 6 in FP32, on parallel callers and threaded
         assertEquals(26, r.cases());
@@ -46,7 +33,7 @@ class SelfCheckTest {
     @ParameterizedTest
     @EnumSource(Routine.class)
     void eachPerturbedRoutineIsCaughtAndNamed(Routine routine) {
-        SelfCheck.Report r = check(new PerturbedBackend(real, routine));
+        SelfCheck.Report r = check(new PerturbedBackend(backend, routine));
         assertFalse(r.passed(), routine + " perturbed, yet the check passed");
         String expected = switch (routine) {
             case GEMM -> "gemm";
@@ -67,16 +54,16 @@ class SelfCheckTest {
 
     @Test
     void aFaultInOnePrecisionOrOneModeIsCaught() {
-        SelfCheck.Report fp32Only = check(new PerturbedBackend(real, Routine.GETRS, 40, Precision.FP32, c -> true));
+        SelfCheck.Report fp32Only = check(new PerturbedBackend(backend, Routine.GETRS, 40, Precision.FP32, c -> true));
         assertEquals(2, fp32Only.failures().size(), fp32Only.failures().toString());
         assertTrue(fp32Only.failures().stream().allMatch(f -> f.startsWith("sgetrf+getrs")), fp32Only.failures().toString());
 
-        SelfCheck.Report batchesOnly = check(new PerturbedBackend(real, Routine.GEMM, 40, null, c -> c > 1));
+        SelfCheck.Report batchesOnly = check(new PerturbedBackend(backend, Routine.GEMM, 40, null, c -> c > 1));
         assertFalse(batchesOnly.passed());
         assertTrue(batchesOnly.failures().stream().allMatch(f -> f.contains("parallel callers")),
                 batchesOnly.failures().toString());
 
-        SelfCheck.Report loneOnly = check(new PerturbedBackend(real, Routine.ORGQR, 40, null, c -> c == 1));
+        SelfCheck.Report loneOnly = check(new PerturbedBackend(backend, Routine.ORGQR, 40, null, c -> c == 1));
         assertFalse(loneOnly.passed());
         assertTrue(loneOnly.failures().stream().allMatch(f -> f.contains("one problem")), loneOnly.failures().toString());
     }
@@ -85,7 +72,7 @@ class SelfCheckTest {
     void aFaultOnlyWithEveryBlasThreadIsCaught() {
         try (OpenBlasBackend threaded = new OpenBlasBackend(2, 0)) {
             PerturbedBackend wrongWhenThreaded = new PerturbedBackend(threaded, Routine.GETRF);
-            SelfCheck.Report r = SelfCheck.run(real, wrongWhenThreaded, 2);
+            SelfCheck.Report r = SelfCheck.run(backend, wrongWhenThreaded, 2);
             assertTrue(r.failures().stream().allMatch(f -> f.contains("all BLAS threads")), r.failures().toString());
             assertEquals(2, r.failures().stream().filter(f -> f.contains("getrf+getrs")).count(),
                     r.failures().toString());
@@ -95,10 +82,10 @@ class SelfCheckTest {
     @Test
     void sensitivityFloors() {
         // FP64 sees a fault of 1e-8 of the largest element in one element of a solve
-        SelfCheck.Report fp64 = check(new PerturbedBackend(real, Routine.GETRS, 40, Precision.FP64, c -> true, 1e-8));
+        SelfCheck.Report fp64 = check(new PerturbedBackend(backend, Routine.GETRS, 40, Precision.FP64, c -> true, 1e-8));
         assertEquals(2, fp64.failures().size(), fp64.failures().toString());
         // FP32, whose rounding is 5e8 times coarser, sees 5 % in one element of a product (1 % is at its bound)
-        SelfCheck.Report fp32 = check(new PerturbedBackend(real, Routine.GEMM, 40, Precision.FP32, c -> true, 0.05));
+        SelfCheck.Report fp32 = check(new PerturbedBackend(backend, Routine.GEMM, 40, Precision.FP32, c -> true, 0.05));
         assertEquals(4, fp32.failures().size(), fp32.failures().toString());
     }
 
@@ -106,7 +93,7 @@ class SelfCheckTest {
     void aFaultBelowTheCheckedSizesIsOutOfItsReach() {
         // documents the reach: a routine wrong only from n = 1000 on passes the self-check; the solve guard
         // (ConversionSolverGuardTest) is what catches it inside an analysis
-        assertTrue(check(new PerturbedBackend(real, Routine.GETRS, 1000, null, c -> true)).passed());
+        assertTrue(check(new PerturbedBackend(backend, Routine.GETRS, 1000, null, c -> true)).passed());
     }
 
     @Test
