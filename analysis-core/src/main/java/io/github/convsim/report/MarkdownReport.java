@@ -169,7 +169,8 @@ final class MarkdownReport {
         MapVerdict any = verdicts.get(0);
         long yes = verdicts.stream().filter(v -> v.status() == MapVerdict.Status.TESTED && v.exceeds()).count();
         return String.format(Locale.ROOT, "Each conversion map is tested against the W0 null: p is one-sided, from the"
-                + " null's %s draws fitted as normal (a predictive t-test; the Monte Carlo p is in summary.json). The"
+                + " null's %s draws fitted as log-normal (a predictive t-test on the log scale; the Monte Carlo p is in"
+                + " summary.json). The"
                 + " family is the %d maps with a W0 null that are neither degenerate nor duplicates; %s; a map exceeds"
                 + " the W0 null when its adjusted p is below %s. %d of %d do.", any.map().w0() == null ? "K"
                 : String.valueOf(any.map().w0().draws()), any.familySize(), any.correction() == Correction.NONE

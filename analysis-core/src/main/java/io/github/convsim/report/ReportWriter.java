@@ -192,7 +192,7 @@ public final class ReportWriter {
         if (!verdicts.isEmpty()) {
             MapVerdict any = verdicts.get(0);
             Map<String, Object> stats = new LinkedHashMap<>();
-            stats.put("test", "one-sided predictive t-test of the average against the W0 null's draws (normal fit)");
+            stats.put("test", "one-sided predictive t-test of the average against the W0 null's draws, on the log scale (log-normal fit)");
             stats.put("family", "conversion maps with a W0 null, neither degenerate nor duplicate");
             stats.put("family_size", any.familySize());
             stats.put("correction", any.correction().label());
