@@ -66,8 +66,12 @@ public final class HeatmapFigure {
         return Math.max(0, longest - 3) * 7;
     }
 
+    /** Wide enough for the cells and labels, and for the title and the caption under the axis not to be cut. */
     public int width() {
-        return cellSize() * layers.length + 230 + labelRoom();
+        int caption = (xLabel.length() + (subtitle == null ? 0 : subtitle.length() + 5)) * 7;
+        // XChart centres the title over the plot, which the row labels push right by about labelRoom()
+        return Math.max(cellSize() * layers.length + 230 + labelRoom(),
+                Math.max(title.length() * 10 + 2 * labelRoom(), caption) + 120);
     }
 
     public int height() {
