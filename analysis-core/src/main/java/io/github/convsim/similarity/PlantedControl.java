@@ -71,8 +71,9 @@ public final class PlantedControl {
             Matrix x = solved.get(l);
             int n = x.rows();
             int r = systems.get(l).module().rank();
-            List<Matrix> conversions = new ArrayList<>(NOISE.length * REPETITIONS);
+            // one noise level at a time: R conversion matrices and their bases in flight, not all 12 R
             for (int e = 0; e < NOISE.length; e++) {
+                List<Matrix> conversions = new ArrayList<>(REPETITIONS);
                 for (int k = 0; k < REPETITIONS; k++) {
                     double[] c = new double[n * r];
                     double w = NOISE[e] * scales.get(l)[k];
@@ -83,10 +84,10 @@ public final class PlantedControl {
                     }
                     conversions.add(new Matrix(n, r, c));
                 }
-            }
-            List<FactorBases.Pair> bases = FactorBases.of(backend, conversions);
-            for (int d = 0; d < bases.size(); d++) {
-                store.add(Factor.A, d, bases.get(d).prefix(keep));
+                List<FactorBases.Pair> bases = FactorBases.of(backend, conversions);
+                for (int k = 0; k < REPETITIONS; k++) {
+                    store.add(Factor.A, draw(e, k), bases.get(k).prefix(keep));
+                }
             }
         }
     }
