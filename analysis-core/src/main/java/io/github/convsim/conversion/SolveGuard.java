@@ -103,7 +103,8 @@ final class SolveGuard {
             int n = Math.max(s.w0().rows(), s.w0().cols());
             double err = ReferenceArithmetic.distance(got, expected);
             double scale = unit(n, p) * (ReferenceArithmetic.norm2(y) + fmax * ReferenceArithmetic.norm2(t));
-            judge(s, ratio(err, scale), "a solve through the SVD", "X z is off by " + fmt(err), n, p);
+            judge(s, ReferenceArithmetic.ratio(err, scale), "a solve through the SVD", "X z is off by " + fmt(err), n,
+                    p);
         }
     }
 
@@ -130,11 +131,12 @@ final class SolveGuard {
                     ReferenceArithmetic.distance(ReferenceArithmetic.apply(w0, true, uz),
                             ReferenceArithmetic.apply(svd.vt(), true, sz)));
             double normZ = ReferenceArithmetic.norm2(z);
+            // U z and V z are at hand: ||U^T (U z) - z|| and ||V^T (V z) - z|| without copying V (n x n when square)
             double ortho = Math.max(ReferenceArithmetic.distance(ReferenceArithmetic.apply(svd.u(), true, uz), z),
                     ReferenceArithmetic.distance(ReferenceArithmetic.apply(svd.vt(), false, vz), z)) * sv[0];
             int n = Math.max(w0.rows(), w0.cols());
             double worstErr = Math.max(err, ortho);
-            judge(s, ratio(worstErr, unit(n, p) * sv[0] * normZ), "a thin SVD",
+            judge(s, ReferenceArithmetic.ratio(worstErr, unit(n, p) * sv[0] * normZ), "a thin SVD",
                     "W0 = U S V^T is off by " + fmt(worstErr / (sv[0] * normZ)) + " relative", n, p);
         }
     }
@@ -166,14 +168,6 @@ final class SolveGuard {
             s += d[i + j * m] * x[j];
         }
         return s;
-    }
-
-    private static double ratio(double error, double scale) {
-        if (error == 0) {
-            return 0;
-        }
-        double r = error / scale;
-        return Double.isNaN(r) ? Double.POSITIVE_INFINITY : r;
     }
 
     private static int[] sampleRows(int n) {

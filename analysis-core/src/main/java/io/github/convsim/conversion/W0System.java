@@ -56,11 +56,7 @@ public final class W0System {
     double frobeniusNorm() {
         double f = frobenius;
         if (Double.isNaN(f)) {
-            double s = 0;
-            for (double v : w0.data()) {
-                s += v * v;
-            }
-            frobenius = f = Math.sqrt(s);
+            frobenius = f = io.github.convsim.linalg.ReferenceArithmetic.norm2(w0.data());
         }
         return f;
     }

@@ -56,6 +56,20 @@ public final class ReferenceArithmetic {
         return x;
     }
 
+    /**
+     * An error as a multiple of its unit, for comparing with a bound: 0 for an exact result, and infinity where a NaN
+     * (from a NaN anywhere in the result) would otherwise slip past every bound.
+     */
+    public static double ratio(double error, double unit) {
+        double r = error == 0 ? 0 : error / unit;
+        return Double.isNaN(r) ? Double.POSITIVE_INFINITY : r;
+    }
+
+    /** ||Q^T Q z - z||: zero when the columns of Q are orthonormal. */
+    public static double orthonormalityDefect(Matrix q, double[] z) {
+        return distance(apply(q, true, apply(q, false, z)), z);
+    }
+
     /** Column {@code j} of {@code a}, copied. */
     public static double[] column(Matrix a, int j) {
         double[] c = new double[a.rows()];

@@ -64,8 +64,7 @@ public final class SelfCheck {
 
         /** NaN (a NaN anywhere in a result) counts as infinitely wrong. */
         static Finding of(double error, double unit, String what) {
-            double r = error == 0 ? 0 : error / unit;
-            return new Finding(Double.isNaN(r) ? Double.POSITIVE_INFINITY : r, what);
+            return new Finding(ReferenceArithmetic.ratio(error, unit), what);
         }
     }
 
@@ -228,9 +227,9 @@ public final class SelfCheck {
             worst = max(worst, Finding.of(ReferenceArithmetic.distance(ReferenceArithmetic.apply(s.u(), false, svtx),
                     ReferenceArithmetic.apply(a, false, x)), unit * fro(a) * ReferenceArithmetic.norm2(x),
                     "|A x - U S V^T x| / (sqrt(n) eps |A| |x|)"));
-            worst = max(worst, Finding.of(orthonormalityDefect(s.u(), z), unit * ReferenceArithmetic.norm2(z),
-                    "|U^T U z - z| / (sqrt(n) eps |z|)"));
-            return max(worst, Finding.of(orthonormalityDefect(s.vt().transpose(), z),
+            worst = max(worst, Finding.of(ReferenceArithmetic.orthonormalityDefect(s.u(), z),
+                    unit * ReferenceArithmetic.norm2(z), "|U^T U z - z| / (sqrt(n) eps |z|)"));
+            return max(worst, Finding.of(ReferenceArithmetic.orthonormalityDefect(s.vt().transpose(), z),
                     unit * ReferenceArithmetic.norm2(z), "|V^T V z - z| / (sqrt(n) eps |z|)"));
         });
     }
@@ -242,8 +241,8 @@ public final class SelfCheck {
             Matrix q = qs.get(k);
             double unit = Math.sqrt(a.rows()) * p.epsilon();
             double[] x = probe(q.cols(), k);
-            Finding ortho = Finding.of(orthonormalityDefect(q, x), unit * ReferenceArithmetic.norm2(x),
-                    "|Q^T Q x - x| / (sqrt(m) eps |x|)");
+            Finding ortho = Finding.of(ReferenceArithmetic.orthonormalityDefect(q, x),
+                    unit * ReferenceArithmetic.norm2(x), "|Q^T Q x - x| / (sqrt(m) eps |x|)");
             double[] y = ReferenceArithmetic.apply(a, false, x);
             double[] projected = ReferenceArithmetic.apply(q, false, ReferenceArithmetic.apply(q, true, y));
             return max(ortho, Finding.of(ReferenceArithmetic.distance(projected, y),
@@ -268,12 +267,6 @@ public final class SelfCheck {
 
     private static Finding max(Finding a, Finding b) {
         return b.ratio() > a.ratio() ? b : a;
-    }
-
-    /** ||Q^T Q z - z||: zero for orthonormal columns. */
-    private static double orthonormalityDefect(Matrix q, double[] z) {
-        return ReferenceArithmetic.distance(ReferenceArithmetic.apply(q, true, ReferenceArithmetic.apply(q, false, z)),
-                z);
     }
 
     private static Matrix abs(Matrix a) {
