@@ -48,25 +48,28 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
     /** Judges every map as one family; {@code power} holds each module's planted controls (absent: not estimated). */
     public static List<MapVerdict> judge(List<Heatmap> maps, Map<String, PowerCurve> power, Correction correction,
                                          double alpha) {
-        Map<Heatmap, String> why = new IdentityHashMap<>();
+        Map<Heatmap, Excluded> excluded = new IdentityHashMap<>();
         Map<Heatmap, Heatmap> duplicates = new IdentityHashMap<>();
         List<Heatmap> family = new ArrayList<>();
         for (Heatmap h : maps) {
             if (h.isControl()) {
-                why.put(h, "a control (raw factors), not a conversion map");
+                excluded.put(h, new Excluded(Status.CONTROL, "a control (raw factors), not a conversion map"));
             } else if (Double.isNaN(h.average())) {
-                why.put(h, "phi is undefined (a layer's " + h.subject() + " has rank below i or j)");
+                excluded.put(h, new Excluded(Status.UNDEFINED, "phi is undefined (a layer's " + h.subject()
+                        + " has rank below i or j)"));
             } else if (Math.max(h.i(), h.j()) >= h.dimension()) {
-                why.put(h, "phi is 1 by construction: " + (h.j() >= h.dimension() ? "j = " + h.j() : "i = " + h.i())
-                        + " singular vectors span the whole " + h.dimension() + "-dimensional space they live in");
+                excluded.put(h, new Excluded(Status.DEGENERATE, "phi is 1 by construction: " + (h.j() >= h.dimension()
+                        ? "j = " + h.j() : "i = " + h.i()) + " singular vectors span the whole " + h.dimension()
+                        + "-dimensional space they live in"));
             } else if (h.w0() == null) {
-                why.put(h, "the W0 null was not computed");
+                excluded.put(h, new Excluded(Status.NO_NULL, "the W0 null was not computed"));
             } else {
                 Heatmap same = sameAs(h, family);
                 if (same != null) {
                     duplicates.put(h, same);
-                    why.put(h, "the same map as " + same.subject() + " " + same.side().label() + " (its subspaces are"
-                            + " the same: C_dW = C_B A spans C_B's columns when A has full row rank); counted once");
+                    excluded.put(h, new Excluded(Status.DUPLICATE, "the same map as " + same.subject() + " "
+                            + same.side().label() + " (its subspaces are the same: C_dW = C_B A spans C_B's columns"
+                            + " when A has full row rank); counted once"));
                 } else {
                     family.add(h);
                 }
@@ -92,16 +95,17 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
                 out.add(new MapVerdict(h, Status.TESTED, "", p[k], mc, adjusted[k], correction, alpha, family.size(),
                         adjusted[k] < alpha, null, detectable));
             } else {
-                Status s = dup != null ? Status.DUPLICATE : h.isControl() ? Status.CONTROL
-                        : Double.isNaN(h.average()) ? Status.UNDEFINED
-                        : Math.max(h.i(), h.j()) >= h.dimension() ? Status.DEGENERATE : Status.NO_NULL;
-                out.add(new MapVerdict(h, s, why.get(h), kd == null ? Double.NaN : p[kd], mc,
+                Excluded e = excluded.get(h);
+                out.add(new MapVerdict(h, e.status(), e.reason(), kd == null ? Double.NaN : p[kd], mc,
                         kd == null ? Double.NaN : adjusted[kd], correction, alpha, family.size(),
                         kd != null && adjusted[kd] < alpha, dup, detectable));
             }
         }
         return out;
     }
+
+    /** Why a map is not in the family. */
+    private record Excluded(Status status, String reason) {}
 
     /** A map of the family with the same module, side, i, j and the same phi in every cell (to 1e-9). */
     private static Heatmap sameAs(Heatmap h, List<Heatmap> family) {
