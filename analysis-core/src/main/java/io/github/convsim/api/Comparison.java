@@ -180,20 +180,7 @@ public final class Comparison {
                             draws, options.similarity().seed());
             for (Factor f : options.similarity().factors()) {
                 for (Side side : options.similarity().sides()) {
-                    double[][][] perLayer = new double[layerIdx.length][][];
-                    int dim = 0;
-                    for (int l = 0; l < layerIdx.length; l++) {
-                        List<SubspaceBasis> atLayer = new ArrayList<>();
-                        for (List<FactorBases.Pair> adapterBases : bases.get(f)) {
-                            atLayer.add(adapterBases.get(l).side(side));
-                        }
-                        dim = atLayer.get(0).dimension();
-                        perLayer[l] = SubspaceSimilarity.phi(backend.backend(),
-                                atLayer.stream().map(SubspaceBasis::vectors).toList(),
-                                atLayer.stream().mapToInt(SubspaceBasis::rank).toArray(), i, j);
-                    }
-                    maps.add(new ComparisonMap(module, "C_" + f.label(), side, i, j, layerIdx, perLayer,
-                            SubspaceSimilarity.analyticExpectation(dim, i, j),
+                    maps.add(betweenAdapters(backend, module, "C_" + f.label(), side, i, j, layerIdx, bases.get(f),
                             draws < 2 ? null : pairedNull(backend, nullBases.get(f), side, layerIdx.length, i, j)));
                 }
             }
@@ -208,7 +195,7 @@ public final class Comparison {
             }
             for (Map.Entry<String, List<List<FactorBases.Pair>>> e : raw.entrySet()) {
                 for (Side side : options.similarity().sides()) {
-                    maps.add(rawMap(backend, module, e.getKey(), side, i, j, layerIdx, e.getValue()));
+                    maps.add(betweenAdapters(backend, module, e.getKey(), side, i, j, layerIdx, e.getValue(), null));
                 }
             }
             progress.progress("compare", ++done, modules.size());
@@ -276,9 +263,13 @@ public final class Comparison {
         return new NullDistribution(cells.name(), pairs, cells.mean(), cells.lo(), cells.hi(), means);
     }
 
-    /** phi between adapters of a raw factor, per layer; no null (a control). */
-    private static ComparisonMap rawMap(Backends.Choice backend, String module, String subject, Side side, int i, int j,
-                                        int[] layerIdx, List<List<FactorBases.Pair>> byAdapter) {
+    /**
+     * phi between every pair of adapters at each layer, from each adapter's bases (byAdapter[adapter][layer]), with
+     * the W0 null for pairs (null for a raw-factor control, or without draws).
+     */
+    private static ComparisonMap betweenAdapters(Backends.Choice backend, String module, String subject, Side side,
+                                                 int i, int j, int[] layerIdx, List<List<FactorBases.Pair>> byAdapter,
+                                                 NullDistribution w0Null) {
         double[][][] perLayer = new double[layerIdx.length][][];
         int dim = 0;
         for (int l = 0; l < layerIdx.length; l++) {
@@ -291,7 +282,7 @@ public final class Comparison {
                     atLayer.stream().mapToInt(SubspaceBasis::rank).toArray(), i, j);
         }
         return new ComparisonMap(module, subject, side, i, j, layerIdx, perLayer,
-                SubspaceSimilarity.analyticExpectation(dim, i, j), null);
+                SubspaceSimilarity.analyticExpectation(dim, i, j), w0Null);
     }
 
     private static Provenance.InputFile hash(Path f, LoraCheckpoint c) throws CheckpointException {
