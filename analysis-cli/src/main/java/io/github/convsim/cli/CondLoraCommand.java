@@ -63,14 +63,21 @@ final class CondLoraCommand implements Runnable {
         @Option(names = "--allow-base-mismatch", description = "Fit even against a base of another model family.")
         boolean allowBaseMismatch;
 
-        LoraCheckpoint open() throws IOException, InputException {
-            return LoraCheckpoint.open(adapter != null ? adapter : Demo.adapter(), Demo.baseFor(adapter, base).path(),
+        /** The adapter and base to read, the base chosen once (Demo.baseFor may read adapter_config.json). */
+        Resolved resolve() throws InputException, io.github.convsim.io.CheckpointException {
+            return new Resolved(adapter != null ? adapter : Demo.adapter(), Demo.baseFor(adapter, base).path(),
                     allowBaseMismatch ? BaseMatch.BaseCheck.ALLOW_MISMATCH : BaseMatch.BaseCheck.STRICT);
         }
 
-        /** What the command reads, which its --out may never be or contain. */
-        List<Path> paths() throws InputException, io.github.convsim.io.CheckpointException {
-            return List.of(adapter != null ? adapter : Demo.adapter(), Demo.baseFor(adapter, base).path());
+        record Resolved(Path adapter, Path base, BaseMatch.BaseCheck check) {
+            /** What the command reads, which its --out may never be or contain. */
+            List<Path> paths() {
+                return List.of(adapter, base);
+            }
+
+            LoraCheckpoint open() throws io.github.convsim.io.CheckpointException {
+                return LoraCheckpoint.open(adapter, base, check);
+            }
         }
     }
 
@@ -100,8 +107,9 @@ final class CondLoraCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             long t0 = System.nanoTime();
-            try (AtomicOutput output = AtomicOutput.prepare(out, in.force, "condlora fit", in.paths());
-                 LoraCheckpoint ckpt = in.open()) {
+            Inputs.Resolved read = in.resolve();
+            try (AtomicOutput output = AtomicOutput.prepare(out, in.force, "condlora fit", read.paths());
+                 LoraCheckpoint ckpt = read.open()) {
                 Backends.Choice cpu = Backends.select("cpu");
                 try {
                     List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), in.ridge, draws, seed);
@@ -149,8 +157,9 @@ final class CondLoraCommand implements Runnable {
                 throw new CommandLine.ParameterException(spec.commandLine(), "--as must be condlora or lora, got '" + as
                         + "'");
             }
-            try (AtomicOutput output = AtomicOutput.prepare(out, in.force, "condlora export", in.paths());
-                 LoraCheckpoint ckpt = in.open()) {
+            Inputs.Resolved read = in.resolve();
+            try (AtomicOutput output = AtomicOutput.prepare(out, in.force, "condlora export", read.paths());
+                 LoraCheckpoint ckpt = read.open()) {
                 Backends.Choice cpu = Backends.select("cpu");
                 try {
                     List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), in.ridge, 2, 0);
