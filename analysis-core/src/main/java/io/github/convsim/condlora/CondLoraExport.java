@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.convsim.io.Dtype;
 import io.github.convsim.io.WeightSource;
-import io.github.convsim.io.TensorInfo;
 import io.github.convsim.io.AtomicFile;
 import io.github.convsim.io.PeftConfig;
 import io.github.convsim.io.SafetensorsWriter;
@@ -137,9 +136,7 @@ public final class CondLoraExport {
             if (LORA_TENSOR.matcher(name).find()) {
                 continue;
             }
-            TensorInfo i = source.info(name);
-            Dtype keep = i.dtype() == Dtype.F64 || i.dtype() == Dtype.BF16 ? i.dtype() : Dtype.F32;
-            w.add(name, keep, i.shape(), source.readDoubles(name));
+            w.addCopy(source, name);
         }
     }
 }

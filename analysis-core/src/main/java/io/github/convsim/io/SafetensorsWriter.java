@@ -48,6 +48,16 @@ public final class SafetensorsWriter {
         return put(name, new Pending(dtype, shape.clone(), n, data, null));
     }
 
+    /**
+     * Adds {@code source}'s tensor {@code name} under the same name and shape: F64 and BF16 kept as they are, every
+     * other type (F16, F32) written as F32, which holds its values exactly.
+     */
+    public SafetensorsWriter addCopy(WeightSource source, String name) throws IOException {
+        TensorInfo i = source.info(name);
+        Dtype keep = i.dtype() == Dtype.F64 || i.dtype() == Dtype.BF16 ? i.dtype() : Dtype.F32;
+        return add(name, keep, i.shape(), source.readDoubles(name));
+    }
+
     /** Adds a tensor whose values {@code values} produces, in row-major order, when the file is written. */
     public SafetensorsWriter add(String name, Dtype dtype, long[] shape, Values values) {
         return put(name, new Pending(dtype, shape.clone(), elements(dtype, shape), null, values));

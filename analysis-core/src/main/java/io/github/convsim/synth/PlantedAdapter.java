@@ -3,7 +3,6 @@ package io.github.convsim.synth;
 import io.github.convsim.io.AtomicFile;
 import io.github.convsim.io.Dtype;
 import io.github.convsim.io.SafetensorsWriter;
-import io.github.convsim.io.TensorInfo;
 import io.github.convsim.io.WeightSource;
 import io.github.convsim.linalg.LinalgBackend;
 import io.github.convsim.linalg.Matrix;
@@ -68,10 +67,11 @@ public final class PlantedAdapter {
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt").metadata("written_by", "convsim plant")
                 .metadata("planted_noise", String.valueOf(noise)).metadata("planted_seed", String.valueOf(seed));
         for (String name : weights.names()) {
-            TensorInfo i = weights.info(name);
-            Dtype keep = i.dtype() == Dtype.F64 || i.dtype() == Dtype.BF16 ? i.dtype() : Dtype.F32;
-            double[] values = replaced.containsKey(name) ? replaced.get(name) : weights.readDoubles(name);
-            w.add(name, replaced.containsKey(name) ? Dtype.F32 : keep, i.shape(), values);
+            if (replaced.containsKey(name)) {
+                w.add(name, Dtype.F32, weights.info(name).shape(), replaced.get(name));
+            } else {
+                w.addCopy(weights, name);
+            }
         }
         w.write(dir.resolve("adapter_model.safetensors"));
         byte[] config = Files.readAllBytes(source.config().file());
