@@ -3,6 +3,7 @@ package io.github.convsim.io;
 import java.io.IOException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
@@ -13,6 +14,14 @@ import java.nio.file.attribute.BasicFileAttributes;
  */
 public final class InputFiles {
     private InputFiles() {}
+
+    /**
+     * Whether {@code path} names anything, a dangling or looping symbolic link included, so that a candidate which is
+     * there but broken is opened (and its fault named) rather than passed over as missing.
+     */
+    public static boolean present(Path path) {
+        return Files.exists(path, LinkOption.NOFOLLOW_LINKS);
+    }
 
     /**
      * Checks that {@code path} (links followed) is a regular file.

@@ -68,7 +68,7 @@ public final class ShardedWeights implements WeightSource {
                         + "', which is not a file beside the index");
             }
             Path file = dir.resolve(shard);
-            if (!Files.exists(file) && !Files.isSymbolicLink(file)) {
+            if (!InputFiles.present(file)) {
                 throw new CheckpointException(index, "shard '" + shard + "' named for '" + e.getKey()
                         + "' does not exist");
             }

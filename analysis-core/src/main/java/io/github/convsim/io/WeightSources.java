@@ -24,7 +24,7 @@ public final class WeightSources {
         if (InputFiles.attributes(path).isDirectory()) {
             for (String name : DIRECTORY_CANDIDATES) {
                 Path p = path.resolve(name);
-                if (Files.exists(p) || Files.isSymbolicLink(p)) {
+                if (InputFiles.present(p)) {
                     return openFile(p);
                 }
             }

@@ -2,13 +2,13 @@ package io.github.convsim.model;
 
 import io.github.convsim.condlora.CondLoraWeights;
 import io.github.convsim.io.CheckpointException;
+import io.github.convsim.io.InputFiles;
 import io.github.convsim.io.PatternTimeoutException;
 import io.github.convsim.io.PeftConfig;
 import io.github.convsim.io.TensorInfo;
 import io.github.convsim.io.WeightSource;
 import io.github.convsim.io.WeightSources;
 import io.github.convsim.linalg.Matrix;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -114,7 +114,6 @@ public final class LoraCheckpoint implements AutoCloseable {
         return Matrix.fromRowMajor((int) i.dim(0), (int) i.dim(1), source.readDoubles(key));
     }
 
-
     /** The shared layers when this checkpoint is a CondLoRA one (its factors were materialised from them). */
     public java.util.Optional<CondLoraWeights> condLora() {
         return java.util.Optional.ofNullable(condLora);
@@ -134,7 +133,7 @@ public final class LoraCheckpoint implements AutoCloseable {
      */
     public static LoraCheckpoint open(Path adapterDir, Path basePath, BaseMatch.BaseCheck check)
             throws CheckpointException {
-        if (!io.github.convsim.io.InputFiles.attributes(adapterDir).isDirectory()) {
+        if (!InputFiles.attributes(adapterDir).isDirectory()) {
             throw new CheckpointException(adapterDir, "not a directory: an adapter is a directory holding"
                     + " adapter_config.json and adapter_model.safetensors (or .bin)");
         }
@@ -168,7 +167,7 @@ public final class LoraCheckpoint implements AutoCloseable {
     private static WeightSource openAdapterWeights(Path dir) throws CheckpointException {
         for (String name : List.of("adapter_model.safetensors", "adapter_model.bin")) {
             Path p = dir.resolve(name);
-            if (Files.exists(p) || Files.isSymbolicLink(p)) {
+            if (InputFiles.present(p)) {
                 return WeightSources.open(p);
             }
         }
