@@ -218,8 +218,14 @@ class ConversionSolverTest extends CpuBackendTest {
             Matrix got = ConversionAnalysis.convert((ConversionSolver) pair[1], List.of(m), List.of(w0)).cB().get(0);
             assertTrue(relErr(expected, got) < 1e-10, "relative error " + relErr(expected, got));
         }
-        assertNotNull(cb);
+        // the dropped directions (s below 1e-3 s_max) no longer blow C_B up: ||C_B|| <= ||B|| / (1e-3 s_max), while
+        // the exact inverse of this full-rank W0 amplifies B by up to 1e10 / s_max
         assertEquals(20, SingularOps_DDRM.rank(ejml(w0), 1e-14));
+        assertTrue(cb.frobeniusNorm() <= m.b().frobeniusNorm() / (1e-3 * smax) * (1 + 1e-12),
+                cb.frobeniusNorm() + " > " + m.b().frobeniusNorm() / (1e-3 * smax));
+        Matrix exact = ConversionAnalysis.convert(new ConversionSolver(backend,
+                new SolveOptions(SolveMode.LSTSQ, Precision.FP64, 1e-15, 0)), List.of(m), List.of(w0)).cB().get(0);
+        assertTrue(exact.frobeniusNorm() > 1e3 * cb.frobeniusNorm(), exact.frobeniusNorm() + " vs " + cb.frobeniusNorm());
     }
 
     @Test

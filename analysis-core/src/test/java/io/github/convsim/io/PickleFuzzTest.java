@@ -17,9 +17,44 @@ class PickleFuzzTest {
     void unpickle(byte[] input) {
         try {
             Object root = RestrictedUnpickler.load(NAME, input);
-            assertTrue(root == null || root instanceof Object);
+            assertOnlyAllowedValues(root, java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
         } catch (CheckpointException refused) {
             assertTrue(refused.getMessage().startsWith("fuzz.pkl: "), refused.getMessage());
+        }
+    }
+
+    /**
+     * Everything reachable from a loaded pickle is a plain value, a container of them, an allowed global, or a storage
+     * or tensor reference with non-negative sizes; memoised containers may refer to themselves, so each is visited once.
+     */
+    private static void assertOnlyAllowedValues(Object v, java.util.Set<Object> seen) {
+        if (v == null || v instanceof Long || v instanceof java.math.BigInteger || v instanceof Boolean
+                || v instanceof Double || v instanceof String || v instanceof byte[]) {
+            return;
+        }
+        if (!seen.add(v)) {
+            return;
+        }
+        if (v instanceof java.util.Map<?, ?> m) {
+            m.forEach((k, x) -> {
+                assertOnlyAllowedValues(k, seen);
+                assertOnlyAllowedValues(x, seen);
+            });
+        } else if (v instanceof java.util.List<?> l) {
+            l.forEach(x -> assertOnlyAllowedValues(x, seen));
+        } else if (v instanceof RestrictedUnpickler.Tuple t) {
+            for (Object x : t.items()) {
+                assertOnlyAllowedValues(x, seen);
+            }
+        } else if (v instanceof RestrictedUnpickler.Global g) {
+            assertTrue(RestrictedUnpickler.ALLOWED_GLOBALS.contains(g.qualified()), g.qualified());
+        } else if (v instanceof RestrictedUnpickler.StorageRef s) {
+            assertTrue(s.numel() >= 0, "storage of " + s.numel() + " elements");
+        } else if (v instanceof RestrictedUnpickler.TensorRef t) {
+            assertTrue(t.offset() >= 0 && t.size().length == t.stride().length, "tensor " + t);
+            assertOnlyAllowedValues(t.storage(), seen);
+        } else {
+            throw new AssertionError("the unpickler produced a " + v.getClass().getName());
         }
     }
 }

@@ -11,10 +11,11 @@ class BatchPlannerTest {
     void chunksFitTheFreeMemoryLessTheReserveAndWorkspace() {
         long per = BatchPlanner.luSolveBytes(4096, 16, 8);
         assertEquals(4096L * 4096 * 8 + 4096L * 16 * 8 + 4096L * 8 + 4, per);
-        // 80 GiB free, 10 % reserve, 1 GiB workspace: floor((72 - 1) GiB / per)
-        int expected = (int) (((long) (80 * GIB * 0.9) - GIB) / per);
-        assertEquals(expected, BatchPlanner.problemsPerChunk(80 * GIB, per, GIB, 1000));
-        assertEquals(128, BatchPlanner.problemsPerChunk(80 * GIB, per, GIB, 128) > 128 ? 0 : Math.min(128, expected));
+        assertEquals(134_774_788L, per);
+        // 80 GiB free, 10 % reserve, 1 GiB workspace: floor(76,235,669,504 / 134,774,788) = 565 (worked by hand)
+        assertEquals(565, BatchPlanner.problemsPerChunk(80 * GIB, per, GIB, 1000));
+        assertEquals(128, BatchPlanner.problemsPerChunk(80 * GIB, per, GIB, 128));
+        assertEquals(565, BatchPlanner.problemsPerChunk(80 * GIB, per, GIB, 566));
         assertEquals(3, BatchPlanner.problemsPerChunk(80 * GIB, per, GIB, 3));
         assertEquals(0, BatchPlanner.problemsPerChunk(80 * GIB, per, GIB, 0));
     }
