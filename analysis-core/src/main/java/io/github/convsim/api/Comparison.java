@@ -3,6 +3,7 @@ package io.github.convsim.api;
 import io.github.convsim.conversion.ConversionSolver;
 import io.github.convsim.conversion.Equation;
 import io.github.convsim.conversion.Factor;
+import io.github.convsim.conversion.IllConditionedException;
 import io.github.convsim.conversion.W0System;
 import io.github.convsim.io.CheckpointException;
 import io.github.convsim.linalg.Backends;
@@ -10,10 +11,13 @@ import io.github.convsim.linalg.Matrix;
 import io.github.convsim.model.BaseMatch;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
+import io.github.convsim.pipeline.LayerGroups;
+import io.github.convsim.pipeline.LayerStream;
 import io.github.convsim.report.Provenance;
 import io.github.convsim.similarity.FactorBases;
 import io.github.convsim.similarity.NullDistribution;
 import io.github.convsim.similarity.NullModel;
+import io.github.convsim.similarity.SimilarityAnalysis;
 import io.github.convsim.similarity.W0Null;
 import io.github.convsim.similarity.Side;
 import io.github.convsim.similarity.SubspaceBasis;
@@ -31,12 +35,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
+import java.util.random.RandomGenerator;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
  * Compares adapters trained on one base: for each module, conversion matrix and layer, phi between every pair of
- * adapters. W0 of each layer is factored once and shared by all adapters.
+ * adapters. W0 is streamed a layer group at a time ({@link LayerStream}); each layer's W0 is factored once and shared
+ * by all adapters, and only the adapters' bases and the pair null's phi values outlive the group.
  */
 public final class Comparison {
     private static final Pattern CHECKPOINT = Pattern.compile("checkpoint-(\\d+)");
@@ -102,6 +108,13 @@ public final class Comparison {
     public static ComparisonResult run(List<Path> adapterDirs, Path base, BaseMatch.BaseCheck baseCheck,
                                        AnalysisOptions options, Backends.Choice backend, ProgressListener progress)
             throws CheckpointException {
+        return run(adapterDirs, base, baseCheck, options, backend, progress, Runtime.getRuntime().maxMemory());
+    }
+
+    /** As above, streaming W0 within {@code memory} bytes. */
+    static ComparisonResult run(List<Path> adapterDirs, Path base, BaseMatch.BaseCheck baseCheck,
+                                AnalysisOptions options, Backends.Choice backend, ProgressListener progress,
+                                long memory) throws CheckpointException {
         if (adapterDirs.size() < 2) {
             throw new IllegalArgumentException("compare needs at least two adapters, got " + adapterDirs.size());
         }
@@ -110,16 +123,17 @@ public final class Comparison {
             for (Path d : adapterDirs) {
                 ckpts.add(LoraCheckpoint.open(d, base, baseCheck));
             }
-            return compare(ckpts, options, backend, progress);
+            return compare(ckpts, options, backend, progress, memory);
         } finally {
             ckpts.forEach(LoraCheckpoint::close);
         }
     }
 
     private static ComparisonResult compare(List<LoraCheckpoint> ckpts, AnalysisOptions options,
-                                            Backends.Choice backend, ProgressListener progress)
+                                            Backends.Choice backend, ProgressListener progress, long memory)
             throws CheckpointException {
         long t0 = System.nanoTime();
+        Map<String, Double> timings = new LinkedHashMap<>();
         List<String> names = names(ckpts);
         Set<String> modules = new LinkedHashSet<>(ckpts.get(0).moduleNames());
         ckpts.forEach(c -> modules.retainAll(c.moduleNames()));
@@ -144,14 +158,6 @@ public final class Comparison {
                 perAdapter.add(c.layersOf(module).stream().filter(m -> layers.contains(m.layer())).toList());
             }
             List<LoraModule> first = perAdapter.get(0);
-            List<Matrix> w0s = new ArrayList<>();
-            for (LoraModule m : first) {
-                w0s.add(ckpts.get(0).baseWeight(m));
-            }
-            boolean square = w0s.stream().allMatch(w -> w.rows() == w.cols());
-            ConversionSolver solver = new ConversionSolver(backend.backend(), options.solveOptions(square));
-            List<W0System> systems = solver.factor(first, w0s);
-            Equation eqA = ConversionSolver.equationForA(systems.get(0));
             int minRank = perAdapter.stream().flatMap(List::stream).mapToInt(LoraModule::rank).min().orElseThrow();
             int i = options.similarity().i() == 0 ? minRank : options.similarity().i();
             int j = options.similarity().j() == 0 ? minRank : options.similarity().j();
@@ -159,29 +165,52 @@ public final class Comparison {
                 throw new IllegalArgumentException("i=" + i + ", j=" + j + " exceed the smallest rank r=" + minRank
                         + " among the adapters' " + module + " modules");
             }
-            // bases[factor][adapter][layer]
+            boolean square = first.stream().allMatch(m -> m.out() == m.in());
+            ConversionSolver solver = new ConversionSolver(backend.backend(), options.solveOptions(square));
+            List<Factor> factors = options.similarity().factors();
+            List<Side> sides = options.similarity().sides();
+            int pairs = options.similarity().nulls().contains(NullModel.W0) ? options.similarity().draws() / 2 : 0;
+            // bases[factor][adapter][layer], filled group by group
             Map<Factor, List<List<FactorBases.Pair>>> bases = new LinkedHashMap<>();
-            for (List<LoraModule> ms : perAdapter) {
-                List<Matrix> cA = solver.solve(systems, ms.stream().map(m -> m.a().transpose()).toList(), eqA);
-                List<Matrix> cB = solver.solve(systems, ms.stream().map(LoraModule::b).toList(), Equation.W0_X);
-                for (Factor f : options.similarity().factors()) {
-                    List<FactorBases.Pair> b = switch (f) {
-                        case A -> FactorBases.of(backend.backend(), cA);
-                        case B -> FactorBases.of(backend.backend(), cB);
-                        case DW -> FactorBases.ofProducts(backend.backend(), cB, ms.stream().map(LoraModule::a).toList());
-                    };
-                    bases.computeIfAbsent(f, k -> new ArrayList<>()).add(b);
-                }
+            for (Factor f : factors) {
+                List<List<FactorBases.Pair>> byAdapter = new ArrayList<>();
+                perAdapter.forEach(ms -> byAdapter.add(new ArrayList<>()));
+                bases.put(f, byAdapter);
             }
+            // phi at each layer between W0-null draws 2k and 2k+1: [factor][side][k][layer]
+            double[][][][] nullPhi = new double[factors.size()][sides.size()][pairs][first.size()];
+            Equation[] eqA = {null};
+            int group = Math.min(first.size(), LayerGroups.size(first.get(0), memory));
+            new LayerStream(ckpts.get(0), group).forEach(first, timings, g -> {
+                List<W0System> systems = solver.factor(g.layers(), g.w0s());
+                Equation eq = ConversionSolver.equationForA(systems.get(0));
+                if (eqA[0] != null && eq != eqA[0]) {
+                    throw new IllConditionedException("module " + module
+                            + " mixes square and non-square W0 across layers");
+                }
+                eqA[0] = eq;
+                for (int a = 0; a < perAdapter.size(); a++) {
+                    List<LoraModule> ms = perAdapter.get(a).subList(g.from(), g.from() + g.layers().size());
+                    List<Matrix> cA = solver.solve(systems, ms.stream().map(m -> m.a().transpose()).toList(), eq);
+                    List<Matrix> cB = solver.solve(systems, ms.stream().map(LoraModule::b).toList(), Equation.W0_X);
+                    for (Factor f : factors) {
+                        bases.get(f).get(a).addAll(switch (f) {
+                            case A -> FactorBases.of(backend.backend(), cA);
+                            case B -> FactorBases.of(backend.backend(), cB);
+                            case DW -> FactorBases.ofProducts(backend.backend(), cB,
+                                    ms.stream().map(LoraModule::a).toList());
+                        });
+                    }
+                }
+                samplePairedNull(backend, solver, systems, g, eq, factors, sides, pairs, i, j,
+                        options.similarity().seed(), nullPhi);
+            });
             int[] layerIdx = first.stream().mapToInt(LoraModule::layer).toArray();
-            int draws = options.similarity().nulls().contains(NullModel.W0) ? options.similarity().draws() : 0;
-            Map<Factor, List<List<FactorBases.Pair>>> nullBases = draws < 2 ? Map.of()
-                    : W0Null.sample(backend.backend(), solver, systems, first, eqA, options.similarity().factors(),
-                            draws, options.similarity().seed());
-            for (Factor f : options.similarity().factors()) {
-                for (Side side : options.similarity().sides()) {
-                    maps.add(betweenAdapters(backend, module, "C_" + f.label(), side, i, j, layerIdx, bases.get(f),
-                            draws < 2 ? null : pairedNull(backend, nullBases.get(f), side, layerIdx.length, i, j)));
+            for (int fi = 0; fi < factors.size(); fi++) {
+                for (int si = 0; si < sides.size(); si++) {
+                    Factor f = factors.get(fi);
+                    maps.add(betweenAdapters(backend, module, "C_" + f.label(), sides.get(si), i, j, layerIdx,
+                            bases.get(f), pairs < 1 ? null : pairedNull(nullPhi[fi][si])));
                 }
             }
             // raw-factor controls: checkpoints of one run share lora_A's initialisation, so their conversion matrices
@@ -209,7 +238,7 @@ public final class Comparison {
                 }
             }
         }
-        Map<String, Double> timings = Map.of("compare", (System.nanoTime() - t0) / 1e9);
+        timings.put("compare", (System.nanoTime() - t0) / 1e9);
         Map<String, Object> opts = new LinkedHashMap<>();
         opts.put("mode", options.mode() == null ? "auto (paper where W0 is square, else lstsq)" : options.mode().label());
         opts.put("precision", options.precision().name().toLowerCase());
@@ -228,38 +257,63 @@ public final class Comparison {
     }
 
     /**
-     * phi at each layer between draws 2k and 2k+1 of the W0 null: samples of what two unrelated adapters on this base
-     * share, kept as a layers-long diagonal; each draw's statistic (its {@code averages} entry) is the mean over
-     * layers, the same statistic a pair of adapters is tested on.
+     * The W0 null for a pair of adapters, at the group's layers: draws 2k and 2k+1 of the W0 null stand for two
+     * unrelated adapters on this base, and phi between them at each layer goes to {@code nullPhi[factor][side][k]}.
+     * Draws come {@link SimilarityAnalysis#W0_NULL_DRAWS_PER_CHUNK} at a time from each layer's own generator, so the
+     * values do not depend on how the layers were grouped.
      */
-    private static NullDistribution pairedNull(Backends.Choice backend, List<List<FactorBases.Pair>> byDraw, Side side,
-                                               int layers, int i, int j) {
-        int pairs = byDraw.size() / 2;
-        double[][][] samples = new double[pairs][layers][layers];
-        for (int k = 0; k < pairs; k++) {
-            for (int l = 0; l < layers; l++) {
-                SubspaceBasis a = byDraw.get(2 * k).get(l).side(side);
-                SubspaceBasis b = byDraw.get(2 * k + 1).get(l).side(side);
-                double[][] phi = SubspaceSimilarity.phi(backend.backend(), List.of(a.vectors(), b.vectors()),
-                        new int[] {a.rank(), b.rank()}, i, j);
-                for (int m = 0; m < layers; m++) {
-                    samples[k][l][m] = m == l ? phi[0][1] : Double.NaN;
+    private static void samplePairedNull(Backends.Choice backend, ConversionSolver solver, List<W0System> systems,
+                                         LayerStream.Group g, Equation eqA, List<Factor> factors, List<Side> sides,
+                                         int pairs, int i, int j, long seed, double[][][][] nullPhi) {
+        if (pairs < 1) {
+            return;
+        }
+        List<RandomGenerator> rngs = W0Null.generators(g.layers(), seed);
+        for (int from = 0; from < 2 * pairs; from += SimilarityAnalysis.W0_NULL_DRAWS_PER_CHUNK) {
+            int count = Math.min(SimilarityAnalysis.W0_NULL_DRAWS_PER_CHUNK, 2 * pairs - from);
+            Map<Factor, List<List<FactorBases.Pair>>> byDraw = W0Null.sample(backend.backend(), solver, systems,
+                    g.layers(), eqA, factors, count, rngs);
+            for (int fi = 0; fi < factors.size(); fi++) {
+                List<List<FactorBases.Pair>> draws = byDraw.get(factors.get(fi));
+                for (int si = 0; si < sides.size(); si++) {
+                    for (int k = 0; k < count / 2; k++) {
+                        for (int l = 0; l < g.layers().size(); l++) {
+                            SubspaceBasis a = draws.get(2 * k).get(l).side(sides.get(si));
+                            SubspaceBasis b = draws.get(2 * k + 1).get(l).side(sides.get(si));
+                            double[][] phi = SubspaceSimilarity.phi(backend.backend(),
+                                    List.of(a.vectors(), b.vectors()), new int[] {a.rank(), b.rank()}, i, j);
+                            nullPhi[fi][si][from / 2 + k][g.from() + l] = phi[0][1];
+                        }
+                    }
                 }
             }
         }
-        NullDistribution cells = NullDistribution.of("w0", samples);
+    }
+
+    /**
+     * The pair null's distribution from {@code phiByPair[k][layer]}: kept as a layers-long diagonal, and each pair's
+     * statistic (its {@code averages} entry) is the mean over layers, the same statistic a pair of adapters is tested
+     * on.
+     */
+    private static NullDistribution pairedNull(double[][] phiByPair) {
+        int pairs = phiByPair.length;
+        int layers = phiByPair[0].length;
+        double[][][] samples = new double[pairs][layers][layers];
         double[] means = new double[pairs];
         for (int k = 0; k < pairs; k++) {
             double s = 0;
             int n = 0;
             for (int l = 0; l < layers; l++) {
-                if (!Double.isNaN(samples[k][l][l])) {
-                    s += samples[k][l][l];
+                java.util.Arrays.fill(samples[k][l], Double.NaN);
+                samples[k][l][l] = phiByPair[k][l];
+                if (!Double.isNaN(phiByPair[k][l])) {
+                    s += phiByPair[k][l];
                     n++;
                 }
             }
             means[k] = n == 0 ? Double.NaN : s / n;
         }
+        NullDistribution cells = NullDistribution.of("w0", samples);
         return new NullDistribution(cells.name(), pairs, cells.mean(), cells.lo(), cells.hi(), means);
     }
 

@@ -8,11 +8,11 @@ import io.github.convsim.conversion.LayerConversion;
 import io.github.convsim.conversion.ModuleConversion;
 import io.github.convsim.conversion.SolveOptions;
 import io.github.convsim.io.CheckpointException;
-import io.github.convsim.io.IoJobs;
 import io.github.convsim.linalg.LinalgBackend;
-import io.github.convsim.linalg.Matrix;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
+import io.github.convsim.pipeline.LayerGroups;
+import io.github.convsim.pipeline.LayerStream;
 import io.github.convsim.similarity.FactorBases;
 import io.github.convsim.similarity.Heatmap;
 import io.github.convsim.similarity.NullBasisStore;
@@ -73,37 +73,34 @@ final class ModulePass {
         List<LayerConversion> converted = new ArrayList<>(layers.size());
         List<FactorBases.Pair> w0Control = settings.controls().contains("W0") ? new ArrayList<>() : null;
         Map<String, Double> seconds = new LinkedHashMap<>();
-        Equation eqA = null;
         long plantedBytes = (long) PlantedControl.NOISE.length * PlantedControl.REPETITIONS * layers.size()
                 * NullBasisStore.bytesPerPair(Math.max(first.out(), first.in()), keep, 1);
+        LayerStream stream = new LayerStream(ckpt, group);
+        Equation[] eqA = {null};
         try (NullBasisStore store = nullStore(nullBytes, keep);
              NullBasisStore planted = store == null ? null : plantedStore(plantedBytes, keep)) {
-            for (int from = 0; from < layers.size(); from += group) {
-                List<LoraModule> chunk = layers.subList(from, Math.min(layers.size(), from + group));
-                long t0 = System.nanoTime();
-                List<Matrix> w0s = readW0(chunk);
-                add(timings, "read_w0", System.nanoTime() - t0);
-                ModuleConversion part = ConversionAnalysis.convert(solver, chunk, w0s);
-                if (eqA != null && part.equationA() != eqA) {
+            stream.forEach(layers, timings, g -> {
+                ModuleConversion part = ConversionAnalysis.convert(solver, g.layers(), g.w0s());
+                if (eqA[0] != null && part.equationA() != eqA[0]) {
                     throw new IllConditionedException("module " + name + " mixes square and non-square W0 across layers");
                 }
-                eqA = part.equationA();
+                eqA[0] = part.equationA();
                 converted.addAll(part.layers());
                 part.seconds().forEach((step, s) -> timings.merge(step, s, Double::sum));
                 part.seconds().forEach((step, s) -> seconds.merge(step, s, Double::sum));
                 long t1 = System.nanoTime();
                 if (store != null) {
-                    similarity.sampleW0Null(solver, part.systems(), eqA, store);
-                    similarity.samplePlanted(solver, part.systems(), eqA, planted);
+                    similarity.sampleW0Null(solver, part.systems(), eqA[0], store);
+                    similarity.samplePlanted(solver, part.systems(), eqA[0], planted);
                 }
                 if (w0Control != null) {
                     w0Control.addAll(similarity.w0ControlBases(part.systems()));
                 }
                 add(timings, "w0_null_and_controls", System.nanoTime() - t1);
-                layersDone.accept(chunk.size());
-            }
+                layersDone.accept(g.layers().size());
+            });
             long t2 = System.nanoTime();
-            ModuleConversion conv = new ModuleConversion(name, converted, List.of(), eqA, Map.of());
+            ModuleConversion conv = new ModuleConversion(name, converted, List.of(), eqA[0], Map.of());
             List<Heatmap> maps = similarity.analyze(conv, store, w0Control);
             PowerCurve power = planted == null ? null : similarity.powerCurve(conv, planted);
             add(timings, "similarity", System.nanoTime() - t2);
@@ -120,24 +117,6 @@ final class ModulePass {
         } catch (IOException e) {
             throw new CheckpointException(null, "cannot create a temporary file for the W0 null: " + e.getMessage());
         }
-    }
-
-    /** The group's W0, read and converted on as many threads as there are cores (decoding bf16 is CPU work). */
-    private List<Matrix> readW0(List<LoraModule> chunk) throws CheckpointException {
-        Matrix[] w0s = new Matrix[chunk.size()];
-        List<IoJobs.Job> jobs = new ArrayList<>(chunk.size());
-        for (int k = 0; k < chunk.size(); k++) {
-            int kk = k;
-            jobs.add(() -> w0s[kk] = ckpt.baseWeight(chunk.get(kk)));
-        }
-        try {
-            IoJobs.runAll(jobs, Runtime.getRuntime().availableProcessors());
-        } catch (CheckpointException e) {
-            throw e;
-        } catch (IOException e) {
-            throw new CheckpointException(null, e.getMessage());
-        }
-        return List.of(w0s);
     }
 
     /** The planted controls' left bases: on the heap when small, spilling to a temporary file like the W0 null's. */

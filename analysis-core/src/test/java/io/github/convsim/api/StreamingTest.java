@@ -87,6 +87,65 @@ class StreamingTest {
         }
     }
 
+    @Test
+    void comparisonStreamedOneLayerAtATimeEqualsTheWholeModule(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        java.nio.file.Path noisy = noisyCopy(dir, 7);
+        var s = AnalysisOptions.defaults().similarity();
+        AnalysisOptions options = AnalysisOptions.defaults().withSimilarity(new io.github.convsim.similarity
+                .SimilaritySettings(0, 0, s.sides(), s.factors(), s.nulls(), 6, s.seed(), s.controls()));
+        var adapters = java.util.List.of(TestData.bertAdapter(), noisy);
+        var check = io.github.convsim.model.BaseMatch.BaseCheck.STRICT;
+        ComparisonResult all = Comparison.run(adapters, TestData.bertBase(), check, options, cpu,
+                ProgressListener.NONE, 64L << 30);
+        ComparisonResult one = Comparison.run(adapters, TestData.bertBase(), check, options, cpu,
+                ProgressListener.NONE, 1);
+        assertEquals(all.maps().size(), one.maps().size());
+        assertEquals(2 * 5, all.maps().size(), "A, B, dW and the raw A^T and B, for query and value");
+        for (int k = 0; k < all.maps().size(); k++) {
+            ComparisonMap x = all.maps().get(k);
+            ComparisonMap y = one.maps().get(k);
+            assertEquals(x.subject(), y.subject());
+            for (int l = 0; l < x.layers().length; l++) {
+                assertCells(x.perLayer()[l], y.perLayer()[l]);
+            }
+            assertEquals(x.w0Null() == null, y.w0Null() == null);
+            if (x.w0Null() != null) {
+                assertEquals(3, x.w0Null().draws(), "6 draws make 3 pairs");
+                assertCells(x.w0Null().mean(), y.w0Null().mean());
+                assertArrayEquals(x.w0Null().averages(), y.w0Null().averages(), 1e-12);
+                // the pair null is far above phi's analytic value: W0 makes unrelated adapters similar
+                assertTrue(x.w0NullMean() > 5 * x.analytic(), x.w0NullMean() + " vs " + x.analytic());
+            }
+            // the noisy copy keeps half of each factor: phi between the two is well above the pair null
+            if (x.subject().equals("C_B") && x.w0Null() != null) {
+                assertTrue(x.mean()[0][1] > x.w0NullMean(), x.mean()[0][1] + " vs " + x.w0NullMean());
+            }
+        }
+    }
+
+    /** The demo adapter with every lora_A and lora_B mixed half and half with Gaussian noise of the same scale. */
+    static java.nio.file.Path noisyCopy(java.nio.file.Path dir, long seed) throws Exception {
+        java.nio.file.Path out = java.nio.file.Files.createDirectories(dir.resolve("noisy-" + seed));
+        java.nio.file.Files.copy(TestData.bertAdapter().resolve("adapter_config.json"),
+                out.resolve("adapter_config.json"));
+        java.util.Random rng = new java.util.Random(seed);
+        var w = new io.github.convsim.io.SafetensorsWriter();
+        try (var f = io.github.convsim.io.SafetensorsFile.open(
+                TestData.bertAdapter().resolve("adapter_model.safetensors"))) {
+            for (String t : f.names()) {
+                double[] v = f.readDoubles(t);
+                double scale = Math.sqrt(java.util.Arrays.stream(v).map(x -> x * x).average().orElse(1));
+                for (int k = 0; k < v.length; k++) {
+                    v[k] = 0.5 * v[k] + 0.5 * scale * rng.nextGaussian();
+                }
+                w.add(t, io.github.convsim.io.Dtype.F32, f.info(t).shape(), v);
+            }
+        }
+        w.write(out.resolve("adapter_model.safetensors"));
+        return out;
+    }
+
     private static void assertCells(double[][] a, double[][] b) {
         for (int i = 0; i < a.length; i++) {
             for (int j = 0; j < a.length; j++) {

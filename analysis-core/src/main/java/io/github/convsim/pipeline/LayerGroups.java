@@ -1,4 +1,4 @@
-package io.github.convsim.api;
+package io.github.convsim.pipeline;
 
 import io.github.convsim.model.LoraModule;
 import io.github.convsim.similarity.SimilarityAnalysis;
