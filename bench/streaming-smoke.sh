@@ -25,3 +25,24 @@ assert all(float(r["residual_B"]) < 1e-9 for r in rows), "C_B must solve W0 C_B 
 print(f"streaming smoke: 8 layers of LLaMA-3-8B shapes under -Xmx1g, peak heap {res['peak_heap_bytes'] / 2**30:.2f} GiB,"
       f" peak RSS {res['peak_rss_bytes'] / 2**30:.2f} GiB: ok")
 PY
+
+# condlora fit, condlora export and compare stream the same way: two layers of LLaMA-2-7B shapes (every attention W0
+# 4096x4096, as CondLoRA needs), each command under -Xmx1g, the fit's LoRA export compared with the adapter itself.
+./convsim synth --shape llama-2-7b --layers 2 --seed "${1:-3}" --out "$work/llama2" -q
+small=(env CONVSIM_JAVA_OPTS=-Xmx1g ./convsim)
+"${small[@]}" condlora fit "$work/llama2/adapter" --base "$work/llama2/base" --out "$work/fit" --draws 4 -q
+"${small[@]}" condlora export "$work/llama2/adapter" --base "$work/llama2/base" --as lora --out "$work/export" >/dev/null
+"${small[@]}" compare "$work/llama2/adapter" "$work/export" --base "$work/llama2/base" --out "$work/compare" --draws 4 -q
+python3 - "$work" <<'PY'
+import json, sys
+work = sys.argv[1]
+fit = json.load(open(work + "/fit/summary.json"))
+cmp = json.load(open(work + "/compare/summary.json"))
+assert len(fit["modules"]) == 4, fit["modules"]
+for name, s in (("condlora fit", fit), ("compare", cmp)):
+    res = s["provenance"]["resources"]
+    assert res["peak_heap_bytes"] <= res["max_heap_bytes"] <= 2**30, (name, res)
+    print(f"streaming smoke: {name} on 2 layers of LLaMA-2-7B shapes under -Xmx1g, peak heap"
+          f" {res['peak_heap_bytes'] / 2**30:.2f} GiB: ok")
+assert all(m["layers_per_group"] == 1 for m in cmp["provenance"]["resources"]["modules"].values()), cmp
+PY

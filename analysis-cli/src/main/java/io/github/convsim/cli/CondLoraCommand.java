@@ -1,13 +1,12 @@
 package io.github.convsim.cli;
 
+import io.github.convsim.api.MemoryUse;
 import io.github.convsim.condlora.CondLoraExport;
 import io.github.convsim.condlora.CondLoraFit;
 import io.github.convsim.condlora.ModuleFit;
 import io.github.convsim.linalg.Backends;
-import io.github.convsim.linalg.Matrix;
 import io.github.convsim.model.BaseMatch;
 import io.github.convsim.model.LoraCheckpoint;
-import io.github.convsim.model.LoraModule;
 import io.github.convsim.report.AtomicOutput;
 import io.github.convsim.report.CondLoraReport;
 import io.github.convsim.report.Provenance;
@@ -22,13 +21,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine;
 
 @Command(name = "condlora", mixinStandardHelpOptions = true,
         description = {"CondLoRA in and out: fit one linear layer per module to any LoRA (A_l = Wa W0_l^T,",
@@ -92,6 +91,9 @@ final class CondLoraCommand implements Runnable {
         CommandSpec spec;
 
         @Mixin
+        ProgressOptions progressOptions;
+
+        @Mixin
         Inputs in;
 
         @Option(names = "--out", paramLabel = "DIR", defaultValue = "convsim-condlora",
@@ -107,12 +109,16 @@ final class CondLoraCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             long t0 = System.nanoTime();
+            MemoryUse.watch();
             Inputs.Resolved read = in.resolve();
             try (AtomicOutput output = AtomicOutput.prepare(out, in.force, "condlora fit", read.paths());
-                 LoraCheckpoint ckpt = read.open()) {
+                 LoraCheckpoint ckpt = read.open();
+                 Progress progress = progressOptions.open(spec.commandLine().getErr())) {
                 Backends.Choice cpu = Backends.select("cpu");
                 try {
-                    List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), in.ridge, draws, seed);
+                    List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), in.ridge, draws, seed,
+                            Runtime.getRuntime().maxMemory(), progress);
+                    progress.close();
                     Map<String, Object> options = new LinkedHashMap<>();
                     options.put("ridge", in.ridge);
                     options.put("draws", draws);
@@ -120,11 +126,13 @@ final class CondLoraCommand implements Runnable {
                     Provenance prov = provenance(ckpt, cpu, options, (System.nanoTime() - t0) / 1e9);
                     Path written = output.commit(dir -> CondLoraReport.write(fits, prov, dir));
                     var o = spec.commandLine().getOut();
-                    for (ModuleFit f : fits) {
-                        o.printf(Locale.ROOT, "  %s: R^2 A %.4f, B %.4f, dW error %.4f. %s%n", f.module(), f.r2A(),
-                                f.r2B(), f.dwError(), CondLoraReport.verdict(f));
+                    if (!progressOptions.quiet) {
+                        for (ModuleFit f : fits) {
+                            o.printf(Locale.ROOT, "  %s: R^2 A %.4f, B %.4f, dW error %.4f. %s%n", f.module(), f.r2A(),
+                                    f.r2B(), f.dwError(), CondLoraReport.verdict(f));
+                        }
+                        o.printf("report: %s%n", written);
                     }
-                    o.printf("report: %s%n", written);
                 } finally {
                     cpu.backend().close();
                 }
@@ -163,19 +171,11 @@ final class CondLoraCommand implements Runnable {
                 Backends.Choice cpu = Backends.select("cpu");
                 try {
                     List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), in.ridge, 2, 0);
-                    List<List<Matrix>> w0s = new ArrayList<>();
-                    for (ModuleFit f : fits) {
-                        List<Matrix> ws = new ArrayList<>();
-                        for (LoraModule m : f.layers()) {
-                            ws.add(ckpt.baseWeight(m));
-                        }
-                        w0s.add(ws);
-                    }
                     Path written = output.commit(dir -> {
                         if (format.equals("condlora")) {
                             CondLoraExport.writeCondLora(dir, ckpt.config(), ckpt.adapterWeights(), fits);
                         } else {
-                            CondLoraExport.writeLora(dir, ckpt.config(), ckpt.adapterWeights(), fits, w0s);
+                            CondLoraExport.writeLora(dir, ckpt, fits);
                         }
                     });
                     spec.commandLine().getOut().printf("wrote %s adapter: %s%n", format, written);
@@ -206,6 +206,7 @@ final class CondLoraCommand implements Runnable {
                 Provenance.currentOs(), backend.backend().name() + ": " + backend.backend().description(),
                 backend.reason(), backend.provenance(),
                 Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, options,
-                Map.of("fit", seconds));
+                Map.of("fit", seconds), Map.of("max_heap_bytes", Runtime.getRuntime().maxMemory(),
+                        "peak_heap_bytes", MemoryUse.peakHeapBytes()));
     }
 }

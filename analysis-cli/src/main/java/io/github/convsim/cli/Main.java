@@ -22,12 +22,14 @@ import picocli.CommandLine.ScopeType;
             SynthCommand.class, PlantCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok; 1 a defect in convsim (its trace goes to a log file) or wrong arithmetic (the",
             "backend self-check or a solve check failed); 2 usage error; 3 invalid or unreadable input; 4 the output",
-            "cannot be written."})
+            "cannot be written; 5 out of memory (run again with a larger heap: CONVSIM_JAVA_OPTS=-Xmx8g)."})
 public final class Main implements Runnable {
     public static final int EXIT_INTERNAL = 1;
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_INPUT = 3;
     public static final int EXIT_OUTPUT = 4;
+    /** The machine ran out of a resource, memory: the same run with more may succeed. */
+    public static final int EXIT_RESOURCES = 5;
     /** Messages longer than this are cut: a file's content must not flood the terminal. */
     static final int MAX_MESSAGE = 600;
 
@@ -69,7 +71,14 @@ public final class Main implements Runnable {
             }
             return code;
         });
-        return cmd.execute(args);
+        try {
+            return cmd.execute(args);
+        } catch (OutOfMemoryError e) {
+            // an Error passes picocli's handler; its trace would say nothing the user can act on
+            err.println("convsim: out of memory (" + oneLine(e) + "): run it with a larger heap, e.g."
+                    + " CONVSIM_JAVA_OPTS=-Xmx8g ./convsim " + String.join(" ", args));
+            return EXIT_RESOURCES;
+        }
     }
 
     /** Where the trace of a defect went: a log file, unless --debug prints it. */

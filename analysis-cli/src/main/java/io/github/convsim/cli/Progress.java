@@ -1,6 +1,6 @@
 package io.github.convsim.cli;
 
-import io.github.convsim.api.ProgressListener;
+import io.github.convsim.common.ProgressListener;
 import java.util.HashMap;
 import java.util.Map;
 import me.tongfei.progressbar.ProgressBar;

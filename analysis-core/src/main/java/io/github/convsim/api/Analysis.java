@@ -1,5 +1,6 @@
 package io.github.convsim.api;
 
+import io.github.convsim.common.ProgressListener;
 import io.github.convsim.io.CheckpointException;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.model.LoraCheckpoint;

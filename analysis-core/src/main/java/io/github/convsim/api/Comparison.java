@@ -1,5 +1,6 @@
 package io.github.convsim.api;
 
+import io.github.convsim.common.ProgressListener;
 import io.github.convsim.conversion.ConversionSolver;
 import io.github.convsim.conversion.Equation;
 import io.github.convsim.conversion.Factor;
@@ -17,11 +18,11 @@ import io.github.convsim.report.Provenance;
 import io.github.convsim.similarity.FactorBases;
 import io.github.convsim.similarity.NullDistribution;
 import io.github.convsim.similarity.NullModel;
-import io.github.convsim.similarity.SimilarityAnalysis;
-import io.github.convsim.similarity.W0Null;
 import io.github.convsim.similarity.Side;
+import io.github.convsim.similarity.SimilarityAnalysis;
 import io.github.convsim.similarity.SubspaceBasis;
 import io.github.convsim.similarity.SubspaceSimilarity;
+import io.github.convsim.similarity.W0Null;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,8 +35,8 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Matcher;
 import java.util.random.RandomGenerator;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -133,7 +134,9 @@ public final class Comparison {
                                             Backends.Choice backend, ProgressListener progress, long memory)
             throws CheckpointException {
         long t0 = System.nanoTime();
+        MemoryUse.watch();
         Map<String, Double> timings = new LinkedHashMap<>();
+        Map<String, Object> streaming = new LinkedHashMap<>();
         List<String> names = names(ckpts);
         Set<String> modules = new LinkedHashSet<>(ckpts.get(0).moduleNames());
         ckpts.forEach(c -> modules.retainAll(c.moduleNames()));
@@ -181,6 +184,7 @@ public final class Comparison {
             double[][][][] nullPhi = new double[factors.size()][sides.size()][pairs][first.size()];
             Equation[] eqA = {null};
             int group = Math.min(first.size(), LayerGroups.size(first.get(0), memory));
+            streaming.put(module, Map.of("layers_per_group", group));
             new LayerStream(ckpts.get(0), group).forEach(first, timings, g -> {
                 List<W0System> systems = solver.factor(g.layers(), g.w0s());
                 Equation eq = ConversionSolver.equationForA(systems.get(0));
@@ -252,7 +256,8 @@ public final class Comparison {
         Provenance prov = new Provenance("convsim compare", Provenance.currentToolVersion(), Provenance.currentJava(),
                 Provenance.currentOs(), backend.backend().name() + ": " + backend.backend().description(),
                 backend.reason(), backend.provenance(),
-                Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, opts, timings);
+                Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, opts, timings,
+                resources(streaming));
         return new ComparisonResult(names, steps(ckpts.stream().map(LoraCheckpoint::adapterDir).toList()), maps, prov);
     }
 
@@ -337,6 +342,16 @@ public final class Comparison {
         }
         return new ComparisonMap(module, subject, side, i, j, layerIdx, perLayer,
                 SubspaceSimilarity.analyticExpectation(dim, i, j), w0Null);
+    }
+
+    /** The heap it was given and used, and how each module was streamed. */
+    static Map<String, Object> resources(Map<String, Object> modules) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("max_heap_bytes", Runtime.getRuntime().maxMemory());
+        r.put("peak_heap_bytes", MemoryUse.peakHeapBytes());
+        r.put("peak_live_heap_after_gc_bytes", MemoryUse.peakLiveHeapBytes());
+        r.put("modules", modules);
+        return r;
     }
 
     private static Provenance.InputFile hash(Path f, LoraCheckpoint c) throws CheckpointException {

@@ -1,5 +1,6 @@
 package io.github.convsim.api;
 
+import io.github.convsim.common.ProgressListener;
 import io.github.convsim.conversion.ConversionAnalysis;
 import io.github.convsim.conversion.ConversionSolver;
 import io.github.convsim.conversion.Factor;

@@ -4,18 +4,23 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.convsim.io.Dtype;
-import io.github.convsim.io.WeightSource;
 import io.github.convsim.io.AtomicFile;
+import io.github.convsim.io.Dtype;
 import io.github.convsim.io.PeftConfig;
 import io.github.convsim.io.SafetensorsWriter;
+import io.github.convsim.io.WeightSource;
 import io.github.convsim.linalg.Matrix;
+import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
+import io.github.convsim.pipeline.LayerGroups;
+import io.github.convsim.pipeline.LayerStream;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -50,30 +55,31 @@ public final class CondLoraExport {
         writeJson(dir.resolve(RECORD), record(source, fits, "condlora"));
     }
 
-    /** A PEFT LoRA adapter with each layer's factors materialised from the fitted shared layers. */
-    public static void writeLora(Path dir, PeftConfig source, WeightSource sourceWeights, List<ModuleFit> fits,
-                                 List<List<Matrix>> w0sPerModule) throws IOException {
+    /**
+     * A PEFT LoRA adapter with each layer's factors materialised from the fitted shared layers, A_l = Wa W0_l^T and
+     * B_l = W0_l Wb^T, W0 streamed from {@code source}'s base a layer group at a time.
+     */
+    public static void writeLora(Path dir, LoraCheckpoint source, List<ModuleFit> fits) throws IOException {
         Files.createDirectories(dir);
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt").metadata("written_by", "convsim");
-        keepOtherTensors(w, sourceWeights);
-        for (int k = 0; k < fits.size(); k++) {
-            ModuleFit f = fits.get(k);
-            List<Matrix> w0s = w0sPerModule.get(k);
-            for (int l = 0; l < f.layers().size(); l++) {
-                LoraModule m = f.layers().get(l);
-                Matrix w0 = w0s.get(l);
-                Matrix a = f.wa().times(w0.transpose());
-                Matrix b = w0.times(f.wb().transpose());
-                String prefix = "base_model.model." + m.modulePath();
-                add(w, prefix + ".lora_A.weight", a);
-                add(w, prefix + ".lora_B.weight", b);
-            }
+        keepOtherTensors(w, source.adapterWeights());
+        Map<String, Double> timings = new HashMap<>();
+        for (ModuleFit f : fits) {
+            int group = LayerGroups.size(f.layers().get(0), Runtime.getRuntime().maxMemory());
+            new LayerStream(source, Math.min(group, f.layers().size())).forEach(f.layers(), timings, g -> {
+                for (int l = 0; l < g.layers().size(); l++) {
+                    Matrix w0 = g.w0s().get(l);
+                    String prefix = "base_model.model." + g.layers().get(l).modulePath();
+                    add(w, prefix + ".lora_A.weight", f.wa().times(w0.transpose()));
+                    add(w, prefix + ".lora_B.weight", w0.times(f.wb().transpose()));
+                }
+            });
         }
         w.write(dir.resolve("adapter_model.safetensors"));
-        ObjectNode config = baseConfig(source, fits);
+        ObjectNode config = baseConfig(source.config(), fits);
         config.put("peft_type", "LORA");
         writeJson(dir.resolve("adapter_config.json"), config);
-        writeJson(dir.resolve(RECORD), record(source, fits, "lora"));
+        writeJson(dir.resolve(RECORD), record(source.config(), fits, "lora"));
     }
 
     /** The file beside an export recording what it reproduces of the source. */

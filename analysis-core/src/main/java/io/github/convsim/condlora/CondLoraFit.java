@@ -1,160 +1,272 @@
 package io.github.convsim.condlora;
 
+import io.github.convsim.common.ProgressListener;
+import io.github.convsim.common.RandomMatrices;
+import io.github.convsim.common.Seeds;
 import io.github.convsim.io.CheckpointException;
+import io.github.convsim.linalg.ConditionEstimate;
 import io.github.convsim.linalg.LinalgBackend;
+import io.github.convsim.linalg.LuFactors;
+import io.github.convsim.linalg.SingularMatrixException;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.Norms;
 import io.github.convsim.linalg.Precision;
 import io.github.convsim.linalg.Svd;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
-import io.github.convsim.similarity.RandomMatrices;
-import io.github.convsim.similarity.Seeds;
+import io.github.convsim.pipeline.LayerGroups;
+import io.github.convsim.pipeline.LayerStream;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
-import java.util.function.Supplier;
+import java.util.function.IntConsumer;
 
 /**
  * Fits CondLoRA's single linear layer to any LoRA: for each module, the shared Wa, Wb [r, in] minimising
  * sum_l ||W0_l Wa^T - A_l^T||^2 (and likewise W0_l Wb^T against B_l), plus lambda ||W||^2 for ridge. Stacking the
- * layers, S = [W0_1; ...; W0_L] and T = [A_1^T; ...; A_L^T], this is one least-squares problem S Wa^T = T, solved
- * from the thin SVD S = U diag(s) V^T as Wa^T = V diag(s / (s^2 + lambda)) U^T T. The SVD is computed once per module
- * and serves the observed fit and every null draw.
+ * layers, S = [W0_1; ...; W0_L] and T = [A_1^T; ...; A_L^T], this is one least-squares problem S Wa^T = T.
+ *
+ * <p>S is never formed: it would hold every layer's W0 at once (4 GiB per module of a 7B model). The base is streamed
+ * twice through {@link LayerStream}. The first pass sums G = S^T S = sum_l W0_l^T W0_l and S^T T = sum_l W0_l^T T_l
+ * for the observed targets and every null draw's; then Wa^T = (G + lambda I)^-1 S^T T ({@link #solveNormal}: by LU
+ * when G is well conditioned, else the pseudo-inverse from G's eigenvalues). The second pass applies each fit, W0_l Wa^T, and measures it
+ * against its targets layer by layer. Each layer's Gaussian null targets come from its own generator, so both passes
+ * see the same draws whatever the grouping.
  */
 public final class CondLoraFit {
     private CondLoraFit() {}
 
+    /** Fits every module of {@code ckpt}, streaming its base within the heap. */
     public static List<ModuleFit> fit(LoraCheckpoint ckpt, LinalgBackend backend, double ridge, int draws, long seed)
             throws CheckpointException {
+        return fit(ckpt, backend, ridge, draws, seed, Runtime.getRuntime().maxMemory(), ProgressListener.NONE);
+    }
+
+    /**
+     * As {@link #fit(LoraCheckpoint, LinalgBackend, double, int, long)} within {@code memory} bytes, reporting each
+     * layer group of each pass to {@code progress}.
+     */
+    public static List<ModuleFit> fit(LoraCheckpoint ckpt, LinalgBackend backend, double ridge, int draws, long seed,
+                                      long memory, ProgressListener progress) throws CheckpointException {
         if (!(ridge >= 0) || Double.isInfinite(ridge)) {
             throw new IllegalArgumentException("ridge must be a finite non-negative number, got " + ridge);
         }
         if (draws < 2) {
             throw new IllegalArgumentException("the nulls need at least 2 draws, got " + draws);
         }
+        List<String> modules = ckpt.moduleNames();
+        long total = 2L * modules.stream().mapToLong(m -> ckpt.layersOf(m).size()).sum();
+        long[] done = {0};
         List<ModuleFit> out = new ArrayList<>();
-        for (String module : ckpt.moduleNames()) {
+        for (String module : modules) {
             List<LoraModule> layers = ckpt.layersOf(module);
             if (layers.size() < 2) {
                 throw new IllegalArgumentException("module " + module + " has " + layers.size()
                         + " layer: a shared map needs at least two");
             }
-            List<Matrix> w0s = new ArrayList<>();
             for (LoraModule m : layers) {
-                Matrix w = ckpt.baseWeight(m);
-                if (w.rows() != w.cols()) {
+                if (m.out() != m.in()) {
                     throw new IllegalArgumentException("module " + module + " layer " + m.layer() + ": W0 is "
-                            + w.shapeString() + "; CondLoRA's A_l = Wa W0_l^T needs a square W0");
+                            + m.out() + "x" + m.in() + "; CondLoRA's A_l = Wa W0_l^T needs a square W0");
                 }
-                w0s.add(w);
+                if (m.rank() != layers.get(0).rank()) {
+                    throw new IllegalArgumentException("module " + module + " has ranks " + layers.get(0).rank()
+                            + " and " + m.rank() + ": one shared map needs one rank");
+                }
             }
-            out.add(fitModule(backend, module, layers, w0s, ridge, draws, seed));
+            LoraModule first = layers.get(0);
+            long fixed = (long) Double.BYTES * first.in() * (first.in() + 4L * first.rank() * (1 + 2 * draws));
+            int group = Math.min(layers.size(), LayerGroups.size(first, Math.max(1, memory - fixed)));
+            LayerStream stream = new LayerStream(ckpt, group);
+            out.add(new ModuleTargets(module, layers, draws, seed).fit(backend, stream, ridge,
+                    n -> progress.progress("condlora fit", done[0] += n, total)));
         }
         return out;
     }
 
-    static ModuleFit fitModule(LinalgBackend backend, String module, List<LoraModule> layers, List<Matrix> w0s,
-                               double ridge, int draws, long seed) {
-        Stack stack = new Stack(backend, w0s, ridge);
-        List<Matrix> as = layers.stream().map(m -> m.a().transpose()).toList();
-        List<Matrix> bs = layers.stream().map(LoraModule::b).toList();
-        Matrix waT = stack.solve(as);
-        Matrix wbT = stack.solve(bs);
-        List<LayerFit> perLayer = new ArrayList<>();
-        double resA = 0;
-        double totA = 0;
-        double resB = 0;
-        double totB = 0;
-        double resDW = 0;
-        double totDW = 0;
-        List<Matrix> fitA = stack.apply(waT);
-        List<Matrix> fitB = stack.apply(wbT);
-        for (int l = 0; l < layers.size(); l++) {
-            double[] ra = residual(fitA.get(l), as.get(l));
-            double[] rb = residual(fitB.get(l), bs.get(l));
-            double[] dw = productResidual(fitB.get(l), fitA.get(l).transpose(), bs.get(l), layers.get(l).a());
-            perLayer.add(new LayerFit(layers.get(l).layer(), 1 - ra[0] / ra[1], 1 - rb[0] / rb[1],
-                    Math.sqrt(dw[0] / dw[1])));
-            resA += ra[0];
-            totA += ra[1];
-            resB += rb[0];
-            totB += rb[1];
-            resDW += dw[0];
-            totDW += dw[1];
-        }
-        R2Null gaussian = gaussianNull(stack, as, bs, draws, seed, module);
-        R2Null shuffled = shuffledNull(stack, as, bs, draws, seed, module);
-        return new ModuleFit(module, layers, waT.transpose(), wbT.transpose(), perLayer, 1 - resA / totA,
-                1 - resB / totB, Math.sqrt(resDW / totDW), gaussian, shuffled, 1.0 / layers.size(), ridge);
-    }
+    /**
+     * One module's targets: the observed A^T and B of every layer, then for each draw the Gaussian null's (Gaussian
+     * matrices of the same Frobenius norms, layer by layer) and the shuffled null's (each layer's A and B fitted
+     * against another layer's W0, a random derangement of the layers). Target set k of layer l is produced on demand,
+     * identically in both passes.
+     */
+    private static final class ModuleTargets {
+        private final String module;
+        private final List<LoraModule> layers;
+        private final int draws;
+        private final long seed;
+        private final int[][] perms;
 
-    /** Targets replaced by Gaussian matrices of the same Frobenius norms, layer by layer. */
-    private static R2Null gaussianNull(Stack stack, List<Matrix> as, List<Matrix> bs, int draws, long seed,
-                                       String module) {
-        SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, "condlora-gaussian", module));
-        return sampleNull("gaussian", stack, draws, () -> {
-            List<Matrix> ga = new ArrayList<>();
-            List<Matrix> gb = new ArrayList<>();
-            for (int l = 0; l < as.size(); l++) {
-                ga.add(gaussianLike(rng, as.get(l)));
-                gb.add(gaussianLike(rng, bs.get(l)));
+        ModuleTargets(String module, List<LoraModule> layers, int draws, long seed) {
+            this.module = module;
+            this.layers = layers;
+            this.draws = draws;
+            this.seed = seed;
+            SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, "condlora-shuffled", module));
+            this.perms = new int[draws][];
+            for (int d = 0; d < draws; d++) {
+                perms[d] = derangement(rng, layers.size());
             }
-            return new Targets(ga, gb);
-        });
-    }
+        }
 
-    /** Each layer's targets fitted against another layer's W0 (a random derangement of the layers). */
-    private static R2Null shuffledNull(Stack stack, List<Matrix> as, List<Matrix> bs, int draws, long seed,
-                                       String module) {
-        SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, "condlora-shuffled", module));
-        return sampleNull("shuffled", stack, draws, () -> {
-            int[] perm = derangement(rng, as.size());
-            List<Matrix> pa = new ArrayList<>();
-            List<Matrix> pb = new ArrayList<>();
-            for (int l = 0; l < as.size(); l++) {
-                pa.add(as.get(perm[l]));
-                pb.add(bs.get(perm[l]));
+        /** Target sets: observed, then draws Gaussian, then draws shuffled. */
+        int sets() {
+            return 1 + 2 * draws;
+        }
+
+        /** The A^T (even positions) and B (odd positions) of every target set at position {@code l}. */
+        List<Matrix> at(int l) {
+            LoraModule m = layers.get(l);
+            List<Matrix> t = new ArrayList<>(2 * sets());
+            t.add(m.a().transpose());
+            t.add(m.b());
+            SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, "condlora-gaussian", module, m.layer()));
+            double normA = m.a().frobeniusNorm();
+            double normB = m.b().frobeniusNorm();
+            for (int d = 0; d < draws; d++) {
+                t.add(RandomMatrices.gaussian(rng, m.in(), m.rank(), normA));
+                t.add(RandomMatrices.gaussian(rng, m.out(), m.rank(), normB));
             }
-            return new Targets(pa, pb);
-        });
+            for (int d = 0; d < draws; d++) {
+                LoraModule other = layers.get(perms[d][l]);
+                t.add(other.a().transpose());
+                t.add(other.b());
+            }
+            return t;
+        }
+
+        ModuleFit fit(LinalgBackend backend, LayerStream stream, double ridge, IntConsumer groupDone)
+                throws CheckpointException {
+            int n = layers.get(0).in();
+            int r = layers.get(0).rank();
+            int width = 2 * sets() * r;
+            Matrix gram = Matrix.zeros(n, n);
+            Matrix rhs = Matrix.zeros(n, width); // S^T T of every target set, side by side
+            Map<String, Double> timings = new HashMap<>();
+            stream.forEach(layers, timings, g -> {
+                List<Matrix> targets = new ArrayList<>(g.layers().size());
+                for (int k = 0; k < g.layers().size(); k++) {
+                    targets.add(concat(at(g.from() + k), n, width));
+                }
+                List<Matrix> sq = backend.gemm(g.w0s(), true, g.w0s(), false, Precision.FP64);
+                List<Matrix> st = backend.gemm(g.w0s(), true, targets, false, Precision.FP64);
+                for (int k = 0; k < g.layers().size(); k++) {
+                    addTo(gram, sq.get(k));
+                    addTo(rhs, st.get(k));
+                }
+                groupDone.accept(g.layers().size());
+            });
+            Matrix solution = solveNormal(backend, gram, rhs, ridge, layers.size() * n);
+            // residual sums per target set: [res A, tot A, res B, tot B, res dW, tot dW]
+            double[][] acc = new double[sets()][6];
+            List<LayerFit> perLayer = new ArrayList<>();
+            stream.forEach(layers, timings, g -> {
+                List<Matrix> fits = backend.gemm(g.w0s(), false, java.util.Collections.nCopies(g.layers().size(),
+                        solution), false, Precision.FP64);
+                for (int k = 0; k < g.layers().size(); k++) {
+                    List<Matrix> t = at(g.from() + k);
+                    Matrix f = fits.get(k);
+                    for (int set = 0; set < sets(); set++) {
+                        Matrix fa = columns(f, 2 * set * r, r);
+                        Matrix fb = columns(f, (2 * set + 1) * r, r);
+                        double[] ra = residual(fa, t.get(2 * set));
+                        double[] rb = residual(fb, t.get(2 * set + 1));
+                        double[] dw = productResidual(fb, fa.transpose(), t.get(2 * set + 1), t.get(2 * set).transpose());
+                        double[] sums = {ra[0], ra[1], rb[0], rb[1], dw[0], dw[1]};
+                        for (int q = 0; q < 6; q++) {
+                            acc[set][q] += sums[q];
+                        }
+                        if (set == 0) {
+                            perLayer.add(new LayerFit(g.layers().get(k).layer(), 1 - ra[0] / ra[1], 1 - rb[0] / rb[1],
+                                    Math.sqrt(dw[0] / dw[1])));
+                        }
+                    }
+                }
+                groupDone.accept(g.layers().size());
+            });
+            Matrix wa = columns(solution, 0, r).transpose();
+            Matrix wb = columns(solution, r, r).transpose();
+            return new ModuleFit(module, layers, wa, wb, perLayer, r2(acc[0], 0), r2(acc[0], 2),
+                    Math.sqrt(acc[0][4] / acc[0][5]), nullOf("gaussian", acc, 1), nullOf("shuffled", acc, 1 + draws),
+                    1.0 / layers.size(), ridge);
+        }
+
+        private R2Null nullOf(String name, double[][] acc, int from) {
+            double[] r2A = new double[draws];
+            double[] r2B = new double[draws];
+            double[] dw = new double[draws];
+            for (int d = 0; d < draws; d++) {
+                r2A[d] = r2(acc[from + d], 0);
+                r2B[d] = r2(acc[from + d], 2);
+                dw[d] = Math.sqrt(acc[from + d][4] / acc[from + d][5]);
+            }
+            return new R2Null(name, r2A, r2B, dw);
+        }
     }
 
-    /** One null draw's targets: A (transposed) and B of every layer. */
-    private record Targets(List<Matrix> aT, List<Matrix> b) {}
-
-    /** R^2 of A and B and the dW error of the fit, for {@code draws} draws of targets. */
-    private static R2Null sampleNull(String name, Stack stack, int draws, Supplier<Targets> draw) {
-        double[] r2A = new double[draws];
-        double[] r2B = new double[draws];
-        double[] dw = new double[draws];
-        for (int d = 0; d < draws; d++) {
-            Targets t = draw.get();
-            double[] r = evaluate(stack, t.aT(), t.b());
-            r2A[d] = r[0];
-            r2B[d] = r[1];
-            dw[d] = r[2];
-        }
-        return new R2Null(name, r2A, r2B, dw);
+    private static double r2(double[] acc, int at) {
+        return 1 - acc[at] / acc[at + 1];
     }
 
-    /** Overall R^2 of A, of B, and the dW error of a fit to the given targets (A given transposed). */
-    private static double[] evaluate(Stack stack, List<Matrix> aT, List<Matrix> b) {
-        List<Matrix> fa = stack.apply(stack.solve(aT));
-        List<Matrix> fb = stack.apply(stack.solve(b));
-        double[] acc = new double[6];
-        for (int l = 0; l < aT.size(); l++) {
-            double[] ra = residual(fa.get(l), aT.get(l));
-            double[] rb = residual(fb.get(l), b.get(l));
-            double[] dw = productResidual(fb.get(l), fa.get(l).transpose(), b.get(l), aT.get(l).transpose());
-            acc[0] += ra[0];
-            acc[1] += ra[1];
-            acc[2] += rb[0];
-            acc[3] += rb[1];
-            acc[4] += dw[0];
-            acc[5] += dw[1];
+    /**
+     * W^T = (G + lambda I)^-1 S^T T. When G + lambda I is well conditioned (cond_1 estimated below a tenth of
+     * 1 / (max(rows, n) eps)), by its LU factors; otherwise from the eigendecomposition G = V diag(e) V^T (an SVD of the
+     * symmetric G) as V h(e) V^T S^T T, with h(e) = 1 / (e + lambda), and for least squares directions whose e is below
+     * max(rows, n) eps e_max, the resolution of G, dropped: the stacked system's pseudo-inverse.
+     */
+    static Matrix solveNormal(LinalgBackend backend, Matrix gram, Matrix rhs, double ridge, int stackedRows) {
+        int n = gram.rows();
+        double tol = Math.max(stackedRows, n) * Precision.FP64.epsilon();
+        Matrix shifted = gram.copy();
+        for (int i = 0; i < n; i++) {
+            shifted.set(i, i, shifted.get(i, i) + ridge);
         }
-        return new double[] {1 - acc[0] / acc[1], 1 - acc[2] / acc[3], Math.sqrt(acc[4] / acc[5])};
+        try {
+            LuFactors lu = backend.lu(List.of(shifted), Precision.FP64).get(0);
+            if (backend.conditionEstimate(lu, ConditionEstimate.oneNorm(shifted)) < 0.1 / tol) {
+                return backend.luSolve(List.of(lu), List.of(rhs)).get(0);
+            }
+        } catch (SingularMatrixException rankDeficient) {
+            // the pseudo-inverse below
+        }
+        Svd eig = backend.svd(List.of(gram), true, Precision.FP64).get(0);
+        double[] e = eig.s();
+        double cut = tol * (e.length == 0 ? 0 : e[0]);
+        Matrix vtRhs = backend.gemm(List.of(eig.u()), true, List.of(rhs), false, Precision.FP64).get(0);
+        for (int i = 0; i < e.length; i++) {
+            double h = ridge > 0 ? 1 / (e[i] + ridge) : (e[i] > cut ? 1 / e[i] : 0);
+            for (int j = 0; j < vtRhs.cols(); j++) {
+                vtRhs.set(i, j, vtRhs.get(i, j) * h);
+            }
+        }
+        return backend.gemm(List.of(eig.u()), false, List.of(vtRhs), false, Precision.FP64).get(0);
+    }
+
+    private static void addTo(Matrix sum, Matrix term) {
+        double[] s = sum.data();
+        double[] t = term.data();
+        for (int i = 0; i < s.length; i++) {
+            s[i] += t[i];
+        }
+    }
+
+    /** The matrices (each n rows) side by side. */
+    private static Matrix concat(List<Matrix> parts, int n, int width) {
+        Matrix out = Matrix.zeros(n, width);
+        int off = 0;
+        for (Matrix m : parts) {
+            System.arraycopy(m.data(), 0, out.data(), off, m.data().length);
+            off += m.data().length;
+        }
+        return out;
+    }
+
+    private static Matrix columns(Matrix m, int from, int count) {
+        double[] d = new double[m.rows() * count];
+        System.arraycopy(m.data(), from * m.rows(), d, 0, d.length);
+        return new Matrix(m.rows(), count, d);
     }
 
     static int[] derangement(SplittableRandom rng, int n) {
@@ -177,10 +289,6 @@ public final class CondLoraFit {
                 return p;
             }
         }
-    }
-
-    private static Matrix gaussianLike(SplittableRandom rng, Matrix like) {
-        return RandomMatrices.gaussian(rng, like.rows(), like.cols(), like.frobeniusNorm());
     }
 
     /** [||fit - target||^2, ||target||^2]. */
@@ -219,69 +327,5 @@ public final class CondLoraFit {
             }
         }
         return new double[] {Math.max(0, xy * xy + ba * ba - 2 * tr), ba * ba};
-    }
-
-    /** The stacked system S = [W0_1; ...; W0_L] and its thin SVD. */
-    static final class Stack {
-        private final LinalgBackend backend;
-        private final List<Matrix> w0s;
-        private final Matrix u;
-        private final Matrix vt;
-        private final double[] filter;
-        private final int n;
-
-        Stack(LinalgBackend backend, List<Matrix> w0s, double ridge) {
-            this.backend = backend;
-            this.w0s = w0s;
-            this.n = w0s.get(0).cols();
-            int rows = w0s.stream().mapToInt(Matrix::rows).sum();
-            Matrix s = Matrix.zeros(rows, n);
-            int off = 0;
-            for (Matrix w : w0s) {
-                for (int j = 0; j < n; j++) {
-                    System.arraycopy(w.data(), j * w.rows(), s.data(), off + j * rows, w.rows());
-                }
-                off += w.rows();
-            }
-            Svd svd = backend.svd(List.of(s), true, Precision.FP64).get(0);
-            this.u = svd.u();
-            this.vt = svd.vt();
-            double[] sv = svd.s();
-            double cut = Math.max(rows, n) * Precision.FP64.epsilon() * (sv.length == 0 ? 0 : sv[0]);
-            this.filter = new double[sv.length];
-            for (int i = 0; i < sv.length; i++) {
-                filter[i] = ridge > 0 ? sv[i] / (sv[i] * sv[i] + ridge) : (sv[i] > cut ? 1 / sv[i] : 0);
-            }
-        }
-
-        /** W^T = V f(S) U^T T for the stacked targets T = [T_1; ...; T_L]. */
-        Matrix solve(List<Matrix> targets) {
-            int r = targets.get(0).cols();
-            int rows = u.rows();
-            Matrix t = Matrix.zeros(rows, r);
-            int off = 0;
-            for (Matrix m : targets) {
-                for (int j = 0; j < r; j++) {
-                    System.arraycopy(m.data(), j * m.rows(), t.data(), off + j * rows, m.rows());
-                }
-                off += m.rows();
-            }
-            Matrix utt = backend.gemm(List.of(u), true, List.of(t), false, Precision.FP64).get(0);
-            for (int j = 0; j < r; j++) {
-                for (int i = 0; i < filter.length; i++) {
-                    utt.set(i, j, utt.get(i, j) * filter[i]);
-                }
-            }
-            return backend.gemm(List.of(vt), true, List.of(utt), false, Precision.FP64).get(0);
-        }
-
-        /** W0_l W^T for every layer. */
-        List<Matrix> apply(Matrix wT) {
-            List<Matrix> ws = new ArrayList<>();
-            for (int l = 0; l < w0s.size(); l++) {
-                ws.add(wT);
-            }
-            return backend.gemm(w0s, false, ws, false, Precision.FP64);
-        }
     }
 }

@@ -1,5 +1,7 @@
 package io.github.convsim.similarity;
 
+import io.github.convsim.common.RandomMatrices;
+import io.github.convsim.common.Seeds;
 import io.github.convsim.conversion.ConversionSolver;
 import io.github.convsim.conversion.Equation;
 import io.github.convsim.conversion.Factor;

@@ -1,5 +1,7 @@
 package io.github.convsim.similarity;
 
+import io.github.convsim.common.RandomMatrices;
+import io.github.convsim.common.Seeds;
 import io.github.convsim.conversion.ConversionSolver;
 import io.github.convsim.conversion.Equation;
 import io.github.convsim.conversion.Factor;
@@ -14,8 +16,8 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.random.RandomGenerator;
 
 /**

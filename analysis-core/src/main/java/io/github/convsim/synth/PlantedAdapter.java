@@ -1,5 +1,7 @@
 package io.github.convsim.synth;
 
+import io.github.convsim.common.RandomMatrices;
+import io.github.convsim.common.Seeds;
 import io.github.convsim.io.AtomicFile;
 import io.github.convsim.io.Dtype;
 import io.github.convsim.io.SafetensorsWriter;
@@ -9,8 +11,6 @@ import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.Precision;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
-import io.github.convsim.similarity.RandomMatrices;
-import io.github.convsim.similarity.Seeds;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -2,11 +2,11 @@ package io.github.convsim.synth;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.github.convsim.api.ProgressListener;
+import io.github.convsim.common.ProgressListener;
+import io.github.convsim.common.Seeds;
 import io.github.convsim.io.Dtype;
 import io.github.convsim.io.IoJobs;
 import io.github.convsim.io.SafetensorsWriter;
-import io.github.convsim.similarity.Seeds;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

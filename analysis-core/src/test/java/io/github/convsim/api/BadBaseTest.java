@@ -3,6 +3,7 @@ package io.github.convsim.api;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.github.convsim.TestData;
+import io.github.convsim.common.ProgressListener;
 import io.github.convsim.conversion.IllConditionedException;
 import io.github.convsim.io.CheckpointException;
 import io.github.convsim.io.SafetensorsFile;

@@ -4,6 +4,7 @@ import static io.github.convsim.CpuBackendTest.ejml;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.github.convsim.TestData;
+import io.github.convsim.common.ProgressListener;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;

@@ -1,13 +1,13 @@
 package io.github.convsim.condlora;
 
-import io.github.convsim.CpuBackendTest;
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.github.convsim.CpuBackendTest;
 import io.github.convsim.TestData;
 import io.github.convsim.api.Analysis;
 import io.github.convsim.api.AnalysisOptions;
 import io.github.convsim.api.AnalysisResult;
-import io.github.convsim.api.ProgressListener;
+import io.github.convsim.common.ProgressListener;
 import io.github.convsim.conversion.ConversionAnalysis;
 import io.github.convsim.conversion.ConversionSolver;
 import io.github.convsim.conversion.ModuleConversion;
@@ -25,7 +25,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.NormOps_DDRM;
+import org.ejml.dense.row.SpecializedOps_DDRM;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 class CondLoraTest extends CpuBackendTest {
@@ -38,13 +44,21 @@ class CondLoraTest extends CpuBackendTest {
 
     /** A small BERT-named base of random square W0. */
     Path base(long seed) throws Exception {
+        return base(seed, 0);
+    }
+
+    /** As {@link #base(long)}, the last {@code zeroColumns} columns of every W0 zero: the stack is rank-deficient. */
+    Path base(long seed, int zeroColumns) throws Exception {
         Random rng = new Random(seed);
         SafetensorsWriter w = new SafetensorsWriter();
         for (int l = 0; l < LAYERS; l++) {
-            w.add("bert.encoder.layer." + l + ".attention.self.query.weight", Dtype.F64, new long[] {N, N},
-                    TestData.gaussian(rng, N * N));
+            double[] v = TestData.gaussian(rng, N * N);
+            for (int i = 0; i < N; i++) {
+                java.util.Arrays.fill(v, i * N + N - zeroColumns, i * N + N, 0);
+            }
+            w.add("bert.encoder.layer." + l + ".attention.self.query.weight", Dtype.F64, new long[] {N, N}, v);
         }
-        Path p = dir.resolve("base" + seed + ".safetensors");
+        Path p = dir.resolve("base" + seed + "-" + zeroColumns + ".safetensors");
         w.write(p);
         return p;
     }
@@ -151,6 +165,55 @@ class CondLoraTest extends CpuBackendTest {
         }
     }
 
+    @ParameterizedTest(name = "{0} zero columns in every W0")
+    @ValueSource(ints = {0, 4})
+    void theStreamedFitEqualsTheStackedPseudoInverseSolutionWhateverTheGrouping(int zeroColumns) throws Exception {
+        Random rng = new Random(21);
+        Matrix wa = new Matrix(R, N, TestData.gaussian(rng, R * N));
+        Matrix wb = new Matrix(R, N, TestData.gaussian(rng, R * N));
+        Path basePath = base(6, zeroColumns);
+        try (LoraCheckpoint c = LoraCheckpoint.open(plantedLora(basePath, wa, wb, 0.7, 8 + zeroColumns), basePath)) {
+            List<LoraModule> layers = c.layersOf("query");
+            // the reference: S = [W0_1; ...; W0_L] formed, Wa^T = pinv(S) [A_1^T; ...] by EJML's SVD (the minimum-norm
+            // least-squares solution, also when the stack is rank-deficient)
+            DMatrixRMaj s = new DMatrixRMaj(LAYERS * N, N);
+            DMatrixRMaj t = new DMatrixRMaj(LAYERS * N, R);
+            for (int l = 0; l < LAYERS; l++) {
+                Matrix w0 = c.baseWeight(layers.get(l));
+                Matrix at = layers.get(l).a().transpose();
+                for (int i = 0; i < N; i++) {
+                    for (int j = 0; j < N; j++) {
+                        s.set(l * N + i, j, w0.get(i, j));
+                    }
+                    for (int j = 0; j < R; j++) {
+                        t.set(l * N + i, j, at.get(i, j));
+                    }
+                }
+            }
+            DMatrixRMaj pinv = new DMatrixRMaj(N, LAYERS * N);
+            CommonOps_DDRM.pinv(s, pinv);
+            DMatrixRMaj waT = new DMatrixRMaj(N, R);
+            CommonOps_DDRM.mult(pinv, t, waT);
+            DMatrixRMaj fitted = new DMatrixRMaj(LAYERS * N, R);
+            CommonOps_DDRM.mult(s, waT, fitted);
+            double r2 = 1 - Math.pow(SpecializedOps_DDRM.diffNormF(fitted, t), 2) / Math.pow(NormOps_DDRM.normF(t), 2);
+            ModuleFit whole = CondLoraFit.fit(c, backend, 0, 4, 5, 64L << 30, ProgressListener.NONE).get(0);
+            ModuleFit oneByOne = CondLoraFit.fit(c, backend, 0, 4, 5, 1, ProgressListener.NONE).get(0);
+            for (ModuleFit f : List.of(whole, oneByOne)) {
+                Matrix got = f.wa().transpose();
+                for (int i = 0; i < N; i++) {
+                    for (int j = 0; j < R; j++) {
+                        assertEquals(waT.get(i, j), got.get(i, j), 1e-10 * NormOps_DDRM.normF(waT));
+                    }
+                }
+                assertEquals(r2, f.r2A(), 1e-12);
+            }
+            assertArrayEquals(whole.gaussian().r2A(), oneByOne.gaussian().r2A(), 1e-12);
+            assertArrayEquals(whole.shuffled().dwError(), oneByOne.shuffled().dwError(), 1e-12);
+            assertEquals(whole.perLayer().get(3).r2A(), oneByOne.perLayer().get(3).r2A(), 1e-12);
+        }
+    }
+
     @Test
     void exportsRoundTripBothWays() throws Exception {
         Random rng = new Random(6);
@@ -161,12 +224,8 @@ class CondLoraTest extends CpuBackendTest {
             List<ModuleFit> fits = CondLoraFit.fit(c, backend, 0, 4, 1);
             Path asCond = dir.resolve("export-condlora");
             Path asLora = dir.resolve("export-lora");
-            List<Matrix> w0s = new ArrayList<>();
-            for (LoraModule m : c.modules()) {
-                w0s.add(c.baseWeight(m));
-            }
             CondLoraExport.writeCondLora(asCond, c.config(), c.adapterWeights(), fits);
-            CondLoraExport.writeLora(asLora, c.config(), c.adapterWeights(), fits, List.of(w0s));
+            CondLoraExport.writeLora(asLora, c, fits);
             try (LoraCheckpoint back = LoraCheckpoint.open(asCond, basePath);
                  LoraCheckpoint lora = LoraCheckpoint.open(asLora, basePath)) {
                 assertTrue(back.condLora().isPresent());

@@ -9,7 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.convsim.api.Analysis;
 import io.github.convsim.api.AnalysisOptions;
 import io.github.convsim.api.AnalysisResult;
-import io.github.convsim.api.ProgressListener;
+import io.github.convsim.common.ProgressListener;
 import io.github.convsim.conversion.IllConditionedException;
 import io.github.convsim.io.CheckpointException;
 import io.github.convsim.io.Dtype;

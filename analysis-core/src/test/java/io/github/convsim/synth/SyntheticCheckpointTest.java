@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.convsim.api.ProgressListener;
+import io.github.convsim.common.ProgressListener;
 import io.github.convsim.io.SafetensorsFile;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.model.LoraCheckpoint;

@@ -7,7 +7,7 @@ import io.github.convsim.api.Analysis;
 import io.github.convsim.api.AnalysisOptions;
 import io.github.convsim.api.AnalysisResult;
 import io.github.convsim.api.ModuleResult;
-import io.github.convsim.api.ProgressListener;
+import io.github.convsim.common.ProgressListener;
 import io.github.convsim.conversion.LayerDiagnostics;
 import io.github.convsim.cuda.CudaBackend;
 import io.github.convsim.linalg.Backends;

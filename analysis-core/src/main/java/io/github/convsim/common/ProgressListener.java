@@ -1,4 +1,4 @@
-package io.github.convsim.api;
+package io.github.convsim.common;
 
 /** Told how far a long computation has got; the CLI draws progress bars from it, the library stays silent. */
 @FunctionalInterface

@@ -1,4 +1,4 @@
-package io.github.convsim.similarity;
+package io.github.convsim.common;
 
 import io.github.convsim.linalg.Matrix;
 import java.util.random.RandomGenerator;

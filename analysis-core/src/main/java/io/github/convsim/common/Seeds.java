@@ -1,4 +1,4 @@
-package io.github.convsim.similarity;
+package io.github.convsim.common;
 
 /**
  * Derives independent seeds from the user's seed and a purpose (module, null model, draw...), so every random draw

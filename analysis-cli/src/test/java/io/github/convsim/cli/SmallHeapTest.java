@@ -1,0 +1,95 @@
+package io.github.convsim.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.github.convsim.common.ProgressListener;
+import io.github.convsim.synth.ModelShape;
+import io.github.convsim.synth.SyntheticCheckpoint;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * condlora fit, condlora export and compare stream the base like analyze: on a synthetic checkpoint with many layers,
+ * each run in its own JVM under a heap smaller than one module's W0 in fp64 (16 layers of 1024 x 1024 doubles are
+ * 128 MiB; the heap is 112 MiB), and the heap each reports stays within it.
+ */
+class SmallHeapTest {
+    private static final String HEAP = "-Xmx112m";
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void condLoraAndCompareStreamAModuleLargerThanTheHeap() throws Exception {
+        ModelShape shape = new ModelShape("many-layers", 16, 1024, 64, 8, 8, 64);
+        SyntheticCheckpoint.Written model = SyntheticCheckpoint.write(shape, new SyntheticCheckpoint.Options(5, 8, 16,
+                List.of("q_proj", "v_proj"), 1L << 30, 2), dir.resolve("model"), ProgressListener.NONE);
+        String adapter = model.adapter().toString();
+        String base = model.base().toString();
+
+        run("condlora", "fit", adapter, "--base", base, "--out", dir.resolve("fit").toString(), "--draws", "4", "-q");
+        JsonNode fit = new ObjectMapper().readTree(dir.resolve("fit/summary.json").toFile());
+        assertEquals(2, fit.get("modules").size(), fit.toString());
+        assertHeapWithin(fit.get("provenance").get("resources"));
+
+        Path export = dir.resolve("export");
+        run("condlora", "export", adapter, "--base", base, "--as", "lora", "--out", export.toString());
+        assertTrue(Files.size(export.resolve("adapter_model.safetensors")) > 2L * 16 * 2 * 8 * 1024 * 4,
+                "every layer's A and B materialised");
+
+        Path cmp = dir.resolve("compare");
+        run("compare", adapter, export.toString(), "--base", base, "--out", cmp.toString(), "--draws", "4", "-q");
+        JsonNode summary = new ObjectMapper().readTree(cmp.resolve("summary.json").toFile());
+        JsonNode resources = summary.get("provenance").get("resources");
+        assertHeapWithin(resources);
+        for (String module : List.of("q_proj", "v_proj")) {
+            int group = resources.get("modules").get(module).get("layers_per_group").asInt();
+            assertTrue(group >= 1 && group < 16, module + ": " + group + " layers per group");
+        }
+    }
+
+    @Test
+    void aHeapTooSmallForEvenOneLayerIsOneLineAndExitCode5() throws Exception {
+        Path log = Files.createTempFile(dir, "log-oom-", ".txt");
+        Process p = new ProcessBuilder(java(), "-Xmx24m", "-Xss16m", "-Djava.awt.headless=true",
+                "-Dconvsim.home=" + CliRunner.repo(), "-cp", System.getProperty("java.class.path"),
+                "io.github.convsim.cli.Main", "analyze", "--out", dir.resolve("report").toString(), "-q")
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        String out = Files.readString(log);
+        assertEquals(Main.EXIT_RESOURCES, p.exitValue(), out);
+        List<String> lines = out.lines().filter(l -> l.startsWith("convsim:")).toList();
+        assertEquals(1, lines.size(), out);
+        assertTrue(lines.get(0).startsWith("convsim: out of memory (") && lines.get(0).contains("-Xmx"), out);
+        assertFalse(out.contains("\tat "), "no stack trace: " + out);
+        assertFalse(Files.exists(dir.resolve("report")), "nothing half-written");
+    }
+
+    private static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    private static void assertHeapWithin(JsonNode resources) {
+        long max = resources.get("max_heap_bytes").asLong();
+        assertTrue(max <= 112L << 20, "heap limit " + max);
+        assertTrue(resources.get("peak_heap_bytes").asLong() <= max, resources.toString());
+    }
+
+    private void run(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(java(), HEAP, "-Xss16m", "-Djava.awt.headless=true",
+                "-Dconvsim.home=" + CliRunner.repo(), "-cp", System.getProperty("java.class.path"),
+                "io.github.convsim.cli.Main"));
+        cmd.addAll(List.of(args));
+        Path log = Files.createTempFile(dir, "log-" + args[0] + "-", ".txt");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS), String.join(" ", args) + " did not finish");
+        assertEquals(0, p.exitValue(), String.join(" ", args) + ": " + Files.readString(log));
+    }
+}
