@@ -1,10 +1,10 @@
 package io.github.convsim.api;
 
 import io.github.convsim.common.ProgressListener;
-import io.github.convsim.conversion.ConversionAnalysis;
 import io.github.convsim.conversion.ConversionSolver;
+import io.github.convsim.conversion.Equation;
 import io.github.convsim.conversion.Factor;
-import io.github.convsim.conversion.ModuleConversion;
+import io.github.convsim.conversion.W0System;
 import io.github.convsim.io.CheckpointException;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.linalg.Matrix;
@@ -12,6 +12,8 @@ import io.github.convsim.linalg.Precision;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
 import io.github.convsim.model.ModuleSummary;
+import io.github.convsim.pipeline.LayerGroups;
+import io.github.convsim.pipeline.LayerStream;
 import io.github.convsim.report.Figures;
 import io.github.convsim.report.ReportWriter;
 import io.github.convsim.report.Verdicts;
@@ -178,15 +180,8 @@ public final class Convsim implements AutoCloseable {
 
     /** Singular values of one layer's conversion matrix (C_A, C_B or C_dW), solved in the default mode. */
     public double[] conversionSpectrum(String module, int layer, Factor factor) throws CheckpointException {
-        List<LoraModule> layers = checkpoint.layersOf(module);
-        ModuleConversion conv = convert(module);
-        int k = layers.indexOf(layer(module, layer));
-        List<FactorBases.Pair> bases = switch (factor) {
-            case A -> FactorBases.of(backend.backend(), List.of(conv.cA().get(k)));
-            case B -> FactorBases.of(backend.backend(), List.of(conv.cB().get(k)));
-            case DW -> FactorBases.ofProducts(backend.backend(), List.of(conv.cB().get(k)), List.of(layers.get(k).a()));
-        };
-        return bases.get(0).left().singularValues();
+        LoraModule m = layer(module, layer);
+        return bases(List.of(m), factor).get(0).singularValues();
     }
 
     /**
@@ -195,14 +190,10 @@ public final class Convsim implements AutoCloseable {
      */
     public double[][] phiGrid(String module, Factor factor) throws CheckpointException {
         List<LoraModule> layers = checkpoint.layersOf(module);
-        ModuleConversion conv = convert(module);
-        List<FactorBases.Pair> pairs = switch (factor) {
-            case A -> FactorBases.of(backend.backend(), conv.cA());
-            case B -> FactorBases.of(backend.backend(), conv.cB());
-            case DW -> FactorBases.ofProducts(backend.backend(), conv.cB(),
-                    layers.stream().map(LoraModule::a).toList());
-        };
-        List<SubspaceBasis> bases = pairs.stream().map(FactorBases.Pair::left).toList();
+        if (layers.isEmpty()) {
+            throw new IllegalArgumentException("no module '" + module + "' (have " + checkpoint.moduleNames() + ")");
+        }
+        List<SubspaceBasis> bases = bases(layers, factor);
         int r = layers.get(0).rank();
         double[][] grid = new double[r][r];
         for (int i = 1; i <= r; i++) {
@@ -232,18 +223,30 @@ public final class Convsim implements AutoCloseable {
         return sb.toString();
     }
 
-    private ModuleConversion convert(String module) throws CheckpointException {
-        List<LoraModule> layers = checkpoint.layersOf(module);
-        if (layers.isEmpty()) {
-            throw new IllegalArgumentException("no module '" + module + "' (have " + checkpoint.moduleNames() + ")");
-        }
-        List<Matrix> w0s = new ArrayList<>();
-        for (LoraModule m : layers) {
-            w0s.add(checkpoint.baseWeight(m));
-        }
-        boolean square = w0s.stream().allMatch(w -> w.rows() == w.cols());
-        return ConversionAnalysis.convert(new ConversionSolver(backend.backend(),
-                AnalysisOptions.defaults().solveOptions(square)), layers, w0s);
+    /**
+     * The left bases of one conversion matrix at the given layers of a module, solved in the default mode with W0
+     * streamed a layer group at a time (the pipeline of {@code analyze}): only the n x r conversion matrices stay.
+     */
+    private List<SubspaceBasis> bases(List<LoraModule> layers, Factor factor) throws CheckpointException {
+        boolean square = layers.stream().allMatch(m -> m.out() == m.in());
+        ConversionSolver solver = new ConversionSolver(backend.backend(), AnalysisOptions.defaults().solveOptions(square));
+        List<SubspaceBasis> out = new ArrayList<>();
+        int group = Math.min(layers.size(), LayerGroups.size(layers.get(0), Runtime.getRuntime().maxMemory()));
+        new LayerStream(checkpoint, group).forEach(layers, new java.util.HashMap<>(), g -> {
+            List<W0System> systems = solver.factor(g.layers(), g.w0s());
+            Equation eqA = ConversionSolver.equationForA(systems.get(0));
+            List<FactorBases.Pair> pairs = switch (factor) {
+                case A -> FactorBases.of(backend.backend(),
+                        solver.solve(systems, g.layers().stream().map(m -> m.a().transpose()).toList(), eqA));
+                case B -> FactorBases.of(backend.backend(),
+                        solver.solve(systems, g.layers().stream().map(LoraModule::b).toList(), Equation.W0_X));
+                case DW -> FactorBases.ofProducts(backend.backend(),
+                        solver.solve(systems, g.layers().stream().map(LoraModule::b).toList(), Equation.W0_X),
+                        g.layers().stream().map(LoraModule::a).toList());
+            };
+            pairs.forEach(p -> out.add(p.left()));
+        });
+        return out;
     }
 
     private LoraModule layer(String module, int layer) {
