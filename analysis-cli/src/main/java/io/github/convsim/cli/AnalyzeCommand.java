@@ -1,17 +1,16 @@
 package io.github.convsim.cli;
 
 import io.github.convsim.api.Analysis;
-import io.github.convsim.api.AnalysisOptions;
-import io.github.convsim.api.AnalysisResult;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.report.AtomicOutput;
 import io.github.convsim.report.ReportWriter;
 import io.github.convsim.report.Verdicts;
+import io.github.convsim.results.AnalysisOptions;
+import io.github.convsim.results.AnalysisResult;
 import io.github.convsim.similarity.MapVerdict;
-import io.github.convsim.similarity.MultipleTesting;
 import io.github.convsim.similarity.MultipleTesting.Correction;
-import io.github.convsim.similarity.Heatmap;
+import io.github.convsim.similarity.MultipleTesting;
 import io.github.convsim.similarity.NullModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;

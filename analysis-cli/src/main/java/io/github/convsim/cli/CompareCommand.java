@@ -1,15 +1,14 @@
 package io.github.convsim.cli;
 
-import io.github.convsim.api.AnalysisOptions;
 import io.github.convsim.api.Comparison;
-import io.github.convsim.api.ComparisonMap;
-import io.github.convsim.api.ComparisonResult;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.report.AtomicOutput;
 import io.github.convsim.report.ComparisonReport;
 import io.github.convsim.report.ComparisonVerdicts;
-import io.github.convsim.similarity.MultipleTesting;
+import io.github.convsim.results.AnalysisOptions;
+import io.github.convsim.results.ComparisonResult;
 import io.github.convsim.similarity.MultipleTesting.Correction;
+import io.github.convsim.similarity.MultipleTesting;
 import io.github.convsim.similarity.NullModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;

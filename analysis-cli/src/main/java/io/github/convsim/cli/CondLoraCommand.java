@@ -9,7 +9,7 @@ import io.github.convsim.model.BaseMatch;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.report.AtomicOutput;
 import io.github.convsim.report.CondLoraReport;
-import io.github.convsim.report.Provenance;
+import io.github.convsim.results.Provenance;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

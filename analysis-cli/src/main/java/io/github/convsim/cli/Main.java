@@ -7,10 +7,10 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
+import picocli.CommandLine;
 
 /** The {@code convsim} command: subcommands, exit codes and one-line errors. */
 @Command(name = "convsim", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -89,9 +89,9 @@ public final class Main implements Runnable {
         try {
             Path log = Files.createTempFile("convsim-error-", ".log");
             try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(log))) {
-                w.println("convsim " + io.github.convsim.report.Provenance.currentToolVersion() + ", "
-                        + io.github.convsim.report.Provenance.currentJava() + ", "
-                        + io.github.convsim.report.Provenance.currentOs());
+                w.println("convsim " + io.github.convsim.results.Provenance.currentToolVersion() + ", "
+                        + io.github.convsim.results.Provenance.currentJava() + ", "
+                        + io.github.convsim.results.Provenance.currentOs());
                 ex.printStackTrace(w);
             }
             return "; its trace is in " + log + ": please report it with that file";
@@ -149,7 +149,7 @@ public final class Main implements Runnable {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {"convsim " + io.github.convsim.report.Provenance.currentToolVersion()};
+            return new String[] {"convsim " + io.github.convsim.results.Provenance.currentToolVersion()};
         }
     }
 }

@@ -1,24 +1,23 @@
 package io.github.convsim.cli;
 
-import io.github.convsim.api.AnalysisOptions;
 import io.github.convsim.conversion.ConditionMethod;
 import io.github.convsim.conversion.Factor;
 import io.github.convsim.conversion.SolveMode;
-import io.github.convsim.conversion.SolveOptions;
+import io.github.convsim.linalg.Backends;
 import io.github.convsim.linalg.Precision;
+import io.github.convsim.model.BaseMatch;
+import io.github.convsim.results.AnalysisOptions;
 import io.github.convsim.similarity.NullModel;
 import io.github.convsim.similarity.Side;
 import io.github.convsim.similarity.SimilaritySettings;
-import io.github.convsim.linalg.Backends;
-import io.github.convsim.model.BaseMatch;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.function.Supplier;
-import picocli.CommandLine;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine;
 
 /** How conversion matrices are solved and compared: options shared by analyze and compare. */
 final class SolveOptionsMixin {

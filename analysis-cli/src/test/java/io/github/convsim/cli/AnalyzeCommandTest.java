@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.github.convsim.report.Provenance;
 import io.github.convsim.report.Viridis;
+import io.github.convsim.results.Provenance;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;

@@ -14,12 +14,14 @@ import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
 import io.github.convsim.pipeline.LayerGroups;
 import io.github.convsim.pipeline.LayerStream;
-import io.github.convsim.report.Provenance;
+import io.github.convsim.results.AnalysisOptions;
+import io.github.convsim.results.ComparisonMap;
+import io.github.convsim.results.ComparisonResult;
+import io.github.convsim.results.Provenance;
 import io.github.convsim.similarity.FactorBases;
 import io.github.convsim.similarity.NullDistribution;
 import io.github.convsim.similarity.NullModel;
 import io.github.convsim.similarity.Side;
-import io.github.convsim.similarity.SimilarityAnalysis;
 import io.github.convsim.similarity.SubspaceBasis;
 import io.github.convsim.similarity.SubspaceSimilarity;
 import io.github.convsim.similarity.W0Null;
@@ -264,7 +266,7 @@ public final class Comparison {
     /**
      * The W0 null for a pair of adapters, at the group's layers: draws 2k and 2k+1 of the W0 null stand for two
      * unrelated adapters on this base, and phi between them at each layer goes to {@code nullPhi[factor][side][k]}.
-     * Draws come {@link SimilarityAnalysis#W0_NULL_DRAWS_PER_CHUNK} at a time from each layer's own generator, so the
+     * Draws come {@link LayerGroups#W0_NULL_DRAWS_PER_CHUNK} at a time from each layer's own generator, so the
      * values do not depend on how the layers were grouped.
      */
     private static void samplePairedNull(Backends.Choice backend, ConversionSolver solver, List<W0System> systems,
@@ -274,8 +276,8 @@ public final class Comparison {
             return;
         }
         List<RandomGenerator> rngs = W0Null.generators(g.layers(), seed);
-        for (int from = 0; from < 2 * pairs; from += SimilarityAnalysis.W0_NULL_DRAWS_PER_CHUNK) {
-            int count = Math.min(SimilarityAnalysis.W0_NULL_DRAWS_PER_CHUNK, 2 * pairs - from);
+        for (int from = 0; from < 2 * pairs; from += LayerGroups.W0_NULL_DRAWS_PER_CHUNK) {
+            int count = Math.min(LayerGroups.W0_NULL_DRAWS_PER_CHUNK, 2 * pairs - from);
             Map<Factor, List<List<FactorBases.Pair>>> byDraw = W0Null.sample(backend.backend(), solver, systems,
                     g.layers(), eqA, factors, count, rngs);
             for (int fi = 0; fi < factors.size(); fi++) {

@@ -17,6 +17,8 @@ import io.github.convsim.pipeline.LayerStream;
 import io.github.convsim.report.Figures;
 import io.github.convsim.report.ReportWriter;
 import io.github.convsim.report.Verdicts;
+import io.github.convsim.results.AnalysisOptions;
+import io.github.convsim.results.AnalysisResult;
 import io.github.convsim.similarity.FactorBases;
 import io.github.convsim.similarity.Heatmap;
 import io.github.convsim.similarity.Side;

@@ -13,6 +13,8 @@ import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
 import io.github.convsim.pipeline.LayerGroups;
 import io.github.convsim.pipeline.LayerStream;
+import io.github.convsim.results.AnalysisOptions;
+import io.github.convsim.results.ModuleResult;
 import io.github.convsim.similarity.FactorBases;
 import io.github.convsim.similarity.Heatmap;
 import io.github.convsim.similarity.NullBasisStore;

@@ -11,7 +11,6 @@ import io.github.convsim.io.SafetensorsWriter;
 import io.github.convsim.io.WeightSource;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.model.LoraCheckpoint;
-import io.github.convsim.model.LoraModule;
 import io.github.convsim.pipeline.LayerGroups;
 import io.github.convsim.pipeline.LayerStream;
 import java.io.IOException;

@@ -2,8 +2,9 @@ package io.github.convsim.report;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.github.convsim.api.ComparisonMap;
-import io.github.convsim.api.ComparisonResult;
+import io.github.convsim.results.ComparisonMap;
+import io.github.convsim.results.ComparisonResult;
+import io.github.convsim.results.Provenance;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;
 import java.awt.BasicStroke;

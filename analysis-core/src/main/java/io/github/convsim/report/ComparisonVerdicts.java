@@ -1,11 +1,11 @@
 package io.github.convsim.report;
 
-import io.github.convsim.api.ComparisonMap;
-import io.github.convsim.api.ComparisonResult;
+import io.github.convsim.results.ComparisonMap;
+import io.github.convsim.results.ComparisonResult;
 import io.github.convsim.similarity.MapVerdict;
+import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.MultipleTesting;
 import io.github.convsim.similarity.SubspaceSimilarity;
-import io.github.convsim.similarity.MultipleTesting.Correction;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.github.convsim.condlora.LayerFit;
 import io.github.convsim.condlora.ModuleFit;
 import io.github.convsim.condlora.R2Null;
+import io.github.convsim.results.Provenance;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;

@@ -2,10 +2,10 @@ package io.github.convsim.report;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.github.convsim.api.AnalysisResult;
-import io.github.convsim.api.ModuleResult;
 import io.github.convsim.conversion.LayerDiagnostics;
 import io.github.convsim.io.IoJobs;
+import io.github.convsim.results.AnalysisResult;
+import io.github.convsim.results.ModuleResult;
 import io.github.convsim.similarity.Heatmap;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;

@@ -1,7 +1,7 @@
 package io.github.convsim.report;
 
-import io.github.convsim.api.AnalysisResult;
-import io.github.convsim.api.ModuleResult;
+import io.github.convsim.results.AnalysisResult;
+import io.github.convsim.results.ModuleResult;
 import io.github.convsim.similarity.Heatmap;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;

@@ -11,6 +11,7 @@ import io.github.convsim.linalg.LinalgBackend;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.Precision;
 import io.github.convsim.model.LoraModule;
+import io.github.convsim.pipeline.LayerGroups;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -84,19 +85,16 @@ public final class SimilarityAnalysis {
         return Math.max(settings.iFor(rank), settings.jFor(rank));
     }
 
-    /** Draws of the W0 null pushed through the solver at once: bounds the random factors and bases in flight. */
-    public static final int W0_NULL_DRAWS_PER_CHUNK = 8;
-
     /**
-     * Draws the W0 null for a group of layers whose W0 are factored, {@link #W0_NULL_DRAWS_PER_CHUNK} draws at a time
-     * (the same numbers as all at once), appending their bases to {@code store}.
+     * Draws the W0 null for a group of layers whose W0 are factored, {@link LayerGroups#W0_NULL_DRAWS_PER_CHUNK} draws
+     * at a time (the same numbers as all at once), appending their bases to {@code store}.
      */
     public void sampleW0Null(ConversionSolver solver, List<W0System> systems, Equation equationA,
                              NullBasisStore store) {
         List<LoraModule> modules = systems.stream().map(W0System::module).toList();
         List<RandomGenerator> rngs = W0Null.generators(modules, settings.seed());
-        for (int from = 0; from < settings.draws(); from += W0_NULL_DRAWS_PER_CHUNK) {
-            int count = Math.min(W0_NULL_DRAWS_PER_CHUNK, settings.draws() - from);
+        for (int from = 0; from < settings.draws(); from += LayerGroups.W0_NULL_DRAWS_PER_CHUNK) {
+            int count = Math.min(LayerGroups.W0_NULL_DRAWS_PER_CHUNK, settings.draws() - from);
             Map<Factor, List<List<FactorBases.Pair>>> drawn = W0Null.sample(backend, solver, systems, modules,
                     equationA, settings.factors(), count, rngs);
             for (Map.Entry<Factor, List<List<FactorBases.Pair>>> e : drawn.entrySet()) {

@@ -11,6 +11,7 @@ import io.github.convsim.io.SafetensorsWriter;
 import io.github.convsim.io.TensorInfo;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.model.LoraCheckpoint;
+import io.github.convsim.results.AnalysisOptions;
 import java.nio.file.Path;
 import java.util.function.BiConsumer;
 import org.junit.jupiter.api.Test;

@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.github.convsim.CpuBackendTest;
 import io.github.convsim.TestData;
 import io.github.convsim.api.Analysis;
-import io.github.convsim.api.AnalysisOptions;
-import io.github.convsim.api.AnalysisResult;
 import io.github.convsim.common.ProgressListener;
 import io.github.convsim.conversion.ConversionAnalysis;
 import io.github.convsim.conversion.ConversionSolver;
@@ -19,6 +17,8 @@ import io.github.convsim.linalg.Backends;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
+import io.github.convsim.results.AnalysisOptions;
+import io.github.convsim.results.AnalysisResult;
 import io.github.convsim.similarity.Side;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,9 +30,9 @@ import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.NormOps_DDRM;
 import org.ejml.dense.row.SpecializedOps_DDRM;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.io.TempDir;
 
 class CondLoraTest extends CpuBackendTest {
     @TempDir

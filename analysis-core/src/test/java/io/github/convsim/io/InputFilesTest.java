@@ -6,7 +6,6 @@ import io.github.convsim.TestData;
 import io.github.convsim.model.LoraCheckpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -178,8 +178,8 @@ class LoraCheckpointTest {
 
     @Test
     void layerIndexIsTheFirstNumberOfThePath() {
-        assertEquals(7, LoraCheckpoint.layerOf("model.layers.7.self_attn.q_proj"));
-        assertEquals(2, LoraCheckpoint.layerOf("encoder.block.2.layer.0.SelfAttention.q"));
-        assertNull(LoraCheckpoint.layerOf("lm_head"));
+        assertEquals(7, AdapterKeys.layerOf("model.layers.7.self_attn.q_proj"));
+        assertEquals(2, AdapterKeys.layerOf("encoder.block.2.layer.0.SelfAttention.q"));
+        assertNull(AdapterKeys.layerOf("lm_head"));
     }
 }

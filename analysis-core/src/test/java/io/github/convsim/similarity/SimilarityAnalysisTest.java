@@ -1,8 +1,8 @@
 package io.github.convsim.similarity;
 
-import io.github.convsim.CpuBackendTest;
 import static org.junit.jupiter.api.Assertions.*;
 
+import io.github.convsim.CpuBackendTest;
 import io.github.convsim.TestData;
 import io.github.convsim.conversion.ConversionAnalysis;
 import io.github.convsim.conversion.ConversionSolver;
@@ -54,7 +54,7 @@ class SimilarityAnalysisTest extends CpuBackendTest {
     @Test
     void theW0NullDrawnInChunksEqualsAllDrawsAtOnce() {
         Setup s = setup(41, 3, 20, 2);
-        int draws = SimilarityAnalysis.W0_NULL_DRAWS_PER_CHUNK + 3; // two chunks, the second partial
+        int draws = io.github.convsim.pipeline.LayerGroups.W0_NULL_DRAWS_PER_CHUNK + 3; // two chunks, the second partial
         SimilaritySettings settings = new SimilaritySettings(0, 0, List.of(Side.LEFT, Side.RIGHT),
                 List.of(Factor.A, Factor.B, Factor.DW), Set.of(NullModel.W0), draws, 5, Set.of());
         ConversionSolver solver = new ConversionSolver(backend, SolveOptions.paper());

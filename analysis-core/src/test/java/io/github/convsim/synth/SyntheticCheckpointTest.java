@@ -9,7 +9,7 @@ import io.github.convsim.io.SafetensorsFile;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
-import io.github.convsim.report.Provenance;
+import io.github.convsim.results.Provenance;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;

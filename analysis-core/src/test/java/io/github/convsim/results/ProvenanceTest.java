@@ -1,4 +1,4 @@
-package io.github.convsim.report;
+package io.github.convsim.results;
 
 import static org.junit.jupiter.api.Assertions.*;
 

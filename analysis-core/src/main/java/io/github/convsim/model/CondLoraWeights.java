@@ -1,10 +1,9 @@
-package io.github.convsim.condlora;
+package io.github.convsim.model;
 
 import io.github.convsim.io.CheckpointException;
 import io.github.convsim.io.TensorInfo;
 import io.github.convsim.io.WeightSource;
 import io.github.convsim.linalg.Matrix;
-import io.github.convsim.model.SkippedTensor;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;

@@ -1,6 +1,5 @@
-package io.github.convsim.api;
+package io.github.convsim.results;
 
-import io.github.convsim.report.Provenance;
 import java.util.List;
 
 /**

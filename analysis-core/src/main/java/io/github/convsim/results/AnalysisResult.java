@@ -1,7 +1,6 @@
-package io.github.convsim.api;
+package io.github.convsim.results;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.github.convsim.report.Provenance;
 import java.util.List;
 
 /**

@@ -1,4 +1,4 @@
-package io.github.convsim.report;
+package io.github.convsim.results;
 
 import java.io.IOException;
 import java.io.InputStream;

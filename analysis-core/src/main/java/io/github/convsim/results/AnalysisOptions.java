@@ -1,4 +1,4 @@
-package io.github.convsim.api;
+package io.github.convsim.results;
 
 import io.github.convsim.conversion.ConditionMethod;
 import io.github.convsim.conversion.SolveMode;
