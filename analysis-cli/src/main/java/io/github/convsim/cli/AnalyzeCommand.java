@@ -1,13 +1,16 @@
 package io.github.convsim.cli;
 
 import io.github.convsim.api.Analysis;
+import io.github.convsim.io.CheckpointException;
 import io.github.convsim.linalg.Backends;
+import io.github.convsim.model.BaseMatch;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.report.AtomicOutput;
 import io.github.convsim.report.ReportWriter;
 import io.github.convsim.report.Verdicts;
 import io.github.convsim.results.AnalysisOptions;
 import io.github.convsim.results.AnalysisResult;
+import io.github.convsim.results.ReportedRun;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.MultipleTesting;
@@ -22,7 +25,9 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 @Command(name = "analyze", mixinStandardHelpOptions = true, sortOptions = false,
@@ -38,7 +43,8 @@ import picocli.CommandLine.Spec;
             "", "Examples:",
             "  convsim analyze",
             "  convsim analyze --adapter my-lora --base model.safetensors --out report --side both --i 4 --j 8",
-            "  convsim analyze --adapter llama-lora --base llama/ --mode lstsq --modules q_proj,v_proj"})
+            "  convsim analyze --adapter llama-lora --base llama/ --mode lstsq --modules q_proj,v_proj",
+            "  convsim analyze --from report/summary.json --out report-again   # the same analysis, rerun"})
 final class AnalyzeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -80,20 +86,33 @@ final class AnalyzeCommand implements Callable<Integer> {
                 "bh (Benjamini-Hochberg false discovery rate) or none (default: ${DEFAULT-VALUE})."})
     String correction;
 
+    @Option(names = "--from", paramLabel = "SUMMARY_JSON",
+            description = {"Rerun the analysis an earlier report recorded (its summary.json): the same adapter, base,",
+                "options, seeds and correction, refused if an input file changed since. Only --out, --force,",
+                "--format, --quiet and --progress may be given with it."})
+    Path from;
+
+    /** The options that may accompany --from: they change where and how the report is written, not its numbers. */
+    private static final Set<String> WITH_FROM = Set.of("--from", "--out", "--force", "--format", "--quiet",
+            "--progress", "--debug");
+
     @Override
     public Integer call() throws Exception {
-        AnalysisOptions options = options();
-        Correction c = MultipleTesting.Correction.parse(correction);
+        ReportedRun recorded = from == null ? null : recorded();
+        AnalysisOptions options = recorded != null ? recorded.options() : options();
+        Correction c = recorded != null ? recorded.correction() : MultipleTesting.Correction.parse(correction);
         ReportWriter writer = new ReportWriter(new LinkedHashSet<>(solve.formats), c);
-        Path adapterDir = adapter != null ? adapter : Demo.adapter();
-        Demo.Choice baseChoice = Demo.baseFor(adapter, base);
+        Path adapterDir = recorded != null ? recorded.adapter() : adapter != null ? adapter : Demo.adapter();
+        Demo.Choice baseChoice = recorded != null ? new Demo.Choice(recorded.base(), "recorded in " + from)
+                : Demo.baseFor(adapter, base);
+        BaseMatch.BaseCheck baseCheck = recorded != null ? recorded.baseCheck() : solve.baseCheck();
         Path basePath = baseChoice.path();
         PrintWriter o = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         try (AtomicOutput output = AtomicOutput.prepare(out, solve.force, "analyze", List.of(adapterDir, basePath));
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
             Backends.Choice choice = Backends.select(options.backend());
-            try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, solve.baseCheck())) {
+            try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, baseCheck)) {
                 AnalysisResult result = Analysis.run(ckpt, options, choice, progress);
                 progress.progress("write report", 0, 1);
                 Path written = output.commit(dir -> writer.write(result, dir));
@@ -109,6 +128,19 @@ final class AnalyzeCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The run a report recorded, its inputs verified unchanged; no option that changes the numbers beside it. */
+    private ReportedRun recorded() throws CheckpointException {
+        for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
+            if (!WITH_FROM.contains(o.longestName())) {
+                throw new ParameterException(spec.commandLine(), "--from reruns the options the report recorded; "
+                        + o.longestName() + " cannot be given with it");
+            }
+        }
+        ReportedRun run = ReportedRun.read(from);
+        run.verifyInputs();
+        return run;
     }
 
     private void report(PrintWriter o, AnalysisResult result, Path written, double seconds, Backends.Choice choice,

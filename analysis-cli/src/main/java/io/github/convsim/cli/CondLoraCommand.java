@@ -3,6 +3,7 @@ package io.github.convsim.cli;
 import io.github.convsim.api.MemoryUse;
 import io.github.convsim.condlora.CondLoraExport;
 import io.github.convsim.condlora.CondLoraFit;
+import io.github.convsim.condlora.CondLoraSettings;
 import io.github.convsim.condlora.ModuleFit;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.model.BaseMatch;
@@ -116,7 +117,7 @@ final class CondLoraCommand implements Runnable {
                  Progress progress = progressOptions.open(spec.commandLine().getErr())) {
                 Backends.Choice cpu = Backends.select("cpu");
                 try {
-                    List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), in.ridge, draws, seed,
+                    List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), new CondLoraSettings(in.ridge, draws, seed),
                             Runtime.getRuntime().maxMemory(), progress);
                     progress.close();
                     Map<String, Object> options = new LinkedHashMap<>();
@@ -170,7 +171,7 @@ final class CondLoraCommand implements Runnable {
                  LoraCheckpoint ckpt = read.open()) {
                 Backends.Choice cpu = Backends.select("cpu");
                 try {
-                    List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), in.ridge, 2, 0);
+                    List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), new CondLoraSettings(in.ridge, 2, 0));
                     Path written = output.commit(dir -> {
                         if (format.equals("condlora")) {
                             CondLoraExport.writeCondLora(dir, ckpt.config(), ckpt.adapterWeights(), fits);

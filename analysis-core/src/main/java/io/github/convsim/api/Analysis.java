@@ -8,6 +8,7 @@ import io.github.convsim.results.AnalysisOptions;
 import io.github.convsim.results.AnalysisResult;
 import io.github.convsim.results.ModuleResult;
 import io.github.convsim.results.Provenance;
+import io.github.convsim.results.ReportedRun;
 import io.github.convsim.similarity.SimilarityAnalysis;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -75,7 +76,7 @@ public final class Analysis {
         resources.put("modules", streaming);
         Provenance prov = new Provenance("convsim", Provenance.currentToolVersion(), Provenance.currentJava(),
                 Provenance.currentOs(), backend.backend().name() + ": " + backend.backend().description(), backend.reason(),
-                backend.provenance(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, optionsMap(options, ckpt.notes()), timings,
+                backend.provenance(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, optionsMap(options, ckpt), timings,
                 resources);
         return new AnalysisResult(ckpt.adapterDir().getFileName().toString(), options, List.copyOf(results),
                 ckpt.config().raw(), prov);
@@ -116,24 +117,14 @@ public final class Analysis {
         return out;
     }
 
-    private static Map<String, Object> optionsMap(AnalysisOptions o, List<String> checkpointNotes) {
+    /** The options as {@link ReportedRun} reads them back, with the inputs as given and how they were read. */
+    private static Map<String, Object> optionsMap(AnalysisOptions o, LoraCheckpoint ckpt) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("checkpoint_notes", checkpointNotes);
-        m.put("mode", o.mode() == null ? "auto (paper where W0 is square, else lstsq)" : o.mode().label());
-        m.put("precision", o.precision().name().toLowerCase());
-        m.put("rcond", o.rcond());
-        m.put("lambda", o.lambda());
-        m.put("i", o.similarity().i() == 0 ? "r" : o.similarity().i());
-        m.put("j", o.similarity().j() == 0 ? "r" : o.similarity().j());
-        m.put("sides", o.similarity().sides().stream().map(s -> s.label()).toList());
-        m.put("factors", o.similarity().factors().stream().map(f -> f.label()).toList());
-        m.put("nulls", o.similarity().nulls().stream().map(n -> n.label()).sorted().toList());
-        m.put("draws", o.similarity().draws());
-        m.put("seed", o.similarity().seed());
-        m.put("controls", o.similarity().controls().stream().sorted().toList());
-        m.put("modules", o.modules().isEmpty() ? "all" : o.modules());
-        m.put("backend", o.backend());
-        m.put("cond", o.cond().label());
+        m.put("checkpoint_notes", ckpt.notes());
+        m.put(ReportedRun.ADAPTER, ckpt.adapterDir().toAbsolutePath().normalize().toString());
+        m.put(ReportedRun.BASE, ckpt.base().location().toAbsolutePath().normalize().toString());
+        m.put(ReportedRun.BASE_CHECK, ckpt.baseCheck().name().toLowerCase(java.util.Locale.ROOT));
+        m.putAll(o.toMap());
         return m;
     }
 }

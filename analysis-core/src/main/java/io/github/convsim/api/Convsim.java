@@ -1,6 +1,9 @@
 package io.github.convsim.api;
 
 import io.github.convsim.common.ProgressListener;
+import io.github.convsim.condlora.CondLoraFit;
+import io.github.convsim.condlora.CondLoraSettings;
+import io.github.convsim.condlora.ModuleFit;
 import io.github.convsim.conversion.ConversionSolver;
 import io.github.convsim.conversion.Equation;
 import io.github.convsim.conversion.Factor;
@@ -19,8 +22,10 @@ import io.github.convsim.report.ReportWriter;
 import io.github.convsim.report.Verdicts;
 import io.github.convsim.results.AnalysisOptions;
 import io.github.convsim.results.AnalysisResult;
+import io.github.convsim.results.ComparisonResult;
 import io.github.convsim.similarity.FactorBases;
 import io.github.convsim.similarity.Heatmap;
+import io.github.convsim.similarity.NullModel;
 import io.github.convsim.similarity.Side;
 import io.github.convsim.similarity.SubspaceBasis;
 import io.github.convsim.similarity.SubspaceSimilarity;
@@ -33,14 +38,18 @@ import tech.tablesaw.api.Table;
 
 /**
  * The one-stop facade for notebooks and scripts: the same pipeline as the CLI, returning figures as images and tables
- * as Tablesaw tables (which print as text).
+ * as Tablesaw tables (which print as text). A Convsim owns its checkpoint and backend; close it (try-with-resources).
  *
- * <pre>
+ * <pre>{@code
  * try (Convsim cs = Convsim.open(adapterDir, baseWeights)) {
- *     AnalysisResult r = cs.analyze(AnalysisOptions.defaults());
- *     BufferedImage fig = Convsim.figure(r, "value", "C_A");
+ *     AnalysisResult r = cs.analyze(AnalysisOptions.builder().modules("value").build());
+ *     BufferedImage fig = Convsim.figure(r, "value", Factor.A);
+ *     BufferedImage w0Null = Convsim.nullFigure(r, "value", Factor.A, NullModel.W0);
+ *     Table verdicts = Convsim.verdicts(r);
  * }
- * </pre>
+ * ComparisonResult tasks = Convsim.compare(List.of(loraSst2, loraMnli), baseWeights, AnalysisOptions.defaults());
+ * List<ModuleFit> fits = Convsim.fitCondLora(adapterDir, baseWeights, CondLoraSettings.defaults());
+ * }</pre>
  */
 public final class Convsim implements AutoCloseable {
     private final LoraCheckpoint checkpoint;
@@ -56,6 +65,7 @@ public final class Convsim implements AutoCloseable {
         return open(adapter, base, "auto");
     }
 
+    /** Opens an adapter against its base with the backend named ("auto", "cpu" or "cuda"). */
     public static Convsim open(Path adapter, Path base, String backend) throws CheckpointException {
         LoraCheckpoint c = LoraCheckpoint.open(adapter, base);
         try {
@@ -95,29 +105,66 @@ public final class Convsim implements AutoCloseable {
         return t;
     }
 
+    /** The analysis of this adapter with {@code options} (the backend is this Convsim's, not options.backend()). */
     public AnalysisResult analyze(AnalysisOptions options) throws CheckpointException {
         return Analysis.run(checkpoint, options, backend, ProgressListener.NONE);
     }
 
-    /** The paper's figure of one heatmap (side left), as an image. */
-    public static BufferedImage figure(AnalysisResult r, String module, String subject) {
-        return Figures.observed(heatmap(r, module, subject)).toImage();
+    /** CondLoRA's shared layer fitted to this adapter, beside its nulls, on this Convsim's backend. */
+    public List<ModuleFit> fitCondLora(CondLoraSettings settings) throws CheckpointException {
+        return CondLoraFit.fit(checkpoint, backend.backend(), settings);
     }
 
-    /** The figure of a heatmap's null ("gaussian" or "w0"), as an image. */
-    public static BufferedImage nullFigure(AnalysisResult r, String module, String subject, String nullName) {
-        Heatmap h = heatmap(r, module, subject);
-        var n = nullName.equals("w0") ? h.w0() : h.gaussian();
-        if (n == null) {
-            throw new IllegalArgumentException("null '" + nullName + "' was not computed");
+    /** CondLoRA's shared layer fitted to an adapter on its base; the checkpoint and a CPU backend are closed after. */
+    public static List<ModuleFit> fitCondLora(Path adapter, Path base, CondLoraSettings settings)
+            throws CheckpointException {
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapter, base); Backends.Choice cpu = Backends.select("cpu")) {
+            return CondLoraFit.fit(ckpt, cpu.backend(), settings);
         }
-        return Figures.nullFigure(h, nullName.equals("w0") ? "W0 null" : "Gaussian null", n.mean(), n.averageMean(),
+    }
+
+    /**
+     * Adapters on one base compared (phi between every pair at each layer, against the W0 null for pairs), on the
+     * backend {@code options} names, which is closed after. A directory of checkpoint-N adapters is a training run.
+     */
+    public static ComparisonResult compare(List<Path> adapters, Path base, AnalysisOptions options)
+            throws CheckpointException {
+        try (Backends.Choice b = Backends.select(options.backend())) {
+            return Comparison.run(Comparison.expand(adapters), base, options, b, ProgressListener.NONE);
+        }
+    }
+
+    /** The paper's figure of one conversion matrix's heatmap, left singular vectors, as an image. */
+    public static BufferedImage figure(AnalysisResult r, String module, Factor factor) {
+        return figure(r, module, factor, Side.LEFT);
+    }
+
+    /** The paper's figure of one conversion matrix's heatmap on the given side, as an image. */
+    public static BufferedImage figure(AnalysisResult r, String module, Factor factor, Side side) {
+        return Figures.observed(heatmap(r, module, factor, side)).toImage();
+    }
+
+    /** The figure of a heatmap's Gaussian or W0 null (the mean of its draws), left singular vectors, as an image. */
+    public static BufferedImage nullFigure(AnalysisResult r, String module, Factor factor, NullModel model) {
+        Heatmap h = heatmap(r, module, factor, Side.LEFT);
+        var n = switch (model) {
+            case GAUSSIAN -> h.gaussian();
+            case W0 -> h.w0();
+            case ANALYTIC -> throw new IllegalArgumentException("the analytic null is one number ("
+                    + h.analytic() + "), not a figure");
+        };
+        if (n == null) {
+            throw new IllegalArgumentException("the " + model.label() + " null was not computed (see"
+                    + " SimilaritySettings.nulls)");
+        }
+        return Figures.nullFigure(h, model == NullModel.W0 ? "W0 null" : "Gaussian null", n.mean(), n.averageMean(),
                 n.draws()).toImage();
     }
 
-    static Heatmap heatmap(AnalysisResult r, String module, String subject) {
-        return r.module(module).heatmap(subject, Side.LEFT).orElseThrow(
-                () -> new IllegalArgumentException("no left heatmap of " + subject + " for " + module));
+    static Heatmap heatmap(AnalysisResult r, String module, Factor factor, Side side) {
+        String subject = "C_" + factor.label();
+        return r.module(module).heatmap(subject, side).orElseThrow(
+                () -> new IllegalArgumentException("no " + side.label() + " heatmap of " + subject + " for " + module));
     }
 
     /**
@@ -259,6 +306,6 @@ public final class Convsim implements AutoCloseable {
     @Override
     public void close() {
         checkpoint.close();
-        backend.backend().close();
+        backend.close();
     }
 }

@@ -38,24 +38,31 @@ import java.util.function.IntConsumer;
 public final class CondLoraFit {
     private CondLoraFit() {}
 
-    /** Fits every module of {@code ckpt}, streaming its base within the heap. */
-    public static List<ModuleFit> fit(LoraCheckpoint ckpt, LinalgBackend backend, double ridge, int draws, long seed)
+    /**
+     * Fits every module of {@code ckpt}, streaming its base within the heap.
+     *
+     * <pre>{@code
+     * try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapter, base); Backends.Choice cpu = Backends.select("cpu")) {
+     *     for (ModuleFit f : CondLoraFit.fit(ckpt, cpu.backend(), CondLoraSettings.defaults())) {
+     *         System.out.println(f.module() + ": R^2 of A " + f.r2A() + ", shuffled layers " + f.shuffled().r2A()[0]);
+     *     }
+     * }
+     * }</pre>
+     */
+    public static List<ModuleFit> fit(LoraCheckpoint ckpt, LinalgBackend backend, CondLoraSettings settings)
             throws CheckpointException {
-        return fit(ckpt, backend, ridge, draws, seed, Runtime.getRuntime().maxMemory(), ProgressListener.NONE);
+        return fit(ckpt, backend, settings, Runtime.getRuntime().maxMemory(), ProgressListener.NONE);
     }
 
     /**
-     * As {@link #fit(LoraCheckpoint, LinalgBackend, double, int, long)} within {@code memory} bytes, reporting each
+     * As {@link #fit(LoraCheckpoint, LinalgBackend, CondLoraSettings)} within {@code memory} bytes, reporting each
      * layer group of each pass to {@code progress}.
      */
-    public static List<ModuleFit> fit(LoraCheckpoint ckpt, LinalgBackend backend, double ridge, int draws, long seed,
+    public static List<ModuleFit> fit(LoraCheckpoint ckpt, LinalgBackend backend, CondLoraSettings settings,
                                       long memory, ProgressListener progress) throws CheckpointException {
-        if (!(ridge >= 0) || Double.isInfinite(ridge)) {
-            throw new IllegalArgumentException("ridge must be a finite non-negative number, got " + ridge);
-        }
-        if (draws < 2) {
-            throw new IllegalArgumentException("the nulls need at least 2 draws, got " + draws);
-        }
+        double ridge = settings.ridge();
+        int draws = settings.draws();
+        long seed = settings.seed();
         List<String> modules = ckpt.moduleNames();
         long total = 2L * modules.stream().mapToLong(m -> ckpt.layersOf(m).size()).sum();
         long[] done = {0};

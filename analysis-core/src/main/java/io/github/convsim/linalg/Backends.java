@@ -14,7 +14,13 @@ import java.util.ServiceLoader;
  */
 public final class Backends {
     /** The chosen backend, why it was chosen, and its self-check. */
-    public record Choice(LinalgBackend backend, String reason, SelfCheck.Report selfCheck) {
+    public record Choice(LinalgBackend backend, String reason, SelfCheck.Report selfCheck) implements AutoCloseable {
+        /** Releases the backend (a GPU's memory and handles); a Choice is used in try-with-resources. */
+        @Override
+        public void close() {
+            backend.close();
+        }
+
         /** The arithmetic's identity and the self-check's result, as recorded in every report's provenance. */
         public Map<String, Object> provenance() {
             Map<String, Object> m = new LinkedHashMap<>(backend.arithmetic().details());

@@ -37,11 +37,13 @@ public final class LoraCheckpoint implements AutoCloseable {
     private final List<SkippedTensor> skipped;
     private final CondLoraWeights condLora;
     private final List<String> notes;
+    private final BaseMatch.BaseCheck baseCheck;
 
     private LoraCheckpoint(Path adapterDir, PeftConfig config, WeightSource adapterWeights, WeightSource base,
                            List<LoraModule> modules, List<SkippedTensor> skipped, CondLoraWeights condLora,
-                           List<String> notes) {
+                           List<String> notes, BaseMatch.BaseCheck baseCheck) {
         this.adapterDir = adapterDir;
+        this.baseCheck = baseCheck;
         this.notes = List.copyOf(notes);
         this.config = config;
         this.adapterWeights = adapterWeights;
@@ -82,10 +84,10 @@ public final class LoraCheckpoint implements AutoCloseable {
             if (CondLoraWeights.isCondLora(adapter)) {
                 CondLoraWeights shared = CondLoraWeights.read(adapter);
                 ResolvedModules r = CondLoraLayers.materialise(config, shared, base);
-                return new LoraCheckpoint(adapterDir, config, adapter, base, r.modules(), r.skipped(), shared, r.notes());
+                return new LoraCheckpoint(adapterDir, config, adapter, base, r.modules(), r.skipped(), shared, r.notes(), check);
             }
             ResolvedModules r = ModulePairing.resolve(config, adapter, base, check);
-            return new LoraCheckpoint(adapterDir, config, adapter, base, r.modules(), r.skipped(), null, r.notes());
+            return new LoraCheckpoint(adapterDir, config, adapter, base, r.modules(), r.skipped(), null, r.notes(), check);
         } catch (PatternTimeoutException e) {
             adapter.close();
             if (base != null) {
@@ -121,6 +123,11 @@ public final class LoraCheckpoint implements AutoCloseable {
      */
     public List<String> notes() {
         return notes;
+    }
+
+    /** Whether a base shown to be of another model family than the adapter's was refused ({@link BaseMatch}). */
+    public BaseMatch.BaseCheck baseCheck() {
+        return baseCheck;
     }
 
     public PeftConfig config() {

@@ -1,11 +1,19 @@
 package io.github.convsim.results;
 
 import io.github.convsim.conversion.ConditionMethod;
+import io.github.convsim.conversion.Factor;
 import io.github.convsim.conversion.SolveMode;
 import io.github.convsim.conversion.SolveOptions;
 import io.github.convsim.linalg.Precision;
+import io.github.convsim.similarity.NullModel;
+import io.github.convsim.similarity.Side;
 import io.github.convsim.similarity.SimilaritySettings;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
 
 /**
  * Everything that decides an analysis' numbers.
@@ -57,6 +65,189 @@ public record AnalysisOptions(SolveMode mode, Precision precision, double rcond,
 
     public AnalysisOptions withModules(List<String> m) {
         return new AnalysisOptions(mode, precision, rcond, lambda, similarity, m, backend, cond);
+    }
+
+    /**
+     * A builder starting from the paper's defaults ({@link #defaults()}):
+     *
+     * <pre>{@code
+     * AnalysisOptions o = AnalysisOptions.builder().modules("value").mode(SolveMode.LSTSQ)
+     *         .similarity(SimilaritySettings.builder().prefixes(4, 8).draws(64).build()).build();
+     * }</pre>
+     */
+    public static Builder builder() {
+        return new Builder(defaults());
+    }
+
+    /** A builder starting from these options. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** Builds {@link AnalysisOptions}; every value is checked by {@link #build()}. */
+    public static final class Builder {
+        private SolveMode mode;
+        private Precision precision;
+        private double rcond;
+        private double lambda;
+        private SimilaritySettings similarity;
+        private List<String> modules;
+        private String backend;
+        private ConditionMethod cond;
+
+        private Builder(AnalysisOptions from) {
+            mode = from.mode;
+            precision = from.precision;
+            rcond = from.rcond;
+            lambda = from.lambda;
+            similarity = from.similarity;
+            modules = from.modules;
+            backend = from.backend;
+            cond = from.cond;
+        }
+
+        /** How C is solved; null (the default) chooses per module: paper where W0 is square, lstsq otherwise. */
+        public Builder mode(SolveMode mode) {
+            this.mode = mode;
+            return this;
+        }
+
+        /** fp64 (the default) or fp32 arithmetic for the solves. */
+        public Builder precision(Precision precision) {
+            this.precision = precision;
+            return this;
+        }
+
+        /** Relative cut-off of singular values for pinv mode. */
+        public Builder rcond(double rcond) {
+            this.rcond = rcond;
+            return this;
+        }
+
+        /** Tikhonov parameter for ridge mode. */
+        public Builder lambda(double lambda) {
+            this.lambda = lambda;
+            return this;
+        }
+
+        /** What is compared and against which nulls. */
+        public Builder similarity(SimilaritySettings similarity) {
+            this.similarity = similarity;
+            return this;
+        }
+
+        /** Modules to analyse, e.g. "query", "value"; none for all. */
+        public Builder modules(String... modules) {
+            this.modules = List.of(modules);
+            return this;
+        }
+
+        /** "auto" (the default), "cpu" or "cuda". */
+        public Builder backend(String backend) {
+            this.backend = backend;
+            return this;
+        }
+
+        /** How cond(W0) is obtained. */
+        public Builder cond(ConditionMethod cond) {
+            this.cond = cond;
+            return this;
+        }
+
+        public AnalysisOptions build() {
+            return new AnalysisOptions(mode, precision, rcond, lambda, similarity, modules, backend, cond);
+        }
+    }
+
+    /** The label recorded for a mode chosen per module. */
+    static final String AUTO_MODE = "auto (paper where W0 is square, else lstsq)";
+
+    /**
+     * These options as recorded in a report's provenance ({@code summary.json}: provenance.options); {@link
+     * #fromMap(Map)} reads them back to equal options.
+     */
+    public Map<String, Object> toMap() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("mode", mode == null ? AUTO_MODE : mode.label());
+        m.put("precision", precision.name().toLowerCase(Locale.ROOT));
+        m.put("rcond", rcond);
+        m.put("lambda", lambda);
+        m.put("i", similarity.i() == 0 ? "r" : similarity.i());
+        m.put("j", similarity.j() == 0 ? "r" : similarity.j());
+        m.put("sides", similarity.sides().stream().map(Side::label).toList());
+        m.put("factors", similarity.factors().stream().map(Factor::label).toList());
+        m.put("nulls", similarity.nulls().stream().map(NullModel::label).sorted().toList());
+        m.put("draws", similarity.draws());
+        m.put("seed", similarity.seed());
+        m.put("controls", similarity.controls().stream().sorted().toList());
+        m.put("modules", modules.isEmpty() ? "all" : modules);
+        m.put("backend", backend);
+        m.put("cond", cond.label());
+        return m;
+    }
+
+    /**
+     * Options from a report's provenance ({@link #toMap()}).
+     *
+     * @throws IllegalArgumentException naming the entry that is missing or not what {@link #toMap()} writes
+     */
+    public static AnalysisOptions fromMap(Map<String, ?> m) {
+        String mode = text(m, "mode");
+        List<Side> sides = texts(m, "sides").stream().map(Side::parse).toList();
+        List<Factor> factors = texts(m, "factors").stream().map(Factor::parse).toList();
+        Set<NullModel> nulls = new LinkedHashSet<>(texts(m, "nulls").stream().map(NullModel::parse).toList());
+        Object modules = m.get("modules");
+        SimilaritySettings similarity = new SimilaritySettings(prefix(m, "i"), prefix(m, "j"), sides, factors, nulls,
+                Math.toIntExact(integer(m, "draws")), integer(m, "seed"), new LinkedHashSet<>(texts(m, "controls")));
+        return new AnalysisOptions(mode.equals(AUTO_MODE) ? null : SolveMode.parse(mode),
+                Precision.valueOf(text(m, "precision").toUpperCase(Locale.ROOT)), number(m, "rcond"),
+                number(m, "lambda"), similarity, "all".equals(modules) ? List.of() : texts(m, "modules"),
+                text(m, "backend"), ConditionMethod.parse(text(m, "cond")));
+    }
+
+    private static Object entry(Map<String, ?> m, String key) {
+        Object v = m.get(key);
+        if (v == null) {
+            throw new IllegalArgumentException("the options have no '" + key + "'");
+        }
+        return v;
+    }
+
+    private static String text(Map<String, ?> m, String key) {
+        if (!(entry(m, key) instanceof String s)) {
+            throw new IllegalArgumentException("option '" + key + "' is " + m.get(key) + ", not a string");
+        }
+        return s;
+    }
+
+    private static double number(Map<String, ?> m, String key) {
+        if (!(entry(m, key) instanceof Number n)) {
+            throw new IllegalArgumentException("option '" + key + "' is " + m.get(key) + ", not a number");
+        }
+        return n.doubleValue();
+    }
+
+    /** An integer exactly, seeds above 2^53 included. */
+    private static long integer(Map<String, ?> m, String key) {
+        if (!(entry(m, key) instanceof Number n) || n instanceof Double || n instanceof Float
+                || n instanceof java.math.BigDecimal) {
+            throw new IllegalArgumentException("option '" + key + "' is " + m.get(key) + ", not an integer");
+        }
+        if (n instanceof java.math.BigInteger b) {
+            return b.longValueExact();
+        }
+        return n.longValue();
+    }
+
+    private static int prefix(Map<String, ?> m, String key) {
+        return "r".equals(entry(m, key)) ? 0 : Math.toIntExact(integer(m, key));
+    }
+
+    private static List<String> texts(Map<String, ?> m, String key) {
+        if (!(entry(m, key) instanceof List<?> l) || !l.stream().allMatch(x -> x instanceof String)) {
+            throw new IllegalArgumentException("option '" + key + "' is " + m.get(key) + ", not a list of strings");
+        }
+        return l.stream().map(x -> (String) x).toList();
     }
 
     public SolveOptions solveOptions(boolean squareW0) {

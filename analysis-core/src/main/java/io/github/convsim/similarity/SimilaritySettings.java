@@ -41,6 +41,93 @@ public record SimilaritySettings(int i, int j, List<Side> sides, List<Factor> fa
                 Set.of("A", "B"));
     }
 
+    /**
+     * A builder starting from the paper's defaults, for the settings a study changes:
+     *
+     * <pre>{@code
+     * SimilaritySettings s = SimilaritySettings.builder().prefixes(4, 8).sides(Side.LEFT, Side.RIGHT)
+     *         .factors(Factor.A, Factor.DW).draws(64).seed(7).build();
+     * }</pre>
+     */
+    public static Builder builder() {
+        return new Builder(paperDefaults());
+    }
+
+    /** A builder starting from these settings. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** Builds {@link SimilaritySettings}; every value is checked by {@link #build()}. */
+    public static final class Builder {
+        private int i;
+        private int j;
+        private List<Side> sides;
+        private List<Factor> factors;
+        private Set<NullModel> nulls;
+        private int draws;
+        private long seed;
+        private Set<String> controls;
+
+        private Builder(SimilaritySettings from) {
+            i = from.i;
+            j = from.j;
+            sides = from.sides;
+            factors = from.factors;
+            nulls = from.nulls;
+            draws = from.draws;
+            seed = from.seed;
+            controls = from.controls;
+        }
+
+        /** Prefix lengths of the two layers' bases (the paper's i and j); 0 means the adapter's rank r. */
+        public Builder prefixes(int i, int j) {
+            this.i = i;
+            this.j = j;
+            return this;
+        }
+
+        /** Left singular vectors (the paper's), right ones, or both. */
+        public Builder sides(Side... sides) {
+            this.sides = List.of(sides);
+            return this;
+        }
+
+        /** Conversion matrices compared: C_A, C_B, C_dW. */
+        public Builder factors(Factor... factors) {
+            this.factors = List.of(factors);
+            return this;
+        }
+
+        /** Null models; none for the observed maps alone. */
+        public Builder nulls(NullModel... nulls) {
+            this.nulls = Set.of(nulls);
+            return this;
+        }
+
+        /** Draws of each sampled null (at least 2 when one is sampled). */
+        public Builder draws(int draws) {
+            this.draws = draws;
+            return this;
+        }
+
+        /** Seed of every null draw. */
+        public Builder seed(long seed) {
+            this.seed = seed;
+            return this;
+        }
+
+        /** Raw matrices compared on the same grid as controls: "A" (A^T), "B", "W0". */
+        public Builder controls(String... controls) {
+            this.controls = Set.of(controls);
+            return this;
+        }
+
+        public SimilaritySettings build() {
+            return new SimilaritySettings(i, j, sides, factors, nulls, draws, seed, controls);
+        }
+    }
+
     public int iFor(int rank) {
         return i == 0 ? rank : i;
     }

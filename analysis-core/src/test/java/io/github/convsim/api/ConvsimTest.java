@@ -3,8 +3,19 @@ package io.github.convsim.api;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.github.convsim.TestData;
+import io.github.convsim.condlora.CondLoraSettings;
+import io.github.convsim.condlora.ModuleFit;
 import io.github.convsim.conversion.Factor;
 import io.github.convsim.linalg.Matrix;
+import io.github.convsim.results.AnalysisOptions;
+import io.github.convsim.results.AnalysisResult;
+import io.github.convsim.results.ComparisonResult;
+import io.github.convsim.similarity.Heatmap;
+import io.github.convsim.similarity.NullModel;
+import io.github.convsim.similarity.Side;
+import io.github.convsim.similarity.SimilaritySettings;
+import java.awt.image.BufferedImage;
+import java.util.List;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.SingularOps_DDRM;
@@ -38,6 +49,35 @@ class ConvsimTest {
                 assertTrue(v >= 0 && v <= 1, "phi " + v);
             }
         }
+    }
+
+    /** The README's library example, on the demo: typed options, figures by enum, CondLoRA and compare. */
+    @Test
+    void theReadmeExampleRunsAndAsksForWhatItNames() throws Exception {
+        AnalysisOptions options = AnalysisOptions.builder().modules("value")
+                .similarity(SimilaritySettings.builder().prefixes(4, 8).sides(Side.LEFT, Side.RIGHT).draws(4).build())
+                .build();
+        AnalysisResult result = cs.analyze(options);
+        assertEquals(List.of("value"), result.modules().stream().map(m -> m.module()).toList());
+        Heatmap right = result.module("value").heatmap("C_A", Side.RIGHT).orElseThrow();
+        assertEquals(4, right.i());
+        assertEquals(8, right.j());
+        assertEquals(4, right.w0().draws());
+        List<String> sentences = Convsim.interpretation(result);
+        assertFalse(sentences.isEmpty());
+        assertTrue(sentences.get(0).startsWith("value C_A (left, i=4, j=8)"), sentences.get(0));
+        BufferedImage img = Convsim.nullFigure(result, "value", Factor.A, NullModel.W0);
+        assertTrue(img.getWidth() > 100 && img.getHeight() > 100);
+        assertThrows(IllegalArgumentException.class, () -> Convsim.nullFigure(result, "value", Factor.A,
+                NullModel.ANALYTIC));
+        assertThrows(IllegalArgumentException.class, () -> Convsim.figure(result, "query", Factor.A));
+        List<ModuleFit> fits = cs.fitCondLora(CondLoraSettings.defaults().withDraws(2));
+        assertEquals(List.of("query", "value"), fits.stream().map(ModuleFit::module).toList());
+        ComparisonResult same = Convsim.compare(List.of(TestData.bertAdapter(), TestData.bertAdapter()),
+                TestData.bertBase(), AnalysisOptions.builder().modules("value")
+                        .similarity(SimilaritySettings.builder().draws(2).build()).build());
+        // an adapter against itself: phi = 1 at every layer
+        assertEquals(1.0, same.maps().get(0).mean()[0][1], 1e-9);
     }
 
     @Test

@@ -135,7 +135,7 @@ class CondLoraTest extends CpuBackendTest {
             AnalysisResult r = Analysis.run(c, AnalysisOptions.defaults(), cpu, ProgressListener.NONE);
             assertEquals(1.0, r.module("query").heatmap("C_A", Side.LEFT).orElseThrow().average(), 1e-10);
             // fitting the materialised factors recovers the shared layers with R^2 = 1
-            ModuleFit fit = CondLoraFit.fit(c, backend, 0, 4, 7).get(0);
+            ModuleFit fit = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 4, 7)).get(0);
             assertEquals(1.0, fit.r2A(), 1e-12);
             assertEquals(1.0, fit.r2B(), 1e-12);
             assertEquals(0.0, fit.dwError(), 1e-6);
@@ -151,7 +151,7 @@ class CondLoraTest extends CpuBackendTest {
         Path basePath = base(4);
         double noise = 0.3;
         try (LoraCheckpoint c = LoraCheckpoint.open(plantedLora(basePath, wa, wb, noise, 5), basePath)) {
-            ModuleFit fit = CondLoraFit.fit(c, backend, 0, 16, 11).get(0);
+            ModuleFit fit = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 16, 11)).get(0);
             // targets = signal + noise with ||noise|| = 0.3 ||signal||: the least-squares fit keeps the signal and
             // the part of the noise in the fitted subspace (1/L of it), so R^2 ~ 1 - (1 - 1/L) 0.09 / 1.09
             double expected = 1 - (1 - 1.0 / LAYERS) * noise * noise / (1 + noise * noise);
@@ -197,8 +197,9 @@ class CondLoraTest extends CpuBackendTest {
             DMatrixRMaj fitted = new DMatrixRMaj(LAYERS * N, R);
             CommonOps_DDRM.mult(s, waT, fitted);
             double r2 = 1 - Math.pow(SpecializedOps_DDRM.diffNormF(fitted, t), 2) / Math.pow(NormOps_DDRM.normF(t), 2);
-            ModuleFit whole = CondLoraFit.fit(c, backend, 0, 4, 5, 64L << 30, ProgressListener.NONE).get(0);
-            ModuleFit oneByOne = CondLoraFit.fit(c, backend, 0, 4, 5, 1, ProgressListener.NONE).get(0);
+            CondLoraSettings settings = new CondLoraSettings(0, 4, 5);
+            ModuleFit whole = CondLoraFit.fit(c, backend, settings, 64L << 30, ProgressListener.NONE).get(0);
+            ModuleFit oneByOne = CondLoraFit.fit(c, backend, settings, 1, ProgressListener.NONE).get(0);
             for (ModuleFit f : List.of(whole, oneByOne)) {
                 Matrix got = f.wa().transpose();
                 for (int i = 0; i < N; i++) {
@@ -221,7 +222,7 @@ class CondLoraTest extends CpuBackendTest {
         Matrix wb = new Matrix(R, N, TestData.gaussian(rng, R * N));
         Path basePath = base(8);
         try (LoraCheckpoint c = LoraCheckpoint.open(plantedLora(basePath, wa, wb, 0.2, 9), basePath)) {
-            List<ModuleFit> fits = CondLoraFit.fit(c, backend, 0, 4, 1);
+            List<ModuleFit> fits = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 4, 1));
             Path asCond = dir.resolve("export-condlora");
             Path asLora = dir.resolve("export-lora");
             CondLoraExport.writeCondLora(asCond, c.config(), c.adapterWeights(), fits);
@@ -239,7 +240,7 @@ class CondLoraTest extends CpuBackendTest {
                     assertEquals(c.modules().get(l).scaling(), b.scaling());
                 }
                 // the exported CondLoRA refits to itself
-                ModuleFit refit = CondLoraFit.fit(back, backend, 0, 4, 1).get(0);
+                ModuleFit refit = CondLoraFit.fit(back, backend, new CondLoraSettings(0, 4, 1)).get(0);
                 assertEquals(1.0, refit.r2A(), 1e-9);
             }
         }
@@ -258,7 +259,7 @@ class CondLoraTest extends CpuBackendTest {
     @Test
     void theBundledDemoIsNoBetterThanItsNulls() throws Exception {
         try (LoraCheckpoint c = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase())) {
-            List<ModuleFit> fits = CondLoraFit.fit(c, backend, 0, 8, 3);
+            List<ModuleFit> fits = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 8, 3));
             for (ModuleFit f : fits) {
                 // one shared map explains about 1/12 of any 12 layers' factors; the real adapter is no exception
                 assertEquals(1.0 / 12, f.r2A(), 0.03, f.module());

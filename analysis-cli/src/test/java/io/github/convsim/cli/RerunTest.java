@@ -1,0 +1,87 @@
+package io.github.convsim.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** `analyze --from REPORT/summary.json` reruns exactly what the report recorded, and nothing else. */
+class RerunTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aRerunFromTheSummaryEqualsTheOriginal() throws Exception {
+        Path first = dir.resolve("first");
+        CliRunner.Result r = CliRunner.run("analyze", "--out", first.toString(), "--modules", "value", "--draws", "6",
+                "--seed", "7", "--side", "both", "--i", "4", "--j", "8", "--factors", "A,dW", "--nulls", "w0,analytic",
+                "--controls", "W0", "--correction", "bh", "--mode", "lstsq", "-q");
+        assertEquals(0, r.exit(), r.err());
+        Path again = dir.resolve("again");
+        CliRunner.Result r2 = CliRunner.run("analyze", "--from", first.resolve("summary.json").toString(), "--out",
+                again.toString());
+        assertEquals(0, r2.exit(), r2.err());
+        assertTrue(r2.out().contains("recorded in " + first.resolve("summary.json")), r2.out());
+        JsonNode a = comparable(first);
+        JsonNode b = comparable(again);
+        assertEquals(a, b);
+        // what was recorded is what was asked, not the defaults
+        JsonNode opts = a.get("provenance").get("options");
+        assertEquals(7, opts.get("seed").asLong());
+        assertEquals(6, opts.get("draws").asInt());
+        assertEquals("lstsq", opts.get("mode").asText());
+        assertEquals("bh", a.get("statistics").get("correction").asText());
+        assertEquals(Files.readString(first.resolve("similarity.csv")), Files.readString(again.resolve("similarity.csv")));
+        assertEquals(Files.readString(first.resolve("diagnostics.csv")),
+                Files.readString(again.resolve("diagnostics.csv")));
+    }
+
+    @Test
+    void aChangedInputOrAnOptionBesideFromIsRefused() throws Exception {
+        Path adapter = Files.createDirectories(dir.resolve("adapter"));
+        Path demo = CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8");
+        Files.copy(demo.resolve("adapter_config.json"), adapter.resolve("adapter_config.json"));
+        Files.copy(demo.resolve("adapter_model.safetensors"), adapter.resolve("adapter_model.safetensors"));
+        Path first = dir.resolve("first");
+        CliRunner.Result r = CliRunner.run("analyze", "--adapter", adapter.toString(), "--base", CliRunner.repo()
+                .resolve("data/bert-base-uncased.query-value.safetensors").toString(), "--out", first.toString(),
+                "--modules", "query", "--draws", "2", "--nulls", "w0", "-q");
+        assertEquals(0, r.exit(), r.err());
+        String summary = first.resolve("summary.json").toString();
+
+        CliRunner.Result extra = CliRunner.run("analyze", "--from", summary, "--out", dir.resolve("x").toString(),
+                "--draws", "8");
+        assertEquals(Main.EXIT_USAGE, extra.exit());
+        assertTrue(extra.err().contains("--draws cannot be given with it"), extra.err());
+
+        Files.writeString(adapter.resolve("adapter_config.json"), " ", StandardOpenOption.APPEND);
+        CliRunner.Result changed = CliRunner.run("analyze", "--from", summary, "--out", dir.resolve("y").toString());
+        assertEquals(Main.EXIT_INPUT, changed.exit());
+        assertTrue(changed.err().contains(adapter.resolve("adapter_config.json").toAbsolutePath().normalize()
+                .toString()) && changed.err().contains("changed since"), changed.err());
+        assertFalse(Files.exists(dir.resolve("y")), "nothing written");
+
+        Path notASummary = Files.writeString(dir.resolve("other.json"), "{\"provenance\": {\"tool\": \"convsim compare\"}}");
+        CliRunner.Result wrong = CliRunner.run("analyze", "--from", notASummary.toString(), "--out",
+                dir.resolve("z").toString());
+        assertEquals(Main.EXIT_INPUT, wrong.exit());
+        assertTrue(wrong.err().startsWith("convsim: " + notASummary), wrong.err());
+    }
+
+    /** summary.json without what differs between two runs of the same analysis: times, dates, memory used. */
+    private static JsonNode comparable(Path report) throws Exception {
+        ObjectNode root = (ObjectNode) new ObjectMapper().readTree(report.resolve("summary.json").toFile());
+        ObjectNode prov = (ObjectNode) root.get("provenance");
+        prov.remove("created");
+        prov.remove("timings_seconds");
+        prov.remove("resources");
+        ((ObjectNode) prov.get("arithmetic").get("self_check")).remove("milliseconds");
+        return root;
+    }
+}
