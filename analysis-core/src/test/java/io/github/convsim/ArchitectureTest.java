@@ -87,7 +87,8 @@ class ArchitectureTest {
         List<String> printing = new ArrayList<>();
         try (Stream<Path> files = Files.walk(MAIN)) {
             for (Path f : files.filter(p -> p.toString().endsWith(".java")).toList()) {
-                String src = Files.readString(f);
+                // code only: a Javadoc example may print
+                String src = Files.readString(f).replaceAll("(?s)/\\*.*?\\*/", "").replaceAll("//[^\n]*", "");
                 if (src.contains("System.out") || src.contains("System.err") || src.contains("printStackTrace")) {
                     printing.add(MAIN.relativize(f).toString());
                 }
