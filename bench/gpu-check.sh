@@ -7,7 +7,9 @@
 #   bench/gpu-check.sh run [OUT] on the GPU host, which needs the CUDA 12 or 13 libraries and Python with PyTorch but
 #                                no Java and no network: the demo analysis and 128 systems of 4096x4096 with 16
 #                                right-hand sides on the CUDA backend (fp64 and fp32), compared with the CPU reference,
-#                                and the same solves with torch.linalg.solve on the same GPU as the reference ratio.
+#                                and the same solves with torch.linalg.solve on the same GPU as the reference ratio;
+#                                then the LinalgBackend contract suite on the CUDA backend (ContractRun), which fails
+#                                the check unless every contract test runs and passes.
 #
 # The demo data for the check is the bundled demo's value module, layers 0-5 (exact values), because the files a
 # GPU host of this project receives are limited to 64 MiB and the runtime alone takes 38 MiB; CHECK_LAYERS=12 takes
@@ -29,6 +31,14 @@ if [[ "$stage" == prepare ]]; then
   cp analysis-core/target/analysis-core-*.jar analysis-cuda/target/analysis-cuda.jar "$dir/lib/"
   mvn -q -B dependency:copy-dependencies -pl analysis-core -DincludeScope=runtime \
     -DincludeArtifactIds=jackson-core,jackson-databind,jackson-annotations,commons-math3 -DoutputDirectory="$PWD/$dir/lib"
+  # the LinalgBackend contract suite and a launcher for it (ContractRun): the device has Java but no Maven
+  mkdir -p "$dir/test-lib"
+  mvn -q -B test-compile -pl analysis-cuda
+  cp -r analysis-cuda/target/test-classes "$dir/test-classes"
+  cp analysis-core/target/analysis-core-*-tests.jar "$dir/test-lib/"
+  mvn -q -B dependency:copy-dependencies -pl analysis-cuda -DincludeScope=test \
+    -DincludeGroupIds=org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian,org.ejml \
+    -DoutputDirectory="$PWD/$dir/test-lib"
   python3 bench/gpu_check_data.py data "$dir/demo" "${CHECK_LAYERS:-6}"
   "$jdk/bin/jlink" --add-modules java.base,jdk.unsupported,java.logging --strip-debug --no-header-files \
     --no-man-pages --compress=zip-9 --output "$dir/jre"
@@ -65,11 +75,17 @@ if [[ "$stage" == run ]]; then
   echo "CONVSIM_CUDA_LIB=${CONVSIM_CUDA_LIB:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}" > "$out/libraries.txt"
   "$dir/jre/bin/java" -Xss16m -Xmx96g --enable-native-access=ALL-UNNAMED -cp "$dir/lib/*" \
     io.github.convsim.cuda.check.GpuCheck run "$dir/demo" "$out" > "$out/cuda-stdout.json"
+  # the backend contract on the GPU: here a CUDA backend that cannot open fails instead of skipping
+  contract=0
+  CONVSIM_REQUIRE_GPU=1 "$dir/jre/bin/java" -Xss16m -Xmx8g --enable-native-access=ALL-UNNAMED \
+    -cp "$dir/lib/*:$dir/test-lib/*:$dir/test-classes" io.github.convsim.cuda.ContractRun > "$out/contract.txt" 2>&1 \
+    || contract=1
+  tail -3 "$out/contract.txt"
   py=python3
   if ! "$py" -c 'import torch' 2>/dev/null && [[ -x /opt/torch/.venv/bin/python3 ]]; then py=/opt/torch/.venv/bin/python3; fi
   "$py" bench/gpu_torch_reference.py "$dir/demo/reference.json" "$out/torch.json"
   "$py" bench/gpu_check_report.py "$out" | tee "$out/gpu-check.md"
-  exit 0
+  exit "$contract"
 fi
 
 echo "usage: bench/gpu-check.sh prepare | run [OUT]" >&2

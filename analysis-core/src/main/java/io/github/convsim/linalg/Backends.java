@@ -92,7 +92,10 @@ public final class Backends {
         return checked(new OpenBlasBackend(), "cpu (" + why + ")");
     }
 
-    /** The backend once it has passed its self-check; closed and refused otherwise. */
+    /**
+     * The backend once it has passed its self-check, behind the argument checks every backend shares
+     * ({@link CheckedArguments}); closed and refused otherwise.
+     */
     public static Choice checked(LinalgBackend backend, String reason) {
         SelfCheck.Report report;
         try {
@@ -107,6 +110,6 @@ public final class Backends {
             throw ArithmeticCheckException.of(info, "failed convsim's arithmetic self-check: " + report.firstFailure(),
                     "no analysis was run");
         }
-        return new Choice(backend, reason, report);
+        return new Choice(new CheckedArguments(backend), reason, report);
     }
 }
