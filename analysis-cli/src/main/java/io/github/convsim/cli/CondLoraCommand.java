@@ -12,11 +12,7 @@ import io.github.convsim.report.AtomicOutput;
 import io.github.convsim.report.CondLoraReport;
 import io.github.convsim.results.Provenance;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -196,17 +192,7 @@ final class CondLoraCommand implements Runnable {
 
     static Provenance provenance(LoraCheckpoint ckpt, Backends.Choice backend, Map<String, Object> options,
                                  double seconds) throws IOException {
-        List<Provenance.InputFile> inputs = new ArrayList<>();
-        for (Path f : ckpt.inputFiles()) {
-            String role = f.equals(ckpt.config().file()) ? "adapter_config"
-                    : ckpt.adapterWeights().files().contains(f) ? "adapter_weights" : "base_weights";
-            inputs.add(new Provenance.InputFile(role, f.toAbsolutePath().normalize().toString(), Files.size(f),
-                    Provenance.sha256(f)));
-        }
-        return new Provenance("convsim condlora fit", Provenance.currentToolVersion(), Provenance.currentJava(),
-                Provenance.currentOs(), backend.backend().name() + ": " + backend.backend().description(),
-                backend.reason(), backend.provenance(),
-                Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, options,
+        return Provenance.of("convsim condlora fit", backend, Provenance.inputsOf(List.of(ckpt)), options,
                 Map.of("fit", seconds), Map.of("max_heap_bytes", Runtime.getRuntime().maxMemory(),
                         "peak_heap_bytes", MemoryUse.peakHeapBytes()));
     }

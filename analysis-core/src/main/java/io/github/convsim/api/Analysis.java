@@ -10,12 +10,6 @@ import io.github.convsim.results.ModuleResult;
 import io.github.convsim.results.Provenance;
 import io.github.convsim.results.ReportedRun;
 import io.github.convsim.similarity.SimilarityAnalysis;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -40,7 +34,13 @@ public final class Analysis {
     static AnalysisResult run(LoraCheckpoint ckpt, AnalysisOptions options, Backends.Choice backend,
                               ProgressListener progress, long memory) throws CheckpointException {
         MemoryUse.watch();
-        CompletableFuture<List<Provenance.InputFile>> hashes = CompletableFuture.supplyAsync(() -> hashInputs(ckpt));
+        CompletableFuture<List<Provenance.InputFile>> hashes = CompletableFuture.supplyAsync(() -> {
+            try {
+                return Provenance.inputsOf(List.of(ckpt));
+            } catch (CheckpointException e) {
+                throw new CompletionException(e);
+            }
+        });
         List<String> modules = selectModules(ckpt, options.modules());
         Map<String, Double> timings = new LinkedHashMap<>();
         SimilarityAnalysis similarity = new SimilarityAnalysis(backend.backend(), options.similarity());
@@ -61,23 +61,14 @@ public final class Analysis {
         try {
             inputs = hashes.join();
         } catch (CompletionException e) {
-            if (e.getCause() instanceof UncheckedIOException io) {
-                throw new CheckpointException(null, "cannot hash inputs: " + io.getCause().getMessage());
+            if (e.getCause() instanceof CheckpointException ce) {
+                throw ce;
             }
             throw e;
         }
         ModulePass.add(timings, "hash_wait", System.nanoTime() - h0);
-        Map<String, Object> resources = new LinkedHashMap<>();
-        resources.put("max_heap_bytes", Runtime.getRuntime().maxMemory());
-        resources.put("peak_heap_bytes", MemoryUse.peakHeapBytes());
-        resources.put("peak_live_heap_after_gc_bytes", MemoryUse.peakLiveHeapBytes());
-        resources.put("peak_live_heap_after_full_gc_bytes", MemoryUse.peakLiveAfterFullGcBytes());
-        resources.put("peak_rss_bytes", MemoryUse.peakResidentBytes());
-        resources.put("modules", streaming);
-        Provenance prov = new Provenance("convsim", Provenance.currentToolVersion(), Provenance.currentJava(),
-                Provenance.currentOs(), backend.backend().name() + ": " + backend.backend().description(), backend.reason(),
-                backend.provenance(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, optionsMap(options, ckpt), timings,
-                resources);
+        Map<String, Object> resources = MemoryUse.resources(streaming);
+        Provenance prov = Provenance.of("convsim", backend, inputs, optionsMap(options, ckpt), timings, resources);
         return new AnalysisResult(ckpt.adapterDir().getFileName().toString(), options, List.copyOf(results),
                 ckpt.config().raw(), prov);
     }
@@ -98,23 +89,6 @@ public final class Analysis {
             }
         }
         return available.stream().filter(requested::contains).toList();
-    }
-
-    private static List<Provenance.InputFile> hashInputs(LoraCheckpoint ckpt) {
-        List<Provenance.InputFile> out = new ArrayList<>();
-        List<Path> files = ckpt.inputFiles();
-        for (int k = 0; k < files.size(); k++) {
-            Path f = files.get(k);
-            String role = k == 0 ? "adapter_config" : ckpt.adapterWeights().files().contains(f) ? "adapter_weights"
-                    : "base_weights";
-            try {
-                out.add(new Provenance.InputFile(role, f.toAbsolutePath().normalize().toString(), Files.size(f),
-                        Provenance.sha256(f)));
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-        return out;
     }
 
     /** The options as {@link ReportedRun} reads them back, with the inputs as given and how they were read. */

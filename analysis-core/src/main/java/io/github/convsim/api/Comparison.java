@@ -28,8 +28,6 @@ import io.github.convsim.similarity.W0Null;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -200,12 +198,8 @@ public final class Comparison {
                     List<Matrix> cA = solver.solve(systems, ms.stream().map(m -> m.a().transpose()).toList(), eq);
                     List<Matrix> cB = solver.solve(systems, ms.stream().map(LoraModule::b).toList(), Equation.W0_X);
                     for (Factor f : factors) {
-                        bases.get(f).get(a).addAll(switch (f) {
-                            case A -> FactorBases.of(backend.backend(), cA);
-                            case B -> FactorBases.of(backend.backend(), cB);
-                            case DW -> FactorBases.ofProducts(backend.backend(), cB,
-                                    ms.stream().map(LoraModule::a).toList());
-                        });
+                        bases.get(f).get(a).addAll(FactorBases.ofFactor(backend.backend(), f, cA, cB,
+                                ms.stream().map(LoraModule::a).toList()));
                     }
                 }
                 samplePairedNull(backend, solver, systems, g, eq, factors, sides, pairs, i, j,
@@ -235,31 +229,16 @@ public final class Comparison {
             }
             progress.progress("compare", ++done, modules.size());
         }
-        List<Provenance.InputFile> inputs = new ArrayList<>();
-        Set<Path> seen = new LinkedHashSet<>();
-        for (LoraCheckpoint c : ckpts) {
-            for (Path f : c.inputFiles()) {
-                if (seen.add(f.toAbsolutePath().normalize())) {
-                    inputs.add(hash(f, c));
-                }
-            }
-        }
+        List<Provenance.InputFile> inputs = Provenance.inputsOf(ckpts);
         timings.put("compare", (System.nanoTime() - t0) / 1e9);
-        Map<String, Object> opts = new LinkedHashMap<>();
-        opts.put("mode", options.mode() == null ? "auto (paper where W0 is square, else lstsq)" : options.mode().label());
-        opts.put("precision", options.precision().name().toLowerCase());
-        opts.put("factors", options.similarity().factors().stream().map(Factor::label).toList());
-        opts.put("sides", options.similarity().sides().stream().map(Side::label).toList());
+        Map<String, Object> opts = options.toMap();
         opts.put("i", options.similarity().i() == 0 ? "smallest rank" : options.similarity().i());
         opts.put("j", options.similarity().j() == 0 ? "smallest rank" : options.similarity().j());
         opts.put("modules", options.modules().isEmpty() ? "all common" : options.modules());
+        opts.remove("controls"); // compare's controls are always the raw factors A^T and B
         opts.put("w0_null_draws", options.similarity().nulls().contains(NullModel.W0) ? options.similarity().draws() : 0);
-        opts.put("seed", options.similarity().seed());
-        Provenance prov = new Provenance("convsim compare", Provenance.currentToolVersion(), Provenance.currentJava(),
-                Provenance.currentOs(), backend.backend().name() + ": " + backend.backend().description(),
-                backend.reason(), backend.provenance(),
-                Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, opts, timings,
-                resources(streaming));
+        Provenance prov = Provenance.of("convsim compare", backend, inputs, opts, timings,
+                MemoryUse.resources(streaming));
         return new ComparisonResult(names, steps(ckpts.stream().map(LoraCheckpoint::adapterDir).toList()), maps, prov);
     }
 
@@ -344,27 +323,6 @@ public final class Comparison {
         }
         return new ComparisonMap(module, subject, side, i, j, layerIdx, perLayer,
                 SubspaceSimilarity.analyticExpectation(dim, i, j), w0Null);
-    }
-
-    /** The heap it was given and used, and how each module was streamed. */
-    static Map<String, Object> resources(Map<String, Object> modules) {
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("max_heap_bytes", Runtime.getRuntime().maxMemory());
-        r.put("peak_heap_bytes", MemoryUse.peakHeapBytes());
-        r.put("peak_live_heap_after_gc_bytes", MemoryUse.peakLiveHeapBytes());
-        r.put("modules", modules);
-        return r;
-    }
-
-    private static Provenance.InputFile hash(Path f, LoraCheckpoint c) throws CheckpointException {
-        String role = f.equals(c.config().file()) ? "adapter_config"
-                : c.adapterWeights().files().contains(f) ? "adapter_weights" : "base_weights";
-        try {
-            return new Provenance.InputFile(role, f.toAbsolutePath().normalize().toString(), Files.size(f),
-                    Provenance.sha256(f));
-        } catch (IOException e) {
-            throw new CheckpointException(f, "cannot hash: " + e.getMessage());
-        }
     }
 
     private static List<Integer> commonLayers(List<LoraCheckpoint> ckpts, String module) {

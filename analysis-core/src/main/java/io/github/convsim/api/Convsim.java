@@ -284,15 +284,12 @@ public final class Convsim implements AutoCloseable {
         new LayerStream(checkpoint, group).forEach(layers, new java.util.HashMap<>(), g -> {
             List<W0System> systems = solver.factor(g.layers(), g.w0s());
             Equation eqA = ConversionSolver.equationForA(systems.get(0));
-            List<FactorBases.Pair> pairs = switch (factor) {
-                case A -> FactorBases.of(backend.backend(),
-                        solver.solve(systems, g.layers().stream().map(m -> m.a().transpose()).toList(), eqA));
-                case B -> FactorBases.of(backend.backend(),
-                        solver.solve(systems, g.layers().stream().map(LoraModule::b).toList(), Equation.W0_X));
-                case DW -> FactorBases.ofProducts(backend.backend(),
-                        solver.solve(systems, g.layers().stream().map(LoraModule::b).toList(), Equation.W0_X),
-                        g.layers().stream().map(LoraModule::a).toList());
-            };
+            List<Matrix> cA = factor == Factor.A
+                    ? solver.solve(systems, g.layers().stream().map(m -> m.a().transpose()).toList(), eqA) : null;
+            List<Matrix> cB = factor == Factor.A ? null
+                    : solver.solve(systems, g.layers().stream().map(LoraModule::b).toList(), Equation.W0_X);
+            List<FactorBases.Pair> pairs = FactorBases.ofFactor(backend.backend(), factor, cA, cB,
+                    g.layers().stream().map(LoraModule::a).toList());
             pairs.forEach(p -> out.add(p.left()));
         });
         return out;

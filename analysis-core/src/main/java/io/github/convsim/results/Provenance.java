@@ -1,18 +1,27 @@
 package io.github.convsim.results;
 
+import io.github.convsim.io.CheckpointException;
+import io.github.convsim.linalg.Backends;
+import io.github.convsim.model.LoraCheckpoint;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 
 /**
  * Where a result came from, enough to reproduce and diff it: every input file's SHA-256, the adapter config, all
@@ -37,6 +46,44 @@ public record Provenance(String tool, String toolVersion, String javaVersion, St
 
     /** One file read, with its role (adapter_config, adapter_weights, base_weights). */
     public record InputFile(String role, String path, long bytes, String sha256) {}
+
+    /**
+     * The provenance of a run finished now, on this convsim, Java and OS: {@code tool} names the command ("convsim"
+     * for analyze, "convsim compare", "convsim condlora fit").
+     */
+    public static Provenance of(String tool, Backends.Choice backend, List<InputFile> inputs,
+                                Map<String, Object> options, Map<String, Double> timings,
+                                Map<String, Object> resources) {
+        return new Provenance(tool, currentToolVersion(), currentJava(), currentOs(),
+                backend.backend().name() + ": " + backend.backend().description(), backend.reason(),
+                backend.provenance(), Instant.now().truncatedTo(ChronoUnit.SECONDS).toString(), inputs, options,
+                timings, resources);
+    }
+
+    /**
+     * Every file the checkpoints read (config, adapter weights, base), hashed, with its role; a file several of them
+     * share (the base) is listed once.
+     */
+    public static List<InputFile> inputsOf(List<LoraCheckpoint> checkpoints) throws CheckpointException {
+        List<InputFile> out = new ArrayList<>();
+        Set<Path> seen = new HashSet<>();
+        for (LoraCheckpoint c : checkpoints) {
+            for (Path f : c.inputFiles()) {
+                Path abs = f.toAbsolutePath().normalize();
+                if (!seen.add(abs)) {
+                    continue;
+                }
+                String role = f.equals(c.config().file()) ? "adapter_config"
+                        : c.adapterWeights().files().contains(f) ? "adapter_weights" : "base_weights";
+                try {
+                    out.add(new InputFile(role, abs.toString(), Files.size(f), sha256(f)));
+                } catch (IOException e) {
+                    throw new CheckpointException(f, "cannot hash: " + e.getMessage());
+                }
+            }
+        }
+        return out;
+    }
 
     /** convsim's version, from the build. */
     public static String currentToolVersion() {

@@ -1,5 +1,6 @@
 package io.github.convsim.similarity;
 
+import io.github.convsim.conversion.Factor;
 import io.github.convsim.linalg.LinalgBackend;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.Precision;
@@ -36,6 +37,19 @@ public final class FactorBases {
             out.add(pair(svds.get(k).u(), svds.get(k), m.rows(), m.cols()));
         }
         return out;
+    }
+
+    /**
+     * The bases of one conversion matrix at each layer: C_A, C_B, or C_dW = C_B A taken from its factors (the
+     * {@code cA} list may be null unless {@code factor} is A, {@code cB} and {@code a} unless it is B or dW).
+     */
+    public static List<Pair> ofFactor(LinalgBackend backend, Factor factor, List<Matrix> cA, List<Matrix> cB,
+                                      List<Matrix> a) {
+        return switch (factor) {
+            case A -> of(backend, cA);
+            case B -> of(backend, cB);
+            case DW -> ofProducts(backend, cB, a);
+        };
     }
 
     /** Singular vectors of each product left_k right_k, computed from the factors. */

@@ -212,11 +212,7 @@ public final class SimilarityAnalysis {
         Map<Factor, List<FactorBases.Pair>> out = new EnumMap<>(Factor.class);
         List<Matrix> aFactors = conv.modules().stream().map(LoraModule::a).toList();
         for (Factor f : settings.factors()) {
-            out.put(f, switch (f) {
-                case A -> FactorBases.of(backend, conv.cA());
-                case B -> FactorBases.of(backend, conv.cB());
-                case DW -> FactorBases.ofProducts(backend, conv.cB(), aFactors);
-            });
+            out.put(f, FactorBases.ofFactor(backend, f, conv.cA(), conv.cB(), aFactors));
         }
         return out;
     }

@@ -95,11 +95,7 @@ public final class W0Null {
         }
         Map<Factor, List<List<FactorBases.Pair>>> out = new EnumMap<>(Factor.class);
         for (Factor f : factors) {
-            List<FactorBases.Pair> flat = switch (f) {
-                case A -> FactorBases.of(backend, flatA);
-                case B -> FactorBases.of(backend, flatB);
-                case DW -> FactorBases.ofProducts(backend, flatB, flatFactorA);
-            };
+            List<FactorBases.Pair> flat = FactorBases.ofFactor(backend, f, flatA, flatB, flatFactorA);
             List<List<FactorBases.Pair>> byDraw = new ArrayList<>(draws);
             for (int d = 0; d < draws; d++) {
                 byDraw.add(flat.subList(d * layers, (d + 1) * layers));
