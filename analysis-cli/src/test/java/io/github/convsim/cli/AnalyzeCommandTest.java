@@ -133,27 +133,29 @@ class AnalyzeCommandTest {
     }
 
     @Test
-    void figuresAreDrawnOnTheFixedScale() throws Exception {
-        BufferedImage img = ImageIO.read(report.resolve("figures/query.A.left.i8-j8.png").toFile());
-        assertTrue(img.getWidth() > 400 && img.getHeight() > 400);
-        // the diagonal (phi = 1) is the top of the scale; find its colour in the image
-        Color top = Viridis.at(1.0);
-        Color bottom = Viridis.at(0.0);
-        int topCount = 0;
-        int nearBottom = 0;
-        for (int y = 0; y < img.getHeight(); y += 2) {
-            for (int x = 0; x < img.getWidth(); x += 2) {
-                Color c = new Color(img.getRGB(x, y));
-                if (close(c, top)) {
-                    topCount++;
-                }
-                if (close(c, Viridis.at(0.011)) || close(c, bottom)) {
-                    nearBottom++;
+    void aMapAndItsNullsShareOneFittedScaleAndMaskTheDiagonal() throws Exception {
+        BufferedImage observed = ImageIO.read(report.resolve("figures/value.A.left.i8-j8.png").toFile());
+        BufferedImage w0 = ImageIO.read(report.resolve("figures/value.A.left.i8-j8.w0.png").toFile());
+        assertTrue(observed.getWidth() > 400 && observed.getHeight() > 400);
+        int top = 0;
+        int bottom = 0;
+        for (BufferedImage img : List.of(observed, w0)) {
+            int grey = 0;
+            int plotRight = img.getWidth() - 120; // the colour bar's room
+            for (int y = 0; y < img.getHeight(); y++) {
+                for (int x = 0; x < plotRight; x++) {
+                    Color c = new Color(img.getRGB(x, y));
+                    grey += close(c, new Color(0xD9D9D9)) ? 1 : 0;
+                    top += close(c, Viridis.at(1.0)) ? 1 : 0;
+                    bottom += close(c, Viridis.at(0.0)) ? 1 : 0;
                 }
             }
+            // 12 masked diagonal cells of 44 x 44 pixels
+            assertTrue(grey > 12 * 40 * 40, "masked diagonal: " + grey);
         }
-        assertTrue(topCount > 500, "diagonal cells in the colour of 1.0: " + topCount);
-        assertTrue(nearBottom > 5000, "off-diagonal cells near the bottom of the scale: " + nearBottom);
+        // one scale for the set, fitted to it: its largest off-diagonal value (here in the W0 null) and its smallest
+        // (in the observed map) are cells at the two ends of the colour bar, not lost in the dark end of 0..1
+        assertTrue(top > 1000 && bottom > 1000, "top " + top + ", bottom " + bottom);
     }
 
     private static boolean close(Color a, Color b) {

@@ -92,12 +92,20 @@ public final class ComparisonReport {
             ComparisonMap m = j.map();
             String[] labels = r.adapters().toArray(String[]::new);
             double avg = offDiagonalMean(m.mean());
-            HeatmapFigure fig = new HeatmapFigure("Average Similarity = " + Figures.average(avg)
-                    + (m.w0Null() == null ? "" : String.format(Locale.ROOT, " (W0 null for pairs %.4f; exceeds: %s)",
-                            m.w0Null().averageMean(), j.answer())),
-                    String.format(Locale.ROOT, "%s · %s · %s · i=%d, j=%d · mean over %d layers", m.module(),
-                            m.subject(), m.side().label(), m.i(), m.j(), m.layers().length), "adapter", "adapter",
-                    labels, m.mean());
+            HeatmapFigure.ColourScale fitted = HeatmapFigure.ColourScale.fitted("phi(i=" + m.i() + ", j=" + m.j()
+                    + "), mean over layers", m.mean());
+            double nullAvg = m.w0Null() == null ? Double.NaN : m.w0Null().averageMean();
+            // the pair null's level belongs on the colour bar: a map at that level shows nothing beyond W0
+            HeatmapFigure.ColourScale scale = Double.isFinite(nullAvg) ? new HeatmapFigure.ColourScale(
+                    Math.min(fitted.min(), nullAvg), Math.max(fitted.max(), nullAvg), fitted.label(), true) : fitted;
+            HeatmapFigure fig = new HeatmapFigure(String.format(Locale.ROOT, "%s %s, %s vectors, i=%d, j=%d",
+                    m.module(), m.subject(), m.side().label(), m.i(), m.j()),
+                    String.format(Locale.ROOT, "Each cell: phi between two adapters at the same layer, mean over %d"
+                            + " layers. Average over adapter pairs: %s; random subspaces %.4f", m.layers().length,
+                            Figures.average(avg), m.analytic())
+                    + (m.w0Null() == null ? "." : String.format(Locale.ROOT, "; W0 null for a pair of unrelated"
+                            + " adapters %.4f. Exceeds the W0 null: %s.", nullAvg, j.answer())),
+                    "adapter", "adapter", labels, m.mean(), scale);
             String stem = "compare." + m.stem();
             fig.write(figures.resolve(stem), formats);
             md.append("## ").append(m.module()).append(" · ").append(m.subject()).append(" · ")

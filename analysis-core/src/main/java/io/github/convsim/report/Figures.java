@@ -5,32 +5,57 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
-/** The figures of one heatmap, by file stem: the observed map and the mean of each sampled null. */
+/**
+ * The figures of one heatmap, by file stem: the observed map and the mean of each sampled null, on one colour scale
+ * fitted to the off-diagonal values of all of them (so the observed map and its nulls can be compared cell by cell),
+ * each titled with what it shows: module, matrix, side, i, j and the dimension n, and the average over layer pairs.
+ */
 public final class Figures {
     private Figures() {}
 
     public static Map<String, HeatmapFigure> of(Heatmap h) {
+        HeatmapFigure.ColourScale scale = scaleOf(h);
         Map<String, HeatmapFigure> out = new LinkedHashMap<>();
-        out.put(h.stem(), observed(h));
+        out.put(h.stem(), observed(h, scale));
         if (h.gaussian() != null) {
             out.put(h.stem() + ".gaussian", nullFigure(h, "Gaussian null", h.gaussian().mean(),
-                    h.gaussian().averageMean(), h.gaussian().draws()));
+                    h.gaussian().averageMean(), h.gaussian().draws(), scale));
         }
         if (h.w0() != null) {
-            out.put(h.stem() + ".w0", nullFigure(h, "W0 null", h.w0().mean(), h.w0().averageMean(), h.w0().draws()));
+            out.put(h.stem() + ".w0", nullFigure(h, "W0 null", h.w0().mean(), h.w0().averageMean(), h.w0().draws(),
+                    scale));
         }
         return out;
     }
 
-    /** The paper's figure: "Average Similarity = 0.xxxx". */
-    public static HeatmapFigure observed(Heatmap h) {
-        return new HeatmapFigure("Average Similarity = " + average(h.average()), context(h),
-                "layer", "layer", h.layers(), h.phi());
+    /** The scale a heatmap's figures share: its off-diagonal values and its nulls' means, min to max. */
+    public static HeatmapFigure.ColourScale scaleOf(Heatmap h) {
+        return HeatmapFigure.ColourScale.fitted("phi(i=" + h.i() + ", j=" + h.j() + ")", h.phi(),
+                h.gaussian() == null ? null : h.gaussian().mean(), h.w0() == null ? null : h.w0().mean());
     }
 
+    /** The observed map, on the scale of its figure set. */
+    public static HeatmapFigure observed(Heatmap h) {
+        return observed(h, scaleOf(h));
+    }
+
+    static HeatmapFigure observed(Heatmap h, HeatmapFigure.ColourScale scale) {
+        return new HeatmapFigure(context(h), "Average over layer pairs a != b: " + average(h.average())
+                + nullsNote(h) + ". The diagonal (a layer against itself) is masked; one colour scale for the map and"
+                + " its nulls.", "layer b", "layer a", h.layers(), h.phi(), scale);
+    }
+
+    /** A null's mean map, on the scale of its figure set. */
     public static HeatmapFigure nullFigure(Heatmap h, String name, double[][] mean, double average, int draws) {
-        return new HeatmapFigure(name + ": Average Similarity = " + average(average),
-                context(h) + ", mean of " + draws + " draws", "layer", "layer", h.layers(), mean);
+        return nullFigure(h, name, mean, average, draws, scaleOf(h));
+    }
+
+    static HeatmapFigure nullFigure(Heatmap h, String name, double[][] mean, double average, int draws,
+                                    HeatmapFigure.ColourScale scale) {
+        return new HeatmapFigure(name + ": " + context(h), "Mean of " + draws + " draws; average over layer pairs"
+                + " a != b: " + average(average) + " (the observed map: " + average(h.average()) + ")."
+                + " The diagonal is masked; the colour scale is the observed map's.", "layer b", "layer a",
+                h.layers(), mean, scale);
     }
 
     /** An average for a title: four places, or "n/a (undefined)" where no cell is defined (a zero factor). */
@@ -38,8 +63,21 @@ public final class Figures {
         return Double.isNaN(v) ? "n/a (undefined: a factor is zero in every layer)" : String.format(Locale.ROOT, "%.4f", v);
     }
 
+    /** The nulls' averages beside the observed one. */
+    private static String nullsNote(Heatmap h) {
+        StringBuilder sb = new StringBuilder("; random subspaces " + average(h.analytic()));
+        if (h.gaussian() != null) {
+            sb.append(", Gaussian null ").append(average(h.gaussian().averageMean()));
+        }
+        if (h.w0() != null) {
+            sb.append(String.format(Locale.ROOT, ", W0 null %s [%.4f, %.4f]", average(h.w0().averageMean()),
+                    h.w0().averageLo(), h.w0().averageHi()));
+        }
+        return sb.toString();
+    }
+
     private static String context(Heatmap h) {
-        return String.format(Locale.ROOT, "%s · %s · %s · i=%d, j=%d", h.module(), h.subject(), h.side().label(), h.i(),
-                h.j());
+        return String.format(Locale.ROOT, "%s %s, %s vectors, i=%d, j=%d, n=%d", h.module(), h.subject(),
+                h.side().label(), h.i(), h.j(), h.dimension());
     }
 }

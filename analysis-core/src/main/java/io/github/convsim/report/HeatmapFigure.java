@@ -19,16 +19,67 @@ import javax.imageio.ImageIO;
 import org.knowm.xchart.HeatMapChart;
 import org.knowm.xchart.HeatMapChartBuilder;
 import org.knowm.xchart.VectorGraphicsEncoder;
-import org.knowm.xchart.style.Styler;
 
 /**
- * A layers x layers similarity heatmap in the paper's style, drawn with XChart: a fixed 0..1 viridis scale with a
- * colour bar, every layer labelled, layer 0 on top, each cell annotated with two decimals in black or white,
- * whichever contrasts more with the cell ("n/a" where phi is undefined).
+ * A layers x layers similarity heatmap drawn with XChart: a viridis scale over the range its {@link ColourScale} gives
+ * (fitted to a figure set's off-diagonal values, so that phi of 0.01 to 0.05 is not lost in the darkest corner of
+ * 0..1), a labelled colour bar, every layer labelled, layer 0 on top, the diagonal (a layer against itself, phi = 1 by
+ * definition) masked in grey, and up to 16 layers each cell annotated with three significant digits in black or
+ * white, whichever contrasts more with the cell ("n/a" where phi is undefined).
  */
 public final class HeatmapFigure {
-    /** The cell colour of a map with no defined value. */
+    /** The cell colour of a masked or undefined cell. */
     static final Color UNDEFINED = new Color(0xD9D9D9);
+    /** Maps with more layers than this carry no cell annotations (they would not fit). */
+    static final int ANNOTATED_LAYERS = 16;
+
+    /**
+     * The values the colours span, and what the colour bar says they are.
+     *
+     * @param maskDiagonal whether a cell of a row against its own column is masked (a layer against itself)
+     */
+    public record ColourScale(double min, double max, String label, boolean maskDiagonal) {
+        /** The paper's: a fixed 0..1 scale, the diagonal shown. */
+        public static ColourScale unit(String label) {
+            return new ColourScale(0, 1, label, false);
+        }
+
+        /**
+         * Fitted to the off-diagonal finite values of {@code maps}: their minimum and maximum (widened to 1e-3 when
+         * all are equal), the diagonal masked.
+         */
+        public static ColourScale fitted(String label, double[][]... maps) {
+            double lo = Double.POSITIVE_INFINITY;
+            double hi = Double.NEGATIVE_INFINITY;
+            for (double[][] m : maps) {
+                if (m == null) {
+                    continue;
+                }
+                for (int a = 0; a < m.length; a++) {
+                    for (int b = 0; b < m[a].length; b++) {
+                        if (a != b && Double.isFinite(m[a][b])) {
+                            lo = Math.min(lo, m[a][b]);
+                            hi = Math.max(hi, m[a][b]);
+                        }
+                    }
+                }
+            }
+            if (lo > hi) {
+                return new ColourScale(0, 1, label, true);
+            }
+            if (hi - lo < 1e-3) {
+                double mid = (hi + lo) / 2;
+                lo = mid - 5e-4;
+                hi = mid + 5e-4;
+            }
+            return new ColourScale(lo, hi, label, true);
+        }
+
+        /** Where {@code v} falls on the scale, 0 at min and 1 at max (clamped). */
+        double position(double v) {
+            return Math.max(0, Math.min(1, (v - min) / (max - min)));
+        }
+    }
 
     private final String title;
     private final String subtitle;
@@ -36,22 +87,33 @@ public final class HeatmapFigure {
     private final String yLabel;
     private final String[] layers;
     private final double[][] values;
+    private final ColourScale scale;
 
     /** {@code values[a][b]} is the cell of row layer a, column layer b. */
-    public HeatmapFigure(String title, String subtitle, String xLabel, String yLabel, int[] layers, double[][] values) {
+    public HeatmapFigure(String title, String subtitle, String xLabel, String yLabel, int[] layers, double[][] values,
+                         ColourScale scale) {
         this(title, subtitle, xLabel, yLabel, java.util.Arrays.stream(layers).mapToObj(String::valueOf)
-                .toArray(String[]::new), values);
+                .toArray(String[]::new), values, scale);
     }
 
     /** A square map with named rows and columns (adapters, say); the first label is drawn at the top. */
     public HeatmapFigure(String title, String subtitle, String xLabel, String yLabel, String[] labels,
-                         double[][] values) {
+                         double[][] values, ColourScale scale) {
         this.title = title;
         this.subtitle = subtitle;
         this.xLabel = xLabel;
         this.yLabel = yLabel;
         this.layers = labels.clone();
         this.values = values;
+        this.scale = scale;
+    }
+
+    public ColourScale scale() {
+        return scale;
+    }
+
+    private boolean masked(int a, int b) {
+        return scale.maskDiagonal() && a == b;
     }
 
     private int cellSize() {
@@ -66,22 +128,48 @@ public final class HeatmapFigure {
         return Math.max(0, longest - 3) * 7;
     }
 
-    /** Wide enough for the cells and labels, and for the title and the caption under the axis not to be cut. */
+    /** Square cells and their labels, the colour bar, and room for the title (the notes below wrap). */
     public int width() {
-        int caption = (xLabel.length() + (subtitle == null ? 0 : subtitle.length() + 5)) * 7;
         // XChart centres the title over the plot, which the row labels push right by about labelRoom()
-        return Math.max(cellSize() * layers.length + 230 + labelRoom(),
-                Math.max(title.length() * 10 + 2 * labelRoom(), caption) + 120);
+        return Math.max(cellSize() * layers.length + 130 + BAR_ROOM + labelRoom(),
+                title.length() * 8 + 100 + BAR_ROOM);
     }
 
     public int height() {
-        return cellSize() * layers.length + 160 + labelRoom();
+        return cellSize() * layers.length + 160 + labelRoom() + footRoom();
+    }
+
+    private static final Font NOTE_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
+    private static final int NOTE_LINE = 16;
+
+    /** The notes under the plot, wrapped to the figure's width at about 7 pixels a character. */
+    private List<String> noteLines() {
+        List<String> lines = new ArrayList<>();
+        if (subtitle == null || subtitle.isBlank()) {
+            return lines;
+        }
+        int perLine = Math.max(40, (width() - 40) / 7);
+        StringBuilder line = new StringBuilder();
+        for (String word : subtitle.split(" ")) {
+            if (line.length() > 0 && line.length() + 1 + word.length() > perLine) {
+                lines.add(line.toString());
+                line.setLength(0);
+            }
+            line.append(line.length() > 0 ? " " : "").append(word);
+        }
+        lines.add(line.toString());
+        return lines;
+    }
+
+    private int footRoom() {
+        List<String> lines = noteLines();
+        return lines.isEmpty() ? 0 : lines.size() * NOTE_LINE + 10;
     }
 
     /** The chart, with cell annotations painted over XChart's plot. */
     HeatMapChart chart() {
         Annotated chart = new Annotated(new HeatMapChartBuilder().width(width()).height(height())
-                .title(title).xAxisTitle(subtitle == null ? xLabel : xLabel + "   (" + subtitle + ")").yAxisTitle(yLabel));
+                .title(title).xAxisTitle(xLabel).yAxisTitle(yLabel));
         var s = chart.getStyler();
         s.setTheme(new org.knowm.xchart.style.theme.MatlabTheme());
         s.setChartBackgroundColor(Color.WHITE);
@@ -91,16 +179,11 @@ public final class HeatmapFigure {
         s.setAxisTitleFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
         s.setAxisTickLabelsFont(new Font(Font.SANS_SERIF, Font.PLAIN, layers.length <= 40 ? 11 : 8));
         s.setRangeColors(Viridis.anchors());
-        s.setMin(0);
-        s.setMax(1);
+        s.setMin(scale.min());
+        s.setMax(scale.max());
         s.setShowValue(false);
         s.setDrawBorder(false);
-        s.setLegendPosition(Styler.LegendPosition.OutsideE);
-        s.setLegendVisible(true);
-        s.setSplitNumber(10);
-        s.setHeatMapValueDecimalPattern("0.0");
-        s.setGradientColorColumnHeight(cellSize() * layers.length);
-        s.setGradientColorColumnWeight(14);
+        s.setLegendVisible(false); // the colour bar is drawn by Annotated, with ticks and a label
         s.setChartTitleBoxVisible(false);
         s.setPlotGridLinesVisible(false);
         s.setAxisTicksMarksVisible(false);
@@ -122,15 +205,14 @@ public final class HeatmapFigure {
         for (int a = 0; a < n; a++) {
             for (int b = 0; b < n; b++) {
                 double v = values[a][b];
-                if (!Double.isNaN(v)) {
-                    cells.add(new Number[] {b, n - 1 - a, Math.max(0, Math.min(1, v))});
+                if (!Double.isNaN(v) && !masked(a, b)) {
+                    cells.add(new Number[] {b, n - 1 - a, Math.max(scale.min(), Math.min(scale.max(), v))});
                 }
             }
         }
         if (cells.isEmpty()) {
             // nothing is defined (an untrained adapter's B = 0): grey cells marked n/a, no colour bar
             s.setRangeColors(new Color[] {UNDEFINED, UNDEFINED});
-            s.setLegendVisible(false);
             for (int a = 0; a < n; a++) {
                 for (int b = 0; b < n; b++) {
                     cells.add(new Number[] {b, n - 1 - a, 0});
@@ -141,7 +223,10 @@ public final class HeatmapFigure {
         return chart;
     }
 
-    /** XChart's heat map, then the cell texts, whose colour depends on each cell's own background. */
+    /** Room on the right for the colour bar, its ticks and its label. */
+    static final int BAR_ROOM = 120;
+
+    /** XChart's heat map, then the cell texts, whose colour depends on each cell's own background, and the bar. */
     private final class Annotated extends HeatMapChart {
         Annotated(HeatMapChartBuilder b) {
             super(b);
@@ -149,12 +234,25 @@ public final class HeatmapFigure {
 
         @Override
         public void paint(Graphics2D g, int width, int height) {
-            super.paint(g, width, height);
+            int foot = footRoom();
+            g.setColor(Color.WHITE);
+            g.fillRect(width - BAR_ROOM, 0, BAR_ROOM, height);
+            g.fillRect(0, height - foot, width, foot);
+            super.paint(g, width - BAR_ROOM, height - foot);
+            setWidth(width);
+            setHeight(height);
+            g.setColor(Color.DARK_GRAY);
+            g.setFont(NOTE_FONT);
+            g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+            List<String> notes = noteLines();
+            for (int k = 0; k < notes.size(); k++) {
+                g.drawString(notes.get(k), 20, height - foot + 4 + (k + 1) * NOTE_LINE - 4);
+            }
             Rectangle2D bounds = plot.getBounds();
             int n = layers.length;
             double cw = bounds.getWidth() / n;
             double ch = bounds.getHeight() / n;
-            float size = (float) Math.max(7, Math.min(12, cw * 0.3));
+            float size = (float) Math.max(7, Math.min(11, cw * 0.24));
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, Math.round(size)));
             g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
             FontMetrics fm = g.getFontMetrics();
@@ -164,6 +262,11 @@ public final class HeatmapFigure {
                     double x = bounds.getX() + b * cw;
                     double y = bounds.getY() + a * ch;
                     String text;
+                    if (masked(a, b)) {
+                        g.setColor(UNDEFINED);
+                        g.fill(new Rectangle2D.Double(x, y, cw, ch));
+                        continue;
+                    }
                     if (Double.isNaN(v)) {
                         g.setColor(new Color(0xBBBBBB));
                         g.setStroke(new BasicStroke(1f));
@@ -171,17 +274,62 @@ public final class HeatmapFigure {
                         g.setColor(Color.DARK_GRAY);
                         text = "n/a";
                     } else {
-                        g.setColor(Viridis.textOn(Viridis.at(v)));
-                        text = String.format(Locale.ROOT, "%.2f", v);
+                        g.setColor(Viridis.textOn(Viridis.at(scale.position(v))));
+                        text = String.format(Locale.ROOT, "%.3g", v);
                     }
-                    if (n <= 40) {
+                    if (n <= ANNOTATED_LAYERS) {
                         int tx = (int) Math.round(x + (cw - fm.stringWidth(text)) / 2);
                         int ty = (int) Math.round(y + (ch + fm.getAscent() - fm.getDescent()) / 2);
                         g.drawString(text, tx, ty);
                     }
                 }
             }
+            if (defined()) {
+                paintBar(g, bounds, width);
+            }
         }
+
+        /** A vertical viridis bar as tall as the plot, five ticks with three significant digits, the label beside. */
+        private void paintBar(Graphics2D g, Rectangle2D plot, int width) {
+            int x = width - BAR_ROOM + 14;
+            int barWidth = 16;
+            double top = plot.getY();
+            double h = plot.getHeight();
+            for (int py = 0; py < (int) h; py++) {
+                g.setColor(Viridis.at(1 - py / (h - 1)));
+                g.fillRect(x, (int) (top + py), barWidth, 1);
+            }
+            g.setColor(Color.DARK_GRAY);
+            g.setStroke(new BasicStroke(1f));
+            g.drawRect(x, (int) top, barWidth, (int) h - 1);
+            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+            FontMetrics fm = g.getFontMetrics();
+            for (int t = 0; t <= 4; t++) {
+                double v = scale.min() + (scale.max() - scale.min()) * t / 4;
+                int y = (int) Math.round(top + h - 1 - (h - 1) * t / 4.0);
+                g.drawLine(x + barWidth, y, x + barWidth + 4, y);
+                g.drawString(String.format(Locale.ROOT, "%.3g", v), x + barWidth + 7, y + fm.getAscent() / 2 - 1);
+            }
+            Graphics2D r = (Graphics2D) g.create();
+            r.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
+            FontMetrics lm = r.getFontMetrics();
+            r.translate(width - 10, top + h / 2 + lm.stringWidth(scale.label()) / 2.0);
+            r.rotate(-Math.PI / 2);
+            r.drawString(scale.label(), 0, 0);
+            r.dispose();
+        }
+    }
+
+    /** Whether any cell has a value (an untrained adapter's map has none, and no colour bar). */
+    private boolean defined() {
+        for (int a = 0; a < values.length; a++) {
+            for (int b = 0; b < values[a].length; b++) {
+                if (!Double.isNaN(values[a][b]) && !masked(a, b)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** The figure as an image, e.g. for a notebook. */
