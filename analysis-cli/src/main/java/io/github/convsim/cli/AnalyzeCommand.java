@@ -30,10 +30,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-@Command(name = "analyze", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Solve every layer's conversion matrices and compare layers, against null models; write a report.",
-            "With no arguments, analyses the bundled demo (BERT-Base + IMDB LoRA) into ./convsim-report/.",
-            "Defaults follow the paper: paper mode where W0 is square, i = j = r, left singular vectors, A, B, dW."},
+@Command(name = "analyze", aliases = "analyse", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Solve every layer's conversion matrices and compare layers, against null models; write a report.",
+            "With no arguments, analyses the bundled demo (BERT-Base + IMDB LoRA) into ./convsim-report/. "
+            + "Defaults follow the paper: paper mode where W0 is square, i = j = r, left singular vectors, A, B, "
+            + "dW."},
         footer = {"", "Outputs (written to a temporary directory, then moved into place):",
             "  similarity.csv   one row per heatmap cell: phi, the nulls' mean and 95 %% interval, the analytic value",
             "  diagnostics.csv  one row per module and layer: cond(W0), rank, residuals, fp32 against fp64",
@@ -52,11 +54,14 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Mixin
     ProgressOptions progressOptions;
 
-    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter directory (default: the bundled demo).")
+    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter directory, or ORG/NAME[@REVISION] in the Hugging Face hub cache (default: the"
+                    + " bundled demo).")
     Path adapter;
 
     @Option(names = "--base", paramLabel = "PATH",
-            description = "Base weights: .safetensors/.bin file, sharded index or model directory (default: the demo's).")
+            description = "Base weights: .safetensors/.bin file, sharded index, model directory or ORG/NAME[@REVISION]"
+                    + " in the Hugging Face hub cache (default: the adapter's base_model_name_or_path, looked up as a"
+                    + " path and in the hub cache; the demo's for the demo).")
     Path base;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "convsim-report",
@@ -78,7 +83,7 @@ final class AnalyzeCommand implements Callable<Integer> {
             description = "Draws of each sampled null (default: ${DEFAULT-VALUE}).")
     int draws;
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of every null draw.")
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of every null draw (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--correction", paramLabel = "C", defaultValue = "holm",
@@ -99,6 +104,7 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ReportedRun recorded = from == null ? null : recorded();
+        adapter = Locations.resolve(adapter);
         AnalysisOptions options = recorded != null ? recorded.options() : options();
         Correction c = recorded != null ? recorded.correction() : MultipleTesting.Correction.parse(correction);
         ReportWriter writer = new ReportWriter(new LinkedHashSet<>(solve.formats), c);

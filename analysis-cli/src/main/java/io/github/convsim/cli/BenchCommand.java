@@ -17,9 +17,11 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Measure the solve phase's throughput as a fraction of this machine's DGEMM throughput, both in",
-            "this process on the same backend: on the demo's 24 query/value W0 (768x768, r=8) and on random n x n",
-            "systems with r right-hand sides per factor. Timings are the best of --reps."},
+        description = {
+            "Measure the solve phase's throughput as a fraction of this machine's DGEMM throughput, both in "
+            + "this process on the same backend: on the demo's 24 query/value W0 (768x768, r=8) and on random n x "
+            + "n systems with r right-hand sides per factor.",
+            "Timings are the best of --reps."},
         footer = {"", "Example:", "  convsim bench --n 4096 --count 4 --rank 16"})
 final class BenchCommand implements Callable<Integer> {
     @Spec

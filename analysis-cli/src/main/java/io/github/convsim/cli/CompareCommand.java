@@ -25,10 +25,11 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "compare", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Compare adapters trained on one base: phi between their conversion matrices, layer by layer.",
-            "Give several adapter directories (tasks, seeds, ranks), or the checkpoint-N directories of one run (or the",
-            "run directory holding them): checkpoints are ordered by step and also compared with the final one and with",
-            "their predecessor, as a line chart."},
+        description = {
+            "Compare adapters trained on one base: phi between their conversion matrices, layer by layer.",
+            "Give several adapter directories (tasks, seeds, ranks), or the checkpoint-N directories of one run "
+            + "(or the run directory holding them): checkpoints are ordered by step and also compared with the "
+            + "final one and with their predecessor, as a line chart."},
         footer = {"", "Outputs: compare.csv (module, factor, side, layer, adapter_a, adapter_b, step_a, step_b, phi,",
             "analytic), trajectory.csv for a run, summary.json with provenance, figures/compare.<module>.<factor>.<side>.png",
             "(adapters x adapters, mean over layers) and figures/trajectory.*.png, report.md.",
@@ -45,10 +46,12 @@ final class CompareCommand implements Callable<Integer> {
     @Mixin
     SolveOptionsMixin solve;
 
-    @Parameters(arity = "1..*", paramLabel = "ADAPTER_DIR", description = "Adapters, or a run of checkpoint-N adapters.")
+    @Parameters(arity = "1..*", paramLabel = "ADAPTER_DIR", description = "Adapters (directories,"
+            + " or ORG/NAME[@REVISION] in the Hugging Face hub cache), or a run of checkpoint-N adapters.")
     List<Path> adapters;
 
-    @Option(names = "--base", paramLabel = "PATH", description = "Base weights shared by all adapters (default: the demo's).")
+    @Option(names = "--base", paramLabel = "PATH", description = "Base weights shared by all adapters, a path"
+            + " or ORG/NAME[@REVISION] in the Hugging Face hub cache (default: the first adapter's base_model_name_or_path; the demo's for the demo).")
     Path base;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "convsim-compare",
@@ -60,7 +63,7 @@ final class CompareCommand implements Callable<Integer> {
                     + " unrelated adapters share (default: ${DEFAULT-VALUE}; 0 to skip).")
     int draws;
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of the null draws.")
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of the null draws (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--correction", paramLabel = "C", defaultValue = "holm",
@@ -74,7 +77,7 @@ final class CompareCommand implements Callable<Integer> {
         }
         AnalysisOptions options = solve.toOptions(draws == 0 ? Set.of() : Set.of(NullModel.W0), Math.max(2, draws),
                 seed, Set.of());
-        List<Path> dirs = Comparison.expand(adapters);
+        List<Path> dirs = Comparison.expand(Locations.resolveAll(adapters));
         if (dirs.size() < 2) {
             throw solve.usage("compare needs at least two adapters (found " + dirs.size() + ")");
         }

@@ -27,8 +27,9 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine;
 
 @Command(name = "condlora", mixinStandardHelpOptions = true,
-        description = {"CondLoRA in and out: fit one linear layer per module to any LoRA (A_l = Wa W0_l^T,",
-            "B_l = W0_l Wb^T), with nulls, and export the fit as a CondLoRA checkpoint or a PEFT LoRA adapter.",
+        description = {
+            "CondLoRA in and out: fit one linear layer per module to any LoRA (A_l = Wa W0_l^T, B_l = W0_l "
+            + "Wb^T), with nulls, and export the fit as a CondLoRA checkpoint or a PEFT LoRA adapter.",
             "CondLoRA checkpoints (<module>.linear_for_lora_A/B) are read by every command, analyze included."},
         subcommands = {CondLoraCommand.Fit.class, CondLoraCommand.Export.class, CommandLine.HelpCommand.class})
 final class CondLoraCommand implements Runnable {
@@ -42,10 +43,12 @@ final class CondLoraCommand implements Runnable {
 
     /** Options shared by fit and export. */
     static final class Inputs {
-        @Parameters(index = "0", arity = "0..1", paramLabel = "ADAPTER_DIR", description = "Adapter (default: the demo).")
+        @Parameters(index = "0", arity = "0..1", paramLabel = "ADAPTER_DIR", description = "Adapter directory,"
+                + " or ORG/NAME[@REVISION] in the Hugging Face hub cache (default: the demo).")
         Path adapter;
 
-        @Option(names = "--base", paramLabel = "PATH", description = "Base weights (default: the demo's).")
+        @Option(names = "--base", paramLabel = "PATH", description = "Base weights, a path"
+                + " or ORG/NAME[@REVISION] in the Hugging Face hub cache (default: the adapter's base_model_name_or_path; the demo's for the demo).")
         Path base;
 
         @Option(names = "--ridge", paramLabel = "L", defaultValue = "0",
@@ -61,7 +64,8 @@ final class CondLoraCommand implements Runnable {
 
         /** The adapter and base to read, the base chosen once (Demo.baseFor may read adapter_config.json). */
         Resolved resolve() throws InputException, io.github.convsim.io.CheckpointException {
-            return new Resolved(adapter != null ? adapter : Demo.adapter(), Demo.baseFor(adapter, base).path(),
+            Path given = Locations.resolve(adapter);
+            return new Resolved(given != null ? given : Demo.adapter(), Demo.baseFor(given, base).path(),
                     allowBaseMismatch ? BaseMatch.BaseCheck.ALLOW_MISMATCH : BaseMatch.BaseCheck.STRICT);
         }
 
@@ -78,9 +82,11 @@ final class CondLoraCommand implements Runnable {
     }
 
     @Command(name = "fit", mixinStandardHelpOptions = true,
-            description = {"Fit the shared Wa, Wb of every module and report R^2 per layer and overall for A, B and dW,",
-                "beside two nulls: Gaussian targets of the same norms, and layers shuffled (A of one layer fitted with",
-                "W0 of another). A shared map reaches about 1/L on unrelated targets: read R^2 against the nulls."},
+            description = {
+                "Fit the shared Wa, Wb of every module and report R^2 per layer and overall for A, B and dW, "
+                + "beside two nulls: Gaussian targets of the same norms, and layers shuffled (A of one layer "
+                + "fitted with W0 of another).",
+                "A shared map reaches about 1/L on unrelated targets: read R^2 against the nulls."},
             footer = {"", "Outputs: fit.csv (module, layer, r2_A, r2_B, dW_relative_error), summary.json (overall R^2,",
                 "nulls with 95 %% intervals, verdict, provenance), figures/condlora.<module>.r2.png, report.md."})
     static final class Fit implements Callable<Integer> {
@@ -97,10 +103,10 @@ final class CondLoraCommand implements Runnable {
                 description = "Report directory (default: ${DEFAULT-VALUE}).")
         Path out;
 
-        @Option(names = "--draws", paramLabel = "K", defaultValue = "32", description = "Draws of each null.")
+        @Option(names = "--draws", paramLabel = "K", defaultValue = "32", description = "Draws of each null (default: ${DEFAULT-VALUE}).")
         int draws;
 
-        @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of the nulls.")
+        @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of the nulls (default: ${DEFAULT-VALUE}).")
         long seed;
 
         @Override
@@ -139,9 +145,11 @@ final class CondLoraCommand implements Runnable {
     }
 
     @Command(name = "export", mixinStandardHelpOptions = true,
-            description = {"Fit the shared layers and write them as a CondLoRA checkpoint (--as condlora: one",
-                "<module>.linear_for_lora_A/B per module, peft_type CONDLORA) or as a PEFT LoRA adapter with every",
-                "layer's factors materialised (--as lora), so the single-layer approximation runs in PEFT unchanged."})
+            description = {
+                "Fit the shared layers and write them as a CondLoRA checkpoint (--as condlora: one "
+                + "<module>.linear_for_lora_A/B per module, peft_type CONDLORA) or as a PEFT LoRA adapter with "
+                + "every layer's factors materialised (--as lora), so the single-layer approximation runs in PEFT "
+                + "unchanged."})
     static final class Export implements Callable<Integer> {
         @Spec
         CommandSpec spec;

@@ -19,15 +19,17 @@ final class Demo {
     }
 
     /**
-     * The base to analyse {@code adapter} against, and why: --base when given; the bundled base for the bundled
-     * adapter (no adapter given); else the adapter's base_model_name_or_path when it is a local path. Never the
-     * bundled base for a user's adapter.
+     * The base to analyse {@code adapter} against, and why: --base when given (a path, or a repository id in the
+     * Hugging Face hub cache); the bundled base for the bundled adapter (no adapter given); else the adapter's
+     * base_model_name_or_path, as a local path or in the hub cache. Never the bundled base for a user's adapter.
      *
      * @throws InputException when no base can be chosen, naming what was looked at
      */
     static Choice baseFor(Path adapter, Path base) throws InputException, io.github.convsim.io.CheckpointException {
         if (base != null) {
-            return new Choice(base, "--base");
+            Path resolved = Locations.resolve(base);
+            return new Choice(resolved, resolved.equals(base) ? "--base" : "--base " + base
+                    + ", from the Hugging Face hub cache");
         }
         if (adapter == null || isBundled(adapter)) {
             return new Choice(base(), "the bundled demo base, for the bundled demo adapter");
@@ -43,11 +45,22 @@ final class Demo {
                     return new Choice(candidate, "base_model_name_or_path of " + adapter.resolve("adapter_config.json"));
                 }
             }
+            io.github.convsim.io.HubCache hub = Locations.hub();
+            var cached = hub.find(named);
+            if (cached.isPresent()) {
+                return new Choice(cached.get(), "base_model_name_or_path '" + named + "' of "
+                        + adapter.resolve("adapter_config.json") + ", from the Hugging Face hub cache");
+            }
+            throw new InputException("no --base given for " + adapter + ": its adapter_config.json names the base '"
+                    + named + "', which is neither a local path nor in the Hugging Face hub cache (looked in "
+                    + hub.roots().stream().map(r -> r.resolve("models--" + named.replace("/", "--")).toString())
+                            .collect(java.util.stream.Collectors.joining(", "))
+                    + "); pass the base weights with --base (the bundled demo base is used only when no adapter is"
+                    + " given)");
         }
-        throw new InputException("no --base given for " + adapter + (named == null ? ", and its adapter_config.json"
-                + " names no base_model_name_or_path" : ": its adapter_config.json names the base '" + named
-                + "', which is not a local path") + "; pass the base weights with --base (the bundled demo base is"
-                + " used only when no adapter is given)");
+        throw new InputException("no --base given for " + adapter + ", and its adapter_config.json names no"
+                + " base_model_name_or_path; pass the base weights with --base (the bundled demo base is used only"
+                + " when no adapter is given)");
     }
 
     private static boolean isBundled(Path adapter) {

@@ -15,7 +15,8 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = {"Show how an adapter pairs with its base: one row per module and layer, then what was skipped.",
+        description = {
+            "Show how an adapter pairs with its base: one row per module and layer, then what was skipped.",
             "With no arguments, inspects the bundled demo (BERT-Base + an IMDB LoRA, r=8)."},
         footer = {"", "Columns: W0 is [out, in]; scaling = alpha/r (alpha/sqrt(r) with rsLoRA);",
             "|dW|/|W0| = ||scaling * B A||_F / ||W0||_F, the size of the update relative to the frozen weight.",
@@ -25,11 +26,13 @@ final class InspectCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Parameters(index = "0", arity = "0..1", paramLabel = "ADAPTER_DIR",
-            description = "PEFT adapter directory (adapter_config.json + adapter_model.safetensors|.bin).")
+            description = "PEFT adapter directory (adapter_config.json + adapter_model.safetensors|.bin),"
+                    + " or ORG/NAME[@REVISION] in the Hugging Face hub cache (default: the demo).")
     Path adapter;
 
     @Option(names = "--base", paramLabel = "PATH",
-            description = "Base weights: a .safetensors or .bin file, a sharded index, or a model directory.")
+            description = "Base weights: a .safetensors or .bin file, a sharded index, a model directory,"
+                    + " or ORG/NAME[@REVISION] in the Hugging Face hub cache (default: the adapter's base_model_name_or_path).")
     Path base;
 
     @Option(names = "--allow-base-mismatch", description = "Read the adapter even against a base of another model"
@@ -38,6 +41,7 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        adapter = Locations.resolve(adapter);
         Path adapterDir = adapter != null ? adapter : Demo.adapter();
         Demo.Choice baseChoice = Demo.baseFor(adapter, base);
         Path basePath = baseChoice.path();

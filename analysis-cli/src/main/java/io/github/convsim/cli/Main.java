@@ -16,13 +16,14 @@ import picocli.CommandLine;
 @Command(name = "convsim", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = {
             "Conversion-matrix similarity of LoRA adapters (CondLoRA, arXiv:2403.14946).",
-            "For every layer l, the conversion matrices C = W0_l^-1 A^T, W0_l^-1 B, W0_l^-1 BA map the frozen",
-            "weight to the LoRA factors; convsim measures how similar they are across layers, against null models."},
+            "For every layer l, the conversion matrices C = W0_l^-1 A^T, W0_l^-1 B, W0_l^-1 BA map the frozen "
+            + "weight to the LoRA factors; convsim measures how similar they are across layers, against null "
+            + "models."},
         subcommands = {AnalyzeCommand.class, CompareCommand.class, InspectCommand.class, CondLoraCommand.class, BenchCommand.class,
             SynthCommand.class, PlantCommand.class, CommandLine.HelpCommand.class},
-        footer = {"", "Exit codes: 0 ok; 1 a defect in convsim (its trace goes to a log file) or wrong arithmetic (the",
-            "backend self-check or a solve check failed); 2 usage error; 3 invalid or unreadable input; 4 the output",
-            "cannot be written; 5 out of memory (run again with a larger heap: CONVSIM_JAVA_OPTS=-Xmx8g)."})
+        footer = {"", "Exit codes: 0 ok; 1 a defect in convsim (its trace goes to a log file) or wrong arithmetic "
+            + "(the backend self-check or a solve check failed); 2 usage error; 3 invalid or unreadable input; 4 the "
+            + "output cannot be written; 5 out of memory (run again with a larger heap: CONVSIM_JAVA_OPTS=-Xmx8g)."})
 public final class Main implements Runnable {
     public static final int EXIT_INTERNAL = 1;
     public static final int EXIT_USAGE = 2;

@@ -16,20 +16,23 @@ import picocli.CommandLine.Spec;
 
 /** {@code convsim plant}: a positive control, an adapter whose layers do share one conversion matrix. */
 @Command(name = "plant", mixinStandardHelpOptions = true,
-        description = {"Write a positive control: the adapter with every layer's lora_A replaced by op(W0_l) M plus",
-            "noise, one Gaussian M per module shared by all its layers, at each layer's own ||A||. Its C_A is shared",
-            "across layers by construction, so `convsim analyze` must say 'yes' for C_A when --noise is below the",
-            "detectable noise its report gives for that module, and 'no' far above it."},
+        description = {
+            "Write a positive control: the adapter with every layer's lora_A replaced by op(W0_l) M plus noise, "
+            + "one Gaussian M per module shared by all its layers, at each layer's own ||A||.",
+            "Its C_A is shared across layers by construction, so `convsim analyze` must say 'yes' for C_A when "
+            + "--noise is below the detectable noise its report gives for that module, and 'no' far above it."},
         footer = {"", "Example:", "  convsim plant --noise 0.1 --out planted && convsim analyze --adapter planted --base"
             + " data/bert-base-uncased.query-value.safetensors"})
 final class PlantCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", arity = "0..1", paramLabel = "ADAPTER_DIR", description = "Adapter (default: the demo).")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "ADAPTER_DIR", description = "Adapter directory,"
+            + " or ORG/NAME[@REVISION] in the Hugging Face hub cache (default: the demo).")
     Path adapter;
 
-    @Option(names = "--base", paramLabel = "PATH", description = "Base weights (default: the adapter's base).")
+    @Option(names = "--base", paramLabel = "PATH", description = "Base weights, a path"
+            + " or ORG/NAME[@REVISION] in the Hugging Face hub cache (default: the adapter's base).")
     Path base;
 
     @Option(names = "--noise", paramLabel = "EPS", defaultValue = "0.1",
@@ -52,6 +55,7 @@ final class PlantCommand implements Callable<Integer> {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--noise must be a non-negative"
                     + " number, got " + noise);
         }
+        adapter = Locations.resolve(adapter);
         Path adapterDir = adapter != null ? adapter : Demo.adapter();
         Path basePath = Demo.baseFor(adapter, base).path();
         Backends.Choice cpu = Backends.select("cpu");

@@ -35,13 +35,13 @@ final class SolveOptionsMixin {
     @Option(names = "--lambda", defaultValue = "1e-3", description = "ridge parameter (default: ${DEFAULT-VALUE}).")
     double lambda;
 
-    @Option(names = "--i", paramLabel = "I", defaultValue = "0",
-            description = "Leading singular vectors of the first subspace (default: r).")
-    int i;
+    @Option(names = "--i", paramLabel = "I", defaultValue = "r",
+            description = "Leading singular vectors of the first subspace: 1 to the rank r, or r (default: ${DEFAULT-VALUE}).")
+    String i;
 
-    @Option(names = "--j", paramLabel = "J", defaultValue = "0",
-            description = "Leading singular vectors of the second subspace (default: r).")
-    int j;
+    @Option(names = "--j", paramLabel = "J", defaultValue = "r",
+            description = "Leading singular vectors of the second subspace: 1 to the rank r, or r (default: ${DEFAULT-VALUE}).")
+    String j;
 
     @Option(names = "--side", defaultValue = "left", description = "left, right or both (default: ${DEFAULT-VALUE}).")
     String side;
@@ -65,7 +65,8 @@ final class SolveOptionsMixin {
     @Option(names = "--backend", defaultValue = "auto", description = "auto, cpu, cuda, or another backend on the class path (default: ${DEFAULT-VALUE}).")
     String backend;
 
-    @Option(names = "--format", split = ",", defaultValue = "png", description = "Figure formats: png, svg.")
+    @Option(names = "--format", split = ",", defaultValue = "png",
+            description = "Figure formats: png, svg, or both (default: ${DEFAULT-VALUE}).")
     List<String> formats;
 
     @Option(names = "--force", description = "Also replace a report of another convsim command at --out. convsim replaces"
@@ -96,9 +97,8 @@ final class SolveOptionsMixin {
             default -> throw usage("--side must be left, right or both, got '" + side + "'");
         };
         List<Factor> fs = factors.stream().map(f -> parse(() -> Factor.parse(f), "--factors", f)).distinct().toList();
-        if (i < 0 || j < 0) {
-            throw usage("--i and --j must be positive");
-        }
+        int iv = prefix("--i", i);
+        int jv = prefix("--j", j);
         if (!Backends.names().contains(backend.toLowerCase(Locale.ROOT))) {
             throw usage("--backend must be one of " + String.join(", ", Backends.names()) + ", got '" + backend + "'");
         }
@@ -108,12 +108,28 @@ final class SolveOptionsMixin {
             }
         }
         try {
-            SimilaritySettings s = new SimilaritySettings(i, j, sides, fs, nulls, draws, seed, controls);
+            SimilaritySettings s = new SimilaritySettings(iv, jv, sides, fs, nulls, draws, seed, controls);
             ConditionMethod c = parse(() -> ConditionMethod.parse(cond), "--cond", cond);
             return new AnalysisOptions(m, p, rcond, lambda, s, modules, backend, c);
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
         }
+    }
+
+    /** A prefix length: "r" (the adapter's rank, kept as 0) or a whole number from 1 (checked against r later). */
+    int prefix(String option, String value) {
+        if (value.trim().equalsIgnoreCase("r")) {
+            return 0;
+        }
+        try {
+            int v = Integer.parseInt(value.trim());
+            if (v >= 1) {
+                return v;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        throw usage(option + " must be a number of singular vectors from 1 to the rank r, or r; got '" + value + "'");
     }
 
     <T> T parse(Supplier<T> parser, String option, String value) {

@@ -15,9 +15,10 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 @Command(name = "synth", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Write a synthetic, correctly shaped base model and PEFT LoRA adapter, reproducible from a seed:",
-            "bf16 safetensors shards with model.safetensors.index.json and config.json in OUT/base,",
-            "adapter_config.json and adapter_model.safetensors (fp32) in OUT/adapter.",
+        description = {
+            "Write a synthetic, correctly shaped base model and PEFT LoRA adapter, reproducible from a seed: "
+            + "bf16 safetensors shards with model.safetensors.index.json and config.json in OUT/base, "
+            + "adapter_config.json and adapter_model.safetensors (fp32) in OUT/adapter.",
             "For measuring convsim at 7B scale without downloading a model; the values carry no structure."},
         footer = {"", "Shapes:",
             "  llama-2-7b   32 layers; q, k, v, o 4096x4096; gate, up 11008x4096; down 4096x11008 (13.5 GB)",

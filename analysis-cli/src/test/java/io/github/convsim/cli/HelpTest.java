@@ -1,0 +1,73 @@
+package io.github.convsim.cli;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+
+/** --help that teaches: whole-sentence summaries, every default shown, the British spelling accepted. */
+class HelpTest {
+    static List<CommandLine> commands(CommandLine c) {
+        List<CommandLine> out = new ArrayList<>(List.of(c));
+        c.getSubcommands().values().stream().distinct().forEach(s -> out.addAll(commands(s)));
+        return out;
+    }
+
+    @Test
+    void everySummaryIsAWholeSentence() {
+        for (CommandLine c : commands(new CommandLine(new Main()))) {
+            CommandSpec spec = c.getCommandSpec();
+            if (spec.name().equals("help")) {
+                continue;
+            }
+            String summary = spec.usageMessage().description()[0].trim();
+            assertTrue(summary.endsWith("."), spec.qualifiedName() + ": summary cut mid-sentence: " + summary);
+        }
+    }
+
+    @Test
+    void everyOptionWithADefaultSaysWhatItIs() {
+        List<String> silent = new ArrayList<>();
+        for (CommandLine c : commands(new CommandLine(new Main()))) {
+            for (OptionSpec o : c.getCommandSpec().options()) {
+                if (o.defaultValue() == null || o.usageHelp() || o.versionHelp()) {
+                    continue;
+                }
+                String text = String.join(" ", o.description());
+                if (!text.contains("${DEFAULT-VALUE}") && !text.toLowerCase().contains("default")) {
+                    silent.add(c.getCommandSpec().qualifiedName() + " " + o.longestName());
+                }
+            }
+        }
+        assertEquals(List.of(), silent, "options whose default the help does not show");
+    }
+
+    @Test
+    void progressIsPlainLinesWhenStderrIsNotATerminal(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        CliRunner.Result r = CliRunner.run("analyze", "--modules", "value", "--draws", "2", "--nulls", "w0", "--out",
+                dir.resolve("report").toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.err().contains("progress: solve layers 12/12 (100 %)"), r.err());
+        assertTrue(r.err().contains("progress: write report 1/1 (100 %)"), r.err());
+        assertFalse(r.err().contains("\r") || r.err().contains("\u001b"), "no carriage returns or escape codes");
+        assertTrue(r.err().lines().allMatch(l -> l.startsWith("progress: ")), r.err());
+    }
+
+    @Test
+    void analyseIsAnalyzeAndIZeroIsAUsageError() {
+        StringWriter out = new StringWriter();
+        int code = new CommandLine(new Main()).setOut(new PrintWriter(out)).execute("analyse", "--help");
+        assertEquals(0, code);
+        assertTrue(out.toString().startsWith("Usage: convsim analyze"), out.toString());
+        CliRunner.Result zero = CliRunner.run("analyze", "--i", "0", "--out", "/nonexistent/never-written");
+        assertEquals(Main.EXIT_USAGE, zero.exit());
+        assertTrue(zero.err().contains("--i must be a number of singular vectors from 1 to the rank r, or r; got '0'"),
+                zero.err());
+    }
+}
