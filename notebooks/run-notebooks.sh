@@ -7,6 +7,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 out="${1:-$here/executed}"
 mkdir -p "$out"
+rm -f "$out/milliseconds.txt"
 # a private Jupyter home: nothing outside it is written, and no earlier kernel's runtime files interfere
 jhome="$(mktemp -d)"
 trap 'rm -rf "$jhome"' EXIT
@@ -18,10 +19,13 @@ for nb in 0*.ipynb; do
   name="${nb%.ipynb}"
   for attempt in 1 2 3; do
     # the kernel occasionally misses its start-up handshake; retries cover that; any cell error fails at once
+    t0=$(date +%s%N)
     if jupyter nbconvert --to notebook --execute "$nb" --output "$out/$name.ipynb" \
         --ExecutePreprocessor.kernel_name=convsim-java --ExecutePreprocessor.timeout=600 \
         --ExecutePreprocessor.startup_timeout=45 > "$out/$name.log" 2>&1; then
-      echo "executed $nb"
+      ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+      echo "$name $ms" >> "$out/milliseconds.txt"
+      echo "executed $nb in $((ms / 1000)) s"
       break
     fi
     if [[ $attempt == 3 ]] || ! grep -q "Kernel didn't respond" "$out/$name.log"; then

@@ -24,11 +24,15 @@ python3 - "$spec/kernel.json" "$java_bin" "$kernel_jar" "$classpath" "$repo" <<'
 import json, sys
 path, java, jar, cp, repo = sys.argv[1:]
 json.dump({
-    "argv": [java, "-Xss16m", "-Djava.awt.headless=true", "-Dconvsim.home=" + repo, "-jar", jar, "{connection_file}"],
+    # convsim on the kernel JVM's class path (where JShell's snippets run) and on the snippets' compiler's: the
+    # notebooks need no %jar cell, and show none of its coloured output
+    "argv": [java, "-Xss16m", "-Djava.awt.headless=true", "-Dconvsim.home=" + repo, "-cp", jar + ":" + cp,
+             "org.rapaio.jupyter.kernel.MainApp", "{connection_file}"],
     "display_name": "Java (convsim)",
     "language": "java",
     "interrupt_mode": "message",
-    "env": {"RJK_CLASSPATH": cp, "RJK_COMPILER_OPTIONS": "", "RJK_INIT_SCRIPT": "", "RJK_TIMEOUT_MILLIS": "-1"},
+    "env": {"RJK_CLASSPATH": cp, "RJK_COMPILER_OPTIONS": "--class-path " + jar + ":" + cp, "RJK_INIT_SCRIPT": "",
+            "RJK_TIMEOUT_MILLIS": "-1"},
 }, open(path, "w"), indent=2)
 PY
 echo "installed kernel convsim-java in $spec"

@@ -105,7 +105,9 @@ class AdapterSemanticsTest {
         CliRunner.Result r = CliRunner.run("analyze", "--adapter", mine.toString(), "--out", dir.resolve("x").toString());
         assertEquals(3, r.exit(), r.err());
         assertTrue(r.err().contains("no --base given for " + mine + ": its adapter_config.json names the base"
-                + " 'bert-base-uncased', which is not a local path; pass the base weights with --base"), r.err());
+                + " 'bert-base-uncased', which is neither a local path nor in the Hugging Face hub cache (looked in "),
+                r.err());
+        assertTrue(r.err().contains("models--bert-base-uncased); pass the base weights with --base"), r.err());
         Path local = variant("local", c -> c.put("base_model_name_or_path", BASE), n -> n);
         CliRunner.Result ok = CliRunner.run("inspect", local.toString());
         assertEquals(0, ok.exit(), ok.err());

@@ -133,6 +133,18 @@ class AnalyzeCommandTest {
     }
 
     @Test
+    void theHtmlReportIsSelfContainedAndLinksEveryFile() throws Exception {
+        assertEquals(0, run.exit(), run.err());
+        List<String> links = HtmlLinks.assertSelfContained(report);
+        assertTrue(links.containsAll(List.of("similarity.csv", "diagnostics.csv", "summary.json", "report.md",
+                "figures/value.A.left.i8-j8.png", "figures/value.A.left.i8-j8.w0.png",
+                "figures/value.A.left.i8-j8.svg")), links.toString());
+        String html = Files.readString(report.resolve("index.html"));
+        assertTrue(html.contains("effect (W0 null sd)") && html.contains("p adjusted (holm)"), "verdict table");
+        assertTrue(html.contains("<figcaption>W0 null: random A and B"), "captions");
+    }
+
+    @Test
     void aMapAndItsNullsShareOneFittedScaleAndMaskTheDiagonal() throws Exception {
         BufferedImage observed = ImageIO.read(report.resolve("figures/value.A.left.i8-j8.png").toFile());
         BufferedImage w0 = ImageIO.read(report.resolve("figures/value.A.left.i8-j8.w0.png").toFile());

@@ -52,6 +52,8 @@ class CompareCommandTest {
         CliRunner.Result r = CliRunner.run("compare", demo().toString(), demo().toString(), noisy.toString(), "--out",
                 out.toString(), "--modules", "value");
         assertEquals(0, r.exit(), r.err());
+        List<String> links = HtmlLinks.assertSelfContained(out);
+        assertTrue(links.contains("figures/compare.value.A.left.png") && links.contains("compare.csv"), links.toString());
         Table t = Table.read().csv(out.resolve("compare.csv").toFile());
         assertEquals(List.of("module", "factor", "side", "layer", "adapter_a", "adapter_b", "step_a", "step_b", "phi",
                 "analytic", "w0_null_mean", "w0_null_lo", "w0_null_hi", "pair_p_value", "pair_p_adjusted",

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import tech.tablesaw.api.Table;
@@ -19,6 +20,9 @@ class CondLoraCommandTest {
         Path out = dir.resolve("fit");
         CliRunner.Result r = CliRunner.run("condlora", "fit", "--out", out.toString(), "--draws", "4");
         assertEquals(0, r.exit(), r.err());
+        List<String> links = HtmlLinks.assertSelfContained(out);
+        assertTrue(links.containsAll(List.of("fit.csv", "summary.json", "report.md",
+                "figures/condlora.query.r2.png", "figures/condlora.value.r2.png")), links.toString());
         Table t = Table.read().csv(out.resolve("fit.csv").toFile());
         assertEquals(24, t.rowCount());
         JsonNode s = new ObjectMapper().readTree(out.resolve("summary.json").toFile());

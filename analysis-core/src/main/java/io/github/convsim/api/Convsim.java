@@ -193,6 +193,30 @@ public final class Convsim implements AutoCloseable {
         return t;
     }
 
+    /**
+     * A table as an HTML table, each cell as the table prints it (its columns' formats), every row: for a notebook,
+     * {@code display("text/html", Convsim.html(table))}.
+     */
+    public static String html(Table t) {
+        StringBuilder h = new StringBuilder("<table><thead><tr>");
+        for (String name : t.columnNames()) {
+            h.append("<th>").append(escape(name)).append("</th>");
+        }
+        h.append("</tr></thead><tbody>");
+        for (int r = 0; r < t.rowCount(); r++) {
+            h.append("<tr>");
+            for (int c = 0; c < t.columnCount(); c++) {
+                h.append("<td>").append(escape(t.column(c).getString(r))).append("</td>");
+            }
+            h.append("</tr>");
+        }
+        return h.append("</tbody></table>").toString();
+    }
+
+    private static String escape(String s) {
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
+    }
+
     /** Prints every double column of {@code t} with {@code digits} decimals. */
     private static void fixed(Table t, int digits) {
         for (var c : t.columns()) {

@@ -131,6 +131,44 @@ public final class ComparisonReport {
         md.append("Arithmetic: ").append(r.provenance().arithmeticSentence()).append(".\n\n");
         r.provenance().asMap().forEach((k, v) -> md.append("- **").append(k).append("**: ").append(v).append('\n'));
         Files.writeString(dir.resolve("report.md"), md.toString(), StandardCharsets.UTF_8);
+        html(r, judged, dir);
+    }
+
+    /** index.html: one row per map with the pair null and verdict, the figures with captions, every file, provenance. */
+    private static void html(ComparisonResult r, List<ComparisonVerdicts.Judgement> judged, Path dir)
+            throws IOException {
+        HtmlPage page = new HtmlPage("convsim compare: " + String.join(", ", r.adapters()));
+        page.paragraph("phi between adapters at the same layer, averaged over layers. Random subspaces give the"
+                + " analytic value; the W0 null is what two unrelated adapters share because their conversion"
+                + " matrices pass through the same W0^-1.");
+        List<List<String>> rows = new ArrayList<>();
+        for (ComparisonVerdicts.Judgement j : judged) {
+            ComparisonMap m = j.map();
+            rows.add(List.of(m.module(), m.subject(), m.side().label(), String.valueOf(m.i()), String.valueOf(m.j()),
+                    String.format(Locale.ROOT, "%.4f", offDiagonalMean(m.mean())),
+                    String.format(Locale.ROOT, "%.4f", m.analytic()),
+                    m.w0Null() == null ? "" : String.format(Locale.ROOT, "%.4f [%.4f, %.4f]", m.w0Null().averageMean(),
+                            m.w0Null().averageLo(), m.w0Null().averageHi()),
+                    j.overall() == null ? "" : Verdicts.p(j.overall().p()),
+                    j.overall() == null ? "" : Verdicts.p(j.overall().pAdjusted()), j.answer()));
+        }
+        page.heading("Verdicts").table(List.of("module", "matrix", "side", "i", "j", "average over pairs", "analytic",
+                "W0 null for pairs [95 %]", "p", "p adjusted (" + (judged.isEmpty() ? "holm"
+                        : judged.get(0).correction().label()) + ")", "exceeds W0 null"), rows, 3);
+        page.list(judged.stream().map(j -> sentence(j, r.adapters())).toList());
+        page.heading("Figures");
+        for (ComparisonVerdicts.Judgement j : judged) {
+            ComparisonMap m = j.map();
+            List<String> files = new ArrayList<>(List.of("figures/compare." + m.stem() + ".png"));
+            List<String> captions = new ArrayList<>(List.of(m.module() + " " + m.subject() + " (" + m.side().label()
+                    + "): phi between every pair of adapters, mean over layers"));
+            if (r.isTrajectory()) {
+                files.add("figures/trajectory." + m.stem() + ".png");
+                captions.add("phi to the final checkpoint and to the previous one, by step");
+            }
+            page.figures(files, captions);
+        }
+        page.files(dir).provenance(r.provenance()).write(dir.resolve("index.html"));
     }
 
     /** One row per module, matrix, side, layer and ordered pair of adapters (pair verdicts Holm-adjusted). */
@@ -238,7 +276,9 @@ public final class ComparisonReport {
         s.setYAxisMin(0.0);
         s.setYAxisMax(1.0);
         s.setChartBackgroundColor(Color.WHITE);
-        s.setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
+        // below the plot: inside, the legend hid the last steps of the run
+        s.setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
+        s.setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
         s.setMarkerSize(7);
         double[] steps = r.steps().stream().mapToDouble(Integer::doubleValue).toArray();
         XYSeries fin = chart.addSeries("to final checkpoint", steps, m.toFinal());

@@ -61,6 +61,33 @@ public final class CondLoraReport {
         md.append("Arithmetic: ").append(provenance.arithmeticSentence()).append(".\n\n");
         provenance.asMap().forEach((k, v) -> md.append("- **").append(k).append("**: ").append(v).append('\n'));
         Files.writeString(dir.resolve("report.md"), md.toString(), StandardCharsets.UTF_8);
+        html(fits, provenance, dir);
+    }
+
+    /** index.html: the fits beside their nulls, the verdicts, the charts with captions, every file, provenance. */
+    static void html(List<ModuleFit> fits, Provenance provenance, Path dir) throws IOException {
+        HtmlPage page = new HtmlPage("convsim condlora fit");
+        page.paragraph("For each module, one linear layer shared by all layers (A_l = Wa W0_l^T, B_l = W0_l Wb^T)"
+                + " fitted by stacked least squares to the adapter's factors; R^2 = 1 - ||fit - target||^2 /"
+                + " ||target||^2. Read R^2 against the nulls: with a square, full-rank W0 a shared map reaches about"
+                + " 1/L on L unrelated layers.");
+        List<List<String>> rows = new ArrayList<>();
+        for (ModuleFit f : fits) {
+            rows.add(List.of(f.module(), String.valueOf(f.perLayer().size()), String.format(Locale.ROOT, "%.4f", f.r2A()),
+                    interval(f.gaussian().r2A()), interval(f.shuffled().r2A()),
+                    String.format(Locale.ROOT, "%.4f", f.r2B()), interval(f.gaussian().r2B()),
+                    interval(f.shuffled().r2B()), String.format(Locale.ROOT, "%.4f", f.dwError()),
+                    String.format(Locale.ROOT, "%.4f", f.chanceR2())));
+        }
+        page.heading("Fits").table(List.of("module", "layers", "R^2 A", "Gaussian targets [95 %]",
+                "shuffled layers [95 %]", "R^2 B", "Gaussian targets [95 %]", "shuffled layers [95 %]",
+                "dW relative error", "chance 1/L"), rows, 1);
+        page.heading("Verdicts").list(fits.stream().map(f -> f.module() + ": " + verdict(f)).toList());
+        page.heading("Figures");
+        page.figures(fits.stream().map(f -> "figures/condlora." + f.module() + ".r2.png").toList(),
+                fits.stream().map(f -> f.module() + ": R^2 of A and B per layer, beside the nulls' intervals")
+                        .toList());
+        page.files(dir).provenance(provenance).write(dir.resolve("index.html"));
     }
 
     /**
@@ -160,29 +187,69 @@ public final class CondLoraReport {
         return m;
     }
 
+    /** The chart of one module's fit (R^2 per layer beside the nulls), as an image for a notebook. */
+    public static java.awt.image.BufferedImage figure(ModuleFit f) {
+        return BitmapEncoder.getBufferedImage(chart(f));
+    }
+
+    /**
+     * R^2 of A and B per layer, and for each the upper end of the nulls' 95 % intervals (the larger of Gaussian
+     * targets and shuffled layers: above it, a layer is explained better than unrelated targets would be), on a
+     * y-range fitted to these values so that their difference shows; the legend below the plot.
+     */
     private static XYChart chart(ModuleFit f) {
-        XYChart chart = new XYChartBuilder().width(760).height(440)
+        XYChart chart = new XYChartBuilder().width(760).height(500)
                 .title(f.module() + ": R^2 of one shared linear layer, per layer").xAxisTitle("layer")
                 .yAxisTitle("R^2").build();
-        chart.getStyler().setYAxisMin(0.0);
-        chart.getStyler().setYAxisMax(1.0);
-        chart.getStyler().setChartBackgroundColor(Color.WHITE);
-        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.InsideNE);
+        var st = chart.getStyler();
+        st.setChartBackgroundColor(Color.WHITE);
+        st.setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
+        st.setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
         double[] x = f.perLayer().stream().mapToDouble(LayerFit::layer).toArray();
-        XYSeries a = chart.addSeries("A", x, f.perLayer().stream().mapToDouble(LayerFit::r2A).toArray());
-        a.setLineColor(Viridis.at(0.2));
-        a.setMarkerColor(Viridis.at(0.2));
-        a.setMarker(SeriesMarkers.CIRCLE);
-        XYSeries b = chart.addSeries("B", x, f.perLayer().stream().mapToDouble(LayerFit::r2B).toArray());
-        b.setLineColor(Viridis.at(0.65));
-        b.setMarkerColor(Viridis.at(0.65));
-        b.setMarker(SeriesMarkers.DIAMOND);
-        double[] chance = new double[x.length];
-        java.util.Arrays.fill(chance, R2Null.hi(f.shuffled().r2A()));
-        XYSeries c = chart.addSeries("shuffled-layers null, 95 % upper bound (A)", x, chance);
-        c.setLineColor(Color.GRAY);
-        c.setMarker(SeriesMarkers.NONE);
-        c.setLineStyle(new BasicStroke(1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10, new float[] {6, 4}, 0));
+        double[] r2a = f.perLayer().stream().mapToDouble(LayerFit::r2A).toArray();
+        double[] r2b = f.perLayer().stream().mapToDouble(LayerFit::r2B).toArray();
+        double nullA = Math.max(R2Null.hi(f.shuffled().r2A()), R2Null.hi(f.gaussian().r2A()));
+        double nullB = Math.max(R2Null.hi(f.shuffled().r2B()), R2Null.hi(f.gaussian().r2B()));
+        Color colourA = Viridis.at(0.2);
+        Color colourB = Viridis.at(0.65);
+        line(chart, "A", x, r2a, colourA, SeriesMarkers.CIRCLE, null);
+        line(chart, "B", x, r2b, colourB, SeriesMarkers.DIAMOND, null);
+        BasicStroke dashed = new BasicStroke(1.4f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10,
+                new float[] {6, 4}, 0);
+        line(chart, "nulls' 95 % bound of the overall R^2, A", x, constant(nullA, x.length), colourA,
+                SeriesMarkers.NONE, dashed);
+        line(chart, "nulls' 95 % bound of the overall R^2, B", x, constant(nullB, x.length), colourB,
+                SeriesMarkers.NONE, dashed);
+        double lo = Math.min(Math.min(nullA, nullB), Math.min(min(r2a), min(r2b)));
+        double hi = Math.max(Math.max(nullA, nullB), Math.max(max(r2a), max(r2b)));
+        double pad = Math.max(0.01, 0.1 * (hi - lo));
+        st.setYAxisMin(lo - pad);
+        st.setYAxisMax(Math.min(1, hi + pad));
         return chart;
+    }
+
+    private static void line(XYChart chart, String name, double[] x, double[] y, Color colour,
+                             org.knowm.xchart.style.markers.Marker marker, BasicStroke stroke) {
+        XYSeries s = chart.addSeries(name, x, y);
+        s.setLineColor(colour);
+        s.setMarkerColor(colour);
+        s.setMarker(marker);
+        if (stroke != null) {
+            s.setLineStyle(stroke);
+        }
+    }
+
+    private static double[] constant(double v, int n) {
+        double[] d = new double[n];
+        java.util.Arrays.fill(d, v);
+        return d;
+    }
+
+    private static double min(double[] v) {
+        return java.util.Arrays.stream(v).min().orElse(0);
+    }
+
+    private static double max(double[] v) {
+        return java.util.Arrays.stream(v).max().orElse(1);
     }
 }

@@ -7,6 +7,8 @@ import io.github.convsim.results.Provenance;
 import io.github.convsim.similarity.Heatmap;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -71,59 +73,42 @@ final class MarkdownReport {
         return md.toString();
     }
 
-    static String html(AnalysisResult r, List<MapVerdict> verdicts) {
-        StringBuilder h = new StringBuilder();
-        h.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>convsim: ")
-                .append(esc(r.adapter())).append("</title><style>body{font-family:sans-serif;margin:2em;max-width:1900px}"
-                        + "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;"
-                        + "text-align:right}th{background:#f3f3f3}.figs{display:flex;gap:8px;flex-wrap:wrap}"
-                        + ".figs img{width:32%;min-width:380px}.no{color:#555}.yes{color:#070;font-weight:bold}"
-                        + "code{background:#f5f5f5}</style></head><body>");
-        h.append("<h1>convsim report: ").append(esc(r.adapter())).append("</h1>");
-        h.append("<h2>Verdicts</h2><p>").append(esc(familySentence(verdicts))).append("</p>");
-        h.append("<table><tr><th>module</th><th>matrix</th><th>side</th><th>i</th><th>j</th>"
-                + "<th>average</th><th>analytic</th><th>Gaussian null [95 %]</th><th>W0 null [95 %]</th>"
-                + "<th>p</th><th>p adjusted</th><th>exceeds W0 null</th></tr>");
+    /** index.html: the verdict table with effect sizes, the figures with captions, every file, provenance. */
+    static void html(AnalysisResult r, List<MapVerdict> verdicts, Path dir) throws IOException {
+        HtmlPage page = new HtmlPage("convsim analyze: " + r.adapter());
+        page.heading("Verdicts").paragraph(familySentence(verdicts));
+        List<List<String>> rows = new ArrayList<>();
         for (MapVerdict verdict : verdicts) {
             Heatmap m = verdict.map();
-            String v = answer(verdict);
-            h.append("<tr><td>").append(esc(m.module())).append("</td><td>").append(esc(m.subject())).append("</td><td>")
-                    .append(m.side().label()).append("</td><td>").append(m.i()).append("</td><td>").append(m.j())
-                    .append("</td><td>").append(num(m.average())).append("</td><td>").append(num(m.analytic()))
-                    .append("</td><td>").append(m.gaussian() == null ? "" : Verdicts.interval(m.gaussian()))
-                    .append("</td><td>").append(m.w0() == null ? "" : Verdicts.interval(m.w0()))
-                    .append("</td><td>").append(Verdicts.p(verdict.p())).append("</td><td>")
-                    .append(Verdicts.p(verdict.pAdjusted())).append("</td><td class=\"").append(verdict.answer())
-                    .append("\">").append(esc(v)).append("</td></tr>");
+            rows.add(List.of(m.module(), m.subject(), m.side().label(), String.valueOf(m.i()), String.valueOf(m.j()),
+                    num(m.average()), num(m.analytic()),
+                    m.gaussian() == null ? "" : Verdicts.interval(m.gaussian()),
+                    m.w0() == null ? "" : Verdicts.interval(m.w0()),
+                    m.w0() == null ? "" : String.format(Locale.ROOT, "%.2f", m.w0().effectSize(m.average())),
+                    Verdicts.p(verdict.p()), Verdicts.p(verdict.pAdjusted()), answer(verdict)));
         }
-        h.append("</table><ul>");
-        for (MapVerdict verdict : verdicts) {
-            if (!verdict.map().isControl()) {
-                h.append("<li>").append(esc(Verdicts.interpretation(verdict))).append("</li>");
-            }
-        }
-        h.append("</ul><h2>Figures</h2>");
+        page.table(List.of("module", "matrix", "side", "i", "j", "average", "analytic", "Gaussian null [95 %]",
+                "W0 null [95 %]", "effect (W0 null sd)", "p", "p adjusted (" + (verdicts.isEmpty() ? "holm"
+                : verdicts.get(0).correction().label()) + ")", "exceeds W0 null"), rows, 3);
+        page.list(verdicts.stream().filter(v -> !v.map().isControl()).map(Verdicts::interpretation).toList());
+        page.heading("Figures").paragraph("Each map beside the mean of its nulls' draws, on one colour scale fitted to"
+                + " the set; the diagonal (a layer against itself) is masked.");
         for (Heatmap m : heatmaps(r)) {
-            h.append("<h3>").append(esc(m.module() + " · " + m.subject() + " · " + m.side().label()))
-                    .append(m.isControl() ? " (control)" : "").append("</h3><div class=\"figs\">");
+            page.subheading(m.module() + " · " + m.subject() + " · " + m.side().label()
+                    + (m.isControl() ? " (control)" : ""));
+            List<String> files = new ArrayList<>();
+            List<String> captions = new ArrayList<>();
             for (String stem : Figures.of(m).keySet()) {
-                h.append("<img src=\"figures/").append(esc(stem)).append(".png\" alt=\"").append(esc(stem)).append("\">");
+                files.add("figures/" + stem + ".png");
+                captions.add(stem.endsWith(".w0") ? "W0 null: random A and B of the same norms through the same W0"
+                        : stem.endsWith(".gaussian") ? "Gaussian null: random subspaces of the same dimension"
+                        : "observed: average " + num(m.average()) + " over layer pairs a != b");
             }
-            h.append("</div>");
+            page.figures(files, captions);
         }
-        h.append("<h2>Diagnostics worth a look</h2><ul>");
         List<String> flags = flags(r);
-        if (flags.isEmpty()) {
-            h.append("<li>Nothing flagged.</li>");
-        }
-        flags.forEach(f -> h.append("<li>").append(esc(f)).append("</li>"));
-        h.append("</ul><h2>Provenance</h2><p>Arithmetic: ").append(esc(r.provenance().arithmeticSentence()))
-                .append(".</p><table>");
-        for (Map.Entry<String, Object> e : r.provenance().asMap().entrySet()) {
-            h.append("<tr><th>").append(esc(e.getKey())).append("</th><td style=\"text-align:left\"><code>")
-                    .append(esc(String.valueOf(e.getValue()))).append("</code></td></tr>");
-        }
-        return h.append("</table></body></html>\n").toString();
+        page.heading("Diagnostics worth a look").list(flags.isEmpty() ? List.of("Nothing flagged.") : flags);
+        page.files(dir).provenance(r.provenance()).write(dir.resolve("index.html"));
     }
 
     /** Layers whose numbers deserve suspicion: ill-conditioned W0, large residuals, fp32 far from fp64. */
@@ -188,9 +173,5 @@ final class MarkdownReport {
 
     private static String num(double v) {
         return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.4f", v);
-    }
-
-    private static String esc(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 }

@@ -63,7 +63,7 @@ public final class ReportWriter {
         writeFigures(result, dir.resolve("figures"));
         Files.writeString(dir.resolve("report.md"), MarkdownReport.markdown(result, verdicts, formats),
                 StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve("index.html"), MarkdownReport.html(result, verdicts), StandardCharsets.UTF_8);
+        MarkdownReport.html(result, verdicts, dir);
     }
 
     /** One row per cell of every heatmap. */

@@ -85,7 +85,10 @@ public record Provenance(String tool, String toolVersion, String javaVersion, St
         return out;
     }
 
-    /** convsim's version, from the build. */
+    /**
+     * convsim's version and the git commit it was built from, from the build: "0.1.0 (commit 1a2b3c4d5e)", with
+     * "+ uncommitted changes" when the checkout was dirty; the version alone outside a git checkout.
+     */
     public static String currentToolVersion() {
         try (InputStream in = Provenance.class.getResourceAsStream("/io/github/convsim/version.properties")) {
             if (in == null) {
@@ -93,7 +96,13 @@ public record Provenance(String tool, String toolVersion, String javaVersion, St
             }
             Properties p = new Properties();
             p.load(in);
-            return p.getProperty("version", "dev");
+            String version = p.getProperty("version", "dev");
+            String commit = p.getProperty("commit", "");
+            if (commit.isEmpty() || commit.startsWith("${")) {
+                return version;
+            }
+            return version + " (commit " + commit + ("true".equals(p.getProperty("dirty")) ? " + uncommitted changes"
+                    : "") + ")";
         } catch (IOException e) {
             return "dev";
         }
