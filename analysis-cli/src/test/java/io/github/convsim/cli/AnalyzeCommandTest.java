@@ -133,6 +133,28 @@ class AnalyzeCommandTest {
     }
 
     @Test
+    void eachModuleHasItsSpectraAndTheyAgreeWithCondW0() throws Exception {
+        JsonNode s = new ObjectMapper().readTree(report.resolve("summary.json").toFile());
+        Table diag = Table.read().csv(report.resolve("diagnostics.csv").toFile());
+        for (JsonNode m : s.get("modules")) {
+            JsonNode sp = m.get("spectrum");
+            assertEquals(0, sp.get("layer").asInt());
+            JsonNode w0 = sp.get("w0_singular_values");
+            assertEquals(768, w0.size());
+            for (int k = 1; k < w0.size(); k++) {
+                assertTrue(w0.get(k).asDouble() <= w0.get(k - 1).asDouble(), "descending");
+            }
+            double cond = diag.where(diag.stringColumn("module").isEqualTo(m.get("module").asText())
+                    .and(diag.intColumn("layer").isEqualTo(0))).doubleColumn("cond_w0").get(0);
+            assertEquals(cond, w0.get(0).asDouble() / w0.get(767).asDouble(), 1e-6 * cond,
+                    "the spectrum's s_max / s_min is the cond(W0) of the diagnostics");
+            assertEquals(8, sp.get("c_a_singular_values").size());
+            assertEquals(8, sp.get("c_b_singular_values").size());
+            assertTrue(Files.isRegularFile(report.resolve("figures/" + m.get("module").asText() + ".spectrum.png")));
+        }
+    }
+
+    @Test
     void theHtmlReportIsSelfContainedAndLinksEveryFile() throws Exception {
         assertEquals(0, run.exit(), run.err());
         List<String> links = HtmlLinks.assertSelfContained(report);

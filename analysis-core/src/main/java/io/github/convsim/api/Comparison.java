@@ -300,7 +300,8 @@ public final class Comparison {
             means[k] = n == 0 ? Double.NaN : s / n;
         }
         NullDistribution cells = NullDistribution.of("w0", samples);
-        return new NullDistribution(cells.name(), pairs, cells.mean(), cells.lo(), cells.hi(), means);
+        return new NullDistribution(cells.name(), pairs, cells.mean(), cells.sd(), cells.lo(), cells.hi(),
+                cells.firstDraw(), means);
     }
 
     /**

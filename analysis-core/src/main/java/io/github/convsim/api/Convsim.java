@@ -144,6 +144,14 @@ public final class Convsim implements AutoCloseable {
         return Figures.observed(heatmap(r, module, factor, side)).toImage();
     }
 
+    /**
+     * The figure for a paper, left singular vectors: observed | Gaussian null | W0 null on one colour scale, and the
+     * z-map against the W0 null; the nulls as the mean of their draws, or as one draw when {@code oneDraw}.
+     */
+    public static BufferedImage panel(AnalysisResult r, String module, Factor factor, boolean oneDraw) {
+        return Figures.panel(heatmap(r, module, factor, Side.LEFT), oneDraw).toImage();
+    }
+
     /** The figure of a heatmap's Gaussian or W0 null (the mean of its draws), left singular vectors, as an image. */
     public static BufferedImage nullFigure(AnalysisResult r, String module, Factor factor, NullModel model) {
         Heatmap h = heatmap(r, module, factor, Side.LEFT);

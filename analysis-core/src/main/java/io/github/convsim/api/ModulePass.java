@@ -13,6 +13,7 @@ import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
 import io.github.convsim.pipeline.LayerGroups;
 import io.github.convsim.pipeline.LayerStream;
+import io.github.convsim.results.ModuleSpectrum;
 import io.github.convsim.results.AnalysisOptions;
 import io.github.convsim.results.ModuleResult;
 import io.github.convsim.similarity.FactorBases;
@@ -79,6 +80,7 @@ final class ModulePass {
                 * NullBasisStore.bytesPerPair(Math.max(first.out(), first.in()), keep, 1);
         LayerStream stream = new LayerStream(ckpt, group);
         Equation[] eqA = {null};
+        ModuleSpectrum[] spectrum = {null};
         try (NullBasisStore store = nullStore(nullBytes, keep);
              NullBasisStore planted = store == null ? null : plantedStore(plantedBytes, keep)) {
             stream.forEach(layers, timings, g -> {
@@ -88,6 +90,9 @@ final class ModulePass {
                 }
                 eqA[0] = part.equationA();
                 converted.addAll(part.layers());
+                if (g.from() == 0) {
+                    spectrum[0] = spectrum(part.layers().get(0), g.w0s().get(0));
+                }
                 part.seconds().forEach((step, s) -> timings.merge(step, s, Double::sum));
                 part.seconds().forEach((step, s) -> seconds.merge(step, s, Double::sum));
                 long t1 = System.nanoTime();
@@ -113,12 +118,23 @@ final class ModulePass {
             streaming.put("mode", solveOptions.mode().label());
             streaming.put("seconds", seconds);
             streaming.put("solve_guard", solver.guardSummary());
-            return new Outcome(new ModuleResult(name, solveOptions.mode(), conv.diagnostics(), maps, power), streaming);
+            return new Outcome(new ModuleResult(name, solveOptions.mode(), conv.diagnostics(), maps, power,
+                    spectrum[0]), streaming);
         } catch (CheckpointException e) {
             throw e; // a bad input found while streaming (a NaN in W0, say): its own message, not the temp file's
         } catch (IOException e) {
             throw new CheckpointException(null, "cannot create a temporary file for the W0 null: " + e.getMessage());
         }
+    }
+
+    /** The singular values of the first layer's W0 (where it is small enough) and of its C_A and C_B. */
+    private ModuleSpectrum spectrum(LayerConversion first, io.github.convsim.linalg.Matrix w0) {
+        boolean small = Math.max(w0.rows(), w0.cols()) <= ModuleSpectrum.W0_LIMIT;
+        var svds = backend.svd(small ? List.of(w0, first.cA(), first.cB()) : List.of(first.cA(), first.cB()), false,
+                io.github.convsim.linalg.Precision.FP64);
+        int k = small ? 1 : 0;
+        return new ModuleSpectrum(first.module().layer(), small ? svds.get(0).s() : null, svds.get(k).s(),
+                svds.get(k + 1).s());
     }
 
     /** The planted controls' left bases: on the heap when small, spilling to a temporary file like the W0 null's. */

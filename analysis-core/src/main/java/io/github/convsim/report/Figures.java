@@ -28,6 +28,52 @@ public final class Figures {
         return out;
     }
 
+    /**
+     * The figure for a paper: observed | Gaussian null | W0 null on one colour scale, then the z-map (observed - W0
+     * null mean) / W0 null sd per cell on a diverging scale; the nulls as the mean of their draws, or as their first
+     * draw when {@code oneDraw} (a mean is smoother than any single map it stands for).
+     */
+    public static PanelFigure panel(Heatmap h, boolean oneDraw) {
+        HeatmapFigure.ColourScale scale = scaleOf(h);
+        java.util.List<HeatmapFigure> panels = new java.util.ArrayList<>();
+        panels.add(observed(h, scale));
+        if (h.gaussian() != null) {
+            panels.add(nullPanel(h, "Gaussian null", h.gaussian(), oneDraw, scale));
+        }
+        if (h.w0() != null) {
+            panels.add(nullPanel(h, "W0 null", h.w0(), oneDraw, scale));
+            double[][] z = zMap(h);
+            panels.add(new HeatmapFigure("z vs the W0 null: " + context(h), "Each cell: (observed - W0 null mean) / W0"
+                    + " null sd over " + h.w0().draws() + " draws. Red: more similar than W0 alone makes the pair;"
+                    + " blue: less.", "layer b", "layer a", h.layers(), z,
+                    HeatmapFigure.ColourScale.symmetric("z", z)));
+        }
+        return new PanelFigure(panels);
+    }
+
+    private static HeatmapFigure nullPanel(Heatmap h, String name, io.github.convsim.similarity.NullDistribution n,
+                                           boolean oneDraw, HeatmapFigure.ColourScale scale) {
+        if (!oneDraw) {
+            return nullFigure(h, name, n.mean(), n.averageMean(), n.draws(), scale);
+        }
+        return new HeatmapFigure(name + ", one draw: " + context(h), "The first of " + n.draws() + " draws; average"
+                + " over layer pairs a != b: " + average(n.averages()[0]) + ".", "layer b", "layer a", h.layers(),
+                n.firstDraw(), scale);
+    }
+
+    /** (observed - W0 null mean) / W0 null sd per cell; NaN where either is undefined or the sd is 0. */
+    static double[][] zMap(Heatmap h) {
+        int n = h.phi().length;
+        double[][] z = new double[n][n];
+        for (int a = 0; a < n; a++) {
+            for (int b = 0; b < n; b++) {
+                double sd = h.w0().sd()[a][b];
+                z[a][b] = sd > 0 ? (h.phi()[a][b] - h.w0().mean()[a][b]) / sd : Double.NaN;
+            }
+        }
+        return z;
+    }
+
     /** The scale a heatmap's figures share: its off-diagonal values and its nulls' means, min to max. */
     public static HeatmapFigure.ColourScale scaleOf(Heatmap h) {
         return HeatmapFigure.ColourScale.fitted("phi(i=" + h.i() + ", j=" + h.j() + ")", h.phi(),

@@ -38,10 +38,35 @@ public final class HeatmapFigure {
      *
      * @param maskDiagonal whether a cell of a row against its own column is masked (a layer against itself)
      */
-    public record ColourScale(double min, double max, String label, boolean maskDiagonal) {
+    public record ColourScale(double min, double max, String label, boolean maskDiagonal, boolean diverging) {
+        public ColourScale(double min, double max, String label, boolean maskDiagonal) {
+            this(min, max, label, maskDiagonal, false);
+        }
+
         /** The paper's: a fixed 0..1 scale, the diagonal shown. */
         public static ColourScale unit(String label) {
             return new ColourScale(0, 1, label, false);
+        }
+
+        /**
+         * Signed values on a diverging scale symmetric about 0 (blue below, white at 0, red above), as wide as the
+         * largest |value| off the diagonal (at least 1), the diagonal masked.
+         */
+        public static ColourScale symmetric(String label, double[][] map) {
+            double m = 1;
+            for (int a = 0; a < map.length; a++) {
+                for (int b = 0; b < map[a].length; b++) {
+                    if (a != b && Double.isFinite(map[a][b])) {
+                        m = Math.max(m, Math.abs(map[a][b]));
+                    }
+                }
+            }
+            return new ColourScale(-m, m, label, true, true);
+        }
+
+        /** The colour of {@code v} on this scale. */
+        Color colour(double v) {
+            return diverging ? Diverging.at(position(v)) : Viridis.at(position(v));
         }
 
         /**
@@ -178,7 +203,7 @@ public final class HeatmapFigure {
         s.setChartTitleFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
         s.setAxisTitleFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
         s.setAxisTickLabelsFont(new Font(Font.SANS_SERIF, Font.PLAIN, layers.length <= 40 ? 11 : 8));
-        s.setRangeColors(Viridis.anchors());
+        s.setRangeColors(scale.diverging() ? Diverging.anchors() : Viridis.anchors());
         s.setMin(scale.min());
         s.setMax(scale.max());
         s.setShowValue(false);
@@ -206,7 +231,10 @@ public final class HeatmapFigure {
             for (int b = 0; b < n; b++) {
                 double v = values[a][b];
                 if (!Double.isNaN(v) && !masked(a, b)) {
-                    cells.add(new Number[] {b, n - 1 - a, Math.max(scale.min(), Math.min(scale.max(), v))});
+                    // kept a hair inside the scale: XChart indexes past its colours for a value at either end
+                    double inset = 1e-9 * (scale.max() - scale.min());
+                    cells.add(new Number[] {b, n - 1 - a,
+                            Math.max(scale.min() + inset, Math.min(scale.max() - inset, v))});
                 }
             }
         }
@@ -274,7 +302,7 @@ public final class HeatmapFigure {
                         g.setColor(Color.DARK_GRAY);
                         text = "n/a";
                     } else {
-                        g.setColor(Viridis.textOn(Viridis.at(scale.position(v))));
+                        g.setColor(Viridis.textOn(scale.colour(v)));
                         text = String.format(Locale.ROOT, "%.3g", v);
                     }
                     if (n <= ANNOTATED_LAYERS) {
@@ -296,7 +324,7 @@ public final class HeatmapFigure {
             double top = plot.getY();
             double h = plot.getHeight();
             for (int py = 0; py < (int) h; py++) {
-                g.setColor(Viridis.at(1 - py / (h - 1)));
+                g.setColor(scale.colour(scale.max() - (scale.max() - scale.min()) * py / (h - 1)));
                 g.fillRect(x, (int) (top + py), barWidth, 1);
             }
             g.setColor(Color.DARK_GRAY);

@@ -57,6 +57,18 @@ final class MarkdownReport {
             }
             md.append("| observed | Gaussian null | W0 null |\n|---|---|---|\n| ")
                     .append(String.join(" | ", cells)).append(" |\n\n");
+            if (h.w0() != null && !h.isControl()) {
+                md.append("For a paper, observed | Gaussian null | W0 null on one scale and the z-map against the W0"
+                        + " null: ![panel](figures/").append(h.stem()).append(".panel.").append(ext).append(")\n\n");
+            }
+        }
+        md.append("## Spectra\n\nSingular values of each module's first W0 and of its conversion matrices (C = W0^-1 X"
+                + " takes its largest singular values from W0's smallest directions):\n\n");
+        for (ModuleResult m : r.modules()) {
+            if (m.spectrum() != null) {
+                md.append("![").append(m.module()).append(" spectrum](figures/").append(m.module())
+                        .append(".spectrum.").append(ext).append(")\n\n");
+            }
         }
         md.append("## Diagnostics worth a look\n\n");
         List<String> flags = flags(r);
@@ -99,16 +111,33 @@ final class MarkdownReport {
             List<String> files = new ArrayList<>();
             List<String> captions = new ArrayList<>();
             for (String stem : Figures.of(m).keySet()) {
-                files.add("figures/" + stem + ".png");
+                files.add(figureFile(dir, stem));
                 captions.add(stem.endsWith(".w0") ? "W0 null: random A and B of the same norms through the same W0"
                         : stem.endsWith(".gaussian") ? "Gaussian null: random subspaces of the same dimension"
                         : "observed: average " + num(m.average()) + " over layer pairs a != b");
             }
             page.figures(files, captions);
+            if (m.w0() != null && !m.isControl()) {
+                page.figures(List.of(figureFile(dir, m.stem() + ".panel")), List.of("for a paper: observed | Gaussian"
+                        + " null | W0 null on one scale, and z = (observed - W0 null mean) / W0 null sd per cell"));
+            }
         }
+        page.heading("Spectra").paragraph("Singular values of each module's first W0 and of its conversion matrices:"
+                + " C = W0^-1 X takes its largest singular values from W0's smallest directions, which W0 shares across"
+                + " layers.");
+        page.figures(r.modules().stream().filter(m -> m.spectrum() != null)
+                        .map(m -> figureFile(dir, m.module() + ".spectrum")).toList(),
+                r.modules().stream().filter(m -> m.spectrum() != null)
+                        .map(m -> m.module() + " layer " + m.spectrum().layer() + ": W0, C_A and C_B").toList());
         List<String> flags = flags(r);
         page.heading("Diagnostics worth a look").list(flags.isEmpty() ? List.of("Nothing flagged.") : flags);
         page.files(dir).provenance(r.provenance()).write(dir.resolve("index.html"));
+    }
+
+    /** A figure's file relative to the report: the PNG where one was written, else the SVG. */
+    private static String figureFile(Path dir, String stem) {
+        String png = "figures/" + stem + ".png";
+        return java.nio.file.Files.exists(dir.resolve(png)) ? png : "figures/" + stem + ".svg";
     }
 
     /** Layers whose numbers deserve suspicion: ill-conditioned W0, large residuals, fp32 far from fp64. */

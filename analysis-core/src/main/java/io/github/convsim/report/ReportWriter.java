@@ -249,6 +249,14 @@ public final class ReportWriter {
                     Math.max(d.residualB(), d.residualDW()))).max().orElse(0)));
             e.put("ill_conditioned_layers", m.diagnostics().stream().filter(d -> d.condW0() > ILL_CONDITIONED)
                     .map(LayerDiagnostics::layer).toList());
+            if (m.spectrum() != null) {
+                Map<String, Object> sp = new LinkedHashMap<>();
+                sp.put("layer", m.spectrum().layer());
+                sp.put("w0_singular_values", m.spectrum().w0());
+                sp.put("c_a_singular_values", m.spectrum().cA());
+                sp.put("c_b_singular_values", m.spectrum().cB());
+                e.put("spectrum", sp);
+            }
             modules.add(e);
         }
         root.put("modules", modules);
@@ -294,9 +302,15 @@ public final class ReportWriter {
     private void writeFigures(AnalysisResult result, Path dir) throws IOException {
         List<IoJobs.Job> jobs = new ArrayList<>();
         for (ModuleResult m : result.modules()) {
+            if (m.spectrum() != null) {
+                jobs.add(() -> SpectrumFigure.write(m, dir.resolve(m.module() + ".spectrum"), formats));
+            }
             for (Heatmap h : m.heatmaps()) {
                 for (Map.Entry<String, HeatmapFigure> f : Figures.of(h).entrySet()) {
                     jobs.add(() -> f.getValue().write(dir.resolve(f.getKey()), formats));
+                }
+                if (h.w0() != null && !h.isControl()) {
+                    jobs.add(() -> Figures.panel(h, false).write(dir.resolve(h.stem() + ".panel"), formats));
                 }
             }
         }

@@ -3,17 +3,19 @@ package io.github.convsim.similarity;
 import org.apache.commons.math3.stat.descriptive.DescriptiveStatistics;
 
 /**
- * What a null model gives for one heatmap over K draws: per cell the mean and a central 95 % interval, and the
- * distribution of the average similarity (mean over pairs a < b) across draws.
+ * What a null model gives for one heatmap over K draws: per cell the mean, standard deviation and a central 95 %
+ * interval, one draw as drawn (a null's mean is smoother than any map it stands for), and the distribution of the
+ * average similarity (mean over pairs a < b) across draws.
  */
-public record NullDistribution(String name, int draws, double[][] mean, double[][] lo, double[][] hi,
-                               double[] averages) {
+public record NullDistribution(String name, int draws, double[][] mean, double[][] sd, double[][] lo, double[][] hi,
+                               double[][] firstDraw, double[] averages) {
 
     /** Summarises K sampled phi matrices. */
     public static NullDistribution of(String name, double[][][] samples) {
         int k = samples.length;
         int l = samples[0].length;
         double[][] mean = new double[l][l];
+        double[][] sd = new double[l][l];
         double[][] lo = new double[l][l];
         double[][] hi = new double[l][l];
         double[] averages = new double[k];
@@ -29,11 +31,16 @@ public record NullDistribution(String name, int draws, double[][] mean, double[]
                     }
                 }
                 mean[a][b] = s.getN() == 0 ? Double.NaN : s.getMean();
+                sd[a][b] = s.getN() < 2 ? Double.NaN : s.getStandardDeviation();
                 lo[a][b] = s.getN() == 0 ? Double.NaN : s.getPercentile(2.5);
                 hi[a][b] = s.getN() == 0 ? Double.NaN : s.getPercentile(97.5);
             }
         }
-        return new NullDistribution(name, k, mean, lo, hi, averages);
+        double[][] first = new double[l][];
+        for (int a = 0; a < l; a++) {
+            first[a] = samples[0][a].clone();
+        }
+        return new NullDistribution(name, k, mean, sd, lo, hi, first, averages);
     }
 
     private DescriptiveStatistics averageStats() {

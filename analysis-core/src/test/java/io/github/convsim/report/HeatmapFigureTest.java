@@ -59,6 +59,50 @@ class HeatmapFigureTest {
     }
 
     @Test
+    void thePanelSetsTheMapBesideItsNullsOnOneScaleAndItsZMapOnASignedOne() throws Exception {
+        try (var cs = io.github.convsim.api.Convsim.open(io.github.convsim.TestData.bertAdapter(),
+                io.github.convsim.TestData.bertBase(), "cpu")) {
+            var r = cs.analyze(io.github.convsim.results.AnalysisOptions.builder().modules("value")
+                    .similarity(io.github.convsim.similarity.SimilaritySettings.builder()
+                            .factors(io.github.convsim.conversion.Factor.A).draws(4).build()).build());
+            var h = r.module("value").heatmap("C_A", io.github.convsim.similarity.Side.LEFT).orElseThrow();
+            PanelFigure p = Figures.panel(h, false);
+            assertEquals(4, p.panels().size(), "observed, Gaussian null, W0 null, z");
+            assertEquals(p.panels().get(0).scale(), p.panels().get(1).scale());
+            assertEquals(p.panels().get(0).scale(), p.panels().get(2).scale());
+            HeatmapFigure.ColourScale z = p.panels().get(3).scale();
+            assertTrue(z.diverging() && z.min() == -z.max() && z.max() >= 1, z.toString());
+            double[][] zmap = Figures.zMap(h);
+            double largest = 0;
+            for (int a = 0; a < zmap.length; a++) {
+                for (int b = 0; b < zmap.length; b++) {
+                    if (a != b) {
+                        largest = Math.max(largest, Math.abs(zmap[a][b]));
+                    }
+                }
+            }
+            assertEquals(Math.max(1, largest), z.max(), 1e-12, "the z scale spans the largest |z|");
+            BufferedImage img = p.toImage();
+            assertEquals(p.width(), img.getWidth());
+            assertEquals(p.panels().stream().mapToInt(HeatmapFigure::width).sum(), img.getWidth());
+            // a z-map cell above the W0 null is red, one below blue
+            assertTrue(z.colour(z.max()).getRed() > z.colour(z.max()).getBlue());
+            assertTrue(z.colour(z.min()).getBlue() > z.colour(z.min()).getRed());
+        }
+    }
+
+    @Test
+    void valuesAtBothEndsOfEitherScaleAreDrawn() {
+        double[][] z = {{Double.NaN, -3, 0}, {3, Double.NaN, 1.5}, {-1.5, 0.5, Double.NaN}};
+        for (HeatmapFigure.ColourScale scale : java.util.List.of(HeatmapFigure.ColourScale.symmetric("z", z),
+                HeatmapFigure.ColourScale.fitted("phi", z))) {
+            BufferedImage img = figure(z, scale).toImage();
+            assertTrue(count(img, scale.colour(scale.max())) > 30 * 30, scale + ": the cell at the top end");
+            assertTrue(count(img, scale.colour(scale.min())) > 30 * 30, scale + ": the cell at the bottom end");
+        }
+    }
+
+    @Test
     void theFittedScaleSpansTheOffDiagonalValuesOfTheWholeSet() {
         double[][] nullMean = {{1, 0.02, 0.02, 0.02}, {0.02, 1, 0.02, 0.07}, {0.02, 0.07, 1, 0.02}, {0.02, 0.02, 0.02, 1}};
         HeatmapFigure.ColourScale s = HeatmapFigure.ColourScale.fitted("phi", values(), nullMean, null);
