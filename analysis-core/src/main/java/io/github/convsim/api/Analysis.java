@@ -25,6 +25,17 @@ import java.util.concurrent.CompletionException;
 public final class Analysis {
     private Analysis() {}
 
+    /**
+     * Analyses every module of {@code ckpt} (or those {@code options} names) on {@code backend}.
+     *
+     * <pre>{@code
+     * try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, baseWeights);
+     *      Backends.Choice backend = Backends.select("auto")) {
+     *     AnalysisResult r = Analysis.run(ckpt, AnalysisOptions.defaults(), backend, ProgressListener.NONE);
+     *     double average = r.module("value").heatmap("C_A", Side.LEFT).orElseThrow().average();
+     * }
+     * }</pre>
+     */
     public static AnalysisResult run(LoraCheckpoint ckpt, AnalysisOptions options, Backends.Choice backend,
                                      ProgressListener progress) throws CheckpointException {
         return run(ckpt, options, backend, progress, Runtime.getRuntime().maxMemory());

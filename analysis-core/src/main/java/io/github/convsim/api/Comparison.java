@@ -100,6 +100,17 @@ public final class Comparison {
         return m.matches() ? Integer.valueOf(m.group(1)) : null;
     }
 
+    /**
+     * Compares adapters trained on one base, refusing a base shown to be of another model family.
+     *
+     * <pre>{@code
+     * try (Backends.Choice backend = Backends.select("cpu")) {
+     *     ComparisonResult r = Comparison.run(Comparison.expand(List.of(loraSst2, loraMnli)), baseWeights,
+     *             AnalysisOptions.defaults(), backend, ProgressListener.NONE);
+     *     ComparisonMap m = r.maps().get(0); // m.mean()[0][1]: phi between the two, m.w0NullMean(): the pair null
+     * }
+     * }</pre>
+     */
     public static ComparisonResult run(List<Path> adapterDirs, Path base, AnalysisOptions options,
                                        Backends.Choice backend, ProgressListener progress) throws CheckpointException {
         return run(adapterDirs, base, BaseMatch.BaseCheck.STRICT, options, backend, progress);

@@ -53,6 +53,15 @@ public final class Backends {
     }
 
     /**
+     * The backend named ("auto": a working GPU, else the CPU; "cpu"; "cuda"; or another provider's name), once its
+     * arithmetic has passed the self-check; close it when done.
+     *
+     * <pre>{@code
+     * try (Backends.Choice b = Backends.select("auto")) {
+     *     System.out.println(b.backend().name() + ", because " + b.reason());
+     * }
+     * }</pre>
+     *
      * @throws ArithmeticCheckException when the backend asked for (or the CPU, the last resort of "auto") fails its
      *     self-check; the message names the arithmetic, the failing routine and the workaround
      */

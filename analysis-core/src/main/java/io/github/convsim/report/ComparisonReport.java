@@ -149,11 +149,13 @@ public final class ComparisonReport {
                     String.format(Locale.ROOT, "%.4f", m.analytic()),
                     m.w0Null() == null ? "" : String.format(Locale.ROOT, "%.4f [%.4f, %.4f]", m.w0Null().averageMean(),
                             m.w0Null().averageLo(), m.w0Null().averageHi()),
+                    m.w0Null() == null ? "" : String.format(Locale.ROOT, "%.2f",
+                            m.w0Null().effectSize(offDiagonalMean(m.mean()))),
                     j.overall() == null ? "" : Verdicts.p(j.overall().p()),
                     j.overall() == null ? "" : Verdicts.p(j.overall().pAdjusted()), j.answer()));
         }
         page.heading("Verdicts").table(List.of("module", "matrix", "side", "i", "j", "average over pairs", "analytic",
-                "W0 null for pairs [95 %]", "p", "p adjusted (" + (judged.isEmpty() ? "holm"
+                "W0 null for pairs [95 %]", "effect (pair null sd)", "p", "p adjusted (" + (judged.isEmpty() ? "holm"
                         : judged.get(0).correction().label()) + ")", "exceeds W0 null"), rows, 3);
         page.list(judged.stream().map(j -> sentence(j, r.adapters())).toList());
         page.heading("Figures");
