@@ -57,9 +57,10 @@ final class SolveOptionsMixin {
     String precision;
 
     @Option(names = "--cond", defaultValue = "auto", paramLabel = "METHOD",
-            description = {"How cond(W0) is obtained: exact (2-norm, from singular values: an O(n^3) SVD per layer),",
-                "estimate (1-norm, LAPACK gecon on the LU factors: O(n^2)), or auto: exact up to "
-                    + ConditionMethod.AUTO_EXACT_LIMIT + " and in every SVD mode, estimated above (default)."})
+            description = {"How cond(W0) is obtained: exact (2-norm from singular values: an O(n^3) SVD per layer),"
+                    + " estimate (1-norm, LAPACK gecon on the LU factors: O(n^2)), or auto (default): in fp64 paper mode"
+                    + " the 2-norm by Lanczos from the LU factors, to 1e-6, O(n^2) per step; exact in the SVD modes;"
+                    + " in fp32 paper mode exact up to " + ConditionMethod.AUTO_EXACT_LIMIT + ", estimated above."})
     String cond;
 
     @Option(names = "--backend", defaultValue = "auto", description = "auto, cpu, cuda, or another backend on the class path (default: ${DEFAULT-VALUE}).")

@@ -86,7 +86,7 @@ class AnalyzeCommandTest {
         assertEquals(24, d.rowCount());
         assertEquals(2.5e5, d.doubleColumn("cond_w0").get(0), 0.1e5);
         assertEquals("paper", d.stringColumn("mode").get(0));
-        assertEquals("2-norm", d.stringColumn("cond_norm").get(0)); // exact: 768 is below the auto limit
+        assertEquals("2-norm (Lanczos)", d.stringColumn("cond_norm").get(0)); // auto in fp64 paper mode
         assertEquals(768, d.intColumn("rank").get(0));
         assertTrue(d.doubleColumn("residual_A").max() < 1e-9);
     }

@@ -4,17 +4,22 @@ import java.util.Locale;
 
 /**
  * How cond(W0) is obtained. The exact 2-norm condition number needs W0's singular values, an O(n^3) SVD costing
- * several times the LU solve itself; the 1-norm estimate reuses the LU factors (LAPACK gecon, O(n^2)).
+ * several times the LU solve itself; Lanczos on W0^T W0 and its inverse through the LU factors gives the same 2-norm
+ * condition number to 1e-6 in O(n^2) per step ({@link io.github.convsim.linalg.LanczosCondition}); the 1-norm
+ * estimate reuses the LU factors (LAPACK gecon, O(n^2)).
  */
 public enum ConditionMethod {
-    /** Exact where the SVD is cheap or computed anyway (non-paper modes), estimated for W0 larger than 2048. */
+    /**
+     * fp64 paper mode: the 2-norm by Lanczos from the LU factors; the SVD modes: exact (their SVD is computed anyway);
+     * fp32 paper mode: exact up to 2048, estimated above.
+     */
     AUTO,
     /** cond_2 = s_max / s_min from double-precision singular values, with the numerical rank. */
     EXACT,
     /** cond_1 estimated from the LU factors by LAPACK gecon; paper mode only, no rank. */
     ESTIMATE;
 
-    /** Largest dimension of W0 for which AUTO pays for the exact SVD in paper mode. */
+    /** Largest dimension of W0 for which AUTO pays for the exact SVD in fp32 paper mode. */
     public static final int AUTO_EXACT_LIMIT = 2048;
 
     public String label() {
@@ -30,12 +35,18 @@ public enum ConditionMethod {
         throw new IllegalArgumentException("unknown cond method '" + s + "' (expected auto, exact or estimate)");
     }
 
-    /** Whether W0 of the given shape, solved in the given mode, gets the exact cond_2. */
-    public boolean exactFor(SolveMode mode, int rows, int cols) {
+    /** Whether W0 of the given shape, solved in the given mode and precision, gets the exact cond_2 (an SVD). */
+    public boolean exactFor(SolveMode mode, io.github.convsim.linalg.Precision precision, int rows, int cols) {
         return switch (this) {
             case EXACT -> true;
             case ESTIMATE -> mode != SolveMode.PAPER;
-            case AUTO -> mode != SolveMode.PAPER || Math.max(rows, cols) <= AUTO_EXACT_LIMIT;
+            case AUTO -> mode != SolveMode.PAPER
+                    || (precision != io.github.convsim.linalg.Precision.FP64 && Math.max(rows, cols) <= AUTO_EXACT_LIMIT);
         };
+    }
+
+    /** Whether the 2-norm comes from the fp64 LU factors by Lanczos. */
+    public boolean lanczosFor(SolveMode mode, io.github.convsim.linalg.Precision precision) {
+        return this == AUTO && mode == SolveMode.PAPER && precision == io.github.convsim.linalg.Precision.FP64;
     }
 }

@@ -1,6 +1,7 @@
 package io.github.convsim.conversion;
 
 import io.github.convsim.linalg.ConditionEstimate;
+import io.github.convsim.linalg.LanczosCondition;
 import io.github.convsim.linalg.LinalgBackend;
 import io.github.convsim.linalg.LuFactors;
 import io.github.convsim.linalg.Matrix;
@@ -109,8 +110,9 @@ public final class ConversionSolver {
     }
 
     /**
-     * cond(W0) of factored systems as the options say: exact from the solve's own SVD (fp64 SVD modes), exact from a
-     * values-only fp64 SVD, or estimated from the LU factors.
+     * cond(W0) of factored systems as the options say: exact from the solve's own SVD (fp64 SVD modes), the 2-norm
+     * by Lanczos from the fp64 LU factors (paper mode), exact from a values-only fp64 SVD, or estimated from the LU
+     * factors.
      *
      * @throws IllConditionedException in paper mode, for a W0 singular to working precision
      */
@@ -119,17 +121,27 @@ public final class ConversionSolver {
         boolean paper = mode == SolveMode.PAPER;
         Conditioning[] cond = new Conditioning[systems.size()];
         List<Integer> exact = new ArrayList<>();
+        List<Integer> lanczos = new ArrayList<>();
         for (int k = 0; k < systems.size(); k++) {
             W0System s = systems.get(k);
             Matrix w = s.w0();
             if (!paper && options.precision() == Precision.FP64) {
                 cond[k] = Conditioning.exact(s.svd().s(), w.rows(), w.cols());
-            } else if (options.cond().exactFor(mode, w.rows(), w.cols())) {
+            } else if (options.cond().lanczosFor(mode, options.precision()) && s.lu() != null
+                    && s.lu().precision() == Precision.FP64) {
+                lanczos.add(k);
+            } else if (options.cond().exactFor(mode, options.precision(), w.rows(), w.cols())) {
                 exact.add(k);
             } else {
                 cond[k] = Conditioning.estimate(backend.conditionEstimate(s.lu(), ConditionEstimate.oneNorm(w)));
             }
         }
+        // plain Java, one layer per core; seeded by the layer, so the value does not depend on the grouping
+        lanczos.parallelStream().forEach(k -> {
+            W0System s = systems.get(k);
+            cond[k] = Conditioning.lanczos(LanczosCondition.of(s.w0(), s.lu(), LanczosCondition.DEFAULT_TOLERANCE,
+                    s.module().layer()), s.w0().rows());
+        });
         if (!exact.isEmpty()) {
             List<Svd> values = backend.svd(exact.stream().map(k -> systems.get(k).w0()).toList(), false,
                     Precision.FP64);
@@ -153,7 +165,7 @@ public final class ConversionSolver {
         Precision p = options.precision();
         if (!Double.isNaN(c.value()) && !(c.value() * p.epsilon() < 1)) {
             throw new IllConditionedException(where(layer) + ": W0 is singular to " + p.name().toLowerCase()
-                    + " precision (cond " + String.format("%.3g", c.value()) + (c.exact() ? "" : ", 1-norm estimate")
+                    + " precision (cond " + String.format("%.3g", c.value()) + ", " + c.norm()
                     + "); paper mode needs an invertible W0: use --mode lstsq or --mode pinv");
         }
     }

@@ -10,7 +10,7 @@ import io.github.convsim.linalg.Precision;
  * @param equationA     the system C_A solves, e.g. "W0 C_A = A^T"
  * @param equationB     the system C_B solves, "W0 C_B = B"
  * @param condW0        cond_2(W0) = s_max / s_min from double-precision singular values, or an estimate of cond_1
- * @param condNorm      which: "2-norm" or "1-norm estimate"
+ * @param condNorm      which: "2-norm", "2-norm (Lanczos)" or "1-norm estimate"
  * @param rank          numerical rank of W0; -1 where the singular values were not computed
  * @param residualA     ||W0 C_A - A^T||_F / ||A^T||_F (W0^T for a non-square W0)
  * @param residualB     ||W0 C_B - B||_F / ||B||_F

@@ -141,10 +141,22 @@ class ConversionSolverTest extends CpuBackendTest {
             assertArrayEquals(e.cB().get(l).data(), g.cB().get(l).data(), 0);
         }
         assertEquals(1e12, e.diagnostics().get(3).condW0(), 1e12 * 1e-3);
-        // auto: exact up to 2048, the estimate above; SVD modes always exact
-        assertTrue(ConditionMethod.AUTO.exactFor(SolveMode.PAPER, 2048, 2048));
-        assertFalse(ConditionMethod.AUTO.exactFor(SolveMode.PAPER, 4096, 4096));
-        assertTrue(ConditionMethod.ESTIMATE.exactFor(SolveMode.LSTSQ, 4096, 4096));
+        // auto: Lanczos in fp64 paper mode; in fp32 paper mode exact up to 2048, the estimate above; SVD modes exact
+        assertTrue(ConditionMethod.AUTO.lanczosFor(SolveMode.PAPER, Precision.FP64));
+        assertFalse(ConditionMethod.AUTO.exactFor(SolveMode.PAPER, Precision.FP64, 768, 768));
+        assertTrue(ConditionMethod.AUTO.exactFor(SolveMode.PAPER, Precision.FP32, 2048, 2048));
+        assertFalse(ConditionMethod.AUTO.exactFor(SolveMode.PAPER, Precision.FP32, 4096, 4096));
+        assertTrue(ConditionMethod.ESTIMATE.exactFor(SolveMode.LSTSQ, Precision.FP64, 4096, 4096));
+        // and by Lanczos, the same cond_2 as the SVD's to 1e-6 (rank n: every W0 here is invertible)
+        ModuleConversion lanczos = ConversionAnalysis.convert(new ConversionSolver(backend, SolveOptions.paper()),
+                layers, w0s);
+        for (int l = 0; l < conds.length; l++) {
+            LayerDiagnostics dl = lanczos.diagnostics().get(l);
+            double exactCond = e.diagnostics().get(l).condW0();
+            assertEquals("2-norm (Lanczos)", dl.condNorm());
+            assertEquals(exactCond, dl.condW0(), Math.max(1e-6, 1e-14 * conds[l]) * exactCond, "cond " + conds[l]);
+            assertEquals(60, dl.rank(), "rank at cond " + conds[l] + ": s_min is above 60 eps s_max");
+        }
     }
 
     @Test
