@@ -54,6 +54,9 @@ class HelpTest {
                 dir.resolve("report").toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.err().contains("progress: solve layers 12/12 (100 %)"), r.err());
+        // and each phase of a layer group, so a long cond(W0) or W0 null is not silent
+        assertTrue(r.err().contains("progress: factor, cond(W0) and solve 12/12 (100 %)"), r.err());
+        assertTrue(r.err().contains("progress: W0 null and controls 12/12 (100 %)"), r.err());
         assertTrue(r.err().contains("progress: write report 1/1 (100 %)"), r.err());
         assertFalse(r.err().contains("\r") || r.err().contains("\u001b"), "no carriage returns or escape codes");
         assertTrue(r.err().lines().allMatch(l -> l.startsWith("progress: ")), r.err());

@@ -58,11 +58,13 @@ public final class Analysis {
         List<ModuleResult> results = new ArrayList<>();
         long totalLayers = modules.stream().mapToLong(m -> ckpt.layersOf(m).size()).sum();
         long[] layersDone = {0};
+        Map<String, Long> phaseDone = new java.util.HashMap<>();
         Map<String, Object> streaming = new LinkedHashMap<>();
         ModulePass pass = new ModulePass(ckpt, options, backend.backend(), similarity, memory);
         for (int k = 0; k < modules.size(); k++) {
             ModulePass.Outcome outcome = pass.run(modules.get(k), timings,
-                    n -> progress.progress("solve layers", layersDone[0] += n, totalLayers));
+                    n -> progress.progress("solve layers", layersDone[0] += n, totalLayers),
+                    (phase, n) -> progress.progress(phase, phaseDone.merge(phase, (long) n, Long::sum), totalLayers));
             progress.progress("similarity", k + 1, modules.size());
             results.add(outcome.result());
             streaming.put(modules.get(k), outcome.streaming());

@@ -60,9 +60,11 @@ final class ModulePass {
 
     /**
      * Analyses module {@code name}; adds the seconds of each step to {@code timings} and reports every layer group
-     * done to {@code layersDone} (with the number of its layers).
+     * done to {@code layersDone} (with the number of its layers), and each phase of a group to {@code phaseDone}
+     * (the phase, then the number of layers).
      */
-    Outcome run(String name, Map<String, Double> timings, IntConsumer layersDone) throws CheckpointException {
+    Outcome run(String name, Map<String, Double> timings, IntConsumer layersDone,
+                java.util.function.ObjIntConsumer<String> phaseDone) throws CheckpointException {
         List<LoraModule> layers = ckpt.layersOf(name);
         similarity.checkPrefixes(name, layers);
         SimilaritySettings settings = options.similarity();
@@ -95,6 +97,7 @@ final class ModulePass {
                 }
                 part.seconds().forEach((step, s) -> timings.merge(step, s, Double::sum));
                 part.seconds().forEach((step, s) -> seconds.merge(step, s, Double::sum));
+                phaseDone.accept("factor, cond(W0) and solve", g.layers().size());
                 long t1 = System.nanoTime();
                 if (store != null) {
                     similarity.sampleW0Null(solver, part.systems(), eqA[0], store);
@@ -104,6 +107,7 @@ final class ModulePass {
                     w0Control.addAll(similarity.w0ControlBases(part.systems()));
                 }
                 add(timings, "w0_null_and_controls", System.nanoTime() - t1);
+                phaseDone.accept("W0 null and controls", g.layers().size());
                 layersDone.accept(g.layers().size());
             });
             long t2 = System.nanoTime();

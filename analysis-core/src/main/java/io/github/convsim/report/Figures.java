@@ -41,6 +41,8 @@ public final class Figures {
             panels.add(nullPanel(h, "Gaussian null", h.gaussian(), oneDraw, scale));
         }
         if (h.w0() != null) {
+            // one colour bar, on the last panel of the shared scale
+            panels.replaceAll(HeatmapFigure::withoutBar);
             panels.add(nullPanel(h, "W0 null", h.w0(), oneDraw, scale));
             double[][] z = zMap(h);
             panels.add(new HeatmapFigure("z vs the W0 null: " + context(h), "Each cell: (observed - W0 null mean) / W0"

@@ -113,6 +113,7 @@ public final class HeatmapFigure {
     private final String[] layers;
     private final double[][] values;
     private final ColourScale scale;
+    private boolean showBar = true;
 
     /** {@code values[a][b]} is the cell of row layer a, column layer b. */
     public HeatmapFigure(String title, String subtitle, String xLabel, String yLabel, int[] layers, double[][] values,
@@ -137,6 +138,17 @@ public final class HeatmapFigure {
         return scale;
     }
 
+    /** The same figure without its colour bar (a panel beside one that shows the shared scale). */
+    HeatmapFigure withoutBar() {
+        HeatmapFigure f = new HeatmapFigure(title, subtitle, xLabel, yLabel, layers, values, scale);
+        f.showBar = false;
+        return f;
+    }
+
+    private int barRoom() {
+        return showBar ? BAR_ROOM : 10;
+    }
+
     private boolean masked(int a, int b) {
         return scale.maskDiagonal() && a == b;
     }
@@ -156,8 +168,8 @@ public final class HeatmapFigure {
     /** Square cells and their labels, the colour bar, and room for the title (the notes below wrap). */
     public int width() {
         // XChart centres the title over the plot, which the row labels push right by about labelRoom()
-        return Math.max(cellSize() * layers.length + 130 + BAR_ROOM + labelRoom(),
-                title.length() * 8 + 100 + BAR_ROOM);
+        return Math.max(cellSize() * layers.length + 130 + barRoom() + labelRoom(),
+                title.length() * 8 + 100 + barRoom());
     }
 
     public int height() {
@@ -264,9 +276,9 @@ public final class HeatmapFigure {
         public void paint(Graphics2D g, int width, int height) {
             int foot = footRoom();
             g.setColor(Color.WHITE);
-            g.fillRect(width - BAR_ROOM, 0, BAR_ROOM, height);
+            g.fillRect(width - barRoom(), 0, barRoom(), height);
             g.fillRect(0, height - foot, width, foot);
-            super.paint(g, width - BAR_ROOM, height - foot);
+            super.paint(g, width - barRoom(), height - foot);
             setWidth(width);
             setHeight(height);
             g.setColor(Color.DARK_GRAY);
@@ -312,7 +324,7 @@ public final class HeatmapFigure {
                     }
                 }
             }
-            if (defined()) {
+            if (defined() && showBar) {
                 paintBar(g, bounds, width);
             }
         }
