@@ -8,7 +8,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 rounds="${1:-1}"
 targets=(ReaderFuzzTest#safetensors ReaderFuzzTest#torchZip ReaderFuzzTest#shardedIndex ReaderFuzzTest#adapterConfig
          PickleFuzzTest#unpickle CheckpointFuzzTest#checkpointToReport)
-mvn -q -B -DskipTests install -pl analysis-core -am
+# Maven's logger writes colour resets even with -B -q: stripped, so the CI log is plain text
+mvn -q -B -DskipTests install -pl analysis-core -am 2>&1 | sed 's/\x1b\[[0-9;]*m//g'   # pipefail keeps mvn's status
 total=0
 for ((round = 1; round <= rounds; round++)); do
   for t in "${targets[@]}"; do

@@ -27,6 +27,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
@@ -44,7 +45,7 @@ import picocli.CommandLine.Spec;
             "  report.md, index.html",
             "", "Examples:",
             "  convsim analyze",
-            "  convsim analyze --adapter my-lora --base model.safetensors --out report --side both --i 4 --j 8",
+            "  convsim analyze my-lora --base model.safetensors --out report --side both --i 4 --j 8",
             "  convsim analyze --adapter llama-lora --base llama/ --mode lstsq --modules q_proj,v_proj",
             "  convsim analyze --from report/summary.json --out report-again   # the same analysis, rerun"})
 final class AnalyzeCommand implements Callable<Integer> {
@@ -57,6 +58,10 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT adapter directory, or ORG/NAME[@REVISION] in the Hugging Face hub cache (default: the"
                     + " bundled demo).")
     Path adapter;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "ADAPTER_DIR",
+            description = "The adapter, as every other command takes it; the same as --adapter.")
+    Path positionalAdapter;
 
     @Option(names = "--base", paramLabel = "PATH",
             description = "Base weights: .safetensors/.bin file, sharded index, model directory or ORG/NAME[@REVISION]"
@@ -103,6 +108,13 @@ final class AnalyzeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (adapter != null && positionalAdapter != null) {
+            throw new ParameterException(spec.commandLine(), "the adapter is given twice (" + positionalAdapter
+                    + " and --adapter " + adapter + "): give it once");
+        }
+        if (adapter == null) {
+            adapter = positionalAdapter;
+        }
         ReportedRun recorded = from == null ? null : recorded();
         adapter = Locations.resolve(adapter);
         AnalysisOptions options = recorded != null ? recorded.options() : options();
@@ -138,6 +150,10 @@ final class AnalyzeCommand implements Callable<Integer> {
 
     /** The run a report recorded, its inputs verified unchanged; no option that changes the numbers beside it. */
     private ReportedRun recorded() throws CheckpointException {
+        if (!spec.commandLine().getParseResult().matchedPositionals().isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "--from reruns the adapter the report recorded; an"
+                    + " adapter cannot be given with it");
+        }
         for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
             if (!WITH_FROM.contains(o.longestName())) {
                 throw new ParameterException(spec.commandLine(), "--from reruns the options the report recorded; "

@@ -63,6 +63,18 @@ class HelpTest {
     }
 
     @Test
+    void analyzeTakesTheAdapterLikeEveryOtherCommandButOnlyOnce(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        String demo = CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8").toString();
+        String base = CliRunner.repo().resolve("data/bert-base-uncased.query-value.safetensors").toString();
+        CliRunner.Result r = CliRunner.run("analyze", demo, "--base", base, "--modules", "value", "--draws", "2",
+                "--nulls", "w0", "--out", dir.resolve("report").toString(), "-q");
+        assertEquals(0, r.exit(), r.err());
+        CliRunner.Result twice = CliRunner.run("analyze", demo, "--adapter", demo, "--out", dir.resolve("x").toString());
+        assertEquals(Main.EXIT_USAGE, twice.exit());
+        assertTrue(twice.err().contains("the adapter is given twice"), twice.err());
+    }
+
+    @Test
     void analyseIsAnalyzeAndIZeroIsAUsageError() {
         StringWriter out = new StringWriter();
         int code = new CommandLine(new Main()).setOut(new PrintWriter(out)).execute("analyse", "--help");
