@@ -176,8 +176,8 @@ public final class CondLoraFit {
                     List<Matrix> t = at(g.from() + k);
                     Matrix f = fits.get(k);
                     for (int set = 0; set < sets(); set++) {
-                        Matrix fa = columns(f, 2 * set * r, r);
-                        Matrix fb = columns(f, (2 * set + 1) * r, r);
+                        Matrix fa = f.columnSlice(2 * set * r, r);
+                        Matrix fb = f.columnSlice((2 * set + 1) * r, r);
                         double[] ra = residual(fa, t.get(2 * set));
                         double[] rb = residual(fb, t.get(2 * set + 1));
                         double[] dw = productResidual(fb, fa.transpose(), t.get(2 * set + 1), t.get(2 * set).transpose());
@@ -193,8 +193,8 @@ public final class CondLoraFit {
                 }
                 groupDone.accept(g.layers().size());
             });
-            Matrix wa = columns(solution, 0, r).transpose();
-            Matrix wb = columns(solution, r, r).transpose();
+            Matrix wa = solution.columnSlice(0, r).transpose();
+            Matrix wb = solution.columnSlice(r, r).transpose();
             return new ModuleFit(module, layers, wa, wb, perLayer, r2(acc[0], 0), r2(acc[0], 2),
                     Math.sqrt(acc[0][4] / acc[0][5]), nullOf("gaussian", acc, 1), nullOf("shuffled", acc, 1 + draws),
                     1.0 / layers.size(), ridge);
@@ -268,12 +268,6 @@ public final class CondLoraFit {
             off += m.data().length;
         }
         return out;
-    }
-
-    private static Matrix columns(Matrix m, int from, int count) {
-        double[] d = new double[m.rows() * count];
-        System.arraycopy(m.data(), from * m.rows(), d, 0, d.length);
-        return new Matrix(m.rows(), count, d);
     }
 
     static int[] derangement(SplittableRandom rng, int n) {

@@ -90,7 +90,12 @@ public final class Matrix {
 
     /** Columns [0, count) as a new matrix. */
     public Matrix leadingColumns(int count) {
-        return new Matrix(rows, count, Arrays.copyOf(data, rows * count));
+        return columnSlice(0, count);
+    }
+
+    /** Columns [from, from + count) as a new matrix (one copy: columns are contiguous). */
+    public Matrix columnSlice(int from, int count) {
+        return new Matrix(rows, count, Arrays.copyOfRange(data, from * rows, (from + count) * rows));
     }
 
     public double frobeniusNorm() {

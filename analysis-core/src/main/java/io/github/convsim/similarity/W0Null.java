@@ -85,10 +85,10 @@ public final class W0Null {
             for (int l = 0; l < layers; l++) {
                 int r = modules.get(l).rank();
                 if (needA) {
-                    flatA.add(columns(cA.get(l), d * r, r));
+                    flatA.add(cA.get(l).columnSlice(d * r, r));
                 }
                 if (needB) {
-                    flatB.add(columns(cB.get(l), d * r, r));
+                    flatB.add(cB.get(l).columnSlice(d * r, r));
                 }
                 flatFactorA.add(randomA.get(l).get(d));
             }
@@ -103,11 +103,5 @@ public final class W0Null {
             out.put(f, byDraw);
         }
         return out;
-    }
-
-    private static Matrix columns(Matrix m, int from, int count) {
-        double[] d = new double[m.rows() * count];
-        System.arraycopy(m.data(), from * m.rows(), d, 0, d.length);
-        return new Matrix(m.rows(), count, d);
     }
 }
