@@ -7,29 +7,20 @@ import java.awt.Color;
  * by the common forms of colour blindness. Sixteen anchors, linearly interpolated.
  */
 public final class Viridis {
-    private static final int[] ANCHORS = {
+    private static final ColourMap MAP = new ColourMap(
         0x440154, 0x481A6C, 0x472F7D, 0x414487, 0x39568C, 0x31688E, 0x2A788E, 0x23888E,
-        0x1F988B, 0x22A884, 0x35B779, 0x54C568, 0x7AD151, 0xA5DB36, 0xD2E21B, 0xFDE725};
+        0x1F988B, 0x22A884, 0x35B779, 0x54C568, 0x7AD151, 0xA5DB36, 0xD2E21B, 0xFDE725);
 
     private Viridis() {}
 
     /** The colour of {@code t} in [0, 1] (clamped). */
     public static Color at(double t) {
-        double x = Math.max(0, Math.min(1, t)) * (ANCHORS.length - 1);
-        int k = Math.min(ANCHORS.length - 2, (int) Math.floor(x));
-        double f = x - k;
-        int a = ANCHORS[k];
-        int b = ANCHORS[k + 1];
-        return new Color(mix(a >> 16, b >> 16, f), mix(a >> 8, b >> 8, f), mix(a, b, f));
+        return MAP.at(t);
     }
 
     /** The anchors as colours, for charts that interpolate a gradient themselves. */
     public static Color[] anchors() {
-        Color[] c = new Color[ANCHORS.length];
-        for (int i = 0; i < c.length; i++) {
-            c[i] = new Color(ANCHORS[i]);
-        }
-        return c;
+        return MAP.anchors();
     }
 
     /** Black or white, whichever contrasts more with {@code background} (WCAG relative luminance). */
@@ -43,11 +34,5 @@ public final class Viridis {
     private static double linear(int channel) {
         double c = channel / 255.0;
         return c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
-    }
-
-    private static int mix(int a, int b, double f) {
-        int x = a & 0xff;
-        int y = b & 0xff;
-        return (int) Math.round(x + (y - x) * f);
     }
 }
