@@ -53,7 +53,7 @@ final class Demo {
             }
             throw new InputException("no --base given for " + adapter + ": its adapter_config.json names the base '"
                     + named + "', which is neither a local path nor in the Hugging Face hub cache (looked in "
-                    + hub.roots().stream().map(r -> r.resolve("models--" + named.replace("/", "--")).toString())
+                    + hub.repositoryDirs(named).stream().map(Path::toString)
                             .collect(java.util.stream.Collectors.joining(", "))
                     + "); pass the base weights with --base (the bundled demo base is used only when no adapter is"
                     + " given)");

@@ -89,8 +89,7 @@ public final class HubCache {
         String repo = spec.contains("@") ? spec.substring(0, spec.indexOf('@')) : spec;
         String revision = spec.contains("@") ? spec.substring(spec.indexOf('@') + 1) : "main";
         List<String> looked = new ArrayList<>();
-        for (Path root : roots) {
-            Path dir = root.resolve(folderOf(repo));
+        for (Path dir : repositoryDirs(repo)) {
             looked.add(Files.isDirectory(dir) ? dir + " (no snapshot for revision '" + revision + "')" : dir.toString());
         }
         throw new CheckpointException(Path.of(spec), "not a local path, and not in the Hugging Face hub cache (looked"
@@ -107,8 +106,7 @@ public final class HubCache {
         int at = spec.indexOf('@');
         String repo = at < 0 ? spec : spec.substring(0, at);
         String revision = at < 0 ? "main" : spec.substring(at + 1);
-        for (Path root : roots) {
-            Path dir = root.resolve(folderOf(repo));
+        for (Path dir : repositoryDirs(repo)) {
             Optional<Path> snap = snapshotIn(dir, revision);
             if (snap.isPresent()) {
                 return snap;
@@ -117,9 +115,9 @@ public final class HubCache {
         return Optional.empty();
     }
 
-    /** The cache's folder for a repository: models--org--name. */
-    static String folderOf(String repo) {
-        return "models--" + repo.replace("/", "--");
+    /** Where the cache keeps a repository ({@code org/name}, no revision): models--org--name under each root. */
+    public List<Path> repositoryDirs(String repo) {
+        return roots.stream().map(r -> r.resolve("models--" + repo.replace("/", "--"))).toList();
     }
 
     private static Optional<Path> snapshotIn(Path repoDir, String revision) {
