@@ -201,7 +201,6 @@ final class CondLoraCommand implements Runnable {
     static Provenance provenance(LoraCheckpoint ckpt, Backends.Choice backend, Map<String, Object> options,
                                  double seconds) throws IOException {
         return Provenance.of("convsim condlora fit", backend, Provenance.inputsOf(List.of(ckpt)), options,
-                Map.of("fit", seconds), Map.of("max_heap_bytes", Runtime.getRuntime().maxMemory(),
-                        "peak_heap_bytes", MemoryUse.peakHeapBytes()));
+                Map.of("fit", seconds), MemoryUse.resources());
     }
 }

@@ -60,14 +60,20 @@ public final class MemoryUse {
     }
 
     /** The largest heap occupancy seen: before a collection, or now. */
-    /** The heap the run was given and the peaks it reached, with how each module was streamed, for provenance. */
-    public static Map<String, Object> resources(Map<String, Object> modules) {
+    /** The heap the run was given and the peaks it reached, for provenance. */
+    public static Map<String, Object> resources() {
         Map<String, Object> r = new java.util.LinkedHashMap<>();
         r.put("max_heap_bytes", Runtime.getRuntime().maxMemory());
         r.put("peak_heap_bytes", peakHeapBytes());
         r.put("peak_live_heap_after_gc_bytes", peakLiveHeapBytes());
         r.put("peak_live_heap_after_full_gc_bytes", peakLiveAfterFullGcBytes());
         r.put("peak_rss_bytes", peakResidentBytes());
+        return r;
+    }
+
+    /** As {@link #resources()}, with how each module was streamed. */
+    public static Map<String, Object> resources(Map<String, Object> modules) {
+        Map<String, Object> r = resources();
         r.put("modules", modules);
         return r;
     }
