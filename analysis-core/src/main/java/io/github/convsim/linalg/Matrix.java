@@ -98,6 +98,16 @@ public final class Matrix {
         return new Matrix(rows, count, Arrays.copyOfRange(data, from * rows, (from + count) * rows));
     }
 
+    /** [left | right]: the columns of both, side by side (one copy each: columns are contiguous). */
+    public static Matrix hstack(Matrix left, Matrix right) {
+        if (left.rows != right.rows) {
+            throw new IllegalArgumentException("cannot put " + left.shapeString() + " beside " + right.shapeString());
+        }
+        double[] d = Arrays.copyOf(left.data, left.data.length + right.data.length);
+        System.arraycopy(right.data, 0, d, left.data.length, right.data.length);
+        return new Matrix(left.rows, left.cols + right.cols, d);
+    }
+
     public double frobeniusNorm() {
         double scale = 0;
         double ssq = 1;

@@ -17,8 +17,8 @@ import java.util.SplittableRandom;
 import java.util.random.RandomGenerator;
 
 /**
- * The W0 null's samples: each layer's A and B replaced by Gaussian matrices of the same Frobenius norms and solved
- * against the same factored W0 (all draws of a layer in one solve), then reduced to bases like the observed ones.
+ * The W0 null's samples: each layer's A and B replaced by Gaussian matrices and solved against the same factored W0
+ * (all draws of a layer in one solve), then reduced to bases like the observed ones.
  * What similarity these give is what W0 alone produces.
  */
 public final class W0Null {
@@ -50,33 +50,31 @@ public final class W0Null {
                                                                    Equation equationA, List<Factor> factors,
                                                                    int draws, List<RandomGenerator> rngs) {
         int layers = modules.size();
-        List<Matrix> randomAt = new ArrayList<>(layers);
-        List<Matrix> randomB = new ArrayList<>(layers);
-        List<List<Matrix>> randomA = new ArrayList<>(layers);
-        for (int l = 0; l < layers; l++) {
-            LoraModule m = modules.get(l);
-            RandomGenerator rng = rngs.get(l);
-            int r = m.rank();
-            double normA = m.a().frobeniusNorm();
-            double normB = m.b().frobeniusNorm();
-            Matrix at = Matrix.zeros(m.in(), r * draws);
-            Matrix b = Matrix.zeros(m.out(), r * draws);
-            List<Matrix> as = new ArrayList<>(draws);
-            for (int d = 0; d < draws; d++) {
-                Matrix ad = RandomMatrices.gaussian(rng, r, m.in(), normA);
-                as.add(ad);
-                System.arraycopy(ad.transpose().data(), 0, at.data(), d * m.in() * r, m.in() * r);
-                Matrix bd = RandomMatrices.gaussian(rng, m.out(), r, normB);
-                System.arraycopy(bd.data(), 0, b.data(), d * m.out() * r, m.out() * r);
-            }
-            randomAt.add(at);
-            randomB.add(b);
-            randomA.add(as);
-        }
         boolean needA = factors.contains(Factor.A);
         boolean needB = factors.contains(Factor.B) || factors.contains(Factor.DW);
-        List<Matrix> cA = needA ? solver.solve(systems, randomAt, equationA) : null;
-        List<Matrix> cB = needB ? solver.solve(systems, randomB, Equation.W0_X) : null;
+        // one layer's draws per task: each layer has its own generator, so the values do not depend on the threads
+        Draws[] drawn = new Draws[layers];
+        java.util.stream.IntStream.range(0, layers).parallel()
+                .forEach(l -> drawn[l] = Draws.of(modules.get(l), rngs.get(l), draws));
+        List<Matrix> cA;
+        List<Matrix> cB;
+        if (needA && needB && equationA == Equation.W0_X) {
+            // both factors solve W0 X = T: one solve of [A^T draws | B draws] per layer
+            List<Matrix> both = solver.solve(systems, java.util.Arrays.stream(drawn)
+                    .map(d -> Matrix.hstack(d.at, d.b)).toList(), Equation.W0_X);
+            cA = new ArrayList<>(layers);
+            cB = new ArrayList<>(layers);
+            for (int l = 0; l < layers; l++) {
+                int half = drawn[l].at.cols();
+                cA.add(both.get(l).columnSlice(0, half));
+                cB.add(both.get(l).columnSlice(half, drawn[l].b.cols()));
+            }
+        } else {
+            cA = needA ? solver.solve(systems, java.util.Arrays.stream(drawn).map(d -> d.at).toList(), equationA)
+                    : null;
+            cB = needB ? solver.solve(systems, java.util.Arrays.stream(drawn).map(d -> d.b).toList(), Equation.W0_X)
+                    : null;
+        }
         // flatten (draw, layer) so each factor's bases come from one batched call
         List<Matrix> flatA = new ArrayList<>();
         List<Matrix> flatB = new ArrayList<>();
@@ -90,7 +88,7 @@ public final class W0Null {
                 if (needB) {
                     flatB.add(cB.get(l).columnSlice(d * r, r));
                 }
-                flatFactorA.add(randomA.get(l).get(d));
+                flatFactorA.add(drawn[l].as.get(d));
             }
         }
         Map<Factor, List<List<FactorBases.Pair>>> out = new EnumMap<>(Factor.class);
@@ -103,5 +101,28 @@ public final class W0Null {
             out.put(f, byDraw);
         }
         return out;
+    }
+
+    /**
+     * One layer's draws, A_d [r, in] and B_d [out, r] with i.i.d. standard normal entries, in the generator's order
+     * (A_d, then B_d, draw by draw), side by side: A^T = [A_1^T | ... ] and B = [B_1 | ... ]. They are not scaled to
+     * the adapter's norms: bases, and so phi, are invariant to scale, and unscaled draws depend on W0, the rank, the
+     * seed, the module and the layer only, so any adapter of that rank on that base gets the same null.
+     */
+    private record Draws(Matrix at, Matrix b, List<Matrix> as) {
+        static Draws of(LoraModule m, RandomGenerator rng, int draws) {
+            int r = m.rank();
+            Matrix at = Matrix.zeros(m.in(), r * draws);
+            Matrix b = Matrix.zeros(m.out(), r * draws);
+            List<Matrix> as = new ArrayList<>(draws);
+            for (int d = 0; d < draws; d++) {
+                Matrix ad = RandomMatrices.standardGaussian(rng, r, m.in());
+                as.add(ad);
+                System.arraycopy(ad.transpose().data(), 0, at.data(), d * m.in() * r, m.in() * r);
+                Matrix bd = RandomMatrices.standardGaussian(rng, m.out(), r);
+                System.arraycopy(bd.data(), 0, b.data(), d * m.out() * r, m.out() * r);
+            }
+            return new Draws(at, b, as);
+        }
     }
 }
