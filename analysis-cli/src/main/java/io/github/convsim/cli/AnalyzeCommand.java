@@ -6,6 +6,7 @@ import io.github.convsim.linalg.Backends;
 import io.github.convsim.model.BaseMatch;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.report.AtomicOutput;
+import io.github.convsim.cache.BaseCache;
 import io.github.convsim.report.ReportWriter;
 import io.github.convsim.report.Verdicts;
 import io.github.convsim.results.AnalysisOptions;
@@ -102,9 +103,21 @@ final class AnalyzeCommand implements Callable<Integer> {
                 "--format, --quiet and --progress may be given with it."})
     Path from;
 
+    @Option(names = "--no-cache",
+            description = {"Neither read nor write the W0 cache. By default, what is derived from the base alone (LU",
+                "factors, cond(W0), the W0 null's and the planted controls' bases) is kept in $CONVSIM_CACHE_DIR,",
+                "else $XDG_CACHE_HOME/convsim, else ~/.cache/convsim, capped at $CONVSIM_CACHE_MAX_BYTES (default",
+                "4 GiB; least recently used entries go first), so a second adapter on the same base skips every",
+                "factorisation; the numbers are the same, bit for bit. CONVSIM_CACHE=off switches it off as well."})
+    boolean noCache;
+
+    @Option(names = "--cache-dir", paramLabel = "DIR",
+            description = "Keep the W0 cache in DIR instead (used even where CONVSIM_CACHE=off; not with --no-cache).")
+    Path cacheDir;
+
     /** The options that may accompany --from: they change where and how the report is written, not its numbers. */
     private static final Set<String> WITH_FROM = Set.of("--from", "--out", "--force", "--format", "--quiet",
-            "--progress", "--debug");
+            "--progress", "--debug", "--no-cache", "--cache-dir");
 
     @Override
     public Integer call() throws Exception {
@@ -114,6 +127,9 @@ final class AnalyzeCommand implements Callable<Integer> {
         }
         if (adapter == null) {
             adapter = positionalAdapter;
+        }
+        if (noCache && cacheDir != null) {
+            throw new ParameterException(spec.commandLine(), "--no-cache and --cache-dir contradict each other: give one");
         }
         ReportedRun recorded = from == null ? null : recorded();
         adapter = Locations.resolve(adapter);
@@ -131,11 +147,16 @@ final class AnalyzeCommand implements Callable<Integer> {
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
             Backends.Choice choice = Backends.select(options.backend());
             try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, baseCheck)) {
-                AnalysisResult result = Analysis.run(ckpt, options, choice, progress);
+                BaseCache cache = noCache ? null : Locations.cache(cacheDir);
+                AnalysisResult result = Analysis.run(ckpt, options, choice, progress, cache);
                 progress.progress("write report", 0, 1);
                 Path written = output.commit(dir -> writer.write(result, dir));
                 progress.progress("write report", 1, 1);
                 progress.close();
+                if (cache != null) {
+                    // a damaged cache entry is a warning even with --quiet: the run recomputed it
+                    cache.notes().forEach(n -> spec.commandLine().getErr().println("convsim: note: " + n));
+                }
                 if (!progressOptions.quiet) {
                     o.printf("base: %s (%s)%n", basePath, baseChoice.why());
                     ckpt.notes().forEach(n -> o.println("note: " + n));

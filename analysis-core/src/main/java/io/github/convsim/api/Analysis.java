@@ -1,5 +1,6 @@
 package io.github.convsim.api;
 
+import io.github.convsim.cache.BaseCache;
 import io.github.convsim.common.ProgressListener;
 import io.github.convsim.io.CheckpointException;
 import io.github.convsim.linalg.Backends;
@@ -38,12 +39,28 @@ public final class Analysis {
      */
     public static AnalysisResult run(LoraCheckpoint ckpt, AnalysisOptions options, Backends.Choice backend,
                                      ProgressListener progress) throws CheckpointException {
-        return run(ckpt, options, backend, progress, Runtime.getRuntime().maxMemory());
+        return run(ckpt, options, backend, progress, null);
+    }
+
+    /**
+     * As {@link #run(LoraCheckpoint, AnalysisOptions, Backends.Choice, ProgressListener)}, taking what was derived
+     * from W0 by an earlier run on the same base from {@code cache} and leaving there what this run derives (null: no
+     * cache). The numbers are the same, bit for bit, with or without it; see {@link BaseCache}.
+     */
+    public static AnalysisResult run(LoraCheckpoint ckpt, AnalysisOptions options, Backends.Choice backend,
+                                     ProgressListener progress, BaseCache cache) throws CheckpointException {
+        return run(ckpt, options, backend, progress, Runtime.getRuntime().maxMemory(), cache);
     }
 
     /** As {@link #run(LoraCheckpoint, AnalysisOptions, Backends.Choice, ProgressListener)} within {@code memory} bytes. */
     static AnalysisResult run(LoraCheckpoint ckpt, AnalysisOptions options, Backends.Choice backend,
                               ProgressListener progress, long memory) throws CheckpointException {
+        return run(ckpt, options, backend, progress, memory, null);
+    }
+
+    private static AnalysisResult run(LoraCheckpoint ckpt, AnalysisOptions options, Backends.Choice backend,
+                                      ProgressListener progress, long memory, BaseCache cache)
+            throws CheckpointException {
         MemoryUse.watch();
         CompletableFuture<List<Provenance.InputFile>> hashes = CompletableFuture.supplyAsync(() -> {
             try {
@@ -60,7 +77,8 @@ public final class Analysis {
         long[] layersDone = {0};
         Map<String, Long> phaseDone = new java.util.HashMap<>();
         Map<String, Object> streaming = new LinkedHashMap<>();
-        ModulePass pass = new ModulePass(ckpt, options, backend.backend(), similarity, memory);
+        ModulePass pass = new ModulePass(ckpt, options, backend.backend(), similarity, memory, cache,
+                cache == null ? null : baseSha256(ckpt));
         for (int k = 0; k < modules.size(); k++) {
             ModulePass.Outcome outcome = pass.run(modules.get(k), timings,
                     n -> progress.progress("solve layers", layersDone[0] += n, totalLayers),
@@ -80,10 +98,31 @@ public final class Analysis {
             throw e;
         }
         ModulePass.add(timings, "hash_wait", System.nanoTime() - h0);
-        Map<String, Object> resources = MemoryUse.resources(streaming);
+        Map<String, Object> resources = new LinkedHashMap<>(MemoryUse.resources(streaming));
+        if (cache != null) {
+            resources.put("w0_cache", cache.summary());
+        }
         Provenance prov = Provenance.of("convsim", backend, inputs, optionsMap(options, ckpt), timings, resources);
         return new AnalysisResult(ckpt.adapterDir().getFileName().toString(), options, List.copyOf(results),
                 ckpt.config().raw(), prov);
+    }
+
+    /**
+     * The base's identity in the cache's keys: the SHA-256 of its files' SHA-256s, in the order the base lists them
+     * (the same hashes provenance records, computed once).
+     */
+    private static String baseSha256(LoraCheckpoint ckpt) throws CheckpointException {
+        try {
+            java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+            for (java.nio.file.Path f : ckpt.base().files()) {
+                md.update(Provenance.sha256(f).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            }
+            return java.util.HexFormat.of().formatHex(md.digest());
+        } catch (java.io.IOException e) {
+            throw new CheckpointException(ckpt.base().location(), "cannot hash the base: " + e.getMessage());
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java runtime", e);
+        }
     }
 
     private static List<String> selectModules(LoraCheckpoint ckpt, List<String> requested) throws CheckpointException {

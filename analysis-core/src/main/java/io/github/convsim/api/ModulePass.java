@@ -1,6 +1,9 @@
 package io.github.convsim.api;
 
+import io.github.convsim.cache.BaseCache;
 import io.github.convsim.conversion.ConversionAnalysis;
+import io.github.convsim.conversion.Factor;
+import io.github.convsim.conversion.FactorCache;
 import io.github.convsim.conversion.ConversionSolver;
 import io.github.convsim.conversion.Equation;
 import io.github.convsim.conversion.IllConditionedException;
@@ -48,14 +51,22 @@ final class ModulePass {
     private final LinalgBackend backend;
     private final SimilarityAnalysis similarity;
     private final long memory;
+    private final BaseCache cache;
+    private final String baseSha256;
 
+    /**
+     * @param cache      where W0-derived results are looked up and left, or null for none
+     * @param baseSha256 the base's identity in the cache's keys (see {@link W0Cache}); unused without a cache
+     */
     ModulePass(LoraCheckpoint ckpt, AnalysisOptions options, LinalgBackend backend, SimilarityAnalysis similarity,
-               long memory) {
+               long memory, BaseCache cache, String baseSha256) {
         this.ckpt = ckpt;
         this.options = options;
         this.backend = backend;
         this.similarity = similarity;
         this.memory = memory;
+        this.cache = cache;
+        this.baseSha256 = baseSha256;
     }
 
     /**
@@ -81,27 +92,42 @@ final class ModulePass {
         long plantedBytes = (long) PlantedControl.NOISE.length * PlantedControl.REPETITIONS * layers.size()
                 * NullBasisStore.bytesPerPair(Math.max(first.out(), first.in()), keep, 1);
         LayerStream stream = new LayerStream(ckpt, group);
+        W0Cache w0Cache = cache == null ? null : new W0Cache(cache, baseSha256, backend, solveOptions.mode().label()
+                + " " + solveOptions.precision() + " cond " + options.cond(), group > 1);
+        String nullParams = "rank=" + first.rank() + " seed=" + settings.seed() + " draws=" + settings.draws()
+                + " per-chunk=" + LayerGroups.W0_NULL_DRAWS_PER_CHUNK + " factors=" + settings.factors() + " sides="
+                + settings.sides() + " keep=" + keep + " draws-unscaled";
+        String plantedParams = "rank=" + first.rank() + " seed=" + settings.seed() + " keep=" + keep + " noise="
+                + java.util.Arrays.toString(PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS;
         Equation[] eqA = {null};
         ModuleSpectrum[] spectrum = {null};
         try (NullBasisStore store = nullStore(nullBytes, keep);
              NullBasisStore planted = store == null ? null : plantedStore(plantedBytes, keep)) {
             stream.forEach(layers, timings, g -> {
-                ModuleConversion part = ConversionAnalysis.convert(solver, g.layers(), g.w0s());
+                ModuleConversion part = ConversionAnalysis.convert(solver, g.layers(), g.w0s(),
+                        w0Cache == null ? FactorCache.NONE : w0Cache);
                 if (eqA[0] != null && part.equationA() != eqA[0]) {
                     throw new IllConditionedException("module " + name + " mixes square and non-square W0 across layers");
                 }
                 eqA[0] = part.equationA();
                 converted.addAll(part.layers());
                 if (g.from() == 0) {
-                    spectrum[0] = spectrum(part.layers().get(0), g.w0s().get(0));
+                    spectrum[0] = spectrum(part.layers().get(0), g.w0s().get(0), w0Cache);
                 }
                 part.seconds().forEach((step, s) -> timings.merge(step, s, Double::sum));
                 part.seconds().forEach((step, s) -> seconds.merge(step, s, Double::sum));
                 phaseDone.accept("factor, cond(W0) and solve", g.layers().size());
                 long t1 = System.nanoTime();
-                if (store != null) {
+                if (store != null && w0Cache == null) {
                     similarity.sampleW0Null(solver, part.systems(), eqA[0], store);
                     similarity.samplePlanted(solver, part.systems(), eqA[0], planted);
+                } else if (store != null) {
+                    String eq = " equation=" + eqA[0];
+                    w0Cache.basesOrSample(g.layers(), "w0-null", nullParams + eq, settings.factors(),
+                            settings.draws(), store, s -> similarity.sampleW0Null(solver, part.systems(), eqA[0], s));
+                    w0Cache.basesOrSample(g.layers(), "planted", plantedParams + eq, List.of(Factor.A),
+                            PlantedControl.NOISE.length * PlantedControl.REPETITIONS, planted,
+                            s -> similarity.samplePlanted(solver, part.systems(), eqA[0], s));
                 }
                 if (w0Control != null) {
                     w0Control.addAll(similarity.w0ControlBases(part.systems()));
@@ -131,14 +157,22 @@ final class ModulePass {
         }
     }
 
-    /** The singular values of the first layer's W0 (where it is small enough) and of its C_A and C_B. */
-    private ModuleSpectrum spectrum(LayerConversion first, io.github.convsim.linalg.Matrix w0) {
+    /**
+     * The singular values of the first layer's W0 (where it is small enough; from the cache when it has them) and of
+     * its C_A and C_B.
+     */
+    private ModuleSpectrum spectrum(LayerConversion first, io.github.convsim.linalg.Matrix w0, W0Cache w0Cache) {
         boolean small = Math.max(w0.rows(), w0.cols()) <= ModuleSpectrum.W0_LIMIT;
-        var svds = backend.svd(small ? List.of(w0, first.cA(), first.cB()) : List.of(first.cA(), first.cB()), false,
-                io.github.convsim.linalg.Precision.FP64);
-        int k = small ? 1 : 0;
-        return new ModuleSpectrum(first.module().layer(), small ? svds.get(0).s() : null, svds.get(k).s(),
-                svds.get(k + 1).s());
+        double[] cached = small && w0Cache != null ? w0Cache.singularValues(first.module()).orElse(null) : null;
+        boolean computeW0 = small && cached == null;
+        var svds = backend.svd(computeW0 ? List.of(w0, first.cA(), first.cB()) : List.of(first.cA(), first.cB()),
+                false, io.github.convsim.linalg.Precision.FP64);
+        int k = computeW0 ? 1 : 0;
+        double[] w0Values = cached != null ? cached : computeW0 ? svds.get(0).s() : null;
+        if (computeW0 && w0Cache != null) {
+            w0Cache.keepSingularValues(first.module(), w0Values);
+        }
+        return new ModuleSpectrum(first.module().layer(), w0Values, svds.get(k).s(), svds.get(k + 1).s());
     }
 
     /** The planted controls' left bases: on the heap when small, spilling to a temporary file like the W0 null's. */

@@ -19,10 +19,27 @@ public final class ConversionAnalysis {
 
     /** Conversion matrices of all layers of one module, {@code w0s} in the order of {@code layers}. */
     public static ModuleConversion convert(ConversionSolver solver, List<LoraModule> layers, List<Matrix> w0s) {
+        return convert(solver, layers, w0s, FactorCache.NONE);
+    }
+
+    /**
+     * As {@link #convert(ConversionSolver, List, List)}, taking W0's factors and cond from {@code cache} when it holds
+     * every layer's (and leaving there those it computes).
+     */
+    public static ModuleConversion convert(ConversionSolver solver, List<LoraModule> layers, List<Matrix> w0s,
+                                           FactorCache cache) {
         long t0 = System.nanoTime();
-        List<W0System> systems = solver.factorOnly(layers, w0s);
-        long t1 = System.nanoTime();
-        systems = solver.condition(systems);
+        Precision p = solver.options().precision();
+        List<W0System> systems = solver.cached(layers, w0s, cache, p);
+        long fromCache = System.nanoTime() - t0;
+        t0 = System.nanoTime();
+        long t1 = t0;
+        if (systems == null) {
+            systems = solver.factorOnly(layers, w0s);
+            t1 = System.nanoTime();
+            systems = solver.condition(systems);
+            solver.keep(systems, cache);
+        }
         long t2 = System.nanoTime();
         Equation eqA = ConversionSolver.equationForA(systems.get(0));
         for (W0System s : systems) {
@@ -43,7 +60,7 @@ public final class ConversionAnalysis {
         List<Double> resA = solver.relativeResiduals(systems, cA, targetsA, eqA);
         // W0 C_B serves both residual_B and residual_dW = ||(W0 C_B - B) A|| / ||B A||
         List<Matrix> w0cB = solver.backend().gemm(w0s, false, cB, false, Precision.FP64);
-        List<Double> gap = precisionGap(solver, systems, layers, w0s, cA, cB, targetsA, targetsB, eqA);
+        List<Double> gap = precisionGap(solver, systems, layers, w0s, cA, cB, targetsA, targetsB, eqA, cache);
         SolveOptions o = solver.options();
         List<LayerConversion> out = new ArrayList<>();
         for (int k = 0; k < layers.size(); k++) {
@@ -58,6 +75,7 @@ public final class ConversionAnalysis {
         }
         long t4 = System.nanoTime();
         Map<String, Double> seconds = new LinkedHashMap<>();
+        seconds.put("factors_from_cache", fromCache / 1e9);
         seconds.put("factor", (t1 - t0) / 1e9);
         seconds.put("solve", (t3 - t2) / 1e9);
         seconds.put("cond", (t2 - t1) / 1e9);
@@ -85,7 +103,7 @@ public final class ConversionAnalysis {
     private static List<Double> precisionGap(ConversionSolver solver, List<W0System> done, List<LoraModule> layers,
                                              List<Matrix> w0s,
                                              List<Matrix> cA, List<Matrix> cB, List<Matrix> targetsA,
-                                             List<Matrix> targetsB, Equation eqA) {
+                                             List<Matrix> targetsB, Equation eqA, FactorCache cache) {
         SolveOptions o = solver.options();
         List<Double> gaps = new ArrayList<>();
         if (o.mode() != SolveMode.PAPER && o.precision() == Precision.FP64) {
@@ -94,12 +112,16 @@ public final class ConversionAnalysis {
         }
         Precision other = o.precision() == Precision.FP64 ? Precision.FP32 : Precision.FP64;
         ConversionSolver alt = new ConversionSolver(solver.backend(), o.withPrecision(other));
-        List<W0System> systems;
-        try {
-            systems = alt.factor(layers, w0s, done.stream().map(W0System::conditioning).toList());
-        } catch (IllConditionedException singularInFp32) {
-            layers.forEach(l -> gaps.add(Double.POSITIVE_INFINITY));
-            return gaps;
+        List<Conditioning> known = done.stream().map(W0System::conditioning).toList();
+        List<W0System> systems = alt.cached(layers, w0s, cache, other, known);
+        if (systems == null) {
+            try {
+                systems = alt.factor(layers, w0s, known);
+            } catch (IllConditionedException singularInFp32) {
+                layers.forEach(l -> gaps.add(Double.POSITIVE_INFINITY));
+                return gaps;
+            }
+            alt.keep(systems, cache);
         }
         List<Matrix> altA = alt.solve(systems, targetsA, eqA);
         List<Matrix> altB = alt.solve(systems, targetsB, Equation.W0_X);

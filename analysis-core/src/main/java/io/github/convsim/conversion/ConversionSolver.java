@@ -74,6 +74,42 @@ public final class ConversionSolver {
     }
 
     /**
+     * Every layer's factors and cond(W0) from {@code cache} (paper mode only), or null when a layer's are missing there:
+     * then the caller factors the whole group.
+     */
+    List<W0System> cached(List<LoraModule> layers, List<Matrix> w0s, FactorCache cache, Precision p) {
+        return cached(layers, w0s, cache, p, null);
+    }
+
+    /** As {@link #cached(List, List, FactorCache, Precision)}, with cond(W0) known from the working precision's. */
+    List<W0System> cached(List<LoraModule> layers, List<Matrix> w0s, FactorCache cache, Precision p,
+                          List<Conditioning> known) {
+        if (options.mode() != SolveMode.PAPER || cache == FactorCache.NONE) {
+            return null;
+        }
+        List<W0System> out = new ArrayList<>(layers.size());
+        for (int k = 0; k < layers.size(); k++) {
+            FactorCache.Factors f = cache.find(layers.get(k), p);
+            if (f == null || f.lu().precision() != p || f.lu().n() != w0s.get(k).rows()) {
+                return null;
+            }
+            out.add(new W0System(layers.get(k), w0s.get(k), known != null ? known.get(k) : f.conditioning(), f.lu(),
+                    null));
+        }
+        return out;
+    }
+
+    /** Leaves each system's LU factors and cond(W0) in {@code cache} (paper mode only). */
+    void keep(List<W0System> systems, FactorCache cache) {
+        if (options.mode() != SolveMode.PAPER || cache == FactorCache.NONE) {
+            return;
+        }
+        for (W0System s : systems) {
+            cache.keep(s.module(), new FactorCache.Factors(s.lu(), s.conditioning()));
+        }
+    }
+
+    /**
      * LU (paper mode) or thin SVD of each W0, without cond(W0) (the systems report NaN for it): the factorisation
      * alone, as the solve phase is measured. {@link #condition} adds cond(W0).
      */

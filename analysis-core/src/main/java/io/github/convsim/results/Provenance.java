@@ -123,8 +123,36 @@ public record Provenance(String tool, String toolVersion, String javaVersion, St
      * demo's 57 MB took about 0.5 s of CPU against 0.03 s. The JDK computes it where sha256sum is missing or fails.
      */
     public static String sha256(Path file) throws IOException {
-        String external = sha256sum(file);
-        return external != null ? external : javaSha256(file);
+        String id = identity(file);
+        try {
+            // one computation per file and version in a process: provenance and the W0 cache's keys ask for the same
+            return HASHES.computeIfAbsent(id, k -> {
+                try {
+                    String external = sha256sum(file);
+                    return external != null ? external : javaSha256(file);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
+    private static final java.util.concurrent.ConcurrentHashMap<String, String> HASHES =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** A file's path and version: size, modification and status-change times, inode (a rewrite changes one). */
+    private static String identity(Path file) throws IOException {
+        var a = Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class);
+        Object ctime = null;
+        try {
+            ctime = Files.getAttribute(file, "unix:ctime");
+        } catch (UnsupportedOperationException | IllegalArgumentException notUnix) {
+            // the other attributes still tell versions apart
+        }
+        return file.toAbsolutePath().normalize() + "|" + a.size() + "|"
+                + a.lastModifiedTime().to(java.util.concurrent.TimeUnit.NANOSECONDS) + "|" + ctime + "|" + a.fileKey();
     }
 
     private static String sha256sum(Path file) {

@@ -1,0 +1,292 @@
+package io.github.convsim.cache;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.zip.CRC32C;
+
+/**
+ * Results derived from W0 alone (its LU factors and cond, the W0 null's and the planted controls' bases), kept on disk
+ * between runs so that a second adapter on the same base skips every factorisation. One file per entry, named by the
+ * SHA-256 of its key; the key is written inside the entry too, so a file is used only for the exact key it was
+ * written for.
+ *
+ * <p>An entry is: the magic {@code CONVSIM-CACHE} and a format version, the key (UTF-8), the payload's length and its
+ * CRC-32C, then the payload. An entry whose magic, version, key, length or checksum does not match is corrupt,
+ * truncated or foreign: it is removed, a note says so, and the caller computes the result afresh. Nothing in an entry
+ * is trusted before it is verified. Entries are written to a temporary file and moved into place, so a reader never
+ * sees half an entry, and concurrent runs on one cache at worst compute the same entry twice.
+ *
+ * <p>The directory is capped: after a write, the least recently used entries (by modification time, which a read
+ * refreshes) are removed until the total fits, never one written or read by this run. When this run's own entries
+ * would not fit, it stops writing and says so once. A cache that cannot be written (read-only, full) is noted and
+ * otherwise ignored: the cache speeds a run up and never stops one.
+ */
+public final class BaseCache {
+    /** Default size cap: 4 GiB (the bundled demo's entries take about 0.2 GiB; a 7B base's LU factors take 17). */
+    public static final long DEFAULT_MAX_BYTES = 4L << 30;
+    private static final byte[] MAGIC = "CONVSIM-CACHE".getBytes(StandardCharsets.US_ASCII);
+    private static final int VERSION = 1;
+    private static final String SUFFIX = ".entry";
+
+    private final Path dir;
+    private final long maxBytes;
+    private final List<String> notes = new CopyOnWriteArrayList<>();
+    private final Set<Path> usedByThisRun = ConcurrentHashMap.newKeySet();
+    private final AtomicLong hits = new AtomicLong();
+    private final AtomicLong misses = new AtomicLong();
+    private final AtomicLong written = new AtomicLong();
+    private final AtomicLong writtenBytes = new AtomicLong();
+    private volatile boolean full;
+    private volatile boolean unwritable;
+
+    private BaseCache(Path dir, long maxBytes) {
+        this.dir = dir;
+        this.maxBytes = maxBytes;
+    }
+
+    /** A cache in {@code dir} (created when first written), capped at {@code maxBytes}. */
+    public static BaseCache open(Path dir, long maxBytes) {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("a cache cap must not be negative, got " + maxBytes);
+        }
+        return new BaseCache(dir, maxBytes);
+    }
+
+    /**
+     * Where the cache lives by default: {@code $CONVSIM_CACHE_DIR}, else {@code $XDG_CACHE_HOME/convsim}, else
+     * {@code ~/.cache/convsim} (the XDG base directory specification's default).
+     */
+    public static Path defaultDirectory(Map<String, String> env, String userHome) {
+        String own = env.get("CONVSIM_CACHE_DIR");
+        if (own != null && !own.isBlank()) {
+            return Path.of(own);
+        }
+        String xdg = env.get("XDG_CACHE_HOME");
+        // the specification: a relative path is invalid and is ignored
+        if (xdg != null && !xdg.isBlank() && Path.of(xdg).isAbsolute()) {
+            return Path.of(xdg, "convsim");
+        }
+        return Path.of(userHome, ".cache", "convsim");
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    public long maxBytes() {
+        return maxBytes;
+    }
+
+    /** The verified payload stored under {@code key}, or empty (missing, or found wrong and removed with a note). */
+    public Optional<ByteBuffer> read(String key) {
+        Path file = fileOf(key);
+        if (!Files.isDirectory(dir)) {
+            misses.incrementAndGet();
+            return Optional.empty();
+        }
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (NoSuchFileException e) {
+            misses.incrementAndGet();
+            return Optional.empty();
+        } catch (IOException e) {
+            note("cannot read cache entry " + file + " (" + e.getMessage() + "); computed afresh");
+            misses.incrementAndGet();
+            return Optional.empty();
+        }
+        String problem = problemOf(bytes, key);
+        if (problem != null) {
+            note("cache entry " + file + " is " + problem + "; ignored, removed and computed afresh");
+            delete(file);
+            misses.incrementAndGet();
+            return Optional.empty();
+        }
+        usedByThisRun.add(file);
+        try {
+            Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis()));
+        } catch (IOException ignored) {
+            // least-recently-used order is a preference: an entry that cannot be touched is still valid
+        }
+        hits.incrementAndGet();
+        int payloadAt = headerLength(key);
+        return Optional.of(ByteBuffer.wrap(bytes, payloadAt, bytes.length - payloadAt).slice()
+                .order(ByteOrder.LITTLE_ENDIAN));
+    }
+
+    /** Stores {@code payload} (position to limit) under {@code key}, then trims the cache to its cap. */
+    public void write(String key, ByteBuffer payload) {
+        if (full || unwritable) {
+            return;
+        }
+        ByteBuffer body = payload.duplicate();
+        long size = headerLength(key) + (long) body.remaining();
+        if (writtenBytes.get() + size > maxBytes) {
+            full = true;
+            note("the cache's cap of " + mib(maxBytes) + " is smaller than this run's entries; the rest were not stored"
+                    + " (raise it with CONVSIM_CACHE_MAX_BYTES)");
+            return;
+        }
+        Path file = fileOf(key);
+        Path tmp = null;
+        try {
+            Files.createDirectories(dir);
+            tmp = Files.createTempFile(dir, ".writing-", ".tmp");
+            CRC32C crc = new CRC32C();
+            crc.update(body.duplicate());
+            byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
+            ByteBuffer header = ByteBuffer.allocate(headerLength(key)).order(ByteOrder.LITTLE_ENDIAN);
+            header.put(MAGIC).putInt(VERSION).putInt(keyBytes.length).put(keyBytes).putLong(body.remaining())
+                    .putInt((int) crc.getValue());
+            header.flip();
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                while (header.hasRemaining()) {
+                    ch.write(header);
+                }
+                while (body.hasRemaining()) {
+                    ch.write(body);
+                }
+            }
+            try {
+                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
+            }
+            tmp = null;
+            usedByThisRun.add(file);
+            written.incrementAndGet();
+            writtenBytes.addAndGet(size);
+            trim();
+        } catch (IOException e) {
+            unwritable = true;
+            note("cannot write the cache in " + dir + " (" + e.getMessage() + "); this run stores nothing there");
+        } finally {
+            if (tmp != null) {
+                delete(tmp);
+            }
+        }
+    }
+
+    /** Removes the least recently used entries, never this run's, until the directory fits the cap. */
+    private synchronized void trim() throws IOException {
+        record Entry(Path path, long size, long used) {}
+        List<Entry> entries = new ArrayList<>();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
+            for (Path f : files) {
+                try {
+                    entries.add(new Entry(f, Files.size(f), Files.getLastModifiedTime(f).toMillis()));
+                } catch (NoSuchFileException removedMeanwhile) {
+                    // another run trimmed it
+                }
+            }
+        }
+        long total = entries.stream().mapToLong(Entry::size).sum();
+        entries.sort(Comparator.comparingLong(Entry::used));
+        for (Entry e : entries) {
+            if (total <= maxBytes) {
+                break;
+            }
+            if (!usedByThisRun.contains(e.path())) {
+                delete(e.path());
+                total -= e.size();
+            }
+        }
+    }
+
+    /** What is wrong with an entry's bytes for {@code key}, or null when nothing is. */
+    private static String problemOf(byte[] bytes, String key) {
+        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
+        if (bytes.length < MAGIC.length + 8 || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+            return "not a convsim cache entry (foreign file)";
+        }
+        b.position(MAGIC.length);
+        int version = b.getInt();
+        if (version != VERSION) {
+            return "of format version " + version + ", not " + VERSION;
+        }
+        byte[] expected = key.getBytes(StandardCharsets.UTF_8);
+        int keyLength = b.getInt();
+        if (keyLength != expected.length || b.remaining() < keyLength + 12
+                || !Arrays.equals(bytes, b.position(), b.position() + keyLength, expected, 0, keyLength)) {
+            return "written for another key (foreign, or truncated)";
+        }
+        b.position(b.position() + keyLength);
+        long length = b.getLong();
+        int crc = b.getInt();
+        if (length != b.remaining()) {
+            return "truncated (" + b.remaining() + " of " + length + " payload bytes)";
+        }
+        CRC32C check = new CRC32C();
+        check.update(b);
+        if ((int) check.getValue() != crc) {
+            return "corrupt (checksum mismatch)";
+        }
+        return null;
+    }
+
+    private static int headerLength(String key) {
+        return MAGIC.length + 4 + 4 + key.getBytes(StandardCharsets.UTF_8).length + 8 + 4;
+    }
+
+    private Path fileOf(String key) {
+        try {
+            byte[] h = MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8));
+            return dir.resolve(HexFormat.of().formatHex(h) + SUFFIX);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every Java runtime", e);
+        }
+    }
+
+    private static void delete(Path f) {
+        try {
+            Files.deleteIfExists(f);
+        } catch (IOException ignored) {
+            // a file that cannot be removed is verified again, and refused again, on the next read
+        }
+    }
+
+    private void note(String s) {
+        if (notes.size() < 20 && !notes.contains(s)) {
+            notes.add(s);
+        }
+    }
+
+    private static String mib(long bytes) {
+        return String.format("%.0f MiB", bytes / 1048576.0);
+    }
+
+    /** What went wrong with the cache in this run (at most 20 lines), for the user. */
+    public List<String> notes() {
+        return List.copyOf(notes);
+    }
+
+    /** Hits, misses and entries written in this run, for provenance. */
+    public Map<String, Object> summary() {
+        return Map.of("directory", dir.toString(), "hits", hits.get(), "misses", misses.get(), "written",
+                written.get(), "written_bytes", writtenBytes.get(), "max_bytes", maxBytes);
+    }
+}

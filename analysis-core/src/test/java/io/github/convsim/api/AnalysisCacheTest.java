@@ -1,0 +1,177 @@
+package io.github.convsim.api;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.github.convsim.TestData;
+import io.github.convsim.cache.BaseCache;
+import io.github.convsim.common.ProgressListener;
+import io.github.convsim.io.Dtype;
+import io.github.convsim.io.SafetensorsFile;
+import io.github.convsim.io.SafetensorsWriter;
+import io.github.convsim.linalg.Backends;
+import io.github.convsim.model.LoraCheckpoint;
+import io.github.convsim.report.ReportWriter;
+import io.github.convsim.results.AnalysisOptions;
+import io.github.convsim.results.AnalysisResult;
+import io.github.convsim.results.ModuleResult;
+import io.github.convsim.similarity.NullModel;
+import io.github.convsim.similarity.SimilaritySettings;
+import java.io.IOException;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The W0 cache changes how long an analysis takes, never its numbers: a run that fills the cache, a run that reads it
+ * and a run without it write the same tables, bit for bit, and a damaged cache is noted and recomputed.
+ */
+class AnalysisCacheTest {
+    static Backends.Choice cpu;
+    static String uncached;
+
+    @TempDir
+    Path dir;
+
+    static AnalysisOptions options() {
+        SimilaritySettings s = SimilaritySettings.paperDefaults();
+        return AnalysisOptions.defaults().withModules(List.of("value")).withSimilarity(new SimilaritySettings(0, 0,
+                s.sides(), s.factors(), Set.of(NullModel.GAUSSIAN, NullModel.W0, NullModel.ANALYTIC), 4, 11,
+                s.controls()));
+    }
+
+    @BeforeAll
+    static void withoutCache() throws Exception {
+        cpu = Backends.select("cpu");
+        uncached = fingerprint(run(TestData.bertAdapter(), null));
+    }
+
+    @AfterAll
+    static void close() {
+        cpu.backend().close();
+    }
+
+    static AnalysisResult run(Path adapter, BaseCache cache) throws Exception {
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapter, TestData.bertBase())) {
+            return Analysis.run(ckpt, options(), cpu, ProgressListener.NONE, cache);
+        }
+    }
+
+    /** Every number a report prints (tables at full precision), the power curves and the spectra. */
+    static String fingerprint(AnalysisResult r) throws IOException {
+        StringWriter out = new StringWriter();
+        ReportWriter.similarityTable(r).write().csv(out);
+        ReportWriter.diagnosticsTable(r).write().csv(out);
+        for (ModuleResult m : r.modules()) {
+            out.write(Arrays.deepToString(m.power().averages()));
+            out.write(Arrays.toString(m.spectrum().w0()) + Arrays.toString(m.spectrum().cA())
+                    + Arrays.toString(m.spectrum().cB()));
+        }
+        return out.toString();
+    }
+
+    private static long stat(BaseCache c, String key) {
+        return ((Number) c.summary().get(key)).longValue();
+    }
+
+    @Test
+    void aColdAndAWarmRunGiveTheNumbersOfARunWithoutCache() throws Exception {
+        BaseCache cold = BaseCache.open(dir, BaseCache.DEFAULT_MAX_BYTES);
+        AnalysisResult first = run(TestData.bertAdapter(), cold);
+        assertEquals(uncached, fingerprint(first));
+        assertEquals(0, stat(cold, "hits"));
+        // per layer: fp64 and fp32 factors, the W0 null's and the planted controls' bases; and layer 0's spectrum
+        assertEquals(12 * 4 + 1, stat(cold, "written"));
+        assertEquals(cold.summary(), ((Map<?, ?>) first.provenance().resources().get("w0_cache")));
+
+        BaseCache warm = BaseCache.open(dir, BaseCache.DEFAULT_MAX_BYTES);
+        assertEquals(uncached, fingerprint(run(TestData.bertAdapter(), warm)));
+        assertEquals(12 * 4 + 1, stat(warm, "hits"));
+        assertEquals(0, stat(warm, "misses"));
+        assertEquals(0, stat(warm, "written"));
+        assertEquals(List.of(), warm.notes());
+    }
+
+    @Test
+    void anotherAdapterOfTheSameRankOnTheSameBaseReusesEveryW0Result() throws Exception {
+        run(TestData.bertAdapter(), BaseCache.open(dir, BaseCache.DEFAULT_MAX_BYTES));
+        Path other = otherAdapter(dir.resolve("other"));
+        String expected = fingerprint(run(other, null));
+        assertNotEquals(uncached, expected, "the other adapter must give other numbers");
+        BaseCache warm = BaseCache.open(dir, BaseCache.DEFAULT_MAX_BYTES);
+        assertEquals(expected, fingerprint(run(other, warm)));
+        assertEquals(12 * 4 + 1, stat(warm, "hits"));
+        assertEquals(0, stat(warm, "written"));
+    }
+
+    @Test
+    void corruptTruncatedOrForeignEntriesAreNotedAndRecomputed() throws Exception {
+        run(TestData.bertAdapter(), BaseCache.open(dir, BaseCache.DEFAULT_MAX_BYTES));
+        Map<String, UnaryOperator<byte[]>> damage = Map.of(
+                "corrupt", b -> {
+                    byte[] c = b.clone();
+                    c[c.length / 2] ^= 1;
+                    return c;
+                },
+                "truncated", b -> Arrays.copyOf(b, b.length - 1),
+                "foreign", b -> "not a cache entry".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        for (Map.Entry<String, UnaryOperator<byte[]>> d : damage.entrySet()) {
+            for (Path f : entries()) {
+                Files.write(f, d.getValue().apply(Files.readAllBytes(f)));
+            }
+            BaseCache damaged = BaseCache.open(dir, BaseCache.DEFAULT_MAX_BYTES);
+            assertEquals(uncached, fingerprint(run(TestData.bertAdapter(), damaged)), d.getKey());
+            assertEquals(0, stat(damaged, "hits"), d.getKey());
+            assertFalse(damaged.notes().isEmpty(), d.getKey());
+            assertTrue(damaged.notes().stream().allMatch(n -> n.contains(d.getKey())), d.getKey() + ": "
+                    + damaged.notes());
+            // the damaged entries were replaced by good ones
+            BaseCache repaired = BaseCache.open(dir, BaseCache.DEFAULT_MAX_BYTES);
+            assertEquals(uncached, fingerprint(run(TestData.bertAdapter(), repaired)));
+            assertEquals(12 * 4 + 1, stat(repaired, "hits"), d.getKey());
+        }
+    }
+
+    private List<Path> entries() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            List<Path> out = s.filter(p -> p.toString().endsWith(".entry")).toList();
+            assertEquals(12 * 4 + 1, out.size());
+            return out;
+        }
+    }
+
+    /** The demo adapter with every B scaled by 3 and every A's first row negated: another adapter of rank 8. */
+    private static Path otherAdapter(Path out) throws IOException {
+        Files.createDirectories(out);
+        Path demo = TestData.bertAdapter();
+        Files.copy(demo.resolve("adapter_config.json"), out.resolve("adapter_config.json"));
+        try (SafetensorsFile in = SafetensorsFile.open(demo.resolve("adapter_model.safetensors"))) {
+            SafetensorsWriter w = new SafetensorsWriter();
+            for (String name : in.names()) {
+                double[] v = in.readDoubles(name);
+                long[] shape = in.info(name).shape();
+                if (name.contains("lora_B")) {
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] *= 3;
+                    }
+                } else if (name.contains("lora_A")) {
+                    for (int i = 0; i < shape[1]; i++) {
+                        v[i] = -v[i];
+                    }
+                }
+                w.add(name, Dtype.F32, shape, v);
+            }
+            w.write(out.resolve("adapter_model.safetensors"));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,190 @@
+package io.github.convsim.cache;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class BaseCacheTest {
+    @TempDir
+    Path dir;
+
+    private static ByteBuffer payload(double... values) {
+        return new Payload(8).putDoubles(values).putInts(new int[] {3, 1, 2}).putString("2-norm").bytes();
+    }
+
+    private Path onlyEntry() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            List<Path> entries = s.filter(p -> p.toString().endsWith(".entry")).toList();
+            assertEquals(1, entries.size(), entries.toString());
+            return entries.get(0);
+        }
+    }
+
+    @Test
+    void anEntryComesBackAsWrittenAndOnlyForItsKey() {
+        BaseCache c = BaseCache.open(dir, 1 << 20);
+        double[] values = {Math.PI, -0.0, Double.MIN_VALUE, 1e300};
+        c.write("key one", payload(values));
+        ByteBuffer b = c.read("key one").orElseThrow();
+        assertArrayEquals(values, Payload.getDoubles(b));
+        assertArrayEquals(new int[] {3, 1, 2}, Payload.getInts(b));
+        assertEquals("2-norm", Payload.getString(b));
+        assertFalse(b.hasRemaining());
+        assertTrue(c.read("key two").isEmpty());
+        assertEquals(List.of(), c.notes());
+        assertEquals(1L, c.summary().get("hits"));
+        assertEquals(1L, c.summary().get("misses"));
+    }
+
+    @Test
+    void aCorruptedByteIsFoundRemovedAndNoted() throws IOException {
+        BaseCache c = BaseCache.open(dir, 1 << 20);
+        c.write("k", payload(1, 2, 3));
+        Path f = onlyEntry();
+        byte[] bytes = Files.readAllBytes(f);
+        bytes[bytes.length - 3] ^= 0x10;
+        Files.write(f, bytes);
+        BaseCache again = BaseCache.open(dir, 1 << 20);
+        assertEquals(Optional.empty(), again.read("k"));
+        assertFalse(Files.exists(f), "a corrupt entry is removed");
+        assertEquals(1, again.notes().size());
+        assertTrue(again.notes().get(0).contains("corrupt (checksum mismatch)") && again.notes().get(0).contains(
+                f.toString()), again.notes().toString());
+    }
+
+    @Test
+    void aTruncatedEntryIsRefused() throws IOException {
+        BaseCache c = BaseCache.open(dir, 1 << 20);
+        c.write("k", payload(1, 2, 3, 4, 5));
+        Path f = onlyEntry();
+        byte[] bytes = Files.readAllBytes(f);
+        for (int keep : new int[] {bytes.length - 1, 40, 5, 0}) {
+            Files.write(f, Arrays.copyOf(bytes, keep));
+            BaseCache again = BaseCache.open(dir, 1 << 20);
+            assertTrue(again.read("k").isEmpty(), "truncated to " + keep);
+            assertEquals(1, again.notes().size(), again.notes().toString());
+            assertFalse(Files.exists(f));
+        }
+        BaseCache again = BaseCache.open(dir, 1 << 20);
+        Files.write(f, Arrays.copyOf(bytes, bytes.length - 8));
+        again.read("k");
+        assertTrue(again.notes().get(0).contains("truncated"), again.notes().toString());
+    }
+
+    @Test
+    void aForeignFileOrAnEntryOfAnotherKeyUnderThisNameIsNotTrusted() throws IOException {
+        BaseCache c = BaseCache.open(dir, 1 << 20);
+        c.write("k", payload(1));
+        Path f = onlyEntry();
+        Files.writeString(f, "{\"not\": \"a cache entry\"}");
+        BaseCache again = BaseCache.open(dir, 1 << 20);
+        assertTrue(again.read("k").isEmpty());
+        assertTrue(again.notes().get(0).contains("foreign"), again.notes().toString());
+
+        // a valid entry of key "other", renamed to where "k" would be: its key inside tells them apart
+        c.write("other", payload(9));
+        Path other = onlyEntry();
+        Files.move(other, f);
+        BaseCache third = BaseCache.open(dir, 1 << 20);
+        assertTrue(third.read("k").isEmpty());
+        assertTrue(third.notes().get(0).contains("another key"), third.notes().toString());
+    }
+
+    @Test
+    void theLeastRecentlyUsedEntriesGoWhenTheCapIsReached() throws IOException {
+        double[] big = new double[1000];
+        BaseCache first = BaseCache.open(dir, 100_000);
+        for (String k : List.of("a", "b", "c")) {
+            first.write(k, payload(big));
+        }
+        long entry = Files.size(onlyOf(first, "a"));
+        // ages: a oldest, then b, then c; a read refreshes b
+        setAge(first, "a", 3000);
+        setAge(first, "b", 2000);
+        setAge(first, "c", 1000);
+        BaseCache second = BaseCache.open(dir, 4 * entry + entry / 2);
+        assertTrue(second.read("b").isPresent());
+        second.write("d", payload(big));
+        second.write("e", payload(big));
+        // five entries do not fit in 4.5: the least recently used (a) went; b was read, so c is older than b
+        assertFalse(Files.exists(pathOf(second, "a")));
+        assertTrue(Files.exists(pathOf(second, "b")));
+        assertTrue(Files.exists(pathOf(second, "c")));
+        BaseCache third = BaseCache.open(dir, 2 * entry + entry / 2);
+        third.write("f", payload(big));
+        // f is this run's and stays; of the rest, the least recently used go (c, then b and d) until two entries fit
+        assertTrue(Files.exists(pathOf(third, "f")));
+        long left;
+        try (Stream<Path> s = Files.list(dir)) {
+            left = s.filter(p -> p.toString().endsWith(".entry")).count();
+        }
+        assertEquals(2, left);
+        assertFalse(Files.exists(pathOf(third, "c")));
+    }
+
+    @Test
+    void aRunWhoseEntriesExceedTheCapStopsWritingAndSaysSo() {
+        BaseCache c = BaseCache.open(dir, 10_000);
+        c.write("small", payload(1));
+        c.write("big", payload(new double[2000]));
+        c.write("small2", payload(2));
+        assertTrue(c.read("small").isPresent());
+        assertTrue(c.read("big").isEmpty());
+        assertTrue(c.read("small2").isEmpty(), "a full run stores nothing more");
+        assertEquals(1, c.notes().size());
+        assertTrue(c.notes().get(0).contains("CONVSIM_CACHE_MAX_BYTES"), c.notes().toString());
+    }
+
+    @Test
+    void anUnwritableCacheIsNotedAndOtherwiseIgnored() throws IOException {
+        // a file where the cache directory should be: no user, root included, can create the directory
+        Path blocker = Files.writeString(dir.resolve("blocker"), "a file");
+        BaseCache c = BaseCache.open(blocker.resolve("cache"), 1 << 20);
+        c.write("k", payload(1));
+        c.write("k2", payload(2));
+        assertTrue(c.read("k").isEmpty());
+        assertEquals(1, c.notes().size(), c.notes().toString());
+        assertTrue(c.notes().get(0).startsWith("cannot write the cache in"), c.notes().toString());
+    }
+
+    @Test
+    void theDefaultDirectoryFollowsConvsimThenXdgThenHome() {
+        assertEquals(Path.of("/c"), BaseCache.defaultDirectory(Map.of("CONVSIM_CACHE_DIR", "/c",
+                "XDG_CACHE_HOME", "/x"), "/home/u"));
+        assertEquals(Path.of("/x/convsim"), BaseCache.defaultDirectory(Map.of("XDG_CACHE_HOME", "/x"), "/home/u"));
+        assertEquals(Path.of("/home/u/.cache/convsim"), BaseCache.defaultDirectory(Map.of("XDG_CACHE_HOME",
+                "relative"), "/home/u"));
+        assertEquals(Path.of("/home/u/.cache/convsim"), BaseCache.defaultDirectory(Map.of(), "/home/u"));
+    }
+
+    private static Path pathOf(BaseCache c, String key) {
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest(key.getBytes(
+                    java.nio.charset.StandardCharsets.UTF_8));
+            return c.directory().resolve(java.util.HexFormat.of().formatHex(h) + ".entry");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static Path onlyOf(BaseCache c, String key) {
+        Path p = pathOf(c, key);
+        assertTrue(Files.exists(p), p.toString());
+        return p;
+    }
+
+    private static void setAge(BaseCache c, String key, long secondsAgo) throws IOException {
+        Files.setLastModifiedTime(pathOf(c, key), FileTime.fromMillis(System.currentTimeMillis() - secondsAgo * 1000));
+    }
+}
