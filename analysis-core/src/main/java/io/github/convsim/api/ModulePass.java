@@ -2,7 +2,6 @@ package io.github.convsim.api;
 
 import io.github.convsim.cache.BaseCache;
 import io.github.convsim.conversion.ConversionAnalysis;
-import io.github.convsim.conversion.Factor;
 import io.github.convsim.conversion.FactorCache;
 import io.github.convsim.conversion.ConversionSolver;
 import io.github.convsim.conversion.Equation;
@@ -94,14 +93,17 @@ final class ModulePass {
         LayerStream stream = new LayerStream(ckpt, group);
         W0Cache w0Cache = cache == null ? null : new W0Cache(cache, baseSha256, backend, solveOptions.mode().label()
                 + " " + solveOptions.precision() + " cond " + options.cond(), group > 1);
-        String nullParams = "rank=" + first.rank() + " seed=" + settings.seed() + " draws=" + settings.draws()
+        String nullParams = "rank=" + first.rank() + " i=" + settings.iFor(first.rank()) + " j="
+                + settings.jFor(first.rank()) + " seed=" + settings.seed() + " draws=" + settings.draws()
                 + " per-chunk=" + LayerGroups.W0_NULL_DRAWS_PER_CHUNK + " factors=" + settings.factors() + " sides="
-                + settings.sides() + " keep=" + keep + " draws-unscaled";
-        String plantedParams = "rank=" + first.rank() + " seed=" + settings.seed() + " keep=" + keep + " noise="
-                + java.util.Arrays.toString(PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS;
+                + settings.sides() + " w0-null-draws=unscaled planted-noise=" + java.util.Arrays.toString(
+                PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS;
+        boolean wantNulls = settings.nulls().contains(NullModel.W0);
+        W0Cache.ModuleNulls cachedNulls = w0Cache == null || !wantNulls ? null
+                : w0Cache.moduleNulls(layers, nullParams, settings.factors(), settings.sides()).orElse(null);
         Equation[] eqA = {null};
         ModuleSpectrum[] spectrum = {null};
-        try (NullBasisStore store = nullStore(nullBytes, keep);
+        try (NullBasisStore store = cachedNulls != null ? null : nullStore(nullBytes, keep);
              NullBasisStore planted = store == null ? null : plantedStore(plantedBytes, keep)) {
             stream.forEach(layers, timings, g -> {
                 ModuleConversion part = ConversionAnalysis.convert(solver, g.layers(), g.w0s(),
@@ -118,16 +120,9 @@ final class ModulePass {
                 part.seconds().forEach((step, s) -> seconds.merge(step, s, Double::sum));
                 phaseDone.accept("factor, cond(W0) and solve", g.layers().size());
                 long t1 = System.nanoTime();
-                if (store != null && w0Cache == null) {
+                if (store != null) {
                     similarity.sampleW0Null(solver, part.systems(), eqA[0], store);
                     similarity.samplePlanted(solver, part.systems(), eqA[0], planted);
-                } else if (store != null) {
-                    String eq = " equation=" + eqA[0];
-                    w0Cache.basesOrSample(g.layers(), "w0-null", nullParams + eq, settings.factors(),
-                            settings.draws(), store, s -> similarity.sampleW0Null(solver, part.systems(), eqA[0], s));
-                    w0Cache.basesOrSample(g.layers(), "planted", plantedParams + eq, List.of(Factor.A),
-                            PlantedControl.NOISE.length * PlantedControl.REPETITIONS, planted,
-                            s -> similarity.samplePlanted(solver, part.systems(), eqA[0], s));
                 }
                 if (w0Control != null) {
                     w0Control.addAll(similarity.w0ControlBases(part.systems()));
@@ -138,13 +133,22 @@ final class ModulePass {
             });
             long t2 = System.nanoTime();
             ModuleConversion conv = new ModuleConversion(name, converted, List.of(), eqA[0], Map.of());
-            List<Heatmap> maps = similarity.analyze(conv, store, w0Control);
-            PowerCurve power = planted == null ? null : similarity.powerCurve(conv, planted);
+            W0Cache.ModuleNulls nulls = cachedNulls;
+            if (store != null) {
+                nulls = new W0Cache.ModuleNulls(similarity.w0NullSamples(first.rank(), store),
+                        similarity.plantedAverages(first.rank(), planted));
+                if (w0Cache != null) {
+                    w0Cache.keepModuleNulls(layers, nullParams, nulls, settings.factors(), settings.sides());
+                }
+            }
+            List<Heatmap> maps = similarity.analyze(conv, nulls == null ? null : nulls.w0Null(), w0Control);
+            PowerCurve power = nulls == null ? null : similarity.powerCurve(conv, nulls.planted());
             add(timings, "similarity", System.nanoTime() - t2);
             Map<String, Object> streaming = new LinkedHashMap<>();
             streaming.put("layers_per_group", group);
             streaming.put("w0_null_bases_bytes", store == null ? 0 : store.bytes());
             streaming.put("w0_null_bases_spilled_to_disk", store != null && store.spilled());
+            streaming.put("w0_null_from_cache", cachedNulls != null);
             streaming.put("mode", solveOptions.mode().label());
             streaming.put("seconds", seconds);
             streaming.put("solve_guard", solver.guardSummary());

@@ -10,20 +10,17 @@ import io.github.convsim.linalg.LuFactors;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.Precision;
 import io.github.convsim.model.LoraModule;
-import io.github.convsim.similarity.FactorBases;
-import io.github.convsim.similarity.NullBasisStore;
-import io.github.convsim.similarity.SubspaceBasis;
+import io.github.convsim.similarity.Side;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Consumer;
 
 /**
  * One module pass's view of the {@link BaseCache}: what it stores about each layer's W0 (LU factors and cond, the
- * singular values, the W0 null's and the planted controls' bases) and under which key. A key names everything the
+ * singular values) and about the module's (the W0 null's phi samples and the planted controls' average similarities),
+ * and under which key. A key names everything the
  * stored numbers depend on, so that a hit gives what computing would have given, bit for bit:
  *
  * <ul>
@@ -125,99 +122,71 @@ final class W0Cache implements FactorCache {
         cache.write(key(m, "w0-singular-values", ""), new Payload(s.length * 8 + 8).putDoubles(s).bytes());
     }
 
-    /**
-     * Fills {@code target} with a group's bases of {@code kind} (by factor, then draw, then layer, as sampling does)
-     * from the cache when it holds every layer's; otherwise runs {@code sample} into a store of the group alone,
-     * copies that into {@code target} and stores each layer's.
-     */
-    void basesOrSample(List<LoraModule> group, String kind, String params, List<Factor> factors, int draws,
-                       NullBasisStore target, Consumer<NullBasisStore> sample) {
-        List<Map<Factor, List<FactorBases.Pair>>> found = new ArrayList<>(group.size());
-        for (LoraModule m : group) {
-            Optional<Map<Factor, List<FactorBases.Pair>>> b = read(key(m, kind, params),
-                    buf -> decodeBases(buf, factors, draws));
-            if (b.isEmpty()) {
-                found = null;
-                break;
-            }
-            found.add(b.get());
-        }
-        if (found != null) {
-            for (Factor f : factors) {
-                for (int d = 0; d < draws; d++) {
-                    for (Map<Factor, List<FactorBases.Pair>> layer : found) {
-                        target.add(f, d, layer.get(f).get(d));
-                    }
-                }
-            }
-            return;
-        }
-        List<Map<Factor, List<FactorBases.Pair>>> computed = new ArrayList<>(group.size());
-        for (int l = 0; l < group.size(); l++) {
-            computed.add(new EnumMap<>(Factor.class));
-        }
-        try (NullBasisStore own = NullBasisStore.inMemory(target.sides(), target.keep())) {
-            sample.accept(own);
-            for (Factor f : factors) {
-                for (int d = 0; d < draws; d++) {
-                    List<FactorBases.Pair> layers = own.get(f, d);
-                    for (int l = 0; l < layers.size(); l++) {
-                        target.add(f, d, layers.get(l));
-                        computed.get(l).computeIfAbsent(f, x -> new ArrayList<>()).add(layers.get(l));
-                    }
-                }
-            }
-        }
-        for (int l = 0; l < group.size(); l++) {
-            cache.write(key(group.get(l), kind, params), encodeBases(computed.get(l), factors, draws));
-        }
+    /** A module's W0 null as the heatmaps read it (phi by factor, side and draw) and its planted controls' averages. */
+    record ModuleNulls(Map<Factor, Map<Side, double[][][]>> w0Null, double[][] planted) {}
+
+    /** The module's nulls, when stored for exactly these layers (in order) and parameters. */
+    Optional<ModuleNulls> moduleNulls(List<LoraModule> layers, String params, List<Factor> factors, List<Side> sides) {
+        return read(moduleKey(layers, params), b -> decodeNulls(b, factors, sides));
     }
 
-    private static ByteBuffer encodeBases(Map<Factor, List<FactorBases.Pair>> bases, List<Factor> factors, int draws) {
+    void keepModuleNulls(List<LoraModule> layers, String params, ModuleNulls nulls, List<Factor> factors,
+                         List<Side> sides) {
         Payload p = new Payload(1 << 16);
         for (Factor f : factors) {
-            for (int d = 0; d < draws; d++) {
-                FactorBases.Pair pair = bases.get(f).get(d);
-                encode(p, pair.left());
-                encode(p, pair.right());
+            for (Side side : sides) {
+                double[][][] draws = nulls.w0Null().get(f).get(side);
+                p.putInt(draws.length);
+                for (double[][] map : draws) {
+                    p.putInt(map.length);
+                    for (double[] row : map) {
+                        p.putDoubles(row);
+                    }
+                }
             }
         }
-        return p.bytes();
+        p.putInt(nulls.planted().length);
+        for (double[] level : nulls.planted()) {
+            p.putDoubles(level);
+        }
+        cache.write(moduleKey(layers, params), p.bytes());
     }
 
-    private static Map<Factor, List<FactorBases.Pair>> decodeBases(ByteBuffer b, List<Factor> factors, int draws) {
-        Map<Factor, List<FactorBases.Pair>> out = new EnumMap<>(Factor.class);
+    /** Every layer's W0 (tensor, slice, layer) in order: the module's nulls depend on all of them. */
+    private String moduleKey(List<LoraModule> layers, String params) {
+        StringBuilder k = new StringBuilder(prefix).append("kind=module-nulls\nmodule=")
+                .append(layers.get(0).module()).append('\n');
+        for (LoraModule m : layers) {
+            k.append("layer=").append(m.layer()).append(' ').append(m.baseKey()).append(' ').append(m.outOffset())
+                    .append('+').append(m.out()).append('x').append(m.in()).append(m.baseTransposed() ? " T" : "")
+                    .append('\n');
+        }
+        return k.append(params).toString();
+    }
+
+    private static ModuleNulls decodeNulls(ByteBuffer b, List<Factor> factors, List<Side> sides) {
+        Map<Factor, Map<Side, double[][][]>> w0Null = new EnumMap<>(Factor.class);
         for (Factor f : factors) {
-            List<FactorBases.Pair> byDraw = new ArrayList<>(draws);
-            for (int d = 0; d < draws; d++) {
-                byDraw.add(new FactorBases.Pair(decode(b), decode(b)));
+            Map<Side, double[][][]> bySide = new EnumMap<>(Side.class);
+            for (Side side : sides) {
+                double[][][] draws = new double[Payload.getInt(b)][][];
+                for (int d = 0; d < draws.length; d++) {
+                    draws[d] = new double[Payload.getInt(b)][];
+                    for (int a = 0; a < draws[d].length; a++) {
+                        draws[d][a] = Payload.getDoubles(b);
+                    }
+                }
+                bySide.put(side, draws);
             }
-            out.put(f, byDraw);
+            w0Null.put(f, bySide);
         }
-        return out;
-    }
-
-    private static void encode(Payload p, SubspaceBasis basis) {
-        p.putBoolean(basis != null);
-        if (basis != null) {
-            p.putInt(basis.vectors().rows()).putInt(basis.vectors().cols()).putInt(basis.rank())
-                    .putDoubles(basis.singularValues()).putDoubles(basis.vectors().data());
+        double[][] planted = new double[Payload.getInt(b)][];
+        for (int e = 0; e < planted.length; e++) {
+            planted[e] = Payload.getDoubles(b);
         }
-    }
-
-    private static SubspaceBasis decode(ByteBuffer b) {
-        if (!Payload.getBoolean(b)) {
-            return null;
+        if (b.hasRemaining()) {
+            throw new IllegalArgumentException("cache payload: " + b.remaining() + " bytes left over");
         }
-        int rows = Payload.getInt(b);
-        int cols = Payload.getInt(b);
-        int rank = Payload.getInt(b);
-        double[] s = Payload.getDoubles(b);
-        double[] v = Payload.getDoubles(b);
-        if (v.length != (long) rows * cols) {
-            throw new IllegalArgumentException("cache payload: a " + rows + " x " + cols + " basis with " + v.length
-                    + " values");
-        }
-        return new SubspaceBasis(new Matrix(rows, cols, v), s, rank);
+        return new ModuleNulls(w0Null, planted);
     }
 }

@@ -60,6 +60,16 @@ public final class BaseCache {
     private final AtomicLong misses = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
     private final AtomicLong writtenBytes = new AtomicLong();
+    private final AtomicLong reservedBytes = new AtomicLong();
+    private final java.util.Queue<java.util.concurrent.Future<?>> pending =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** One writer, a daemon: entries are written in order, and a run that ends does not wait for it to exit. */
+    private final java.util.concurrent.ExecutorService writer = java.util.concurrent.Executors.newSingleThreadExecutor(
+            r -> {
+                Thread t = new Thread(r, "convsim-cache-writer");
+                t.setDaemon(true);
+                return t;
+            });
     private volatile boolean full;
     private volatile boolean unwritable;
 
@@ -138,17 +148,42 @@ public final class BaseCache {
                 .order(ByteOrder.LITTLE_ENDIAN));
     }
 
-    /** Stores {@code payload} (position to limit) under {@code key}, then trims the cache to its cap. */
+    /**
+     * Stores {@code payload} (position to limit, which the caller must not change afterwards) under {@code key}, then
+     * trims the cache to its cap: on a background thread, so that the numerical work goes on meanwhile; {@link
+     * #flush} waits for it.
+     */
     public void write(String key, ByteBuffer payload) {
         if (full || unwritable) {
             return;
         }
         ByteBuffer body = payload.duplicate();
         long size = headerLength(key) + (long) body.remaining();
-        if (writtenBytes.get() + size > maxBytes) {
+        if (reservedBytes.addAndGet(size) > maxBytes) {
             full = true;
             note("the cache's cap of " + mib(maxBytes) + " is smaller than this run's entries; the rest were not stored"
                     + " (raise it with CONVSIM_CACHE_MAX_BYTES)");
+            return;
+        }
+        pending.add(writer.submit(() -> store(key, body, size)));
+    }
+
+    /** Waits until every entry written so far is on disk (or noted as not stored). */
+    public void flush() {
+        for (java.util.concurrent.Future<?> f = pending.poll(); f != null; f = pending.poll()) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (java.util.concurrent.ExecutionException e) {
+                note("cannot write the cache in " + dir + " (" + e.getCause() + ")");
+            }
+        }
+    }
+
+    private void store(String key, ByteBuffer body, long size) {
+        if (unwritable) {
             return;
         }
         Path file = fileOf(key);
@@ -279,13 +314,15 @@ public final class BaseCache {
         return String.format("%.0f MiB", bytes / 1048576.0);
     }
 
-    /** What went wrong with the cache in this run (at most 20 lines), for the user. */
+    /** What went wrong with the cache in this run (at most 20 lines), for the user (after waiting for the writes). */
     public List<String> notes() {
+        flush();
         return List.copyOf(notes);
     }
 
-    /** Hits, misses and entries written in this run, for provenance. */
+    /** Hits, misses and entries written in this run, for provenance (after waiting for the writes). */
     public Map<String, Object> summary() {
+        flush();
         return Map.of("directory", dir.toString(), "hits", hits.get(), "misses", misses.get(), "written",
                 written.get(), "written_bytes", writtenBytes.get(), "max_bytes", maxBytes);
     }

@@ -120,20 +120,53 @@ public final class SimilarityAnalysis {
      * the same distributions.
      */
     public PowerCurve powerCurve(ModuleConversion conv, NullBasisStore planted) {
-        int rank = conv.modules().get(0).rank();
-        int i = settings.iFor(rank);
-        int j = settings.jFor(rank);
-        double[][] averages = new double[PlantedControl.NOISE.length][PlantedControl.REPETITIONS];
-        for (int e = 0; e < averages.length; e++) {
-            for (int k = 0; k < PlantedControl.REPETITIONS; k++) {
-                List<SubspaceBasis> b = planted.get(Factor.A, PlantedControl.draw(e, k)).stream()
-                        .map(p -> p.side(Side.LEFT)).toList();
-                averages[e][k] = SubspaceSimilarity.averageOffDiagonal(phi(b, i, j));
-            }
-        }
+        return powerCurve(conv, plantedAverages(conv.modules().get(0).rank(), planted));
+    }
+
+    /** The power curve from the planted controls' average similarities, [noise level][repetition]. */
+    public PowerCurve powerCurve(ModuleConversion conv, double[][] averages) {
         java.util.Set<String> applies = conv.equationA() == Equation.W0_X ? java.util.Set.of("C_A", "C_B", "C_dW")
                 : java.util.Set.of("C_A");
         return new PowerCurve(PlantedControl.NOISE.clone(), averages, applies);
+    }
+
+    /** The planted controls' average similarities, [noise level][repetition], from their bases (left side). */
+    public double[][] plantedAverages(int rank, NullBasisStore planted) {
+        int i = settings.iFor(rank);
+        int j = settings.jFor(rank);
+        List<List<SubspaceBasis>> sets = new ArrayList<>();
+        for (int e = 0; e < PlantedControl.NOISE.length; e++) {
+            for (int k = 0; k < PlantedControl.REPETITIONS; k++) {
+                sets.add(planted.get(Factor.A, PlantedControl.draw(e, k)).stream().map(p -> p.side(Side.LEFT)).toList());
+            }
+        }
+        double[][][] phi = phiEach(sets, i, j);
+        double[][] averages = new double[PlantedControl.NOISE.length][PlantedControl.REPETITIONS];
+        for (int e = 0; e < averages.length; e++) {
+            for (int k = 0; k < PlantedControl.REPETITIONS; k++) {
+                averages[e][k] = SubspaceSimilarity.averageOffDiagonal(phi[PlantedControl.draw(e, k)]);
+            }
+        }
+        return averages;
+    }
+
+    /** The W0 null's phi, [draw][layer a][layer b], by factor and side, from its bases. */
+    public Map<Factor, Map<Side, double[][][]>> w0NullSamples(int rank, NullBasisStore w0Null) {
+        int i = settings.iFor(rank);
+        int j = settings.jFor(rank);
+        Map<Factor, Map<Side, double[][][]>> out = new EnumMap<>(Factor.class);
+        for (Factor f : settings.factors()) {
+            Map<Side, double[][][]> bySide = new EnumMap<>(Side.class);
+            for (Side side : settings.sides()) {
+                List<List<SubspaceBasis>> sets = new ArrayList<>(w0Null.draws(f));
+                for (int d = 0; d < w0Null.draws(f); d++) {
+                    sets.add(w0Null.get(f, d).stream().map(p -> p.side(side)).toList());
+                }
+                bySide.put(side, phiEach(sets, i, j));
+            }
+            out.put(f, bySide);
+        }
+        return out;
     }
 
     /** The W0 control's bases for a group of layers, cut to the vectors the heatmaps read. */
@@ -148,6 +181,15 @@ public final class SimilarityAnalysis {
      * control's bases (null: no W0 control).
      */
     public List<Heatmap> analyze(ModuleConversion conv, NullBasisStore w0Null, List<FactorBases.Pair> w0Control) {
+        return analyze(conv, w0Null == null ? null : w0NullSamples(conv.modules().get(0).rank(), w0Null), w0Control);
+    }
+
+    /**
+     * All heatmaps of one module from its conversion matrices, the W0 null's phi samples by factor and side (null: no
+     * W0 null; see {@link #w0NullSamples}) and the W0 control's bases (null: no W0 control).
+     */
+    public List<Heatmap> analyze(ModuleConversion conv, Map<Factor, Map<Side, double[][][]>> w0Null,
+                                 List<FactorBases.Pair> w0Control) {
         List<LoraModule> modules = conv.modules();
         checkPrefixes(conv.module(), modules);
         int rank = modules.get(0).rank();
@@ -160,12 +202,8 @@ public final class SimilarityAnalysis {
             for (Side side : settings.sides()) {
                 List<SubspaceBasis> bases = observed.get(f).stream().map(p -> p.side(side)).toList();
                 NullDistribution w0 = null;
-                if (w0Null != null && w0Null.draws(f) > 0) {
-                    double[][][] samples = new double[w0Null.draws(f)][][];
-                    for (int d = 0; d < samples.length; d++) {
-                        List<SubspaceBasis> nb = w0Null.get(f, d).stream().map(p -> p.side(side)).toList();
-                        samples[d] = phi(nb, i, j);
-                    }
+                double[][][] samples = w0Null == null ? null : w0Null.get(f).get(side);
+                if (samples != null && samples.length > 0) {
                     w0 = NullDistribution.of(NullModel.W0.label(), samples);
                 }
                 maps.add(heatmap(conv.module(), "C_" + f.label(), side, i, j, layers, bases, w0));
@@ -196,8 +234,14 @@ public final class SimilarityAnalysis {
                 SubspaceSimilarity.averageOffDiagonal(phi), grassmann, analytic, gaussian, w0);
     }
 
-    private double[][] phi(List<SubspaceBasis> bases, int i, int j) {
-        return SubspaceSimilarity.phi(backend, vectors(bases), ranks(bases), i, j);
+    /** phi of each set of bases: the Gram matrices in one batched call, then each map on its own core. */
+    private double[][][] phiEach(List<List<SubspaceBasis>> sets, int i, int j) {
+        List<Matrix> grams = SubspaceSimilarity.grams(backend, sets.stream().map(SimilarityAnalysis::vectors).toList(),
+                i, j);
+        double[][][] out = new double[sets.size()][][];
+        java.util.stream.IntStream.range(0, sets.size()).parallel()
+                .forEach(d -> out[d] = SubspaceSimilarity.fromGram(grams.get(d), ranks(sets.get(d)), i, j));
+        return out;
     }
 
     private static List<Matrix> vectors(List<SubspaceBasis> bases) {

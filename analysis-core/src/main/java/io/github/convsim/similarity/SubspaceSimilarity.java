@@ -3,6 +3,7 @@ package io.github.convsim.similarity;
 import io.github.convsim.linalg.LinalgBackend;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.Precision;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.commons.math3.linear.Array2DRowRealMatrix;
 import org.apache.commons.math3.linear.SingularValueDecomposition;
@@ -31,6 +32,18 @@ public final class SubspaceSimilarity {
         Matrix si = stackPrefixes(bases, i);
         Matrix sj = i == j ? si : stackPrefixes(bases, j);
         return backend.gemm(List.of(si), true, List.of(sj), false, Precision.FP64).get(0);
+    }
+
+    /** G = S_i^T S_j for each list of bases, in one batched call. */
+    static List<Matrix> grams(LinalgBackend backend, List<List<Matrix>> sets, int i, int j) {
+        List<Matrix> si = new ArrayList<>(sets.size());
+        List<Matrix> sj = new ArrayList<>(sets.size());
+        for (List<Matrix> bases : sets) {
+            Matrix a = stackPrefixes(bases, i);
+            si.add(a);
+            sj.add(i == j ? a : stackPrefixes(bases, j));
+        }
+        return backend.gemm(si, true, sj, false, Precision.FP64);
     }
 
     static double[][] fromGram(Matrix g, int[] ranks, int i, int j) {

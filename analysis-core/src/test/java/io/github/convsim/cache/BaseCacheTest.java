@@ -36,6 +36,7 @@ class BaseCacheTest {
         BaseCache c = BaseCache.open(dir, 1 << 20);
         double[] values = {Math.PI, -0.0, Double.MIN_VALUE, 1e300};
         c.write("key one", payload(values));
+        c.flush();
         ByteBuffer b = c.read("key one").orElseThrow();
         assertArrayEquals(values, Payload.getDoubles(b));
         assertArrayEquals(new int[] {3, 1, 2}, Payload.getInts(b));
@@ -51,6 +52,7 @@ class BaseCacheTest {
     void aCorruptedByteIsFoundRemovedAndNoted() throws IOException {
         BaseCache c = BaseCache.open(dir, 1 << 20);
         c.write("k", payload(1, 2, 3));
+        c.flush();
         Path f = onlyEntry();
         byte[] bytes = Files.readAllBytes(f);
         bytes[bytes.length - 3] ^= 0x10;
@@ -67,6 +69,7 @@ class BaseCacheTest {
     void aTruncatedEntryIsRefused() throws IOException {
         BaseCache c = BaseCache.open(dir, 1 << 20);
         c.write("k", payload(1, 2, 3, 4, 5));
+        c.flush();
         Path f = onlyEntry();
         byte[] bytes = Files.readAllBytes(f);
         for (int keep : new int[] {bytes.length - 1, 40, 5, 0}) {
@@ -86,6 +89,7 @@ class BaseCacheTest {
     void aForeignFileOrAnEntryOfAnotherKeyUnderThisNameIsNotTrusted() throws IOException {
         BaseCache c = BaseCache.open(dir, 1 << 20);
         c.write("k", payload(1));
+        c.flush();
         Path f = onlyEntry();
         Files.writeString(f, "{\"not\": \"a cache entry\"}");
         BaseCache again = BaseCache.open(dir, 1 << 20);
@@ -94,6 +98,7 @@ class BaseCacheTest {
 
         // a valid entry of key "other", renamed to where "k" would be: its key inside tells them apart
         c.write("other", payload(9));
+        c.flush();
         Path other = onlyEntry();
         Files.move(other, f);
         BaseCache third = BaseCache.open(dir, 1 << 20);
@@ -108,6 +113,7 @@ class BaseCacheTest {
         for (String k : List.of("a", "b", "c")) {
             first.write(k, payload(big));
         }
+        first.flush();
         long entry = Files.size(onlyOf(first, "a"));
         // ages: a oldest, then b, then c; a read refreshes b
         setAge(first, "a", 3000);
@@ -117,12 +123,14 @@ class BaseCacheTest {
         assertTrue(second.read("b").isPresent());
         second.write("d", payload(big));
         second.write("e", payload(big));
+        second.flush();
         // five entries do not fit in 4.5: the least recently used (a) went; b was read, so c is older than b
         assertFalse(Files.exists(pathOf(second, "a")));
         assertTrue(Files.exists(pathOf(second, "b")));
         assertTrue(Files.exists(pathOf(second, "c")));
         BaseCache third = BaseCache.open(dir, 2 * entry + entry / 2);
         third.write("f", payload(big));
+        third.flush();
         // f is this run's and stays; of the rest, the least recently used go (c, then b and d) until two entries fit
         assertTrue(Files.exists(pathOf(third, "f")));
         long left;
@@ -139,6 +147,7 @@ class BaseCacheTest {
         c.write("small", payload(1));
         c.write("big", payload(new double[2000]));
         c.write("small2", payload(2));
+        c.flush();
         assertTrue(c.read("small").isPresent());
         assertTrue(c.read("big").isEmpty());
         assertTrue(c.read("small2").isEmpty(), "a full run stores nothing more");
