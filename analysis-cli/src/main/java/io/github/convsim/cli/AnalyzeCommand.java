@@ -1,12 +1,12 @@
 package io.github.convsim.cli;
 
 import io.github.convsim.api.Analysis;
+import io.github.convsim.cache.BaseCache;
 import io.github.convsim.io.CheckpointException;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.model.BaseMatch;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.report.AtomicOutput;
-import io.github.convsim.cache.BaseCache;
 import io.github.convsim.report.ReportWriter;
 import io.github.convsim.report.Verdicts;
 import io.github.convsim.results.AnalysisOptions;
@@ -148,9 +148,14 @@ final class AnalyzeCommand implements Callable<Integer> {
             Backends.Choice choice = Backends.select(options.backend());
             try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, baseCheck)) {
                 BaseCache cache = noCache ? null : Locations.cache(cacheDir);
-                AnalysisResult result = Analysis.run(ckpt, options, choice, progress, cache);
+                AnalysisResult result;
+                Set<String> rendered;
+                try (EarlyFigures figures = new EarlyFigures(writer, output.staging().resolve("figures"))) {
+                    result = Analysis.run(ckpt, options, choice, progress, cache, figures);
+                    rendered = figures.finished();
+                }
                 progress.progress("write report", 0, 1);
-                Path written = output.commit(dir -> writer.write(result, dir));
+                Path written = output.commit(dir -> writer.write(result, dir, rendered));
                 progress.progress("write report", 1, 1);
                 progress.close();
                 if (cache != null) {

@@ -49,17 +49,29 @@ public final class Analysis {
      */
     public static AnalysisResult run(LoraCheckpoint ckpt, AnalysisOptions options, Backends.Choice backend,
                                      ProgressListener progress, BaseCache cache) throws CheckpointException {
-        return run(ckpt, options, backend, progress, Runtime.getRuntime().maxMemory(), cache);
+        return run(ckpt, options, backend, progress, cache, m -> {});
+    }
+
+    /**
+     * As {@link #run(LoraCheckpoint, AnalysisOptions, Backends.Choice, ProgressListener, BaseCache)}, handing each
+     * module's result to {@code moduleDone} as soon as it is complete (on the analysing thread), e.g. to draw its
+     * figures while the next module is analysed.
+     */
+    public static AnalysisResult run(LoraCheckpoint ckpt, AnalysisOptions options, Backends.Choice backend,
+                                     ProgressListener progress, BaseCache cache,
+                                     java.util.function.Consumer<ModuleResult> moduleDone) throws CheckpointException {
+        return run(ckpt, options, backend, progress, Runtime.getRuntime().maxMemory(), cache, moduleDone);
     }
 
     /** As {@link #run(LoraCheckpoint, AnalysisOptions, Backends.Choice, ProgressListener)} within {@code memory} bytes. */
     static AnalysisResult run(LoraCheckpoint ckpt, AnalysisOptions options, Backends.Choice backend,
                               ProgressListener progress, long memory) throws CheckpointException {
-        return run(ckpt, options, backend, progress, memory, null);
+        return run(ckpt, options, backend, progress, memory, null, m -> {});
     }
 
     private static AnalysisResult run(LoraCheckpoint ckpt, AnalysisOptions options, Backends.Choice backend,
-                                      ProgressListener progress, long memory, BaseCache cache)
+                                      ProgressListener progress, long memory, BaseCache cache,
+                                      java.util.function.Consumer<ModuleResult> moduleDone)
             throws CheckpointException {
         MemoryUse.watch();
         CompletableFuture<List<Provenance.InputFile>> hashes = CompletableFuture.supplyAsync(() -> {
@@ -85,6 +97,7 @@ public final class Analysis {
                     (phase, n) -> progress.progress(phase, phaseDone.merge(phase, (long) n, Long::sum), totalLayers));
             progress.progress("similarity", k + 1, modules.size());
             results.add(outcome.result());
+            moduleDone.accept(outcome.result());
             streaming.put(modules.get(k), outcome.streaming());
         }
         long h0 = System.nanoTime();

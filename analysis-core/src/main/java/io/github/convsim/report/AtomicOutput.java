@@ -235,6 +235,14 @@ public final class AtomicOutput implements AutoCloseable {
         return target;
     }
 
+    /**
+     * The temporary directory the report is assembled in, for writing parts of it early (figures of a module while the
+     * next is analysed); {@link #commit} moves it into place, {@link #close} removes it if not committed.
+     */
+    public Path staging() {
+        return temp;
+    }
+
     @Override
     public void close() {
         deleteQuietly(temp);

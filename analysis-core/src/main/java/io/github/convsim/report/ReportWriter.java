@@ -55,12 +55,26 @@ public final class ReportWriter {
 
     /** Writes everything into {@code dir}, which must exist. */
     public void write(AnalysisResult result, Path dir) throws IOException {
+        write(result, dir, Set.of());
+    }
+
+    /**
+     * As {@link #write(AnalysisResult, Path)}, where the figures of the modules named in {@code rendered} are already in
+     * {@code dir}/figures ({@link #writeFigures(ModuleResult, Path)}, while later modules were being analysed).
+     */
+    public void write(AnalysisResult result, Path dir, Set<String> rendered) throws IOException {
         Files.createDirectories(dir.resolve("figures"));
         List<MapVerdict> verdicts = Verdicts.of(result, correction);
         similarityTable(result, verdicts).write().csv(dir.resolve("similarity.csv").toFile());
         diagnosticsTable(result).write().csv(dir.resolve("diagnostics.csv").toFile());
         JSON.writeValue(dir.resolve("summary.json").toFile(), summary(result, verdicts));
-        writeFigures(result, dir.resolve("figures"));
+        List<IoJobs.Job> jobs = new ArrayList<>();
+        for (ModuleResult m : result.modules()) {
+            if (!rendered.contains(m.module())) {
+                jobs.addAll(figureJobs(m, dir.resolve("figures")));
+            }
+        }
+        IoJobs.runAll(jobs, Runtime.getRuntime().availableProcessors());
         Files.writeString(dir.resolve("report.md"), MarkdownReport.markdown(result, verdicts, formats),
                 StandardCharsets.UTF_8);
         MarkdownReport.html(result, verdicts, dir);
@@ -298,22 +312,30 @@ public final class ReportWriter {
         return Double.isFinite(v) ? v : null;
     }
 
-    /** Observed heatmaps and, beside each, the null means; rendered in parallel. */
-    private void writeFigures(AnalysisResult result, Path dir) throws IOException {
+    /**
+     * One module's figures into {@code figures} (created if absent), rendered in parallel. Each depends on that
+     * module's result alone (verdicts, which weigh every module's maps, are in the tables and pages, not in figures),
+     * so they can be drawn while later modules are analysed.
+     */
+    public void writeFigures(ModuleResult m, Path figures) throws IOException {
+        Files.createDirectories(figures);
+        IoJobs.runAll(figureJobs(m, figures), Runtime.getRuntime().availableProcessors());
+    }
+
+    /** Observed heatmaps and, beside each, the null means, the panels and the spectrum. */
+    private List<IoJobs.Job> figureJobs(ModuleResult m, Path dir) {
         List<IoJobs.Job> jobs = new ArrayList<>();
-        for (ModuleResult m : result.modules()) {
-            if (m.spectrum() != null) {
-                jobs.add(() -> SpectrumFigure.write(m, dir.resolve(m.module() + ".spectrum"), formats));
+        if (m.spectrum() != null) {
+            jobs.add(() -> SpectrumFigure.write(m, dir.resolve(m.module() + ".spectrum"), formats));
+        }
+        for (Heatmap h : m.heatmaps()) {
+            for (Map.Entry<String, HeatmapFigure> f : Figures.of(h).entrySet()) {
+                jobs.add(() -> f.getValue().write(dir.resolve(f.getKey()), formats));
             }
-            for (Heatmap h : m.heatmaps()) {
-                for (Map.Entry<String, HeatmapFigure> f : Figures.of(h).entrySet()) {
-                    jobs.add(() -> f.getValue().write(dir.resolve(f.getKey()), formats));
-                }
-                if (h.w0() != null && !h.isControl()) {
-                    jobs.add(() -> Figures.panel(h, false).write(dir.resolve(h.stem() + ".panel"), formats));
-                }
+            if (h.w0() != null && !h.isControl()) {
+                jobs.add(() -> Figures.panel(h, false).write(dir.resolve(h.stem() + ".panel"), formats));
             }
         }
-        IoJobs.runAll(jobs, Runtime.getRuntime().availableProcessors());
+        return jobs;
     }
 }
