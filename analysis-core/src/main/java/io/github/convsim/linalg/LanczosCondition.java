@@ -105,12 +105,29 @@ public final class LanczosCondition {
         return new double[] {values[top], eig.getEigenvector(top).getEntry(k - 1)};
     }
 
-    /** A^T (A x), A column-major. */
+    /**
+     * A^T (A x), A column-major. Four columns per pass and four partial sums per dot product: the launcher's C1
+     * compiler neither unrolls nor vectorises, and independent sums let the processor overlap the multiplications.
+     */
     private static double[] ata(Matrix a, double[] x, double[] w) {
         int n = a.rows();
         double[] d = a.data();
         java.util.Arrays.fill(w, 0);
-        for (int j = 0; j < n; j++) {
+        int j = 0;
+        for (; j + 3 < n; j += 4) {
+            double x0 = x[j];
+            double x1 = x[j + 1];
+            double x2 = x[j + 2];
+            double x3 = x[j + 3];
+            int o0 = j * n;
+            int o1 = o0 + n;
+            int o2 = o1 + n;
+            int o3 = o2 + n;
+            for (int i = 0; i < n; i++) {
+                w[i] += d[o0 + i] * x0 + d[o1 + i] * x1 + d[o2 + i] * x2 + d[o3 + i] * x3;
+            }
+        }
+        for (; j < n; j++) {
             double xj = x[j];
             int off = j * n;
             for (int i = 0; i < n; i++) {
@@ -118,13 +135,23 @@ public final class LanczosCondition {
             }
         }
         double[] out = new double[n];
-        for (int j = 0; j < n; j++) {
+        for (j = 0; j < n; j++) {
             int off = j * n;
-            double s = 0;
-            for (int i = 0; i < n; i++) {
-                s += d[off + i] * w[i];
+            double s0 = 0;
+            double s1 = 0;
+            double s2 = 0;
+            double s3 = 0;
+            int i = 0;
+            for (; i + 3 < n; i += 4) {
+                s0 += d[off + i] * w[i];
+                s1 += d[off + i + 1] * w[i + 1];
+                s2 += d[off + i + 2] * w[i + 2];
+                s3 += d[off + i + 3] * w[i + 3];
             }
-            out[j] = s;
+            for (; i < n; i++) {
+                s0 += d[off + i] * w[i];
+            }
+            out[j] = (s0 + s1) + (s2 + s3);
         }
         return out;
     }
