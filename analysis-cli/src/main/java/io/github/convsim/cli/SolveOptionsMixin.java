@@ -58,9 +58,11 @@ final class SolveOptionsMixin {
 
     @Option(names = "--cond", defaultValue = "auto", paramLabel = "METHOD",
             description = {"How cond(W0) is obtained: exact (2-norm from singular values: an O(n^3) SVD per layer),"
-                    + " estimate (1-norm, LAPACK gecon on the LU factors: O(n^2)), or auto (default): in fp64 paper mode"
-                    + " the 2-norm by Lanczos from the LU factors, to 1e-6, O(n^2) per step; exact in the SVD modes;"
-                    + " in fp32 paper mode exact up to " + ConditionMethod.AUTO_EXACT_LIMIT + ", estimated above."})
+                    + " lanczos (2-norm by Lanczos from the fp64 LU factors, to 1e-6, O(n^2) per step; the steps grow"
+                    + " where the top of W0's spectrum is crowded), estimate (1-norm, LAPACK gecon on the LU factors:"
+                    + " O(n^2)), or auto (default): in fp64 paper mode Lanczos up to n = " + ConditionMethod.AUTO_EXACT_LIMIT
+                    + ", estimated above; exact in the SVD modes; in fp32 paper mode exact up to "
+                    + ConditionMethod.AUTO_EXACT_LIMIT + ", estimated above."})
     String cond;
 
     @Option(names = "--backend", defaultValue = "auto", description = "auto, cpu, cuda, or another backend on the class path (default: ${DEFAULT-VALUE}).")

@@ -163,7 +163,7 @@ public final class ConversionSolver {
             Matrix w = s.w0();
             if (!paper && options.precision() == Precision.FP64) {
                 cond[k] = Conditioning.exact(s.svd().s(), w.rows(), w.cols());
-            } else if (options.cond().lanczosFor(mode, options.precision()) && s.lu() != null
+            } else if (options.cond().lanczosFor(mode, options.precision(), w.rows()) && s.lu() != null
                     && s.lu().precision() == Precision.FP64) {
                 lanczos.add(k);
             } else if (options.cond().exactFor(mode, options.precision(), w.rows(), w.cols())) {

@@ -141,8 +141,14 @@ class ConversionSolverTest extends CpuBackendTest {
             assertArrayEquals(e.cB().get(l).data(), g.cB().get(l).data(), 0);
         }
         assertEquals(1e12, e.diagnostics().get(3).condW0(), 1e12 * 1e-3);
-        // auto: Lanczos in fp64 paper mode; in fp32 paper mode exact up to 2048, the estimate above; SVD modes exact
-        assertTrue(ConditionMethod.AUTO.lanczosFor(SolveMode.PAPER, Precision.FP64));
+        // auto: Lanczos in fp64 paper mode up to 2048, the estimate above; in fp32 paper mode exact up to 2048, the
+        // estimate above; SVD modes exact; lanczos: Lanczos at any size, where fp64 LU factors exist
+        assertTrue(ConditionMethod.AUTO.lanczosFor(SolveMode.PAPER, Precision.FP64, 2048));
+        assertFalse(ConditionMethod.AUTO.lanczosFor(SolveMode.PAPER, Precision.FP64, 4096));
+        assertTrue(ConditionMethod.LANCZOS.lanczosFor(SolveMode.PAPER, Precision.FP64, 4096));
+        assertFalse(ConditionMethod.LANCZOS.lanczosFor(SolveMode.PAPER, Precision.FP32, 768));
+        assertFalse(ConditionMethod.LANCZOS.lanczosFor(SolveMode.LSTSQ, Precision.FP64, 768));
+        assertFalse(ConditionMethod.AUTO.exactFor(SolveMode.PAPER, Precision.FP64, 4096, 4096));
         assertFalse(ConditionMethod.AUTO.exactFor(SolveMode.PAPER, Precision.FP64, 768, 768));
         assertTrue(ConditionMethod.AUTO.exactFor(SolveMode.PAPER, Precision.FP32, 2048, 2048));
         assertFalse(ConditionMethod.AUTO.exactFor(SolveMode.PAPER, Precision.FP32, 4096, 4096));
