@@ -54,8 +54,26 @@ public final class ConversionAnalysis {
             targetsA.add(m.a().transpose());
             targetsB.add(m.b());
         }
-        List<Matrix> cA = solver.solve(systems, targetsA, eqA);
-        List<Matrix> cB = solver.solve(systems, targetsB, Equation.W0_X);
+        List<Matrix> cA;
+        List<Matrix> cB;
+        if (eqA == Equation.W0_X) {
+            // one solve of [A^T | B] per layer: the factors are read once for both
+            List<Matrix> both = new ArrayList<>(layers.size());
+            for (int k = 0; k < layers.size(); k++) {
+                both.add(Matrix.hstack(targetsA.get(k), targetsB.get(k)));
+            }
+            List<Matrix> x = solver.solve(systems, both, Equation.W0_X);
+            cA = new ArrayList<>(layers.size());
+            cB = new ArrayList<>(layers.size());
+            for (int k = 0; k < layers.size(); k++) {
+                int r = targetsA.get(k).cols();
+                cA.add(x.get(k).columnSlice(0, r));
+                cB.add(x.get(k).columnSlice(r, targetsB.get(k).cols()));
+            }
+        } else {
+            cA = solver.solve(systems, targetsA, eqA);
+            cB = solver.solve(systems, targetsB, Equation.W0_X);
+        }
         long t3 = System.nanoTime();
         List<Double> resA = solver.relativeResiduals(systems, cA, targetsA, eqA);
         // W0 C_B serves both residual_B and residual_dW = ||(W0 C_B - B) A|| / ||B A||

@@ -81,4 +81,23 @@ class DtypeTest {
             assertEquals(Dtype.F32.read(b, i), out[i], 0.0);
         }
     }
+
+    /** Every 16-bit pattern (NaN, infinities and subnormals included), through more than one bulk chunk. */
+    @Test
+    void bulk16BitReadsAgreeWithElementReadsOnEveryPattern() {
+        int count = (1 << 16) + 1000;
+        ByteBuffer b = ByteBuffer.allocate(2 * count).order(ByteOrder.LITTLE_ENDIAN);
+        for (int i = 0; i < count; i++) {
+            b.putShort((short) (i * 40503));
+        }
+        for (Dtype d : new Dtype[] {Dtype.BF16, Dtype.F16}) {
+            double[] out = new double[count + 3];
+            d.readInto(b, count, out, 3);
+            for (int i = 0; i < count; i++) {
+                double expected = d.read(b, i);
+                assertEquals(Double.doubleToLongBits(expected), Double.doubleToLongBits(out[3 + i]),
+                        d + " element " + i + ": " + expected + " vs " + out[3 + i]);
+            }
+        }
+    }
 }
