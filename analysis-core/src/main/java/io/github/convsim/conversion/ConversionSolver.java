@@ -276,18 +276,6 @@ public final class ConversionSolver {
         return out;
     }
 
-    /** ||W0 X - T||_F / ||T||_F for each layer (computed in double precision). */
-    public List<Double> relativeResiduals(List<W0System> systems, List<Matrix> solutions, List<Matrix> targets,
-                                          Equation equation) {
-        List<Matrix> w0s = systems.stream().map(W0System::w0).toList();
-        List<Matrix> wx = backend.gemm(w0s, equation == Equation.W0T_X, solutions, false, Precision.FP64);
-        List<Double> out = new ArrayList<>(systems.size());
-        for (int k = 0; k < systems.size(); k++) {
-            out.add(relativeDifference(wx.get(k), targets.get(k)));
-        }
-        return out;
-    }
-
     /** ||X - Y||_F / ||Y||_F, or ||X||_F when Y = 0. */
     public static double relativeDifference(Matrix x, Matrix y) {
         double[] a = x.data();
