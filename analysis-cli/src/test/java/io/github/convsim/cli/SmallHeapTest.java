@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * condlora fit, condlora export and compare stream the base like analyze: on a synthetic checkpoint with many layers,
+ * analyze, condlora fit, condlora export and compare stream the base: on a synthetic checkpoint with many layers,
  * each run in its own JVM under a heap smaller than one module's W0 in fp64 (16 layers of 1024 x 1024 doubles are
  * 128 MiB; the heap is 112 MiB), and the heap each reports stays within it.
  */
@@ -33,6 +33,16 @@ class SmallHeapTest {
                 List.of("q_proj", "v_proj"), 1L << 30, 2), dir.resolve("model"), ProgressListener.NONE);
         String adapter = model.adapter().toString();
         String base = model.base().toString();
+
+        // analyze, with the W0 null's and the planted controls' bases spilled and read back a few draws at a time
+        run("analyze", adapter, "--base", base, "--out", dir.resolve("analysis").toString(), "--draws", "4", "-q",
+                "--no-cache");
+        JsonNode analysis = new ObjectMapper().readTree(dir.resolve("analysis/summary.json").toFile());
+        JsonNode modules = analysis.get("modules");
+        assertEquals(2, modules.size(), modules.toString());
+        assertEquals(16, modules.get(0).get("layers").asInt(), modules.toString());
+        assertEquals(16, modules.get(1).get("layers").asInt(), modules.toString());
+        assertHeapWithin(analysis.get("provenance").get("resources"));
 
         run("condlora", "fit", adapter, "--base", base, "--out", dir.resolve("fit").toString(), "--draws", "4", "-q");
         JsonNode fit = new ObjectMapper().readTree(dir.resolve("fit/summary.json").toFile());

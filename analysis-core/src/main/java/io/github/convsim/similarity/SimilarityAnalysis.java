@@ -134,13 +134,8 @@ public final class SimilarityAnalysis {
     public double[][] plantedAverages(int rank, NullBasisStore planted) {
         int i = settings.iFor(rank);
         int j = settings.jFor(rank);
-        List<List<SubspaceBasis>> sets = new ArrayList<>();
-        for (int e = 0; e < PlantedControl.NOISE.length; e++) {
-            for (int k = 0; k < PlantedControl.REPETITIONS; k++) {
-                sets.add(planted.get(Factor.A, PlantedControl.draw(e, k)).stream().map(p -> p.side(Side.LEFT)).toList());
-            }
-        }
-        double[][][] phi = phiEach(sets, i, j);
+        double[][][] phi = phiEach(PlantedControl.NOISE.length * PlantedControl.REPETITIONS,
+                d -> planted.get(Factor.A, d).stream().map(p -> p.side(Side.LEFT)).toList(), i, j);
         double[][] averages = new double[PlantedControl.NOISE.length][PlantedControl.REPETITIONS];
         for (int e = 0; e < averages.length; e++) {
             for (int k = 0; k < PlantedControl.REPETITIONS; k++) {
@@ -158,11 +153,8 @@ public final class SimilarityAnalysis {
         for (Factor f : settings.factors()) {
             Map<Side, double[][][]> bySide = new EnumMap<>(Side.class);
             for (Side side : settings.sides()) {
-                List<List<SubspaceBasis>> sets = new ArrayList<>(w0Null.draws(f));
-                for (int d = 0; d < w0Null.draws(f); d++) {
-                    sets.add(w0Null.get(f, d).stream().map(p -> p.side(side)).toList());
-                }
-                bySide.put(side, phiEach(sets, i, j));
+                bySide.put(side, phiEach(w0Null.draws(f),
+                        d -> w0Null.get(f, d).stream().map(p -> p.side(side)).toList(), i, j));
             }
             out.put(f, bySide);
         }
@@ -234,13 +226,33 @@ public final class SimilarityAnalysis {
                 SubspaceSimilarity.averageOffDiagonal(phi), grassmann, analytic, gaussian, w0);
     }
 
-    /** phi of each set of bases: the Gram matrices in one batched call, then each map on its own core. */
-    private double[][][] phiEach(List<List<SubspaceBasis>> sets, int i, int j) {
-        List<Matrix> grams = SubspaceSimilarity.grams(backend, sets.stream().map(SimilarityAnalysis::vectors).toList(),
-                i, j);
-        double[][][] out = new double[sets.size()][][];
-        java.util.stream.IntStream.range(0, sets.size()).parallel()
-                .forEach(d -> out[d] = SubspaceSimilarity.fromGram(grams.get(d), ranks(sets.get(d)), i, j));
+    /** Bytes of stacked bases held at once while phi of many draws is computed: 64 MiB, or a sixteenth of the heap. */
+    private static final long PHI_BATCH_BYTES = Math.min(64L << 20, Runtime.getRuntime().maxMemory() / 16);
+
+    /**
+     * phi of each of {@code count} sets of bases (read from a store that may be on disk), a batch of draws at a time:
+     * the batch's Gram matrices in one batched call, then each map on its own core. A batch holds at most
+     * {@link #PHI_BATCH_BYTES} of stacked bases: all 32 draws of the demo at once, 4 at a time at 7B scale, where
+     * one draw's bases take 16 MiB.
+     */
+    private double[][][] phiEach(int count, java.util.function.IntFunction<List<SubspaceBasis>> set, int i, int j) {
+        double[][][] out = new double[count][][];
+        int from = 0;
+        while (from < count) {
+            List<List<SubspaceBasis>> batch = new ArrayList<>();
+            long bytes = 0;
+            for (int d = from; d < count && (batch.isEmpty() || bytes < PHI_BATCH_BYTES); d++) {
+                List<SubspaceBasis> bases = set.apply(d);
+                batch.add(bases);
+                bytes += (long) bases.size() * bases.get(0).dimension() * Math.max(i, j) * Double.BYTES * 2;
+            }
+            List<Matrix> grams = SubspaceSimilarity.grams(backend, batch.stream().map(SimilarityAnalysis::vectors)
+                    .toList(), i, j);
+            int at = from;
+            java.util.stream.IntStream.range(0, batch.size()).parallel()
+                    .forEach(d -> out[at + d] = SubspaceSimilarity.fromGram(grams.get(d), ranks(batch.get(d)), i, j));
+            from += batch.size();
+        }
         return out;
     }
 
