@@ -104,11 +104,12 @@ final class AnalyzeCommand implements Callable<Integer> {
     Path from;
 
     @Option(names = "--no-cache",
-            description = {"Neither read nor write the W0 cache. By default, what is derived from the base alone (LU",
-                "factors, cond(W0), the W0 null's and the planted controls' bases) is kept in $CONVSIM_CACHE_DIR,",
-                "else $XDG_CACHE_HOME/convsim, else ~/.cache/convsim, capped at $CONVSIM_CACHE_MAX_BYTES (default",
-                "4 GiB; least recently used entries go first), so a second adapter on the same base skips every",
-                "factorisation; the numbers are the same, bit for bit. CONVSIM_CACHE=off switches it off as well."})
+            description = "Neither read nor write the W0 cache. By default what depends on the base alone (every"
+                    + " layer's LU factors and cond(W0), each module's W0 null and planted controls) is kept in"
+                    + " $CONVSIM_CACHE_DIR, else $XDG_CACHE_HOME/convsim, else ~/.cache/convsim, capped at"
+                    + " $CONVSIM_CACHE_MAX_BYTES (default 4 GiB, least recently used first), so that a second adapter"
+                    + " on the same base skips every factorisation, with the same numbers bit for bit."
+                    + " CONVSIM_CACHE=off switches it off as well.")
     boolean noCache;
 
     @Option(names = "--cache-dir", paramLabel = "DIR",
