@@ -20,20 +20,20 @@ import java.util.Optional;
 /**
  * One module pass's view of the {@link BaseCache}: what it stores about each layer's W0 (LU factors and cond, the
  * singular values) and about the module's (the W0 null's phi samples and the planted controls' average similarities),
- * and under which key. A key names everything the
- * stored numbers depend on, so that a hit gives what computing would have given, bit for bit:
+ * and under which key. A key names everything the stored numbers depend on, so that a hit gives what computing
+ * would have given, bit for bit:
  *
  * <ul>
  *   <li>the W0 matrix: the SHA-256 of the base's files, the tensor's name, and how it is sliced and oriented;
  *   <li>the arithmetic: the backend's summary (library, version, kernels, processor), and whether the layer was
  *       factored in a batch (single-threaded BLAS) or alone (threaded);
- *   <li>the solve and the cond method, and for bases the rank, seed, draws, factors, sides, prefix and equation, and
- *       the module and layer the seeds derive from.
+ *   <li>the solve and the cond method, and for the nulls the rank, i, j, seed, draws, factors and sides, and the module
+ *       and layers the seeds derive from.
  * </ul>
  *
  * The W0 null's draws are not scaled to the adapter's norms ({@link io.github.convsim.similarity.W0Null}), so its
- * bases depend on nothing of the adapter but the rank, and a second adapter of that rank on the same base reuses
- * them.
+ * phi samples depend on nothing of the adapter but the rank, and a second adapter of that rank on the same base
+ * reuses them.
  */
 final class W0Cache implements FactorCache {
     /** Bumped whenever what an entry holds, or how it is computed, changes. */
