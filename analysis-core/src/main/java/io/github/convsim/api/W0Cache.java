@@ -76,7 +76,13 @@ final class W0Cache implements FactorCache {
     public void keep(LoraModule layer, Factors f) {
         LuFactors lu = f.lu();
         Matrix packed = lu.packed();
-        Payload p = new Payload(packed.data().length * (lu.precision() == Precision.FP64 ? 8 : 4) + 256);
+        long bytes = (long) packed.data().length * (lu.precision() == Precision.FP64 ? 8 : 4) + 256;
+        if (bytes > Payload.MAX_BYTES) {
+            cache.note("the LU factors of a " + packed.rows() + " x " + packed.cols() + " W0 exceed one cache entry's"
+                    + " 2 GiB in " + lu.precision().name().toLowerCase(java.util.Locale.ROOT) + "; not cached");
+            return;
+        }
+        Payload p = new Payload(bytes);
         p.putInt(packed.rows()).putInt(packed.cols());
         if (lu.precision() == Precision.FP64) {
             p.putDoubles(packed.data());

@@ -304,7 +304,8 @@ public final class BaseCache {
         }
     }
 
-    private void note(String s) {
+    /** Adds a line to {@link #notes} (what a caller could not store, say). */
+    public void note(String s) {
         if (notes.size() < 20 && !notes.contains(s)) {
             notes.add(s);
         }

@@ -11,10 +11,17 @@ import java.nio.charset.StandardCharsets;
  * before, so that means a defect, not a damaged file.
  */
 public final class Payload {
+    /** The largest payload: one Java array (an fp64 LU of n = 16384 is 2 GiB, just over). */
+    public static final long MAX_BYTES = Integer.MAX_VALUE - 64;
+
     private ByteBuffer buf;
 
-    public Payload(int expectedBytes) {
-        buf = ByteBuffer.allocate(Math.max(64, expectedBytes)).order(ByteOrder.LITTLE_ENDIAN);
+    /** @throws IllegalArgumentException if {@code expectedBytes} exceeds {@link #MAX_BYTES} */
+    public Payload(long expectedBytes) {
+        if (expectedBytes > MAX_BYTES) {
+            throw new IllegalArgumentException("a cache entry cannot exceed 2 GiB, asked for " + expectedBytes + " bytes");
+        }
+        buf = ByteBuffer.allocate((int) Math.max(64, expectedBytes)).order(ByteOrder.LITTLE_ENDIAN);
     }
 
     public Payload putInt(int v) {
@@ -67,7 +74,7 @@ public final class Payload {
     private ByteBuffer room(long bytes) {
         if (buf.remaining() < bytes) {
             long want = Math.max(buf.capacity() * 2L, buf.position() + bytes);
-            if (want > Integer.MAX_VALUE - 64) {
+            if (want > MAX_BYTES) {
                 throw new IllegalArgumentException("a cache entry cannot exceed 2 GiB");
             }
             ByteBuffer bigger = ByteBuffer.allocate((int) want).order(ByteOrder.LITTLE_ENDIAN);

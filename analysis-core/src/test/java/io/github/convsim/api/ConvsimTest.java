@@ -37,6 +37,20 @@ class ConvsimTest {
         cs.close();
     }
 
+    /** The facade with a cache: the second analysis reads every W0 result and gives the first's numbers. */
+    @Test
+    void analysingTwiceWithACacheReadsItTheSecondTime(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        AnalysisOptions options = AnalysisCacheTest.options();
+        io.github.convsim.cache.BaseCache first = io.github.convsim.cache.BaseCache.open(dir, 1L << 30);
+        String expected = AnalysisCacheTest.fingerprint(cs.analyze(options, first));
+        io.github.convsim.cache.BaseCache second = io.github.convsim.cache.BaseCache.open(dir, 1L << 30);
+        assertEquals(expected, AnalysisCacheTest.fingerprint(cs.analyze(options, second)));
+        assertEquals(0L, second.summary().get("misses"));
+        assertEquals(first.summary().get("written"), second.summary().get("hits"));
+        assertEquals(expected, AnalysisCacheTest.fingerprint(cs.analyze(options)));
+    }
+
     @Test
     void thePhiGridAtRankIsThePaperAverage() throws Exception {
         double[][] grid = cs.phiGrid("value", Factor.A);

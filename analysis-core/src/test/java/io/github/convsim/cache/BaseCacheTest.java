@@ -168,6 +168,16 @@ class BaseCacheTest {
     }
 
     @Test
+    void aPayloadBeyondOneJavaArrayIsRefusedBeforeAnythingIsAllocated() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new Payload(Payload.MAX_BYTES + 1));
+        assertTrue(e.getMessage().contains("cannot exceed 2 GiB"), e.getMessage());
+        // an fp64 LU of n = 16384 (2 GiB and its header) is just over: W0Cache skips such factors with a note
+        assertTrue(16384L * 16384 * 8 + 256 > Payload.MAX_BYTES);
+        assertTrue(8192L * 8192 * 8 + 256 < Payload.MAX_BYTES);
+    }
+
+    @Test
     void theDefaultDirectoryFollowsConvsimThenXdgThenHome() {
         assertEquals(Path.of("/c"), BaseCache.defaultDirectory(Map.of("CONVSIM_CACHE_DIR", "/c",
                 "XDG_CACHE_HOME", "/x"), "/home/u"));
