@@ -50,9 +50,7 @@ final class W0Cache implements FactorCache {
     }
 
     private String key(LoraModule m, String kind, String params) {
-        return prefix + "kind=" + kind + "\ntensor=" + m.baseKey() + "\nslice=" + m.outOffset() + "+" + m.out() + "x"
-                + m.in() + (m.baseTransposed() ? " transposed" : "") + "\nmodule=" + m.module() + "\nlayer="
-                + m.layer() + "\n" + params;
+        return prefix + "kind=" + kind + "\n" + w0Identity(m) + "\nmodule=" + m.module() + "\n" + params;
     }
 
     /**
@@ -65,6 +63,12 @@ final class W0Cache implements FactorCache {
         } catch (IllegalArgumentException | IndexOutOfBoundsException undecodable) {
             return Optional.empty();
         }
+    }
+
+    /** A layer's W0 within the base: its index, the tensor, and how it is sliced and oriented. */
+    private static String w0Identity(LoraModule m) {
+        return "layer=" + m.layer() + " tensor=" + m.baseKey() + " slice=" + m.outOffset() + "+" + m.out() + "x"
+                + m.in() + (m.baseTransposed() ? " transposed" : "");
     }
 
     @Override
@@ -163,9 +167,7 @@ final class W0Cache implements FactorCache {
         StringBuilder k = new StringBuilder(prefix).append("kind=module-nulls\nmodule=")
                 .append(layers.get(0).module()).append('\n');
         for (LoraModule m : layers) {
-            k.append("layer=").append(m.layer()).append(' ').append(m.baseKey()).append(' ').append(m.outOffset())
-                    .append('+').append(m.out()).append('x').append(m.in()).append(m.baseTransposed() ? " T" : "")
-                    .append('\n');
+            k.append(w0Identity(m)).append('\n');
         }
         return k.append(params).toString();
     }

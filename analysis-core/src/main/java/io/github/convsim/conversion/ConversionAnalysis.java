@@ -54,20 +54,20 @@ public final class ConversionAnalysis {
             targetsA.add(m.a().transpose());
             targetsB.add(m.b());
         }
-        List<List<Matrix>> solved = solveBoth(solver, systems, targetsA, targetsB, eqA);
-        List<Matrix> cA = solved.get(0);
-        List<Matrix> cB = solved.get(1);
+        ConversionSolver.PerFactor solved = solver.solveBoth(systems, targetsA, targetsB, eqA);
+        List<Matrix> cA = solved.a();
+        List<Matrix> cB = solved.b();
         long t3 = System.nanoTime();
         // W0 C_B serves both residual_B and residual_dW = ||(W0 C_B - B) A|| / ||B A||
-        List<List<Matrix>> products = multiplyBoth(solver, w0s, cA, cB, eqA);
-        List<Matrix> w0cB = products.get(1);
+        ConversionSolver.PerFactor products = multiplyBoth(solver, w0s, cA, cB, eqA);
+        List<Matrix> w0cB = products.b();
         List<Double> gap = precisionGap(solver, systems, layers, w0s, cA, cB, targetsA, targetsB, eqA, cache);
         SolveOptions o = solver.options();
         List<LayerConversion> out = new ArrayList<>();
         for (int k = 0; k < layers.size(); k++) {
             LoraModule m = layers.get(k);
             W0System s = systems.get(k);
-            double resA = ConversionSolver.relativeDifference(products.get(0).get(k), targetsA.get(k));
+            double resA = ConversionSolver.relativeDifference(products.a().get(k), targetsA.get(k));
             double resB = ConversionSolver.relativeDifference(w0cB.get(k), targetsB.get(k));
             double resDW = residualDW(w0cB.get(k), m);
             LayerDiagnostics d = new LayerDiagnostics(m.module(), m.layer(), s.w0().rows(), s.w0().cols(),
@@ -85,47 +85,18 @@ public final class ConversionAnalysis {
         return new ModuleConversion(layers.get(0).module(), out, systems, eqA, seconds);
     }
 
-    /**
-     * C_A and C_B of every layer: one solve of [A^T | B] per layer where both solve W0 X = T (the factors are read once
-     * for both), two solves otherwise.
-     */
-    private static List<List<Matrix>> solveBoth(ConversionSolver solver, List<W0System> systems,
-                                                List<Matrix> targetsA, List<Matrix> targetsB, Equation eqA) {
-        if (eqA != Equation.W0_X) {
-            return List.of(solver.solve(systems, targetsA, eqA), solver.solve(systems, targetsB, Equation.W0_X));
-        }
-        List<Matrix> both = new ArrayList<>(systems.size());
-        for (int k = 0; k < systems.size(); k++) {
-            both.add(Matrix.hstack(targetsA.get(k), targetsB.get(k)));
-        }
-        return split(solver.solve(systems, both, Equation.W0_X), targetsA);
-    }
-
     /** op(W0) C_A and W0 C_B of every layer, in one product per layer where op(W0) is W0. */
-    private static List<List<Matrix>> multiplyBoth(ConversionSolver solver, List<Matrix> w0s, List<Matrix> cA,
-                                                   List<Matrix> cB, Equation eqA) {
+    private static ConversionSolver.PerFactor multiplyBoth(ConversionSolver solver, List<Matrix> w0s,
+                                                           List<Matrix> cA, List<Matrix> cB, Equation eqA) {
         if (eqA != Equation.W0_X) {
-            return List.of(solver.backend().gemm(w0s, true, cA, false, Precision.FP64),
+            return new ConversionSolver.PerFactor(solver.backend().gemm(w0s, true, cA, false, Precision.FP64),
                     solver.backend().gemm(w0s, false, cB, false, Precision.FP64));
         }
         List<Matrix> both = new ArrayList<>(w0s.size());
         for (int k = 0; k < w0s.size(); k++) {
             both.add(Matrix.hstack(cA.get(k), cB.get(k)));
         }
-        return split(solver.backend().gemm(w0s, false, both, false, Precision.FP64), cA);
-    }
-
-    /** Each [X_A | X_B] split after as many columns as {@code left}'s matrix of that layer has. */
-    private static List<List<Matrix>> split(List<Matrix> joined, List<Matrix> left) {
-        List<Matrix> a = new ArrayList<>(joined.size());
-        List<Matrix> b = new ArrayList<>(joined.size());
-        for (int k = 0; k < joined.size(); k++) {
-            int r = left.get(k).cols();
-            Matrix x = joined.get(k);
-            a.add(x.columnSlice(0, r));
-            b.add(x.columnSlice(r, x.cols() - r));
-        }
-        return List.of(a, b);
+        return ConversionSolver.split(solver.backend().gemm(w0s, false, both, false, Precision.FP64), cA);
     }
 
     /** ||W0 C_dW - B A|| / ||B A|| = ||(W0 C_B - B) A|| / ||B A||, with C_dW = C_B A never formed. */
@@ -168,9 +139,9 @@ public final class ConversionAnalysis {
             }
             alt.keep(systems, cache);
         }
-        List<List<Matrix>> altSolved = solveBoth(alt, systems, targetsA, targetsB, eqA);
-        List<Matrix> altA = altSolved.get(0);
-        List<Matrix> altB = altSolved.get(1);
+        ConversionSolver.PerFactor altSolved = alt.solveBoth(systems, targetsA, targetsB, eqA);
+        List<Matrix> altA = altSolved.a();
+        List<Matrix> altB = altSolved.b();
         for (int k = 0; k < layers.size(); k++) {
             Matrix a64 = other == Precision.FP64 ? altA.get(k) : cA.get(k);
             Matrix a32 = other == Precision.FP64 ? cA.get(k) : altA.get(k);

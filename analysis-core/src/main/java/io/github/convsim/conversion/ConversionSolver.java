@@ -276,6 +276,38 @@ public final class ConversionSolver {
         return out;
     }
 
+    /** Each layer's matrix on the A side (C_A, or what derives from it) and on the B side. */
+    public record PerFactor(List<Matrix> a, List<Matrix> b) {}
+
+    /**
+     * C_A ({@code equationA}) and C_B (W0 X = B) of every layer: one solve of [T_A | T_B] per layer where both solve
+     * W0 X = T (the factors are read once for both), two solves otherwise.
+     */
+    public PerFactor solveBoth(List<W0System> systems, List<Matrix> targetsA, List<Matrix> targetsB,
+                               Equation equationA) {
+        if (equationA != Equation.W0_X) {
+            return new PerFactor(solve(systems, targetsA, equationA), solve(systems, targetsB, Equation.W0_X));
+        }
+        List<Matrix> both = new ArrayList<>(systems.size());
+        for (int k = 0; k < systems.size(); k++) {
+            both.add(Matrix.hstack(targetsA.get(k), targetsB.get(k)));
+        }
+        return split(solve(systems, both, Equation.W0_X), targetsA);
+    }
+
+    /** Each layer's [X_A | X_B] split after as many columns as {@code left}'s matrix of that layer has. */
+    static PerFactor split(List<Matrix> joined, List<Matrix> left) {
+        List<Matrix> a = new ArrayList<>(joined.size());
+        List<Matrix> b = new ArrayList<>(joined.size());
+        for (int k = 0; k < joined.size(); k++) {
+            int r = left.get(k).cols();
+            Matrix x = joined.get(k);
+            a.add(x.columnSlice(0, r));
+            b.add(x.columnSlice(r, x.cols() - r));
+        }
+        return new PerFactor(a, b);
+    }
+
     /** ||X - Y||_F / ||Y||_F, or ||X||_F when Y = 0. */
     public static double relativeDifference(Matrix x, Matrix y) {
         double[] a = x.data();

@@ -63,16 +63,6 @@ public final class NullBasisStore implements AutoCloseable {
         return (long) sidesKept * n * keep * Double.BYTES;
     }
 
-    /** The sides kept. */
-    public Set<Side> sides() {
-        return sides;
-    }
-
-    /** How many leading vectors of each basis are kept. */
-    public int keep() {
-        return keep;
-    }
-
     public boolean spilled() {
         return channel != null;
     }

@@ -29,9 +29,7 @@ public final class SubspaceSimilarity {
 
     /** G = S_i^T S_j with S_k = [U_1[:, :k], ..., U_L[:, :k]]. */
     static Matrix gram(LinalgBackend backend, List<Matrix> bases, int i, int j) {
-        Matrix si = stackPrefixes(bases, i);
-        Matrix sj = i == j ? si : stackPrefixes(bases, j);
-        return backend.gemm(List.of(si), true, List.of(sj), false, Precision.FP64).get(0);
+        return grams(backend, List.of(bases), i, j).get(0);
     }
 
     /** G = S_i^T S_j for each list of bases, in one batched call. */

@@ -56,24 +56,18 @@ public final class W0Null {
         Draws[] drawn = new Draws[layers];
         java.util.stream.IntStream.range(0, layers).parallel()
                 .forEach(l -> drawn[l] = Draws.of(modules.get(l), rngs.get(l), draws));
-        List<Matrix> cA;
-        List<Matrix> cB;
-        if (needA && needB && equationA == Equation.W0_X) {
-            // both factors solve W0 X = T: one solve of [A^T draws | B draws] per layer
-            List<Matrix> both = solver.solve(systems, java.util.Arrays.stream(drawn)
-                    .map(d -> Matrix.hstack(d.at, d.b)).toList(), Equation.W0_X);
-            cA = new ArrayList<>(layers);
-            cB = new ArrayList<>(layers);
-            for (int l = 0; l < layers; l++) {
-                int half = drawn[l].at.cols();
-                cA.add(both.get(l).columnSlice(0, half));
-                cB.add(both.get(l).columnSlice(half, drawn[l].b.cols()));
-            }
-        } else {
-            cA = needA ? solver.solve(systems, java.util.Arrays.stream(drawn).map(d -> d.at).toList(), equationA)
-                    : null;
-            cB = needB ? solver.solve(systems, java.util.Arrays.stream(drawn).map(d -> d.b).toList(), Equation.W0_X)
-                    : null;
+        List<Matrix> ats = java.util.Arrays.stream(drawn).map(d -> d.at).toList();
+        List<Matrix> bs = java.util.Arrays.stream(drawn).map(d -> d.b).toList();
+        List<Matrix> cA = null;
+        List<Matrix> cB = null;
+        if (needA && needB) {
+            ConversionSolver.PerFactor both = solver.solveBoth(systems, ats, bs, equationA);
+            cA = both.a();
+            cB = both.b();
+        } else if (needA) {
+            cA = solver.solve(systems, ats, equationA);
+        } else if (needB) {
+            cB = solver.solve(systems, bs, Equation.W0_X);
         }
         // flatten (draw, layer) so each factor's bases come from one batched call
         List<Matrix> flatA = new ArrayList<>();
