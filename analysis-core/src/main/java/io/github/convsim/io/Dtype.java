@@ -78,6 +78,24 @@ public enum Dtype {
             }
             case F64 -> le.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN).position(0).asDoubleBuffer()
                     .get(dst, off, count);
+            case BF16, F16 -> {
+                // one bulk copy of the raw bits per chunk, then a shift (bf16 is the top half of a float) or a table
+                // lookup (every binary16 value, from halfToDouble): measured 2.5x faster than read() per element on a
+                // 4096 x 4096 bf16 tensor under the launcher's C1 compiler
+                short[] tmp = new short[Math.min(count, 1 << 16)];
+                java.nio.ShortBuffer sb = le.duplicate().order(java.nio.ByteOrder.LITTLE_ENDIAN).position(0)
+                        .asShortBuffer();
+                double[] half = this == F16 ? HalfValues.ALL : null;
+                for (int done = 0; done < count; done += tmp.length) {
+                    int n = Math.min(tmp.length, count - done);
+                    sb.get(tmp, 0, n);
+                    if (half == null) {
+                        bf16ToDouble(tmp, n, dst, off + done);
+                    } else {
+                        lookUp(half, tmp, n, dst, off + done);
+                    }
+                }
+            }
             default -> {
                 for (int i = 0; i < count; i++) {
                     dst[off + i] = read(le, i);
@@ -91,6 +109,34 @@ public enum Dtype {
             throw new ArithmeticException("integer " + v + " is not exactly representable as a double");
         }
         return v;
+    }
+
+    /*
+     * The loops below are methods of their own, called once per chunk: the JIT compiles a method after a few hundred
+     * calls, whereas a loop inside readInto, called a few times per tensor, was measured to run interpreted (1 s for a
+     * 4096 x 4096 tensor instead of 0.05 s).
+     */
+    private static void bf16ToDouble(short[] bits, int n, double[] dst, int at) {
+        for (int i = 0; i < n; i++) {
+            dst[at + i] = Float.intBitsToFloat((bits[i] & 0xffff) << 16);
+        }
+    }
+
+    private static void lookUp(double[] values, short[] bits, int n, double[] dst, int at) {
+        for (int i = 0; i < n; i++) {
+            dst[at + i] = values[bits[i] & 0xffff];
+        }
+    }
+
+    /** Every binary16 bit pattern's value (512 KiB), made on first use. */
+    private static final class HalfValues {
+        static final double[] ALL = new double[1 << 16];
+
+        static {
+            for (int i = 0; i < ALL.length; i++) {
+                ALL[i] = halfToDouble((short) i);
+            }
+        }
     }
 
     /** IEEE 754 binary16 to double, subnormals, infinities and NaN included. */

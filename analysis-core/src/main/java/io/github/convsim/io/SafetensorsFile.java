@@ -36,6 +36,8 @@ public final class SafetensorsFile implements WeightSource {
     /** The reference implementation's limit on the JSON header. */
     public static final long MAX_HEADER_BYTES = 100_000_000L;
     private static final long CHUNK_BYTES = 1L << 30;
+    /** Rows decoded at once by {@link #readColumnMajor} (128 of 4096): measured fastest from 256 KiB to 16 MiB. */
+    private static final long ROW_BLOCK_BYTES = 4096L << 10;
     private static final JsonFactory JSON = new JsonFactory();
 
     private final Path path;
@@ -331,12 +333,44 @@ public final class SafetensorsFile implements WeightSource {
     @Override
     public double[] readDoubles(String name) throws CheckpointException {
         Entry e = entry(name);
+        int n = arrayLength(e);
+        double[] out = new double[n];
+        readElements(e, 0, out, 0, n);
+        return out;
+    }
+
+    /** The tensor's element count, refused when one Java array cannot hold it. */
+    private int arrayLength(Entry e) throws CheckpointException {
         long n = e.info.numel();
         if (n > Integer.MAX_VALUE - 8) {
-            throw new CheckpointException(path, "tensor '" + name + "' has " + n + " elements, too many for one array");
+            throw new CheckpointException(path, "tensor '" + e.info.name() + "' has " + n
+                    + " elements, too many for one array");
         }
-        double[] out = new double[(int) n];
-        readElements(e, 0, out, 0, (int) n);
+        return (int) n;
+    }
+
+    /**
+     * Decoded a block of rows at a time (through {@link #readElements}) into a buffer and written from there into
+     * place: one pass over the tensor instead of decoding it whole and then transposing it (a second W0-sized array
+     * and pass).
+     */
+    @Override
+    public double[] readColumnMajor(String name) throws CheckpointException {
+        Entry e = entry(name);
+        TensorInfo t = e.info;
+        if (t.rank() != 2) {
+            throw new CheckpointException(path, "tensor '" + name + "' is not 2-D: " + t);
+        }
+        double[] out = new double[arrayLength(e)];
+        int rows = (int) t.dim(0);
+        int cols = (int) t.dim(1);
+        int block = (int) Math.max(1, Math.min(rows, ROW_BLOCK_BYTES / Math.max(1L, (long) cols * Double.BYTES)));
+        double[] buf = new double[Math.min(out.length, block * cols)];
+        for (int r = 0; r < rows; r += block) {
+            int count = Math.min(block, rows - r);
+            readElements(e, (long) r * cols, buf, 0, count * cols);
+            WeightSource.transposeRows(buf, 0, count, cols, out, r, rows);
+        }
         return out;
     }
 

@@ -107,6 +107,11 @@ public final class ShardedWeights implements WeightSource {
         return shardOf(name).readDoubles(name);
     }
 
+    @Override
+    public double[] readColumnMajor(String name) throws CheckpointException {
+        return shardOf(name).readColumnMajor(name);
+    }
+
     private synchronized WeightSource shardOf(String name) throws CheckpointException {
         Path file = weightMap.get(name);
         if (file == null) {

@@ -33,6 +33,46 @@ public interface WeightSource extends AutoCloseable {
      */
     double[] readDoubles(String name) throws CheckpointException;
 
+    /**
+     * A 2-D tensor [rows, cols] as the data of a column-major rows x cols matrix (element (i, j) at i + j * rows),
+     * converted exactly: the layout convsim computes in. By default its row-major elements, transposed; a reader may
+     * decode straight into place instead.
+     *
+     * @throws CheckpointException as {@link #readDoubles}, or if the tensor is not 2-D
+     */
+    default double[] readColumnMajor(String name) throws CheckpointException {
+        TensorInfo t = info(name);
+        if (t.rank() != 2) {
+            throw new CheckpointException(location(), "tensor '" + name + "' is not 2-D: " + t);
+        }
+        int rows = (int) t.dim(0);
+        int cols = (int) t.dim(1);
+        double[] rowMajor = readDoubles(name);
+        double[] out = new double[rowMajor.length];
+        transposeRows(rowMajor, 0, rows, cols, out, 0, rows);
+        return out;
+    }
+
+    /**
+     * Rows [0, count) of a row-major block with {@code cols} columns, starting at {@code src[from]}, into rows
+     * [firstRow, firstRow + count) of a column-major matrix with {@code rows} rows.
+     */
+    static void transposeRows(double[] src, int from, int count, int cols, double[] dst, int firstRow, int rows) {
+        int block = 64;
+        for (int jb = 0; jb < cols; jb += block) {
+            int jm = Math.min(cols, jb + block);
+            for (int ib = 0; ib < count; ib += block) {
+                int im = Math.min(count, ib + block);
+                for (int j = jb; j < jm; j++) {
+                    int to = firstRow + j * rows;
+                    for (int i = ib; i < im; i++) {
+                        dst[to + i] = src[from + i * cols + j];
+                    }
+                }
+            }
+        }
+    }
+
     @Override
     void close();
 }

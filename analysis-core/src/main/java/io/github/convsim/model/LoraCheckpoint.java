@@ -181,9 +181,9 @@ public final class LoraCheckpoint implements AutoCloseable {
         TensorInfo wi = base.info(m.baseKey());
         int d0 = (int) wi.dim(0);
         int d1 = (int) wi.dim(1);
-        double[] rowMajor = base.readDoubles(m.baseKey());
         // row-major [in, out] is column-major [out, in]: a transposed base needs no copy
-        Matrix w = m.baseTransposed() ? new Matrix(d1, d0, rowMajor) : Matrix.fromRowMajor(d0, d1, rowMajor);
+        Matrix w = m.baseTransposed() ? new Matrix(d1, d0, base.readDoubles(m.baseKey()))
+                : new Matrix(d0, d1, base.readColumnMajor(m.baseKey()));
         if (m.outOffset() != 0 || w.rows() != m.out()) {
             w = w.rowSlice(m.outOffset(), m.out());
         }

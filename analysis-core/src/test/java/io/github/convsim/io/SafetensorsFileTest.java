@@ -78,6 +78,57 @@ class SafetensorsFileTest {
         }
     }
 
+    /**
+     * readColumnMajor (decoded a block of rows at a time into place) equals the row-major elements transposed, for
+     * every dtype the writer takes (F16 decodes through the same readInto, DtypeTest) and shapes with one block,
+     * several blocks and a partial last block (4096 columns: 128 rows to a block), and so does the default path of a
+     * source that does not decode in place.
+     */
+    @Test
+    void columnMajorReadsAreTheRowMajorElementsTransposed() throws Exception {
+        Random rng = new Random(4);
+        long[][] shapes = {{1, 1}, {3, 5}, {300, 7}, {300, 4096}, {0, 4}};
+        SafetensorsWriter w = new SafetensorsWriter();
+        for (Dtype d : new Dtype[] {Dtype.F64, Dtype.F32, Dtype.BF16}) {
+            for (long[] shape : shapes) {
+                w.add(d + "_" + shape[0] + "x" + shape[1], d, shape,
+                        TestData.gaussian(rng, (int) (shape[0] * shape[1])));
+            }
+        }
+        w.add("vector", Dtype.F32, new long[] {6}, TestData.gaussian(rng, 6));
+        Path p = dir.resolve("cm.safetensors");
+        w.write(p);
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            WeightSource plain = new WeightSource() {
+                public Path location() { return f.location(); }
+                public java.util.List<Path> files() { return f.files(); }
+                public java.util.Set<String> names() { return f.names(); }
+                public TensorInfo info(String name) throws CheckpointException { return f.info(name); }
+                public double[] readDoubles(String name) throws CheckpointException { return f.readDoubles(name); }
+                public void close() {}
+            };
+            for (String name : f.names()) {
+                TensorInfo t = f.info(name);
+                if (t.rank() != 2) {
+                    assertThrows(CheckpointException.class, () -> f.readColumnMajor(name));
+                    assertThrows(CheckpointException.class, () -> plain.readColumnMajor(name));
+                    continue;
+                }
+                int rows = (int) t.dim(0);
+                int cols = (int) t.dim(1);
+                double[] rowMajor = f.readDoubles(name);
+                double[] expected = new double[rowMajor.length];
+                for (int i = 0; i < rows; i++) {
+                    for (int j = 0; j < cols; j++) {
+                        expected[i + j * rows] = rowMajor[i * cols + j];
+                    }
+                }
+                assertArrayEquals(expected, f.readColumnMajor(name), 0.0, name);
+                assertArrayEquals(expected, plain.readColumnMajor(name), 0.0, name + ", default path");
+            }
+        }
+    }
+
     @Test
     void readsElementRangesOfLargeTensorsInChunks() throws Exception {
         double[] x = new double[1000];
