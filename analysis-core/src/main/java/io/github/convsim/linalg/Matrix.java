@@ -1,6 +1,7 @@
 package io.github.convsim.linalg;
 
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * A dense matrix of doubles in column-major order (LAPACK's layout): element (i, j) is {@code data[i + j * rows]}.
@@ -100,12 +101,32 @@ public final class Matrix {
 
     /** [left | right]: the columns of both, side by side (one copy each: columns are contiguous). */
     public static Matrix hstack(Matrix left, Matrix right) {
-        if (left.rows != right.rows) {
-            throw new IllegalArgumentException("cannot put " + left.shapeString() + " beside " + right.shapeString());
+        return hstack(List.of(left, right));
+    }
+
+    /** [M_1 | ... | M_k]: the matrices side by side (column-major, so their data one after another). */
+    public static Matrix hstack(List<Matrix> parts) {
+        if (parts.isEmpty()) {
+            throw new IllegalArgumentException("no matrices to put side by side");
         }
-        double[] d = Arrays.copyOf(left.data, left.data.length + right.data.length);
-        System.arraycopy(right.data, 0, d, left.data.length, right.data.length);
-        return new Matrix(left.rows, left.cols + right.cols, d);
+        int rows = parts.get(0).rows;
+        long length = 0;
+        int cols = 0;
+        for (Matrix p : parts) {
+            if (p.rows != rows) {
+                throw new IllegalArgumentException("cannot put " + p.shapeString() + " beside "
+                        + parts.get(0).shapeString());
+            }
+            length += p.data.length;
+            cols += p.cols;
+        }
+        double[] d = new double[Math.toIntExact(length)];
+        int at = 0;
+        for (Matrix p : parts) {
+            System.arraycopy(p.data, 0, d, at, p.data.length);
+            at += p.data.length;
+        }
+        return new Matrix(rows, cols, d);
     }
 
     public double frobeniusNorm() {

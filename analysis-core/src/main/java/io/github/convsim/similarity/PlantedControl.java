@@ -57,21 +57,15 @@ public final class PlantedControl {
                         m.module(), m.layer(), k)), rows, r, 1));
             }
             // op(W0) [M_1 | ... | M_R] in one product: W0 is read (and copied to the BLAS) once, not R times
-            double[] maps = new double[cols * r * REPETITIONS];
-            for (int k = 0; k < REPETITIONS; k++) {
-                System.arraycopy(shared.get(k).data(), 0, maps, k * cols * r, cols * r);
-            }
-            Matrix planted = backend.gemm(List.of(w0), transposed, List.of(new Matrix(cols, r * REPETITIONS, maps)),
-                    false, Precision.FP64).get(0);
+            Matrix planted = backend.gemm(List.of(w0), transposed, List.of(Matrix.hstack(shared)), false,
+                    Precision.FP64).get(0);
             double[] scale = new double[REPETITIONS];
-            double[] all = new double[rows * r * 2 * REPETITIONS];
             for (int k = 0; k < REPETITIONS; k++) {
-                Matrix plantedK = planted.columnSlice(k * r, r);
-                scale[k] = plantedK.frobeniusNorm() / noise.get(k).frobeniusNorm();
-                System.arraycopy(plantedK.data(), 0, all, k * rows * r, rows * r);
-                System.arraycopy(noise.get(k).data(), 0, all, (REPETITIONS + k) * rows * r, rows * r);
+                scale[k] = planted.columnSlice(k * r, r).frobeniusNorm() / noise.get(k).frobeniusNorm();
             }
-            rhs.add(new Matrix(rows, 2 * REPETITIONS * r, all));
+            List<Matrix> parts = new ArrayList<>(List.of(planted));
+            parts.addAll(noise);
+            rhs.add(Matrix.hstack(parts));
             scales.add(scale);
         }
         List<Matrix> solved = solver.solve(systems, rhs, equation);

@@ -105,18 +105,16 @@ public final class W0Null {
      */
     private record Draws(Matrix at, Matrix b, List<Matrix> as) {
         static Draws of(LoraModule m, RandomGenerator rng, int draws) {
-            int r = m.rank();
-            Matrix at = Matrix.zeros(m.in(), r * draws);
-            Matrix b = Matrix.zeros(m.out(), r * draws);
             List<Matrix> as = new ArrayList<>(draws);
+            List<Matrix> ats = new ArrayList<>(draws);
+            List<Matrix> bs = new ArrayList<>(draws);
             for (int d = 0; d < draws; d++) {
-                Matrix ad = RandomMatrices.standardGaussian(rng, r, m.in());
+                Matrix ad = RandomMatrices.standardGaussian(rng, m.rank(), m.in());
                 as.add(ad);
-                System.arraycopy(ad.transpose().data(), 0, at.data(), d * m.in() * r, m.in() * r);
-                Matrix bd = RandomMatrices.standardGaussian(rng, m.out(), r);
-                System.arraycopy(bd.data(), 0, b.data(), d * m.out() * r, m.out() * r);
+                ats.add(ad.transpose());
+                bs.add(RandomMatrices.standardGaussian(rng, m.out(), m.rank()));
             }
-            return new Draws(at, b, as);
+            return new Draws(Matrix.hstack(ats), Matrix.hstack(bs), as);
         }
     }
 }
