@@ -92,11 +92,7 @@ public final class ConversionAnalysis {
             return new ConversionSolver.PerFactor(solver.backend().gemm(w0s, true, cA, false, Precision.FP64),
                     solver.backend().gemm(w0s, false, cB, false, Precision.FP64));
         }
-        List<Matrix> both = new ArrayList<>(w0s.size());
-        for (int k = 0; k < w0s.size(); k++) {
-            both.add(Matrix.hstack(cA.get(k), cB.get(k)));
-        }
-        return ConversionSolver.split(solver.backend().gemm(w0s, false, both, false, Precision.FP64), cA);
+        return ConversionSolver.jointly(cA, cB, both -> solver.backend().gemm(w0s, false, both, false, Precision.FP64));
     }
 
     /** ||W0 C_dW - B A|| / ||B A|| = ||(W0 C_B - B) A|| / ||B A||, with C_dW = C_B A never formed. */

@@ -11,6 +11,7 @@ import io.github.convsim.linalg.Svd;
 import io.github.convsim.model.LoraModule;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * Factors W0 of every layer of a module and solves conversion equations against them, batched over layers.
@@ -87,9 +88,13 @@ public final class ConversionSolver {
         if (options.mode() != SolveMode.PAPER || cache == FactorCache.NONE) {
             return null;
         }
+        // read, verified and decoded one layer per core: a group's entries are tens to hundreds of megabytes
+        FactorCache.Factors[] found = new FactorCache.Factors[layers.size()];
+        java.util.stream.IntStream.range(0, found.length).parallel()
+                .forEach(k -> found[k] = cache.find(layers.get(k), p));
         List<W0System> out = new ArrayList<>(layers.size());
         for (int k = 0; k < layers.size(); k++) {
-            FactorCache.Factors f = cache.find(layers.get(k), p);
+            FactorCache.Factors f = found[k];
             if (f == null || f.lu().precision() != p || f.lu().n() != w0s.get(k).rows()) {
                 return null;
             }
@@ -158,6 +163,7 @@ public final class ConversionSolver {
         Conditioning[] cond = new Conditioning[systems.size()];
         List<Integer> exact = new ArrayList<>();
         List<Integer> lanczos = new ArrayList<>();
+        List<Integer> estimated = new ArrayList<>();
         for (int k = 0; k < systems.size(); k++) {
             W0System s = systems.get(k);
             Matrix w = s.w0();
@@ -169,15 +175,29 @@ public final class ConversionSolver {
             } else if (options.cond().exactFor(mode, options.precision(), w.rows(), w.cols())) {
                 exact.add(k);
             } else {
-                cond[k] = Conditioning.estimate(backend.conditionEstimate(s.lu(), ConditionEstimate.oneNorm(w)));
+                estimated.add(k);
             }
         }
-        // plain Java, one layer per core; seeded by the layer, so the value does not depend on the grouping
-        lanczos.parallelStream().forEach(k -> {
-            W0System s = systems.get(k);
-            cond[k] = Conditioning.lanczos(LanczosCondition.of(s.w0(), s.lu(), LanczosCondition.DEFAULT_TOLERANCE,
-                    s.module().layer()), s.w0().rows());
-        });
+        if (!estimated.isEmpty()) {
+            double[] norms = new double[estimated.size()];
+            java.util.stream.IntStream.range(0, norms.length).parallel()
+                    .forEach(e -> norms[e] = ConditionEstimate.oneNorm(systems.get(estimated.get(e)).w0()));
+            double[] found = backend.conditionEstimates(estimated.stream().map(k -> systems.get(k).lu()).toList(),
+                    norms);
+            for (int e = 0; e < found.length; e++) {
+                cond[estimated.get(e)] = Conditioning.estimate(found[e]);
+            }
+        }
+        // seeded by the layer, so the value does not depend on the grouping
+        if (!lanczos.isEmpty()) {
+            List<LanczosCondition.Result> found = backend.lanczosCondition(
+                    lanczos.stream().map(k -> systems.get(k).w0()).toList(),
+                    lanczos.stream().map(k -> systems.get(k).lu()).toList(), LanczosCondition.DEFAULT_TOLERANCE,
+                    lanczos.stream().mapToLong(k -> systems.get(k).module().layer()).toArray());
+            for (int e = 0; e < lanczos.size(); e++) {
+                cond[lanczos.get(e)] = Conditioning.lanczos(found.get(e), systems.get(lanczos.get(e)).w0().rows());
+            }
+        }
         if (!exact.isEmpty()) {
             List<Svd> values = backend.svd(exact.stream().map(k -> systems.get(k).w0()).toList(), false,
                     Precision.FP64);
@@ -288,15 +308,19 @@ public final class ConversionSolver {
         if (equationA != Equation.W0_X) {
             return new PerFactor(solve(systems, targetsA, equationA), solve(systems, targetsB, Equation.W0_X));
         }
-        List<Matrix> both = new ArrayList<>(systems.size());
-        for (int k = 0; k < systems.size(); k++) {
-            both.add(Matrix.hstack(targetsA.get(k), targetsB.get(k)));
-        }
-        return split(solve(systems, both, Equation.W0_X), targetsA);
+        return jointly(targetsA, targetsB, both -> solve(systems, both, Equation.W0_X));
     }
 
-    /** Each layer's [X_A | X_B] split after as many columns as {@code left}'s matrix of that layer has. */
-    static PerFactor split(List<Matrix> joined, List<Matrix> left) {
+    /**
+     * {@code op} applied to each layer's [left | right] at once, its results split again after as many columns as that
+     * layer's left matrix has: one call where two would read the same left operand (W0, or its factors) twice.
+     */
+    static PerFactor jointly(List<Matrix> left, List<Matrix> right, UnaryOperator<List<Matrix>> op) {
+        List<Matrix> both = new ArrayList<>(left.size());
+        for (int k = 0; k < left.size(); k++) {
+            both.add(Matrix.hstack(left.get(k), right.get(k)));
+        }
+        List<Matrix> joined = op.apply(both);
         List<Matrix> a = new ArrayList<>(joined.size());
         List<Matrix> b = new ArrayList<>(joined.size());
         for (int k = 0; k < joined.size(); k++) {

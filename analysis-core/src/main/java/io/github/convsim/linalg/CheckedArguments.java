@@ -104,6 +104,43 @@ final class CheckedArguments implements LinalgBackend {
     }
 
     @Override
+    public double[] conditionEstimates(List<LuFactors> factors, double[] oneNorms) {
+        if (factors == null || oneNorms == null || factors.size() != oneNorms.length) {
+            throw new IllegalArgumentException("conditionEstimates: " + (factors == null ? "no" : factors.size())
+                    + " factorisations and " + (oneNorms == null ? "no" : oneNorms.length) + " norms; give one of each");
+        }
+        for (int k = 0; k < oneNorms.length; k++) {
+            LuFactors lu = factors.get(k);
+            if (lu == null || !(oneNorms[k] >= 0) || Double.isInfinite(oneNorms[k])) {
+                throw new IllegalArgumentException("conditionEstimates: problem " + k + " needs LU factors and a"
+                        + " finite ||A||_1 >= 0, got " + (lu == null ? "no factors" : "||A||_1 = " + oneNorms[k]));
+            }
+        }
+        return backend.conditionEstimates(factors, oneNorms);
+    }
+
+    @Override
+    public List<LanczosCondition.Result> lanczosCondition(List<Matrix> squares, List<LuFactors> factors,
+                                                           double tolerance, long[] seeds) {
+        checkMatrices("lanczosCondition", squares);
+        if (factors == null || seeds == null || factors.size() != squares.size() || seeds.length != squares.size()) {
+            throw new IllegalArgumentException("lanczosCondition: " + squares.size() + " matrices, "
+                    + (factors == null ? "no" : factors.size()) + " factorisations and "
+                    + (seeds == null ? "no" : seeds.length) + " seeds; give one of each per matrix");
+        }
+        if (!(tolerance > 0 && tolerance < 1)) {
+            throw new IllegalArgumentException("lanczosCondition: tolerance " + tolerance + " is not in (0, 1)");
+        }
+        for (int k = 0; k < squares.size(); k++) {
+            if (factors.get(k) == null) {
+                throw new IllegalArgumentException("lanczosCondition: problem " + k + " has no factors");
+            }
+            LanczosCondition.requireFactorsOf(squares.get(k), factors.get(k), tolerance);
+        }
+        return backend.lanczosCondition(squares, factors, tolerance, seeds);
+    }
+
+    @Override
     public ArithmeticInfo arithmetic() {
         return backend.arithmetic();
     }

@@ -5,11 +5,12 @@ import java.util.SplittableRandom;
 /**
  * cond_2(A) = s_max / s_min of a square A from the LU factors a solve has already computed, in O(n^2) per step instead
  * of an O(n^3) SVD. s_max^2 is the largest eigenvalue of A^T A, 1 / s_min^2 the largest of (A^T A)^-1 = A^-1 A^-T,
- * applied through the factors (P A = L U: A^-T x by U^T, L^T and P^T, then A^-1 by P, L and U). Each is found by the
- * Lanczos iteration with full reorthogonalisation (Golub and Van Loan, Matrix Computations, 4th ed., section 10.1),
- * stopped when the largest Ritz value's residual bound |beta_k y_k| (y the unit eigenvector of the tridiagonal T_k)
- * falls below {@code tolerance} times the value: the Ritz value is then within that relative distance of an eigenvalue
- * of the symmetric operator (section 10.1.4); or after n steps, where it is exact. The start vector is seeded, so the answer is reproducible.
+ * applied through the factors (P A = L U: A^-T x by U^T, L^T and P^T, then A^-1 by P, L and U, where P^T and P cancel).
+ * Each is found by the Lanczos iteration with full reorthogonalisation (Golub and Van Loan, Matrix Computations, 4th
+ * ed., section 10.1), stopped when the largest Ritz value's residual bound |beta_k y_k| (y the unit eigenvector of the
+ * tridiagonal T_k) falls below {@code tolerance} times the value: the Ritz value is then within that relative distance
+ * of an eigenvalue of the symmetric operator (section 10.1.4); or after n steps, where it is exact. The start vector is
+ * seeded, so the answer is reproducible.
  */
 public final class LanczosCondition {
     /** The relative accuracy asked of s_max and s_min by default. */
@@ -29,6 +30,24 @@ public final class LanczosCondition {
      * eigenvalue bound halves for the singular value: s = sqrt(lambda)).
      */
     public static Result of(Matrix a, LuFactors lu, double tolerance, long seed) {
+        requireFactorsOf(a, lu, tolerance);
+        double[] w = new double[a.rows()];
+        return of(a.rows(), x -> ata(a, x, w), x -> inverseAta(lu, x), tolerance, seed);
+    }
+
+    /**
+     * As {@link #of(Matrix, LuFactors, double, long)}, with A^T A and (A^T A)^-1 applied by the caller (a backend's
+     * native kernels): the same iteration, start vectors and stopping rule.
+     */
+    public static Result of(int n, Operator gram, Operator inverseGram, double tolerance, long seed) {
+        double[] big = largestEigenvalue(n, gram, tolerance, new SplittableRandom(seed));
+        double[] small = largestEigenvalue(n, inverseGram, tolerance, new SplittableRandom(seed + 1));
+        double sMin = small[0] <= 0 || Double.isInfinite(small[0]) ? 0 : 1 / Math.sqrt(small[0]);
+        return new Result(Math.sqrt(Math.max(0, big[0])), sMin, (int) big[1], (int) small[1]);
+    }
+
+    /** Rejects what {@link #of(Matrix, LuFactors, double, long)} cannot take: a non-square A, or not its fp64 factors. */
+    public static void requireFactorsOf(Matrix a, LuFactors lu, double tolerance) {
         if (a.rows() != a.cols() || lu.n() != a.rows()) {
             throw new IllegalArgumentException("cond_2 from LU factors needs a square matrix and its factors, got "
                     + a.shapeString() + " and factors of " + lu.n());
@@ -36,15 +55,10 @@ public final class LanczosCondition {
         if (lu.precision() != Precision.FP64) {
             throw new IllegalArgumentException("cond_2 to " + tolerance + " needs fp64 LU factors");
         }
-        int n = a.rows();
-        double[] w = new double[n];
-        double[] big = largestEigenvalue(n, x -> ata(a, x, w), tolerance, new SplittableRandom(seed));
-        double[] small = largestEigenvalue(n, x -> inverseAta(lu, x), tolerance, new SplittableRandom(seed + 1));
-        double sMin = small[0] <= 0 || Double.isInfinite(small[0]) ? 0 : 1 / Math.sqrt(small[0]);
-        return new Result(Math.sqrt(Math.max(0, big[0])), sMin, (int) big[1], (int) small[1]);
     }
 
-    private interface Operator {
+    /** A symmetric operator x -> M x of size n, into a new array ({@code x} is kept: it is a Lanczos vector). */
+    public interface Operator {
         double[] apply(double[] x);
     }
 
@@ -156,13 +170,15 @@ public final class LanczosCondition {
         return out;
     }
 
-    /** A^-1 (A^-T x) through P A = L U. */
+    /**
+     * A^-1 (A^-T x) through P A = L U, so A^T = U^T L^T P: A^-T x = P^T L^-T U^-T x, then A^-1 applies P first, and
+     * P P^T = I: the row interchanges cancel and only the four triangular solves remain.
+     */
     private static double[] inverseAta(LuFactors lu, double[] x) {
         int n = lu.n();
         double[] f = lu.packed().data();
-        int[] piv = lu.pivots();
         double[] y = x.clone();
-        // A^T = U^T L^T P: solve U^T u = x (forward), L^T v = u (backward, unit), y = P^T v
+        // U^T u = x (forward), then L^T v = u (backward, unit diagonal)
         for (int j = 0; j < n; j++) {
             double s = y[j];
             int off = j * n;
@@ -179,13 +195,7 @@ public final class LanczosCondition {
             }
             y[j] = s;
         }
-        for (int i = n - 1; i >= 0; i--) {
-            swap(y, i, piv[i] - 1);
-        }
-        // A z = y: apply P, then L (unit, forward), then U (backward)
-        for (int i = 0; i < n; i++) {
-            swap(y, i, piv[i] - 1);
-        }
+        // L w = v (forward, unit diagonal), then U z = w (backward)
         for (int j = 0; j < n; j++) {
             double yj = y[j];
             int off = j * n;
@@ -202,14 +212,6 @@ public final class LanczosCondition {
             }
         }
         return y;
-    }
-
-    private static void swap(double[] v, int i, int j) {
-        if (i != j) {
-            double t = v[i];
-            v[i] = v[j];
-            v[j] = t;
-        }
     }
 
     private static double dot(double[] a, double[] b) {

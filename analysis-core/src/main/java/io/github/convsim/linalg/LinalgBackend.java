@@ -56,6 +56,28 @@ public interface LinalgBackend extends AutoCloseable {
         return ConditionEstimate.fromLu(lu, oneNormOfA);
     }
 
+    /** {@link #conditionEstimate} of several factorisations, {@code oneNorms[k]} = ||A_k||_1; in parallel where it can. */
+    default double[] conditionEstimates(List<LuFactors> factors, double[] oneNorms) {
+        double[] out = new double[factors.size()];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = conditionEstimate(factors.get(k), oneNorms[k]);
+        }
+        return out;
+    }
+
+    /**
+     * cond_2 of each square matrix from its fp64 LU factors by {@link LanczosCondition}, to relative accuracy
+     * {@code tolerance}, problem k seeded by {@code seeds[k]}: the same iteration whichever backend applies the
+     * operators. By default in plain Java, one matrix per core.
+     */
+    default List<LanczosCondition.Result> lanczosCondition(List<Matrix> squares, List<LuFactors> factors,
+                                                            double tolerance, long[] seeds) {
+        LanczosCondition.Result[] out = new LanczosCondition.Result[squares.size()];
+        java.util.stream.IntStream.range(0, out.length).parallel().forEach(k ->
+                out[k] = LanczosCondition.of(squares.get(k), factors.get(k), tolerance, seeds[k]));
+        return List.of(out);
+    }
+
     /** What this backend's arithmetic runs on: library, kernels, device or CPU, threads; and what to do if it fails. */
     default ArithmeticInfo arithmetic() {
         return new ArithmeticInfo(name() + " (" + description() + ")", java.util.Map.of("backend", name()),

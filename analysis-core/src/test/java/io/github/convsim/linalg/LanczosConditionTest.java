@@ -15,20 +15,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 class LanczosConditionTest {
     static final OpenBlasBackend BACKEND = new OpenBlasBackend(2);
 
-    /** U diag(s) V^T with s from 1 down to 1/cond, log-spaced, U and V random orthogonal. */
-    static Matrix conditioned(Random rng, int n, double cond) {
-        Matrix u = BACKEND.orthonormalBasis(List.of(LinalgBackendContract.random(rng, n, n)), Precision.FP64).get(0);
-        Matrix v = BACKEND.orthonormalBasis(List.of(LinalgBackendContract.random(rng, n, n)), Precision.FP64).get(0);
-        Matrix us = u.copy();
-        for (int j = 0; j < n; j++) {
-            double s = Math.pow(cond, -j / (double) (n - 1));
-            for (int i = 0; i < n; i++) {
-                us.set(i, j, us.get(i, j) * s);
-            }
-        }
-        return BACKEND.gemm(List.of(us), false, List.of(v), true, Precision.FP64).get(0);
-    }
-
     static void assertAgreesWithGesdd(Matrix a, double tolerance) {
         double[] s = BACKEND.svd(List.of(a), false, Precision.FP64).get(0).s();
         LuFactors lu = BACKEND.lu(List.of(a), Precision.FP64).get(0);
@@ -39,6 +25,20 @@ class LanczosConditionTest {
         assertEquals(sMin, r.sMin(), tolerance * sMin, "s_min");
         assertEquals(sMax / sMin, r.condition(), 2 * tolerance * sMax / sMin, "cond_2");
         assertTrue(r.stepsMax() < a.rows() && r.stepsMin() < a.rows(), "converged before n steps: " + r);
+        assertSameIterationNatively(a, lu, r);
+    }
+
+    /**
+     * OpenBLAS's gemv and trsv in place of the plain-Java operators: the same steps, and the values to rounding (the
+     * two sum in different orders).
+     */
+    static void assertSameIterationNatively(Matrix a, LuFactors lu, LanczosCondition.Result java) {
+        LanczosCondition.Result nativeOps = BACKEND.lanczosCondition(List.of(a, a), List.of(lu, lu),
+                LanczosCondition.DEFAULT_TOLERANCE, new long[] {7, 8}).get(0);
+        assertEquals(java.stepsMax(), nativeOps.stepsMax(), "steps for s_max");
+        assertEquals(java.stepsMin(), nativeOps.stepsMin(), "steps for s_min");
+        assertEquals(java.sMax(), nativeOps.sMax(), 1e-12 * java.sMax(), "s_max");
+        assertEquals(java.sMin(), nativeOps.sMin(), 1e-9 * java.sMin(), "s_min");
     }
 
     @Test
@@ -52,7 +52,7 @@ class LanczosConditionTest {
         // the SVD's own s_min carries an error of about eps * s_max, 1e-4 relative at cond 1e12: the comparison
         // cannot be tighter than that
         double tol = Math.max(1e-6, 1e-16 * cond * 1e2);
-        assertAgreesWithGesdd(conditioned(new Random(2), 150, cond), tol);
+        assertAgreesWithGesdd(LinalgBackendContract.conditioned(BACKEND, new Random(2), 150, cond), tol);
     }
 
     @Test
@@ -63,6 +63,17 @@ class LanczosConditionTest {
                 assertAgreesWithGesdd(c.baseWeight(m), 1e-6);
             }
         }
+    }
+
+    @Test
+    void theNativeOperatorsRejectWhatThePlainJavaOnesReject() {
+        Matrix a = LinalgBackendContract.random(new Random(3), 4, 4);
+        LuFactors fp32 = BACKEND.lu(List.of(a), Precision.FP32).get(0);
+        assertThrows(IllegalArgumentException.class, () -> BACKEND.lanczosCondition(List.of(a), List.of(fp32), 1e-6,
+                new long[] {1}));
+        LuFactors other = BACKEND.lu(List.of(LinalgBackendContract.random(new Random(3), 5, 5)), Precision.FP64).get(0);
+        assertThrows(IllegalArgumentException.class, () -> BACKEND.lanczosCondition(List.of(a), List.of(other), 1e-6,
+                new long[] {1}));
     }
 
     @Test

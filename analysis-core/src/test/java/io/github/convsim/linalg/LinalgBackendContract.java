@@ -212,22 +212,26 @@ public abstract class LinalgBackendContract {
         }
     }
 
+    /** U diag(s) V^T with s from 1 down to 1 / cond, log-spaced, U and V random orthogonal. */
+    static Matrix conditioned(LinalgBackend backend, Random rng, int n, double cond) {
+        Matrix u = backend.orthonormalBasis(List.of(random(rng, n, n)), Precision.FP64).get(0);
+        Matrix v = backend.orthonormalBasis(List.of(random(rng, n, n)), Precision.FP64).get(0);
+        Matrix us = u.copy();
+        for (int j = 0; j < n; j++) {
+            double s = Math.pow(cond, -j / (double) (n - 1));
+            for (int i = 0; i < n; i++) {
+                us.set(i, j, us.get(i, j) * s);
+            }
+        }
+        return backend.gemm(List.of(us), false, List.of(v), true, Precision.FP64).get(0);
+    }
+
     @Test
     void theConditionEstimateIsWithinAFactorOfTheTruth() {
         Random rng = new Random(6);
         for (double target : new double[] {1e2, 1e6, 1e10}) {
-            // U diag(s) V^T with s from 1 down to 1/target
             int n = 30;
-            Matrix u = backend.orthonormalBasis(List.of(random(rng, n, n)), Precision.FP64).get(0);
-            Matrix v = backend.orthonormalBasis(List.of(random(rng, n, n)), Precision.FP64).get(0);
-            Matrix us = u.copy();
-            for (int j = 0; j < n; j++) {
-                double s = Math.pow(target, -j / (double) (n - 1));
-                for (int i = 0; i < n; i++) {
-                    us.set(i, j, us.get(i, j) * s);
-                }
-            }
-            Matrix a = backend.gemm(List.of(us), false, List.of(v), true, Precision.FP64).get(0);
+            Matrix a = conditioned(backend, rng, n, target);
             DMatrixRMaj inv = new DMatrixRMaj(n, n);
             assertTrue(CommonOps_DDRM.invert(ejml(a), inv));
             double oneNorm = ConditionEstimate.oneNorm(a);
@@ -236,6 +240,38 @@ public abstract class LinalgBackendContract {
             // Hager/Higham's estimator never overestimates and is rarely off by more than a factor of 3
             assertTrue(estimate <= truth * (1 + 1e-6) && estimate >= truth / 10,
                     "cond_1 " + truth + ", estimated " + estimate);
+        }
+    }
+
+    @Test
+    void cond2ByLanczosMatchesTheSingularValuesOfEjml() {
+        Random rng = new Random(9);
+        List<Matrix> as = new ArrayList<>();
+        for (double target : new double[] {1e2, 1e6, 1e10}) {
+            as.add(conditioned(backend, rng, 40, target));
+        }
+        as.add(random(rng, 70, 70));
+        List<LuFactors> lus = backend.lu(as, Precision.FP64);
+        List<LanczosCondition.Result> found = backend.lanczosCondition(as, lus, 1e-6, new long[] {1, 2, 3, 4});
+        for (int k = 0; k < as.size(); k++) {
+            double[] s = SingularOps_DDRM.singularValues(ejml(as.get(k)));
+            java.util.Arrays.sort(s);
+            double sMax = s[s.length - 1];
+            double sMin = s[0];
+            // EJML's own s_min carries an error of about eps * s_max
+            double tol = Math.max(1e-6, 1e-14 * sMax / sMin);
+            assertEquals(sMax, found.get(k).sMax(), 1e-6 * sMax, "s_max, problem " + k);
+            assertEquals(sMin, found.get(k).sMin(), tol * sMin, "s_min, problem " + k);
+        }
+        // gecon's estimates of the same matrices, in one batch, are the one-at-a-time estimates
+        double[] norms = as.stream().mapToDouble(ConditionEstimate::oneNorm).toArray();
+        double[] batched = backend.conditionEstimates(lus, norms);
+        for (int k = 0; k < as.size(); k++) {
+            assertEquals(backend.conditionEstimate(lus.get(k), norms[k]), batched[k], 0, "gecon, problem " + k);
+            double cond2 = found.get(k).condition();
+            // cond_1 and cond_2 are within a factor n of each other, and the estimate within 3 of cond_1
+            assertTrue(batched[k] >= cond2 / as.get(k).rows() / 3 && batched[k] <= cond2 * as.get(k).rows(),
+                    "gecon " + batched[k] + " against cond_2 " + cond2);
         }
     }
 
@@ -250,7 +286,19 @@ public abstract class LinalgBackendContract {
                 () -> backend.solveSquare(List.of(sq), List.of(new Matrix(4, 1, new double[4])), Precision.FP64),
                 () -> backend.solveSquare(List.of(sq, sq), List.of(new Matrix(3, 1, new double[3])), Precision.FP64),
                 () -> backend.orthonormalBasis(List.of(new Matrix(2, 5, new double[10])), Precision.FP64),
-                () -> backend.gemm(java.util.Arrays.asList((Matrix) null), false, List.of(sq), false, Precision.FP64));
+                () -> backend.gemm(java.util.Arrays.asList((Matrix) null), false, List.of(sq), false, Precision.FP64),
+                () -> backend.lanczosCondition(List.of(rect), List.of(backend.lu(List.of(Matrix.identity(3)),
+                        Precision.FP64).get(0)), 1e-6, new long[] {1}),
+                () -> backend.lanczosCondition(List.of(Matrix.identity(3)), List.of(backend.lu(
+                        List.of(Matrix.identity(3)), Precision.FP32).get(0)), 1e-6, new long[] {1}),
+                () -> backend.lanczosCondition(List.of(Matrix.identity(3)), List.of(backend.lu(
+                        List.of(Matrix.identity(3)), Precision.FP64).get(0)), 1e-6, new long[] {1, 2}),
+                () -> backend.lanczosCondition(List.of(Matrix.identity(3)), List.of(backend.lu(
+                        List.of(Matrix.identity(3)), Precision.FP64).get(0)), 0, new long[] {1}),
+                () -> backend.conditionEstimates(List.of(backend.lu(List.of(Matrix.identity(3)), Precision.FP64)
+                        .get(0)), new double[] {1, 1}),
+                () -> backend.conditionEstimates(List.of(backend.lu(List.of(Matrix.identity(3)), Precision.FP64)
+                        .get(0)), new double[] {Double.NaN}));
         for (int k = 0; k < calls.size(); k++) {
             Executable call = calls.get(k);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call::run, "call " + k);

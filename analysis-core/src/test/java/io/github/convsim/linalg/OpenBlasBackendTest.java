@@ -45,6 +45,105 @@ class OpenBlasBackendTest extends CpuBackendTest {
         }
     }
 
+    /**
+     * Factors are kept in native memory between solves (at most 2 x threads of them): solving with 12 factorisations in
+     * turn, in batches from 4 threads, more of them than are kept, gives what a fresh backend gives for each, bit for bit.
+     */
+    @Test
+    void factorsKeptBetweenSolvesGiveTheSameAnswersFromManyThreads() throws Exception {
+        sameAnswersFromManyThreads(backend);
+    }
+
+    /** Where native memory is short, factors are copied for each call instead: the same answers, the same refusals. */
+    @Test
+    void factorsCopiedForEachCallGiveTheSameAnswers() throws Exception {
+        try (OpenBlasBackend copying = new OpenBlasBackend(2, 2e9, false)) {
+            sameAnswersFromManyThreads(copying);
+            nanIsRefused(copying);
+            List<Matrix> as = List.of(random(new Random(12), 90, 90), random(new Random(13), 40, 40));
+            List<LuFactors> lus = backend.lu(as, Precision.FP64);
+            double[] norms = as.stream().mapToDouble(ConditionEstimate::oneNorm).toArray();
+            assertArrayEquals(backend.conditionEstimates(lus, norms), copying.conditionEstimates(lus, norms), 0.0);
+            assertEquals(backend.lanczosCondition(as, lus, 1e-6, new long[] {1, 2}),
+                    copying.lanczosCondition(as, lus, 1e-6, new long[] {1, 2}));
+        }
+    }
+
+    private static void sameAnswersFromManyThreads(OpenBlasBackend backend) throws Exception {
+        Random rng = new Random(11);
+        List<Matrix> as = new java.util.ArrayList<>();
+        List<Matrix> bs = new java.util.ArrayList<>();
+        for (int k = 0; k < 12; k++) {
+            as.add(random(rng, 60 + k, 60 + k));
+            bs.add(random(rng, 60 + k, 5));
+        }
+        List<LuFactors> lus = backend.lu(as, Precision.FP64);
+        List<LuFactors> lus32 = backend.lu(as, Precision.FP32);
+        List<Matrix> expected = new java.util.ArrayList<>();
+        List<Matrix> expected32 = new java.util.ArrayList<>();
+        try (OpenBlasBackend fresh = new OpenBlasBackend(1)) {
+            for (int k = 0; k < as.size(); k++) {
+                expected.add(fresh.luSolve(List.of(lus.get(k)), List.of(bs.get(k))).get(0));
+                expected32.add(fresh.luSolve(List.of(lus32.get(k)), List.of(bs.get(k))).get(0));
+            }
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            List<java.util.concurrent.Future<?>> runs = new java.util.ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                int seed = t;
+                runs.add(pool.submit(() -> {
+                    Random order = new Random(seed);
+                    for (int i = 0; i < 30; i++) {
+                        // a batch of 6 (its problems run in parallel), the same factors possibly twice in it
+                        int[] ks = order.ints(6, 0, as.size()).toArray();
+                        boolean[] single = new boolean[ks.length];
+                        List<LuFactors> f = new java.util.ArrayList<>();
+                        List<Matrix> b = new java.util.ArrayList<>();
+                        for (int j = 0; j < ks.length; j++) {
+                            single[j] = order.nextBoolean();
+                            f.add((single[j] ? lus32 : lus).get(ks[j]));
+                            b.add(bs.get(ks[j]));
+                        }
+                        List<Matrix> x = backend.luSolve(f, b);
+                        for (int j = 0; j < ks.length; j++) {
+                            assertArrayEquals((single[j] ? expected32 : expected).get(ks[j]).data(), x.get(j).data(),
+                                    "factorisation " + ks[j] + (single[j] ? " fp32" : " fp64") + ", batch " + i);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            for (java.util.concurrent.Future<?> r : runs) {
+                r.get();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void aNaNInFactorsOrRightHandSideIsRefusedAsLapackeRefusedIt() {
+        nanIsRefused(backend);
+    }
+
+    private static void nanIsRefused(OpenBlasBackend backend) {
+        Matrix a = Matrix.fromRowMajor(2, 2, new double[] {2, 1, 1, 3});
+        LuFactors lu = backend.lu(List.of(a), Precision.FP64).get(0);
+        Matrix nanRhs = new Matrix(2, 1, new double[] {1, Double.NaN});
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> backend.luSolve(List.of(lu), List.of(nanRhs)));
+        assertTrue(e.getMessage().contains("getrs rejected argument 8"), e.getMessage());
+        LuFactors nanFactors = new LuFactors(new Matrix(2, 2, new double[] {2, Double.NaN, 1, 3}), new int[] {1, 2},
+                Precision.FP64);
+        e = assertThrows(IllegalStateException.class,
+                () -> backend.luSolve(List.of(nanFactors), List.of(new Matrix(2, 1, new double[] {1, 1}))));
+        assertTrue(e.getMessage().contains("getrs rejected argument 5"), e.getMessage());
+        // the refused factors were not kept: a second call is refused again, not solved with a stale copy
+        assertThrows(IllegalStateException.class,
+                () -> backend.luSolve(List.of(nanFactors), List.of(new Matrix(2, 1, new double[] {1, 1}))));
+    }
+
     @Test
     void exactlySingularMatrixIsReported() {
         Matrix s = new Matrix(2, 2, new double[] {1, 2, 2, 4});
