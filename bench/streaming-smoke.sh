@@ -20,7 +20,9 @@ expected = {("q_proj", "paper", "4096", "4096"), ("o_proj", "paper", "4096", "40
 assert len(rows) == 8, f"{len(rows)} diagnostics rows, expected 8"
 assert modes == expected, modes
 assert res["modules"]["q_proj"]["layers_per_group"] == 1, res["modules"]["q_proj"]
-assert res["peak_heap_bytes"] <= res["max_heap_bytes"], res
+# -Xmx is the bound: the launcher's ParallelGC reports as maxMemory() -Xmx less the largest survivor space it might
+# size (a third of the young generation), so occupancy before a collection may pass maxMemory() while within -Xmx
+assert res["max_heap_bytes"] <= 2**30 and res["peak_heap_bytes"] <= 2**30, res
 assert all(float(r["residual_B"]) < 1e-9 for r in rows), "C_B must solve W0 C_B = B"
 print(f"streaming smoke: 8 layers of LLaMA-3-8B shapes under -Xmx1g, peak heap {res['peak_heap_bytes'] / 2**30:.2f} GiB,"
       f" peak RSS {res['peak_rss_bytes'] / 2**30:.2f} GiB: ok")
@@ -41,7 +43,7 @@ cmp = json.load(open(work + "/compare/summary.json"))
 assert len(fit["modules"]) == 4, fit["modules"]
 for name, s in (("condlora fit", fit), ("compare", cmp)):
     res = s["provenance"]["resources"]
-    assert res["peak_heap_bytes"] <= res["max_heap_bytes"] <= 2**30, (name, res)
+    assert res["max_heap_bytes"] <= 2**30 and res["peak_heap_bytes"] <= 2**30, (name, res)
     print(f"streaming smoke: {name} on 2 layers of LLaMA-2-7B shapes under -Xmx1g, peak heap"
           f" {res['peak_heap_bytes'] / 2**30:.2f} GiB: ok")
 assert all(m["layers_per_group"] == 1 for m in cmp["provenance"]["resources"]["modules"].values()), cmp
