@@ -188,7 +188,7 @@ public final class OpenBlasBackend implements LinalgBackend {
                 x.get(out, 0, out.length);
                 return new Matrix(n, nrhs, toDouble(out));
             }
-            Resident a = resident.acquire(lu, scratch, 0);
+            Resident a = resident.acquire(lu, scratch, 0, "getrs", 5);
             try {
                 DoublePointer x = scratch.doubles(1, b.data());
                 requireNoNaN("getrs", 8, LAPACKE_dge_nancheck(COL_MAJOR, n, nrhs, x, n));
@@ -223,7 +223,7 @@ public final class OpenBlasBackend implements LinalgBackend {
             DoublePointer rcond = scratch.doubles(2, 1);
             DoublePointer work = scratch.doubles(3, 4L * n);
             IntPointer iwork = scratch.ints(n);
-            Resident a = resident.acquire(lu, scratch, 0);
+            Resident a = resident.acquire(lu, scratch, 0, "gecon", 4);
             try {
                 check("gecon", LAPACKE_dgecon_work(COL_MAJOR, (byte) '1', n, a.values, n, oneNorms[k],
                         rcond, work, iwork));
@@ -361,7 +361,7 @@ public final class OpenBlasBackend implements LinalgBackend {
             int n = a.rows();
             Scratch scratch = scratch();
             DoublePointer ap = scratch.doubles(0, a.data());
-            Resident factorsHere = resident.acquire(lu, scratch, 1);
+            Resident factorsHere = resident.acquire(lu, scratch, 1, "trsv", 6);
             DoublePointer lup = factorsHere.values;
             DoublePointer v = scratch.doubles(2, n);
             DoublePointer w = scratch.doubles(3, n);
@@ -453,7 +453,7 @@ public final class OpenBlasBackend implements LinalgBackend {
      */
     private static void check(String routine, int info) {
         if (info < 0) {
-            throw new IllegalStateException("LAPACK " + routine + " rejected argument " + (-info)
+            throw new IllegalStateException("OpenBLAS " + routine + " rejected argument " + (-info)
                     + " (a NaN in a matrix it was given, or a defect in convsim)");
         }
     }
@@ -540,7 +540,8 @@ public final class OpenBlasBackend implements LinalgBackend {
         int users;
         boolean retired;
 
-        private Resident(LuFactors lu, DoublePointer buffer) {
+        /** Refuses NaN factors as {@code routine} would refuse its argument number {@code argument}. */
+        private Resident(LuFactors lu, DoublePointer buffer, String routine, int argument) {
             if (lu.precision() != Precision.FP64) {
                 throw new IllegalArgumentException("only fp64 factors are kept, got " + lu.precision());
             }
@@ -552,7 +553,7 @@ public final class OpenBlasBackend implements LinalgBackend {
             pivots = new IntPointer(Math.max(1, n)).put(lu.pivots(), 0, n);
             if (LAPACKE_dge_nancheck(COL_MAJOR, n, n, values, Math.max(1, n)) != 0) {
                 free();
-                requireNoNaN("getrs", 5, 1);
+                requireNoNaN(routine, argument, 1);
             }
         }
 
@@ -589,9 +590,10 @@ public final class OpenBlasBackend implements LinalgBackend {
         /**
          * The factors in native memory for one call: kept ones, or a new copy kept from now on, or, where JavaCPP's
          * native budget (about the heap's size) is more than half used, a copy into {@code scratch}'s {@code slot}
-         * for this call only, as before there was any keeping.
+         * for this call only, as before there was any keeping. NaN factors are refused as {@code routine} refuses its
+         * argument {@code argument}, and not kept.
          */
-        Resident acquire(LuFactors lu, Scratch scratch, int slot) {
+        Resident acquire(LuFactors lu, Scratch scratch, int slot, String routine, int argument) {
             Identity key = new Identity(lu.packed().data());
             long size = (long) lu.packed().data().length * Double.BYTES;
             synchronized (entries) {
@@ -604,10 +606,10 @@ public final class OpenBlasBackend implements LinalgBackend {
                 trim(1, size);
                 long budget = Pointer.maxBytes();
                 if (capacity == 0 || budget > 0 && Pointer.totalBytes() + size > budget / 2) {
-                    return new Resident(lu, scratch.doubles(slot, lu.packed().data().length));
+                    return new Resident(lu, scratch.doubles(slot, lu.packed().data().length), routine, argument);
                 }
             }
-            Resident fresh = new Resident(lu, null);
+            Resident fresh = new Resident(lu, null, routine, argument);
             synchronized (entries) {
                 fresh.users = 1;
                 if (entries.containsKey(key)) {

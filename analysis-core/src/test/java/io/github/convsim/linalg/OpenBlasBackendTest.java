@@ -142,6 +142,13 @@ class OpenBlasBackendTest extends CpuBackendTest {
         // the refused factors were not kept: a second call is refused again, not solved with a stale copy
         assertThrows(IllegalStateException.class,
                 () -> backend.luSolve(List.of(nanFactors), List.of(new Matrix(2, 1, new double[] {1, 1}))));
+        // the cond routines name themselves and the argument their factors are: gecon's A, dtrsv's A
+        e = assertThrows(IllegalStateException.class,
+                () -> backend.conditionEstimates(List.of(nanFactors), new double[] {4}));
+        assertTrue(e.getMessage().contains("gecon rejected argument 4"), e.getMessage());
+        e = assertThrows(IllegalStateException.class,
+                () -> backend.lanczosCondition(List.of(a), List.of(nanFactors), 1e-6, new long[] {1}));
+        assertTrue(e.getMessage().contains("trsv rejected argument 6"), e.getMessage());
     }
 
     @Test
