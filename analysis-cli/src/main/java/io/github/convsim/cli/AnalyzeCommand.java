@@ -103,18 +103,8 @@ final class AnalyzeCommand implements Callable<Integer> {
                 "--format, --quiet and --progress may be given with it."})
     Path from;
 
-    @Option(names = "--no-cache",
-            description = "Neither read nor write the W0 cache. By default what depends on the base alone (every"
-                    + " layer's LU factors and cond(W0), each module's W0 null and planted controls) is kept in"
-                    + " $CONVSIM_CACHE_DIR, else $XDG_CACHE_HOME/convsim, else ~/.cache/convsim, capped at"
-                    + " $CONVSIM_CACHE_MAX_BYTES (default 4 GiB, least recently used first), so that a second adapter"
-                    + " on the same base skips every factorisation, with the same numbers bit for bit."
-                    + " CONVSIM_CACHE=off switches it off as well.")
-    boolean noCache;
-
-    @Option(names = "--cache-dir", paramLabel = "DIR",
-            description = "Keep the W0 cache in DIR instead (used even where CONVSIM_CACHE=off; not with --no-cache).")
-    Path cacheDir;
+    @Mixin
+    CacheOptions cacheOptions;
 
     /** The options that may accompany --from: they change where and how the report is written, not its numbers. */
     private static final Set<String> WITH_FROM = Set.of("--from", "--out", "--force", "--format", "--quiet",
@@ -129,9 +119,7 @@ final class AnalyzeCommand implements Callable<Integer> {
         if (adapter == null) {
             adapter = positionalAdapter;
         }
-        if (noCache && cacheDir != null) {
-            throw new ParameterException(spec.commandLine(), "--no-cache and --cache-dir contradict each other: give one");
-        }
+        cacheOptions.check(spec);
         ReportedRun recorded = from == null ? null : recorded();
         adapter = Locations.resolve(adapter);
         AnalysisOptions options = recorded != null ? recorded.options() : options();
@@ -148,7 +136,7 @@ final class AnalyzeCommand implements Callable<Integer> {
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
             Backends.Choice choice = Backends.select(options.backend());
             try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, baseCheck)) {
-                BaseCache cache = noCache ? null : Locations.cache(cacheDir);
+                BaseCache cache = cacheOptions.open();
                 AnalysisResult result;
                 Set<String> rendered;
                 try (EarlyFigures figures = new EarlyFigures(writer, output.staging().resolve("figures"))) {
@@ -159,10 +147,7 @@ final class AnalyzeCommand implements Callable<Integer> {
                 Path written = output.commit(dir -> writer.write(result, dir, rendered));
                 progress.progress("write report", 1, 1);
                 progress.close();
-                if (cache != null) {
-                    // a damaged cache entry is a warning even with --quiet: the run recomputed it
-                    cache.notes().forEach(n -> spec.commandLine().getErr().println("convsim: note: " + n));
-                }
+                CacheOptions.printNotes(cache, spec.commandLine().getErr());
                 if (!progressOptions.quiet) {
                     o.printf("base: %s (%s)%n", basePath, baseChoice.why());
                     ckpt.notes().forEach(n -> o.println("note: " + n));

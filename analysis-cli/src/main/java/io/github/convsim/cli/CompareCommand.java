@@ -1,6 +1,7 @@
 package io.github.convsim.cli;
 
 import io.github.convsim.api.Comparison;
+import io.github.convsim.cache.BaseCache;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.report.AtomicOutput;
 import io.github.convsim.report.ComparisonReport;
@@ -46,6 +47,9 @@ final class CompareCommand implements Callable<Integer> {
     @Mixin
     SolveOptionsMixin solve;
 
+    @Mixin
+    CacheOptions cacheOptions;
+
     @Parameters(arity = "1..*", paramLabel = "ADAPTER_DIR", description = "Adapters (directories,"
             + " or ORG/NAME[@REVISION] in the Hugging Face hub cache), or a run of checkpoint-N adapters.")
     List<Path> adapters;
@@ -72,6 +76,7 @@ final class CompareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        cacheOptions.check(spec);
         if (draws == 1 || draws < 0) {
             throw solve.usage("--draws must be 0 or at least 2, got " + draws);
         }
@@ -91,12 +96,14 @@ final class CompareCommand implements Callable<Integer> {
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
             Backends.Choice choice = Backends.select(options.backend());
             try {
+                BaseCache cache = cacheOptions.open();
                 ComparisonResult result = Comparison.run(dirs, basePath, solve.baseCheck(), options, choice,
-                        progress);
+                        progress, cache);
                 Correction c = MultipleTesting.Correction.parse(correction);
                 Path written = output.commit(dir -> new ComparisonReport(new LinkedHashSet<>(solve.formats), c)
                         .write(result, dir));
                 progress.close();
+                CacheOptions.printNotes(cache, spec.commandLine().getErr());
                 if (!progressOptions.quiet) {
                     o.printf("convsim compare: %d adapters%s%n", result.adapters().size(),
                             result.isTrajectory() ? " (a training run, ordered by step)" : "");

@@ -72,11 +72,46 @@ class CacheCommandTest {
                 Files.readString(dir.resolve("again").resolve("similarity.csv")));
     }
 
+    /**
+     * compare takes the LU factors and cond(W0) analyze left (the value module's 12 layers, fp64), and writes the
+     * tables a compare without the cache writes; a second compare finds them again.
+     */
+    @Test
+    void compareReusesTheFactorsAnalyzeLeftAndWritesTheSameReport() throws Exception {
+        String cache = dir.resolve("cache").toString();
+        assertEquals(0, analyze("first", "--cache-dir", cache).exit());
+        Path noisy = CompareCommandTest.derivedIn(dir, "noisy", 0.5, true, 3);
+        List<String> common = List.of("compare", CompareCommandTest.demo().toString(), noisy.toString(), "--modules",
+                "value", "--draws", "4", "-q");
+        for (String[] run : new String[][] {{"c-none", "--no-cache"}, {"c-cached", "--cache-dir", cache},
+                {"c-again", "--cache-dir", cache}}) {
+            List<String> args = new java.util.ArrayList<>(common);
+            args.addAll(List.of("--out", dir.resolve(run[0]).toString()));
+            args.addAll(List.of(run).subList(1, run.length));
+            CliRunner.Result r = CliRunner.run(args.toArray(String[]::new));
+            assertEquals(0, r.exit(), r.err());
+            assertEquals("", r.err());
+        }
+        assertNull(cacheStats("c-none"));
+        for (String out : List.of("c-cached", "c-again")) {
+            assertEquals(12, cacheStats(out).get("hits").asInt(), out);
+            assertEquals(0, cacheStats(out).get("misses").asInt(), out);
+            assertEquals(0, cacheStats(out).get("written").asInt(), out);
+            assertEquals(Files.readString(dir.resolve("c-none").resolve("compare.csv")),
+                    Files.readString(dir.resolve(out).resolve("compare.csv")), out);
+        }
+    }
+
     @Test
     void noCacheWithACacheDirectoryIsAUsageError() {
         CliRunner.Result r = analyze("x", "--no-cache", "--cache-dir", dir.resolve("c").toString());
         assertEquals(Main.EXIT_USAGE, r.exit());
         assertTrue(r.err().contains("--no-cache and --cache-dir contradict each other"), r.err());
         assertFalse(Files.exists(dir.resolve("x")));
+        r = CliRunner.run("compare", CompareCommandTest.demo().toString(), CompareCommandTest.demo().toString(),
+                "--out", dir.resolve("y").toString(), "--no-cache", "--cache-dir", dir.resolve("c").toString());
+        assertEquals(Main.EXIT_USAGE, r.exit());
+        assertTrue(r.err().contains("--no-cache and --cache-dir contradict each other"), r.err());
+        assertFalse(Files.exists(dir.resolve("y")));
     }
 }

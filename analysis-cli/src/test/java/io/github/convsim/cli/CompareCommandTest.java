@@ -24,7 +24,12 @@ class CompareCommandTest {
 
     /** A copy of the demo adapter whose lora_B (and lora_A if {@code alsoA}) are replaced by a mix with noise. */
     Path derived(String name, double noise, boolean alsoA, long seed) throws Exception {
-        Path out = Files.createDirectories(dir.resolve(name));
+        return derivedIn(dir, name, noise, alsoA, seed);
+    }
+
+    /** As {@link #derived}, in {@code parent}. */
+    static Path derivedIn(Path parent, String name, double noise, boolean alsoA, long seed) throws Exception {
+        Path out = Files.createDirectories(parent.resolve(name));
         Files.copy(demo().resolve("adapter_config.json"), out.resolve("adapter_config.json"));
         Random rng = new Random(seed);
         SafetensorsWriter w = new SafetensorsWriter();

@@ -124,7 +124,7 @@ public final class Analysis {
      * The base's identity in the cache's keys: the SHA-256 of its files' SHA-256s, in the order the base lists them
      * (the same hashes provenance records, computed once).
      */
-    private static String baseSha256(LoraCheckpoint ckpt) throws CheckpointException {
+    static String baseSha256(LoraCheckpoint ckpt) throws CheckpointException {
         try {
             java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
             for (java.nio.file.Path f : ckpt.base().files()) {

@@ -1,9 +1,11 @@
 package io.github.convsim.api;
 
+import io.github.convsim.cache.BaseCache;
 import io.github.convsim.common.ProgressListener;
 import io.github.convsim.conversion.ConversionSolver;
 import io.github.convsim.conversion.Equation;
 import io.github.convsim.conversion.Factor;
+import io.github.convsim.conversion.FactorCache;
 import io.github.convsim.conversion.IllConditionedException;
 import io.github.convsim.conversion.W0System;
 import io.github.convsim.io.CheckpointException;
@@ -120,13 +122,30 @@ public final class Comparison {
     public static ComparisonResult run(List<Path> adapterDirs, Path base, BaseMatch.BaseCheck baseCheck,
                                        AnalysisOptions options, Backends.Choice backend, ProgressListener progress)
             throws CheckpointException {
-        return run(adapterDirs, base, baseCheck, options, backend, progress, Runtime.getRuntime().maxMemory());
+        return run(adapterDirs, base, baseCheck, options, backend, progress, null);
+    }
+
+    /**
+     * As above, taking each layer's LU factors and cond(W0) from {@code cache} where an earlier analysis or comparison
+     * on the same base left them, and leaving them there otherwise (null: no cache). The numbers are the same, bit for
+     * bit, with or without it; the W0 null of pairs is drawn afresh.
+     */
+    public static ComparisonResult run(List<Path> adapterDirs, Path base, BaseMatch.BaseCheck baseCheck,
+                                       AnalysisOptions options, Backends.Choice backend, ProgressListener progress,
+                                       BaseCache cache) throws CheckpointException {
+        return run(adapterDirs, base, baseCheck, options, backend, progress, Runtime.getRuntime().maxMemory(), cache);
     }
 
     /** As above, streaming W0 within {@code memory} bytes. */
     static ComparisonResult run(List<Path> adapterDirs, Path base, BaseMatch.BaseCheck baseCheck,
                                 AnalysisOptions options, Backends.Choice backend, ProgressListener progress,
                                 long memory) throws CheckpointException {
+        return run(adapterDirs, base, baseCheck, options, backend, progress, memory, null);
+    }
+
+    private static ComparisonResult run(List<Path> adapterDirs, Path base, BaseMatch.BaseCheck baseCheck,
+                                        AnalysisOptions options, Backends.Choice backend, ProgressListener progress,
+                                        long memory, BaseCache cache) throws CheckpointException {
         if (adapterDirs.size() < 2) {
             throw new IllegalArgumentException("compare needs at least two adapters, got " + adapterDirs.size());
         }
@@ -135,15 +154,15 @@ public final class Comparison {
             for (Path d : adapterDirs) {
                 ckpts.add(LoraCheckpoint.open(d, base, baseCheck));
             }
-            return compare(ckpts, options, backend, progress, memory);
+            return compare(ckpts, options, backend, progress, memory, cache);
         } finally {
             ckpts.forEach(LoraCheckpoint::close);
         }
     }
 
     private static ComparisonResult compare(List<LoraCheckpoint> ckpts, AnalysisOptions options,
-                                            Backends.Choice backend, ProgressListener progress, long memory)
-            throws CheckpointException {
+                                            Backends.Choice backend, ProgressListener progress, long memory,
+                                            BaseCache cache) throws CheckpointException {
         long t0 = System.nanoTime();
         MemoryUse.watch();
         Map<String, Double> timings = new LinkedHashMap<>();
@@ -164,6 +183,7 @@ public final class Comparison {
             throw new IllegalArgumentException("the adapters have no module in common");
         }
         List<ComparisonMap> maps = new ArrayList<>();
+        String baseSha256 = cache == null ? null : Analysis.baseSha256(ckpts.get(0));
         int done = 0;
         for (String module : modules) {
             List<Integer> layers = commonLayers(ckpts, module);
@@ -196,8 +216,10 @@ public final class Comparison {
             Equation[] eqA = {null};
             int group = Math.min(first.size(), LayerGroups.size(first.get(0), memory));
             streaming.put(module, Map.of("layers_per_group", group));
+            FactorCache factorCache = cache == null ? FactorCache.NONE
+                    : W0Cache.of(cache, baseSha256, backend.backend(), solver.options(), group > 1);
             new LayerStream(ckpts.get(0), group).forEach(first, timings, g -> {
-                List<W0System> systems = solver.factor(g.layers(), g.w0s());
+                List<W0System> systems = solver.factor(g.layers(), g.w0s(), factorCache);
                 Equation eq = ConversionSolver.equationForA(systems.get(0));
                 if (eqA[0] != null && eq != eqA[0]) {
                     throw new IllConditionedException("module " + module
@@ -248,8 +270,11 @@ public final class Comparison {
         opts.put("modules", options.modules().isEmpty() ? "all common" : options.modules());
         opts.remove("controls"); // compare's controls are always the raw factors A^T and B
         opts.put("w0_null_draws", options.similarity().nulls().contains(NullModel.W0) ? options.similarity().draws() : 0);
-        Provenance prov = Provenance.of("convsim compare", backend, inputs, opts, timings,
-                MemoryUse.resources(streaming));
+        Map<String, Object> resources = new LinkedHashMap<>(MemoryUse.resources(streaming));
+        if (cache != null) {
+            resources.put("w0_cache", cache.summary());
+        }
+        Provenance prov = Provenance.of("convsim compare", backend, inputs, opts, timings, resources);
         return new ComparisonResult(names, steps(ckpts.stream().map(LoraCheckpoint::adapterDir).toList()), maps, prov);
     }
 

@@ -91,8 +91,7 @@ final class ModulePass {
         long plantedBytes = (long) PlantedControl.NOISE.length * PlantedControl.REPETITIONS * layers.size()
                 * NullBasisStore.bytesPerPair(Math.max(first.out(), first.in()), keep, 1);
         LayerStream stream = new LayerStream(ckpt, group);
-        W0Cache w0Cache = cache == null ? null : new W0Cache(cache, baseSha256, backend, solveOptions.mode().label()
-                + " " + solveOptions.precision() + " cond " + options.cond(), group > 1);
+        W0Cache w0Cache = cache == null ? null : W0Cache.of(cache, baseSha256, backend, solveOptions, group > 1);
         String nullParams = "rank=" + first.rank() + " i=" + settings.iFor(first.rank()) + " j="
                 + settings.jFor(first.rank()) + " seed=" + settings.seed() + " draws=" + settings.draws()
                 + " per-chunk=" + LayerGroups.W0_NULL_DRAWS_PER_CHUNK + " factors=" + settings.factors() + " sides="

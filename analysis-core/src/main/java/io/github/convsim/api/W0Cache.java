@@ -5,11 +5,13 @@ import io.github.convsim.cache.Payload;
 import io.github.convsim.conversion.Conditioning;
 import io.github.convsim.conversion.Factor;
 import io.github.convsim.conversion.FactorCache;
+import io.github.convsim.conversion.SolveOptions;
 import io.github.convsim.linalg.LinalgBackend;
 import io.github.convsim.linalg.LuFactors;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.Precision;
 import io.github.convsim.model.LoraModule;
+import io.github.convsim.pipeline.LayerGroups;
 import io.github.convsim.similarity.Side;
 import java.nio.ByteBuffer;
 import java.util.EnumMap;
@@ -42,7 +44,16 @@ final class W0Cache implements FactorCache {
     private final BaseCache cache;
     private final String prefix;
 
-    W0Cache(BaseCache cache, String baseSha256, LinalgBackend backend, String solveAndCond, boolean batched) {
+    /**
+     * The view for layers solved with {@code solve} (its mode, precision and cond method name the entries, so that
+     * analyze and compare share the factors of a base), {@code batched} as {@link LayerGroups} grouped them.
+     */
+    static W0Cache of(BaseCache cache, String baseSha256, LinalgBackend backend, SolveOptions solve, boolean batched) {
+        return new W0Cache(cache, baseSha256, backend, solve.mode().label() + " " + solve.precision() + " cond "
+                + solve.cond(), batched);
+    }
+
+    private W0Cache(BaseCache cache, String baseSha256, LinalgBackend backend, String solveAndCond, boolean batched) {
         this.cache = cache;
         this.prefix = LAYOUT + "\nbase=" + baseSha256 + "\narithmetic=" + backend.name() + " "
                 + backend.arithmetic().summary() + "\nblas=" + (batched ? "batched" : "threaded") + "\nsolve="

@@ -75,6 +75,20 @@ public final class ConversionSolver {
     }
 
     /**
+     * As {@link #factor(List, List)}, the factors and cond(W0) taken from {@code cache} when it holds every layer's
+     * (paper mode only), else computed and left there: the same systems either way.
+     */
+    public List<W0System> factor(List<LoraModule> layers, List<Matrix> w0s, FactorCache cache) {
+        List<W0System> found = cached(layers, w0s, cache, options.precision());
+        if (found != null) {
+            return found;
+        }
+        List<W0System> systems = factor(layers, w0s);
+        keep(systems, cache);
+        return systems;
+    }
+
+    /**
      * Every layer's factors and cond(W0) from {@code cache} (paper mode only), or null when a layer's are missing there:
      * then the caller factors the whole group.
      */

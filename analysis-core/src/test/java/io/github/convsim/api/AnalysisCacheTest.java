@@ -113,6 +113,36 @@ class AnalysisCacheTest {
         assertEquals(0, stat(warm, "written"));
     }
 
+    /**
+     * A comparison on the same base takes the factors and cond(W0) an analysis left (12 layers, fp64), and its maps,
+     * per layer and pair, and its W0 null are those of a comparison without the cache, bit for bit.
+     */
+    @Test
+    void aComparisonReusesTheFactorsAnAnalysisLeft() throws Exception {
+        run(TestData.bertAdapter(), BaseCache.open(dir, BaseCache.DEFAULT_MAX_BYTES));
+        List<Path> adapters = List.of(TestData.bertAdapter(), otherAdapter(dir.resolve("other")));
+        io.github.convsim.results.ComparisonResult plain = Comparison.run(adapters, TestData.bertBase(),
+                io.github.convsim.model.BaseMatch.BaseCheck.STRICT, options(), cpu, ProgressListener.NONE, null);
+        BaseCache warm = BaseCache.open(dir, BaseCache.DEFAULT_MAX_BYTES);
+        io.github.convsim.results.ComparisonResult cached = Comparison.run(adapters, TestData.bertBase(),
+                io.github.convsim.model.BaseMatch.BaseCheck.STRICT, options(), cpu, ProgressListener.NONE, warm);
+        assertEquals(12, stat(warm, "hits"));
+        assertEquals(0, stat(warm, "misses"));
+        assertEquals(warm.summary(), cached.provenance().resources().get("w0_cache"));
+        assertEquals(plain.maps().size(), cached.maps().size());
+        for (int k = 0; k < plain.maps().size(); k++) {
+            var a = plain.maps().get(k);
+            var b = cached.maps().get(k);
+            assertEquals(Arrays.deepToString(a.perLayer()), Arrays.deepToString(b.perLayer()), a.subject());
+            assertEquals(a.w0Null() == null, b.w0Null() == null, a.subject());
+            if (a.w0Null() != null) {
+                assertEquals(Arrays.deepToString(a.w0Null().mean()) + Arrays.toString(a.w0Null().averages()),
+                        Arrays.deepToString(b.w0Null().mean()) + Arrays.toString(b.w0Null().averages()), a.subject());
+            }
+        }
+        assertTrue(plain.maps().stream().anyMatch(m -> m.w0Null() != null), "the pair null must be compared too");
+    }
+
     @Test
     void corruptTruncatedOrForeignEntriesAreNotedAndRecomputed() throws Exception {
         run(TestData.bertAdapter(), BaseCache.open(dir, BaseCache.DEFAULT_MAX_BYTES));
