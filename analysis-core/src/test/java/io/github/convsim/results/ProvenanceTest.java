@@ -24,4 +24,23 @@ class ProvenanceTest {
         assertEquals("f007d7f7184519489a0ac0b20dec7468879809fd452c08d3bc75321581928b9e",
                 Provenance.sha256(TestData.bertBase()));
     }
+
+    /**
+     * Each external hasher gives the JDK's digest, on a file whose name could pass for an option and on an empty one;
+     * one that is missing or fails gives null, so the next is asked. The CI machine has both (openssl and coreutils).
+     */
+    @Test
+    void everyExternalHasherAgreesWithTheJdkAndAMissingOneGivesWay() throws Exception {
+        Path odd = dir.resolve("-r name");
+        Files.write(odd, new byte[] {0, 1, 2, (byte) 255});
+        Path empty = Files.createFile(dir.resolve("empty"));
+        for (java.util.List<String> hasher : Provenance.HASHERS) {
+            for (Path f : new Path[] {odd, empty, TestData.bertBase()}) {
+                assertEquals(Provenance.javaSha256(f), Provenance.externalSha256(hasher, f), hasher + " on " + f);
+            }
+        }
+        assertNull(Provenance.externalSha256(java.util.List.of("convsim-no-such-hasher"), odd));
+        assertNull(Provenance.externalSha256(java.util.List.of("false"), odd));
+        assertNull(Provenance.externalSha256(java.util.List.of("echo", "not a digest"), odd));
+    }
 }
