@@ -39,16 +39,23 @@ import picocli.CommandLine.Spec;
             + "Defaults follow the paper: paper mode where W0 is square, i = j = r, left singular vectors, A, B, "
             + "dW."},
         footer = {"", "Outputs (written to a temporary directory, then moved into place):",
-            "  similarity.csv   one row per heatmap cell: phi, the nulls' mean and 95 %% interval, the analytic value",
-            "  diagnostics.csv  one row per module and layer: cond(W0), rank, residuals, fp32 against fp64",
-            "  summary.json     averages, nulls, effect sizes, verdicts and provenance (input hashes, options, seeds)",
-            "  figures/         <module>.<factor>.<side>.i<I>-j<J>.png beside .gaussian.png and .w0.png",
+            "  similarity.csv   one row per heatmap cell: phi, the nulls' mean and",
+            "                   95 %% interval, the analytic value",
+            "  diagnostics.csv  one row per module and layer: cond(W0), rank, residuals,",
+            "                   fp32 against fp64",
+            "  summary.json     averages, nulls, effect sizes, verdicts and provenance",
+            "                   (input hashes, options, seeds)",
+            "  figures/         <module>.<factor>.<side>.i<I>-j<J>.png beside .gaussian.png",
+            "                   and .w0.png",
             "  report.md, index.html",
             "", "Examples:",
             "  convsim analyze",
-            "  convsim analyze my-lora --base model.safetensors --out report --side both --i 4 --j 8",
-            "  convsim analyze --adapter llama-lora --base llama/ --mode lstsq --modules q_proj,v_proj",
-            "  convsim analyze --from report/summary.json --out report-again   # the same analysis, rerun"})
+            "  convsim analyze my-lora --base model.safetensors --out report \\",
+            "      --side both --i 4 --j 8",
+            "  convsim analyze --adapter llama-lora --base llama/ --mode lstsq \\",
+            "      --modules q_proj,v_proj",
+            "  # the same analysis, rerun:",
+            "  convsim analyze --from report/summary.json --out report-again"})
 final class AnalyzeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

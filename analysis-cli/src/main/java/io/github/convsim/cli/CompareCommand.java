@@ -31,12 +31,18 @@ import picocli.CommandLine.Spec;
             "Give several adapter directories (tasks, seeds, ranks), or the checkpoint-N directories of one run "
             + "(or the run directory holding them): checkpoints are ordered by step and also compared with the "
             + "final one and with their predecessor, as a line chart."},
-        footer = {"", "Outputs: compare.csv (module, factor, side, layer, adapter_a, adapter_b, step_a, step_b, phi,",
-            "analytic), trajectory.csv for a run, summary.json with provenance, figures/compare.<module>.<factor>.<side>.png",
-            "(adapters x adapters, mean over layers) and figures/trajectory.*.png, report.md.",
+        footer = {"", "Outputs:",
+            "  compare.csv     module, factor, side, layer, adapter_a, adapter_b,",
+            "                  step_a, step_b, phi, analytic",
+            "  trajectory.csv  for a run of checkpoints",
+            "  summary.json    with provenance",
+            "  figures/        compare.<module>.<factor>.<side>.png (adapters x adapters,",
+            "                  mean over layers) and trajectory.*.png",
+            "  report.md",
             "", "Examples:",
             "  convsim compare lora-sst2 lora-mnli lora-qnli --base model.safetensors",
-            "  convsim compare runs/imdb --base model.safetensors   # runs/imdb/checkpoint-500, checkpoint-1000, ..."})
+            "  # runs/imdb/checkpoint-500, checkpoint-1000, ...:",
+            "  convsim compare runs/imdb --base model.safetensors"})
 final class CompareCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -87,8 +87,9 @@ final class CondLoraCommand implements Runnable {
                 + "beside two nulls: Gaussian targets of the same norms, and layers shuffled (A of one layer "
                 + "fitted with W0 of another).",
                 "A shared map reaches about 1/L on unrelated targets: read R^2 against the nulls."},
-            footer = {"", "Outputs: fit.csv (module, layer, r2_A, r2_B, dW_relative_error), summary.json (overall R^2,",
-                "nulls with 95 %% intervals, verdict, provenance), figures/condlora.<module>.r2.png, report.md."})
+            footer = {"", "Outputs: fit.csv (module, layer, r2_A, r2_B, dW_relative_error), summary.json",
+                "(overall R^2, nulls with 95 %% intervals, verdict, provenance),",
+                "figures/condlora.<module>.r2.png, report.md."})
     static final class Fit implements Callable<Integer> {
         @Spec
         CommandSpec spec;

@@ -19,7 +19,8 @@ import picocli.CommandLine.Model.CommandSpec;
             "Show how an adapter pairs with its base: one row per module and layer, then what was skipped.",
             "With no arguments, inspects the bundled demo (BERT-Base + an IMDB LoRA, r=8)."},
         footer = {"", "Columns: W0 is [out, in]; scaling = alpha/r (alpha/sqrt(r) with rsLoRA);",
-            "|dW|/|W0| = ||scaling * B A||_F / ||W0||_F, the size of the update relative to the frozen weight.",
+            "|dW|/|W0| = ||scaling * B A||_F / ||W0||_F, the size of the update relative to",
+            "the frozen weight.",
             "", "Example:", "  convsim inspect path/to/adapter --base path/to/model.safetensors"})
 final class InspectCommand implements Callable<Integer> {
     @Spec

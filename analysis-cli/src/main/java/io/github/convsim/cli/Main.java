@@ -21,9 +21,14 @@ import picocli.CommandLine;
             + "models."},
         subcommands = {AnalyzeCommand.class, CompareCommand.class, InspectCommand.class, CondLoraCommand.class, BenchCommand.class,
             SynthCommand.class, PlantCommand.class, CommandLine.HelpCommand.class},
-        footer = {"", "Exit codes: 0 ok; 1 a defect in convsim (its trace goes to a log file) or wrong arithmetic "
-            + "(the backend self-check or a solve check failed); 2 usage error; 3 invalid or unreadable input; 4 the "
-            + "output cannot be written; 5 out of memory (run again with a larger heap: CONVSIM_JAVA_OPTS=-Xmx8g)."})
+        footer = {"", "Exit codes:",
+            "  0  ok",
+            "  1  a defect in convsim (its trace goes to a log file), or wrong arithmetic",
+            "     (the backend self-check or a solve check failed)",
+            "  2  usage error",
+            "  3  invalid or unreadable input",
+            "  4  the output cannot be written",
+            "  5  out of memory (run again with a larger heap: CONVSIM_JAVA_OPTS=-Xmx8g)"})
 public final class Main implements Runnable {
     public static final int EXIT_INTERNAL = 1;
     public static final int EXIT_USAGE = 2;

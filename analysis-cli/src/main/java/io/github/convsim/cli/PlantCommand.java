@@ -21,8 +21,10 @@ import picocli.CommandLine.Spec;
             + "one Gaussian M per module shared by all its layers, at each layer's own ||A||.",
             "Its C_A is shared across layers by construction, so `convsim analyze` must say 'yes' for C_A when "
             + "--noise is below the detectable noise its report gives for that module, and 'no' far above it."},
-        footer = {"", "Example:", "  convsim plant --noise 0.1 --out planted && convsim analyze --adapter planted --base"
-            + " data/bert-base-uncased.query-value.safetensors"})
+        footer = {"", "Example:",
+            "  convsim plant --noise 0.1 --out planted",
+            "  convsim analyze --adapter planted \\",
+            "      --base data/bert-base-uncased.query-value.safetensors"})
 final class PlantCommand implements Callable<Integer> {
     @Spec
     picocli.CommandLine.Model.CommandSpec spec;

@@ -21,12 +21,15 @@ import picocli.CommandLine.Spec;
             + "adapter_config.json and adapter_model.safetensors (fp32) in OUT/adapter.",
             "For measuring convsim at 7B scale without downloading a model; the values carry no structure."},
         footer = {"", "Shapes:",
-            "  llama-2-7b   32 layers; q, k, v, o 4096x4096; gate, up 11008x4096; down 4096x11008 (13.5 GB)",
-            "  llama-3-8b   32 layers; q, o 4096x4096; k, v 1024x4096 (GQA); gate, up 14336x4096 (16.1 GB)",
+            "  llama-2-7b   32 layers; q, k, v, o 4096x4096; gate, up 11008x4096;",
+            "               down 4096x11008 (13.5 GB)",
+            "  llama-3-8b   32 layers; q, o 4096x4096; k, v 1024x4096 (GQA);",
+            "               gate, up 14336x4096 (16.1 GB)",
             "  tiny-llama   4 layers; 64 hidden, GQA k, v 16x64 (for trying the pipeline)",
             "", "Examples:",
             "  convsim synth --shape llama-2-7b --out /data/llama2-synth --seed 1",
-            "  convsim analyze --adapter /data/llama2-synth/adapter --base /data/llama2-synth/base --out report"})
+            "  convsim analyze --adapter /data/llama2-synth/adapter \\",
+            "      --base /data/llama2-synth/base --out report"})
 final class SynthCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -31,6 +31,24 @@ class HelpTest {
         }
     }
 
+    /** picocli wraps a footer line longer than the help's width wherever it falls (mid-path, mid-comment). */
+    @Test
+    void everyFooterLineFitsTheHelpsWidth() {
+        List<String> wrapped = new ArrayList<>();
+        for (CommandLine c : commands(new CommandLine(new Main()))) {
+            int width = c.getCommandSpec().usageMessage().width();
+            for (String line : c.getCommandSpec().usageMessage().footer()) {
+                // as printed: %% is one character, %n a line break
+                for (String l : line.replace("%%", "%").split("%n|\n", -1)) {
+                    if (l.length() > width) {
+                        wrapped.add(c.getCommandSpec().qualifiedName() + ": " + l.length() + " > " + width + ": " + l);
+                    }
+                }
+            }
+        }
+        assertEquals(List.of(), wrapped, "footer lines that picocli would wrap");
+    }
+
     @Test
     void everyOptionWithADefaultSaysWhatItIs() {
         List<String> silent = new ArrayList<>();
