@@ -596,6 +596,7 @@ public final class OpenBlasBackend implements LinalgBackend {
         Resident acquire(LuFactors lu, Scratch scratch, int slot, String routine, int argument) {
             Identity key = new Identity(lu.packed().data());
             long size = (long) lu.packed().data().length * Double.BYTES;
+            boolean borrow;
             synchronized (entries) {
                 Resident e = entries.get(key);
                 if (e != null) {
@@ -605,9 +606,11 @@ public final class OpenBlasBackend implements LinalgBackend {
                 // room first, so that the new copy and the ones it replaces are not all held at once
                 trim(1, size);
                 long budget = Pointer.maxBytes();
-                if (capacity == 0 || budget > 0 && Pointer.totalBytes() + size > budget / 2) {
-                    return new Resident(lu, scratch.doubles(slot, lu.packed().data().length), routine, argument);
-                }
+                borrow = capacity == 0 || budget > 0 && Pointer.totalBytes() + size > budget / 2;
+            }
+            // both copies are made outside the lock: the scratch is this thread's, and other threads' hits need the lock
+            if (borrow) {
+                return new Resident(lu, scratch.doubles(slot, lu.packed().data().length), routine, argument);
             }
             Resident fresh = new Resident(lu, null, routine, argument);
             synchronized (entries) {
