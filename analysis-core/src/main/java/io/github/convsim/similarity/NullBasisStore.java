@@ -15,6 +15,12 @@ import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The W0 null's bases of one module, by factor, draw and layer, filled layer group by layer group while each group's
@@ -24,7 +30,9 @@ import java.util.Set;
  * <p>Kept on the heap when small; otherwise spilled to a temporary file (opened delete-on-close, which on Linux
  * unlinks it at once, so not even a killed run leaves it behind) so that a 7B-class model's
  * 32 layers x 32 draws x 3 factors of 4096 x 16 bases (1.6 GB) never sit on the heap: reading one draw back needs one
- * layer stack of bases.
+ * layer stack of bases. Spilled bases are written behind, by a thread of the store's own, so that the analysis goes on
+ * solving while the previous draws reach the file (at 7B scale about 3 GB for 8 layers: seconds of the pipeline's
+ * thread otherwise); at most {@link #WRITE_BEHIND_BYTES} wait to be written, and reading waits for every write.
  */
 public final class NullBasisStore implements AutoCloseable {
     private final Set<Side> sides;
@@ -32,7 +40,17 @@ public final class NullBasisStore implements AutoCloseable {
     private final Map<Factor, List<List<Object>>> entries = new EnumMap<>(Factor.class);
     private final Path file;
     private final FileChannel channel;
+    private final ExecutorService writer;
+    private final Semaphore writeBehind = new Semaphore(WRITE_BEHIND_KIB);
+    private Future<?> lastWrite;
+    private volatile IOException writeFailure;
+    private ByteBuffer encoded;
+    private long end;
     private long bytes;
+
+    /** The most bytes of encoded bases waiting for the writer. */
+    static final long WRITE_BEHIND_BYTES = 32L << 20;
+    private static final int WRITE_BEHIND_KIB = (int) (WRITE_BEHIND_BYTES >> 10);
 
     private record Spilled(long offset, int length) {}
 
@@ -42,6 +60,11 @@ public final class NullBasisStore implements AutoCloseable {
         this.file = file;
         this.channel = file == null ? null : FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
                 StandardOpenOption.DELETE_ON_CLOSE);
+        this.writer = file == null ? null : Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "convsim-null-writer");
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     /** A store on the heap. */
@@ -85,18 +108,59 @@ public final class NullBasisStore implements AutoCloseable {
             byDraw.get(draw).add(new FactorBases.Pair(left, right));
             return;
         }
-        ByteBuffer buf = ByteBuffer.allocate(encodedLength(left) + encodedLength(right)).order(ByteOrder.LITTLE_ENDIAN);
+        int length = encodedLength(left) + encodedLength(right);
+        long offset = end;
+        end += length;
+        byDraw.get(draw).add(new Spilled(offset, length));
+        failIfWriteFailed();
+        int kib = (int) Math.min(WRITE_BEHIND_KIB, (length >> 10) + 1);
+        writeBehind.acquireUninterruptibly(kib);
+        lastWrite = writer.submit(() -> {
+            try {
+                if (writeFailure == null) {
+                    write(offset, length, left, right);
+                }
+            } catch (IOException e) {
+                writeFailure = e;
+            } finally {
+                writeBehind.release(kib);
+            }
+        });
+    }
+
+    /** On the writer's thread: one entry, through a direct buffer kept for the next (no copy by the channel). */
+    private void write(long offset, int length, SubspaceBasis left, SubspaceBasis right) throws IOException {
+        if (encoded == null || encoded.capacity() < length) {
+            encoded = ByteBuffer.allocateDirect(length).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        ByteBuffer buf = encoded.clear();
         encode(buf, left);
         encode(buf, right);
         buf.flip();
+        while (buf.hasRemaining()) {
+            channel.write(buf, offset + buf.position());
+        }
+    }
+
+    /** Waits until every basis added so far is in the file. */
+    private void awaitWrites() {
+        if (lastWrite == null) {
+            return;
+        }
         try {
-            long offset = channel.size();
-            int length = buf.remaining();
-            while (buf.hasRemaining()) {
-                channel.write(buf, offset + (length - buf.remaining()));
-            }
-            byDraw.get(draw).add(new Spilled(offset, length));
-        } catch (IOException e) {
+            lastWrite.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while writing the W0 null's bases to " + file, e);
+        } catch (ExecutionException e) {
+            throw new IllegalStateException("the W0 null's writer failed", e.getCause());
+        }
+        failIfWriteFailed();
+    }
+
+    private void failIfWriteFailed() {
+        IOException e = writeFailure;
+        if (e != null) {
             throw new UncheckedIOException("cannot write the W0 null's bases to " + file, e);
         }
     }
@@ -108,6 +172,7 @@ public final class NullBasisStore implements AutoCloseable {
 
     /** Every layer's bases of factor {@code f} in draw {@code draw}, in the order they were added. */
     public List<FactorBases.Pair> get(Factor f, int draw) {
+        awaitWrites();
         List<Object> layers = entries.get(f).get(draw);
         List<FactorBases.Pair> out = new ArrayList<>(layers.size());
         for (Object o : layers) {
@@ -173,6 +238,13 @@ public final class NullBasisStore implements AutoCloseable {
     public void close() {
         entries.clear();
         if (channel != null) {
+            writer.shutdown();
+            try {
+                // what is queued is at most WRITE_BEHIND_BYTES: let it finish rather than close the file under it
+                writer.awaitTermination(1, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             try {
                 channel.close();
             } catch (IOException e) {
