@@ -146,11 +146,9 @@ public final class OpenBlasBackend implements LinalgBackend {
                 info = LAPACKE_dgetrf(COL_MAJOR, n, n, lu, Math.max(1, n), piv);
                 lu.get(packed, 0, packed.length);
             } else {
-                FloatPointer lu = scratch.floats(0, toFloat(a.data()));
+                FloatPointer lu = scratch.narrowed(0, a.data());
                 info = LAPACKE_sgetrf(COL_MAJOR, n, n, lu, Math.max(1, n), piv);
-                float[] f = new float[n * n];
-                lu.get(f, 0, f.length);
-                packed = toDouble(f);
+                scratch.widen(lu, packed);
             }
             piv.get(ipiv, 0, n);
             check("getrf", info);
@@ -181,12 +179,13 @@ public final class OpenBlasBackend implements LinalgBackend {
             if (lu.precision() == Precision.FP32) {
                 // the fp32 check solves with its factors once: copied per call, as LAPACKE checks them
                 IntPointer piv = scratch.ints(n).put(lu.pivots(), 0, n);
-                FloatPointer x = scratch.floats(1, toFloat(b.data()));
+                FloatPointer x = scratch.narrowed(1, b.data());
+                FloatPointer fa = scratch.narrowed(0, lu.packed().data());
                 check("getrs", LAPACKE_sgetrs(COL_MAJOR, (byte) 'N', n, nrhs,
-                        scratch.floats(0, toFloat(lu.packed().data())), Math.max(1, n), piv, x, Math.max(1, n)));
-                float[] out = new float[n * nrhs];
-                x.get(out, 0, out.length);
-                return new Matrix(n, nrhs, toDouble(out));
+                        fa, Math.max(1, n), piv, x, Math.max(1, n)));
+                double[] out = new double[n * nrhs];
+                scratch.widen(x, out);
+                return new Matrix(n, nrhs, out);
             }
             Resident a = resident.acquire(lu, scratch, 0, "getrs", 5);
             try {
@@ -490,6 +489,7 @@ public final class OpenBlasBackend implements LinalgBackend {
     private static final class Scratch {
         private final DoublePointer[] doubles = new DoublePointer[4];
         private final FloatPointer[] floats = new FloatPointer[2];
+        private final float[] chunk = new float[1 << 16];
         private IntPointer ints;
 
         /** {@code current} when it holds {@code size} elements, else a new buffer in its place (the old one freed). */
@@ -511,9 +511,43 @@ public final class OpenBlasBackend implements LinalgBackend {
             return doubles(slot, values.length).put(values, 0, values.length);
         }
 
-        FloatPointer floats(int slot, float[] values) {
+        /**
+         * {@code values} rounded to fp32 in the slot's buffer, a chunk at a time: a 4096 x 4096 W0 or LU is narrowed
+         * without a 64 MiB fp32 copy on the heap.
+         */
+        FloatPointer narrowed(int slot, double[] values) {
             floats[slot] = grown(floats[slot], values.length, FloatPointer::new);
-            return floats[slot].put(values, 0, values.length);
+            java.nio.FloatBuffer to = floats[slot].asBuffer();
+            for (int from = 0; from < values.length; from += chunk.length) {
+                int length = Math.min(chunk.length, values.length - from);
+                narrow(values, from, chunk, length);
+                to.put(from, chunk, 0, length);
+            }
+            return floats[slot];
+        }
+
+        /** The first {@code into.length} values of {@code from}, widened to fp64 into {@code into}, a chunk at a time. */
+        void widen(FloatPointer from, double[] into) {
+            java.nio.FloatBuffer view = from.asBuffer();
+            for (int at = 0; at < into.length; at += chunk.length) {
+                int length = Math.min(chunk.length, into.length - at);
+                view.get(at, chunk, 0, length);
+                widen(chunk, into, at, length);
+            }
+        }
+
+        // each loop in a method of its own, so that C1 compiles it early (a long loop inside a rarely called method
+        // runs interpreted until on-stack replacement)
+        private static void narrow(double[] values, int from, float[] into, int length) {
+            for (int i = 0; i < length; i++) {
+                into[i] = (float) values[from + i];
+            }
+        }
+
+        private static void widen(float[] values, double[] into, int at, int length) {
+            for (int i = 0; i < length; i++) {
+                into[at + i] = values[i];
+            }
         }
 
         IntPointer ints(int size) {

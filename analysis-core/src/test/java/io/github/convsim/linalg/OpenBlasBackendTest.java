@@ -46,6 +46,31 @@ class OpenBlasBackendTest extends CpuBackendTest {
     }
 
     /**
+     * fp32 factors and solutions pass to OpenBLAS and back a chunk at a time (64Ki values): across several chunks they
+     * are bit for bit those of LAPACKE called on whole fp32 arrays.
+     */
+    @Test
+    void fp32FactorsAndSolutionsCrossChunksUnchanged() {
+        Random rng = new Random(21);
+        int n = 300;
+        Matrix a = random(rng, n, n);
+        Matrix b = random(rng, n, 250);
+        LuFactors lu = backend.lu(List.of(a), Precision.FP32).get(0);
+        Matrix x = backend.luSolve(List.of(lu), List.of(b)).get(0);
+        float[] f = OpenBlasBackend.toFloat(a.data());
+        int[] piv = new int[n];
+        assertEquals(0, org.bytedeco.openblas.global.openblas.LAPACKE_sgetrf(
+                org.bytedeco.openblas.global.openblas.LAPACK_COL_MAJOR, n, n, f, n, piv));
+        assertArrayEquals(OpenBlasBackend.toDouble(f), lu.packed().data(), 0.0);
+        assertArrayEquals(piv, lu.pivots());
+        float[] fx = OpenBlasBackend.toFloat(b.data());
+        assertEquals(0, org.bytedeco.openblas.global.openblas.LAPACKE_sgetrs(
+                org.bytedeco.openblas.global.openblas.LAPACK_COL_MAJOR, (byte) 'N', n, b.cols(), f, n, piv, fx, n));
+        assertArrayEquals(OpenBlasBackend.toDouble(fx), x.data(), 0.0);
+        assertTrue(n * n > 1 << 16 && b.data().length > 1 << 16, "the test must cross a chunk");
+    }
+
+    /**
      * Factors are kept in native memory between solves (at most 2 x threads of them): solving with 12 factorisations in
      * turn, in batches from 4 threads, more of them than are kept, gives what a fresh backend gives for each, bit for bit.
      */
