@@ -85,6 +85,12 @@ public final class SubspaceSimilarity {
                     d[a][b] = Double.NaN;
                     continue;
                 }
+                if (a == b) {
+                    // nested prefixes of one basis: every principal angle is 0, where acos of cosines rounded to
+                    // 1 - O(eps) gives O(sqrt(eps)) noise that differs from one BLAS kernel to another
+                    d[a][b] = 0;
+                    continue;
+                }
                 double[][] block = new double[i][j];
                 for (int p = 0; p < i; p++) {
                     for (int q = 0; q < j; q++) {

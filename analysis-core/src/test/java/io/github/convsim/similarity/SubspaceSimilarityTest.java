@@ -51,6 +51,14 @@ class SubspaceSimilarityTest extends CpuBackendTest {
         double[][] g = SubspaceSimilarity.grassmann(backend, List.of(e, same, orth), full(3, 4), 2, 2);
         assertEquals(0.0, g[0][1], 1e-7);
         assertEquals(Math.sqrt(2) * Math.PI / 2, g[0][2], 1e-12);
+        List<Matrix> random = frames(new Random(5), 2, 30, 4);
+        for (int[] ij : new int[][] {{2, 2}, {1, 3}, {4, 2}}) {
+            double[][] self = SubspaceSimilarity.grassmann(backend, random, full(2, 4), ij[0], ij[1]);
+            // a subspace against itself (or a prefix of its basis against a longer one) is at distance 0, exactly
+            assertEquals(0.0, self[0][0]);
+            assertEquals(0.0, self[1][1]);
+            assertTrue(self[0][1] > 0.5);
+        }
     }
 
     @Test
