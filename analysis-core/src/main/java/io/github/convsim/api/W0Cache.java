@@ -103,11 +103,7 @@ final class W0Cache implements FactorCache {
             p.putDoubles(packed.data());
         } else {
             // fp32 factors are exactly representable in fp32: half the bytes, the same values
-            float[] v = new float[packed.data().length];
-            for (int i = 0; i < v.length; i++) {
-                v[i] = (float) packed.data()[i];
-            }
-            p.putFloats(v);
+            p.putNarrowed(packed.data());
         }
         p.putInts(lu.pivots());
         Conditioning c = f.conditioning();

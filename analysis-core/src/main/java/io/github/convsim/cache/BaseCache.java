@@ -25,6 +25,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
 
@@ -51,6 +52,7 @@ public final class BaseCache {
     private static final byte[] MAGIC = "CONVSIM-CACHE".getBytes(StandardCharsets.US_ASCII);
     private static final int VERSION = 1;
     private static final String SUFFIX = ".entry";
+    private static final int WRITE_SLICE = 4 << 20;
 
     private final Path dir;
     private final long maxBytes;
@@ -70,20 +72,36 @@ public final class BaseCache {
                 t.setDaemon(true);
                 return t;
             });
+    /**
+     * Payloads waiting for the writer hold heap: at most this many KiB of them (one larger payload alone). Without a
+     * bound, the LU factors of 4096 x 4096 layers (128 MiB each, and 64 MiB in fp32) piled up behind the writer and a
+     * streamed analysis under -Xmx1g ran out of heap about one time in three.
+     */
+    private final Semaphore queued;
+    private final int queuedKib;
     private volatile boolean full;
     private volatile boolean unwritable;
 
-    private BaseCache(Path dir, long maxBytes) {
+    private BaseCache(Path dir, long maxBytes, long queuedBytes) {
         this.dir = dir;
         this.maxBytes = maxBytes;
+        this.queuedKib = (int) Math.max(1, Math.min(Integer.MAX_VALUE, queuedBytes >> 10));
+        this.queued = new Semaphore(queuedKib);
     }
 
-    /** A cache in {@code dir} (created when first written), capped at {@code maxBytes}. */
+    /**
+     * A cache in {@code dir} (created when first written), capped at {@code maxBytes}; payloads wait for the writer up
+     * to an eighth of the heap (at least 64 MiB).
+     */
     public static BaseCache open(Path dir, long maxBytes) {
+        return open(dir, maxBytes, Math.max(64L << 20, Runtime.getRuntime().maxMemory() / 8));
+    }
+
+    static BaseCache open(Path dir, long maxBytes, long queuedBytes) {
         if (maxBytes < 0) {
             throw new IllegalArgumentException("a cache cap must not be negative, got " + maxBytes);
         }
-        return new BaseCache(dir, maxBytes);
+        return new BaseCache(dir, maxBytes, queuedBytes);
     }
 
     /**
@@ -165,7 +183,15 @@ public final class BaseCache {
                     + " (raise it with CONVSIM_CACHE_MAX_BYTES)");
             return;
         }
-        pending.add(writer.submit(() -> store(key, body, size)));
+        int kib = (int) Math.min(queuedKib, (size >> 10) + 1);
+        queued.acquireUninterruptibly(kib);
+        pending.add(writer.submit(() -> {
+            try {
+                store(key, body, size);
+            } finally {
+                queued.release(kib);
+            }
+        }));
     }
 
     /** Waits until every entry written so far is on disk (or noted as not stored). */
@@ -202,8 +228,15 @@ public final class BaseCache {
                 while (header.hasRemaining()) {
                     ch.write(header);
                 }
+                // in slices: a heap buffer is written through a temporary direct buffer of its size (per thread,
+                // kept), which for a whole 7B LU was 128 MiB of native memory
                 while (body.hasRemaining()) {
-                    ch.write(body);
+                    int n = Math.min(body.remaining(), WRITE_SLICE);
+                    ByteBuffer slice = body.slice(body.position(), n);
+                    while (slice.hasRemaining()) {
+                        ch.write(slice);
+                    }
+                    body.position(body.position() + n);
                 }
             }
             try {

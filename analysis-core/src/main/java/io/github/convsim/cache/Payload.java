@@ -59,6 +59,29 @@ public final class Payload {
         return this;
     }
 
+    /**
+     * Doubles that hold fp32 values (fp32 LU factors), stored as fp32: exact, half the bytes, read back by
+     * {@link #getFloats}. Narrowed a chunk at a time, with no fp32 copy of the whole array.
+     */
+    public Payload putNarrowed(double[] v) {
+        room(4 + 4L * v.length).putInt(v.length);
+        java.nio.FloatBuffer out = buf.asFloatBuffer();
+        float[] chunk = new float[Math.min(v.length, 1 << 16)];
+        for (int from = 0; from < v.length; from += chunk.length) {
+            int n = Math.min(chunk.length, v.length - from);
+            narrow(v, from, chunk, n);
+            out.put(chunk, 0, n);
+        }
+        buf.position(buf.position() + v.length * Float.BYTES);
+        return this;
+    }
+
+    private static void narrow(double[] v, int from, float[] into, int n) {
+        for (int i = 0; i < n; i++) {
+            into[i] = (float) v[from + i];
+        }
+    }
+
     public Payload putInts(int[] v) {
         room(4 + 4L * v.length).putInt(v.length);
         buf.asIntBuffer().put(v);

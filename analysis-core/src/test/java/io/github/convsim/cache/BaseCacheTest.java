@@ -48,6 +48,37 @@ class BaseCacheTest {
         assertEquals(1L, c.summary().get("misses"));
     }
 
+    /**
+     * Payloads larger than what may wait for the writer (each then waits alone) and than one write slice (4 MiB) are
+     * stored whole; fp32 values held as doubles come back exactly from their narrowed form.
+     */
+    @Test
+    void largeEntriesPastTheQueueBoundAndTheWriteSliceComeBackWhole() {
+        BaseCache c = BaseCache.open(dir, 64L << 20, 1L << 20);
+        java.util.Random rng = new java.util.Random(8);
+        double[][] values = new double[4][];
+        for (int k = 0; k < values.length; k++) {
+            values[k] = new double[(5 << 20) / Double.BYTES + k];
+            for (int i = 0; i < values[k].length; i++) {
+                values[k][i] = (float) rng.nextGaussian();
+            }
+            Payload p = new Payload(8).putDoubles(values[k]).putNarrowed(values[k]);
+            c.write("large " + k, p.bytes());
+        }
+        c.flush();
+        assertEquals(List.of(), c.notes());
+        for (int k = 0; k < values.length; k++) {
+            ByteBuffer b = c.read("large " + k).orElseThrow();
+            assertArrayEquals(values[k], Payload.getDoubles(b), 0.0);
+            float[] narrowed = Payload.getFloats(b);
+            assertEquals(values[k].length, narrowed.length);
+            for (int i = 0; i < narrowed.length; i++) {
+                assertEquals(values[k][i], narrowed[i], 0.0);
+            }
+            assertFalse(b.hasRemaining());
+        }
+    }
+
     @Test
     void aCorruptedByteIsFoundRemovedAndNoted() throws IOException {
         BaseCache c = BaseCache.open(dir, 1 << 20);
