@@ -1,5 +1,6 @@
 package io.github.convsim.cache;
 
+import io.github.convsim.io.WriteBehind;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -25,7 +26,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.zip.CRC32C;
 
@@ -65,28 +65,19 @@ public final class BaseCache {
     private final AtomicLong reservedBytes = new AtomicLong();
     private final java.util.Queue<java.util.concurrent.Future<?>> pending =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
-    /** One writer, a daemon: entries are written in order, and a run that ends does not wait for it to exit. */
-    private final java.util.concurrent.ExecutorService writer = java.util.concurrent.Executors.newSingleThreadExecutor(
-            r -> {
-                Thread t = new Thread(r, "convsim-cache-writer");
-                t.setDaemon(true);
-                return t;
-            });
     /**
-     * Payloads waiting for the writer hold heap: at most this many KiB of them (one larger payload alone). Without a
-     * bound, the LU factors of 4096 x 4096 layers (128 MiB each, and 64 MiB in fp32) piled up behind the writer and a
-     * streamed analysis under -Xmx1g ran out of heap about one time in three.
+     * One writer, a daemon: entries are written in order, and a run that ends does not wait for it to exit. Payloads
+     * waiting for it hold heap, so they are bounded (one larger payload waits alone): without a bound, the LU factors
+     * of 4096 x 4096 layers (128 MiB each, and 64 MiB in fp32) piled up behind it.
      */
-    private final Semaphore queued;
-    private final int queuedKib;
+    private final WriteBehind writer;
     private volatile boolean full;
     private volatile boolean unwritable;
 
     private BaseCache(Path dir, long maxBytes, long queuedBytes) {
         this.dir = dir;
         this.maxBytes = maxBytes;
-        this.queuedKib = (int) Math.max(1, Math.min(Integer.MAX_VALUE, queuedBytes >> 10));
-        this.queued = new Semaphore(queuedKib);
+        this.writer = new WriteBehind("convsim-cache-writer", queuedBytes);
     }
 
     /**
@@ -183,15 +174,7 @@ public final class BaseCache {
                     + " (raise it with CONVSIM_CACHE_MAX_BYTES)");
             return;
         }
-        int kib = (int) Math.min(queuedKib, (size >> 10) + 1);
-        queued.acquireUninterruptibly(kib);
-        pending.add(writer.submit(() -> {
-            try {
-                store(key, body, size);
-            } finally {
-                queued.release(kib);
-            }
-        }));
+        pending.add(writer.submit(size, () -> store(key, body, size)));
     }
 
     /** Waits until every entry written so far is on disk (or noted as not stored). */

@@ -1,6 +1,7 @@
 package io.github.convsim.similarity;
 
 import io.github.convsim.conversion.Factor;
+import io.github.convsim.io.WriteBehind;
 import io.github.convsim.linalg.Matrix;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,11 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The W0 null's bases of one module, by factor, draw and layer, filled layer group by layer group while each group's
@@ -40,8 +37,7 @@ public final class NullBasisStore implements AutoCloseable {
     private final Map<Factor, List<List<Object>>> entries = new EnumMap<>(Factor.class);
     private final Path file;
     private final FileChannel channel;
-    private final ExecutorService writer;
-    private final Semaphore writeBehind = new Semaphore(WRITE_BEHIND_KIB);
+    private final WriteBehind writer;
     private Future<?> lastWrite;
     private volatile IOException writeFailure;
     private ByteBuffer encoded;
@@ -50,7 +46,6 @@ public final class NullBasisStore implements AutoCloseable {
 
     /** The most bytes of encoded bases waiting for the writer. */
     static final long WRITE_BEHIND_BYTES = 32L << 20;
-    private static final int WRITE_BEHIND_KIB = (int) (WRITE_BEHIND_BYTES >> 10);
 
     private record Spilled(long offset, int length) {}
 
@@ -60,11 +55,7 @@ public final class NullBasisStore implements AutoCloseable {
         this.file = file;
         this.channel = file == null ? null : FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
                 StandardOpenOption.DELETE_ON_CLOSE);
-        this.writer = file == null ? null : Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "convsim-null-writer");
-            t.setDaemon(true);
-            return t;
-        });
+        this.writer = file == null ? null : new WriteBehind("convsim-null-writer", WRITE_BEHIND_BYTES);
     }
 
     /** A store on the heap. */
@@ -113,17 +104,13 @@ public final class NullBasisStore implements AutoCloseable {
         end += length;
         byDraw.get(draw).add(new Spilled(offset, length));
         failIfWriteFailed();
-        int kib = (int) Math.min(WRITE_BEHIND_KIB, (length >> 10) + 1);
-        writeBehind.acquireUninterruptibly(kib);
-        lastWrite = writer.submit(() -> {
+        lastWrite = writer.submit(length, () -> {
             try {
                 if (writeFailure == null) {
                     write(offset, length, left, right);
                 }
             } catch (IOException e) {
                 writeFailure = e;
-            } finally {
-                writeBehind.release(kib);
             }
         });
     }
@@ -238,13 +225,8 @@ public final class NullBasisStore implements AutoCloseable {
     public void close() {
         entries.clear();
         if (channel != null) {
-            writer.shutdown();
-            try {
-                // what is queued is at most WRITE_BEHIND_BYTES: let it finish rather than close the file under it
-                writer.awaitTermination(1, TimeUnit.MINUTES);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            // what is queued is at most WRITE_BEHIND_BYTES: let it finish rather than close the file under it
+            writer.close();
             try {
                 channel.close();
             } catch (IOException e) {

@@ -1,0 +1,39 @@
+package io.github.convsim.io;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+class WriteBehindTest {
+    /**
+     * A job holding the whole bound keeps the next producer waiting until it has run (a job larger than the bound
+     * then runs alone), and jobs run in the order they were submitted.
+     */
+    @Test
+    void aProducerWaitsWhileTheBoundIsHeldAndJobsRunInOrder() throws Exception {
+        List<Integer> ran = new CopyOnWriteArrayList<>();
+        CountDownLatch release = new CountDownLatch(1);
+        try (WriteBehind w = new WriteBehind("test-writer", 4 << 10)) {
+            w.submit(4 << 10, () -> {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                ran.add(1);
+            });
+            CompletableFuture<Void> second = CompletableFuture.runAsync(() -> w.submit(1 << 20, () -> ran.add(2)));
+            Thread.sleep(200);
+            assertFalse(second.isDone(), "the second job was queued past the bound");
+            release.countDown();
+            second.get(10, TimeUnit.SECONDS);
+            w.submit(10, () -> ran.add(3)).get(10, TimeUnit.SECONDS);
+        }
+        assertEquals(List.of(1, 2, 3), ran);
+    }
+}
