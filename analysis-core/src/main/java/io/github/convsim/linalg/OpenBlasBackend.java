@@ -466,18 +466,28 @@ public final class OpenBlasBackend implements LinalgBackend {
 
     static float[] toFloat(double[] d) {
         float[] f = new float[d.length];
-        for (int i = 0; i < d.length; i++) {
-            f[i] = (float) d[i];
-        }
+        narrow(d, 0, f, d.length);
         return f;
     }
 
     static double[] toDouble(float[] f) {
         double[] d = new double[f.length];
-        for (int i = 0; i < f.length; i++) {
-            d[i] = f[i];
-        }
+        widen(f, d, 0, f.length);
         return d;
+    }
+
+    // each loop in a method of its own, so that C1 compiles it early (a long loop inside a rarely called method
+    // runs interpreted until on-stack replacement)
+    private static void narrow(double[] values, int from, float[] into, int length) {
+        for (int i = 0; i < length; i++) {
+            into[i] = (float) values[from + i];
+        }
+    }
+
+    private static void widen(float[] values, double[] into, int at, int length) {
+        for (int i = 0; i < length; i++) {
+            into[at + i] = values[i];
+        }
     }
 
     /**
@@ -532,21 +542,7 @@ public final class OpenBlasBackend implements LinalgBackend {
             for (int at = 0; at < into.length; at += chunk.length) {
                 int length = Math.min(chunk.length, into.length - at);
                 view.get(at, chunk, 0, length);
-                widen(chunk, into, at, length);
-            }
-        }
-
-        // each loop in a method of its own, so that C1 compiles it early (a long loop inside a rarely called method
-        // runs interpreted until on-stack replacement)
-        private static void narrow(double[] values, int from, float[] into, int length) {
-            for (int i = 0; i < length; i++) {
-                into[i] = (float) values[from + i];
-            }
-        }
-
-        private static void widen(float[] values, double[] into, int at, int length) {
-            for (int i = 0; i < length; i++) {
-                into[at + i] = values[i];
+                OpenBlasBackend.widen(chunk, into, at, length);
             }
         }
 
