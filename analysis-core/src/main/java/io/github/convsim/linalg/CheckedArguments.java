@@ -82,6 +82,12 @@ final class CheckedArguments implements LinalgBackend {
     }
 
     @Override
+    public List<Matrix> gramOfColumns(List<Matrix> a, Precision precision) {
+        checkMatrices("gramOfColumns", a);
+        return backend.gramOfColumns(a, precision);
+    }
+
+    @Override
     public List<Matrix> orthonormalBasis(List<Matrix> matrices, Precision precision) {
         checkMatrices("orthonormalBasis", matrices);
         for (int k = 0; k < matrices.size(); k++) {

@@ -45,6 +45,14 @@ public interface LinalgBackend extends AutoCloseable {
     /** C = op(A) op(B) for each pair, op being the transpose where asked. */
     List<Matrix> gemm(List<Matrix> a, boolean transA, List<Matrix> b, boolean transB, Precision precision);
 
+    /**
+     * The Gram matrix A^T A of each matrix's columns, symmetric to the last bit. By default the product A^T A; a backend
+     * may compute one triangle (syrk: half the flops, A read once) and mirror it.
+     */
+    default List<Matrix> gramOfColumns(List<Matrix> a, Precision precision) {
+        return gemm(a, true, a, false, precision).stream().map(Matrix::symmetrizedFromUpper).toList();
+    }
+
     /** Orthonormal Q (m x n) of the thin QR factorisation of each m x n matrix, m >= n. */
     List<Matrix> orthonormalBasis(List<Matrix> matrices, Precision precision);
 

@@ -63,6 +63,20 @@ public final class Matrix {
         return new Matrix(rows, cols, data.clone());
     }
 
+    /** The symmetric matrix whose upper triangle (diagonal included) is this square matrix's; the lower is ignored. */
+    public Matrix symmetrizedFromUpper() {
+        if (rows != cols) {
+            throw new IllegalArgumentException("a symmetric matrix is square, got " + shapeString());
+        }
+        double[] s = data.clone();
+        for (int j = 0; j < cols; j++) {
+            for (int i = j + 1; i < rows; i++) {
+                s[i + j * rows] = s[j + i * rows];
+            }
+        }
+        return new Matrix(rows, cols, s);
+    }
+
     public Matrix transpose() {
         double[] t = new double[data.length];
         int block = 64;

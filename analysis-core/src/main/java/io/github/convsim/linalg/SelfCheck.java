@@ -21,8 +21,8 @@ import java.util.stream.IntStream;
  * percent in one element through:
  *
  * <ul>
- *   <li>gemm 256 x 256 x 256 and A^T B (256 x 256 x 64): |C x - A (B x)| <= 30 sqrt(k) eps |A| |B| |x| in every
- *       component, x random;
+ *   <li>gemm 256 x 256 x 256 and A^T B (256 x 256 x 64), and the Gram matrix A^T A of a 256 x 64 A (syrk):
+ *       |C x - A (B x)| <= 30 sqrt(k) eps |A| |B| |x| in every component, x random;
  *   <li>getrf + getrs, n = 128, 8 right-hand sides (and a backend's own one-call solveSquare): the normwise backward
  *       error ||A X - B||_F / (||A||_F ||X||_F + ||B||_F) below 100 eps;
  *   <li>gesdd 48 x 48 and 96 x 40, with and without vectors: ||A x - U S V^T x||, ||U^T U z - z||, ||V^T V z - z||
@@ -111,6 +111,7 @@ public final class SelfCheck {
         Problems.Set in = problems.in(p);
         run(d + "gemm 256^3" + where, BOUND, () -> gemm(b, p, in.gemmA(), in.gemmB(), false, count));
         run(d + "gemm A^T B 256x256x64" + where, BOUND, () -> gemm(b, p, in.gemmA(), in.gemmThin(), true, count));
+        run(d + "syrk A^T A 64x64x256" + where, BOUND, () -> gram(b, p, in.gemmThin(), count));
         run(d + "getrf+getrs n=128" + where, BACKWARD_ERROR_BOUND, () -> luSolve(b, p, in, count, false));
         if (ownsSolveSquare(b)) {
             run(d + "solve (one call) n=128" + where, BACKWARD_ERROR_BOUND, () -> luSolve(b, p, in, count, true));
@@ -160,8 +161,17 @@ public final class SelfCheck {
 
     private static Finding gemm(LinalgBackend b, Precision p, List<Matrix> as, List<Matrix> bs, boolean transA,
                                 int count) {
-        List<Matrix> c = b.gemm(as.subList(0, count), transA, bs.subList(0, count), false, p);
-        return worst(count, k -> {
+        return product(p, as, bs, transA, b.gemm(as.subList(0, count), transA, bs.subList(0, count), false, p));
+    }
+
+    /** The Gram matrices A^T A (syrk) of the thin gemm case's A, judged as the product A^T A. */
+    private static Finding gram(LinalgBackend b, Precision p, List<Matrix> as, int count) {
+        return product(p, as, as, true, b.gramOfColumns(as.subList(0, count), p));
+    }
+
+    /** How far each computed C is from op(A) B, probed with a random x. */
+    private static Finding product(Precision p, List<Matrix> as, List<Matrix> bs, boolean transA, List<Matrix> c) {
+        return worst(c.size(), k -> {
             Matrix a = as.get(k);
             Matrix y = bs.get(k);
             double[] x = probe(y.cols(), k);

@@ -32,16 +32,17 @@ public final class SubspaceSimilarity {
         return grams(backend, List.of(bases), i, j).get(0);
     }
 
-    /** G = S_i^T S_j for each list of bases, in one batched call. */
+    /** G = S_i^T S_j for each list of bases, in one batched call (for i = j, S^T S by its upper triangle). */
     static List<Matrix> grams(LinalgBackend backend, List<List<Matrix>> sets, int i, int j) {
         List<Matrix> si = new ArrayList<>(sets.size());
         List<Matrix> sj = new ArrayList<>(sets.size());
         for (List<Matrix> bases : sets) {
-            Matrix a = stackPrefixes(bases, i);
-            si.add(a);
-            sj.add(i == j ? a : stackPrefixes(bases, j));
+            si.add(stackPrefixes(bases, i));
+            if (i != j) {
+                sj.add(stackPrefixes(bases, j));
+            }
         }
-        return backend.gemm(si, true, sj, false, Precision.FP64);
+        return i == j ? backend.gramOfColumns(si, Precision.FP64) : backend.gemm(si, true, sj, false, Precision.FP64);
     }
 
     static double[][] fromGram(Matrix g, int[] ranks, int i, int j) {

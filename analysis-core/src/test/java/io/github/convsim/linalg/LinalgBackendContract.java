@@ -108,6 +108,36 @@ public abstract class LinalgBackendContract {
     }
 
     @Test
+    void gramOfColumnsEqualsEjmlsTransposeProductAndIsExactlySymmetric() {
+        Random rng = new Random(11);
+        for (Precision p : Precision.values()) {
+            // tall like stacked bases, square, wide, one column, one row
+            int[][] shapes = {{200, 24}, {9, 9}, {3, 8}, {50, 1}, {1, 6}};
+            List<Matrix> as = new ArrayList<>();
+            for (int[] s : shapes) {
+                as.add(random(rng, s[0], s[1]));
+            }
+            List<Matrix> gs = backend.gramOfColumns(as, p);
+            assertEquals(shapes.length, gs.size());
+            for (int k = 0; k < shapes.length; k++) {
+                Matrix g = gs.get(k);
+                int n = shapes[k][1];
+                assertEquals(n, g.rows());
+                assertEquals(n, g.cols());
+                DMatrixRMaj a = ejml(as.get(k));
+                DMatrixRMaj c = new DMatrixRMaj(n, n);
+                CommonOps_DDRM.multTransA(a, a, c);
+                assertTrue(relativeError(c, g) < tolerance(p), p + " shape " + k + ": " + relativeError(c, g));
+                for (int i = 0; i < n; i++) {
+                    for (int j = 0; j < n; j++) {
+                        assertEquals(g.get(i, j), g.get(j, i), 0.0, p + " shape " + k + " (" + i + ", " + j + ")");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void luSolvesEqualEjmlsAndTheFactorsAreReusable() {
         Random rng = new Random(2);
         for (Precision p : Precision.values()) {
@@ -287,6 +317,7 @@ public abstract class LinalgBackendContract {
                 () -> backend.solveSquare(List.of(sq, sq), List.of(new Matrix(3, 1, new double[3])), Precision.FP64),
                 () -> backend.orthonormalBasis(List.of(new Matrix(2, 5, new double[10])), Precision.FP64),
                 () -> backend.gemm(java.util.Arrays.asList((Matrix) null), false, List.of(sq), false, Precision.FP64),
+                () -> backend.gramOfColumns(java.util.Arrays.asList((Matrix) null), Precision.FP64),
                 () -> backend.lanczosCondition(List.of(rect), List.of(backend.lu(List.of(Matrix.identity(3)),
                         Precision.FP64).get(0)), 1e-6, new long[] {1}),
                 () -> backend.lanczosCondition(List.of(Matrix.identity(3)), List.of(backend.lu(

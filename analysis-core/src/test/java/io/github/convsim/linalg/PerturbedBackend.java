@@ -11,7 +11,7 @@ import java.util.function.Predicate;
  * the largest element of its result: small beside the real bug (O(1) errors and NaN), far above rounding error.
  */
 public final class PerturbedBackend implements LinalgBackend {
-    public enum Routine { GEMM, GETRF, GETRS, GESDD, ORGQR, GECON }
+    public enum Routine { GEMM, SYRK, GETRF, GETRS, GESDD, ORGQR, GECON }
 
     private final LinalgBackend real;
     private final Routine routine;
@@ -117,6 +117,17 @@ public final class PerturbedBackend implements LinalgBackend {
             Matrix c = out.get(k);
             if (applies(Routine.GEMM, precision, Math.min(c.rows(), c.cols()), out.size())) {
                 out.set(k, perturbed(c));
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public List<Matrix> gramOfColumns(List<Matrix> a, Precision precision) {
+        List<Matrix> out = copy(real.gramOfColumns(a, precision));
+        for (int k = 0; k < out.size(); k++) {
+            if (applies(Routine.SYRK, precision, out.get(k).rows(), out.size())) {
+                out.set(k, perturbed(out.get(k)));
             }
         }
         return out;

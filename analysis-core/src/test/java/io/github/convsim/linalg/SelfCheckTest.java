@@ -24,8 +24,9 @@ class SelfCheckTest extends CpuBackendTest {
     void realOpenBlasPassesEveryCase() {
         SelfCheck.Report r = backend.selfCheck();
         assertTrue(r.passed(), r.failures().toString());
-        // 7 cases in FP64 (gemm, gemm A^T B, LU, 2 SVDs, QR, gecon) and 6 in FP32, on parallel callers and threaded
-        assertEquals(26, r.cases());
+        // 8 cases in FP64 (gemm, gemm A^T B, syrk, LU, 2 SVDs, QR, gecon) and 7 in FP32, on parallel callers and
+        // threaded
+        assertEquals(30, r.cases());
         assertTrue(r.millis() > 0);
         assertTrue(r.worstFractionOfBound() < 0.1, "correct arithmetic far below every bound: " + r.worstFractionOfBound());
     }
@@ -37,6 +38,7 @@ class SelfCheckTest extends CpuBackendTest {
         assertFalse(r.passed(), routine + " perturbed, yet the check passed");
         String expected = switch (routine) {
             case GEMM -> "gemm";
+            case SYRK -> "syrk";
             case GETRF, GETRS -> "getrf+getrs";
             case GESDD -> "gesdd";
             case ORGQR -> "geqrf+orgqr";
@@ -126,7 +128,7 @@ class SelfCheckTest extends CpuBackendTest {
             @SuppressWarnings("unchecked")
             var check = (java.util.Map<String, Object>) p.get("self_check");
             assertEquals(true, check.get("passed"));
-            assertEquals(26, check.get("cases"));
+            assertEquals(30, check.get("cases"));
         } finally {
             c.backend().close();
         }
