@@ -6,12 +6,14 @@ import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.Precision;
 import io.github.convsim.linalg.Svd;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Left and right singular vectors of each layer's matrix, from one batched thin SVD. For a product L R (C_dW = C_B A)
- * the SVD comes from the factors: L = Q R_L (thin QR), then the SVD of the small R_L R = U S V^T gives L R = (Q U) S
- * V^T, so the n x n product is never formed.
+ * the SVD comes from the factors: with L's thin SVD L = U_L S_L V_L^T, the SVD of the small S_L V_L^T R = U S V^T
+ * gives L R = (U_L U) S V^T, so the n x n product is never formed, and L's SVD is the one C_B's own bases come from.
  */
 public final class FactorBases {
     /** Bases of one layer's matrix. */
@@ -30,13 +32,7 @@ public final class FactorBases {
 
     /** Singular vectors of each matrix. */
     public static List<Pair> of(LinalgBackend backend, List<Matrix> matrices) {
-        List<Svd> svds = backend.svd(matrices, true, Precision.FP64);
-        List<Pair> out = new ArrayList<>(svds.size());
-        for (int k = 0; k < svds.size(); k++) {
-            Matrix m = matrices.get(k);
-            out.add(pair(svds.get(k).u(), svds.get(k), m.rows(), m.cols()));
-        }
-        return out;
+        return pairs(backend.svd(matrices, true, Precision.FP64), matrices);
     }
 
     /**
@@ -45,23 +41,72 @@ public final class FactorBases {
      */
     public static List<Pair> ofFactor(LinalgBackend backend, Factor factor, List<Matrix> cA, List<Matrix> cB,
                                       List<Matrix> a) {
-        return switch (factor) {
-            case A -> of(backend, cA);
-            case B -> of(backend, cB);
-            case DW -> ofProducts(backend, cB, a);
-        };
+        return ofFactors(backend, List.of(factor), cA, cB, a).get(factor);
+    }
+
+    /**
+     * The bases of each of {@code factors}, as {@link #ofFactor} gives them; C_B's SVDs are computed once for C_B and
+     * C_dW together.
+     */
+    public static Map<Factor, List<Pair>> ofFactors(LinalgBackend backend, List<Factor> factors, List<Matrix> cA,
+                                                    List<Matrix> cB, List<Matrix> a) {
+        Map<Factor, List<Pair>> out = new EnumMap<>(Factor.class);
+        if (factors.contains(Factor.A)) {
+            out.put(Factor.A, of(backend, cA));
+        }
+        if (factors.contains(Factor.B) || factors.contains(Factor.DW)) {
+            List<Svd> svds = backend.svd(cB, true, Precision.FP64);
+            if (factors.contains(Factor.B)) {
+                out.put(Factor.B, pairs(svds, cB));
+            }
+            if (factors.contains(Factor.DW)) {
+                out.put(Factor.DW, ofProducts(backend, svds, cB, a));
+            }
+        }
+        return out;
     }
 
     /** Singular vectors of each product left_k right_k, computed from the factors. */
     public static List<Pair> ofProducts(LinalgBackend backend, List<Matrix> left, List<Matrix> right) {
-        List<Matrix> q = backend.orthonormalBasis(left, Precision.FP64);
-        List<Matrix> r = backend.gemm(q, true, left, false, Precision.FP64);
-        List<Matrix> core = backend.gemm(r, false, right, false, Precision.FP64);
+        return ofProducts(backend, backend.svd(left, true, Precision.FP64), left, right);
+    }
+
+    /** As {@link #ofProducts(LinalgBackend, List, List)}, from the thin SVDs of the left factors. */
+    private static List<Pair> ofProducts(LinalgBackend backend, List<Svd> leftSvds, List<Matrix> left,
+                                         List<Matrix> right) {
+        List<Matrix> vtRight = backend.gemm(leftSvds.stream().map(Svd::vt).toList(), false, right, false,
+                Precision.FP64);
+        List<Matrix> core = new ArrayList<>(vtRight.size());
+        for (int k = 0; k < vtRight.size(); k++) {
+            core.add(scaleRows(vtRight.get(k), leftSvds.get(k).s()));
+        }
         List<Svd> svds = backend.svd(core, true, Precision.FP64);
-        List<Matrix> u = backend.gemm(q, false, svds.stream().map(Svd::u).toList(), false, Precision.FP64);
+        List<Matrix> u = backend.gemm(leftSvds.stream().map(Svd::u).toList(), false,
+                svds.stream().map(Svd::u).toList(), false, Precision.FP64);
         List<Pair> out = new ArrayList<>(svds.size());
         for (int k = 0; k < svds.size(); k++) {
             out.add(pair(u.get(k), svds.get(k), left.get(k).rows(), right.get(k).cols()));
+        }
+        return out;
+    }
+
+    /** diag(s) m, in place on m's own array (m is a fresh product). */
+    private static Matrix scaleRows(Matrix m, double[] s) {
+        double[] d = m.data();
+        int rows = m.rows();
+        for (int j = 0; j < m.cols(); j++) {
+            for (int i = 0; i < rows; i++) {
+                d[i + j * rows] *= s[i];
+            }
+        }
+        return m;
+    }
+
+    private static List<Pair> pairs(List<Svd> svds, List<Matrix> matrices) {
+        List<Pair> out = new ArrayList<>(svds.size());
+        for (int k = 0; k < svds.size(); k++) {
+            Matrix m = matrices.get(k);
+            out.add(pair(svds.get(k).u(), svds.get(k), m.rows(), m.cols()));
         }
         return out;
     }

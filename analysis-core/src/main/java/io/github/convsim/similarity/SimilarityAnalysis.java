@@ -265,12 +265,8 @@ public final class SimilarityAnalysis {
     }
 
     private Map<Factor, List<FactorBases.Pair>> observedBases(ModuleConversion conv) {
-        Map<Factor, List<FactorBases.Pair>> out = new EnumMap<>(Factor.class);
         List<Matrix> aFactors = conv.modules().stream().map(LoraModule::a).toList();
-        for (Factor f : settings.factors()) {
-            out.put(f, FactorBases.ofFactor(backend, f, conv.cA(), conv.cB(), aFactors));
-        }
-        return out;
+        return FactorBases.ofFactors(backend, settings.factors(), conv.cA(), conv.cB(), aFactors);
     }
 
     private List<Heatmap> controls(ModuleConversion conv, List<FactorBases.Pair> w0Control, int[] layers, int i,

@@ -85,9 +85,10 @@ public final class W0Null {
                 flatFactorA.add(drawn[l].as.get(d));
             }
         }
+        Map<Factor, List<FactorBases.Pair>> bases = FactorBases.ofFactors(backend, factors, flatA, flatB, flatFactorA);
         Map<Factor, List<List<FactorBases.Pair>>> out = new EnumMap<>(Factor.class);
         for (Factor f : factors) {
-            List<FactorBases.Pair> flat = FactorBases.ofFactor(backend, f, flatA, flatB, flatFactorA);
+            List<FactorBases.Pair> flat = bases.get(f);
             List<List<FactorBases.Pair>> byDraw = new ArrayList<>(draws);
             for (int d = 0; d < draws; d++) {
                 byDraw.add(flat.subList(d * layers, (d + 1) * layers));

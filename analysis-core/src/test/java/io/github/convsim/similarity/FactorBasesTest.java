@@ -1,0 +1,94 @@
+package io.github.convsim.similarity;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.github.convsim.CpuBackendTest;
+import io.github.convsim.conversion.Factor;
+import io.github.convsim.linalg.Matrix;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
+import org.ejml.interfaces.decomposition.SingularValueDecomposition_F64;
+import org.junit.jupiter.api.Test;
+
+class FactorBasesTest extends CpuBackendTest {
+    private static Matrix random(Random rng, int rows, int cols) {
+        double[] d = new double[rows * cols];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = rng.nextGaussian();
+        }
+        return new Matrix(rows, cols, d);
+    }
+
+    /** left (rows x r) times right (r x cols), with left of rank {@code rank}: its last columns repeat the first. */
+    private static Matrix ofRank(Random rng, int rows, int r, int rank) {
+        Matrix m = random(rng, rows, r);
+        for (int j = rank; j < r; j++) {
+            for (int i = 0; i < rows; i++) {
+                m.set(i, j, rank == 0 ? 0 : m.get(i, j % rank) * (1 + j));
+            }
+        }
+        return m;
+    }
+
+    @Test
+    void dwBasesFromTheFactorsAreThoseOfTheFormedProduct() {
+        Random rng = new Random(5);
+        int out = 120;
+        int r = 8;
+        int in = 90;
+        List<Matrix> cB = new ArrayList<>();
+        List<Matrix> a = new ArrayList<>();
+        int[] ranks = {8, 3, 0};
+        for (int rank : ranks) {
+            cB.add(ofRank(rng, out, r, rank));
+            a.add(random(rng, r, in));
+        }
+        Map<Factor, List<FactorBases.Pair>> together = FactorBases.ofFactors(backend, List.of(Factor.B, Factor.DW),
+                null, cB, a);
+        List<FactorBases.Pair> alone = FactorBases.ofFactor(backend, Factor.DW, null, cB, a);
+        for (int k = 0; k < ranks.length; k++) {
+            DMatrixRMaj product = new DMatrixRMaj(out, in);
+            CommonOps_DDRM.mult(ejml(cB.get(k)), ejml(a.get(k)), product);
+            SingularValueDecomposition_F64<DMatrixRMaj> svd = DecompositionFactory_DDRM.svd(out, in, true, true, true);
+            assertTrue(svd.decompose(product));
+            double[] s = svd.getSingularValues().clone();
+            java.util.Arrays.sort(s);
+            double sMax = s[s.length - 1];
+            for (FactorBases.Pair p : List.of(together.get(Factor.DW).get(k), alone.get(k))) {
+                SubspaceBasis left = p.left();
+                assertEquals(ranks[k], left.rank(), "numerical rank of problem " + k);
+                for (int i = 0; i < r; i++) {
+                    assertEquals(s[s.length - 1 - i], left.singularValues()[i], 1e-12 * Math.max(sMax, 1),
+                            "singular value " + i + " of problem " + k);
+                }
+                // the leading left vectors span what the product maps onto: P U = U for the product's own projector
+                if (ranks[k] > 0) {
+                    Matrix u = left.vectors();
+                    DMatrixRMaj uk = new DMatrixRMaj(out, ranks[k]);
+                    for (int i = 0; i < out; i++) {
+                        for (int j = 0; j < ranks[k]; j++) {
+                            uk.set(i, j, u.get(i, j));
+                        }
+                    }
+                    DMatrixRMaj ut = new DMatrixRMaj(ranks[k], out);
+                    CommonOps_DDRM.transpose(uk, ut);
+                    DMatrixRMaj residual = new DMatrixRMaj(out, in);
+                    DMatrixRMaj proj = new DMatrixRMaj(ranks[k], in);
+                    CommonOps_DDRM.mult(ut, product, proj);
+                    CommonOps_DDRM.mult(uk, proj, residual);
+                    CommonOps_DDRM.subtractEquals(residual, product);
+                    assertTrue(CommonOps_DDRM.elementMaxAbs(residual) < 1e-12 * sMax,
+                            "U U^T (B A) = B A, problem " + k + ": " + CommonOps_DDRM.elementMaxAbs(residual));
+                }
+            }
+            // C_B's own bases come from the same SVD: the same as asking for B alone
+            FactorBases.Pair b = FactorBases.ofFactor(backend, Factor.B, null, cB, a).get(k);
+            assertArrayEquals(b.left().vectors().data(), together.get(Factor.B).get(k).left().vectors().data(), 0);
+        }
+    }
+}
