@@ -10,6 +10,7 @@ import io.github.convsim.linalg.Svd;
 import java.util.List;
 import java.util.concurrent.atomic.DoubleAccumulator;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.stream.IntStream;
 
 /**
  * Checks every conversion solve in plain Java before its numbers are used, so that a backend whose kernels go wrong
@@ -56,9 +57,13 @@ final class SolveGuard {
         return worst.get();
     }
 
-    /** X with W0 X = T by LU: the row-sampled backward error of X z. */
+    /**
+     * X with W0 X = T by LU: the row-sampled backward error of X z. The layers are checked on every core (the BLAS
+     * pool waits for the guard), then judged in layer order.
+     */
     void checkLuSolutions(List<W0System> systems, List<Matrix> targets, List<Matrix> solutions, Precision p) {
-        for (int k = 0; k < systems.size(); k++) {
+        double[] eta = new double[systems.size()];
+        IntStream.range(0, systems.size()).parallel().forEach(k -> {
             W0System s = systems.get(k);
             Matrix w0 = s.w0();
             int n = w0.rows();
@@ -73,17 +78,25 @@ final class SolveGuard {
                 r2 += ri * ri;
             }
             // a zero residual is exact (an untrained adapter's B = 0 gives X = 0), whatever the norms
-            double eta = r2 == 0 ? 0 : Math.sqrt(r2 * n / rows.length)
+            eta[k] = r2 == 0 ? 0 : Math.sqrt(r2 * n / rows.length)
                     / (s.frobeniusNorm() * ReferenceArithmetic.norm2(x) + ReferenceArithmetic.norm2(t));
-            judge(s, eta / unit(n, p), "a solve by LU", "backward error " + fmt(eta), n, p);
+        });
+        for (int k = 0; k < systems.size(); k++) {
+            int n = systems.get(k).w0().rows();
+            judge(systems.get(k), eta[k] / unit(n, p), "a solve by LU", "backward error " + fmt(eta[k]), n, p);
         }
     }
 
-    /** X = V f(S) U^T T (W0 X = T) or X = U f(S) V^T T (W0^T X = T): X z recomputed from the factors. */
+    /**
+     * X = V f(S) U^T T (W0 X = T) or X = U f(S) V^T T (W0^T X = T): X z recomputed from the factors, on every core,
+     * judged in layer order.
+     */
     void checkSvdSolutions(List<W0System> systems, List<Matrix> targets, List<Matrix> solutions, Equation equation,
                            List<double[]> filters, Precision p) {
         boolean plain = equation == Equation.W0_X;
-        for (int k = 0; k < systems.size(); k++) {
+        double[] err = new double[systems.size()];
+        double[] scale = new double[systems.size()];
+        IntStream.range(0, systems.size()).parallel().forEach(k -> {
             W0System s = systems.get(k);
             Svd svd = s.svd();
             double[] f = filters.get(k);
@@ -102,10 +115,14 @@ final class SolveGuard {
                     : ReferenceArithmetic.apply(svd.u(), false, y);
             double[] got = ReferenceArithmetic.apply(solutions.get(k), false, z);
             int n = Math.max(s.w0().rows(), s.w0().cols());
-            double err = ReferenceArithmetic.distance(got, expected);
-            double scale = unit(n, p) * (ReferenceArithmetic.norm2(y) + fmax * ReferenceArithmetic.norm2(t));
-            judge(s, ReferenceArithmetic.ratio(err, scale), "a solve through the SVD", "X z is off by " + fmt(err), n,
-                    p);
+            err[k] = ReferenceArithmetic.distance(got, expected);
+            scale[k] = unit(n, p) * (ReferenceArithmetic.norm2(y) + fmax * ReferenceArithmetic.norm2(t));
+        });
+        for (int k = 0; k < systems.size(); k++) {
+            W0System s = systems.get(k);
+            int n = Math.max(s.w0().rows(), s.w0().cols());
+            judge(s, ReferenceArithmetic.ratio(err[k], scale[k]), "a solve through the SVD",
+                    "X z is off by " + fmt(err[k]), n, p);
         }
     }
 
