@@ -230,9 +230,10 @@ public final class Comparison {
                     List<LoraModule> ms = perAdapter.get(a).subList(g.from(), g.from() + g.layers().size());
                     List<Matrix> cA = solver.solve(systems, ms.stream().map(m -> m.a().transpose()).toList(), eq);
                     List<Matrix> cB = solver.solve(systems, ms.stream().map(LoraModule::b).toList(), Equation.W0_X);
+                    Map<Factor, List<FactorBases.Pair>> found = FactorBases.ofFactors(backend.backend(), factors, cA,
+                            cB, ms.stream().map(LoraModule::a).toList());
                     for (Factor f : factors) {
-                        bases.get(f).get(a).addAll(FactorBases.ofFactor(backend.backend(), f, cA, cB,
-                                ms.stream().map(LoraModule::a).toList()));
+                        bases.get(f).get(a).addAll(found.get(f));
                     }
                 }
                 samplePairedNull(backend, solver, systems, g, eq, factors, sides, pairs, i, j,
