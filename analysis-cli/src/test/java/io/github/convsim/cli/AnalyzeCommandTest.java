@@ -115,7 +115,7 @@ class AnalyzeCommandTest {
         assertTrue(arithmetic.get("openblas_config").asText().contains("core="), arithmetic.toString());
         assertEquals(Runtime.getRuntime().availableProcessors(), arithmetic.get("threads").asInt());
         assertTrue(arithmetic.get("self_check").get("passed").asBoolean());
-        assertEquals(26, arithmetic.get("self_check").get("cases").asInt());
+        assertEquals(30, arithmetic.get("self_check").get("cases").asInt());
         assertTrue(arithmetic.get("self_check").get("milliseconds").asDouble() > 0);
         assertTrue(arithmetic.get("self_check").get("worst_error_fraction_of_bound").asDouble() < 0.1);
         JsonNode guard = prov.get("resources").get("modules").get("query").get("solve_guard");
