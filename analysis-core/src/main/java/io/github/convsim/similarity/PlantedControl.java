@@ -11,8 +11,11 @@ import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.Precision;
 import io.github.convsim.model.LoraModule;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.stream.IntStream;
 
 /**
  * Positive controls for power: adapters that do share a conversion matrix. Layer l's factor is planted as
@@ -36,35 +39,49 @@ public final class PlantedControl {
         return e * REPETITIONS + k;
     }
 
+    /** [M_1 | ... | M_R], the module's shared maps (cols x r each), drawn on every core from their own seeds. */
+    private static Matrix sharedMaps(long seed, String module, int cols, int r) {
+        Matrix[] shared = new Matrix[REPETITIONS];
+        IntStream.range(0, REPETITIONS).parallel().forEach(k -> shared[k] = RandomMatrices.gaussian(
+                new SplittableRandom(Seeds.derive(seed, "planted-map", module, k)), cols, r, 1));
+        return Matrix.hstack(List.of(shared));
+    }
+
     /** Plants, solves and stores (factor A, draw {@link #draw}) the bases of a group of layers, in layer order. */
     public static void sample(LinalgBackend backend, ConversionSolver solver, List<W0System> systems,
                               Equation equation, long seed, int keep, NullBasisStore store) {
         boolean transposed = equation == Equation.W0T_X;
-        List<Matrix> rhs = new ArrayList<>(systems.size());
-        List<double[]> scales = new ArrayList<>(systems.size());
+        int layers = systems.size();
+        // every layer's seeded draws at once, on every core: M_k is the module's (one per shape), N_l,k each layer's
+        Map<String, Matrix> sharedByShape = new HashMap<>();
+        Matrix[][] noise = new Matrix[layers][REPETITIONS];
+        IntStream.range(0, layers * REPETITIONS).parallel().forEach(q -> {
+            LoraModule m = systems.get(q / REPETITIONS).module();
+            Matrix w0 = systems.get(q / REPETITIONS).w0();
+            int k = q % REPETITIONS;
+            noise[q / REPETITIONS][k] = RandomMatrices.gaussian(new SplittableRandom(Seeds.derive(seed,
+                    "planted-noise", m.module(), m.layer(), k)), transposed ? w0.cols() : w0.rows(), m.rank(), 1);
+        });
+        List<Matrix> sharedStacks = new ArrayList<>(layers);
         for (W0System s : systems) {
             LoraModule m = s.module();
-            Matrix w0 = s.w0();
-            int rows = transposed ? w0.cols() : w0.rows();
-            int cols = transposed ? w0.rows() : w0.cols();
-            int r = m.rank();
-            List<Matrix> shared = new ArrayList<>(REPETITIONS);
-            List<Matrix> noise = new ArrayList<>(REPETITIONS);
-            for (int k = 0; k < REPETITIONS; k++) {
-                shared.add(RandomMatrices.gaussian(new SplittableRandom(Seeds.derive(seed, "planted-map", m.module(),
-                        k)), cols, r, 1));
-                noise.add(RandomMatrices.gaussian(new SplittableRandom(Seeds.derive(seed, "planted-noise",
-                        m.module(), m.layer(), k)), rows, r, 1));
-            }
-            // op(W0) [M_1 | ... | M_R] in one product: W0 is read (and copied to the BLAS) once, not R times
-            Matrix planted = backend.gemm(List.of(w0), transposed, List.of(Matrix.hstack(shared)), false,
-                    Precision.FP64).get(0);
+            int cols = transposed ? s.w0().rows() : s.w0().cols();
+            sharedStacks.add(sharedByShape.computeIfAbsent(cols + "x" + m.rank(), shape -> sharedMaps(seed,
+                    m.module(), cols, m.rank())));
+        }
+        // op(W0) [M_1 | ... | M_R] in one product per layer: W0 is read (and copied to the BLAS) once, not R times
+        List<Matrix> planted = backend.gemm(systems.stream().map(W0System::w0).toList(), transposed, sharedStacks,
+                false, Precision.FP64);
+        List<Matrix> rhs = new ArrayList<>(layers);
+        List<double[]> scales = new ArrayList<>(layers);
+        for (int l = 0; l < layers; l++) {
+            int r = systems.get(l).module().rank();
             double[] scale = new double[REPETITIONS];
             for (int k = 0; k < REPETITIONS; k++) {
-                scale[k] = planted.columnSlice(k * r, r).frobeniusNorm() / noise.get(k).frobeniusNorm();
+                scale[k] = planted.get(l).columnSlice(k * r, r).frobeniusNorm() / noise[l][k].frobeniusNorm();
             }
-            List<Matrix> parts = new ArrayList<>(List.of(planted));
-            parts.addAll(noise);
+            List<Matrix> parts = new ArrayList<>(List.of(planted.get(l)));
+            parts.addAll(List.of(noise[l]));
             rhs.add(Matrix.hstack(parts));
             scales.add(scale);
         }
