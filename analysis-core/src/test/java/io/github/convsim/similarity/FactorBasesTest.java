@@ -3,6 +3,7 @@ package io.github.convsim.similarity;
 import static org.junit.jupiter.api.Assertions.*;
 
 import io.github.convsim.CpuBackendTest;
+import io.github.convsim.TestData;
 import io.github.convsim.conversion.Factor;
 import io.github.convsim.linalg.Matrix;
 import java.util.ArrayList;
@@ -17,11 +18,7 @@ import org.junit.jupiter.api.Test;
 
 class FactorBasesTest extends CpuBackendTest {
     private static Matrix random(Random rng, int rows, int cols) {
-        double[] d = new double[rows * cols];
-        for (int i = 0; i < d.length; i++) {
-            d[i] = rng.nextGaussian();
-        }
-        return new Matrix(rows, cols, d);
+        return new Matrix(rows, cols, TestData.gaussian(rng, rows * cols));
     }
 
     /** left (rows x r) times right (r x cols), with left of rank {@code rank}: its last columns repeat the first. */
