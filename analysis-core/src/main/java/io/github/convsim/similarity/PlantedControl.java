@@ -66,8 +66,8 @@ public final class PlantedControl {
         for (W0System s : systems) {
             LoraModule m = s.module();
             int cols = transposed ? s.w0().rows() : s.w0().cols();
-            sharedStacks.add(sharedByShape.computeIfAbsent(cols + "x" + m.rank(), shape -> sharedMaps(seed,
-                    m.module(), cols, m.rank())));
+            sharedStacks.add(sharedByShape.computeIfAbsent(m.module() + "/" + cols + "x" + m.rank(),
+                    key -> sharedMaps(seed, m.module(), cols, m.rank())));
         }
         // op(W0) [M_1 | ... | M_R] in one product per layer: W0 is read (and copied to the BLAS) once, not R times
         List<Matrix> planted = backend.gemm(systems.stream().map(W0System::w0).toList(), transposed, sharedStacks,
