@@ -1,5 +1,6 @@
 package io.github.convsim.cache;
 
+import io.github.convsim.linalg.Fp32;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -69,17 +70,11 @@ public final class Payload {
         float[] chunk = new float[Math.min(v.length, 1 << 16)];
         for (int from = 0; from < v.length; from += chunk.length) {
             int n = Math.min(chunk.length, v.length - from);
-            narrow(v, from, chunk, n);
+            Fp32.narrow(v, from, chunk, n);
             out.put(chunk, 0, n);
         }
         buf.position(buf.position() + v.length * Float.BYTES);
         return this;
-    }
-
-    private static void narrow(double[] v, int from, float[] into, int n) {
-        for (int i = 0; i < n; i++) {
-            into[i] = (float) v[from + i];
-        }
     }
 
     public Payload putInts(int[] v) {

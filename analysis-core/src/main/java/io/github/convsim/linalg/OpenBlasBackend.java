@@ -331,12 +331,13 @@ public final class OpenBlasBackend implements LinalgBackend {
             if (m == 0 || n == 0) {
                 return Matrix.zeros(n, n);
             }
-            double[] upper = new double[n * n];
+            double[] upper;
             if (precision == Precision.FP64) {
                 Scratch scratch = scratch();
                 DoublePointer c = scratch.doubles(2, (long) n * n);
                 cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, n, m, 1.0, scratch.doubles(0, x.data()), m, 0.0,
                         c, n);
+                upper = new double[n * n];
                 c.get(upper, 0, upper.length);
             } else {
                 float[] c = new float[n * n];
@@ -495,28 +496,14 @@ public final class OpenBlasBackend implements LinalgBackend {
 
     static float[] toFloat(double[] d) {
         float[] f = new float[d.length];
-        narrow(d, 0, f, d.length);
+        Fp32.narrow(d, 0, f, d.length);
         return f;
     }
 
     static double[] toDouble(float[] f) {
         double[] d = new double[f.length];
-        widen(f, d, 0, f.length);
+        Fp32.widen(f, d, 0, f.length);
         return d;
-    }
-
-    // each loop in a method of its own, so that C1 compiles it early (a long loop inside a rarely called method
-    // runs interpreted until on-stack replacement)
-    private static void narrow(double[] values, int from, float[] into, int length) {
-        for (int i = 0; i < length; i++) {
-            into[i] = (float) values[from + i];
-        }
-    }
-
-    private static void widen(float[] values, double[] into, int at, int length) {
-        for (int i = 0; i < length; i++) {
-            into[at + i] = values[i];
-        }
     }
 
     /**
@@ -559,7 +546,7 @@ public final class OpenBlasBackend implements LinalgBackend {
             java.nio.FloatBuffer to = floats[slot].asBuffer();
             for (int from = 0; from < values.length; from += chunk.length) {
                 int length = Math.min(chunk.length, values.length - from);
-                narrow(values, from, chunk, length);
+                Fp32.narrow(values, from, chunk, length);
                 to.put(from, chunk, 0, length);
             }
             return floats[slot];
@@ -571,7 +558,7 @@ public final class OpenBlasBackend implements LinalgBackend {
             for (int at = 0; at < into.length; at += chunk.length) {
                 int length = Math.min(chunk.length, into.length - at);
                 view.get(at, chunk, 0, length);
-                OpenBlasBackend.widen(chunk, into, at, length);
+                Fp32.widen(chunk, into, at, length);
             }
         }
 
