@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.VectorGraphicsEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -116,8 +115,7 @@ public final class ComparisonReport {
                 XYChart chart = trajectoryChart(r, m);
                 String tstem = "trajectory." + m.stem();
                 if (formats.contains("png")) {
-                    BitmapEncoder.saveBitmap(chart, figures.resolve(tstem + ".png").toString(),
-                            BitmapEncoder.BitmapFormat.PNG);
+                    PngWriter.write(chart, figures.resolve(tstem + ".png"));
                 }
                 if (formats.contains("svg")) {
                     VectorGraphicsEncoder.saveVectorGraphic(chart, figures.resolve(tstem + ".svg").toString(),

@@ -53,7 +53,7 @@ public final class CondLoraReport {
         for (ModuleFit f : fits) {
             XYChart chart = chart(f);
             String stem = "condlora." + f.module() + ".r2";
-            BitmapEncoder.saveBitmap(chart, figures.resolve(stem + ".png").toString(), BitmapEncoder.BitmapFormat.PNG);
+            PngWriter.write(chart, figures.resolve(stem + ".png"));
             md.append("- ").append(f.module()).append(": ").append(verdict(f)).append('\n');
             md.append("\n![").append(stem).append("](figures/").append(stem).append(".png)\n\n");
         }

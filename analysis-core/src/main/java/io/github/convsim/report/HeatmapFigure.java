@@ -15,7 +15,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import javax.imageio.ImageIO;
 import org.knowm.xchart.HeatMapChart;
 import org.knowm.xchart.HeatMapChartBuilder;
 import org.knowm.xchart.VectorGraphicsEncoder;
@@ -384,11 +383,7 @@ public final class HeatmapFigure {
     }
 
     public void writePng(Path file) throws IOException {
-        try (OutputStream out = Files.newOutputStream(file)) {
-            if (!ImageIO.write(toImage(), "png", out)) {
-                throw new IOException("no PNG writer in this Java runtime");
-            }
-        }
+        PngWriter.write(toImage(), file);
     }
 
     public void writeSvg(Path file) throws IOException {

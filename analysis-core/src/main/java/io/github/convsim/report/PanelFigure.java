@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
-import javax.imageio.ImageIO;
 
 /**
  * Heatmaps side by side in one figure, for a paper: a map, its nulls on the same colour scale, and its z-map. Each
@@ -64,11 +63,7 @@ public final class PanelFigure {
     /** Writes {@code stem}.png and/or {@code stem}.svg, as {@code formats} ("png", "svg") asks. */
     public void write(Path stem, Set<String> formats) throws IOException {
         if (formats.contains("png")) {
-            try (OutputStream out = Files.newOutputStream(stem.resolveSibling(stem.getFileName() + ".png"))) {
-                if (!ImageIO.write(toImage(), "png", out)) {
-                    throw new IOException("no PNG writer in this Java runtime");
-                }
-            }
+            PngWriter.write(toImage(), stem.resolveSibling(stem.getFileName() + ".png"));
         }
         if (formats.contains("svg")) {
             VectorGraphics2D g = new VectorGraphics2D();

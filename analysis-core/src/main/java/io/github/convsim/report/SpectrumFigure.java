@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Set;
-import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.VectorGraphicsEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
@@ -80,7 +79,7 @@ final class SpectrumFigure {
     static void write(ModuleResult m, Path stem, Set<String> formats) throws IOException {
         XYChart chart = chart(m);
         if (formats.contains("png")) {
-            BitmapEncoder.saveBitmap(chart, stem.toString() + ".png", BitmapEncoder.BitmapFormat.PNG);
+            PngWriter.write(chart, stem.resolveSibling(stem.getFileName() + ".png"));
         }
         if (formats.contains("svg")) {
             VectorGraphicsEncoder.saveVectorGraphic(chart, stem.toString() + ".svg",
