@@ -82,6 +82,7 @@ final class ModulePass {
         SolveOptions solveOptions = options.solveOptions(layers.stream().allMatch(m -> m.out() == m.in()));
         ConversionSolver solver = new ConversionSolver(backend, solveOptions);
         int group = Math.min(layers.size(), LayerGroups.size(first, memory));
+        int drawsPerChunk = LayerGroups.w0NullDrawsPerChunk(first, memory, layers.size());
         int keep = similarity.keep(first.rank());
         long nullBytes = (long) settings.draws() * layers.size() * settings.factors().size()
                 * NullBasisStore.bytesPerPair(Math.max(first.out(), first.in()), keep, settings.sides().size());
@@ -94,7 +95,7 @@ final class ModulePass {
         W0Cache w0Cache = cache == null ? null : W0Cache.of(cache, baseSha256, backend, solveOptions, group > 1);
         String nullParams = "rank=" + first.rank() + " i=" + settings.iFor(first.rank()) + " j="
                 + settings.jFor(first.rank()) + " seed=" + settings.seed() + " draws=" + settings.draws()
-                + " per-chunk=" + LayerGroups.W0_NULL_DRAWS_PER_CHUNK + " factors=" + settings.factors() + " sides="
+                + " per-chunk=" + drawsPerChunk + " factors=" + settings.factors() + " sides="
                 + settings.sides() + " w0-null-draws=unscaled planted-noise=" + java.util.Arrays.toString(
                 PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS;
         boolean wantNulls = settings.nulls().contains(NullModel.W0);
@@ -120,7 +121,7 @@ final class ModulePass {
                 phaseDone.accept("factor, cond(W0) and solve", g.layers().size());
                 long t1 = System.nanoTime();
                 if (store != null) {
-                    similarity.sampleW0Null(solver, part.systems(), eqA[0], store);
+                    similarity.sampleW0Null(solver, part.systems(), eqA[0], drawsPerChunk, store);
                     similarity.samplePlanted(solver, part.systems(), eqA[0], planted);
                 }
                 if (w0Control != null) {
@@ -145,6 +146,7 @@ final class ModulePass {
             add(timings, "similarity", System.nanoTime() - t2);
             Map<String, Object> streaming = new LinkedHashMap<>();
             streaming.put("layers_per_group", group);
+            streaming.put("w0_null_draws_per_chunk", drawsPerChunk);
             streaming.put("w0_null_bases_bytes", store == null ? 0 : store.bytes());
             streaming.put("w0_null_bases_spilled_to_disk", store != null && store.spilled());
             streaming.put("w0_null_from_cache", cachedNulls != null);

@@ -56,7 +56,8 @@ public final class SimilarityAnalysis {
         try (NullBasisStore store = settings.nulls().contains(NullModel.W0)
                 ? NullBasisStore.inMemory(Set.copyOf(settings.sides()), keep) : null) {
             if (store != null) {
-                sampleW0Null(solver, conv.systems(), conv.equationA(), store);
+                sampleW0Null(solver, conv.systems(), conv.equationA(), LayerGroups.w0NullDrawsPerChunk(
+                        conv.modules().get(0), Runtime.getRuntime().maxMemory(), conv.modules().size()), store);
             }
             List<FactorBases.Pair> w0 = settings.controls().contains("W0") ? w0ControlBases(conv.systems()) : null;
             return analyze(conv, store, w0);
@@ -86,15 +87,18 @@ public final class SimilarityAnalysis {
     }
 
     /**
-     * Draws the W0 null for a group of layers whose W0 are factored, {@link LayerGroups#W0_NULL_DRAWS_PER_CHUNK} draws
-     * at a time (the same numbers as all at once), appending their bases to {@code store}.
+     * Draws the W0 null for a group of layers whose W0 are factored, {@code drawsPerChunk} draws at a time (the same
+     * numbers as all at once), appending their bases to {@code store}.
      */
-    public void sampleW0Null(ConversionSolver solver, List<W0System> systems, Equation equationA,
+    public void sampleW0Null(ConversionSolver solver, List<W0System> systems, Equation equationA, int drawsPerChunk,
                              NullBasisStore store) {
+        if (drawsPerChunk < 1) {
+            throw new IllegalArgumentException("draws per chunk must be positive, got " + drawsPerChunk);
+        }
         List<LoraModule> modules = systems.stream().map(W0System::module).toList();
         List<RandomGenerator> rngs = W0Null.generators(modules, settings.seed());
-        for (int from = 0; from < settings.draws(); from += LayerGroups.W0_NULL_DRAWS_PER_CHUNK) {
-            int count = Math.min(LayerGroups.W0_NULL_DRAWS_PER_CHUNK, settings.draws() - from);
+        for (int from = 0; from < settings.draws(); from += drawsPerChunk) {
+            int count = Math.min(drawsPerChunk, settings.draws() - from);
             Map<Factor, List<List<FactorBases.Pair>>> drawn = W0Null.sample(backend, solver, systems, modules,
                     equationA, settings.factors(), count, rngs);
             for (Map.Entry<Factor, List<List<FactorBases.Pair>>> e : drawn.entrySet()) {

@@ -62,7 +62,8 @@ class SimilarityAnalysisTest extends CpuBackendTest {
         var all = W0Null.sample(backend, solver, conv.systems(), s.layers, conv.equationA(), settings.factors(), draws,
                 5);
         try (NullBasisStore chunked = NullBasisStore.inMemory(Set.of(Side.LEFT, Side.RIGHT), 2)) {
-            new SimilarityAnalysis(backend, settings).sampleW0Null(solver, conv.systems(), conv.equationA(), chunked);
+            new SimilarityAnalysis(backend, settings).sampleW0Null(solver, conv.systems(), conv.equationA(),
+                    io.github.convsim.pipeline.LayerGroups.W0_NULL_DRAWS_PER_CHUNK, chunked);
             for (Factor f : settings.factors()) {
                 assertEquals(draws, chunked.draws(f));
                 for (int d = 0; d < draws; d++) {
