@@ -176,6 +176,8 @@ public final class HeatmapFigure {
     }
 
     private static final Font NOTE_FONT = new Font(Font.SANS_SERIF, Font.PLAIN, 12);
+    /** The widest cell annotation "%.3g" writes for phi in [0, 1]. */
+    static final String WIDEST_ANNOTATION = "0.00000";
     private static final int NOTE_LINE = 16;
 
     /** The notes under the plot, wrapped to the figure's width at about 7 pixels a character. */
@@ -200,6 +202,20 @@ public final class HeatmapFigure {
     private int footRoom() {
         List<String> lines = noteLines();
         return lines.isEmpty() ? 0 : lines.size() * NOTE_LINE + 10;
+    }
+
+    /**
+     * The cell annotations' font: three significant digits of phi take up to 7 characters ("0.00929"), and the
+     * font shrinks (to 7 points at the least) until they fit a cell {@code cellWidth} wide with 2 pixels each side;
+     * a wider text spilled into the next cell and was cut at the plot's right edge.
+     */
+    static Font annotationFont(Graphics2D g, double cellWidth) {
+        int size = (int) Math.round(Math.max(7, Math.min(11, cellWidth * 0.24)));
+        Font font = new Font(Font.SANS_SERIF, Font.PLAIN, size);
+        while (size > 7 && g.getFontMetrics(font).stringWidth(WIDEST_ANNOTATION) > cellWidth - 4) {
+            font = new Font(Font.SANS_SERIF, Font.PLAIN, --size);
+        }
+        return font;
     }
 
     /** The chart, with cell annotations painted over XChart's plot. */
@@ -291,8 +307,7 @@ public final class HeatmapFigure {
             int n = layers.length;
             double cw = bounds.getWidth() / n;
             double ch = bounds.getHeight() / n;
-            float size = (float) Math.max(7, Math.min(11, cw * 0.24));
-            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, Math.round(size)));
+            g.setFont(annotationFont(g, cw));
             g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
             FontMetrics fm = g.getFontMetrics();
             for (int a = 0; a < n; a++) {

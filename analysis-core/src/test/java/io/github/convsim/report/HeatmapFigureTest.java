@@ -134,6 +134,24 @@ class HeatmapFigureTest {
     }
 
     @Test
+    void theWidestAnnotationFitsItsCell() {
+        java.awt.Graphics2D g = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics();
+        g.setRenderingHint(java.awt.RenderingHints.KEY_TEXT_ANTIALIASING,
+                java.awt.RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        // the demo's 12 layers draw cells about 49 pixels wide, 16 layers about 36; 11 points spill over at 49
+        assertTrue(g.getFontMetrics(new java.awt.Font(java.awt.Font.SANS_SERIF, java.awt.Font.PLAIN, 11))
+                .stringWidth(HeatmapFigure.WIDEST_ANNOTATION) > 45, "the case this guards against");
+        for (double cell : new double[] {49, 36, 30}) {
+            java.awt.Font f = HeatmapFigure.annotationFont(g, cell);
+            int width = g.getFontMetrics(f).stringWidth(HeatmapFigure.WIDEST_ANNOTATION);
+            assertTrue(width <= cell - 4, f.getSize() + " points take " + width + " pixels of a " + cell + " cell");
+            assertTrue(f.getSize() >= 7);
+        }
+        assertEquals(11, HeatmapFigure.annotationFont(g, 120).getSize(), "wide cells keep the largest font");
+        g.dispose();
+    }
+
+    @Test
     void cellsAreAnnotatedUpToSixteenLayersAndNotBeyond() {
         double[][] v = values();
         HeatmapFigure.ColourScale scale = HeatmapFigure.ColourScale.fitted("phi", v);
