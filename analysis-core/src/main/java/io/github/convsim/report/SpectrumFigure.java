@@ -26,9 +26,12 @@ final class SpectrumFigure {
         XYChart chart = new XYChartBuilder().width(760).height(480)
                 .title(String.format(Locale.ROOT, "%s layer %d: singular values of W0 and of its conversion matrices",
                         m.module(), s.layer()))
-                .xAxisTitle("index (descending)").yAxisTitle("singular value").build();
+                .xAxisTitle("index (descending; log scale)").yAxisTitle("singular value").build();
         var st = chart.getStyler();
         st.setYAxisLogarithmic(true);
+        // on a linear axis XChart labelled every 32nd of 768 indices and the labels ran together; on a log axis the
+        // decades are labelled, and the r values of C_A and C_B spread over the first one instead of one corner
+        st.setXAxisLogarithmic(true);
         st.setChartBackgroundColor(Color.WHITE);
         st.setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
         st.setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
