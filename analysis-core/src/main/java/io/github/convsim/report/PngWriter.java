@@ -57,20 +57,21 @@ public final class PngWriter {
         header[9] = COLOUR_TYPE_RGB;
         // compression 0 (deflate), filter method 0, no interlace
         chunk(png, "IHDR", header, header.length);
-        int[] pixels = packedRgb(image);
-        int[] argb = pixels == null ? new int[width] : null;
+        // the whole image's pixels where it is a plain TYPE_INT_RGB one; else one row at a time, through getRGB
+        int[] packed = packedRgb(image);
+        int[] source = packed != null ? packed : new int[width];
         // each row is its filter type (0, none) and its samples
         byte[] row = new byte[1 + 3 * width];
         byte[] compressed = new byte[IDAT_BYTES];
         Deflater deflater = new Deflater(Deflater.BEST_SPEED);
         try {
             for (int y = 0; y < height; y++) {
-                int at = y * width;
-                if (pixels == null) {
-                    image.getRGB(0, y, width, 1, argb, 0, width);
+                int from = 0;
+                if (packed != null) {
+                    from = y * width;
+                } else {
+                    image.getRGB(0, y, width, 1, source, 0, width);
                 }
-                int[] source = pixels == null ? argb : pixels;
-                int from = pixels == null ? 0 : at;
                 for (int x = 0, k = 1; x < width; x++) {
                     int p = source[from + x];
                     row[k++] = (byte) (p >>> 16);
