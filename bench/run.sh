@@ -75,17 +75,23 @@ if [[ $skip_demo == 0 ]]; then
   # adapter with a planted shared C_A, `convsim plant`), which finds every W0 result there
   second="$out/demo-second-adapter"
   ./convsim plant --out "$second" --force >/dev/null
+  # each run starts with the disk quiet (sync, untimed): on an ext4 mounted with `discard`, deleting the last cache and
+  # writing back the first run's 162 MiB while the next run computed made the first run 1.52 of a run without cache in
+  # one bench; with the sync, 1.30 in the next and 1.07 in 5 alternating runs by hand (2026-12-02, eighth session)
   cold=() warm=()
   for ((k = 0; k < reps; k++)); do
     rm -rf "$out/cache"
+    sync
     s=$(date +%s.%N)
     ./convsim analyze --out "$out/demo-cold" --force -q --cache-dir "$out/cache"
     m=$(date +%s.%N)
+    sync
+    m2=$(date +%s.%N)
     ./convsim analyze "$second" --base data/bert-base-uncased.query-value.safetensors --out "$out/demo-warm" --force -q \
       --cache-dir "$out/cache"
     e=$(date +%s.%N)
     cold+=("$(echo "$m - $s" | bc -l)")
-    warm+=("$(echo "$e - $m" | bc -l)")
+    warm+=("$(echo "$e - $m2" | bc -l)")
   done
   cold_median=$(printf '%s\n' "${cold[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}')
   warm_median=$(printf '%s\n' "${warm[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]}')
