@@ -25,7 +25,7 @@ final class MarkdownReport {
         md.append("Conversion matrices C = W0^-1 A^T, W0^-1 B, W0^-1 BA per layer (CondLoRA, arXiv:2403.14946), "
                 + "compared across layers with the subspace similarity phi(i, j) = ||U_a[:, :i]^T U_b[:, :j]||_F^2 / "
                 + "min(i, j) (Hu et al. 2021). Each map is shown beside its Gaussian null (the paper's baseline) and "
-                + "the W0 null (random factors of the same norms through the same W0: what the frozen weights alone "
+                + "the W0 null (Gaussian factors of the same shapes through the same W0: what the frozen weights alone "
                 + "produce).\n\n");
         md.append("## Verdicts\n\n");
         md.append(familySentence(verdicts)).append("\n\n");
@@ -112,7 +112,7 @@ final class MarkdownReport {
             List<String> captions = new ArrayList<>();
             for (String stem : Figures.of(m).keySet()) {
                 files.add(figureFile(dir, stem));
-                captions.add(stem.endsWith(".w0") ? "W0 null: random A and B of the same norms through the same W0"
+                captions.add(stem.endsWith(".w0") ? "W0 null: random A and B of the same shapes through the same W0"
                         : stem.endsWith(".gaussian") ? "Gaussian null: random subspaces of the same dimension"
                         : "observed: average " + num(m.average()) + " over layer pairs a != b");
             }

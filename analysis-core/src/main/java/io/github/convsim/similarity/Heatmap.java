@@ -12,7 +12,7 @@ package io.github.convsim.similarity;
  * @param grassmann Grassmann distance between the same pairs of subspaces
  * @param analytic  E[phi] for independent uniformly random subspaces, max(i, j) / n
  * @param gaussian  the paper's Gaussian baseline over K seeded draws; null if not computed
- * @param w0        the W0 null (random factors of the same norms through the same W0 solves); null if not computed
+ * @param w0        the W0 null (Gaussian factors of the same shapes through the same W0 solves); null if not computed
  */
 public record Heatmap(String module, String subject, Side side, int i, int j, int dimension, int[] layers,
                       double[][] phi, double average, double[][] grassmann, double analytic,
