@@ -139,6 +139,7 @@ final class AnalyzeCommand implements Callable<Integer> {
         Path basePath = baseChoice.path();
         PrintWriter o = spec.commandLine().getOut();
         long t0 = System.nanoTime();
+        ReportLibraries.preload();
         try (AtomicOutput output = AtomicOutput.prepare(out, solve.force, "analyze", List.of(adapterDir, basePath));
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
             Backends.Choice choice = Backends.select(options.backend());

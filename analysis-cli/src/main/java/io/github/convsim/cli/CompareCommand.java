@@ -94,6 +94,7 @@ final class CompareCommand implements Callable<Integer> {
         }
         PrintWriter o = spec.commandLine().getOut();
         long t0 = System.nanoTime();
+        ReportLibraries.preload();
         Demo.Choice baseChoice = Demo.baseFor(base == null ? dirs.get(0) : null, base);
         Path basePath = baseChoice.path();
         List<Path> inputs = new java.util.ArrayList<>(dirs);

@@ -113,6 +113,7 @@ final class CondLoraCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             long t0 = System.nanoTime();
+            ReportLibraries.preload();
             MemoryUse.watch();
             Inputs.Resolved read = in.resolve();
             try (AtomicOutput output = AtomicOutput.prepare(out, in.force, "condlora fit", read.paths());
