@@ -10,6 +10,7 @@ import io.github.convsim.results.AnalysisResult;
 import io.github.convsim.results.ModuleResult;
 import io.github.convsim.results.Provenance;
 import io.github.convsim.results.ReportedRun;
+import io.github.convsim.similarity.GaussianNullStore;
 import io.github.convsim.similarity.SimilarityAnalysis;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -83,7 +84,8 @@ public final class Analysis {
         });
         List<String> modules = selectModules(ckpt, options.modules());
         Map<String, Double> timings = new LinkedHashMap<>();
-        SimilarityAnalysis similarity = new SimilarityAnalysis(backend.backend(), options.similarity());
+        SimilarityAnalysis similarity = new SimilarityAnalysis(backend.backend(), options.similarity(), cache == null
+                ? GaussianNullStore.NONE : new GaussianNullCache(cache, backend.backend(), options.similarity()));
         List<ModuleResult> results = new ArrayList<>();
         long totalLayers = modules.stream().mapToLong(m -> ckpt.layersOf(m).size()).sum();
         long[] layersDone = {0};

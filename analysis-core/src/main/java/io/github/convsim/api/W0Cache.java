@@ -152,14 +152,7 @@ final class W0Cache implements FactorCache {
         Payload p = new Payload(1 << 16);
         for (Factor f : factors) {
             for (Side side : sides) {
-                double[][][] draws = nulls.w0Null().get(f).get(side);
-                p.putInt(draws.length);
-                for (double[][] map : draws) {
-                    p.putInt(map.length);
-                    for (double[] row : map) {
-                        p.putDoubles(row);
-                    }
-                }
+                p.putMaps(nulls.w0Null().get(f).get(side));
             }
         }
         p.putInt(nulls.planted().length);
@@ -184,14 +177,7 @@ final class W0Cache implements FactorCache {
         for (Factor f : factors) {
             Map<Side, double[][][]> bySide = new EnumMap<>(Side.class);
             for (Side side : sides) {
-                double[][][] draws = new double[Payload.getInt(b)][][];
-                for (int d = 0; d < draws.length; d++) {
-                    draws[d] = new double[Payload.getInt(b)][];
-                    for (int a = 0; a < draws[d].length; a++) {
-                        draws[d][a] = Payload.getDoubles(b);
-                    }
-                }
-                bySide.put(side, draws);
+                bySide.put(side, Payload.getMaps(b));
             }
             w0Null.put(f, bySide);
         }

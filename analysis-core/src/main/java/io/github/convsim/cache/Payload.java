@@ -84,6 +84,18 @@ public final class Payload {
         return this;
     }
 
+    /** Maps (phi samples: draw, then row), each row as {@link #putDoubles}; read back by {@link #getMaps}. */
+    public Payload putMaps(double[][][] maps) {
+        putInt(maps.length);
+        for (double[][] map : maps) {
+            putInt(map.length);
+            for (double[] row : map) {
+                putDoubles(row);
+            }
+        }
+        return this;
+    }
+
     /** The bytes put so far, ready for {@link BaseCache#write}. */
     public ByteBuffer bytes() {
         return buf.duplicate().flip();
@@ -125,6 +137,17 @@ public final class Payload {
         b.asDoubleBuffer().get(v);
         b.position(b.position() + v.length * Double.BYTES);
         return v;
+    }
+
+    public static double[][][] getMaps(ByteBuffer b) {
+        double[][][] maps = new double[length(b, 4)][][];
+        for (int d = 0; d < maps.length; d++) {
+            maps[d] = new double[length(b, 4)][];
+            for (int a = 0; a < maps[d].length; a++) {
+                maps[d][a] = getDoubles(b);
+            }
+        }
+        return maps;
     }
 
     public static float[] getFloats(ByteBuffer b) {

@@ -36,9 +36,15 @@ public final class SimilarityAnalysis {
     private final GaussianFrames gaussianFrames;
 
     public SimilarityAnalysis(LinalgBackend backend, SimilaritySettings settings) {
+        this(backend, settings, GaussianNullStore.NONE);
+    }
+
+    /** As {@link #SimilarityAnalysis(LinalgBackend, SimilaritySettings)}, the Gaussian null's samples kept in {@code
+     * gaussianStore} and taken from it. */
+    public SimilarityAnalysis(LinalgBackend backend, SimilaritySettings settings, GaussianNullStore gaussianStore) {
         this.backend = backend;
         this.settings = settings;
-        this.gaussianFrames = new GaussianFrames();
+        this.gaussianFrames = new GaussianFrames(gaussianStore);
     }
 
     public SimilaritySettings settings() {
@@ -298,16 +304,31 @@ public final class SimilarityAnalysis {
         }
     }
 
-    /** Gaussian-null distributions, memoised by shape: heatmaps of equal (n, i, j, layers) share draws. */
+    /**
+     * Gaussian-null distributions, memoised by shape: heatmaps of equal (n, i, j, layers) share draws, within a run and,
+     * through the store, across runs.
+     */
     private final class GaussianFrames {
         private final Map<String, NullDistribution> cache = new ConcurrentHashMap<>();
+        private final GaussianNullStore store;
+
+        GaussianFrames(GaussianNullStore store) {
+            this.store = store;
+        }
 
         NullDistribution distribution(int dim, int i, int j, int layers) {
-            return cache.computeIfAbsent(dim + "/" + i + "/" + j + "/" + layers, key -> sample(dim, i, j, layers));
+            return cache.computeIfAbsent("n=" + dim + " i=" + i + " j=" + j + " layers=" + layers, shape -> {
+                double[][][] samples = store.find(shape).orElse(null);
+                if (samples == null) {
+                    samples = sample(dim, i, j, layers);
+                    store.keep(shape, samples);
+                }
+                return NullDistribution.of(NullModel.GAUSSIAN.label(), samples);
+            });
         }
 
         /** Draw by draw, so only one draw's frames (layers x n x max(i, j)) are held at a time. */
-        private NullDistribution sample(int dim, int i, int j, int layers) {
+        private double[][][] sample(int dim, int i, int j, int layers) {
             int k = Math.max(i, j);
             int draws = settings.draws();
             RandomGenerator rng = new SplittableRandom(Seeds.derive(settings.seed(), "gaussian-null", dim, k, layers));
@@ -321,7 +342,7 @@ public final class SimilarityAnalysis {
                 }
                 samples[d] = SubspaceSimilarity.phi(backend, backend.orthonormalBasis(raw, Precision.FP64), full, i, j);
             }
-            return NullDistribution.of(NullModel.GAUSSIAN.label(), samples);
+            return samples;
         }
     }
 }
