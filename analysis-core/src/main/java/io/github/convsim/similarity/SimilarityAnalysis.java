@@ -39,8 +39,10 @@ public final class SimilarityAnalysis {
         this(backend, settings, GaussianNullStore.NONE);
     }
 
-    /** As {@link #SimilarityAnalysis(LinalgBackend, SimilaritySettings)}, the Gaussian null's samples kept in {@code
-     * gaussianStore} and taken from it. */
+    /**
+     * As {@link #SimilarityAnalysis(LinalgBackend, SimilaritySettings)}, the Gaussian null's samples kept in
+     * {@code gaussianStore} and taken from it.
+     */
     public SimilarityAnalysis(LinalgBackend backend, SimilaritySettings settings, GaussianNullStore gaussianStore) {
         this.backend = backend;
         this.settings = settings;
@@ -305,8 +307,8 @@ public final class SimilarityAnalysis {
     }
 
     /**
-     * Gaussian-null distributions, memoised by shape: heatmaps of equal (n, i, j, layers) share draws, within a run and,
-     * through the store, across runs.
+     * Gaussian-null distributions, memoised by shape: heatmaps of equal (n, i, j, layers) share draws, within a run
+     * and, through the store, across runs.
      */
     private final class GaussianFrames {
         private final Map<String, NullDistribution> cache = new ConcurrentHashMap<>();

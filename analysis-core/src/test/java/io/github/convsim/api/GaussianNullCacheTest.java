@@ -54,7 +54,8 @@ class GaussianNullCacheTest {
         for (int d = 0; d < samples.length; d++) {
             for (int a = 0; a < samples[d].length; a++) {
                 for (int b = 0; b < samples[d][a].length; b++) {
-                    assertEquals(Double.doubleToRawLongBits(samples[d][a][b]), Double.doubleToRawLongBits(back[d][a][b]));
+                    assertEquals(Double.doubleToRawLongBits(samples[d][a][b]),
+                            Double.doubleToRawLongBits(back[d][a][b]));
                 }
             }
         }
