@@ -21,17 +21,13 @@ final class GaussianNullCache implements GaussianNullStore {
 
     GaussianNullCache(BaseCache cache, LinalgBackend backend, SimilaritySettings settings) {
         this.cache = cache;
-        this.prefix = LAYOUT + "\narithmetic=" + backend.name() + " " + backend.arithmetic().summary() + "\ndraws="
-                + settings.draws() + " seed=" + settings.seed() + "\n";
+        this.prefix = LAYOUT + "\narithmetic=" + W0Cache.arithmetic(backend) + "\ndraws=" + settings.draws() + " seed="
+                + settings.seed() + "\n";
     }
 
     @Override
     public Optional<double[][][]> find(String shape) {
-        try {
-            return cache.read(prefix + shape).map(Payload::getMaps);
-        } catch (IllegalArgumentException | IndexOutOfBoundsException undecodable) {
-            return Optional.empty();
-        }
+        return cache.read(prefix + shape, Payload::getMaps);
     }
 
     @Override

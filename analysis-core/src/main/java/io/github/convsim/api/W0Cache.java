@@ -55,25 +55,17 @@ final class W0Cache implements FactorCache {
 
     private W0Cache(BaseCache cache, String baseSha256, LinalgBackend backend, String solveAndCond, boolean batched) {
         this.cache = cache;
-        this.prefix = LAYOUT + "\nbase=" + baseSha256 + "\narithmetic=" + backend.name() + " "
-                + backend.arithmetic().summary() + "\nblas=" + (batched ? "batched" : "threaded") + "\nsolve="
-                + solveAndCond + "\n";
+        this.prefix = LAYOUT + "\nbase=" + baseSha256 + "\narithmetic=" + arithmetic(backend) + "\nblas="
+                + (batched ? "batched" : "threaded") + "\nsolve=" + solveAndCond + "\n";
+    }
+
+    /** The backend's name and arithmetic summary (library, version, kernels, processor), as cache keys name it. */
+    static String arithmetic(LinalgBackend backend) {
+        return backend.name() + " " + backend.arithmetic().summary();
     }
 
     private String key(LoraModule m, String kind, String params) {
         return prefix + "kind=" + kind + "\n" + w0Identity(m) + "\nmodule=" + m.module() + "\n" + params;
-    }
-
-    /**
-     * A verified entry, decoded; empty when missing, or when it does not decode (an entry of an older layout that kept
-     * its key: a defect, and the result is computed afresh rather than trusted).
-     */
-    private <T> Optional<T> read(String key, java.util.function.Function<ByteBuffer, T> decode) {
-        try {
-            return cache.read(key).map(decode);
-        } catch (IllegalArgumentException | IndexOutOfBoundsException undecodable) {
-            return Optional.empty();
-        }
     }
 
     /** A layer's W0 within the base: its index, the tensor, and how it is sliced and oriented. */
@@ -84,7 +76,7 @@ final class W0Cache implements FactorCache {
 
     @Override
     public Factors find(LoraModule layer, Precision precision) {
-        return read(key(layer, "lu-" + precision.name(), ""), b -> decodeFactors(b, precision)).orElse(null);
+        return cache.read(key(layer, "lu-" + precision.name(), ""), b -> decodeFactors(b, precision)).orElse(null);
     }
 
     @Override
@@ -132,7 +124,7 @@ final class W0Cache implements FactorCache {
 
     /** A layer's W0 singular values (descending), when stored. */
     Optional<double[]> singularValues(LoraModule m) {
-        return read(key(m, "w0-singular-values", ""), Payload::getDoubles);
+        return cache.read(key(m, "w0-singular-values", ""), Payload::getDoubles);
     }
 
     void keepSingularValues(LoraModule m, double[] s) {
@@ -144,7 +136,7 @@ final class W0Cache implements FactorCache {
 
     /** The module's nulls, when stored for exactly these layers (in order) and parameters. */
     Optional<ModuleNulls> moduleNulls(List<LoraModule> layers, String params, List<Factor> factors, List<Side> sides) {
-        return read(moduleKey(layers, params), b -> decodeNulls(b, factors, sides));
+        return cache.read(moduleKey(layers, params), b -> decodeNulls(b, factors, sides));
     }
 
     void keepModuleNulls(List<LoraModule> layers, String params, ModuleNulls nulls, List<Factor> factors,

@@ -158,6 +158,20 @@ public final class BaseCache {
     }
 
     /**
+     * The verified payload under {@code key}, decoded by {@code decode}; empty when {@link #read(String)} finds none, or
+     * when it does not decode (an entry of an older layout that kept its key: a defect, and the result is computed
+     * afresh rather than trusted). Decoders signal a malformed payload by {@link IllegalArgumentException} or
+     * {@link IndexOutOfBoundsException}, as {@link Payload}'s getters do.
+     */
+    public <T> Optional<T> read(String key, java.util.function.Function<ByteBuffer, T> decode) {
+        try {
+            return read(key).map(decode);
+        } catch (IllegalArgumentException | IndexOutOfBoundsException undecodable) {
+            return Optional.empty();
+        }
+    }
+
+    /**
      * Stores {@code payload} (position to limit, which the caller must not change afterwards) under {@code key}, then
      * trims the cache to its cap: on a background thread, so that the numerical work goes on meanwhile; {@link
      * #flush} waits for it.
