@@ -145,15 +145,14 @@ final class AnalyzeCommand implements Callable<Integer> {
             Backends.Choice choice = Backends.select(options.backend());
             try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, baseCheck)) {
                 BaseCache cache = cacheOptions.open();
+                Path written;
                 AnalysisResult result;
-                Set<String> rendered;
                 try (EarlyFigures figures = new EarlyFigures(writer, output.staging().resolve("figures"))) {
                     result = Analysis.run(ckpt, options, choice, progress, cache, figures);
-                    rendered = figures.finished();
+                    progress.progress("write report", 0, 1);
+                    written = output.commit(dir -> writer.write(result, dir, figures::finished));
+                    progress.progress("write report", 1, 1);
                 }
-                progress.progress("write report", 0, 1);
-                Path written = output.commit(dir -> writer.write(result, dir, rendered));
-                progress.progress("write report", 1, 1);
                 progress.close();
                 CacheOptions.printNotes(cache, spec.commandLine().getErr());
                 if (!progressOptions.quiet) {

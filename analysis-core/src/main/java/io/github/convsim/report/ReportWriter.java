@@ -53,21 +53,41 @@ public final class ReportWriter {
         this.formats = Set.copyOf(formats);
     }
 
+    /**
+     * Figures drawn beside the analysis, into the report's figures/ ({@link #writeFigures(ModuleResult, Path)}, while
+     * later modules were being analysed): {@link #await} waits for the drawing and names the modules whose figures are
+     * done.
+     */
+    @FunctionalInterface
+    public interface DrawnFigures {
+        DrawnFigures NONE = () -> Set.of();
+
+        Set<String> await() throws IOException, InterruptedException;
+    }
+
     /** Writes everything into {@code dir}, which must exist. */
     public void write(AnalysisResult result, Path dir) throws IOException {
-        write(result, dir, Set.of());
+        write(result, dir, DrawnFigures.NONE);
     }
 
     /**
-     * As {@link #write(AnalysisResult, Path)}, where the figures of the modules named in {@code rendered} are already in
-     * {@code dir}/figures ({@link #writeFigures(ModuleResult, Path)}, while later modules were being analysed).
+     * As {@link #write(AnalysisResult, Path)}, where the figures of the modules {@code drawn} names are already in
+     * {@code dir}/figures. The tables and summary.json are written first, while the last figures are still being drawn;
+     * the figures of any other module are drawn here.
      */
-    public void write(AnalysisResult result, Path dir, Set<String> rendered) throws IOException {
+    public void write(AnalysisResult result, Path dir, DrawnFigures drawn) throws IOException {
         Files.createDirectories(dir.resolve("figures"));
         List<MapVerdict> verdicts = Verdicts.of(result, correction);
         similarityTable(result, verdicts).write().csv(dir.resolve("similarity.csv").toFile());
         diagnosticsTable(result).write().csv(dir.resolve("diagnostics.csv").toFile());
         JSON.writeValue(dir.resolve("summary.json").toFile(), summary(result, verdicts));
+        Set<String> rendered;
+        try {
+            rendered = drawn.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while the figures were being drawn");
+        }
         List<IoJobs.Job> jobs = new ArrayList<>();
         for (ModuleResult m : result.modules()) {
             if (!rendered.contains(m.module())) {

@@ -52,7 +52,7 @@ class ReportWriterTest {
             });
         }
         assertEquals(result.modules().stream().map(ModuleResult::module).toList(), drawn);
-        writer.write(result, early, Set.copyOf(drawn));
+        writer.write(result, early, () -> Set.copyOf(drawn));
         Path late = Files.createDirectories(dir.resolve("late"));
         writer.write(result, late);
         Map<String, byte[]> a = files(early);
