@@ -121,6 +121,7 @@ class AnalyzeCommandTest {
         JsonNode guard = prov.get("resources").get("modules").get("query").get("solve_guard");
         assertTrue(guard.get("checks").asLong() >= 12 * 2, guard.toString());
         assertTrue(guard.get("worst_error_over_n_eps").asDouble() < 1, guard.toString());
+        assertEquals(List.of("checks", "worst_error_over_n_eps", "bound_over_n_eps"), CliRunner.fieldNames(guard));
         // auto met the tests' deliberately wrong backend first, refused it after its self-check, and says so
         assertTrue(prov.get("backend_reason").asText().startsWith("cpu (perturbed-lu: OpenBLAS"),
                 prov.get("backend_reason").asText());

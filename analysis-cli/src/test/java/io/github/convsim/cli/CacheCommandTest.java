@@ -41,6 +41,8 @@ class CacheCommandTest {
         CliRunner.Result warm = analyze("warm", "--cache-dir", cache);
         assertEquals(0, warm.exit(), warm.err());
         assertEquals(0, cacheStats("cold").get("hits").asInt());
+        assertEquals(List.of("directory", "hits", "misses", "written", "written_bytes", "max_bytes"),
+                CliRunner.fieldNames(cacheStats("cold")));
         // per layer: fp64 and fp32 factors; per module: the nulls, and layer 0's singular values; one Gaussian null
         assertEquals(12 * 2 + 2 + 1, cacheStats("cold").get("written").asInt());
         assertEquals(12 * 2 + 2 + 1, cacheStats("warm").get("hits").asInt());

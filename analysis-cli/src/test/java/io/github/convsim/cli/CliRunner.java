@@ -10,6 +10,16 @@ final class CliRunner {
 
     private CliRunner() {}
 
+    /**
+     * A JSON object's field names in the order the file has them: reports keep one order, so that two of them can be
+     * diffed line by line.
+     */
+    static java.util.List<String> fieldNames(com.fasterxml.jackson.databind.JsonNode object) {
+        java.util.List<String> names = new java.util.ArrayList<>();
+        object.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
     static Path repo() {
         return Path.of("..").toAbsolutePath().normalize();
     }

@@ -106,6 +106,7 @@ class CompareCommandTest {
                 continue;
             }
             assertEquals(3, m.get("pairs").size());
+            assertEquals(List.of("mean", "lo", "hi", "draws"), CliRunner.fieldNames(m.get("w0_null_for_pairs")));
             for (com.fasterxml.jackson.databind.JsonNode pair : m.get("pairs")) {
                 boolean identical = !pair.get("adapter_a").asText().equals("noisy")
                         && !pair.get("adapter_b").asText().equals("noisy");

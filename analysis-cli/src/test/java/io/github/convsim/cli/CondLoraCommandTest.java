@@ -32,6 +32,9 @@ class CondLoraCommandTest {
         assertEquals(12 * 8 * (768 + 768), query.get("parameters_lora").asInt());
         assertEquals(1.0 / 12, query.get("chance_r2").asDouble(), 1e-12);
         assertEquals(4, query.get("shuffled_null").get("draws").asInt());
+        assertEquals(List.of("draws", "r2_A", "r2_B", "dW_relative_error"),
+                CliRunner.fieldNames(query.get("shuffled_null")));
+        assertEquals(List.of("mean", "lo", "hi"), CliRunner.fieldNames(query.get("gaussian_null").get("r2_B")));
         // the verdict covers A, B and dW, each against both nulls with their intervals, in words from the numbers
         String verdict = query.get("verdict").asText();
         assertTrue(verdict.startsWith("It explains "), verdict);

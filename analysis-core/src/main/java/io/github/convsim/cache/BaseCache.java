@@ -354,7 +354,14 @@ public final class BaseCache {
     /** Hits, misses and entries written in this run, for provenance (after waiting for the writes). */
     public Map<String, Object> summary() {
         flush();
-        return Map.of("directory", dir.toString(), "hits", hits.get(), "misses", misses.get(), "written",
-                written.get(), "written_bytes", writtenBytes.get(), "max_bytes", maxBytes);
+        // in this order in every report, so that two reports' provenance can be diffed
+        Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("directory", dir.toString());
+        m.put("hits", hits.get());
+        m.put("misses", misses.get());
+        m.put("written", written.get());
+        m.put("written_bytes", writtenBytes.get());
+        m.put("max_bytes", maxBytes);
+        return m;
     }
 }

@@ -36,8 +36,11 @@ public final class ConversionSolver {
      * checked, the worst error as a multiple of n eps, and the bound above which the run stops.
      */
     public java.util.Map<String, Object> guardSummary() {
-        return java.util.Map.of("checks", guard.checks(), "worst_error_over_n_eps",
-                Math.round(guard.worstRatio() * 1e4) / 1e4, "bound_over_n_eps", SolveGuard.BOUND);
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("checks", guard.checks());
+        m.put("worst_error_over_n_eps", Math.round(guard.worstRatio() * 1e4) / 1e4);
+        m.put("bound_over_n_eps", SolveGuard.BOUND);
+        return m;
     }
 
     public SolveOptions options() {

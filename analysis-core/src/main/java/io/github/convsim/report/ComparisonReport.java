@@ -354,8 +354,12 @@ public final class ComparisonReport {
             }
             e.put("exceeds_w0_null", j.answer());
             if (m.w0Null() != null) {
-                e.put("w0_null_for_pairs", Map.of("mean", m.w0Null().averageMean(), "lo", m.w0Null().averageLo(),
-                        "hi", m.w0Null().averageHi(), "draws", m.w0Null().draws()));
+                Map<String, Object> w0 = new LinkedHashMap<>();
+                w0.put("mean", m.w0Null().averageMean());
+                w0.put("lo", m.w0Null().averageLo());
+                w0.put("hi", m.w0Null().averageHi());
+                w0.put("draws", m.w0Null().draws());
+                e.put("w0_null_for_pairs", w0);
             }
             List<Map<String, Object>> pairs = new ArrayList<>();
             for (ComparisonVerdicts.Test t : j.pairs()) {

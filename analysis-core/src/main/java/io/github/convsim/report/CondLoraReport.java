@@ -180,10 +180,17 @@ public final class CondLoraReport {
     private static Map<String, Object> nul(R2Null n) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("draws", n.r2A().length);
-        for (var e : Map.of("r2_A", n.r2A(), "r2_B", n.r2B(), "dW_relative_error", n.dwError()).entrySet()) {
-            m.put(e.getKey(), Map.of("mean", R2Null.mean(e.getValue()), "lo", R2Null.lo(e.getValue()), "hi",
-                    R2Null.hi(e.getValue())));
-        }
+        m.put("r2_A", summaryOf(n.r2A()));
+        m.put("r2_B", summaryOf(n.r2B()));
+        m.put("dW_relative_error", summaryOf(n.dwError()));
+        return m;
+    }
+
+    private static Map<String, Object> summaryOf(double[] draws) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("mean", R2Null.mean(draws));
+        m.put("lo", R2Null.lo(draws));
+        m.put("hi", R2Null.hi(draws));
         return m;
     }
 

@@ -195,7 +195,7 @@ public final class SyntheticCheckpoint {
         cfg.put("use_dora", false);
         cfg.put("init_lora_weights", true);
         cfg.put("inference_mode", true);
-        cfg.put("convsim_synthetic", Map.of("seed", o.seed(), "shape", shape.name()));
+        cfg.put("convsim_synthetic", origin(shape, o));
         JSON.writeValue(adapter.resolve("adapter_config.json").toFile(), cfg);
         return bytes;
     }
@@ -211,8 +211,17 @@ public final class SyntheticCheckpoint {
         c.put("num_key_value_heads", shape.kvHeads());
         c.put("vocab_size", shape.vocab());
         c.put("torch_dtype", "bfloat16");
-        c.put("convsim_synthetic", Map.of("seed", o.seed(), "shape", shape.name(),
-                "values", "linear weights ~ N(0, 0.02^2) (Irwin-Hall of 4), RMSNorm weights 1; no structure"));
+        Map<String, Object> origin = origin(shape, o);
+        origin.put("values", "linear weights ~ N(0, 0.02^2) (Irwin-Hall of 4), RMSNorm weights 1; no structure");
+        c.put("convsim_synthetic", origin);
         return c;
+    }
+
+    /** Seed and shape, in this order: the same options write the same bytes. */
+    private static Map<String, Object> origin(ModelShape shape, Options o) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("seed", o.seed());
+        m.put("shape", shape.name());
+        return m;
     }
 }

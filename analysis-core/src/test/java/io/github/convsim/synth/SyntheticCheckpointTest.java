@@ -100,6 +100,14 @@ class SyntheticCheckpointTest {
         SyntheticCheckpoint.write(ModelShape.TINY, options(11, 50_000), dir.resolve("b"), ProgressListener.NONE);
         SyntheticCheckpoint.write(ModelShape.TINY, options(12, 1 << 30), dir.resolve("c"), ProgressListener.NONE);
         String adapterA = Provenance.sha256(dir.resolve("a/adapter/adapter_model.safetensors"));
+        // the configs too, byte for byte from run to run: their fields in one order
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (String config : new String[] {"a/adapter/adapter_config.json", "a/base/config.json"}) {
+            List<String> fields = new java.util.ArrayList<>();
+            json.readTree(dir.resolve(config).toFile()).get("convsim_synthetic").fieldNames()
+                    .forEachRemaining(fields::add);
+            assertEquals(List.of("seed", "shape"), fields.subList(0, 2), config);
+        }
         assertEquals(adapterA, Provenance.sha256(dir.resolve("b/adapter/adapter_model.safetensors")));
         assertNotEquals(adapterA, Provenance.sha256(dir.resolve("c/adapter/adapter_model.safetensors")));
         // a tensor's values do not depend on the sharding
