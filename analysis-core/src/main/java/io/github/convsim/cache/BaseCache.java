@@ -1,9 +1,11 @@
 package io.github.convsim.cache;
 
+import io.github.convsim.io.Unmapper;
 import io.github.convsim.io.WriteBehind;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -17,7 +19,6 @@ import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
@@ -120,16 +121,37 @@ public final class BaseCache {
         return maxBytes;
     }
 
-    /** The verified payload stored under {@code key}, or empty (missing, or found wrong and removed with a note). */
+    /**
+     * A heap copy of the verified payload stored under {@code key}, or empty (missing, or found wrong and removed with
+     * a note).
+     */
     public Optional<ByteBuffer> read(String key) {
+        return read(key, payload -> {
+            ByteBuffer copy = ByteBuffer.allocate(payload.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+            return copy.put(payload).flip();
+        });
+    }
+
+    /**
+     * The verified payload under {@code key}, decoded by {@code decode}; empty when there is none, when it is found
+     * wrong (removed, with a note), or when it does not decode (an entry of an older layout that kept its key: a
+     * defect, and the result is computed afresh rather than trusted). Decoders signal a malformed payload by
+     * {@link IllegalArgumentException} or {@link IndexOutOfBoundsException}, as {@link Payload}'s getters do.
+     *
+     * <p>The payload is the entry's file mapped into memory, and unmapped when {@code decode} returns: a decoder copies
+     * what it keeps (as {@link Payload}'s getters do) and never keeps the buffer or a view of it.
+     */
+    public <T> Optional<T> read(String key, java.util.function.Function<ByteBuffer, T> decode) {
         Path file = fileOf(key);
         if (!Files.isDirectory(dir)) {
             misses.incrementAndGet();
             return Optional.empty();
         }
-        byte[] bytes;
-        try {
-            bytes = Files.readAllBytes(file);
+        MappedByteBuffer entry = null;
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            if (ch.size() <= Integer.MAX_VALUE) {
+                entry = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
+            }
         } catch (NoSuchFileException e) {
             misses.incrementAndGet();
             return Optional.empty();
@@ -138,37 +160,38 @@ public final class BaseCache {
             misses.incrementAndGet();
             return Optional.empty();
         }
-        String problem = problemOf(bytes, key);
-        if (problem != null) {
-            note("cache entry " + file + " is " + problem + "; ignored, removed and computed afresh");
-            delete(file);
-            misses.incrementAndGet();
-            return Optional.empty();
+        if (entry == null) {
+            return rejected(file, "larger than any entry convsim writes");
         }
-        usedByThisRun.add(file);
+        String problem;
         try {
-            Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis()));
-        } catch (IOException ignored) {
-            // least-recently-used order is a preference: an entry that cannot be touched is still valid
-        }
-        hits.incrementAndGet();
-        int payloadAt = headerLength(key);
-        return Optional.of(ByteBuffer.wrap(bytes, payloadAt, bytes.length - payloadAt).slice()
-                .order(ByteOrder.LITTLE_ENDIAN));
-    }
-
-    /**
-     * The verified payload under {@code key}, decoded by {@code decode}; empty when {@link #read(String)} finds none, or
-     * when it does not decode (an entry of an older layout that kept its key: a defect, and the result is computed
-     * afresh rather than trusted). Decoders signal a malformed payload by {@link IllegalArgumentException} or
-     * {@link IndexOutOfBoundsException}, as {@link Payload}'s getters do.
-     */
-    public <T> Optional<T> read(String key, java.util.function.Function<ByteBuffer, T> decode) {
-        try {
-            return read(key).map(decode);
+            problem = problemOf(entry.order(ByteOrder.LITTLE_ENDIAN), key);
+            if (problem == null) {
+                usedByThisRun.add(file);
+                try {
+                    Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis()));
+                } catch (IOException ignored) {
+                    // least-recently-used order is a preference: an entry that cannot be touched is still valid
+                }
+                hits.incrementAndGet();
+                int payloadAt = headerLength(key);
+                return Optional.of(decode.apply(entry.slice(payloadAt, entry.capacity() - payloadAt)
+                        .order(ByteOrder.LITTLE_ENDIAN)));
+            }
         } catch (IllegalArgumentException | IndexOutOfBoundsException undecodable) {
             return Optional.empty();
+        } finally {
+            Unmapper.unmap(entry);
         }
+        // removed once unmapped: some systems refuse to delete a mapped file
+        return rejected(file, problem);
+    }
+
+    private <T> Optional<T> rejected(Path file, String problem) {
+        note("cache entry " + file + " is " + problem + "; ignored, removed and computed afresh");
+        delete(file);
+        misses.incrementAndGet();
+        return Optional.empty();
     }
 
     /**
@@ -283,9 +306,9 @@ public final class BaseCache {
     }
 
     /** What is wrong with an entry's bytes for {@code key}, or null when nothing is. */
-    private static String problemOf(byte[] bytes, String key) {
-        ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
-        if (bytes.length < MAGIC.length + 8 || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
+    private static String problemOf(ByteBuffer entry, String key) {
+        ByteBuffer b = entry.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        if (b.remaining() < MAGIC.length + 8 || !b.slice(0, MAGIC.length).equals(ByteBuffer.wrap(MAGIC))) {
             return "not a convsim cache entry (foreign file)";
         }
         b.position(MAGIC.length);
@@ -296,7 +319,7 @@ public final class BaseCache {
         byte[] expected = key.getBytes(StandardCharsets.UTF_8);
         int keyLength = b.getInt();
         if (keyLength != expected.length || b.remaining() < keyLength + 12
-                || !Arrays.equals(bytes, b.position(), b.position() + keyLength, expected, 0, keyLength)) {
+                || !b.slice(b.position(), keyLength).equals(ByteBuffer.wrap(expected))) {
             return "written for another key (foreign, or truncated)";
         }
         b.position(b.position() + keyLength);

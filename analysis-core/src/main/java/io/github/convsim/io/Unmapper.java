@@ -9,7 +9,7 @@ import java.nio.ByteBuffer;
  * not pile up mapped address space. Uses {@code sun.misc.Unsafe.invokeCleaner} (module jdk.unsupported) where
  * available; elsewhere the map is left to the collector.
  */
-final class Unmapper {
+public final class Unmapper {
     private static final Object UNSAFE;
     private static final Method INVOKE_CLEANER;
 
@@ -32,8 +32,8 @@ final class Unmapper {
 
     private Unmapper() {}
 
-    /** Unmaps a buffer that no one else holds. */
-    static void unmap(ByteBuffer buffer) {
+    /** Unmaps a buffer that no one else holds: any later access to it, or to a view of it, crashes the JVM. */
+    public static void unmap(ByteBuffer buffer) {
         if (INVOKE_CLEANER == null || !buffer.isDirect()) {
             return;
         }

@@ -135,6 +135,13 @@ class BaseCacheTest {
         BaseCache third = BaseCache.open(dir, 1 << 20);
         assertTrue(third.read("k").isEmpty());
         assertTrue(third.notes().get(0).contains("another key"), third.notes().toString());
+
+        // an empty file (a crash of another tool, a full disk): nothing to map, and nothing trusted
+        Files.write(f, new byte[0]);
+        BaseCache fourth = BaseCache.open(dir, 1 << 20);
+        assertTrue(fourth.read("k", Payload::getDoubles).isEmpty());
+        assertTrue(fourth.notes().get(0).contains("foreign"), fourth.notes().toString());
+        assertFalse(Files.exists(f), "removed");
     }
 
     @Test
