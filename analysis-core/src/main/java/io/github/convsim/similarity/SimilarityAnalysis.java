@@ -229,7 +229,7 @@ public final class SimilarityAnalysis {
         // one Gram matrix of the stacked prefixes serves phi and the principal angles
         Matrix gram = SubspaceSimilarity.gram(backend, vectors(bases), i, j);
         double[][] phi = SubspaceSimilarity.fromGram(gram, ranks(bases), i, j);
-        double[][] grassmann = SubspaceSimilarity.grassmannFromGram(gram, ranks(bases), i, j);
+        double[][] grassmann = SubspaceSimilarity.grassmannFromGram(backend, gram, ranks(bases), i, j);
         NullDistribution gaussian = settings.nulls().contains(NullModel.GAUSSIAN)
                 ? gaussianFrames.distribution(dim, i, j, layers.length) : null;
         double analytic = settings.nulls().contains(NullModel.ANALYTIC)

@@ -3,10 +3,9 @@ package io.github.convsim.similarity;
 import io.github.convsim.linalg.LinalgBackend;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.Precision;
+import io.github.convsim.linalg.Svd;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.commons.math3.linear.Array2DRowRealMatrix;
-import org.apache.commons.math3.linear.SingularValueDecomposition;
 
 /**
  * The subspace similarity of Hu et al. (2021, LoRA, section 7), used by CondLoRA for conversion matrices:
@@ -73,40 +72,39 @@ public final class SubspaceSimilarity {
      * squared principal angles), the angles being arccos of the singular values of U_a[:, :i]^T U_b[:, :j].
      */
     public static double[][] grassmann(LinalgBackend backend, List<Matrix> bases, int[] ranks, int i, int j) {
-        return grassmannFromGram(gram(backend, bases, i, j), ranks, i, j);
+        return grassmannFromGram(backend, gram(backend, bases, i, j), ranks, i, j);
     }
 
-    /** As {@link #grassmann}, from the Gram matrix of the stacked prefixes that phi was computed from. */
-    static double[][] grassmannFromGram(Matrix g, int[] ranks, int i, int j) {
+    /**
+     * As {@link #grassmann}, from the Gram matrix of the stacked prefixes that phi was computed from: the singular
+     * values of every pair's i x j block, in one batch on the backend.
+     */
+    static double[][] grassmannFromGram(LinalgBackend backend, Matrix g, int[] ranks, int i, int j) {
         int layers = ranks.length;
         double[][] d = new double[layers][layers];
-        for (int a = 0; a < layers; a++) {
-            for (int b = 0; b < layers; b++) {
+        List<Matrix> blocks = new ArrayList<>();
+        List<int[]> pairs = new ArrayList<>();
+        for (int b = 0; b < layers; b++) {
+            Matrix columnsOfB = g.columnSlice(b * j, j);
+            for (int a = 0; a < layers; a++) {
                 if (i > ranks[a] || j > ranks[b]) {
                     d[a][b] = Double.NaN;
-                    continue;
+                } else if (a != b) {
+                    // (a == b: nested prefixes of one basis, every principal angle 0; acos of cosines rounded to
+                    // 1 - O(eps) would give O(sqrt(eps)) noise that differs from one BLAS kernel to another)
+                    blocks.add(columnsOfB.rowSlice(a * i, i));
+                    pairs.add(new int[] {a, b});
                 }
-                if (a == b) {
-                    // nested prefixes of one basis: every principal angle is 0, where acos of cosines rounded to
-                    // 1 - O(eps) gives O(sqrt(eps)) noise that differs from one BLAS kernel to another
-                    d[a][b] = 0;
-                    continue;
-                }
-                double[][] block = new double[i][j];
-                for (int p = 0; p < i; p++) {
-                    for (int q = 0; q < j; q++) {
-                        block[p][q] = g.get(a * i + p, b * j + q);
-                    }
-                }
-                double[] cos = new SingularValueDecomposition(new Array2DRowRealMatrix(block, false))
-                        .getSingularValues();
-                double sum = 0;
-                for (double c : cos) {
-                    double theta = Math.acos(Math.min(1, Math.max(-1, c)));
-                    sum += theta * theta;
-                }
-                d[a][b] = Math.sqrt(sum);
             }
+        }
+        List<Svd> cosines = blocks.isEmpty() ? List.of() : backend.svd(blocks, false, Precision.FP64);
+        for (int k = 0; k < pairs.size(); k++) {
+            double sum = 0;
+            for (double c : cosines.get(k).s()) {
+                double theta = Math.acos(Math.min(1, Math.max(-1, c)));
+                sum += theta * theta;
+            }
+            d[pairs.get(k)[0]][pairs.get(k)[1]] = Math.sqrt(sum);
         }
         return d;
     }

@@ -80,6 +80,35 @@ class SubspaceSimilarityTest extends CpuBackendTest {
         }
     }
 
+    /** Principal angles of every pair, from the backend's batch of SVDs, equal those of EJML's SVD pair by pair. */
+    @Test
+    void grassmannEqualsPrincipalAnglesFromAnIndependentSvd() {
+        List<Matrix> u = frames(new Random(24), 4, 30, 6);
+        int[] ranks = {6, 6, 3, 6};
+        for (int[] ij : new int[][] {{6, 6}, {2, 5}, {4, 1}}) {
+            double[][] g = SubspaceSimilarity.grassmann(backend, u, ranks, ij[0], ij[1]);
+            for (int a = 0; a < 4; a++) {
+                for (int b = 0; b < 4; b++) {
+                    if (ij[0] > ranks[a] || ij[1] > ranks[b]) {
+                        assertTrue(Double.isNaN(g[a][b]), "beyond layer 2's rank");
+                        continue;
+                    }
+                    DMatrixRMaj p = new DMatrixRMaj(ij[0], ij[1]);
+                    CommonOps_DDRM.multTransA(prefix(u.get(a), ij[0]), prefix(u.get(b), ij[1]), p);
+                    var svd = org.ejml.dense.row.factory.DecompositionFactory_DDRM.svd(p.numRows, p.numCols, false,
+                            false, true);
+                    assertTrue(svd.decompose(p));
+                    double sum = 0;
+                    for (double c : svd.getSingularValues()) {
+                        double theta = Math.acos(Math.min(1, c));
+                        sum += theta * theta;
+                    }
+                    assertEquals(a == b ? 0 : Math.sqrt(sum), g[a][b], a == b ? 0 : 1e-12, a + " " + b);
+                }
+            }
+        }
+    }
+
     @Test
     void averageIsOverPairsAboveTheDiagonal() {
         double[][] phi = {{1, 0.2, 0.4}, {0.9, 1, 0.6}, {0.9, 0.9, 1}};
