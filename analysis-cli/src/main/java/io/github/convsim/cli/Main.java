@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
@@ -19,8 +20,6 @@ import picocli.CommandLine;
             "For every layer l, the conversion matrices C = W0_l^-1 A^T, W0_l^-1 B, W0_l^-1 BA map the frozen "
             + "weight to the LoRA factors; convsim measures how similar they are across layers, against null "
             + "models."},
-        subcommands = {AnalyzeCommand.class, CompareCommand.class, InspectCommand.class, CondLoraCommand.class, BenchCommand.class,
-            SynthCommand.class, PlantCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes:",
             "  0  ok",
             "  1  a defect in convsim (its trace goes to a log file), or wrong arithmetic",
@@ -39,6 +38,10 @@ public final class Main implements Runnable {
     /** Messages longer than this are cut: a file's content must not flood the terminal. */
     static final int MAX_MESSAGE = 600;
 
+    /** The subcommands, in the order the usage lists them (then "help"); see {@link #commandLine}. */
+    static final List<Class<?>> SUBCOMMANDS = List.of(AnalyzeCommand.class, CompareCommand.class, InspectCommand.class,
+            CondLoraCommand.class, BenchCommand.class, SynthCommand.class, PlantCommand.class);
+
     @Option(names = "--debug", scope = ScopeType.INHERIT,
             description = "Print the stack trace of an error (otherwise written to a log file).")
     boolean debug;
@@ -55,12 +58,15 @@ public final class Main implements Runnable {
     /** Runs the command line and returns its exit code; output goes to the given writers. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
         Main main = new Main();
-        CommandLine cmd = new CommandLine(main);
+        CommandLine cmd = commandLine(main, args);
         cmd.setOut(out);
         cmd.setErr(err);
         cmd.setExitCodeExceptionMapper(Main::exitCode);
         cmd.setParameterExceptionHandler((ex, a) -> {
             err.println("convsim: " + oneLine(ex));
+            if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+                err.println("Did you mean: " + String.join(", ", u.getSuggestions()) + "?");
+            }
             err.println("Try 'convsim " + commandPath(ex.getCommandLine()) + "--help' for usage.");
             return EXIT_USAGE;
         });
@@ -85,6 +91,42 @@ public final class Main implements Runnable {
                     + " CONVSIM_JAVA_OPTS=-Xmx8g ./convsim " + String.join(" ", args));
             return EXIT_RESOURCES;
         }
+    }
+
+    /**
+     * The command line for {@code args}: with only the subcommand they name, when they name one, since picocli builds
+     * every subcommand it is given from its annotations at start-up (about 0.1 s of a cold JVM's main thread for all of
+     * them); with every subcommand and "help" otherwise, for the usage, the help and the suggestions for a mistyped name.
+     */
+    static CommandLine commandLine(Main main, String... args) {
+        CommandLine cmd = new CommandLine(main);
+        Class<?> named = named(args);
+        for (Class<?> c : SUBCOMMANDS) {
+            if (named == null || named == c) {
+                cmd.addSubcommand(c);
+            }
+        }
+        if (named == null) {
+            cmd.addSubcommand(CommandLine.HelpCommand.class);
+        }
+        return cmd;
+    }
+
+    /** The subcommand the first argument that is not an option names, if any (convsim's own options take no value). */
+    private static Class<?> named(String[] args) {
+        for (String a : args) {
+            if (a.startsWith("-")) {
+                continue;
+            }
+            for (Class<?> c : SUBCOMMANDS) {
+                Command command = c.getAnnotation(Command.class);
+                if (command.name().equals(a) || List.of(command.aliases()).contains(a)) {
+                    return c;
+                }
+            }
+            return null;
+        }
+        return null;
     }
 
     /** Where the trace of a defect went: a log file, unless --debug prints it. */

@@ -2,8 +2,6 @@ package io.github.convsim.cli;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -21,7 +19,7 @@ class HelpTest {
 
     @Test
     void everySummaryIsAWholeSentence() {
-        for (CommandLine c : commands(new CommandLine(new Main()))) {
+        for (CommandLine c : commands(Main.commandLine(new Main()))) {
             CommandSpec spec = c.getCommandSpec();
             if (spec.name().equals("help")) {
                 continue;
@@ -35,7 +33,7 @@ class HelpTest {
     @Test
     void everyFooterLineFitsTheHelpsWidth() {
         List<String> wrapped = new ArrayList<>();
-        for (CommandLine c : commands(new CommandLine(new Main()))) {
+        for (CommandLine c : commands(Main.commandLine(new Main()))) {
             int width = c.getCommandSpec().usageMessage().width();
             for (String line : c.getCommandSpec().usageMessage().footer()) {
                 // as printed: %% is one character, %n a line break
@@ -52,7 +50,7 @@ class HelpTest {
     @Test
     void everyOptionWithADefaultSaysWhatItIs() {
         List<String> silent = new ArrayList<>();
-        for (CommandLine c : commands(new CommandLine(new Main()))) {
+        for (CommandLine c : commands(Main.commandLine(new Main()))) {
             for (OptionSpec o : c.getCommandSpec().options()) {
                 if (o.defaultValue() == null || o.usageHelp() || o.versionHelp()) {
                     continue;
@@ -92,12 +90,28 @@ class HelpTest {
         assertTrue(twice.err().contains("the adapter is given twice"), twice.err());
     }
 
+    /** A command line builds only the subcommand it runs; every one, with help, when it names none or a wrong one. */
+    @Test
+    void onlyTheNamedSubcommandIsBuilt() {
+        CommandLine one = Main.commandLine(new Main(), "--debug", "analyse", "--out", "compare");
+        assertEquals(List.of("analyze", "analyse"), List.copyOf(one.getSubcommands().keySet()));
+        assertTrue(one.getSubcommands().get("analyze").getCommandSpec().findOption("--debug") != null, "inherited");
+        List<String> all = List.of("analyze", "compare", "inspect", "condlora", "bench", "synth", "plant", "help");
+        for (String[] args : new String[][] {{}, {"--help"}, {"help", "analyze"}, {"anlyze", "--out", "x"}}) {
+            CommandLine c = Main.commandLine(new Main(), args);
+            assertEquals(all, c.getSubcommands().values().stream().distinct().map(CommandLine::getCommandName)
+                    .toList(), String.join(" ", args));
+        }
+        CliRunner.Result typo = CliRunner.run("anlyze", "--out", "x");
+        assertEquals(Main.EXIT_USAGE, typo.exit());
+        assertTrue(typo.err().contains("Did you mean: analyze, "), typo.err());
+    }
+
     @Test
     void analyseIsAnalyzeAndIZeroIsAUsageError() {
-        StringWriter out = new StringWriter();
-        int code = new CommandLine(new Main()).setOut(new PrintWriter(out)).execute("analyse", "--help");
-        assertEquals(0, code);
-        assertTrue(out.toString().startsWith("Usage: convsim analyze"), out.toString());
+        CliRunner.Result help = CliRunner.run("analyse", "--help");
+        assertEquals(0, help.exit());
+        assertTrue(help.out().startsWith("Usage: convsim analyze"), help.out());
         CliRunner.Result zero = CliRunner.run("analyze", "--i", "0", "--out", "/nonexistent/never-written");
         assertEquals(Main.EXIT_USAGE, zero.exit());
         assertTrue(zero.err().contains("--i must be a number of singular vectors from 1 to the rank r, or r; got '0'"),
