@@ -65,7 +65,7 @@ public final class Main implements Runnable {
         cmd.setParameterExceptionHandler((ex, a) -> {
             err.println("convsim: " + oneLine(ex));
             if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
-                err.println("Did you mean: " + String.join(", ", u.getSuggestions()) + "?");
+                err.println("Did you mean: " + String.join(", ", suggestions(u)) + "?");
             }
             err.println("Try 'convsim " + commandPath(ex.getCommandLine()) + "--help' for usage.");
             return EXIT_USAGE;
@@ -127,6 +127,15 @@ public final class Main implements Runnable {
             return null;
         }
         return null;
+    }
+
+    /** picocli's suggestions for a mistyped word, a subcommand by its name only (not also by its alias). */
+    private static List<String> suggestions(CommandLine.UnmatchedArgumentException u) {
+        var subcommands = u.getCommandLine().getSubcommands();
+        return u.getSuggestions().stream()
+                .map(s -> subcommands.containsKey(s) ? subcommands.get(s).getCommandName() : s)
+                .distinct()
+                .toList();
     }
 
     /** Where the trace of a defect went: a log file, unless --debug prints it. */

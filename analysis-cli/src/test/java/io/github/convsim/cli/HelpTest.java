@@ -105,6 +105,10 @@ class HelpTest {
         CliRunner.Result typo = CliRunner.run("anlyze", "--out", "x");
         assertEquals(Main.EXIT_USAGE, typo.exit());
         assertTrue(typo.err().contains("Did you mean: analyze, "), typo.err());
+        assertFalse(typo.err().contains("analyse"), "an alias is not suggested beside its command: " + typo.err());
+        CliRunner.Result option = CliRunner.run("analyze", "--outt", "x");
+        assertEquals(Main.EXIT_USAGE, option.exit());
+        assertTrue(option.err().contains("Did you mean: --out?"), option.err());
     }
 
     @Test
