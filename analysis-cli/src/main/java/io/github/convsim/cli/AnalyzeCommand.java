@@ -35,9 +35,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "analyze", aliases = "analyse", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Solve every layer's conversion matrices and compare layers, against null models; write a report.",
-            "With no arguments, analyses the bundled demo (BERT-Base + IMDB LoRA) into ./convsim-report/. "
-            + "Defaults follow the paper: paper mode where W0 is square, i = j = r, left singular vectors, A, B, "
-            + "dW."},
+            "With no arguments, analyses the bundled demo (BERT-Base + IMDB LoRA) into convsim-report/ (in the "
+            + "current directory). Defaults follow the paper: paper mode where W0 is square, i = j = r, left singular "
+            + "vectors, A, B, dW."},
         footer = {"", "Outputs (written to a temporary directory, then moved into place):",
             "  similarity.csv   one row per heatmap cell: phi, the nulls' mean and",
             "                   95 %% interval, the analytic value",
@@ -100,14 +100,14 @@ final class AnalyzeCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--correction", paramLabel = "C", defaultValue = "holm",
-            description = {"How the maps' p-values are adjusted, judged as one family: holm (family-wise error rate),",
-                "bh (Benjamini-Hochberg false discovery rate) or none (default: ${DEFAULT-VALUE})."})
+            description = "How the maps' p-values are adjusted, judged as one family: holm (family-wise error rate),"
+                    + " bh (Benjamini-Hochberg false discovery rate) or none (default: ${DEFAULT-VALUE}).")
     String correction;
 
     @Option(names = "--from", paramLabel = "SUMMARY_JSON",
-            description = {"Rerun the analysis an earlier report recorded (its summary.json): the same adapter, base,",
-                "options, seeds and correction, refused if an input file changed since. Only --out, --force,",
-                "--format, --quiet and --progress may be given with it."})
+            description = "Rerun the analysis an earlier report recorded (its summary.json): the same adapter, base,"
+                    + " options, seeds and correction, refused if an input file changed since. Only --out, --force,"
+                    + " --format, --quiet and --progress may be given with it.")
     Path from;
 
     @Mixin
