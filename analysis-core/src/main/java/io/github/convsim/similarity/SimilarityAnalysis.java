@@ -105,10 +105,11 @@ public final class SimilarityAnalysis {
         }
         List<LoraModule> modules = systems.stream().map(W0System::module).toList();
         List<RandomGenerator> rngs = W0Null.generators(modules, settings.seed());
+        List<Factor> sampled = w0NullFactors(modules.get(0).rank());
         for (int from = 0; from < settings.draws(); from += drawsPerChunk) {
             int count = Math.min(drawsPerChunk, settings.draws() - from);
             Map<Factor, List<List<FactorBases.Pair>>> drawn = W0Null.sample(backend, solver, systems, modules,
-                    equationA, settings.factors(), count, rngs);
+                    equationA, sampled, count, rngs);
             for (Map.Entry<Factor, List<List<FactorBases.Pair>>> e : drawn.entrySet()) {
                 for (int d = 0; d < count; d++) {
                     for (FactorBases.Pair p : e.getValue().get(d)) {
@@ -157,18 +158,37 @@ public final class SimilarityAnalysis {
         return averages;
     }
 
+    /**
+     * The factors whose W0 null is drawn and reduced to bases: every factor, except C_dW where its null maps are C_B's.
+     * On the left side with i = j = r they are: C_dW = C_B A spans C_B's columns when A has full row rank (a Gaussian
+     * draw has it with probability 1), and phi(r, r) depends on the subspaces alone (on the demo the two agree to
+     * 2e-15 when drawn apart). C_dW's null then costs neither SVDs nor stored bases.
+     */
+    public List<Factor> w0NullFactors(int rank) {
+        return dwNullIsB(rank) ? settings.factors().stream().filter(f -> f != Factor.DW).toList() : settings.factors();
+    }
+
+    private boolean dwNullIsB(int rank) {
+        return settings.factors().contains(Factor.DW) && settings.factors().contains(Factor.B)
+                && settings.sides().equals(List.of(Side.LEFT)) && settings.iFor(rank) == rank
+                && settings.jFor(rank) == rank;
+    }
+
     /** The W0 null's phi, [draw][layer a][layer b], by factor and side, from its bases. */
     public Map<Factor, Map<Side, double[][][]>> w0NullSamples(int rank, NullBasisStore w0Null) {
         int i = settings.iFor(rank);
         int j = settings.jFor(rank);
         Map<Factor, Map<Side, double[][][]>> out = new EnumMap<>(Factor.class);
-        for (Factor f : settings.factors()) {
+        for (Factor f : w0NullFactors(rank)) {
             Map<Side, double[][][]> bySide = new EnumMap<>(Side.class);
             for (Side side : settings.sides()) {
                 bySide.put(side, phiEach(w0Null.draws(f),
                         d -> w0Null.get(f, d).stream().map(p -> p.side(side)).toList(), i, j));
             }
             out.put(f, bySide);
+        }
+        if (dwNullIsB(rank)) {
+            out.put(Factor.DW, out.get(Factor.B));
         }
         return out;
     }

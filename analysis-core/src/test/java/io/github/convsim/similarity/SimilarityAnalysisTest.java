@@ -79,6 +79,47 @@ class SimilarityAnalysisTest extends CpuBackendTest {
     }
 
     @Test
+    void theW0NullsCdwMapsAreItsCbMapsOnTheLeftAtFullRank() {
+        Setup s = setup(43, 4, 24, 3);
+        ConversionSolver solver = new ConversionSolver(backend, SolveOptions.paper());
+        ModuleConversion conv = ConversionAnalysis.convert(solver, s.layers, s.w0s);
+        int draws = 6;
+        SimilaritySettings left = new SimilaritySettings(0, 0, List.of(Side.LEFT),
+                List.of(Factor.A, Factor.B, Factor.DW), Set.of(NullModel.W0), draws, 5, Set.of());
+        SimilarityAnalysis analysis = new SimilarityAnalysis(backend, left);
+        assertEquals(List.of(Factor.A, Factor.B), analysis.w0NullFactors(3));
+        try (NullBasisStore store = NullBasisStore.inMemory(Set.of(Side.LEFT), 3)) {
+            analysis.sampleW0Null(solver, conv.systems(), conv.equationA(), draws, store);
+            assertEquals(draws, store.draws(Factor.B));
+            assertEquals(0, store.draws(Factor.DW), "C_dW's null is not drawn");
+            var samples = analysis.w0NullSamples(3, store);
+            assertSame(samples.get(Factor.B), samples.get(Factor.DW));
+            // drawn on its own from the same seeds, C_dW's null gives C_B's phi up to rounding
+            var apart = W0Null.sample(backend, solver, conv.systems(), s.layers, conv.equationA(),
+                    List.of(Factor.B, Factor.DW), draws, 5);
+            for (int d = 0; d < draws; d++) {
+                List<SubspaceBasis> dw = apart.get(Factor.DW).get(d).stream().map(FactorBases.Pair::left).toList();
+                double[][] own = SubspaceSimilarity.phi(backend, dw.stream().map(SubspaceBasis::vectors).toList(),
+                        dw.stream().mapToInt(SubspaceBasis::rank).toArray(), 3, 3);
+                double[][] fromB = samples.get(Factor.DW).get(Side.LEFT)[d];
+                for (int a = 0; a < 4; a++) {
+                    for (int b = 0; b < 4; b++) {
+                        if (a != b) {
+                            assertEquals(own[a][b], fromB[a][b], 1e-12 * own[a][b], "draw " + d);
+                            assertTrue(own[a][b] > 0.01 && own[a][b] < 0.99, "a real similarity, not 0 or 1");
+                        }
+                    }
+                }
+            }
+        }
+        // where C_dW's bases differ from C_B's in what phi reads, its null is drawn on its own
+        SimilaritySettings leading = new SimilaritySettings(2, 2, List.of(Side.LEFT),
+                List.of(Factor.A, Factor.B, Factor.DW), Set.of(NullModel.W0), draws, 5, Set.of());
+        assertEquals(List.of(Factor.A, Factor.B, Factor.DW), new SimilarityAnalysis(backend, leading).w0NullFactors(3));
+        assertEquals(List.of(Factor.A, Factor.B, Factor.DW), new SimilarityAnalysis(backend, settings(3)).w0NullFactors(3));
+    }
+
+    @Test
     void reparametrisingTheFactorsLeavesPhiAtFullRankUnchanged() {
         // B A = (B G^-1)(G A): C_dW is unchanged, and C_A, C_B keep their column spans, so phi at i = j = r is too
         Setup s = setup(31, 4, 24, 3);
