@@ -46,6 +46,40 @@ class OpenBlasBackendTest extends CpuBackendTest {
     }
 
     /**
+     * The thin SVD of a tall matrix, taken step by step as dgesdd takes it (QR, the SVD of R, Q U_R), equals LAPACKE's
+     * dgesdd on the same matrix: the same singular values and vectors, bit for bit or to rounding, at the shapes the
+     * W0 null and the planted controls have, at the threshold 11/6 and far above it (bit for bit on the machines
+     * measured; the tolerances allow for a BLAS whose threaded product rounds differently).
+     */
+    @Test
+    void thinSvdOfATallMatrixIsDgesdds() {
+        Random rng = new Random(22);
+        int[][] shapes = {{768, 8}, {4096, 16}, {96, 40}, {11, 6}, {300, 1}, {2000, 64}};
+        for (int[] shape : shapes) {
+            int m = shape[0];
+            int n = shape[1];
+            Matrix a = random(rng, m, n);
+            Svd got = backend.svd(List.of(a), true, Precision.FP64).get(0);
+            double[] work = a.data().clone();
+            double[] s = new double[n];
+            double[] u = new double[m * n];
+            double[] vt = new double[n * n];
+            assertEquals(0, org.bytedeco.openblas.global.openblas.LAPACKE_dgesdd(
+                    org.bytedeco.openblas.global.openblas.LAPACK_COL_MAJOR, (byte) 'S', m, n, work, m, s, u, m, vt, n));
+            String what = m + " x " + n;
+            assertArrayEquals(s, got.s(), 1e-14 * s[0], what);
+            // singular vectors to rounding, the sign of each pair included (the same algorithm, not just any SVD)
+            assertArrayEquals(u, got.u().data(), 1e-13, what);
+            assertArrayEquals(vt, got.vt().data(), 1e-13, what);
+        }
+        Matrix nan = random(rng, 768, 8);
+        nan.data()[100] = Double.NaN;
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> backend.svd(List.of(nan), true, Precision.FP64));
+        assertTrue(e.getMessage().contains("rejected argument"), e.getMessage());
+    }
+
+    /**
      * fp32 factors and solutions pass to OpenBLAS and back a chunk at a time (64Ki values): across several chunks they
      * are bit for bit those of LAPACKE called on whole fp32 arrays.
      */
