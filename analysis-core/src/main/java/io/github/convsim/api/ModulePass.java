@@ -5,6 +5,7 @@ import io.github.convsim.conversion.ConversionAnalysis;
 import io.github.convsim.conversion.FactorCache;
 import io.github.convsim.conversion.ConversionSolver;
 import io.github.convsim.conversion.Equation;
+import io.github.convsim.conversion.Factor;
 import io.github.convsim.conversion.IllConditionedException;
 import io.github.convsim.conversion.LayerConversion;
 import io.github.convsim.conversion.ModuleConversion;
@@ -84,7 +85,8 @@ final class ModulePass {
         int group = Math.min(layers.size(), LayerGroups.size(first, memory));
         int drawsPerChunk = LayerGroups.w0NullDrawsPerChunk(first, memory, layers.size());
         int keep = similarity.keep(first.rank());
-        long nullBytes = (long) settings.draws() * layers.size() * similarity.w0NullFactors(first.rank()).size()
+        List<Factor> drawnFactors = similarity.w0NullFactors(first.rank());
+        long nullBytes = (long) settings.draws() * layers.size() * drawnFactors.size()
                 * NullBasisStore.bytesPerPair(Math.max(first.out(), first.in()), keep, settings.sides().size());
         List<LayerConversion> converted = new ArrayList<>(layers.size());
         List<FactorBases.Pair> w0Control = settings.controls().contains("W0") ? new ArrayList<>() : null;
@@ -95,10 +97,9 @@ final class ModulePass {
         W0Cache w0Cache = cache == null ? null : W0Cache.of(cache, baseSha256, backend, solveOptions, group > 1);
         String nullParams = "rank=" + first.rank() + " i=" + settings.iFor(first.rank()) + " j="
                 + settings.jFor(first.rank()) + " seed=" + settings.seed() + " draws=" + settings.draws()
-                + " per-chunk=" + drawsPerChunk + " factors=" + settings.factors() + " drawn="
-                + similarity.w0NullFactors(first.rank()) + " sides="
-                + settings.sides() + " w0-null-draws=unscaled planted-noise=" + java.util.Arrays.toString(
-                PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS;
+                + " per-chunk=" + drawsPerChunk + " factors=" + settings.factors() + " drawn=" + drawnFactors
+                + " sides=" + settings.sides() + " w0-null-draws=unscaled planted-noise="
+                + java.util.Arrays.toString(PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS;
         boolean wantNulls = settings.nulls().contains(NullModel.W0);
         W0Cache.ModuleNulls cachedNulls = w0Cache == null || !wantNulls ? null
                 : w0Cache.moduleNulls(layers, nullParams, settings.factors(), settings.sides()).orElse(null);
