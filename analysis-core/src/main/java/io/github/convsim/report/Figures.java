@@ -29,9 +29,31 @@ public final class Figures {
     }
 
     /**
-     * The figure for a paper: observed | Gaussian null | W0 null on one colour scale, then the z-map (observed - W0
-     * null mean) / W0 null sd per cell on a diverging scale; the nulls as the mean of their draws, or as their first
-     * draw when {@code oneDraw} (a mean is smoother than any single map it stands for).
+     * What the figure {@code stem} of {@link #of}{@code (h)} shows, for a column head or caption: "observed",
+     * "Gaussian null" or "W0 null".
+     */
+    public static String shows(Heatmap h, String stem) {
+        if (stem.equals(h.stem())) {
+            return "observed";
+        }
+        if (stem.equals(h.stem() + ".gaussian")) {
+            return "Gaussian null";
+        }
+        if (stem.equals(h.stem() + ".w0")) {
+            return "W0 null";
+        }
+        throw new IllegalArgumentException("'" + stem + "' is not a figure of " + h.stem());
+    }
+
+    /** The panels of {@link #panel} before its z-map, left to right: no Gaussian null where none was drawn. */
+    public static String panelLayout(Heatmap h) {
+        return h.gaussian() == null ? "observed | W0 null" : "observed | Gaussian null | W0 null";
+    }
+
+    /**
+     * The figure for a paper: observed | Gaussian null (where drawn) | W0 null on one colour scale, then the z-map
+     * (observed - W0 null mean) / W0 null sd per cell on a diverging scale; the nulls as the mean of their draws, or as
+     * their first draw when {@code oneDraw} (a mean is smoother than any single map it stands for).
      */
     public static PanelFigure panel(Heatmap h, boolean oneDraw) {
         HeatmapFigure.ColourScale scale = scaleOf(h);

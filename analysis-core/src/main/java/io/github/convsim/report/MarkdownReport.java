@@ -51,15 +51,19 @@ final class MarkdownReport {
         for (Heatmap h : heatmaps(r)) {
             md.append("### ").append(h.module()).append(" · ").append(h.subject()).append(" · ")
                     .append(h.side().label()).append(h.isControl() ? " (control)" : "").append("\n\n");
+            List<String> heads = new ArrayList<>();
             List<String> cells = new ArrayList<>();
             for (String stem : Figures.of(h).keySet()) {
+                heads.add(Figures.shows(h, stem));
                 cells.add("![" + stem + "](figures/" + stem + "." + ext + ")");
             }
-            md.append("| observed | Gaussian null | W0 null |\n|---|---|---|\n| ")
+            md.append("| ").append(String.join(" | ", heads)).append(" |\n|")
+                    .append("---|".repeat(heads.size())).append("\n| ")
                     .append(String.join(" | ", cells)).append(" |\n\n");
             if (h.w0() != null && !h.isControl()) {
-                md.append("For a paper, observed | Gaussian null | W0 null on one scale and the z-map against the W0"
-                        + " null: ![panel](figures/").append(h.stem()).append(".panel.").append(ext).append(")\n\n");
+                md.append("For a paper, ").append(Figures.panelLayout(h)).append(" on one scale and the z-map against"
+                        + " the W0 null: ![panel](figures/").append(h.stem()).append(".panel.").append(ext)
+                        .append(")\n\n");
             }
         }
         md.append("## Spectra\n\nSingular values of each module's first W0 and of its conversion matrices (C = W0^-1 X"
@@ -112,14 +116,17 @@ final class MarkdownReport {
             List<String> captions = new ArrayList<>();
             for (String stem : Figures.of(m).keySet()) {
                 files.add(figureFile(dir, stem));
-                captions.add(stem.endsWith(".w0") ? "W0 null: random A and B of the same shapes through the same W0"
-                        : stem.endsWith(".gaussian") ? "Gaussian null: random subspaces of the same dimension"
-                        : "observed: average " + num(m.average()) + " over layer pairs a != b");
+                captions.add(switch (Figures.shows(m, stem)) {
+                    case "W0 null" -> "W0 null: random A and B of the same shapes through the same W0";
+                    case "Gaussian null" -> "Gaussian null: random subspaces of the same dimension";
+                    default -> "observed: average " + num(m.average()) + " over layer pairs a != b";
+                });
             }
             page.figures(files, captions);
             if (m.w0() != null && !m.isControl()) {
-                page.figures(List.of(figureFile(dir, m.stem() + ".panel")), List.of("for a paper: observed | Gaussian"
-                        + " null | W0 null on one scale, and z = (observed - W0 null mean) / W0 null sd per cell"));
+                page.figures(List.of(figureFile(dir, m.stem() + ".panel")), List.of("for a paper: "
+                        + Figures.panelLayout(m) + " on one scale, and z = (observed - W0 null mean) / W0 null sd"
+                        + " per cell"));
             }
         }
         page.heading("Spectra").paragraph("Singular values of each module's first W0 and of its conversion matrices:"

@@ -66,6 +66,66 @@ class ReportWriterTest {
         }
     }
 
+    /**
+     * Each figure of report.md sits under the head that names what it shows, and the panel's sentence lists the panels
+     * it has, whichever nulls were drawn (the heads were once fixed, putting a W0 null under "Gaussian null").
+     */
+    @Test
+    void figureHeadsNameWhatTheFiguresBelowThemShow() throws Exception {
+        for (Set<NullModel> nulls : List.of(Set.of(NullModel.W0), Set.of(NullModel.GAUSSIAN),
+                Set.of(NullModel.GAUSSIAN, NullModel.W0))) {
+            SimilaritySettings s = SimilaritySettings.paperDefaults();
+            AnalysisOptions options = AnalysisOptions.defaults().withModules(List.of("value"))
+                    .withSimilarity(new SimilaritySettings(0, 0, s.sides(), s.factors(), nulls, 3, 5, s.controls()));
+            AnalysisResult result;
+            try (LoraCheckpoint ckpt = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase());
+                 Backends.Choice cpu = Backends.select("cpu")) {
+                result = Analysis.run(ckpt, options, cpu, ProgressListener.NONE);
+            }
+            Path out = Files.createDirectories(dir.resolve(nulls.stream().map(Enum::name).sorted()
+                    .collect(Collectors.joining("-"))));
+            new ReportWriter(Set.of("png"), MultipleTesting.Correction.HOLM).write(result, out);
+            List<String> md = Files.readAllLines(out.resolve("report.md"));
+            int tables = 0;
+            for (int k = 0; k < md.size(); k++) {
+                if (!md.get(k).startsWith("| observed")) {
+                    continue;
+                }
+                tables++;
+                List<String> heads = cells(md.get(k));
+                List<String> images = cells(md.get(k + 2));
+                assertEquals(heads.size(), images.size(), md.get(k) + " over " + md.get(k + 2));
+                for (int c = 0; c < heads.size(); c++) {
+                    String stem = images.get(c).replaceAll("^!\\[([^]]+)].*$", "$1");
+                    String expected = stem.endsWith(".w0") ? "W0 null" : stem.endsWith(".gaussian") ? "Gaussian null"
+                            : "observed";
+                    assertEquals(expected, heads.get(c), images.get(c));
+                    assertTrue(Files.exists(out.resolve("figures/" + stem + ".png")), stem);
+                }
+                boolean control = md.get(k - 2).endsWith("(control)");
+                int expectedFigures = 1 + (nulls.contains(NullModel.GAUSSIAN) ? 1 : 0)
+                        + (nulls.contains(NullModel.W0) && !control ? 1 : 0);
+                assertEquals(expectedFigures, heads.size(), md.get(k - 2) + ": " + md.get(k));
+            }
+            assertEquals(5, tables, "C_A, C_B, C_dW and two controls");
+            String text = String.join("\n", md);
+            String html = Files.readString(out.resolve("index.html"));
+            if (nulls.contains(NullModel.GAUSSIAN)) {
+                assertFalse(text.contains("For a paper, observed | W0 null on"), nulls.toString());
+            } else {
+                assertFalse(text.contains("Gaussian null |"), nulls.toString());
+                assertFalse(html.contains("observed | Gaussian null"), nulls.toString());
+            }
+            assertEquals(nulls.contains(NullModel.W0) ? 3 : 0, text.split("For a paper, ", -1).length - 1,
+                    nulls.toString());
+        }
+    }
+
+    /** The cells of one row of a Markdown table. */
+    private static List<String> cells(String row) {
+        return Stream.of(row.substring(1, row.length() - 1).split("\\|")).map(String::strip).toList();
+    }
+
     private static Map<String, byte[]> files(Path root) throws IOException {
         try (Stream<Path> s = Files.walk(root)) {
             Map<String, byte[]> out = new TreeMap<>();
