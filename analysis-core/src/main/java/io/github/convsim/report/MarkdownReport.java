@@ -24,9 +24,7 @@ final class MarkdownReport {
         md.append("# convsim report: ").append(r.adapter()).append("\n\n");
         md.append("Conversion matrices C = W0^-1 A^T, W0^-1 B, W0^-1 BA per layer (CondLoRA, arXiv:2403.14946), "
                 + "compared across layers with the subspace similarity phi(i, j) = ||U_a[:, :i]^T U_b[:, :j]||_F^2 / "
-                + "min(i, j) (Hu et al. 2021). Each map is shown beside its Gaussian null (the paper's baseline) and "
-                + "the W0 null (Gaussian factors of the same shapes through the same W0: what the frozen weights alone "
-                + "produce).\n\n");
+                + "min(i, j) (Hu et al. 2021). ").append(nullsSentence(r)).append("\n\n");
         md.append("## Verdicts\n\n");
         md.append(familySentence(verdicts)).append("\n\n");
         md.append("| module | matrix | side | i | j | average | analytic | Gaussian null [95 %] | W0 null [95 %] | "
@@ -183,19 +181,46 @@ final class MarkdownReport {
         };
     }
 
+    /** The nulls each map is shown beside, as far as this analysis drew them. */
+    private static String nullsSentence(AnalysisResult r) {
+        List<Heatmap> maps = heatmaps(r);
+        boolean gaussian = maps.stream().anyMatch(h -> h.gaussian() != null);
+        boolean w0 = maps.stream().anyMatch(h -> h.w0() != null);
+        String g = "its Gaussian null (the paper's baseline)";
+        String w = "the W0 null (Gaussian factors of the same shapes through the same W0: what the frozen weights alone"
+                + " produce)";
+        if (gaussian && w0) {
+            return "Each map is shown beside " + g + " and " + w + ".";
+        }
+        if (gaussian || w0) {
+            return "Each map is shown beside " + (gaussian ? g : w) + "; the " + (gaussian ? "W0" : "Gaussian")
+                    + " null was not drawn.";
+        }
+        return "No null was drawn: the maps are shown alone.";
+    }
+
     /** What the family is and how its p-values were adjusted. */
     static String familySentence(List<MapVerdict> verdicts) {
         if (verdicts.isEmpty()) {
             return "";
         }
         MapVerdict any = verdicts.get(0);
+        java.util.OptionalInt draws = verdicts.stream().filter(v -> v.map().w0() != null)
+                .mapToInt(v -> v.map().w0().draws()).findFirst();
+        if (draws.isEmpty()) {
+            return "No map is tested: a verdict weighs a map against the W0 null, and this analysis drew none (its"
+                    + " nulls did not include w0).";
+        }
+        if (any.familySize() == 0) {
+            return "No map is tested: every map with a W0 null is degenerate, undefined or a duplicate of another.";
+        }
         long yes = verdicts.stream().filter(v -> v.status() == MapVerdict.Status.TESTED && v.exceeds()).count();
         return String.format(Locale.ROOT, "Each conversion map is tested against the W0 null: p is one-sided, from the"
-                + " null's %s draws fitted as log-normal (a predictive t-test on the log scale; the Monte Carlo p is in"
+                + " null's %d draws fitted as log-normal (a predictive t-test on the log scale; the Monte Carlo p is in"
                 + " summary.json). The"
                 + " family is the %d maps with a W0 null that are neither degenerate nor duplicates; %s; a map exceeds"
-                + " the W0 null when its adjusted p is below %s. %d of %d do.", any.map().w0() == null ? "K"
-                : String.valueOf(any.map().w0().draws()), any.familySize(), any.correction() == Correction.NONE
+                + " the W0 null when its adjusted p is below %s. %d of %d do.", draws.getAsInt(), any.familySize(),
+                any.correction() == Correction.NONE
                 ? "p is not adjusted" : "p is adjusted by " + Verdicts.correctionName(any.correction())
                 + (any.correction() == Correction.HOLM ? " (family-wise error rate)" : " (false discovery rate)"),
                 any.alpha(), yes, any.familySize());

@@ -68,7 +68,9 @@ class ReportWriterTest {
 
     /**
      * Each figure of report.md sits under the head that names what it shows, and the panel's sentence lists the panels
-     * it has, whichever nulls were drawn (the heads were once fixed, putting a W0 null under "Gaussian null").
+     * it has, whichever nulls were drawn (the heads were once fixed, putting a W0 null under "Gaussian null"); the
+     * opening names the nulls drawn, and without a W0 null the verdicts' family says that nothing is tested (it once
+     * read "from the null's K draws ... 0 of 0 do").
      */
     @Test
     void figureHeadsNameWhatTheFiguresBelowThemShow() throws Exception {
@@ -118,6 +120,15 @@ class ReportWriterTest {
             }
             assertEquals(nulls.contains(NullModel.W0) ? 3 : 0, text.split("For a paper, ", -1).length - 1,
                     nulls.toString());
+            // the opening and the verdicts' family say what was drawn
+            assertEquals(nulls.size() == 2, text.contains("beside its Gaussian null (the paper's baseline) and the W0"
+                    + " null"), nulls.toString());
+            assertEquals(!nulls.contains(NullModel.W0), text.contains("the W0 null was not drawn"), nulls.toString());
+            assertEquals(!nulls.contains(NullModel.GAUSSIAN), text.contains("the Gaussian null was not drawn"),
+                    nulls.toString());
+            assertEquals(nulls.contains(NullModel.W0), text.contains("from the null's 3 draws"), nulls.toString());
+            assertEquals(!nulls.contains(NullModel.W0), text.contains("No map is tested: a verdict weighs a map"
+                    + " against the W0 null, and this analysis drew none"), nulls.toString());
         }
     }
 
