@@ -81,8 +81,9 @@ public record NullDistribution(String name, int draws, double[][] mean, double[]
      * where verdicts are decided, matches the draws (VerdictStatisticsTest: 2,000 draws, 21 to 22 above the fitted 99 %
      * point where 20 are expected; the normal fit gave up to 31). With m and s the mean and sd of the K draws' logs, a
      * new draw's (log x - m) / (s sqrt(1 + 1/K)) follows Student's t with K - 1 degrees of freedom (the prediction
-     * interval), so p = P(T >= t). Unlike the Monte Carlo p, it resolves any level at any K: a large effect is never
-     * stuck at 1 / (K + 1). Falls back to the linear scale if a draw is not positive.
+     * interval), so p = P(T >= t), taken as P(T <= -t): 1 - P(T <= t) loses every digit below 1e-16 and made a large
+     * effect's p exactly 0. Unlike the Monte Carlo p, it resolves any level at any K: a large effect is never stuck at
+     * 1 / (K + 1). Falls back to the linear scale if a draw is not positive.
      */
     public double pValue(double observed) {
         DescriptiveStatistics raw = averageStats();
@@ -101,7 +102,7 @@ public record NullDistribution(String name, int draws, double[][] mean, double[]
             return diff > 0 ? 0 : 1;
         }
         double t = diff / (sd * Math.sqrt(1 + 1.0 / k));
-        return 1 - new org.apache.commons.math3.distribution.TDistribution(null, k - 1).cumulativeProbability(t);
+        return new org.apache.commons.math3.distribution.TDistribution(null, k - 1).cumulativeProbability(-t);
     }
 
     /**
