@@ -80,6 +80,10 @@ public final class Verdicts {
             }
             default -> sb.append('.');
         }
+        if (h.subject().equals("C_dW") && h.side() == io.github.convsim.similarity.Side.RIGHT) {
+            sb.append(" On the right, C_dW = (W0^-1 B) A has A's row space whatever W0 is: this map follows A across"
+                    + " layers (as the A^T control does), not what W0 converts.");
+        }
         return sb.toString();
     }
 

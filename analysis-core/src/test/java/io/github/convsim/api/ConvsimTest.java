@@ -65,6 +65,35 @@ class ConvsimTest {
         }
     }
 
+    /**
+     * On the right, C_dW = (W0^-1 B) A spans A's rows whatever W0 is: at i = j = r its map is the A^T control's left
+     * map, cell by cell, and its sentence says so (with --side both, a 'yes' there is about A, not about W0).
+     */
+    @Test
+    void cdwOnTheRightIsTheATransposeControlAndItsSentenceSaysSo() throws Exception {
+        AnalysisOptions options = AnalysisOptions.builder().modules("value")
+                .similarity(SimilaritySettings.builder().sides(Side.LEFT, Side.RIGHT).draws(3).build()).build();
+        AnalysisResult result = cs.analyze(options);
+        Heatmap dw = result.module("value").heatmap("C_dW", Side.RIGHT).orElseThrow();
+        Heatmap a = result.module("value").heatmap("A^T", Side.LEFT).orElseThrow();
+        assertEquals(8, dw.i());
+        int cells = 0;
+        for (int x = 0; x < dw.phi().length; x++) {
+            for (int y = 0; y < dw.phi().length; y++) {
+                if (x != y) {
+                    assertEquals(a.phi()[x][y], dw.phi()[x][y], 1e-9, x + "," + y);
+                    cells++;
+                }
+            }
+        }
+        assertEquals(12 * 11, cells);
+        List<String> sentences = Convsim.interpretation(result);
+        String right = sentences.stream().filter(t -> t.startsWith("value C_dW (right")).findFirst().orElseThrow();
+        assertTrue(right.contains("has A's row space whatever W0 is"), right);
+        String left = sentences.stream().filter(t -> t.startsWith("value C_dW (left")).findFirst().orElseThrow();
+        assertFalse(left.contains("row space"), left);
+    }
+
     /** The README's library example, on the demo: typed options, figures by enum, CondLoRA and compare. */
     @Test
     void theReadmeExampleRunsAndAsksForWhatItNames() throws Exception {
