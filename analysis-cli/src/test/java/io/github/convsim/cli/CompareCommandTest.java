@@ -118,6 +118,45 @@ class CompareCommandTest {
         assertFalse(Files.exists(out.resolve("trajectory.csv")));
     }
 
+    /**
+     * Two adapters make one pair per map, whose test is the map's: the family counts it once (A and B of one module:
+     * 2 tests, not 4), and the pair's p and adjusted p are the map's.
+     */
+    @Test
+    void twoAdaptersMakeOneTestPerMap() throws Exception {
+        Path out = dir.resolve("two");
+        Path noisy = derived("noisy", 0.5, false, 3);
+        CliRunner.Result r = CliRunner.run("compare", demo().toString(), noisy.toString(), "--out", out.toString(),
+                "--modules", "value", "--draws", "4");
+        assertEquals(0, r.exit(), r.err());
+        com.fasterxml.jackson.databind.JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(out.resolve("summary.json").toFile());
+        assertEquals(2, summary.get("statistics").get("family_size").asInt(), "C_A and C_B; C_dW is C_B's duplicate");
+        double[] p = new double[2];
+        int k = 0;
+        for (com.fasterxml.jackson.databind.JsonNode m : summary.get("maps")) {
+            if (!m.get("status").asText().equals("tested")) {
+                continue;
+            }
+            assertEquals(1, m.get("pairs").size());
+            com.fasterxml.jackson.databind.JsonNode pair = m.get("pairs").get(0);
+            assertEquals(m.get("p_value").asDouble(), pair.get("p_value").asDouble(), 0, m.toString());
+            assertEquals(m.get("p_adjusted").asDouble(), pair.get("p_adjusted").asDouble(), 0, m.toString());
+            assertEquals(m.get("exceeds_w0_null").asText(), pair.get("exceeds_w0_null").asText());
+            p[k++] = m.get("p_value").asDouble();
+        }
+        assertEquals(2, k);
+        // Holm over two tests: the smaller p doubled (capped at 1)
+        com.fasterxml.jackson.databind.JsonNode first = null;
+        for (com.fasterxml.jackson.databind.JsonNode m : summary.get("maps")) {
+            if (m.get("status").asText().equals("tested") && m.get("p_value").asDouble() == Math.min(p[0], p[1])) {
+                first = m;
+            }
+        }
+        assertNotNull(first);
+        assertEquals(Math.min(1, 2 * Math.min(p[0], p[1])), first.get("p_adjusted").asDouble(), 1e-15);
+    }
+
     @Test
     void aRunOfCheckpointsIsOrderedByStepAndTracedToTheFinalOne() throws Exception {
         Path run = Files.createDirectories(dir.resolve("run"));

@@ -333,7 +333,8 @@ public final class ComparisonReport {
             Map<String, Object> stats = new LinkedHashMap<>();
             stats.put("test", "each pair's mean phi over layers, and each map's mean over pairs, against the W0 null for"
                     + " pairs (pairs of independent W0-null draws) fitted as log-normal; one-sided predictive t-test");
-            stats.put("family", "every pair and map test of the conversion maps, neither degenerate nor duplicate");
+            stats.put("family", "every pair and map test of the conversion maps, neither degenerate nor duplicate"
+                    + " (with two adapters a map's test is its one pair's, counted once)");
             stats.put("family_size", judged.get(0).familySize());
             stats.put("correction", judged.get(0).correction().label());
             stats.put("alpha", MapVerdict.ALPHA);

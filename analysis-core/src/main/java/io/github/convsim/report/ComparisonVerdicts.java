@@ -19,6 +19,7 @@ import java.util.Map;
  * {@link io.github.convsim.similarity.NullDistribution#pValue}); each map's mean over all pairs is tested against the
  * same single-pair null, which is conservative (a mean over pairs varies less than one pair). The family is every pair
  * and map test of the comparison's conversion maps that are neither degenerate nor duplicates; p is adjusted over it.
+ * Two adapters make one pair, whose test is the map's: it is counted once (counted twice, it doubled Holm's factor).
  */
 public final class ComparisonVerdicts {
     /** One test: a pair (a, b) of adapters, or the whole map (a = b = -1). */
@@ -61,6 +62,9 @@ public final class ComparisonVerdicts {
             double[][] mean = m.mean();
             double overall = ComparisonReport.offDiagonalMean(mean);
             stats.add(new double[] {k, -1, -1, overall, m.w0Null().pValue(overall)});
+            if (mean.length == 2) {
+                continue; // the one pair's test is the map's
+            }
             for (int a = 0; a < mean.length; a++) {
                 for (int b = a + 1; b < mean.length; b++) {
                     stats.add(new double[] {k, a, b, mean[a][b], m.w0Null().pValue(mean[a][b])});
@@ -90,6 +94,9 @@ public final class ComparisonVerdicts {
                 } else {
                     pairs.add(test);
                 }
+            }
+            if (m.mean().length == 2) {
+                pairs.add(new Test(0, 1, m.mean()[0][1], overall.p(), overall.pAdjusted(), overall.exceeds()));
             }
             out.add(new Judgement(m, "tested", "", overall, pairs, family, correction));
         }
