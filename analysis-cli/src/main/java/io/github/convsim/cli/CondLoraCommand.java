@@ -132,9 +132,11 @@ final class CondLoraCommand implements Runnable {
                     Path written = output.commit(dir -> CondLoraReport.write(fits, prov, dir));
                     var o = spec.commandLine().getOut();
                     if (!progressOptions.quiet) {
-                        for (ModuleFit f : fits) {
+                        List<String> verdicts = CondLoraReport.verdicts(fits);
+                        for (int k = 0; k < fits.size(); k++) {
+                            ModuleFit f = fits.get(k);
                             o.printf(Locale.ROOT, "  %s: R^2 A %.4f, B %.4f, dW error %.4f. %s%n", f.module(), f.r2A(),
-                                    f.r2B(), f.dwError(), CondLoraReport.verdict(f));
+                                    f.r2B(), f.dwError(), verdicts.get(k));
                         }
                         o.printf("report: %s%n", written);
                     }

@@ -43,10 +43,22 @@ class CondLoraCommandTest {
         }
         assertEquals(3, verdict.split("for shuffled layers \\[").length - 1, verdict);
         assertEquals(3, verdict.split("for Gaussian targets \\[").length - 1, verdict);
-        double r2A = query.get("r2_A").asDouble();
-        double hi = Math.max(query.get("shuffled_null").get("r2_A").get("hi").asDouble(),
-                query.get("gaussian_null").get("r2_A").get("hi").asDouble());
-        assertEquals(r2A > hi, !verdict.split("\\. It")[0].contains("no more than unrelated targets give"), verdict);
+        // each part's words follow its test: Holm over the 6 tests of A, B and dW of both modules
+        assertEquals(6, s.get("statistics").get("family_size").asInt());
+        JsonNode tests = query.get("tests");
+        assertEquals(List.of("r2_A", "r2_B", "dW_relative_error"), List.of(tests.get(0).get("statistic").asText(),
+                tests.get(1).get("statistic").asText(), tests.get(2).get("statistic").asText()));
+        String[] parts = verdict.split("\\. It");
+        for (int k = 0; k < 3; k++) {
+            JsonNode test = tests.get(k);
+            assertEquals(Math.max(test.get("p_gaussian_null").asDouble(), test.get("p_shuffled_null").asDouble()),
+                    test.get("p_value").asDouble(), 0);
+            assertTrue(test.get("p_adjusted").asDouble() >= test.get("p_value").asDouble());
+            assertEquals(test.get("p_adjusted").asDouble() < 0.05 ? "yes" : "no",
+                    test.get("beyond_both_nulls").asText());
+            assertEquals(test.get("beyond_both_nulls").asText().equals("no"),
+                    parts[k].contains("no more than unrelated targets give"), parts[k]);
+        }
         assertTrue(Files.isRegularFile(out.resolve("figures/condlora.value.r2.png")));
         assertTrue(Files.readString(out.resolve("report.md")).contains("about 1/L"));
     }

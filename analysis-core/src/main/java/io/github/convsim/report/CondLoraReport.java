@@ -6,6 +6,8 @@ import io.github.convsim.condlora.LayerFit;
 import io.github.convsim.condlora.ModuleFit;
 import io.github.convsim.condlora.R2Null;
 import io.github.convsim.results.Provenance;
+import io.github.convsim.similarity.MapVerdict;
+import io.github.convsim.similarity.MultipleTesting.Correction;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
@@ -31,6 +33,12 @@ import tech.tablesaw.api.Table;
 public final class CondLoraReport {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
+    private static final String TESTS_SENTENCE = "Each of R^2 of A, R^2 of B and the relative error of dW is tested"
+            + " against both nulls' draws fitted as log-normal (one-sided predictive t-tests); p is the larger of the"
+            + " two, and is adjusted by Holm over every module's three tests. A part is beyond both nulls when its"
+            + " adjusted p is below 0.05. Power is not estimated: 'no more than unrelated targets give' says that no shared"
+            + " structure was detected, not that there is none.";
+
     private CondLoraReport() {}
 
     public static void write(List<ModuleFit> fits, Provenance provenance, Path dir) throws IOException {
@@ -41,7 +49,8 @@ public final class CondLoraReport {
                 + " layers (A_l = Wa W0_l^T, B_l = W0_l Wb^T) fitted by stacked least squares to the adapter's factors."
                 + " R^2 = 1 - ||fit - target||^2 / ||target||^2.\n\n**Read R^2 against the nulls.** With a square,"
                 + " full-rank W0, a shared map can reproduce any targets of one layer exactly, so on L unrelated layers"
-                + " it still reaches about 1/L: that much R^2 is no evidence of shared structure.\n\n");
+                + " it still reaches about 1/L: that much R^2 is no evidence of shared structure.\n\n"
+                + TESTS_SENTENCE + "\n\n");
         md.append("| module | layers | R^2 A | R^2 B | dW error | chance 1/L | Gaussian targets: R^2 A [95 %] |"
                 + " shuffled layers: R^2 A [95 %] | shuffled: R^2 B [95 %] |\n|---|---|---|---|---|---|---|---|---|\n");
         for (ModuleFit f : fits) {
@@ -50,11 +59,13 @@ public final class CondLoraReport {
                     interval(f.gaussian().r2A()), interval(f.shuffled().r2A()), interval(f.shuffled().r2B())));
         }
         md.append('\n');
-        for (ModuleFit f : fits) {
+        List<String> verdicts = verdicts(fits);
+        for (int k = 0; k < fits.size(); k++) {
+            ModuleFit f = fits.get(k);
             XYChart chart = chart(f);
             String stem = "condlora." + f.module() + ".r2";
             PngWriter.write(chart, figures.resolve(stem + ".png"));
-            md.append("- ").append(f.module()).append(": ").append(verdict(f)).append('\n');
+            md.append("- ").append(f.module()).append(": ").append(verdicts.get(k)).append('\n');
             md.append("\n![").append(stem).append("](figures/").append(stem).append(".png)\n\n");
         }
         md.append("## Provenance\n\n");
@@ -82,7 +93,9 @@ public final class CondLoraReport {
         page.heading("Fits").table(List.of("module", "layers", "R^2 A", "Gaussian targets [95 %]",
                 "shuffled layers [95 %]", "R^2 B", "Gaussian targets [95 %]", "shuffled layers [95 %]",
                 "dW relative error", "chance 1/L"), rows, 1);
-        page.heading("Verdicts").list(fits.stream().map(f -> f.module() + ": " + verdict(f)).toList());
+        List<String> verdicts = verdicts(fits);
+        page.heading("Verdicts").paragraph(TESTS_SENTENCE).list(java.util.stream.IntStream.range(0, fits.size())
+                .mapToObj(k -> fits.get(k).module() + ": " + verdicts.get(k)).toList());
         page.heading("Figures");
         page.figures(fits.stream().map(f -> "figures/condlora." + f.module() + ".r2.png").toList(),
                 fits.stream().map(f -> f.module() + ": R^2 of A and B per layer, beside the nulls' intervals")
@@ -91,37 +104,46 @@ public final class CondLoraReport {
     }
 
     /**
-     * The verdict on A, B and dW, each against both nulls (Gaussian targets of the same norms, and layers shuffled:
-     * one layer's factors fitted with another's W0), computed from the numbers: how much the shared layer explains,
-     * what it explains of unrelated targets with the 95 % interval, and whether the excess clears the upper bound of
-     * both (for dW, the relative error must fall below the lower bound of both).
+     * The verdicts on every module's A, B and dW, judged as one family ({@link CondLoraVerdicts}, Holm): one sentence
+     * per module, in order, each part naming how much the shared layer explains, what it explains of unrelated
+     * targets with the 95 % interval, and the test's p and adjusted p.
      */
+    public static List<String> verdicts(List<ModuleFit> fits) {
+        List<CondLoraVerdicts.Test> tests = CondLoraVerdicts.judge(fits, Correction.HOLM);
+        return fits.stream().map(f -> verdict(f, CondLoraVerdicts.of(tests, f.module()))).toList();
+    }
+
+    /** One module's fit judged alone (its A, B and dW the family): for a notebook. */
     public static String verdict(ModuleFit f) {
-        return String.join(" ", part("A", f.r2A(), f.gaussian().r2A(), f.shuffled().r2A(), true),
-                part("B", f.r2B(), f.gaussian().r2B(), f.shuffled().r2B(), true),
-                part("dW", f.dwError(), f.gaussian().dwError(), f.shuffled().dwError(), false));
+        return verdicts(List.of(f)).get(0);
+    }
+
+    private static String verdict(ModuleFit f, List<CondLoraVerdicts.Test> tests) {
+        return String.join(" ", part("A", f.r2A(), f.gaussian().r2A(), f.shuffled().r2A(), true, tests.get(0)),
+                part("B", f.r2B(), f.gaussian().r2B(), f.shuffled().r2B(), true, tests.get(1)),
+                part("dW", f.dwError(), f.gaussian().dwError(), f.shuffled().dwError(), false, tests.get(2)));
     }
 
     private static String part(String factor, double observed, double[] gaussian, double[] shuffled,
-                               boolean higherIsBetter) {
+                               boolean higherIsBetter, CondLoraVerdicts.Test test) {
         String what = higherIsBetter ? "explains " + pct(observed) + " of " + factor
                 : "reproduces " + factor + " with relative error " + pct(observed);
         String nulls = String.format(Locale.ROOT, "against %s for shuffled layers [%s, %s] and %s for Gaussian targets"
                 + " [%s, %s]", pct(R2Null.mean(shuffled)), pct(R2Null.lo(shuffled)), pct(R2Null.hi(shuffled)),
                 pct(R2Null.mean(gaussian)), pct(R2Null.lo(gaussian)), pct(R2Null.hi(gaussian)));
-        double bound = higherIsBetter ? Math.max(R2Null.hi(shuffled), R2Null.hi(gaussian))
-                : Math.min(R2Null.lo(shuffled), R2Null.lo(gaussian));
-        double nearest = higherIsBetter ? Math.max(R2Null.mean(shuffled), R2Null.mean(gaussian))
-                : Math.min(R2Null.mean(shuffled), R2Null.mean(gaussian));
+        double nearest = CondLoraVerdicts.closerNullMean(gaussian, shuffled, higherIsBetter);
         double excess = higherIsBetter ? observed - nearest : nearest - observed;
-        boolean beyond = higherIsBetter ? observed > bound : observed < bound;
+        String p = "p = " + Verdicts.p(test.p()) + " against both nulls, " + (test.correction() == Correction.NONE
+                ? "uncorrected" : Verdicts.correctionName(test.correction()) + "-adjusted over " + test.familySize()
+                + " tests " + Verdicts.p(test.pAdjusted()));
         String judgement;
-        if (!beyond) {
-            judgement = "no more than unrelated targets give";
+        if (!test.beyond()) {
+            judgement = "no more than unrelated targets give (" + p + ")";
         } else if (excess < 0.05) {
-            judgement = String.format(Locale.ROOT, "a small excess (%.1f points beyond the closer null)", 100 * excess);
+            judgement = String.format(Locale.ROOT, "beyond both nulls, by a small margin (%.1f points beyond the closer"
+                    + " null; %s)", 100 * excess, p);
         } else {
-            judgement = String.format(Locale.ROOT, "well beyond both nulls (%.1f points)", 100 * excess);
+            judgement = String.format(Locale.ROOT, "well beyond both nulls (%.1f points; %s)", 100 * excess, p);
         }
         return "It " + what + " " + nulls + ": " + judgement + ".";
     }
@@ -155,7 +177,10 @@ public final class CondLoraReport {
     private static Map<String, Object> summary(List<ModuleFit> fits, Provenance provenance) {
         Map<String, Object> root = new LinkedHashMap<>();
         List<Map<String, Object>> modules = new ArrayList<>();
-        for (ModuleFit f : fits) {
+        List<CondLoraVerdicts.Test> tests = CondLoraVerdicts.judge(fits, Correction.HOLM);
+        List<String> verdicts = verdicts(fits);
+        for (int k = 0; k < fits.size(); k++) {
+            ModuleFit f = fits.get(k);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("module", f.module());
             m.put("layers", f.perLayer().size());
@@ -169,10 +194,31 @@ public final class CondLoraReport {
             m.put("chance_r2", f.chanceR2());
             m.put("gaussian_null", nul(f.gaussian()));
             m.put("shuffled_null", nul(f.shuffled()));
-            m.put("verdict", verdict(f));
+            List<Map<String, Object>> judged = new ArrayList<>();
+            for (CondLoraVerdicts.Test t : CondLoraVerdicts.of(tests, f.module())) {
+                Map<String, Object> j = new LinkedHashMap<>();
+                j.put("statistic", t.factor().equals("dW") ? "dW_relative_error" : "r2_" + t.factor());
+                j.put("observed", t.observed());
+                j.put("p_gaussian_null", t.pGaussian());
+                j.put("p_shuffled_null", t.pShuffled());
+                j.put("p_value", t.p());
+                j.put("p_adjusted", t.pAdjusted());
+                j.put("beyond_both_nulls", t.beyond() ? "yes" : "no");
+                judged.add(j);
+            }
+            m.put("tests", judged);
+            m.put("verdict", verdicts.get(k));
             modules.add(m);
         }
         root.put("modules", modules);
+        Map<String, Object> stats = new LinkedHashMap<>();
+        stats.put("test", "R^2 of A and B (upper tail) and dW's relative error (lower tail) against each null's draws"
+                + " fitted as log-normal, one-sided predictive t-test; p is the larger of the two nulls' p");
+        stats.put("family", "A, B and dW of every module");
+        stats.put("family_size", tests.isEmpty() ? 0 : tests.get(0).familySize());
+        stats.put("correction", Correction.HOLM.label());
+        stats.put("alpha", MapVerdict.ALPHA);
+        root.put("statistics", stats);
         root.put("provenance", provenance.asMap());
         return root;
     }

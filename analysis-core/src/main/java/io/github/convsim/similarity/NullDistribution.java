@@ -86,7 +86,20 @@ public record NullDistribution(String name, int draws, double[][] mean, double[]
      * 1 / (K + 1). Falls back to the linear scale if a draw is not positive.
      */
     public double pValue(double observed) {
-        DescriptiveStatistics raw = averageStats();
+        return predictiveP(averageStats().getValues(), observed, true);
+    }
+
+    /**
+     * The p-value of {@link #pValue} for any positive statistic and its null's draws (NaN draws left out): how likely a
+     * new draw lies at or beyond {@code observed}, above it when {@code upper}, else below it.
+     */
+    public static double predictiveP(double[] draws, double observed, boolean upper) {
+        DescriptiveStatistics raw = new DescriptiveStatistics();
+        for (double v : draws) {
+            if (!Double.isNaN(v)) {
+                raw.addValue(v);
+            }
+        }
         long k = raw.getN();
         if (k < 2 || Double.isNaN(observed)) {
             return Double.NaN;
@@ -98,6 +111,9 @@ public record NullDistribution(String name, int draws, double[][] mean, double[]
         }
         double sd = s.getStandardDeviation();
         double diff = (positive ? Math.log(observed) : observed) - s.getMean();
+        if (!upper) {
+            diff = -diff;
+        }
         if (!(sd > 0)) {
             return diff > 0 ? 0 : 1;
         }

@@ -1,0 +1,65 @@
+package io.github.convsim.report;
+
+import io.github.convsim.condlora.ModuleFit;
+import io.github.convsim.condlora.R2Null;
+import io.github.convsim.similarity.MapVerdict;
+import io.github.convsim.similarity.MultipleTesting;
+import io.github.convsim.similarity.MultipleTesting.Correction;
+import io.github.convsim.similarity.NullDistribution;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Verdicts of a CondLoRA fit: whether the shared layer fits a module's A, B and dW better than it fits targets without
+ * shared structure, under both nulls (Gaussian targets of the same norms; layers shuffled).
+ *
+ * <p>Each of R^2 of A, R^2 of B (higher is better) and the relative error of dW (lower is better) is tested against each
+ * null's draws fitted as log-normal (the predictive t-test of {@link NullDistribution#pValue}), one-sided. Beating both
+ * nulls is the claim, so a test's p is the larger of its two (an intersection-union test: valid at the level of either).
+ * The family is every module's three tests; p is adjusted over it (Holm by default).
+ */
+public final class CondLoraVerdicts {
+    /** One test: {@code factor} "A", "B" or "dW" of a module, against both nulls. */
+    public record Test(String module, String factor, double observed, double pGaussian, double pShuffled, double p,
+                       double pAdjusted, int familySize, Correction correction, boolean beyond) {}
+
+    private CondLoraVerdicts() {}
+
+    /** Every module's A, B and dW judged as one family. */
+    public static List<Test> judge(List<ModuleFit> fits, Correction correction) {
+        List<double[]> p = new ArrayList<>(); // {observed, pGaussian, pShuffled}
+        List<String[]> names = new ArrayList<>();
+        for (ModuleFit f : fits) {
+            add(p, names, f.module(), "A", f.r2A(), f.gaussian().r2A(), f.shuffled().r2A(), true);
+            add(p, names, f.module(), "B", f.r2B(), f.gaussian().r2B(), f.shuffled().r2B(), true);
+            add(p, names, f.module(), "dW", f.dwError(), f.gaussian().dwError(), f.shuffled().dwError(), false);
+        }
+        double[] combined = p.stream().mapToDouble(v -> Math.max(v[1], v[2])).toArray();
+        double[] adjusted = MultipleTesting.adjust(combined, correction);
+        int family = (int) java.util.Arrays.stream(adjusted).filter(v -> !Double.isNaN(v)).count();
+        List<Test> out = new ArrayList<>();
+        for (int k = 0; k < combined.length; k++) {
+            out.add(new Test(names.get(k)[0], names.get(k)[1], p.get(k)[0], p.get(k)[1], p.get(k)[2], combined[k],
+                    adjusted[k], family, correction, adjusted[k] < MapVerdict.ALPHA));
+        }
+        return out;
+    }
+
+    private static void add(List<double[]> p, List<String[]> names, String module, String factor, double observed,
+                            double[] gaussian, double[] shuffled, boolean higherIsBetter) {
+        p.add(new double[] {observed, NullDistribution.predictiveP(gaussian, observed, higherIsBetter),
+            NullDistribution.predictiveP(shuffled, observed, higherIsBetter)});
+        names.add(new String[] {module, factor});
+    }
+
+    /** The three tests of {@code module} among {@code tests}, in the order A, B, dW. */
+    static List<Test> of(List<Test> tests, String module) {
+        return tests.stream().filter(t -> t.module().equals(module)).toList();
+    }
+
+    /** The nulls' mean, nearest to the observed side: what an excess is measured from. */
+    static double closerNullMean(double[] gaussian, double[] shuffled, boolean higherIsBetter) {
+        return higherIsBetter ? Math.max(R2Null.mean(shuffled), R2Null.mean(gaussian))
+                : Math.min(R2Null.mean(shuffled), R2Null.mean(gaussian));
+    }
+}

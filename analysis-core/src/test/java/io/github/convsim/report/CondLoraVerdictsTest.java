@@ -1,0 +1,85 @@
+package io.github.convsim.report;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.github.convsim.condlora.ModuleFit;
+import io.github.convsim.condlora.R2Null;
+import io.github.convsim.similarity.MultipleTesting.Correction;
+import io.github.convsim.similarity.NullDistribution;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** CondLoRA verdicts: one-sided tests against both nulls, the larger p, Holm over every module's A, B and dW. */
+class CondLoraVerdictsTest {
+    /** {@code k} draws around {@code mean} with relative spread {@code spread}, seeded. */
+    private static double[] draws(double mean, double spread, long seed) {
+        Random rng = new Random(seed);
+        double[] v = new double[32];
+        for (int k = 0; k < v.length; k++) {
+            v[k] = mean * (1 + spread * rng.nextGaussian());
+        }
+        return v;
+    }
+
+    private static ModuleFit fit(String module, double r2A, double r2B, double dw, R2Null gaussian, R2Null shuffled) {
+        return new ModuleFit(module, List.of(), null, null, List.of(), r2A, r2B, dw, gaussian, shuffled, 1.0 / 12, 0);
+    }
+
+    @Test
+    void eachPartMustBeatBothNullsAfterHolm() {
+        R2Null gaussian = new R2Null("gaussian", draws(0.083, 0.02, 1), draws(0.083, 0.02, 2), draws(0.995, 0.0005, 3));
+        R2Null shuffled = new R2Null("shuffled", draws(0.083, 0.02, 4), draws(0.090, 0.05, 5), draws(0.996, 0.0005, 6));
+        // strong: A far above both; B above the Gaussian null but inside the wider shuffled one; dW far below both
+        // weak: everything inside the nulls
+        List<ModuleFit> fits = List.of(fit("strong", 0.12, 0.092, 0.98, gaussian, shuffled),
+                fit("weak", 0.083, 0.083, 0.9955, gaussian, shuffled));
+        List<CondLoraVerdicts.Test> tests = CondLoraVerdicts.judge(fits, Correction.HOLM);
+        assertEquals(6, tests.size());
+        double[][] nullsOf = {gaussian.r2A(), shuffled.r2A(), gaussian.r2B(), shuffled.r2B(), gaussian.dwError(),
+            shuffled.dwError()};
+        double[] observed = {0.12, 0.092, 0.98, 0.083, 0.083, 0.9955};
+        double[] p = new double[6];
+        for (int k = 0; k < 6; k++) {
+            CondLoraVerdicts.Test t = tests.get(k);
+            assertEquals(k < 3 ? "strong" : "weak", t.module());
+            assertEquals(List.of("A", "B", "dW").get(k % 3), t.factor());
+            boolean upper = k % 3 != 2;
+            double pg = NullDistribution.predictiveP(nullsOf[2 * (k % 3)], observed[k], upper);
+            double ps = NullDistribution.predictiveP(nullsOf[2 * (k % 3) + 1], observed[k], upper);
+            assertEquals(pg, t.pGaussian(), 0);
+            assertEquals(ps, t.pShuffled(), 0);
+            assertEquals(Math.max(pg, ps), t.p(), 0);
+            p[k] = t.p();
+        }
+        // Holm by hand: sorted ascending, p_(i) (m - i), running maximum, capped at 1
+        Integer[] order = {0, 1, 2, 3, 4, 5};
+        Arrays.sort(order, (a, b) -> Double.compare(p[a], p[b]));
+        double running = 0;
+        for (int i = 0; i < 6; i++) {
+            running = Math.max(running, Math.min(1, p[order[i]] * (6 - i)));
+            assertEquals(running, tests.get(order[i]).pAdjusted(), 1e-15);
+            assertEquals(6, tests.get(order[i]).familySize());
+        }
+        assertTrue(tests.get(0).beyond(), "A far above both nulls: " + tests.get(0));
+        assertTrue(tests.get(0).p() < 1e-6);
+        assertTrue(tests.get(1).pGaussian() < 0.01 && tests.get(1).pShuffled() > 0.1,
+                "B beats the Gaussian null only: " + tests.get(1));
+        assertFalse(tests.get(1).beyond());
+        assertTrue(tests.get(2).beyond(), "dW's error far below both: " + tests.get(2));
+        for (int k = 3; k < 6; k++) {
+            assertFalse(tests.get(k).beyond(), tests.get(k).toString());
+        }
+        // the lower tail is the upper one's complement
+        assertEquals(1, NullDistribution.predictiveP(gaussian.dwError(), 0.995, true)
+                + NullDistribution.predictiveP(gaussian.dwError(), 0.995, false), 1e-14);
+        // and the sentences say it: one part beyond both nulls per verdict, or none
+        List<String> words = CondLoraReport.verdicts(fits);
+        assertEquals(2, words.get(0).split("beyond both nulls").length - 1, words.get(0));
+        assertTrue(words.get(0).contains("Holm-adjusted over 6 tests"), words.get(0));
+        assertEquals(3, words.get(1).split("no more than unrelated targets give").length - 1, words.get(1));
+        // judged alone, a module's family is its own three tests
+        assertTrue(CondLoraReport.verdict(fits.get(1)).contains("Holm-adjusted over 3 tests"));
+    }
+}
