@@ -67,9 +67,10 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
                 Heatmap same = sameAs(h, family);
                 if (same != null) {
                     duplicates.put(h, same);
+                    boolean dwOfB = h.subject().equals("C_dW") && same.subject().equals("C_B") && h.side() == Side.LEFT;
                     excluded.put(h, new Excluded(Status.DUPLICATE, "the same map as " + same.subject() + " "
-                            + same.side().label() + " (its subspaces are the same: C_dW = C_B A spans C_B's columns"
-                            + " when A has full row rank); counted once"));
+                            + same.side().label() + (dwOfB ? " (its subspaces are the same: C_dW = C_B A spans C_B's"
+                            + " columns when A has full row rank)" : " (phi equal in every cell)") + "; counted once"));
                 } else {
                     family.add(h);
                 }

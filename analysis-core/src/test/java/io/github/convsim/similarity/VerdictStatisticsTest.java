@@ -140,6 +140,27 @@ class VerdictStatisticsTest extends CpuBackendTest {
         assertEquals(2, v.get(0).familySize(), "only the left maps of A and B are tested");
     }
 
+    /**
+     * A map equal in every cell to one already in the family is counted once, and its reason names why: C_dW on the
+     * left as C_B's span, any other twin as equal phi (the C_dW sentence once went to every duplicate).
+     */
+    @Test
+    void aDuplicateIsCountedOnceAndItsReasonFitsIt() {
+        Heatmap a = SimilarityAnalysisTest.run(SimilarityAnalysisTest.setup(7, 4, 12, 2), w0Only(8, 1)).get(0);
+        Heatmap b = new Heatmap(a.module(), "C_B", a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.phi(),
+                a.average(), a.grassmann(), a.analytic(), a.gaussian(), a.w0());
+        Heatmap dw = new Heatmap(a.module(), "C_dW", a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.phi(),
+                a.average(), a.grassmann(), a.analytic(), a.gaussian(), a.w0());
+        List<MapVerdict> v = MapVerdict.judge(List.of(b, a, dw), Correction.HOLM, MapVerdict.ALPHA);
+        assertEquals(MapVerdict.Status.TESTED, v.get(0).status());
+        assertEquals(1, v.get(0).familySize());
+        assertEquals(MapVerdict.Status.DUPLICATE, v.get(1).status());
+        assertEquals("the same map as C_B left (phi equal in every cell); counted once", v.get(1).reason());
+        assertEquals(MapVerdict.Status.DUPLICATE, v.get(2).status());
+        assertTrue(v.get(2).reason().contains("C_dW = C_B A spans C_B's columns"), v.get(2).reason());
+        assertEquals(v.get(0).pAdjusted(), v.get(2).pAdjusted(), 0);
+    }
+
     @Test
     void thePowerCurveStopsAtTheFirstLevelDetectedTooRarely() {
         SimilarityAnalysisTest.Setup s = SimilarityAnalysisTest.setup(11, 6, 24, 3);
