@@ -109,7 +109,10 @@ public final class CondLoraReport {
      * targets with the 95 % interval, and the test's p and adjusted p.
      */
     public static List<String> verdicts(List<ModuleFit> fits) {
-        List<CondLoraVerdicts.Test> tests = CondLoraVerdicts.judge(fits, Correction.HOLM);
+        return verdicts(fits, CondLoraVerdicts.judge(fits, Correction.HOLM));
+    }
+
+    private static List<String> verdicts(List<ModuleFit> fits, List<CondLoraVerdicts.Test> tests) {
         return fits.stream().map(f -> verdict(f, CondLoraVerdicts.of(tests, f.module()))).toList();
     }
 
@@ -178,7 +181,7 @@ public final class CondLoraReport {
         Map<String, Object> root = new LinkedHashMap<>();
         List<Map<String, Object>> modules = new ArrayList<>();
         List<CondLoraVerdicts.Test> tests = CondLoraVerdicts.judge(fits, Correction.HOLM);
-        List<String> verdicts = verdicts(fits);
+        List<String> verdicts = verdicts(fits, tests);
         for (int k = 0; k < fits.size(); k++) {
             ModuleFit f = fits.get(k);
             Map<String, Object> m = new LinkedHashMap<>();
