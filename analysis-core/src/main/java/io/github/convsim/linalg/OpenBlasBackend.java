@@ -480,14 +480,11 @@ public final class OpenBlasBackend implements LinalgBackend {
                 blas_set_num_threads(wanted);
                 blasThreads = wanted;
             }
+            // on one thread the pool runs them one after another
             List<Future<T>> futures = new ArrayList<>(count);
-            if (parallel) {
-                for (int k = 0; k < count; k++) {
-                    int kk = k;
-                    futures.add(pool.submit(() -> problem.apply(kk)));
-                }
-            } else {
-                futures.add(pool.submit(() -> problem.apply(0)));
+            for (int k = 0; k < count; k++) {
+                int kk = k;
+                futures.add(pool.submit(() -> problem.apply(kk)));
             }
             try {
                 for (Future<T> f : futures) {

@@ -30,6 +30,32 @@ class OpenBlasBackendTest extends CpuBackendTest {
         }
     }
 
+    /**
+     * On one thread (a machine or container with one CPU) a batch is every problem, one after another: the backend
+     * once ran only the first, and its self-check then failed on every one-CPU machine.
+     */
+    @Test
+    void aOneThreadBackendComputesEveryProblemOfABatch() {
+        Random rng = new Random(5);
+        List<Matrix> a = List.of(random(rng, 40, 40), random(rng, 41, 41), random(rng, 42, 42));
+        List<Matrix> b = List.of(random(rng, 40, 2), random(rng, 41, 2), random(rng, 42, 2));
+        try (OpenBlasBackend one = new OpenBlasBackend(1)) {
+            List<Matrix> x = one.luSolve(one.lu(a, Precision.FP64), b);
+            List<Matrix> products = one.gemm(a, false, x, false, Precision.FP64);
+            assertEquals(3, x.size());
+            for (int k = 0; k < 3; k++) {
+                assertEquals(40 + k, x.get(k).rows());
+                for (int i = 0; i < b.get(k).data().length; i++) {
+                    assertEquals(b.get(k).data()[i], products.get(k).data()[i], 1e-10, "problem " + k);
+                }
+            }
+            assertEquals(3, one.svd(a, false, Precision.FP64).size());
+            assertEquals(3, one.gramOfColumns(a, Precision.FP32).size());
+            SelfCheck.Report check = one.selfCheck();
+            assertTrue(check.passed(), check.toString());
+        }
+    }
+
     @Test
     void luSolveMatchesEjmlInBothPrecisions() {
         Random rng = new Random(1);
