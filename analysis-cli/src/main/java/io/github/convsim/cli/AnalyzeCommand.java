@@ -156,7 +156,7 @@ final class AnalyzeCommand implements Callable<Integer> {
                 progress.close();
                 CacheOptions.printNotes(cache, spec.commandLine().getErr());
                 if (!progressOptions.quiet) {
-                    o.printf("base: %s (%s)%n", basePath, baseChoice.why());
+                    o.printf(Locale.ROOT, "base: %s (%s)%n", basePath, baseChoice.why());
                     ckpt.notes().forEach(n -> o.println("note: " + n));
                     report(o, result, written, (System.nanoTime() - t0) / 1e9, choice, c);
                 }
@@ -186,8 +186,8 @@ final class AnalyzeCommand implements Callable<Integer> {
 
     private void report(PrintWriter o, AnalysisResult result, Path written, double seconds, Backends.Choice choice,
                         Correction c) {
-        o.printf("convsim analyze: %s, %d modules, backend %s%n", result.adapter(), result.modules().size(),
-                choice.reason());
+        o.printf(Locale.ROOT, "convsim analyze: %s, %d modules, backend %s%n", result.adapter(),
+                result.modules().size(), choice.reason());
         for (MapVerdict v : Verdicts.of(result, c)) {
             if (!v.map().isControl()) {
                 o.println("  " + Verdicts.interpretation(v));

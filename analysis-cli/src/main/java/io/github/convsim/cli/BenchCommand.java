@@ -47,7 +47,7 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         Backends.Choice choice = Backends.select(backend);
         try {
-            out.printf("backend: %s (%s)%n", choice.backend().description(), choice.reason());
+            out.printf(Locale.ROOT, "backend: %s (%s)%n", choice.backend().description(), choice.reason());
             out.printf(Locale.ROOT, "self-check: %s, %d cases in %.1f ms, worst error %.2g of its bound%n",
                     choice.selfCheck().passed() ? "passed" : "failed", choice.selfCheck().cases(),
                     choice.selfCheck().millis(), choice.selfCheck().worstFractionOfBound());

@@ -112,7 +112,7 @@ final class CompareCommand implements Callable<Integer> {
                 progress.close();
                 CacheOptions.printNotes(cache, spec.commandLine().getErr());
                 if (!progressOptions.quiet) {
-                    o.printf("convsim compare: %d adapters%s%n", result.adapters().size(),
+                    o.printf(Locale.ROOT, "convsim compare: %d adapters%s%n", result.adapters().size(),
                             result.isTrajectory() ? " (a training run, ordered by step)" : "");
                     for (ComparisonVerdicts.Judgement j : ComparisonVerdicts.judge(result, c)) {
                         o.println("  " + ComparisonReport.sentence(j, result.adapters()));

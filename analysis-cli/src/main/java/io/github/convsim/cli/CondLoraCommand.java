@@ -138,7 +138,7 @@ final class CondLoraCommand implements Runnable {
                             o.printf(Locale.ROOT, "  %s: R^2 A %.4f, B %.4f, dW error %.4f. %s%n", f.module(), f.r2A(),
                                     f.r2B(), f.dwError(), verdicts.get(k));
                         }
-                        o.printf("report: %s%n", written);
+                        o.printf(Locale.ROOT, "report: %s%n", written);
                     }
                 } finally {
                     cpu.backend().close();
@@ -187,7 +187,7 @@ final class CondLoraCommand implements Runnable {
                             CondLoraExport.writeLora(dir, ckpt, fits);
                         }
                     });
-                    spec.commandLine().getOut().printf("wrote %s adapter: %s%n", format, written);
+                    spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s adapter: %s%n", format, written);
                     for (ModuleFit f : fits) {
                         spec.commandLine().getOut().printf(java.util.Locale.ROOT, "  %s: reproduces %.1f %% of the"
                                 + " update B A (relative error %.3f; R^2 of A %.3f, of B %.3f); recorded in %s%n",

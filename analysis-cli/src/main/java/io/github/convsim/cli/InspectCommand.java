@@ -7,6 +7,7 @@ import io.github.convsim.model.SkippedTensor;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -50,37 +51,38 @@ final class InspectCommand implements Callable<Integer> {
         try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, allowBaseMismatch
                 ? BaseMatch.BaseCheck.ALLOW_MISMATCH : BaseMatch.BaseCheck.STRICT)) {
             List<ModuleSummary> rows = ModuleSummary.of(ckpt);
-            out.printf("adapter %s (r=%d, alpha=%s%s)%nbase    %s (%s)%n", adapterDir, ckpt.config().r(),
+            out.printf(Locale.ROOT, "adapter %s (r=%d, alpha=%s%s)%nbase    %s (%s)%n", adapterDir, ckpt.config().r(),
                     fmt(ckpt.config().loraAlpha()), ckpt.config().useRslora() ? ", rsLoRA" : "", basePath,
                     baseChoice.why());
             ckpt.notes().forEach(n -> out.println("note: " + n));
             out.println();
-            String header = String.format("%-12s %5s  %-52s %-11s %4s %7s %8s %9s %9s %10s", "module", "layer",
-                    "base key", "W0 [o,i]", "r", "alpha", "scaling", "||A||", "||B||", "|dW|/|W0|");
+            String header = String.format(Locale.ROOT, "%-12s %5s  %-52s %-11s %4s %7s %8s %9s %9s %10s", "module",
+                    "layer", "base key", "W0 [o,i]", "r", "alpha", "scaling", "||A||", "||B||", "|dW|/|W0|");
             out.println(header);
             for (ModuleSummary r : rows) {
-                out.printf("%-12s %5d  %-52s %-11s %4d %7s %8s %9.4f %9.4f %10.3e%s%n", r.module(), r.layer(),
-                        r.baseKey(), r.out() + "x" + r.in(), r.rank(), fmt(r.alpha()), fmt(r.scaling()), r.normA(),
-                        r.normB(), r.relativeDelta(), r.dora() ? "  DoRA" : "");
+                out.printf(Locale.ROOT, "%-12s %5d  %-52s %-11s %4d %7s %8s %9.4f %9.4f %10.3e%s%n", r.module(),
+                        r.layer(), r.baseKey(), r.out() + "x" + r.in(), r.rank(), fmt(r.alpha()), fmt(r.scaling()),
+                        r.normA(), r.normB(), r.relativeDelta(), r.dora() ? "  DoRA" : "");
             }
-            out.printf("%n%d modules in %d layers: %s%n", rows.size(),
+            out.printf(Locale.ROOT, "%n%d modules in %d layers: %s%n", rows.size(),
                     rows.stream().mapToInt(ModuleSummary::layer).distinct().count(), ckpt.moduleNames());
             for (String module : ckpt.moduleNames()) {
                 List<ModuleSummary> of = rows.stream().filter(r -> r.module().equals(module)).toList();
                 if (of.stream().allMatch(r -> r.normB() == 0)) {
-                    out.printf("warning: lora_B of module %s is zero in every layer (an untrained adapter): C_B, C_dW"
-                            + " and the similarity of B and dW are undefined and reported as n/a%n", module);
+                    out.printf(Locale.ROOT, "warning: lora_B of module %s is zero in every layer (an untrained"
+                            + " adapter): C_B, C_dW and the similarity of B and dW are undefined and reported as n/a%n",
+                            module);
                 }
                 if (of.stream().allMatch(r -> r.normA() == 0)) {
-                    out.printf("warning: lora_A of module %s is zero in every layer: C_A, C_dW and the similarity of"
-                            + " A and dW are undefined and reported as n/a%n", module);
+                    out.printf(Locale.ROOT, "warning: lora_A of module %s is zero in every layer: C_A, C_dW and the"
+                            + " similarity of A and dW are undefined and reported as n/a%n", module);
                 }
             }
             List<SkippedTensor> skipped = ckpt.skipped();
             if (!skipped.isEmpty()) {
-                out.printf("%nskipped %d tensors:%n", skipped.size());
+                out.printf(Locale.ROOT, "%nskipped %d tensors:%n", skipped.size());
                 for (SkippedTensor s : skipped) {
-                    out.printf("  %s: %s%n", s.name(), s.reason());
+                    out.printf(Locale.ROOT, "  %s: %s%n", s.name(), s.reason());
                 }
             }
         }
@@ -88,6 +90,7 @@ final class InspectCommand implements Callable<Integer> {
     }
 
     private static String fmt(double v) {
-        return v == Math.rint(v) && Math.abs(v) < 1e9 ? String.valueOf((long) v) : String.format("%.4g", v);
+        return v == Math.rint(v) && Math.abs(v) < 1e9 ? String.valueOf((long) v)
+                : String.format(Locale.ROOT, "%.4g", v);
     }
 }

@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
@@ -191,7 +192,7 @@ public final class Main implements Runnable {
             if (c == '\n' || c == '\r' || c == '\t') {
                 sb.append(' ');
             } else if (Character.isISOControl(c) || c == '\u2028' || c == '\u2029' || c == '\u202e') {
-                sb.append(String.format("\\u%04x", (int) c));
+                sb.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
             } else {
                 sb.append(c);
             }

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -365,7 +366,7 @@ public final class BaseCache {
     }
 
     private static String mib(long bytes) {
-        return String.format("%.0f MiB", bytes / 1048576.0);
+        return String.format(Locale.ROOT, "%.0f MiB", bytes / 1048576.0);
     }
 
     /** What went wrong with the cache in this run (at most 20 lines), for the user (after waiting for the writes). */

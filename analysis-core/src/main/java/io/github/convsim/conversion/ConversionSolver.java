@@ -11,6 +11,7 @@ import io.github.convsim.linalg.Svd;
 import io.github.convsim.model.LoraModule;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.UnaryOperator;
 
 /**
@@ -238,7 +239,7 @@ public final class ConversionSolver {
         Precision p = options.precision();
         if (!Double.isNaN(c.value()) && !(c.value() * p.epsilon() < 1)) {
             throw new IllConditionedException(where(layer) + ": W0 is singular to " + p.name().toLowerCase()
-                    + " precision (cond " + String.format("%.3g", c.value()) + ", " + c.norm()
+                    + " precision (cond " + String.format(Locale.ROOT, "%.3g", c.value()) + ", " + c.norm()
                     + "); paper mode needs an invertible W0: use --mode lstsq or --mode pinv");
         }
     }

@@ -8,6 +8,7 @@ import io.github.convsim.linalg.Precision;
 import io.github.convsim.linalg.ReferenceArithmetic;
 import io.github.convsim.linalg.Svd;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.atomic.DoubleAccumulator;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.stream.IntStream;
@@ -210,6 +211,6 @@ final class SolveGuard {
     }
 
     private static String fmt(double v) {
-        return String.format("%.3g", v);
+        return String.format(Locale.ROOT, "%.3g", v);
     }
 }

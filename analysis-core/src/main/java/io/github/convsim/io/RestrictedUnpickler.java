@@ -10,6 +10,7 @@ import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -178,7 +179,8 @@ final class RestrictedUnpickler {
                     List<Object> items = popMark();
                     list(top()).addAll(items);
                 }
-                default -> throw fail(String.format("pickle opcode 0x%02x is not allowed in a state dict", op));
+                default -> throw fail(String.format(Locale.ROOT, "pickle opcode 0x%02x is not allowed in a state dict",
+                        op));
             }
         }
     }

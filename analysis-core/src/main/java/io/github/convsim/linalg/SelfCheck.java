@@ -3,6 +3,7 @@ package io.github.convsim.linalg;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.function.IntFunction;
 import java.util.function.Supplier;
@@ -144,7 +145,8 @@ public final class SelfCheck {
             Finding worst = check.get();
             worstFraction = Math.max(worstFraction, worst.ratio() / bound);
             if (!(worst.ratio() <= bound)) {
-                failures.add(String.format("%s: %s is %.3g (bound %.3g)", name, worst.what(), worst.ratio(), bound));
+                failures.add(String.format(Locale.ROOT, "%s: %s is %.3g (bound %.3g)", name, worst.what(),
+                        worst.ratio(), bound));
             }
         } catch (RuntimeException e) {
             worstFraction = Double.POSITIVE_INFINITY;

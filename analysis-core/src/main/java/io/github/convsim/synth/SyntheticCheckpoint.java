@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
@@ -78,7 +79,7 @@ public final class SyntheticCheckpoint {
         Map<String, String> weightMap = new LinkedHashMap<>();
         List<String> names = new ArrayList<>();
         for (int s = 0; s < shards.size(); s++) {
-            String file = String.format("model-%05d-of-%05d.safetensors", s + 1, shards.size());
+            String file = String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", s + 1, shards.size());
             names.add(file);
             shards.get(s).forEach(t -> weightMap.put(t.name(), file));
         }

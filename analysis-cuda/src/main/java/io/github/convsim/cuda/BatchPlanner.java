@@ -1,5 +1,7 @@
 package io.github.convsim.cuda;
 
+import java.util.Locale;
+
 /**
  * How many problems of a batch fit on the device at once: the free memory (less a reserve for the libraries'
  * workspaces) divided by what one problem needs. Pure arithmetic, so it is tested without a GPU.
@@ -25,8 +27,9 @@ public final class BatchPlanner {
         }
         long fits = usable / bytesPerProblem;
         if (fits < 1) {
-            throw new CudaException(String.format("one problem needs %.2f GiB of GPU memory (plus %.2f GiB of"
-                    + " workspace) but only %.2f GiB are free", gib(bytesPerProblem), gib(sharedBytes), gib(freeBytes)));
+            throw new CudaException(String.format(Locale.ROOT, "one problem needs %.2f GiB of GPU memory (plus %.2f"
+                    + " GiB of workspace) but only %.2f GiB are free", gib(bytesPerProblem), gib(sharedBytes),
+                    gib(freeBytes)));
         }
         return (int) Math.min(count, fits);
     }
