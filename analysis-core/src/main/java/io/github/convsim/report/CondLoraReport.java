@@ -36,8 +36,8 @@ public final class CondLoraReport {
     private static final String TESTS_SENTENCE = "Each of R^2 of A, R^2 of B and the relative error of dW is tested"
             + " against both nulls' draws fitted as log-normal (one-sided predictive t-tests); p is the larger of the"
             + " two, and is adjusted by Holm over every module's three tests. A part is beyond both nulls when its"
-            + " adjusted p is below 0.05. Power is not estimated: 'no more than unrelated targets give' says that no shared"
-            + " structure was detected, not that there is none.";
+            + " adjusted p is below 0.05. Power is not estimated: 'no more than unrelated targets give' says that no"
+            + " shared structure was detected, not that there is none.";
 
     private CondLoraReport() {}
 

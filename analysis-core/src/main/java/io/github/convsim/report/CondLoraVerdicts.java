@@ -13,10 +13,10 @@ import java.util.List;
  * Verdicts of a CondLoRA fit: whether the shared layer fits a module's A, B and dW better than it fits targets without
  * shared structure, under both nulls (Gaussian targets of the same norms; layers shuffled).
  *
- * <p>Each of R^2 of A, R^2 of B (higher is better) and the relative error of dW (lower is better) is tested against each
- * null's draws fitted as log-normal (the predictive t-test of {@link NullDistribution#pValue}), one-sided. Beating both
- * nulls is the claim, so a test's p is the larger of its two (an intersection-union test: valid at the level of either).
- * The family is every module's three tests; p is adjusted over it (Holm by default).
+ * <p>Each of R^2 of A, R^2 of B (higher is better) and the relative error of dW (lower is better) is tested against
+ * each null's draws fitted as log-normal (the predictive t-test of {@link NullDistribution#pValue}), one-sided. Beating
+ * both nulls is the claim, so a test's p is the larger of its two (an intersection-union test: valid at the level of
+ * either). The family is every module's three tests; p is adjusted over it (Holm by default).
  */
 public final class CondLoraVerdicts {
     /** One test: {@code factor} "A", "B" or "dW" of a module, against both nulls. */
