@@ -84,8 +84,8 @@ public final class OpenBlasBackend implements LinalgBackend {
     @Override
     public String description() {
         OpenBlasIdentity id = OpenBlasIdentity.current();
-        return id.version() + " (LAPACK, " + id.core() + " kernels), " + threads + " threads, "
-                + System.getProperty("os.arch");
+        return id.version() + " (LAPACK, " + id.core() + " kernels), " + threads
+                + (threads == 1 ? " thread, " : " threads, ") + System.getProperty("os.arch");
     }
 
     @Override

@@ -221,7 +221,7 @@ public record Provenance(String tool, String toolVersion, String javaVersion, St
         String what = arithmetic.containsKey("openblas_version")
                 ? arithmetic.get("openblas_version") + " with " + arithmetic.get("openblas_core") + " kernels on "
                 + arithmetic.get("cpu_model") + " " + arithmetic.get("cpu_flags") + ", " + arithmetic.get("threads")
-                + " threads"
+                + (Integer.valueOf(1).equals(arithmetic.get("threads")) ? " thread" : " threads")
                 : backend;
         if (!(check instanceof Map<?, ?> c)) {
             return what;
