@@ -72,6 +72,21 @@ class RerunTest {
                 dir.resolve("z").toString());
         assertEquals(Main.EXIT_INPUT, wrong.exit());
         assertTrue(wrong.err().startsWith("convsim: " + notASummary), wrong.err());
+
+        // a summary that is missing, a directory or broken JSON: one line naming the file and what is wrong
+        Path broken = Files.writeString(dir.resolve("broken.json"), "{\"provenance\":\n");
+        String[][] cases = {{dir.resolve("absent.json").toString(), "no such file or directory"},
+            {dir.toString(), "not a regular file (it is a directory)"},
+            {broken.toString(), "not valid JSON: Unexpected end-of-input"}};
+        for (String[] c : cases) {
+            CliRunner.Result bad = CliRunner.run("analyze", "--from", c[0], "--out", dir.resolve("w").toString());
+            assertEquals(Main.EXIT_INPUT, bad.exit(), bad.err());
+            assertTrue(bad.err().startsWith("convsim: " + c[0] + ": " + c[1]), bad.err());
+            assertEquals(1, bad.err().strip().lines().count(), bad.err());
+            assertFalse(bad.err().contains("REDACTED"), bad.err());
+        }
+        CliRunner.Result at = CliRunner.run("analyze", "--from", broken.toString(), "--out", dir.resolve("w").toString());
+        assertTrue(at.err().strip().endsWith("(line 2, column 1)"), at.err());
     }
 
     /** summary.json without what differs between two runs of the same analysis: times, dates, memory used. */

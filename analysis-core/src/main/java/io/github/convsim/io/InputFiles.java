@@ -46,7 +46,7 @@ public final class InputFiles {
                     + " exist" : "no such file or directory");
         } catch (FileSystemException e) {
             String reason = e.getReason() == null ? "" : e.getReason();
-            throw new CheckpointException(path, reason.toLowerCase().contains("symbolic links")
+            throw new CheckpointException(path, reason.toLowerCase(java.util.Locale.ROOT).contains("symbolic links")
                     ? "a loop of symbolic links" : "cannot read: " + (reason.isEmpty() ? e.getMessage() : reason));
         } catch (IOException e) {
             throw new CheckpointException(path, "cannot read: " + e.getMessage());

@@ -38,11 +38,16 @@ public record ReportedRun(Path adapter, Path base, BaseMatch.BaseCheck baseCheck
      * @throws CheckpointException naming the file when it is not a convsim analysis report or lacks what a rerun needs
      */
     public static ReportedRun read(Path summaryJson) throws CheckpointException {
+        io.github.convsim.io.InputFiles.requireRegularFile(summaryJson);
         JsonNode root;
         try {
             root = new ObjectMapper().readTree(summaryJson.toFile());
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+            throw new CheckpointException(summaryJson, "not valid JSON: " + e.getOriginalMessage()
+                    + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
         } catch (IOException e) {
-            throw new CheckpointException(summaryJson, "cannot read as JSON: " + e.getMessage());
+            throw new CheckpointException(summaryJson, "cannot read: " + e.getMessage());
         }
         JsonNode prov = root == null ? null : root.get("provenance");
         if (prov == null || !"convsim".equals(prov.path("tool").asText())) {
