@@ -105,8 +105,10 @@ final class MarkdownReport {
                 "W0 null [95 %]", "effect (W0 null sd)", "p", "p adjusted (" + (verdicts.isEmpty() ? "holm"
                 : verdicts.get(0).correction().label()) + ")", "exceeds W0 null"), rows, 3);
         page.list(verdicts.stream().filter(v -> !v.map().isControl()).map(Verdicts::interpretation).toList());
-        page.heading("Figures").paragraph("Each map beside the mean of its nulls' draws, on one colour scale fitted to"
-                + " the set; the diagonal (a layer against itself) is masked.");
+        boolean drawn = heatmaps(r).stream().anyMatch(h -> h.gaussian() != null || h.w0() != null);
+        page.heading("Figures").paragraph((drawn ? "Each map beside the mean of its nulls' draws, on one colour scale"
+                + " fitted to the set" : "Each map on its own colour scale (no null was drawn)") + "; the diagonal (a"
+                + " layer against itself) is masked.");
         for (Heatmap m : heatmaps(r)) {
             page.subheading(m.module() + " · " + m.subject() + " · " + m.side().label()
                     + (m.isControl() ? " (control)" : ""));

@@ -112,6 +112,7 @@ class ReportWriterTest {
             assertEquals(5, tables, "C_A, C_B, C_dW and two controls");
             String text = String.join("\n", md);
             String html = Files.readString(out.resolve("index.html"));
+            assertTrue(html.contains("Each map beside the mean of its nulls' draws"), nulls.toString());
             if (nulls.contains(NullModel.GAUSSIAN)) {
                 assertFalse(text.contains("For a paper, observed | W0 null on"), nulls.toString());
             } else {
