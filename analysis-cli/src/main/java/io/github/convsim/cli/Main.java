@@ -28,13 +28,14 @@ import picocli.CommandLine;
             "  2  usage error",
             "  3  invalid or unreadable input",
             "  4  the output cannot be written",
-            "  5  out of memory (run again with a larger heap: CONVSIM_JAVA_OPTS=-Xmx8g)"})
+            "  5  out of memory (run again with a larger heap: CONVSIM_JAVA_OPTS=-Xmx8g) or",
+            "     of room for temporary files (CONVSIM_JAVA_OPTS=-Djava.io.tmpdir=DIR)"})
 public final class Main implements Runnable {
     public static final int EXIT_INTERNAL = 1;
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_INPUT = 3;
     public static final int EXIT_OUTPUT = 4;
-    /** The machine ran out of a resource, memory: the same run with more may succeed. */
+    /** The machine ran out of a resource, memory or room for temporary files: the same run with more may succeed. */
     public static final int EXIT_RESOURCES = 5;
     /** Messages longer than this are cut: a file's content must not flood the terminal. */
     static final int MAX_MESSAGE = 600;
@@ -173,6 +174,9 @@ public final class Main implements Runnable {
         }
         if (t instanceof OutputException) {
             return EXIT_OUTPUT;
+        }
+        if (t instanceof io.github.convsim.io.ScratchSpaceException) {
+            return EXIT_RESOURCES;
         }
         if (t instanceof CommandLine.ParameterException || t instanceof IllegalArgumentException) {
             return EXIT_USAGE;

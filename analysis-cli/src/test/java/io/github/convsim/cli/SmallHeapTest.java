@@ -82,6 +82,31 @@ class SmallHeapTest {
         assertFalse(Files.exists(dir.resolve("report")), "nothing half-written");
     }
 
+    /**
+     * Under -Xmx128m the demo's W0-null bases are spilled to a temporary file: where the temporary directory cannot
+     * hold it, the run stops with one line naming the directory and the way out, exit code 5 (it was an "internal
+     * error" with a trace, exit 1, on a full disk).
+     */
+    @Test
+    void noRoomForTemporaryFilesIsOneLineAndExitCode5() throws Exception {
+        Path missing = dir.resolve("no-such-tmp");
+        Path log = Files.createTempFile(dir, "log-tmp-", ".txt");
+        Process p = new ProcessBuilder(java(), "-Xmx128m", "-Xss16m", "-Djava.awt.headless=true",
+                "-Djava.io.tmpdir=" + missing, "-Dconvsim.home=" + CliRunner.repo(), "-cp",
+                System.getProperty("java.class.path"), "io.github.convsim.cli.Main", "analyze", "--out",
+                dir.resolve("report").toString(), "-q", "--no-cache")
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        String out = Files.readString(log);
+        assertEquals(Main.EXIT_RESOURCES, p.exitValue(), out);
+        List<String> lines = out.lines().filter(l -> l.startsWith("convsim:")).toList();
+        assertEquals(List.of("convsim: cannot create a file for the W0 null's bases in " + missing + ": no such"
+                + " directory; make room there, or give convsim another directory for temporary files:"
+                + " CONVSIM_JAVA_OPTS=-Djava.io.tmpdir=DIR"), lines, out);
+        assertFalse(out.contains("\tat "), "no stack trace: " + out);
+        assertFalse(Files.exists(dir.resolve("report")), "nothing half-written");
+    }
+
     private static String java() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }

@@ -1,6 +1,7 @@
 package io.github.convsim.similarity;
 
 import io.github.convsim.conversion.Factor;
+import io.github.convsim.io.ScratchSpaceException;
 import io.github.convsim.io.WriteBehind;
 import io.github.convsim.linalg.Matrix;
 import java.io.IOException;
@@ -70,7 +71,13 @@ public final class NullBasisStore implements AutoCloseable {
 
     /** A store backed by a new temporary file in {@code dir}. */
     public static NullBasisStore spilling(Set<Side> sides, int keep, Path dir) throws IOException {
-        return new NullBasisStore(sides, keep, Files.createTempFile(dir, "convsim-w0-null-", ".bin"));
+        Path file;
+        try {
+            file = Files.createTempFile(dir, "convsim-w0-null-", ".bin");
+        } catch (IOException e) {
+            throw new ScratchSpaceException("cannot create a file for the W0 null's bases in", dir, e);
+        }
+        return new NullBasisStore(sides, keep, file);
     }
 
     /** Bytes one basis pair of a dimension-n space takes here, for choosing between the two stores. */
@@ -149,7 +156,7 @@ public final class NullBasisStore implements AutoCloseable {
     private void failIfWriteFailed() {
         IOException e = writeFailure;
         if (e != null) {
-            throw new UncheckedIOException("cannot write the W0 null's bases to " + file, e);
+            throw new ScratchSpaceException("cannot write the W0 null's bases to", file, e);
         }
     }
 
