@@ -29,6 +29,7 @@ final class SpectrumFigure {
                 .xAxisTitle("index (descending; log scale)").yAxisTitle("singular value").build();
         var st = chart.getStyler();
         st.setYAxisLogarithmic(true);
+        st.setYAxisDecimalPattern("0E0"); // every decade alike: XChart mixed "1E-4" with "0.001"
         // on a linear axis XChart labelled every 32nd of 768 indices and the labels ran together; on a log axis the
         // decades are labelled, and the r values of C_A and C_B spread over the first one instead of one corner
         st.setXAxisLogarithmic(true);
