@@ -188,5 +188,10 @@ class CompareCommandTest {
         assertEquals(2, r.exit());
         assertTrue(r.err().contains("at least two adapters"), r.err());
         assertFalse(Files.exists(dir.resolve("x")));
+        // a run directory that does not exist is named as missing, not counted as one adapter
+        Path missing = dir.resolve("no-such-run");
+        CliRunner.Result m = CliRunner.run("compare", missing.toString(), "--out", dir.resolve("x").toString());
+        assertEquals(3, m.exit(), m.err());
+        assertEquals("convsim: " + missing + ": no such file or directory", m.err().strip());
     }
 }

@@ -55,10 +55,14 @@ public final class Comparison {
     /**
      * The adapter directories to compare: the given ones, a directory of checkpoint-N directories expanded; ordered by
      * step when every one is a checkpoint-N.
+     *
+     * @throws CheckpointException naming a path that does not exist (not counted as no adapter), or a directory that is
+     *     neither an adapter nor a run of checkpoints
      */
     public static List<Path> expand(List<Path> dirs) throws CheckpointException {
         List<Path> out = new ArrayList<>();
         for (Path d : dirs) {
+            io.github.convsim.io.InputFiles.attributes(d);
             if (Files.isDirectory(d) && !Files.exists(d.resolve("adapter_config.json"))) {
                 try (Stream<Path> s = Files.list(d)) {
                     List<Path> found = s.filter(p -> CHECKPOINT.matcher(p.getFileName().toString()).matches()
