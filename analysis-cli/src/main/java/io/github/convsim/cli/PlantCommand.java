@@ -51,6 +51,9 @@ final class PlantCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Also replace an output of another convsim command at --out.")
     boolean force;
 
+    @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
+    boolean quiet;
+
     @Override
     public Integer call() throws Exception {
         if (!(noise >= 0) || Double.isInfinite(noise)) {
@@ -64,8 +67,10 @@ final class PlantCommand implements Callable<Integer> {
         try (AtomicOutput output = AtomicOutput.prepare(out, force, "plant", List.of(adapterDir, basePath));
              LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, BaseMatch.BaseCheck.STRICT)) {
             Path written = output.commit(d -> PlantedAdapter.write(ckpt, cpu.backend(), noise, seed, d));
-            spec.commandLine().getOut().printf(Locale.ROOT, "planted adapter (noise %.3g, seed %d, %d modules): %s%n",
-                    noise, seed, ckpt.moduleNames().size(), written);
+            if (!quiet) {
+                spec.commandLine().getOut().printf(Locale.ROOT, "planted adapter (noise %.3g, seed %d, %d modules):"
+                        + " %s%n", noise, seed, ckpt.moduleNames().size(), written);
+            }
         } finally {
             cpu.backend().close();
         }

@@ -53,6 +53,18 @@ class PlantCommandTest {
         }
     }
 
+    /** -q, as every command that writes files takes it: nothing on stdout, the adapter written. */
+    @Test
+    void quietPrintsNothing() {
+        Path out = dir.resolve("quiet");
+        CliRunner.Result r = CliRunner.run("plant", "--out", out.toString(), "-q");
+        assertEquals(0, r.exit(), r.err());
+        assertEquals("", r.out());
+        assertTrue(java.nio.file.Files.isRegularFile(out.resolve("adapter_model.safetensors")));
+        CliRunner.Result loud = CliRunner.run("plant", "--out", out.toString());
+        assertTrue(loud.out().startsWith("planted adapter (noise 0.100, seed 1, 2 modules): "), loud.out());
+    }
+
     @Test
     void badNoiseIsAUsageError() {
         CliRunner.Result r = CliRunner.run("plant", "--noise", "-1", "--out", dir.resolve("x").toString());
