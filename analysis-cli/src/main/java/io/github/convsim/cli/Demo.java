@@ -34,7 +34,7 @@ final class Demo {
         if (adapter == null || isBundled(adapter)) {
             return new Choice(base(), "the bundled demo base, for the bundled demo adapter");
         }
-        io.github.convsim.io.InputFiles.attributes(adapter);
+        io.github.convsim.model.LoraCheckpoint.requireAdapterDirectory(adapter);
         String named = io.github.convsim.io.PeftConfig.read(adapter.resolve("adapter_config.json"))
                 .baseModelNameOrPath().orElse(null);
         if (named != null) {

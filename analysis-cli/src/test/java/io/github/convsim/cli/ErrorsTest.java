@@ -51,6 +51,15 @@ class ErrorsTest {
         Path missing = dir.resolve("nothing-here");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--adapter", missing.toString()), 3,
                 missing + ": no such file or directory");
+        // base weights where the adapter belongs: the file, or a model directory
+        String base = CliRunner.repo().resolve("data/bert-base-uncased.query-value.safetensors").toString();
+        assertOneLine(CliRunner.run("analyze", "--out", out, base), 3, base + ": not a directory: an adapter is a"
+                + " directory holding adapter_config.json");
+        assertOneLine(CliRunner.run("analyze", "--out", out, base), 3, "base weights go to --base");
+        Path model = Files.createDirectories(dir.resolve("model"));
+        Files.writeString(model.resolve("config.json"), "{}");
+        assertOneLine(CliRunner.run("analyze", "--out", out, model.toString()), 3, model + ": not a PEFT adapter: it"
+                + " holds no adapter_config.json (base weights go to --base)");
         Path corrupt = dir.resolve("corrupt.safetensors");
         Files.write(corrupt, new byte[] {2, 0, 0, 0, 0, 0, 0, 0, '{', '}', ' ', ' '});
         assertOneLine(CliRunner.run("analyze", "--out", out, "--base", corrupt.toString()), 3, corrupt.toString());

@@ -67,15 +67,30 @@ public final class LoraCheckpoint implements AutoCloseable {
     }
 
     /**
+     * Checks that {@code dir} looks like a PEFT adapter: a directory holding adapter_config.json. Base weights given
+     * where the adapter belongs (a .safetensors file, a model directory) are the usual mistake, and the message says
+     * where they go.
+     *
+     * @throws CheckpointException naming {@code dir} and what it is instead
+     */
+    public static void requireAdapterDirectory(Path dir) throws CheckpointException {
+        if (!InputFiles.attributes(dir).isDirectory()) {
+            throw new CheckpointException(dir, "not a directory: an adapter is a directory holding"
+                    + " adapter_config.json and adapter_model.safetensors (or .bin); base weights go to --base");
+        }
+        if (!InputFiles.present(dir.resolve("adapter_config.json"))) {
+            throw new CheckpointException(dir, "not a PEFT adapter: it holds no adapter_config.json (base weights go"
+                    + " to --base)");
+        }
+    }
+
+    /**
      * As {@link #open(Path, Path)}; {@code check} says whether a base shown to be of another model family than the
      * adapter's is refused (see {@link BaseMatch}).
      */
     public static LoraCheckpoint open(Path adapterDir, Path basePath, BaseMatch.BaseCheck check)
             throws CheckpointException {
-        if (!InputFiles.attributes(adapterDir).isDirectory()) {
-            throw new CheckpointException(adapterDir, "not a directory: an adapter is a directory holding"
-                    + " adapter_config.json and adapter_model.safetensors (or .bin)");
-        }
+        requireAdapterDirectory(adapterDir);
         PeftConfig config = PeftConfig.read(adapterDir.resolve("adapter_config.json"));
         WeightSource adapter = openAdapterWeights(adapterDir);
         WeightSource base = null;
