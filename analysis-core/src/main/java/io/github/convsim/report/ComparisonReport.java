@@ -63,8 +63,7 @@ public final class ComparisonReport {
         if (!j.status().equals("tested")) {
             return sb.append("No verdict: ").append(j.reason()).append('.').toString();
         }
-        String adj = j.correction() == Correction.NONE ? "uncorrected" : Verdicts.correctionName(j.correction())
-                + "-adjusted over " + j.familySize() + " tests " + Verdicts.p(j.overall().pAdjusted());
+        String adj = Verdicts.adjusted(j.correction(), j.familySize(), "tests", j.overall().pAdjusted());
         sb.append(j.overall().exceeds() ? "The adapters share more than unrelated adapters do through W0"
                 : "They share no more than unrelated adapters do through W0");
         sb.append(" (p = ").append(Verdicts.p(j.overall().p())).append(", ").append(adj).append(")");

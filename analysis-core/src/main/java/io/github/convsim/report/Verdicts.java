@@ -55,10 +55,8 @@ public final class Verdicts {
         }
         switch (v.status()) {
             case TESTED -> {
-                String test = String.format(Locale.ROOT, "effect %.1f sd; p = %s%s", h.w0().effectSize(h.average()),
-                        p(v.p()), v.correction() == Correction.NONE ? ", uncorrected"
-                                : ", " + correctionName(v.correction()) + "-adjusted over " + v.familySize()
-                                + " maps " + p(v.pAdjusted()));
+                String test = String.format(Locale.ROOT, "effect %.1f sd; p = %s, %s", h.w0().effectSize(h.average()),
+                        p(v.p()), adjusted(v.correction(), v.familySize(), "maps", v.pAdjusted()));
                 sb.append(v.exceeds()
                         ? ". It exceeds what W0 alone produces (" + test + " < " + v.alpha()
                                 + "): similarity beyond the frozen weights."
@@ -101,6 +99,12 @@ public final class Verdicts {
         return String.format(Locale.ROOT, "it detects a conversion matrix shared by all layers up to noise %.3g of its"
                 + " size (plants averaging phi %.4f) in at least 80 %% of %d plants, so a 'no' rules out a shared map"
                 + " that strong", d.noise(), d.averageSimilarity(), d.repetitions());
+    }
+
+    /** "uncorrected", or how p was adjusted and to what: "Holm-adjusted over 4 maps 1.000". */
+    static String adjusted(Correction c, int familySize, String members, double pAdjusted) {
+        return c == Correction.NONE ? "uncorrected"
+                : correctionName(c) + "-adjusted over " + familySize + " " + members + " " + p(pAdjusted);
     }
 
     static String correctionName(Correction c) {
