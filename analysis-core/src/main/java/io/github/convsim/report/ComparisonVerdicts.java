@@ -49,11 +49,8 @@ public final class ComparisonVerdicts {
             } else {
                 ComparisonMap same = tested.stream().filter(t -> sameMap(t, m)).findFirst().orElse(null);
                 if (same != null) {
-                    boolean dwOfB = m.subject().equals("C_dW") && same.subject().equals("C_B")
-                            && m.side() == io.github.convsim.similarity.Side.LEFT;
-                    why.put(m, new String[] {"duplicate", "the same map as " + same.subject() + " " + same.side().label()
-                            + (dwOfB ? " (C_dW = C_B A spans C_B's columns when A has full row rank)"
-                            : " (phi equal in every cell)") + "; counted once"});
+                    why.put(m, new String[] {"duplicate", MapVerdict.duplicateReason(m.subject(), same.subject(),
+                            same.side())});
                 } else {
                     tested.add(m);
                 }

@@ -67,10 +67,8 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
                 Heatmap same = sameAs(h, family);
                 if (same != null) {
                     duplicates.put(h, same);
-                    boolean dwOfB = h.subject().equals("C_dW") && same.subject().equals("C_B") && h.side() == Side.LEFT;
-                    excluded.put(h, new Excluded(Status.DUPLICATE, "the same map as " + same.subject() + " "
-                            + same.side().label() + (dwOfB ? " (its subspaces are the same: C_dW = C_B A spans C_B's"
-                            + " columns when A has full row rank)" : " (phi equal in every cell)") + "; counted once"));
+                    excluded.put(h, new Excluded(Status.DUPLICATE, duplicateReason(h.subject(), same.subject(),
+                            same.side())));
                 } else {
                     family.add(h);
                 }
@@ -103,6 +101,17 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
             }
         }
         return out;
+    }
+
+    /**
+     * Why a map of {@code subject} equal in every cell to {@code twinSubject}'s on {@code side} is counted once: for
+     * C_dW beside C_B on the left, because C_dW = C_B A spans C_B's columns; otherwise by equal phi alone.
+     */
+    public static String duplicateReason(String subject, String twinSubject, Side side) {
+        boolean dwOfB = subject.equals("C_dW") && twinSubject.equals("C_B") && side == Side.LEFT;
+        return "the same map as " + twinSubject + " " + side.label() + (dwOfB ? " (its subspaces are the same: C_dW"
+                + " = C_B A spans C_B's columns when A has full row rank)" : " (phi equal in every cell)")
+                + "; counted once";
     }
 
     /** Why a map is not in the family. */
