@@ -44,7 +44,9 @@ public final class CondLoraReport {
     public static void write(List<ModuleFit> fits, Provenance provenance, Path dir) throws IOException {
         Path figures = Files.createDirectories(dir.resolve("figures"));
         table(fits).write().csv(dir.resolve("fit.csv").toFile());
-        JSON.writeValue(dir.resolve("summary.json").toFile(), summary(fits, provenance));
+        List<CondLoraVerdicts.Test> tests = CondLoraVerdicts.judge(fits, Correction.HOLM);
+        List<String> verdicts = verdicts(fits, tests);
+        JSON.writeValue(dir.resolve("summary.json").toFile(), summary(fits, tests, verdicts, provenance));
         StringBuilder md = new StringBuilder("# CondLoRA fit\n\nFor each module, one linear layer shared by all"
                 + " layers (A_l = Wa W0_l^T, B_l = W0_l Wb^T) fitted by stacked least squares to the adapter's factors."
                 + " R^2 = 1 - ||fit - target||^2 / ||target||^2.\n\n**Read R^2 against the nulls.** With a square,"
@@ -59,7 +61,6 @@ public final class CondLoraReport {
                     interval(f.gaussian().r2A()), interval(f.shuffled().r2A()), interval(f.shuffled().r2B())));
         }
         md.append('\n');
-        List<String> verdicts = verdicts(fits);
         for (int k = 0; k < fits.size(); k++) {
             ModuleFit f = fits.get(k);
             XYChart chart = chart(f);
@@ -72,11 +73,12 @@ public final class CondLoraReport {
         md.append("Arithmetic: ").append(provenance.arithmeticSentence()).append(".\n\n");
         provenance.asMap().forEach((k, v) -> md.append("- **").append(k).append("**: ").append(v).append('\n'));
         Files.writeString(dir.resolve("report.md"), md.toString(), StandardCharsets.UTF_8);
-        html(fits, provenance, dir);
+        html(fits, verdicts, provenance, dir);
     }
 
     /** index.html: the fits beside their nulls, the verdicts, the charts with captions, every file, provenance. */
-    static void html(List<ModuleFit> fits, Provenance provenance, Path dir) throws IOException {
+    static void html(List<ModuleFit> fits, List<String> verdicts, Provenance provenance, Path dir)
+            throws IOException {
         HtmlPage page = new HtmlPage("convsim condlora fit");
         page.paragraph("For each module, one linear layer shared by all layers (A_l = Wa W0_l^T, B_l = W0_l Wb^T)"
                 + " fitted by stacked least squares to the adapter's factors; R^2 = 1 - ||fit - target||^2 /"
@@ -93,7 +95,6 @@ public final class CondLoraReport {
         page.heading("Fits").table(List.of("module", "layers", "R^2 A", "Gaussian targets [95 %]",
                 "shuffled layers [95 %]", "R^2 B", "Gaussian targets [95 %]", "shuffled layers [95 %]",
                 "dW relative error", "chance 1/L"), rows, 1);
-        List<String> verdicts = verdicts(fits);
         page.heading("Verdicts").paragraph(TESTS_SENTENCE).list(java.util.stream.IntStream.range(0, fits.size())
                 .mapToObj(k -> fits.get(k).module() + ": " + verdicts.get(k)).toList());
         page.heading("Figures");
@@ -176,11 +177,10 @@ public final class CondLoraReport {
         return Table.create("fit", module, layer, r2A, r2B, dw);
     }
 
-    private static Map<String, Object> summary(List<ModuleFit> fits, Provenance provenance) {
+    private static Map<String, Object> summary(List<ModuleFit> fits, List<CondLoraVerdicts.Test> tests,
+                                               List<String> verdicts, Provenance provenance) {
         Map<String, Object> root = new LinkedHashMap<>();
         List<Map<String, Object>> modules = new ArrayList<>();
-        List<CondLoraVerdicts.Test> tests = CondLoraVerdicts.judge(fits, Correction.HOLM);
-        List<String> verdicts = verdicts(fits, tests);
         for (int k = 0; k < fits.size(); k++) {
             ModuleFit f = fits.get(k);
             Map<String, Object> m = new LinkedHashMap<>();

@@ -86,7 +86,7 @@ public record NullDistribution(String name, int draws, double[][] mean, double[]
      * 1 / (K + 1). Falls back to the linear scale if a draw is not positive.
      */
     public double pValue(double observed) {
-        return predictiveP(averageStats().getValues(), observed, true);
+        return predictiveP(averages, observed, true);
     }
 
     /**
