@@ -92,13 +92,18 @@ public final class Verdicts {
             return "its power was not estimated, so a 'no' says no shared map was detected, not that there is none";
         }
         if (d.none()) {
-            return String.format(Locale.ROOT, "even a conversion matrix shared by all layers with noise %.3g of its size"
+            return String.format(Locale.ROOT, "even a conversion matrix shared by all layers with noise %s of its size"
                     + " is detected in fewer than 80 %% of %d plants, so this 'no' rules out nothing",
-                    PlantedControl.NOISE[0], d.repetitions());
+                    noise(PlantedControl.NOISE[0]), d.repetitions());
         }
-        return String.format(Locale.ROOT, "it detects a conversion matrix shared by all layers up to noise %.3g of its"
+        return String.format(Locale.ROOT, "it detects a conversion matrix shared by all layers up to noise %s of its"
                 + " size (plants averaging phi %.4f) in at least 80 %% of %d plants, so a 'no' rules out a shared map"
-                + " that strong", d.noise(), d.averageSimilarity(), d.repetitions());
+                + " that strong", noise(d.noise()), d.averageSimilarity(), d.repetitions());
+    }
+
+    /** A relative noise level to three significant figures, without trailing zeros: 0.2, 7.5, 50. */
+    static String noise(double v) {
+        return new java.math.BigDecimal(String.format(Locale.ROOT, "%.3g", v)).stripTrailingZeros().toPlainString();
     }
 
     /** "uncorrected", or how p was adjusted and to what: "Holm-adjusted over 4 maps 1.000". */
