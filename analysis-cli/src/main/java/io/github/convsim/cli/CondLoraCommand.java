@@ -86,10 +86,13 @@ final class CondLoraCommand implements Runnable {
                 "Fit the shared Wa, Wb of every module and report R^2 per layer and overall for A, B and dW, "
                 + "beside two nulls: Gaussian targets of the same norms, and layers shuffled (A of one layer "
                 + "fitted with W0 of another).",
-                "A shared map reaches about 1/L on unrelated targets: read R^2 against the nulls."},
+                "A shared map reaches about 1/L on unrelated targets: read R^2 against the nulls.",
+                "Each verdict says its power: 8 planted adapters per noise level (0.025 to 50 times the shared "
+                + "part) that do share one layer are fitted too, and a 'no' names the noise up to which they are "
+                + "detected."},
             footer = {"", "Outputs: fit.csv (module, layer, r2_A, r2_B, dW_relative_error), summary.json",
-                "(overall R^2, nulls with 95 %% intervals, verdict, provenance),",
-                "figures/condlora.<module>.r2.png, report.md."})
+                "(overall R^2, nulls with 95 %% intervals, tests with p and power, verdict,",
+                "provenance), figures/condlora.<module>.r2.png, report.md."})
     static final class Fit implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -107,7 +110,7 @@ final class CondLoraCommand implements Runnable {
         @Option(names = "--draws", paramLabel = "K", defaultValue = "32", description = "Draws of each null (default: ${DEFAULT-VALUE}).")
         int draws;
 
-        @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of the nulls (default: ${DEFAULT-VALUE}).")
+        @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of the nulls and the plants (default: ${DEFAULT-VALUE}).")
         long seed;
 
         @Override

@@ -58,6 +58,18 @@ class CondLoraCommandTest {
                     test.get("beyond_both_nulls").asText());
             assertEquals(test.get("beyond_both_nulls").asText().equals("no"),
                     parts[k].contains("no more than unrelated targets give"), parts[k]);
+            // power from the plants: a planted level, at the Bonferroni bound of the family; a 'no' names it
+            JsonNode power = test.get("power");
+            double noise = power.get("detectable_noise").asDouble();
+            assertTrue(java.util.Arrays.stream(io.github.convsim.condlora.SharedLayerPlants.NOISE)
+                    .anyMatch(v -> v == noise), power.toString());
+            assertTrue(noise >= 1, "the demo's tests detect a shared layer under noise at least its size: " + power);
+            assertEquals(0.05 / 6, power.get("threshold").asDouble(), 1e-15);
+            assertEquals(8, power.get("repetitions").asInt());
+            String named = "up to noise " + new java.math.BigDecimal(String.valueOf(noise)).stripTrailingZeros()
+                    .toPlainString() + " of its size";
+            assertEquals(test.get("beyond_both_nulls").asText().equals("no"), parts[k].contains(named),
+                    named + " in " + parts[k]);
         }
         assertTrue(Files.isRegularFile(out.resolve("figures/condlora.value.r2.png")));
         assertTrue(Files.readString(out.resolve("report.md")).contains("about 1/L"));

@@ -30,9 +30,9 @@ import java.util.function.IntConsumer;
  *
  * <p>S is never formed: it would hold every layer's W0 at once (4 GiB per module of a 7B model). The base is streamed
  * twice through {@link LayerStream}. The first pass sums G = S^T S = sum_l W0_l^T W0_l and S^T T = sum_l W0_l^T T_l
- * for the observed targets and every null draw's; then Wa^T = (G + lambda I)^-1 S^T T ({@link #solveNormal}: by LU
- * when G is well conditioned, else the pseudo-inverse from G's eigenvalues). The second pass applies each fit, W0_l Wa^T, and measures it
- * against its targets layer by layer. Each layer's Gaussian null targets come from its own generator, so both passes
+ * for the observed targets, every null draw's and every plant's ({@link SharedLayerPlants}, for power); then
+ * Wa^T = (G + lambda I)^-1 S^T T ({@link #solveNormal}: by LU when G is well conditioned, else the pseudo-inverse from
+ * G's eigenvalues). The second pass applies each fit, W0_l Wa^T, and measures it against its targets layer by layer. Each layer's Gaussian null targets come from its own generator, so both passes
  * see the same draws whatever the grouping.
  */
 public final class CondLoraFit {
@@ -84,7 +84,8 @@ public final class CondLoraFit {
                 }
             }
             LoraModule first = layers.get(0);
-            long fixed = (long) Double.BYTES * first.in() * (first.in() + 4L * first.rank() * (1 + 2 * draws));
+            long fixed = (long) Double.BYTES * first.in() * (first.in() + 4L * first.rank() * (1 + 2 * draws
+                    + 2 * SharedLayerPlants.REPETITIONS));
             int group = Math.min(layers.size(), LayerGroups.size(first, Math.max(1, memory - fixed)));
             LayerStream stream = new LayerStream(ckpt, group);
             out.add(new ModuleTargets(module, layers, draws, seed).fit(backend, stream, ridge,
@@ -96,8 +97,8 @@ public final class CondLoraFit {
     /**
      * One module's targets: the observed A^T and B of every layer, then for each draw the Gaussian null's (Gaussian
      * matrices of the same Frobenius norms, layer by layer) and the shuffled null's (each layer's A and B fitted
-     * against another layer's W0, a random derangement of the layers). Target set k of layer l is produced on demand,
-     * identically in both passes.
+     * against another layer's W0, a random derangement of the layers), then the planted adapters' shared parts and
+     * noises. Target set k of layer l is produced on demand, identically in both passes.
      */
     private static final class ModuleTargets {
         private final String module;
@@ -118,13 +119,24 @@ public final class CondLoraFit {
             }
         }
 
-        /** Target sets: observed, then draws Gaussian, then draws shuffled. */
+        /**
+         * Target sets: observed, then draws Gaussian, then draws shuffled, then each plant's shared part, then each
+         * plant's noise ({@link SharedLayerPlants}).
+         */
         int sets() {
+            return 1 + 2 * draws + 2 * SharedLayerPlants.REPETITIONS;
+        }
+
+        /** Target sets judged as an adapter or a null draw: the observed one and the nulls'. */
+        int judgedSets() {
             return 1 + 2 * draws;
         }
 
-        /** The A^T (even positions) and B (odd positions) of every target set at position {@code l}. */
-        List<Matrix> at(int l) {
+        /**
+         * The A^T (even positions) and B (odd positions) of every target set at position {@code l}; {@code shared} is
+         * W0_l times the plants' shared maps.
+         */
+        List<Matrix> at(int l, Matrix shared) {
             LoraModule m = layers.get(l);
             List<Matrix> t = new ArrayList<>(2 * sets());
             t.add(m.a().transpose());
@@ -141,7 +153,22 @@ public final class CondLoraFit {
                 t.add(other.a().transpose());
                 t.add(other.b());
             }
+            int r = m.rank();
+            int plants = SharedLayerPlants.REPETITIONS;
+            for (int k = 0; k < plants; k++) {
+                t.add(shared.columnSlice(k * r, r));
+                t.add(shared.columnSlice((plants + k) * r, r));
+            }
+            for (int k = 0; k < plants; k++) {
+                t.add(SharedLayerPlants.unitNoise(seed, module, "A", m.layer(), k, t.get(2 * (judgedSets() + k))));
+                t.add(SharedLayerPlants.unitNoise(seed, module, "B", m.layer(), k, t.get(2 * (judgedSets() + k) + 1)));
+            }
             return t;
+        }
+
+        /** W0_l times the plants' shared maps, for every layer of a group. */
+        List<Matrix> shared(LinalgBackend backend, List<Matrix> w0s, Matrix maps) {
+            return backend.gemm(w0s, false, java.util.Collections.nCopies(w0s.size(), maps), false, Precision.FP64);
         }
 
         ModuleFit fit(LinalgBackend backend, LayerStream stream, double ridge, IntConsumer groupDone)
@@ -152,10 +179,12 @@ public final class CondLoraFit {
             Matrix gram = Matrix.zeros(n, n);
             Matrix rhs = Matrix.zeros(n, width); // S^T T of every target set, side by side
             Map<String, Double> timings = new HashMap<>();
+            Matrix maps = SharedLayerPlants.sharedMaps(seed, module, n, r);
             stream.forEach(layers, timings, g -> {
+                List<Matrix> shared = shared(backend, g.w0s(), maps);
                 List<Matrix> targets = new ArrayList<>(g.layers().size());
                 for (int k = 0; k < g.layers().size(); k++) {
-                    targets.add(concat(at(g.from() + k), n, width));
+                    targets.add(concat(at(g.from() + k, shared.get(k)), n, width));
                 }
                 List<Matrix> sq = backend.gemm(g.w0s(), true, g.w0s(), false, Precision.FP64);
                 List<Matrix> st = backend.gemm(g.w0s(), true, targets, false, Precision.FP64);
@@ -167,15 +196,18 @@ public final class CondLoraFit {
             });
             Matrix solution = solveNormal(backend, gram, rhs, ridge, layers.size() * n);
             // residual sums per target set: [res A, tot A, res B, tot B, res dW, tot dW]
-            double[][] acc = new double[sets()][6];
+            double[][] acc = new double[judgedSets()][6];
+            PlantSums plants = new PlantSums(r);
             List<LayerFit> perLayer = new ArrayList<>();
             stream.forEach(layers, timings, g -> {
                 List<Matrix> fits = backend.gemm(g.w0s(), false, java.util.Collections.nCopies(g.layers().size(),
                         solution), false, Precision.FP64);
+                List<Matrix> shared = shared(backend, g.w0s(), maps);
                 for (int k = 0; k < g.layers().size(); k++) {
-                    List<Matrix> t = at(g.from() + k);
+                    List<Matrix> t = at(g.from() + k, shared.get(k));
                     Matrix f = fits.get(k);
-                    for (int set = 0; set < sets(); set++) {
+                    plants.add(backend, t, f, judgedSets());
+                    for (int set = 0; set < judgedSets(); set++) {
                         Matrix fa = f.columnSlice(2 * set * r, r);
                         Matrix fb = f.columnSlice((2 * set + 1) * r, r);
                         double[] ra = residual(fa, t.get(2 * set));
@@ -197,7 +229,7 @@ public final class CondLoraFit {
             Matrix wb = solution.columnSlice(r, r).transpose();
             return new ModuleFit(module, layers, wa, wb, perLayer, r2(acc[0], 0), r2(acc[0], 2),
                     Math.sqrt(acc[0][4] / acc[0][5]), nullOf("gaussian", acc, 1), nullOf("shuffled", acc, 1 + draws),
-                    1.0 / layers.size(), ridge);
+                    plants.result(), 1.0 / layers.size(), ridge);
         }
 
         private R2Null nullOf(String name, double[][] acc, int from) {
@@ -210,6 +242,119 @@ public final class CondLoraFit {
                 dw[d] = Math.sqrt(acc[from + d][4] / acc[from + d][5]);
             }
             return new R2Null(name, r2A, r2B, dw);
+        }
+    }
+
+    /**
+     * The plants' residual sums, layer by layer. A target P + eps N fitted as FP + eps FN leaves the residual
+     * D + eps E (D = P - FP, E = N - FN), so R^2(eps) = 1 - (DD + 2 eps DE + eps^2 EE) / (PP + 2 eps PN + eps^2 NN)
+     * from six sums per factor. The update's residual ||X Y - B A||^2, with every factor linear in eps, comes from
+     * r x r products: ||XY||^2 = tr((X^T X)(Y Y^T)), <XY, BA> = tr((X^T B)(A Y^T)), whose parts are blocks of two
+     * Gram matrices, of [X0 X1 B0 B1] and of [Y0^T Y1^T A0^T A1^T].
+     */
+    private static final class PlantSums {
+        private final int r;
+        private final int plants = SharedLayerPlants.REPETITIONS;
+        private final double[][] sumsA = new double[plants][6];
+        private final double[][] sumsB = new double[plants][6];
+        private final double[][][] update = new double[SharedLayerPlants.NOISE.length][plants][2];
+
+        PlantSums(int r) {
+            this.r = r;
+        }
+
+        /** One layer: its targets {@code t} and fits {@code f} of every set, the plants' from {@code first} on. */
+        void add(LinalgBackend backend, List<Matrix> t, Matrix f, int first) {
+            List<Matrix> stacks = new ArrayList<>(2 * plants);
+            for (int k = 0; k < plants; k++) {
+                int s = first + k;
+                int e = first + plants + k;
+                Matrix pa = t.get(2 * s);
+                Matrix pb = t.get(2 * s + 1);
+                Matrix na = t.get(2 * e);
+                Matrix nb = t.get(2 * e + 1);
+                Matrix fpa = f.columnSlice(2 * s * r, r);
+                Matrix fpb = f.columnSlice((2 * s + 1) * r, r);
+                Matrix fna = f.columnSlice(2 * e * r, r);
+                Matrix fnb = f.columnSlice((2 * e + 1) * r, r);
+                accumulate(sumsA[k], pa, na, fpa, fna);
+                accumulate(sumsB[k], pb, nb, fpb, fnb);
+                stacks.add(Matrix.hstack(List.of(fpb, fnb, pb, nb)));
+                stacks.add(Matrix.hstack(List.of(fpa, fna, pa, na)));
+            }
+            List<Matrix> grams = backend.gramOfColumns(stacks, Precision.FP64);
+            for (int k = 0; k < plants; k++) {
+                Matrix gu = grams.get(2 * k);
+                Matrix gv = grams.get(2 * k + 1);
+                for (int e = 0; e < SharedLayerPlants.NOISE.length; e++) {
+                    double eps = SharedLayerPlants.NOISE[e];
+                    double xy = trace(block(gu, 0, 0, eps), block(gv, 0, 0, eps));
+                    double ba = trace(block(gu, 2, 2, eps), block(gv, 2, 2, eps));
+                    double cross = trace(block(gu, 0, 2, eps), block(gv, 2, 0, eps));
+                    update[e][k][0] += Math.max(0, xy + ba - 2 * cross);
+                    update[e][k][1] += ba;
+                }
+            }
+        }
+
+        /** Adds [PP, PN, NN, DD, DE, EE] of one layer's target P + eps N and its fit FP + eps FN. */
+        private static void accumulate(double[] sums, Matrix p, Matrix n, Matrix fp, Matrix fn) {
+            double[] pd = p.data();
+            double[] nd = n.data();
+            double[] fpd = fp.data();
+            double[] fnd = fn.data();
+            for (int i = 0; i < pd.length; i++) {
+                double d = pd[i] - fpd[i];
+                double e = nd[i] - fnd[i];
+                sums[0] += pd[i] * pd[i];
+                sums[1] += pd[i] * nd[i];
+                sums[2] += nd[i] * nd[i];
+                sums[3] += d * d;
+                sums[4] += d * e;
+                sums[5] += e * e;
+            }
+        }
+
+        /** (P0 + eps P1)^T (Q0 + eps Q1) from the Gram matrix g of [.. P0 P1 .. Q0 Q1 ..], P0 at block p, Q0 at q. */
+        private Matrix block(Matrix g, int p, int q, double eps) {
+            Matrix out = Matrix.zeros(r, r);
+            for (int a = 0; a < r; a++) {
+                for (int b = 0; b < r; b++) {
+                    out.set(a, b, g.get(p * r + a, q * r + b) + eps * (g.get(p * r + a, (q + 1) * r + b)
+                            + g.get((p + 1) * r + a, q * r + b)) + eps * eps * g.get((p + 1) * r + a, (q + 1) * r + b));
+                }
+            }
+            return out;
+        }
+
+        /** tr(X Y) of two r x r matrices. */
+        private static double trace(Matrix x, Matrix y) {
+            double t = 0;
+            for (int a = 0; a < x.rows(); a++) {
+                for (int b = 0; b < x.cols(); b++) {
+                    t += x.get(a, b) * y.get(b, a);
+                }
+            }
+            return t;
+        }
+
+        SharedLayerPlants result() {
+            double[] noise = SharedLayerPlants.NOISE;
+            double[][] r2A = new double[noise.length][plants];
+            double[][] r2B = new double[noise.length][plants];
+            double[][] dw = new double[noise.length][plants];
+            for (int e = 0; e < noise.length; e++) {
+                for (int k = 0; k < plants; k++) {
+                    r2A[e][k] = r2At(sumsA[k], noise[e]);
+                    r2B[e][k] = r2At(sumsB[k], noise[e]);
+                    dw[e][k] = Math.sqrt(update[e][k][0] / update[e][k][1]);
+                }
+            }
+            return new SharedLayerPlants(noise.clone(), r2A, r2B, dw);
+        }
+
+        private static double r2At(double[] s, double eps) {
+            return 1 - (s[3] + 2 * eps * s[4] + eps * eps * s[5]) / (s[0] + 2 * eps * s[1] + eps * eps * s[2]);
         }
     }
 

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.github.convsim.condlora.LayerFit;
 import io.github.convsim.condlora.ModuleFit;
 import io.github.convsim.condlora.R2Null;
+import io.github.convsim.condlora.SharedLayerPlants;
 import io.github.convsim.results.Provenance;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;
@@ -36,8 +37,11 @@ public final class CondLoraReport {
     private static final String TESTS_SENTENCE = "Each of R^2 of A, R^2 of B and the relative error of dW is tested"
             + " against both nulls' draws fitted as log-normal (one-sided predictive t-tests); p is the larger of the"
             + " two, and is adjusted by Holm over every module's three tests. A part is beyond both nulls when its"
-            + " adjusted p is below 0.05. Power is not estimated: 'no more than unrelated targets give' says that no"
-            + " shared structure was detected, not that there is none.";
+            + " adjusted p is below 0.05. Power: with the adapter, " + SharedLayerPlants.REPETITIONS + " planted"
+            + " adapters per noise level that do share one layer (A_l^T = W0_l Ma + noise, B_l = W0_l Mb + noise, the"
+            + " noise " + noiseRange() + " times the shared part's size) are fitted and tested against the same nulls at"
+            + " p below 0.05 over the family size; a 'no more than unrelated targets give' names the largest noise up to"
+            + " which at least 80 % of them are detected: a shared layer that strong is ruled out, a weaker one is not.";
 
     private CondLoraReport() {}
 
@@ -141,7 +145,8 @@ public final class CondLoraReport {
                 + Verdicts.adjusted(test.correction(), test.familySize(), "tests", test.pAdjusted());
         String judgement;
         if (!test.beyond()) {
-            judgement = "no more than unrelated targets give (" + p + ")";
+            judgement = "no more than unrelated targets give (" + p + "); " + powerClause(factor, higherIsBetter,
+                    test.power());
         } else if (excess < 0.05) {
             judgement = String.format(Locale.ROOT, "beyond both nulls, by a small margin (%.1f points beyond the closer"
                     + " null; %s)", 100 * excess, p);
@@ -149,6 +154,30 @@ public final class CondLoraReport {
             judgement = String.format(Locale.ROOT, "well beyond both nulls (%.1f points; %s)", 100 * excess, p);
         }
         return "It " + what + " " + nulls + ": " + judgement + ".";
+    }
+
+    /** What a 'no more than' rules out: the strongest shared layer the test detects, from the plants. */
+    static String powerClause(String factor, boolean higherIsBetter, CondLoraVerdicts.Power power) {
+        if (power == null) {
+            return "its power was not estimated, so this says no shared layer was detected, not that there is none";
+        }
+        if (power.none()) {
+            return String.format(Locale.ROOT, "even a layer shared by all layers with noise %s of its size is"
+                    + " detected in fewer than 80 %% of %d plants, so this rules out nothing",
+                    Verdicts.noise(SharedLayerPlants.NOISE[0]), power.repetitions());
+        }
+        double[] grid = SharedLayerPlants.NOISE;
+        String largest = power.noise() >= grid[grid.length - 1] ? ", the largest planted" : "";
+        String reached = higherIsBetter ? "explaining " + pct(power.statistic()) + " of " + factor
+                : "reproducing " + factor + " with relative error " + pct(power.statistic());
+        return String.format(Locale.ROOT, "it detects a layer shared by all layers up to noise %s of its size%s"
+                + " (plants %s) in at least 80 %% of %d plants, so this rules out a shared layer that strong",
+                Verdicts.noise(power.noise()), largest, reached, power.repetitions());
+    }
+
+    private static String noiseRange() {
+        double[] grid = SharedLayerPlants.NOISE;
+        return Verdicts.noise(grid[0]) + " to " + Verdicts.noise(grid[grid.length - 1]);
     }
 
     private static String pct(double v) {
@@ -206,6 +235,15 @@ public final class CondLoraReport {
                 j.put("p_value", t.p());
                 j.put("p_adjusted", t.pAdjusted());
                 j.put("beyond_both_nulls", t.beyond() ? "yes" : "no");
+                if (t.power() != null) {
+                    Map<String, Object> pw = new LinkedHashMap<>();
+                    pw.put("detectable_noise", t.power().none() ? null : t.power().noise());
+                    pw.put("plants_" + (t.factor().equals("dW") ? "dW_relative_error" : "r2_" + t.factor()),
+                            t.power().none() ? null : t.power().statistic());
+                    pw.put("repetitions", t.power().repetitions());
+                    pw.put("threshold", t.power().threshold());
+                    j.put("power", pw);
+                }
                 judged.add(j);
             }
             m.put("tests", judged);
@@ -220,6 +258,10 @@ public final class CondLoraReport {
         stats.put("family_size", tests.isEmpty() ? 0 : tests.get(0).familySize());
         stats.put("correction", Correction.HOLM.label());
         stats.put("alpha", MapVerdict.ALPHA);
+        stats.put("power", "per test, the largest relative noise up to which at least 80 % of "
+                + SharedLayerPlants.REPETITIONS + " planted adapters sharing one layer (noise " + noiseRange()
+                + " times the shared part) beat both nulls at p below alpha / family size, and the plants' mean"
+                + " statistic there");
         root.put("statistics", stats);
         root.put("provenance", provenance.asMap());
         return root;

@@ -2,10 +2,12 @@ package io.github.convsim.report;
 
 import io.github.convsim.condlora.ModuleFit;
 import io.github.convsim.condlora.R2Null;
+import io.github.convsim.condlora.SharedLayerPlants;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting;
 import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.NullDistribution;
+import io.github.convsim.similarity.PowerCurve;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,12 +18,28 @@ import java.util.List;
  * <p>Each of R^2 of A, R^2 of B (higher is better) and the relative error of dW (lower is better) is tested against
  * each null's draws fitted as log-normal (the predictive t-test of {@link NullDistribution#pValue}), one-sided. Beating
  * both nulls is the claim, so a test's p is the larger of its two (an intersection-union test: valid at the level of
- * either). The family is every module's three tests; p is adjusted over it (Holm by default).
+ * either). The family is every module's three tests; p is adjusted over it (Holm by default). Each test's power comes
+ * from the fit's planted adapters that do share one layer ({@link SharedLayerPlants}).
  */
 public final class CondLoraVerdicts {
-    /** One test: {@code factor} "A", "B" or "dW" of a module, against both nulls. */
+    /**
+     * One test: {@code factor} "A", "B" or "dW" of a module, against both nulls; {@code power} what it could detect
+     * (null where the fit carries no plants).
+     */
     public record Test(String module, String factor, double observed, double pGaussian, double pShuffled, double p,
-                       double pAdjusted, int familySize, Correction correction, boolean beyond) {}
+                       double pAdjusted, int familySize, Correction correction, boolean beyond, Power power) {}
+
+    /**
+     * What a test could detect: the largest planted noise up to which at least 80 % of the {@code repetitions} plants
+     * beat both nulls at p below {@code threshold} (alpha over the family size, a Bonferroni bound on Holm's first
+     * step), and the plants' mean statistic there (R^2, or dW's relative error); noise NaN where even the least noisy
+     * plants were not detected that often.
+     */
+    public record Power(double noise, double statistic, int repetitions, double threshold) {
+        public boolean none() {
+            return Double.isNaN(noise);
+        }
+    }
 
     private CondLoraVerdicts() {}
 
@@ -37,12 +55,46 @@ public final class CondLoraVerdicts {
         double[] combined = p.stream().mapToDouble(v -> Math.max(v[1], v[2])).toArray();
         double[] adjusted = MultipleTesting.adjust(combined, correction);
         int family = (int) java.util.Arrays.stream(adjusted).filter(v -> !Double.isNaN(v)).count();
+        double threshold = MapVerdict.ALPHA / Math.max(1, family);
         List<Test> out = new ArrayList<>();
         for (int k = 0; k < combined.length; k++) {
+            ModuleFit f = fits.get(k / 3);
+            SharedLayerPlants plants = f.plants();
+            Power power = plants == null ? null : switch (k % 3) {
+                case 0 -> power(plants.noise(), plants.r2A(), f.gaussian().r2A(), f.shuffled().r2A(), true, threshold);
+                case 1 -> power(plants.noise(), plants.r2B(), f.gaussian().r2B(), f.shuffled().r2B(), true, threshold);
+                default -> power(plants.noise(), plants.dwError(), f.gaussian().dwError(), f.shuffled().dwError(),
+                        false, threshold);
+            };
             out.add(new Test(names.get(k)[0], names.get(k)[1], p.get(k)[0], p.get(k)[1], p.get(k)[2], combined[k],
-                    adjusted[k], family, correction, adjusted[k] < MapVerdict.ALPHA));
+                    adjusted[k], family, correction, adjusted[k] < MapVerdict.ALPHA, power));
         }
         return out;
+    }
+
+    /** The power of one test from its plants' statistic, plants[e][k] at noise[e] ({@link SharedLayerPlants}). */
+    static Power power(double[] noise, double[][] plants, double[] gaussian, double[] shuffled, boolean higherIsBetter,
+                       double threshold) {
+        double found = Double.NaN;
+        double statistic = Double.NaN;
+        for (int e = 0; e < plants.length; e++) {
+            int detected = 0;
+            double sum = 0;
+            for (double v : plants[e]) {
+                sum += v;
+                double pv = Math.max(NullDistribution.predictiveP(gaussian, v, higherIsBetter),
+                        NullDistribution.predictiveP(shuffled, v, higherIsBetter));
+                if (pv < threshold) {
+                    detected++;
+                }
+            }
+            if (detected < PowerCurve.POWER * plants[e].length) {
+                break;
+            }
+            found = noise[e];
+            statistic = sum / plants[e].length;
+        }
+        return new Power(found, statistic, plants.length == 0 ? 0 : plants[0].length, threshold);
     }
 
     private static void add(List<double[]> p, List<String[]> names, String module, String factor, double observed,

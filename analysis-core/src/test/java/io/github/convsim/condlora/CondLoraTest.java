@@ -215,6 +215,76 @@ class CondLoraTest extends CpuBackendTest {
         }
     }
 
+    /** A PEFT LoRA whose factors are plant {@code k} of {@link SharedLayerPlants} at noise {@code eps}. */
+    Path plantAsAdapter(Path basePath, long seed, int k, double eps) throws Exception {
+        Path a = Files.createDirectories(dir.resolve("plant" + k + "-" + eps));
+        Files.writeString(a.resolve("adapter_config.json"),
+                "{\"peft_type\": \"LORA\", \"r\": 2, \"lora_alpha\": 4, \"target_modules\": [\"query\"]}");
+        SafetensorsWriter w = new SafetensorsWriter();
+        try (var b = io.github.convsim.io.SafetensorsFile.open(basePath)) {
+            for (int l = 0; l < LAYERS; l++) {
+                Matrix w0 = Matrix.fromRowMajor(N, N, b.readDoubles("bert.encoder.layer." + l
+                        + ".attention.self.query.weight"));
+                Matrix[] t = SharedLayerPlants.targets(w0, seed, "query", l, R, k, eps);
+                String p = "base_model.model.bert.encoder.layer." + l + ".attention.self.query";
+                // A^T column-major is A row-major
+                w.add(p + ".lora_A.weight", Dtype.F64, new long[] {R, N}, t[0].data());
+                w.add(p + ".lora_B.weight", Dtype.F64, new long[] {N, R}, t[1].transpose().data());
+            }
+        }
+        w.write(a.resolve("adapter_model.safetensors"));
+        return a;
+    }
+
+    /**
+     * The plants are fitted once, their shared part and noise apart, and every noise level follows from sums of the two
+     * (the fit is linear in its targets). Read as an adapter, plant k at one noise level must fit exactly as the
+     * plants say: by LU, with ridge, and by the pseudo-inverse of a rank-deficient stack.
+     */
+    @ParameterizedTest(name = "ridge {0}, {1} zero columns in every W0")
+    @org.junit.jupiter.params.provider.CsvSource({"0, 0", "0.5, 0", "0, 4"})
+    void eachPlantFitsAsTheAdapterItMakes(double ridge, int zeroColumns) throws Exception {
+        Path basePath = base(30, zeroColumns);
+        long seed = 77;
+        for (int[] at : new int[][] {{3, 9}, {6, 0}, {0, 15}}) {
+            int k = at[0];
+            int e = at[1];
+            double eps = SharedLayerPlants.NOISE[e];
+            try (LoraCheckpoint c = LoraCheckpoint.open(plantAsAdapter(basePath, seed, k, eps), basePath)) {
+                ModuleFit f = CondLoraFit.fit(c, backend, new CondLoraSettings(ridge, 2, seed)).get(0);
+                SharedLayerPlants plants = f.plants();
+                assertEquals(f.r2A(), plants.r2A()[e][k], 1e-11, "R^2 of A, plant " + k + " at noise " + eps);
+                assertEquals(f.r2B(), plants.r2B()[e][k], 1e-11, "R^2 of B, plant " + k + " at noise " + eps);
+                assertEquals(f.dwError(), plants.dwError()[e][k], 1e-9 * Math.max(1, f.dwError()),
+                        "dW error, plant " + k + " at noise " + eps);
+            }
+        }
+    }
+
+    /** More noise, less fit: each plant's R^2 falls from about 1 towards what unrelated targets give. */
+    @Test
+    void plantsFitLessAsTheirNoiseGrows() throws Exception {
+        Random rng = new Random(3);
+        Path basePath = base(31);
+        try (LoraCheckpoint c = LoraCheckpoint.open(plantedLora(basePath, new Matrix(R, N, TestData.gaussian(rng,
+                R * N)), new Matrix(R, N, TestData.gaussian(rng, R * N)), 0.3, 9), basePath)) {
+            SharedLayerPlants p = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 4, 12)).get(0).plants();
+            int last = SharedLayerPlants.NOISE.length - 1;
+            for (int k = 0; k < SharedLayerPlants.REPETITIONS; k++) {
+                assertEquals(1, p.r2A()[0][k], 1e-3);
+                assertEquals(0, p.dwError()[0][k], 0.05);
+                // beyond a noise of a few times the shared part, R^2 approaches the noise's own fit from either side
+                for (int e = 1; SharedLayerPlants.NOISE[e] <= 5; e++) {
+                    assertTrue(p.r2A()[e][k] < p.r2A()[e - 1][k] + 1e-3, "plant " + k + " at noise index " + e);
+                    assertTrue(p.r2B()[e][k] < p.r2B()[e - 1][k] + 1e-3, "plant " + k + " at noise index " + e);
+                }
+                // at noise 50 the shared part is 1/2501 of the target: what is left is what any targets give, ~1/L
+                assertEquals(1.0 / LAYERS, p.r2A()[last][k], 0.08);
+                assertTrue(p.dwError()[last][k] > 0.8, "dW error at noise 50: " + p.dwError()[last][k]);
+            }
+        }
+    }
+
     @Test
     void exportsRoundTripBothWays() throws Exception {
         Random rng = new Random(6);

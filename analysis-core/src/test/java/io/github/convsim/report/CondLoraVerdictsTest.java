@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.github.convsim.condlora.ModuleFit;
 import io.github.convsim.condlora.R2Null;
+import io.github.convsim.condlora.SharedLayerPlants;
 import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.NullDistribution;
 import java.util.Arrays;
@@ -24,7 +25,8 @@ class CondLoraVerdictsTest {
     }
 
     private static ModuleFit fit(String module, double r2A, double r2B, double dw, R2Null gaussian, R2Null shuffled) {
-        return new ModuleFit(module, List.of(), null, null, List.of(), r2A, r2B, dw, gaussian, shuffled, 1.0 / 12, 0);
+        return new ModuleFit(module, List.of(), null, null, List.of(), r2A, r2B, dw, gaussian, shuffled, null, 1.0 / 12,
+                0);
     }
 
     @Test
@@ -81,5 +83,70 @@ class CondLoraVerdictsTest {
         assertEquals(3, words.get(1).split("no more than unrelated targets give").length - 1, words.get(1));
         // judged alone, a module's family is its own three tests
         assertTrue(CondLoraReport.verdict(fits.get(1)).contains("Holm-adjusted over 3 tests"));
+    }
+
+    /**
+     * Power: the largest noise up to which at least 80 % of the plants beat both nulls at alpha over the family
+     * size, counted by hand; the sentence of a 'no' names it, and a fit without plants says power was not estimated.
+     */
+    @Test
+    void powerIsTheLargestNoiseWhereFourInFivePlantsBeatBothNullsAtTheBonferroniBound() {
+        R2Null gaussian = new R2Null("gaussian", draws(0.083, 0.02, 1), draws(0.083, 0.02, 2), draws(0.995, 0.0005, 3));
+        R2Null shuffled = new R2Null("shuffled", draws(0.083, 0.02, 4), draws(0.085, 0.03, 5), draws(0.996, 0.0005, 6));
+        double[] noise = SharedLayerPlants.NOISE;
+        int reps = SharedLayerPlants.REPETITIONS;
+        double[][] r2A = new double[noise.length][reps];
+        double[][] r2B = new double[noise.length][reps];
+        double[][] dw = new double[noise.length][reps];
+        Random rng = new Random(9);
+        for (int e = 0; e < noise.length; e++) {
+            for (int k = 0; k < reps; k++) {
+                double shared = 1 / (1 + noise[e] * noise[e]);
+                double jitter = 1 + 0.01 * rng.nextGaussian();
+                r2A[e][k] = (shared + (1 - shared) * 0.083) * jitter;
+                r2B[e][k] = r2A[e][k];
+                dw[e][k] = Math.min(1, Math.sqrt(1 - shared) * jitter);
+            }
+        }
+        SharedLayerPlants plants = new SharedLayerPlants(noise.clone(), r2A, r2B, dw);
+        ModuleFit weak = new ModuleFit("weak", List.of(), null, null, List.of(), 0.083, 0.083, 0.9955, gaussian,
+                shuffled, plants, 1.0 / 12, 0);
+        List<CondLoraVerdicts.Test> tests = CondLoraVerdicts.judge(List.of(weak), Correction.HOLM);
+        double threshold = 0.05 / 3;
+        double[][][] statOf = {r2A, r2B, dw};
+        double[][][] nullsOf = {{gaussian.r2A(), shuffled.r2A()}, {gaussian.r2B(), shuffled.r2B()},
+            {gaussian.dwError(), shuffled.dwError()}};
+        for (int part = 0; part < 3; part++) {
+            double expected = Double.NaN;
+            for (int e = 0; e < noise.length; e++) {
+                int detected = 0;
+                for (double v : statOf[part][e]) {
+                    boolean upper = part != 2;
+                    double pv = Math.max(NullDistribution.predictiveP(nullsOf[part][0], v, upper),
+                            NullDistribution.predictiveP(nullsOf[part][1], v, upper));
+                    detected += pv < threshold ? 1 : 0;
+                }
+                if (detected * 5 < reps * 4) {
+                    break;
+                }
+                expected = noise[e];
+            }
+            CondLoraVerdicts.Power power = tests.get(part).power();
+            assertEquals(threshold, power.threshold(), 1e-15);
+            assertEquals(reps, power.repetitions());
+            assertEquals(expected, power.noise(), 0, "part " + part);
+            // with these plants every part detects a shared layer well past noise 1 and short of the largest planted
+            assertTrue(power.noise() > 1 && power.noise() < noise[noise.length - 1], "part " + part + ": " + power);
+            int at = Arrays.binarySearch(noise, power.noise());
+            assertEquals(Arrays.stream(statOf[part][at]).average().orElseThrow(), power.statistic(), 1e-15);
+        }
+        String words = CondLoraReport.verdict(weak);
+        assertTrue(words.contains("it detects a layer shared by all layers up to noise "
+                + Verdicts.noise(tests.get(0).power().noise()) + " of its size (plants explaining"), words);
+        assertTrue(CondLoraReport.verdict(fit("unplanted", 0.083, 0.083, 0.9955, gaussian, shuffled))
+                .contains("its power was not estimated"));
+        assertEquals("0.025", Verdicts.noise(0.025));
+        assertEquals("7.5", Verdicts.noise(7.5));
+        assertEquals("50", Verdicts.noise(50));
     }
 }
