@@ -72,7 +72,7 @@ public final class AtomicOutput implements AutoCloseable {
         this.lockFile = lockFile;
         this.locked = locked;
         this.cleanup = new Thread(() -> {
-            deleteQuietly(temp);
+            discard(temp);
             locked.release(lockFile);
         }, "convsim-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
@@ -383,6 +383,38 @@ public final class AtomicOutput implements AutoCloseable {
                 c.close();
             } catch (IOException e) {
                 // nothing to do
+            }
+        }
+    }
+
+    /**
+     * Removes the temporary directory from the shutdown hook. The JVM runs hooks beside the run's other threads, which
+     * may still be writing into it (a module's figures): a file created after the deletion listed the directory kept
+     * it, and killed runs left it behind. So it is moved aside first (a name of the same pattern, so that a later run
+     * clears it should this fail), after which nothing new is created in it by name, and then deleted; a writer that
+     * re-creates the directory meanwhile ({@code Files.createDirectories} of a subdirectory) is caught by the next
+     * passes, until it has stayed absent for a few milliseconds.
+     */
+    static void discard(Path temp) {
+        int absent = 0;
+        for (int pass = 0; pass < 200 && absent < 3; pass++) {
+            if (!Files.exists(temp, LinkOption.NOFOLLOW_LINKS)) {
+                absent++;
+            } else {
+                absent = 0;
+                Path aside = temp.resolveSibling(temp.getFileName() + Integer.toHexString(pass));
+                try {
+                    Files.move(temp, aside, StandardCopyOption.ATOMIC_MOVE);
+                } catch (IOException e) {
+                    aside = temp;
+                }
+                deleteQuietly(aside);
+            }
+            try {
+                Thread.sleep(2);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
             }
         }
     }

@@ -166,6 +166,43 @@ class AtomicOutputTest {
         assertTrue(Files.exists(notOurs.resolve("data.bin")), "a directory without the marker stays");
     }
 
+    /**
+     * A killed run's shutdown hook removes the temporary directory while another thread still writes into it (a
+     * module's figures): nothing may be left, whichever file the writer was creating. Deleting in place lost this race
+     * (a file created after the listing kept the directory); the hook moves it aside first.
+     */
+    @Test
+    void theShutdownCleanupRemovesTheDirectoryWhileAWriterFillsIt() throws Exception {
+        for (int round = 0; round < 20; round++) {
+            Path temp = Files.createDirectories(dir.resolve(".r.tmp-" + ProcessHandle.current().pid() + "-ab" + round));
+            Path figures = Files.createDirectories(temp.resolve("figures"));
+            for (int i = 0; i < 200; i++) {
+                Files.writeString(figures.resolve("old" + i + ".png"), "x");
+            }
+            java.util.concurrent.atomic.AtomicBoolean stopped = new java.util.concurrent.atomic.AtomicBoolean();
+            java.util.concurrent.CountDownLatch writing = new java.util.concurrent.CountDownLatch(1);
+            java.util.concurrent.atomic.AtomicBoolean cancelled = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread writer = new Thread(() -> {
+                for (int i = 0; !cancelled.get(); i++) {
+                    try {
+                        Files.writeString(figures.resolve("f" + i + ".png"), "x");
+                    } catch (IOException gone) {
+                        stopped.set(true);
+                        return;
+                    }
+                    writing.countDown();
+                }
+            });
+            writer.start();
+            writing.await();
+            AtomicOutput.discard(temp);
+            writer.join(5_000);
+            cancelled.set(true);
+            assertTrue(stopped.get(), "the writer cannot go on once the directory is gone");
+            assertEquals(List.of(), names(dir), "round " + round + ": nothing is left");
+        }
+    }
+
     @Test
     void theOperatingSystemsReasonIsFoundThroughWrappers() {
         IOException disk = new IOException("No space left on device");
