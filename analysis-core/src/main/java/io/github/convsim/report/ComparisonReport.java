@@ -66,7 +66,7 @@ public final class ComparisonReport {
         String adj = Verdicts.adjusted(j.correction(), j.familySize(), "tests", j.overall().pAdjusted());
         sb.append(j.overall().exceeds() ? "The adapters share more than unrelated adapters do through W0"
                 : "They share no more than unrelated adapters do through W0");
-        sb.append(" (p = ").append(Verdicts.p(j.overall().p())).append(", ").append(adj).append(")");
+        sb.append(" (").append(Verdicts.pIs(j.overall().p())).append(", ").append(adj).append(")");
         List<String> beyond = j.pairs().stream().filter(ComparisonVerdicts.Test::exceeds)
                 .map(t -> adapters.get(t.a()) + " & " + adapters.get(t.b()) + " (" + String.format(Locale.ROOT, "%.4f",
                         t.statistic()) + ", adjusted p " + Verdicts.p(t.pAdjusted()) + ")").toList();

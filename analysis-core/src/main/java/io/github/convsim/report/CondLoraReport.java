@@ -141,7 +141,7 @@ public final class CondLoraReport {
                 pct(R2Null.mean(gaussian)), pct(R2Null.lo(gaussian)), pct(R2Null.hi(gaussian)));
         double nearest = CondLoraVerdicts.closerNullMean(gaussian, shuffled, higherIsBetter);
         double excess = higherIsBetter ? observed - nearest : nearest - observed;
-        String p = "p = " + Verdicts.p(test.p()) + " against both nulls, "
+        String p = Verdicts.pIs(test.p()) + " against both nulls, "
                 + Verdicts.adjusted(test.correction(), test.familySize(), "tests", test.pAdjusted());
         String judgement;
         if (!test.beyond()) {

@@ -55,8 +55,8 @@ public final class Verdicts {
         }
         switch (v.status()) {
             case TESTED -> {
-                String test = String.format(Locale.ROOT, "effect %.1f sd; p = %s, %s", h.w0().effectSize(h.average()),
-                        p(v.p()), adjusted(v.correction(), v.familySize(), "maps", v.pAdjusted()));
+                String test = String.format(Locale.ROOT, "effect %.1f sd; %s, %s", h.w0().effectSize(h.average()),
+                        pIs(v.p()), adjusted(v.correction(), v.familySize(), "maps", v.pAdjusted()));
                 sb.append(v.exceeds()
                         ? ". It exceeds what W0 alone produces (" + test + " < " + v.alpha()
                                 + "): similarity beyond the frozen weights."
@@ -69,9 +69,9 @@ public final class Verdicts {
             case NO_NULL -> {
                 if (h.gaussian() != null) {
                     double p = h.gaussian().pValue(h.average());
-                    sb.append(String.format(Locale.ROOT, ". %s the Gaussian baseline (p = %s, uncorrected); the W0 null"
+                    sb.append(String.format(Locale.ROOT, ". %s the Gaussian baseline (%s, uncorrected); the W0 null"
                             + " was not computed, so nothing is said about W0.", p < MapVerdict.ALPHA ? "Above"
-                            : "Not above", p(p)));
+                            : "Not above", pIs(p)));
                 } else {
                     sb.append(". No null was computed.");
                 }
@@ -116,10 +116,22 @@ public final class Verdicts {
         return c == Correction.HOLM ? "Holm" : c == Correction.BH ? "BH" : "un";
     }
 
-    /** A p-value to two significant figures, small ones in scientific notation. */
+    /** "p = 0.024", or "p < 2.2e-308" where the tail underflowed: a p-value in a sentence. */
+    static String pIs(double p) {
+        String v = p(p);
+        return v.startsWith("<") ? "p " + v : "p = " + v;
+    }
+
+    /**
+     * A p-value to two significant figures, small ones in scientific notation; one below the smallest normal double
+     * (a tail beyond the arithmetic, computed as 0) as a bound, never as "0.0e+00".
+     */
     static String p(double p) {
         if (Double.isNaN(p)) {
             return "n/a";
+        }
+        if (p < Double.MIN_NORMAL) {
+            return "< 2.2e-308";
         }
         return p >= 0.001 ? String.format(Locale.ROOT, "%.3f", p) : String.format(Locale.ROOT, "%.1e", p);
     }

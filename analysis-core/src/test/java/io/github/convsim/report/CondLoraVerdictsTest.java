@@ -149,4 +149,21 @@ class CondLoraVerdictsTest {
         assertEquals("7.5", Verdicts.noise(7.5));
         assertEquals("50", Verdicts.noise(50));
     }
+
+    /** p-values as the sentences print them: a tail that underflows to 0 is a bound, not zero. */
+    @Test
+    void pValuesPrintTwoDigitsAndNeverZero() {
+        assertEquals("0.024", Verdicts.p(0.0241));
+        assertEquals("8.3e-04", Verdicts.p(8.3e-4));
+        assertEquals("3.5e-300", Verdicts.p(3.5e-300));
+        assertEquals("< 2.2e-308", Verdicts.p(0));
+        assertEquals("< 2.2e-308", Verdicts.p(Double.MIN_VALUE));
+        assertEquals("n/a", Verdicts.p(Double.NaN));
+        assertEquals("p = 0.024", Verdicts.pIs(0.0241));
+        assertEquals("p < 2.2e-308", Verdicts.pIs(0));
+        // a test whose tail underflows: the sentence gives the bound
+        R2Null tight = new R2Null("gaussian", draws(0.083, 1e-12, 1), draws(0.083, 1e-12, 2), draws(0.995, 1e-12, 3));
+        String words = CondLoraReport.verdict(fit("far", 0.9, 0.083, 0.9955, tight, tight));
+        assertTrue(words.contains("p < 2.2e-308 against both nulls"), words);
+    }
 }
