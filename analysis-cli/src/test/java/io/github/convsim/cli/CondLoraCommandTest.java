@@ -64,8 +64,8 @@ class CondLoraCommandTest {
             assertTrue(java.util.Arrays.stream(io.github.convsim.condlora.SharedLayerPlants.NOISE)
                     .anyMatch(v -> v == noise), power.toString());
             assertTrue(noise >= 1, "the demo's tests detect a shared layer under noise at least its size: " + power);
-            assertEquals(0.05 / 6, power.get("threshold").asDouble(), 1e-15);
-            assertEquals(8, power.get("repetitions").asInt());
+            assertEquals(0.05 / 6, power.get("detection_threshold").asDouble(), 1e-15);
+            assertEquals(8, power.get("plants_per_level").asInt());
             String named = "up to noise " + new java.math.BigDecimal(String.valueOf(noise)).stripTrailingZeros()
                     .toPlainString() + " of its size";
             assertEquals(test.get("beyond_both_nulls").asText().equals("no"), parts[k].contains(named),

@@ -238,10 +238,11 @@ public final class CondLoraReport {
                 if (t.power() != null) {
                     Map<String, Object> pw = new LinkedHashMap<>();
                     pw.put("detectable_noise", t.power().none() ? null : t.power().noise());
-                    pw.put("plants_" + (t.factor().equals("dW") ? "dW_relative_error" : "r2_" + t.factor()),
+                    pw.put("planted_" + (t.factor().equals("dW") ? "dW_relative_error" : "r2_" + t.factor()),
                             t.power().none() ? null : t.power().statistic());
-                    pw.put("repetitions", t.power().repetitions());
-                    pw.put("threshold", t.power().threshold());
+                    pw.put("plants_per_level", t.power().repetitions());
+                    pw.put("detection_threshold", t.power().threshold());
+                    pw.put("detection_rate", io.github.convsim.similarity.PowerCurve.POWER);
                     j.put("power", pw);
                 }
                 judged.add(j);
