@@ -30,12 +30,14 @@ import picocli.CommandLine.Spec;
             "Compare adapters trained on one base: phi between their conversion matrices, layer by layer.",
             "Give several adapter directories (tasks, seeds, ranks), or the checkpoint-N directories of one run "
             + "(or the run directory holding them): checkpoints are ordered by step and also compared with the "
-            + "final one and with their predecessor, as a line chart."},
+            + "final one and with their predecessor, as a line chart.",
+            "Each pair and each map is tested against the W0 null for pairs (two unrelated adapters through the same "
+            + "W0); a 'no' says its power, from planted pairs whose lora_A agree up to a relative noise."},
         footer = {"", "Outputs:",
             "  compare.csv     module, factor, side, layer, adapter_a, adapter_b,",
             "                  step_a, step_b, phi, analytic",
             "  trajectory.csv  for a run of checkpoints",
-            "  summary.json    with provenance",
+            "  summary.json    tests, power and provenance",
             "  figures/        compare.<module>.<factor>.<side>.png (adapters x adapters,",
             "                  mean over layers) and trajectory.*.png",
             "  report.md",

@@ -143,6 +143,18 @@ class CompareCommandTest {
             assertEquals(m.get("p_value").asDouble(), pair.get("p_value").asDouble(), 0, m.toString());
             assertEquals(m.get("p_adjusted").asDouble(), pair.get("p_adjusted").asDouble(), 0, m.toString());
             assertEquals(m.get("exceeds_w0_null").asText(), pair.get("exceeds_w0_null").asText());
+            // power from planted pairs, at the Bonferroni bound of the family; a 'no' names it
+            com.fasterxml.jackson.databind.JsonNode power = m.get("power");
+            assertEquals(0.05 / 2, power.get("detection_threshold").asDouble(), 1e-15);
+            assertEquals(8, power.get("plants_per_level").asInt());
+            double noise = power.get("detectable_noise").asDouble();
+            assertTrue(java.util.Arrays.stream(io.github.convsim.similarity.PlantedPairs.NOISE)
+                    .anyMatch(v -> v == noise), power.toString());
+            assertTrue(power.get("planted_average_similarity").asDouble() > m.get("w0_null_for_pairs").get("hi")
+                    .asDouble(), "plants detected lie beyond the pair null: " + m);
+            String words = m.get("interpretation").asText();
+            assertEquals(m.get("exceeds_w0_null").asText().equals("no"), words.contains("it detects a pair of"
+                    + " adapters whose factors agree up to noise "), words);
             p[k++] = m.get("p_value").asDouble();
         }
         assertEquals(2, k);

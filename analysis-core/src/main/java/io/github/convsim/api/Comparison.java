@@ -23,6 +23,8 @@ import io.github.convsim.results.Provenance;
 import io.github.convsim.similarity.FactorBases;
 import io.github.convsim.similarity.NullDistribution;
 import io.github.convsim.similarity.NullModel;
+import io.github.convsim.similarity.PlantedPairs;
+import io.github.convsim.similarity.PowerCurve;
 import io.github.convsim.similarity.Side;
 import io.github.convsim.similarity.SubspaceBasis;
 import io.github.convsim.similarity.SubspaceSimilarity;
@@ -217,6 +219,9 @@ public final class Comparison {
             }
             // phi at each layer between W0-null draws 2k and 2k+1: [factor][side][k][layer]
             double[][][][] nullPhi = new double[factors.size()][sides.size()][pairs][first.size()];
+            // phi between the two adapters of each planted pair, for power: [noise][repetition][layer]
+            double[][][] plantPhi = pairs < 1 ? null
+                    : new double[PlantedPairs.NOISE.length][PlantedPairs.REPETITIONS][first.size()];
             Equation[] eqA = {null};
             int group = Math.min(first.size(), LayerGroups.size(first.get(0), memory));
             streaming.put(module, Map.of("layers_per_group", group));
@@ -242,13 +247,21 @@ public final class Comparison {
                 }
                 samplePairedNull(backend, solver, systems, g, eq, factors, sides, pairs, i, j,
                         options.similarity().seed(), nullPhi);
+                if (plantPhi != null) {
+                    PlantedPairs.sample(backend.backend(), solver, systems, g.layers(), eq, i, j,
+                            options.similarity().seed(), g.from(), plantPhi);
+                }
             });
             int[] layerIdx = first.stream().mapToInt(LoraModule::layer).toArray();
+            PowerCurve curve = plantPhi == null ? null : PlantedPairs.curve(plantPhi, square);
             for (int fi = 0; fi < factors.size(); fi++) {
                 for (int si = 0; si < sides.size(); si++) {
                     Factor f = factors.get(fi);
-                    maps.add(betweenAdapters(backend, module, "C_" + f.label(), sides.get(si), i, j, layerIdx,
-                            bases.get(f), pairs < 1 ? null : pairedNull(nullPhi[fi][si])));
+                    String subject = "C_" + f.label();
+                    boolean speaks = curve != null && sides.get(si) == Side.LEFT
+                            && curve.appliesTo().contains(subject);
+                    maps.add(betweenAdapters(backend, module, subject, sides.get(si), i, j, layerIdx,
+                            bases.get(f), pairs < 1 ? null : pairedNull(nullPhi[fi][si]), speaks ? curve : null));
                 }
             }
             // raw-factor controls: checkpoints of one run share lora_A's initialisation, so their conversion matrices
@@ -262,7 +275,8 @@ public final class Comparison {
             }
             for (Map.Entry<String, List<List<FactorBases.Pair>>> e : raw.entrySet()) {
                 for (Side side : options.similarity().sides()) {
-                    maps.add(betweenAdapters(backend, module, e.getKey(), side, i, j, layerIdx, e.getValue(), null));
+                    maps.add(betweenAdapters(backend, module, e.getKey(), side, i, j, layerIdx, e.getValue(), null,
+                            null));
                 }
             }
             progress.progress("compare", ++done, modules.size());
@@ -347,11 +361,11 @@ public final class Comparison {
 
     /**
      * phi between every pair of adapters at each layer, from each adapter's bases (byAdapter[adapter][layer]), with
-     * the W0 null for pairs (null for a raw-factor control, or without draws).
+     * the W0 null for pairs and the planted pairs' power curve (both null for a raw-factor control, or without draws).
      */
     private static ComparisonMap betweenAdapters(Backends.Choice backend, String module, String subject, Side side,
                                                  int i, int j, int[] layerIdx, List<List<FactorBases.Pair>> byAdapter,
-                                                 NullDistribution w0Null) {
+                                                 NullDistribution w0Null, PowerCurve power) {
         double[][][] perLayer = new double[layerIdx.length][][];
         int dim = 0;
         for (int l = 0; l < layerIdx.length; l++) {
@@ -364,7 +378,7 @@ public final class Comparison {
                     atLayer.stream().mapToInt(SubspaceBasis::rank).toArray(), i, j);
         }
         return new ComparisonMap(module, subject, side, i, j, layerIdx, perLayer,
-                SubspaceSimilarity.analyticExpectation(dim, i, j), w0Null);
+                SubspaceSimilarity.analyticExpectation(dim, i, j), w0Null, power);
     }
 
     private static List<Integer> commonLayers(List<LoraCheckpoint> ckpts, String module) {

@@ -7,6 +7,8 @@ import io.github.convsim.results.ComparisonResult;
 import io.github.convsim.results.Provenance;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;
+import io.github.convsim.similarity.PlantedPairs;
+import io.github.convsim.similarity.PowerCurve;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
@@ -70,9 +72,28 @@ public final class ComparisonReport {
         List<String> beyond = j.pairs().stream().filter(ComparisonVerdicts.Test::exceeds)
                 .map(t -> adapters.get(t.a()) + " & " + adapters.get(t.b()) + " (" + String.format(Locale.ROOT, "%.4f",
                         t.statistic()) + ", adjusted p " + Verdicts.p(t.pAdjusted()) + ")").toList();
-        sb.append(beyond.isEmpty() ? "; no pair exceeds the W0 null." : "; pairs beyond it: " + String.join(", ",
-                beyond) + ".");
-        return sb.toString();
+        sb.append(beyond.isEmpty() ? "; no pair exceeds the W0 null" : "; pairs beyond it: " + String.join(", ",
+                beyond));
+        if (!j.overall().exceeds() || beyond.size() < j.pairs().size()) {
+            sb.append("; ").append(powerClause(j.power()));
+        }
+        return sb.append('.').toString();
+    }
+
+    /** What a 'no' rules out: the most different pair the tests still detect, from the planted pairs. */
+    static String powerClause(PowerCurve.Detectable d) {
+        if (d == null) {
+            return "its power was not estimated, so a 'no' says no shared conversion matrix was detected, not that"
+                    + " there is none";
+        }
+        if (d.none()) {
+            return String.format(Locale.ROOT, "even a pair of adapters whose factors agree up to noise %s of their size"
+                    + " is detected in fewer than 80 %% of %d plants, so a 'no' rules out nothing",
+                    Verdicts.noise(PlantedPairs.NOISE[0]), d.repetitions());
+        }
+        return String.format(Locale.ROOT, "it detects a pair of adapters whose factors agree up to noise %s of their"
+                + " size (plants averaging phi %.4f) in at least 80 %% of %d plants, so a 'no' rules out pairs that"
+                + " alike", Verdicts.noise(d.noise()), d.averageSimilarity(), d.repetitions());
     }
 
     public void write(ComparisonResult r, Path dir) throws IOException {
@@ -337,6 +358,9 @@ public final class ComparisonReport {
             stats.put("family_size", judged.get(0).familySize());
             stats.put("correction", judged.get(0).correction().label());
             stats.put("alpha", MapVerdict.ALPHA);
+            stats.put("power", "per map: planted pairs of adapters whose factors agree up to relative noise eps ("
+                    + PlantedPairs.REPETITIONS + " seeded pairs per level, through the same W0), detected at p below"
+                    + " alpha / family size; the largest eps detected in at least 80 % of pairs");
             root.put("statistics", stats);
         }
         List<Map<String, Object>> maps = new ArrayList<>();
@@ -353,6 +377,7 @@ public final class ComparisonReport {
                 e.put("p_adjusted", j.overall().pAdjusted());
             }
             e.put("exceeds_w0_null", j.answer());
+            e.put("power", ReportWriter.power(j.power()));
             if (m.w0Null() != null) {
                 Map<String, Object> w0 = new LinkedHashMap<>();
                 w0.put("mean", m.w0Null().averageMean());

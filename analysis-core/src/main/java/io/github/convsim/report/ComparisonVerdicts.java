@@ -5,6 +5,7 @@ import io.github.convsim.results.ComparisonResult;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.MultipleTesting;
+import io.github.convsim.similarity.PowerCurve;
 import io.github.convsim.similarity.SubspaceSimilarity;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -25,9 +26,13 @@ public final class ComparisonVerdicts {
     /** One test: a pair (a, b) of adapters, or the whole map (a = b = -1). */
     public record Test(int a, int b, double statistic, double p, double pAdjusted, boolean exceeds) {}
 
-    /** A map's verdicts, or why it has none (status "tested", "control", "degenerate", "duplicate", "no null"). */
+    /**
+     * A map's verdicts, or why it has none (status "tested", "control", "degenerate", "duplicate", "no null"), and
+     * what its tests could detect: planted pairs that share their conversion matrices, detected at p below alpha over
+     * the family size (null where not tested or not estimated).
+     */
     public record Judgement(ComparisonMap map, String status, String reason, Test overall, List<Test> pairs,
-                            int familySize, Correction correction) {
+                            int familySize, Correction correction, PowerCurve.Detectable power) {
         public String answer() {
             return overall == null ? "n/a" : overall.exceeds() ? "yes" : "no";
         }
@@ -78,7 +83,7 @@ public final class ComparisonVerdicts {
             int k = tested.indexOf(m);
             if (k < 0) {
                 String[] w = why.get(m);
-                out.add(new Judgement(m, w[0], w[1], null, List.of(), family, correction));
+                out.add(new Judgement(m, w[0], w[1], null, List.of(), family, correction, null));
                 continue;
             }
             Test overall = null;
@@ -98,7 +103,9 @@ public final class ComparisonVerdicts {
             if (m.mean().length == 2) {
                 pairs.add(new Test(0, 1, m.mean()[0][1], overall.p(), overall.pAdjusted(), overall.exceeds()));
             }
-            out.add(new Judgement(m, "tested", "", overall, pairs, family, correction));
+            PowerCurve.Detectable power = m.power() == null ? null
+                    : m.power().detectable(m.w0Null(), MapVerdict.ALPHA / Math.max(1, family));
+            out.add(new Judgement(m, "tested", "", overall, pairs, family, correction, power));
         }
         return out;
     }

@@ -300,14 +300,19 @@ public final class ReportWriter {
     }
 
     private static Map<String, Object> power(MapVerdict v) {
-        if (v.power() == null) {
+        return power(v.power());
+    }
+
+    /** A test's power as summary.json gives it (analyze's maps, compare's maps); null where not estimated. */
+    static Map<String, Object> power(io.github.convsim.similarity.PowerCurve.Detectable d) {
+        if (d == null) {
             return null;
         }
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("detectable_noise", finite(v.power().noise()));
-        m.put("planted_average_similarity", finite(v.power().averageSimilarity()));
-        m.put("plants_per_level", v.power().repetitions());
-        m.put("detection_threshold", v.power().threshold());
+        m.put("detectable_noise", finite(d.noise()));
+        m.put("planted_average_similarity", finite(d.averageSimilarity()));
+        m.put("plants_per_level", d.repetitions());
+        m.put("detection_threshold", d.threshold());
         m.put("detection_rate", io.github.convsim.similarity.PowerCurve.POWER);
         return m;
     }

@@ -1,6 +1,7 @@
 package io.github.convsim.results;
 
 import io.github.convsim.similarity.NullDistribution;
+import io.github.convsim.similarity.PowerCurve;
 import io.github.convsim.similarity.Side;
 
 /**
@@ -14,9 +15,12 @@ import io.github.convsim.similarity.Side;
  * @param w0Null    per layer, phi between two independent draws of the W0 null (random factors of the first
  *                  adapter's norms through the same W0): what two unrelated adapters share through W0 alone; null when
  *                  not computed
+ * @param power     phi reached by planted pairs that share their conversion matrices up to each noise level
+ *                  ({@link io.github.convsim.similarity.PlantedPairs}); null where the W0 null was not computed, and
+ *                  where the plants do not speak for this map (the right side; C_B and C_dW through a non-square W0)
  */
 public record ComparisonMap(String module, String subject, Side side, int i, int j, int[] layers,
-                            double[][][] perLayer, double analytic, NullDistribution w0Null) {
+                            double[][][] perLayer, double analytic, NullDistribution w0Null, PowerCurve power) {
 
     /** Adapters x adapters, averaged over layers (NaN cells skipped). */
     public double[][] mean() {

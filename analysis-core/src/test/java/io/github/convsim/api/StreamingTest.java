@@ -120,6 +120,10 @@ class StreamingTest {
                 assertEquals(3, x.w0Null().draws(), "6 draws make 3 pairs");
                 assertCells(x.w0Null().mean(), y.w0Null().mean());
                 assertArrayEquals(x.w0Null().averages(), y.w0Null().averages(), 1e-12);
+                // the planted pairs of power are seeded per layer: the same plants whatever the grouping
+                for (int e = 0; e < x.power().averages().length; e++) {
+                    assertArrayEquals(x.power().averages()[e], y.power().averages()[e], 1e-12);
+                }
                 // the pair null is far above phi's analytic value: W0 makes unrelated adapters similar
                 assertTrue(x.w0NullMean() > 5 * x.analytic(), x.w0NullMean() + " vs " + x.analytic());
             }

@@ -1,0 +1,119 @@
+package io.github.convsim.api;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.github.convsim.CpuBackendTest;
+import io.github.convsim.TestData;
+import io.github.convsim.common.ProgressListener;
+import io.github.convsim.io.Dtype;
+import io.github.convsim.io.SafetensorsWriter;
+import io.github.convsim.linalg.Backends;
+import io.github.convsim.linalg.Matrix;
+import io.github.convsim.model.BaseMatch;
+import io.github.convsim.model.LoraCheckpoint;
+import io.github.convsim.model.LoraModule;
+import io.github.convsim.results.AnalysisOptions;
+import io.github.convsim.results.ComparisonMap;
+import io.github.convsim.results.ComparisonResult;
+import io.github.convsim.similarity.PlantedPairs;
+import io.github.convsim.similarity.PowerCurve;
+import io.github.convsim.similarity.SimilaritySettings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * compare's power: planted pairs of adapters whose factors agree up to relative noise, solved once for every level.
+ * Written out as two adapters, a planted pair must compare exactly as the power curve says it does.
+ */
+class PlantedPairsTest extends CpuBackendTest {
+    @TempDir
+    Path dir;
+
+    /** Adapter {@code which} (0: the first, 1: the second) of planted pair k at noise eps, on the demo's modules. */
+    private Path write(List<LoraModule> modules, long seed, int k, double eps, int which) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("pair" + k + "-" + eps + "-" + which));
+        Files.copy(TestData.bertAdapter().resolve("adapter_config.json"), out.resolve("adapter_config.json"));
+        SafetensorsWriter w = new SafetensorsWriter();
+        for (LoraModule m : modules) {
+            Matrix a = PlantedPairs.loraA(seed, m, k, eps)[which];
+            Matrix b = m.b(); // the demo's: the plants are of C_A
+            String p = "base_model.model.bert.encoder.layer." + m.layer() + ".attention.self." + m.module();
+            w.add(p + ".lora_A.weight", Dtype.F64, new long[] {a.rows(), a.cols()}, a.transpose().data());
+            w.add(p + ".lora_B.weight", Dtype.F64, new long[] {b.rows(), b.cols()}, b.transpose().data());
+        }
+        w.write(out.resolve("adapter_model.safetensors"));
+        return out;
+    }
+
+    /** At i = j = r phi comes from Gram matrices of the conversion matrices, below r from their singular vectors. */
+    @org.junit.jupiter.params.ParameterizedTest(name = "i = j = {0} (0: the rank)")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 4})
+    void aPlantedPairComparesExactlyAsItsPowerCurveSays(int prefix) throws Exception {
+        List<LoraModule> modules;
+        try (LoraCheckpoint demo = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase())) {
+            modules = new ArrayList<>(demo.modules());
+        }
+        SimilaritySettings.Builder similarity = SimilaritySettings.builder().draws(4);
+        if (prefix > 0) {
+            similarity.prefixes(prefix, prefix);
+        }
+        AnalysisOptions options = AnalysisOptions.builder().similarity(similarity.build()).build();
+        long seed = options.similarity().seed();
+        Backends.Choice cpu = Backends.checked(backend, "test");
+        for (int[] at : new int[][] {{2, 5}, {6, 9}}) {
+            int k = at[0];
+            int e = at[1];
+            double eps = PlantedPairs.NOISE[e];
+            List<Path> pair = List.of(write(modules, seed, k, eps, 0), write(modules, seed, k, eps, 1));
+            ComparisonResult r = Comparison.run(pair, TestData.bertBase(), BaseMatch.BaseCheck.STRICT, options, cpu,
+                    ProgressListener.NONE);
+            int checked = 0;
+            for (ComparisonMap m : r.maps()) {
+                if (m.isControl()) {
+                    assertNull(m.power(), m.subject());
+                    continue;
+                }
+                // through a square W0 the plants of C_A speak for C_B and C_dW (left) too
+                PowerCurve curve = m.power();
+                assertEquals(java.util.Set.of("C_A", "C_B", "C_dW"), curve.appliesTo());
+                if (m.subject().equals("C_A")) {
+                    assertEquals(m.mean()[0][1], curve.averages()[e][k], 1e-10, m.module() + " C_A at noise " + eps
+                            + ", plant " + k);
+                    checked++;
+                }
+            }
+            assertEquals(2, checked, "C_A of query and value");
+        }
+    }
+
+    @Test
+    void plantsGoFromSharingEverythingToTheW0NullsPair() throws Exception {
+        AnalysisOptions options = AnalysisOptions.builder().similarity(SimilaritySettings.builder().draws(32)
+                .sides(io.github.convsim.similarity.Side.LEFT, io.github.convsim.similarity.Side.RIGHT).build()).build();
+        Backends.Choice cpu = Backends.checked(backend, "test");
+        ComparisonResult r = Comparison.run(List.of(TestData.bertAdapter(), StreamingTest.noisyCopy(dir, 3)),
+                TestData.bertBase(), BaseMatch.BaseCheck.STRICT, options, cpu, ProgressListener.NONE);
+        for (ComparisonMap m : r.maps()) {
+            if (m.isControl() || m.side() == io.github.convsim.similarity.Side.RIGHT) {
+                assertNull(m.power(), "the plants speak for the left side only: " + m.subject() + " " + m.side());
+                continue;
+            }
+            double[][] a = m.power().averages();
+            int last = a.length - 1;
+            for (int k = 0; k < a[0].length; k++) {
+                assertTrue(a[0][k] > 0.99, m.subject() + ": nearly the same factors share nearly everything");
+                assertTrue(a[last][k] < a[0][k], m.subject());
+            }
+            // at noise 5 the second adapter is mostly its own Gaussian noise: an unrelated pair, the W0 null's
+            double far = java.util.Arrays.stream(a[last]).average().orElseThrow();
+            assertEquals(m.w0Null().averageMean(), far, 0.05, m.module() + " " + m.subject());
+            // and the test detects the near-identical plants, not the far ones
+            PowerCurve.Detectable d = m.power().detectable(m.w0Null(), 0.05 / 4);
+            assertTrue(d.noise() >= 0.5 && d.noise() < 5, m.module() + " " + m.subject() + ": " + d);
+        }
+    }
+}
