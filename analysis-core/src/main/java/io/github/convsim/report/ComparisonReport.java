@@ -93,7 +93,7 @@ public final class ComparisonReport {
         }
         return String.format(Locale.ROOT, "it detects a pair of adapters whose factors agree up to noise %s of their"
                 + " size (plants averaging phi %.4f) in at least 80 %% of %d plants, so a 'no' rules out pairs that"
-                + " alike", Verdicts.noise(d.noise()), d.averageSimilarity(), d.repetitions());
+                + " alike", Verdicts.noise(d.noise()), d.plantMean(), d.repetitions());
     }
 
     public void write(ComparisonResult r, Path dir) throws IOException {

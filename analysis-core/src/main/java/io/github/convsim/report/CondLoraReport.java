@@ -9,6 +9,7 @@ import io.github.convsim.condlora.SharedLayerPlants;
 import io.github.convsim.results.Provenance;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;
+import io.github.convsim.similarity.PowerCurve;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
@@ -157,7 +158,7 @@ public final class CondLoraReport {
     }
 
     /** What a 'no more than' rules out: the strongest shared layer the test detects, from the plants. */
-    static String powerClause(String factor, boolean higherIsBetter, CondLoraVerdicts.Power power) {
+    static String powerClause(String factor, boolean higherIsBetter, PowerCurve.Detectable power) {
         if (power == null) {
             return "its power was not estimated, so this says no shared layer was detected, not that there is none";
         }
@@ -168,8 +169,8 @@ public final class CondLoraReport {
         }
         double[] grid = SharedLayerPlants.NOISE;
         String largest = power.noise() >= grid[grid.length - 1] ? ", the largest planted" : "";
-        String reached = higherIsBetter ? "explaining " + pct(power.statistic()) + " of " + factor
-                : "reproducing " + factor + " with relative error " + pct(power.statistic());
+        String reached = higherIsBetter ? "explaining " + pct(power.plantMean()) + " of " + factor
+                : "reproducing " + factor + " with relative error " + pct(power.plantMean());
         return String.format(Locale.ROOT, "it detects a layer shared by all layers up to noise %s of its size%s"
                 + " (plants %s) in at least 80 %% of %d plants, so this rules out a shared layer that strong",
                 Verdicts.noise(power.noise()), largest, reached, power.repetitions());
@@ -239,10 +240,10 @@ public final class CondLoraReport {
                     Map<String, Object> pw = new LinkedHashMap<>();
                     pw.put("detectable_noise", t.power().none() ? null : t.power().noise());
                     pw.put("planted_" + (t.factor().equals("dW") ? "dW_relative_error" : "r2_" + t.factor()),
-                            t.power().none() ? null : t.power().statistic());
+                            t.power().none() ? null : t.power().plantMean());
                     pw.put("plants_per_level", t.power().repetitions());
                     pw.put("detection_threshold", t.power().threshold());
-                    pw.put("detection_rate", io.github.convsim.similarity.PowerCurve.POWER);
+                    pw.put("detection_rate", PowerCurve.POWER);
                     j.put("power", pw);
                 }
                 judged.add(j);

@@ -27,19 +27,8 @@ public final class CondLoraVerdicts {
      * (null where the fit carries no plants).
      */
     public record Test(String module, String factor, double observed, double pGaussian, double pShuffled, double p,
-                       double pAdjusted, int familySize, Correction correction, boolean beyond, Power power) {}
-
-    /**
-     * What a test could detect: the largest planted noise up to which at least 80 % of the {@code repetitions} plants
-     * beat both nulls at p below {@code threshold} (alpha over the family size, a Bonferroni bound on Holm's first
-     * step), and the plants' mean statistic there (R^2, or dW's relative error); noise NaN where even the least noisy
-     * plants were not detected that often.
-     */
-    public record Power(double noise, double statistic, int repetitions, double threshold) {
-        public boolean none() {
-            return Double.isNaN(noise);
-        }
-    }
+                       double pAdjusted, int familySize, Correction correction, boolean beyond,
+                       PowerCurve.Detectable power) {}
 
     private CondLoraVerdicts() {}
 
@@ -60,7 +49,7 @@ public final class CondLoraVerdicts {
         for (int k = 0; k < combined.length; k++) {
             ModuleFit f = fits.get(k / 3);
             SharedLayerPlants plants = f.plants();
-            Power power = plants == null ? null : switch (k % 3) {
+            PowerCurve.Detectable power = plants == null ? null : switch (k % 3) {
                 case 0 -> power(plants.noise(), plants.r2A(), f.gaussian().r2A(), f.shuffled().r2A(), true, threshold);
                 case 1 -> power(plants.noise(), plants.r2B(), f.gaussian().r2B(), f.shuffled().r2B(), true, threshold);
                 default -> power(plants.noise(), plants.dwError(), f.gaussian().dwError(), f.shuffled().dwError(),
@@ -72,29 +61,15 @@ public final class CondLoraVerdicts {
         return out;
     }
 
-    /** The power of one test from its plants' statistic, plants[e][k] at noise[e] ({@link SharedLayerPlants}). */
-    static Power power(double[] noise, double[][] plants, double[] gaussian, double[] shuffled, boolean higherIsBetter,
-                       double threshold) {
-        double found = Double.NaN;
-        double statistic = Double.NaN;
-        for (int e = 0; e < plants.length; e++) {
-            int detected = 0;
-            double sum = 0;
-            for (double v : plants[e]) {
-                sum += v;
-                double pv = Math.max(NullDistribution.predictiveP(gaussian, v, higherIsBetter),
-                        NullDistribution.predictiveP(shuffled, v, higherIsBetter));
-                if (pv < threshold) {
-                    detected++;
-                }
-            }
-            if (detected < PowerCurve.POWER * plants[e].length) {
-                break;
-            }
-            found = noise[e];
-            statistic = sum / plants[e].length;
-        }
-        return new Power(found, statistic, plants.length == 0 ? 0 : plants[0].length, threshold);
+    /**
+     * The power of one test from its plants' statistic, plants[e][k] at noise[e] ({@link SharedLayerPlants}): a plant
+     * is detected when it beats both nulls at p below {@code threshold}, as the test's claim requires.
+     */
+    static PowerCurve.Detectable power(double[] noise, double[][] plants, double[] gaussian, double[] shuffled,
+                                       boolean higherIsBetter, double threshold) {
+        return new PowerCurve(noise, plants, java.util.Set.of()).detectable(v -> Math.max(
+                NullDistribution.predictiveP(gaussian, v, higherIsBetter),
+                NullDistribution.predictiveP(shuffled, v, higherIsBetter)) < threshold, threshold);
     }
 
     private static void add(List<double[]> p, List<String[]> names, String module, String factor, double observed,

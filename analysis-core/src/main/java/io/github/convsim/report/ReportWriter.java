@@ -310,7 +310,7 @@ public final class ReportWriter {
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("detectable_noise", finite(d.noise()));
-        m.put("planted_average_similarity", finite(d.averageSimilarity()));
+        m.put("planted_average_similarity", finite(d.plantMean()));
         m.put("plants_per_level", d.repetitions());
         m.put("detection_threshold", d.threshold());
         m.put("detection_rate", io.github.convsim.similarity.PowerCurve.POWER);

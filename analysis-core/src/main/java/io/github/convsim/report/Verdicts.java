@@ -98,7 +98,7 @@ public final class Verdicts {
         }
         return String.format(Locale.ROOT, "it detects a conversion matrix shared by all layers up to noise %s of its"
                 + " size (plants averaging phi %.4f) in at least 80 %% of %d plants, so a 'no' rules out a shared map"
-                + " that strong", noise(d.noise()), d.averageSimilarity(), d.repetitions());
+                + " that strong", noise(d.noise()), d.plantMean(), d.repetitions());
     }
 
     /** A relative noise level to three significant figures, without trailing zeros: 0.2, 7.5, 50. */

@@ -1,12 +1,13 @@
 package io.github.convsim.similarity;
 
 /**
- * What a module's test could detect: the average similarity of planted adapters that share one conversion matrix
- * across all layers, at each relative noise level, over seeded repetitions (see {@link PlantedControl}).
+ * What a test could detect: the statistic of planted adapters that share what the test looks for, at each relative
+ * noise level, over seeded repetitions: one conversion matrix across layers ({@link PlantedControl}), a pair's
+ * conversion matrices ({@link PlantedPairs}), one CondLoRA layer ({@link io.github.convsim.condlora.SharedLayerPlants}).
  *
- * @param noise     relative noise levels, increasing: the planted factor is op(W0_l) M plus noise of this size
- *                  relative to op(W0_l) M
- * @param averages  averages[e][k]: the planted map's average similarity at noise[e], repetition k
+ * @param noise     relative noise levels, increasing: the noise's size relative to the shared part
+ * @param averages  averages[e][k]: the statistic of plant k at noise[e] (a map's average similarity for analyze and
+ *                  compare)
  * @param appliesTo the subjects whose verdicts this curve speaks for ("C_A", and C_B, C_dW through a square W0,
  *                  where their plants and nulls have the same distribution)
  */
@@ -14,8 +15,11 @@ public record PowerCurve(double[] noise, double[][] averages, java.util.Set<Stri
     /** Share of plants a test must detect for its strength to count as detectable. */
     public static final double POWER = 0.8;
 
-    /** What the curve says for one null and level: the strongest noise still detected at {@link #POWER}. */
-    public record Detectable(double noise, double averageSimilarity, int repetitions, double threshold) {
+    /**
+     * What the curve says for one test: the strongest noise still detected at {@link #POWER}, and the plants' mean
+     * statistic there (phi for analyze's and compare's plants; R^2 or dW's relative error for CondLoRA's).
+     */
+    public record Detectable(double noise, double plantMean, int repetitions, double threshold) {
         /** Whether even the least noisy plant was not detected often enough. */
         public boolean none() {
             return Double.isNaN(noise);
@@ -27,23 +31,32 @@ public record PowerCurve(double[] noise, double[][] averages, java.util.Set<Stri
      * against {@code nullOfMap}), with the plants' mean average similarity there.
      */
     public Detectable detectable(NullDistribution nullOfMap, double threshold) {
+        return detectable(a -> nullOfMap.pValue(a) < threshold, threshold);
+    }
+
+    /**
+     * The largest noise level up to which at least 80 % of the plants pass {@code detected} (a test at
+     * {@code threshold}), with the plants' mean statistic there; the levels are taken in order and the first that
+     * fails ends the search.
+     */
+    public Detectable detectable(java.util.function.DoublePredicate detected, double threshold) {
         double found = Double.NaN;
-        double similarity = Double.NaN;
+        double mean = Double.NaN;
         for (int e = 0; e < noise.length; e++) {
-            int detected = 0;
+            int passed = 0;
             double sum = 0;
             for (double a : averages[e]) {
                 sum += a;
-                if (nullOfMap.pValue(a) < threshold) {
-                    detected++;
+                if (detected.test(a)) {
+                    passed++;
                 }
             }
-            if (detected < POWER * averages[e].length) {
+            if (passed < POWER * averages[e].length) {
                 break;
             }
             found = noise[e];
-            similarity = sum / averages[e].length;
+            mean = sum / averages[e].length;
         }
-        return new Detectable(found, similarity, averages.length == 0 ? 0 : averages[0].length, threshold);
+        return new Detectable(found, mean, averages.length == 0 ? 0 : averages[0].length, threshold);
     }
 }

@@ -131,14 +131,14 @@ class CondLoraVerdictsTest {
                 }
                 expected = noise[e];
             }
-            CondLoraVerdicts.Power power = tests.get(part).power();
+            io.github.convsim.similarity.PowerCurve.Detectable power = tests.get(part).power();
             assertEquals(threshold, power.threshold(), 1e-15);
             assertEquals(reps, power.repetitions());
             assertEquals(expected, power.noise(), 0, "part " + part);
             // with these plants every part detects a shared layer well past noise 1 and short of the largest planted
             assertTrue(power.noise() > 1 && power.noise() < noise[noise.length - 1], "part " + part + ": " + power);
             int at = Arrays.binarySearch(noise, power.noise());
-            assertEquals(Arrays.stream(statOf[part][at]).average().orElseThrow(), power.statistic(), 1e-15);
+            assertEquals(Arrays.stream(statOf[part][at]).average().orElseThrow(), power.plantMean(), 1e-15);
         }
         String words = CondLoraReport.verdict(weak);
         assertTrue(words.contains("it detects a layer shared by all layers up to noise "

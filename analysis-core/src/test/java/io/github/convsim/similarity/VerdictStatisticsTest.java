@@ -173,7 +173,7 @@ class VerdictStatisticsTest extends CpuBackendTest {
         PowerCurve curve = new PowerCurve(new double[] {0.1, 0.2, 0.3, 0.4}, averages, Set.of("C_A"));
         PowerCurve.Detectable d = curve.detectable(nul, 0.01);
         assertEquals(0.2, d.noise());
-        assertEquals(high, d.averageSimilarity(), 1e-12);
+        assertEquals(high, d.plantMean(), 1e-12);
         assertTrue(new PowerCurve(new double[] {0.1}, new double[][] {{low, low, low, low}}, Set.of("C_A"))
                 .detectable(nul, 0.01).none());
     }
