@@ -170,6 +170,9 @@ final class CondLoraCommand implements Runnable {
         @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory of the new adapter.")
         Path out;
 
+        @Option(names = {"-q", "--quiet"}, description = "Print nothing but errors.")
+        boolean quiet;
+
         @Override
         public Integer call() throws Exception {
             String format = as.toLowerCase(Locale.ROOT);
@@ -182,7 +185,9 @@ final class CondLoraCommand implements Runnable {
                  LoraCheckpoint ckpt = read.open()) {
                 Backends.Choice cpu = Backends.select("cpu");
                 try {
-                    List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), new CondLoraSettings(in.ridge, 2, 0));
+                    // an export judges nothing: the fewest null draws, no plants
+                    List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(),
+                            new CondLoraSettings(in.ridge, 2, 0).withPower(false));
                     Path written = output.commit(dir -> {
                         if (format.equals("condlora")) {
                             CondLoraExport.writeCondLora(dir, ckpt.config(), ckpt.adapterWeights(), fits);
@@ -190,6 +195,9 @@ final class CondLoraCommand implements Runnable {
                             CondLoraExport.writeLora(dir, ckpt, fits);
                         }
                     });
+                    if (quiet) {
+                        return 0;
+                    }
                     spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s adapter: %s%n", format, written);
                     for (ModuleFit f : fits) {
                         spec.commandLine().getOut().printf(java.util.Locale.ROOT, "  %s: reproduces %.1f %% of the"

@@ -118,5 +118,15 @@ class CondLoraCommandTest {
         for (String f : java.util.List.of("adapter_model.safetensors", "adapter_config.json")) {
             assertEquals(expected, java.nio.file.Files.getPosixFilePermissions(lora.resolve(f)), f);
         }
+        // -q, as every command that writes files: the same adapter, nothing printed
+        Path quiet = dir.resolve("export-quiet");
+        CliRunner.Result q2 = CliRunner.run("condlora", "export", "--as", "lora", "--out", quiet.toString(), "-q");
+        assertEquals(0, q2.exit(), q2.err());
+        assertEquals("", q2.out());
+        try (var a = io.github.convsim.io.SafetensorsFile.open(lora.resolve("adapter_model.safetensors"));
+             var b = io.github.convsim.io.SafetensorsFile.open(quiet.resolve("adapter_model.safetensors"))) {
+            String t = "base_model.model.bert.encoder.layer.3.attention.self.value.lora_B.weight";
+            org.junit.jupiter.api.Assertions.assertArrayEquals(a.readDoubles(t), b.readDoubles(t), 0.0);
+        }
     }
 }

@@ -63,6 +63,7 @@ public final class CondLoraFit {
         double ridge = settings.ridge();
         int draws = settings.draws();
         long seed = settings.seed();
+        int plants = settings.power() ? SharedLayerPlants.REPETITIONS : 0;
         List<String> modules = ckpt.moduleNames();
         long total = 2L * modules.stream().mapToLong(m -> ckpt.layersOf(m).size()).sum();
         long[] done = {0};
@@ -85,10 +86,10 @@ public final class CondLoraFit {
             }
             LoraModule first = layers.get(0);
             long fixed = (long) Double.BYTES * first.in() * (first.in() + 4L * first.rank() * (1 + 2 * draws
-                    + 2 * SharedLayerPlants.REPETITIONS));
+                    + 2 * plants));
             int group = Math.min(layers.size(), LayerGroups.size(first, Math.max(1, memory - fixed)));
             LayerStream stream = new LayerStream(ckpt, group);
-            out.add(new ModuleTargets(module, layers, draws, seed).fit(backend, stream, ridge,
+            out.add(new ModuleTargets(module, layers, draws, plants, seed).fit(backend, stream, ridge,
                     n -> progress.progress("condlora fit", done[0] += n, total)));
         }
         return out;
@@ -104,13 +105,15 @@ public final class CondLoraFit {
         private final String module;
         private final List<LoraModule> layers;
         private final int draws;
+        private final int plants;
         private final long seed;
         private final int[][] perms;
 
-        ModuleTargets(String module, List<LoraModule> layers, int draws, long seed) {
+        ModuleTargets(String module, List<LoraModule> layers, int draws, int plants, long seed) {
             this.module = module;
             this.layers = layers;
             this.draws = draws;
+            this.plants = plants;
             this.seed = seed;
             SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, "condlora-shuffled", module));
             this.perms = new int[draws][];
@@ -124,7 +127,7 @@ public final class CondLoraFit {
          * plant's noise ({@link SharedLayerPlants}).
          */
         int sets() {
-            return 1 + 2 * draws + 2 * SharedLayerPlants.REPETITIONS;
+            return 1 + 2 * draws + 2 * plants;
         }
 
         /** Target sets judged as an adapter or a null draw: the observed one and the nulls'. */
@@ -134,7 +137,7 @@ public final class CondLoraFit {
 
         /**
          * The A^T (even positions) and B (odd positions) of every target set at position {@code l}; {@code shared} is
-         * W0_l times the plants' shared maps.
+         * W0_l times the plants' shared maps (null without plants).
          */
         List<Matrix> at(int l, Matrix shared) {
             LoraModule m = layers.get(l);
@@ -154,7 +157,6 @@ public final class CondLoraFit {
                 t.add(other.b());
             }
             int r = m.rank();
-            int plants = SharedLayerPlants.REPETITIONS;
             for (int k = 0; k < plants; k++) {
                 t.add(shared.columnSlice(k * r, r));
                 t.add(shared.columnSlice((plants + k) * r, r));
@@ -166,9 +168,10 @@ public final class CondLoraFit {
             return t;
         }
 
-        /** W0_l times the plants' shared maps, for every layer of a group. */
+        /** W0_l times the plants' shared maps, for every layer of a group (nulls without plants). */
         List<Matrix> shared(LinalgBackend backend, List<Matrix> w0s, Matrix maps) {
-            return backend.gemm(w0s, false, java.util.Collections.nCopies(w0s.size(), maps), false, Precision.FP64);
+            return maps == null ? java.util.Collections.nCopies(w0s.size(), null)
+                    : backend.gemm(w0s, false, java.util.Collections.nCopies(w0s.size(), maps), false, Precision.FP64);
         }
 
         ModuleFit fit(LinalgBackend backend, LayerStream stream, double ridge, IntConsumer groupDone)
@@ -179,7 +182,7 @@ public final class CondLoraFit {
             Matrix gram = Matrix.zeros(n, n);
             Matrix rhs = Matrix.zeros(n, width); // S^T T of every target set, side by side
             Map<String, Double> timings = new HashMap<>();
-            Matrix maps = SharedLayerPlants.sharedMaps(seed, module, n, r);
+            Matrix maps = plants == 0 ? null : SharedLayerPlants.sharedMaps(seed, module, n, r);
             stream.forEach(layers, timings, g -> {
                 List<Matrix> shared = shared(backend, g.w0s(), maps);
                 List<Matrix> targets = new ArrayList<>(g.layers().size());
@@ -197,7 +200,7 @@ public final class CondLoraFit {
             Matrix solution = solveNormal(backend, gram, rhs, ridge, layers.size() * n);
             // residual sums per target set: [res A, tot A, res B, tot B, res dW, tot dW]
             double[][] acc = new double[judgedSets()][6];
-            PlantSums plants = new PlantSums(r);
+            PlantSums planted = plants == 0 ? null : new PlantSums(r);
             List<LayerFit> perLayer = new ArrayList<>();
             stream.forEach(layers, timings, g -> {
                 List<Matrix> fits = backend.gemm(g.w0s(), false, java.util.Collections.nCopies(g.layers().size(),
@@ -206,7 +209,9 @@ public final class CondLoraFit {
                 for (int k = 0; k < g.layers().size(); k++) {
                     List<Matrix> t = at(g.from() + k, shared.get(k));
                     Matrix f = fits.get(k);
-                    plants.add(backend, t, f, judgedSets());
+                    if (planted != null) {
+                        planted.add(backend, t, f, judgedSets());
+                    }
                     for (int set = 0; set < judgedSets(); set++) {
                         Matrix fa = f.columnSlice(2 * set * r, r);
                         Matrix fb = f.columnSlice((2 * set + 1) * r, r);
@@ -229,7 +234,7 @@ public final class CondLoraFit {
             Matrix wb = solution.columnSlice(r, r).transpose();
             return new ModuleFit(module, layers, wa, wb, perLayer, r2(acc[0], 0), r2(acc[0], 2),
                     Math.sqrt(acc[0][4] / acc[0][5]), nullOf("gaussian", acc, 1), nullOf("shuffled", acc, 1 + draws),
-                    plants.result(), 1.0 / layers.size(), ridge);
+                    planted == null ? null : planted.result(), 1.0 / layers.size(), ridge);
         }
 
         private R2Null nullOf(String name, double[][] acc, int from) {

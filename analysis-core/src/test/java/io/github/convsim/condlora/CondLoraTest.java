@@ -268,7 +268,14 @@ class CondLoraTest extends CpuBackendTest {
         Path basePath = base(31);
         try (LoraCheckpoint c = LoraCheckpoint.open(plantedLora(basePath, new Matrix(R, N, TestData.gaussian(rng,
                 R * N)), new Matrix(R, N, TestData.gaussian(rng, R * N)), 0.3, 9), basePath)) {
-            SharedLayerPlants p = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 4, 12)).get(0).plants();
+            ModuleFit withPower = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 4, 12)).get(0);
+            SharedLayerPlants p = withPower.plants();
+            // without plants (an export) the fit and its nulls are the same, to the last bit
+            ModuleFit without = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 4, 12).withPower(false)).get(0);
+            assertNull(without.plants());
+            assertEquals(withPower.r2A(), without.r2A(), 0);
+            assertEquals(withPower.dwError(), without.dwError(), 0);
+            assertArrayEquals(withPower.shuffled().r2B(), without.shuffled().r2B(), 0);
             int last = SharedLayerPlants.NOISE.length - 1;
             for (int k = 0; k < SharedLayerPlants.REPETITIONS; k++) {
                 assertEquals(1, p.r2A()[0][k], 1e-3);
