@@ -75,25 +75,29 @@ public final class ComparisonReport {
         sb.append(beyond.isEmpty() ? "; no pair exceeds the W0 null" : "; pairs beyond it: " + String.join(", ",
                 beyond));
         if (!j.overall().exceeds() || beyond.size() < j.pairs().size()) {
-            sb.append("; ").append(powerClause(j.power()));
+            String whose = j.overall().exceeds() || !beyond.isEmpty() ? "the other pairs' 'no'" : "this 'no'";
+            sb.append("; ").append(powerClause(j.power(), whose));
         }
         return sb.append('.').toString();
     }
 
-    /** What a 'no' rules out: the most different pair the tests still detect, from the planted pairs. */
-    static String powerClause(PowerCurve.Detectable d) {
+    /**
+     * What a 'no' rules out ({@code whose}: "this 'no'", or the other pairs' where some pairs exceed): the most
+     * different pair the tests still detect, from the planted pairs.
+     */
+    static String powerClause(PowerCurve.Detectable d, String whose) {
         if (d == null) {
-            return "its power was not estimated, so a 'no' says no shared conversion matrix was detected, not that"
-                    + " there is none";
+            return "its power was not estimated, so " + whose + " says no shared conversion matrix was detected, not"
+                    + " that there is none";
         }
         if (d.none()) {
             return String.format(Locale.ROOT, "even a pair of adapters whose factors agree up to noise %s of their size"
-                    + " is detected in fewer than 80 %% of %d plants, so a 'no' rules out nothing",
-                    Verdicts.noise(PlantedPairs.NOISE[0]), d.repetitions());
+                    + " is detected in fewer than 80 %% of %d plants, so %s rules out nothing",
+                    Verdicts.noise(PlantedPairs.NOISE[0]), d.repetitions(), whose);
         }
         return String.format(Locale.ROOT, "it detects a pair of adapters whose factors agree up to noise %s of their"
-                + " size (plants averaging phi %.4f) in at least 80 %% of %d plants, so a 'no' rules out pairs that"
-                + " alike", Verdicts.noise(d.noise()), d.plantMean(), d.repetitions());
+                + " size (plants averaging phi %.4f) in at least 80 %% of %d plants, so %s rules out pairs that alike",
+                Verdicts.noise(d.noise()), d.plantMean(), d.repetitions(), whose);
     }
 
     public void write(ComparisonResult r, Path dir) throws IOException {

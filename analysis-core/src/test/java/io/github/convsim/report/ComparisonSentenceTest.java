@@ -1,0 +1,40 @@
+package io.github.convsim.report;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.github.convsim.results.ComparisonMap;
+import io.github.convsim.similarity.MultipleTesting.Correction;
+import io.github.convsim.similarity.PowerCurve;
+import io.github.convsim.similarity.Side;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** compare's sentence on a map: whose 'no' its power speaks for. */
+class ComparisonSentenceTest {
+    private static ComparisonVerdicts.Judgement judged(boolean mapExceeds, boolean[] pairExceeds) {
+        double[][][] perLayer = {{{1, 0.6, 0.5}, {0.6, 1, 0.5}, {0.5, 0.5, 1}}};
+        ComparisonMap m = new ComparisonMap("value", "C_A", Side.LEFT, 8, 8, new int[] {0}, perLayer, 0.0104, null,
+                null);
+        List<ComparisonVerdicts.Test> pairs = List.of(new ComparisonVerdicts.Test(0, 1, 0.6, 1e-4, 3e-4,
+                pairExceeds[0]), new ComparisonVerdicts.Test(0, 2, 0.5, 0.3, 0.6, pairExceeds[1]),
+                new ComparisonVerdicts.Test(1, 2, 0.5, 0.3, 0.6, pairExceeds[2]));
+        ComparisonVerdicts.Test overall = new ComparisonVerdicts.Test(-1, -1, 0.533, mapExceeds ? 1e-3 : 0.2,
+                mapExceeds ? 4e-3 : 0.6, mapExceeds);
+        return new ComparisonVerdicts.Judgement(m, "tested", "", overall, pairs, 4, Correction.HOLM,
+                new PowerCurve.Detectable(2, 0.5449, 8, 0.05 / 4));
+    }
+
+    @Test
+    void thePowerClauseSaysWhoseNoItSpeaksFor() {
+        List<String> names = List.of("a", "b", "c");
+        String none = ComparisonReport.sentence(judged(false, new boolean[] {false, false, false}), names);
+        assertTrue(none.contains("no pair exceeds the W0 null; it detects a pair of adapters whose factors agree up to"
+                + " noise 2 of their size (plants averaging phi 0.5449) in at least 80 % of 8 plants, so this 'no'"
+                + " rules out pairs that alike."), none);
+        String some = ComparisonReport.sentence(judged(true, new boolean[] {true, false, false}), names);
+        assertTrue(some.contains("pairs beyond it: a & b (0.6000, adjusted p 3.0e-04); it detects")
+                && some.contains("so the other pairs' 'no' rules out pairs that alike."), some);
+        String all = ComparisonReport.sentence(judged(true, new boolean[] {true, true, true}), names);
+        assertFalse(all.contains("it detects"), "every test a yes: nothing for power to speak for: " + all);
+    }
+}
