@@ -72,7 +72,7 @@ final class CompareCommand implements Callable<Integer> {
 
     @Option(names = "--draws", paramLabel = "K", defaultValue = "16",
             description = "Draws of the W0 null: random factors through the same W0, compared in pairs, say what two"
-                    + " unrelated adapters share (default: ${DEFAULT-VALUE}; 0 to skip).")
+                    + " unrelated adapters share (default: ${DEFAULT-VALUE}; at least 4; 0 to skip).")
     int draws;
 
     @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of the null draws (default: ${DEFAULT-VALUE}).")
@@ -85,8 +85,9 @@ final class CompareCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         cacheOptions.check(spec);
-        if (draws == 1 || draws < 0) {
-            throw solve.usage("--draws must be 0 or at least 2, got " + draws);
+        if ((draws > 0 && draws < Comparison.MIN_W0_NULL_DRAWS) || draws < 0) {
+            throw solve.usage("--draws must be 0 or at least " + Comparison.MIN_W0_NULL_DRAWS + " (the W0 null compares"
+                    + " draws in pairs, and a test needs at least two pairs), got " + draws);
         }
         AnalysisOptions options = solve.toOptions(draws == 0 ? Set.of() : Set.of(NullModel.W0), Math.max(2, draws),
                 seed, Set.of());

@@ -205,5 +205,13 @@ class CompareCommandTest {
         CliRunner.Result m = CliRunner.run("compare", missing.toString(), "--out", dir.resolve("x").toString());
         assertEquals(3, m.exit(), m.err());
         assertEquals("convsim: " + missing + ": no such file or directory", m.err().strip());
+        // two or three draws make one pair of the W0 null: no spread, no p, so no decidable test
+        for (String draws : List.of("2", "3")) {
+            CliRunner.Result d = CliRunner.run("compare", demo().toString(), demo().toString(), "--out",
+                    dir.resolve("x").toString(), "--draws", draws);
+            assertEquals(2, d.exit(), d.err());
+            assertTrue(d.err().contains("--draws must be 0 or at least 4"), d.err());
+            assertFalse(Files.exists(dir.resolve("x")));
+        }
     }
 }

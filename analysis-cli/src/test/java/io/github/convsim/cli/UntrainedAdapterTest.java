@@ -60,7 +60,7 @@ class UntrainedAdapterTest {
     @Test
     void compareSaysNaAndInspectWarns() {
         CliRunner.Result c = CliRunner.run("compare", CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8")
-                .toString(), untrained.toString(), "--base", base(), "--out", dir.resolve("cmp").toString(), "--draws", "2");
+                .toString(), untrained.toString(), "--base", base(), "--out", dir.resolve("cmp").toString(), "--draws", "4");
         assertEquals(0, c.exit(), c.err());
         assertTrue(c.out().contains("query C_B (left): mean phi between adapters n/a (undefined"), c.out());
         assertFalse(c.out().contains("NaN"), c.out());

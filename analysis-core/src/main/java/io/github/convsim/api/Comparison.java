@@ -51,6 +51,11 @@ import java.util.stream.Stream;
  */
 public final class Comparison {
     private static final Pattern CHECKPOINT = Pattern.compile("checkpoint-(\\d+)");
+    /**
+     * The fewest W0-null draws compare takes: draws make pairs, and the pair null's predictive test needs at least two
+     * pairs (with one, its spread is unknown and no p can be given).
+     */
+    public static final int MIN_W0_NULL_DRAWS = 4;
 
     private Comparison() {}
 
@@ -210,6 +215,10 @@ public final class Comparison {
             List<Factor> factors = options.similarity().factors();
             List<Side> sides = options.similarity().sides();
             int pairs = options.similarity().nulls().contains(NullModel.W0) ? options.similarity().draws() / 2 : 0;
+            if (pairs == 1) {
+                throw new IllegalArgumentException("compare's W0 null needs at least " + MIN_W0_NULL_DRAWS + " draws"
+                        + " (two pairs), got " + options.similarity().draws());
+            }
             // bases[factor][adapter][layer], filled group by group
             Map<Factor, List<List<FactorBases.Pair>>> bases = new LinkedHashMap<>();
             for (Factor f : factors) {

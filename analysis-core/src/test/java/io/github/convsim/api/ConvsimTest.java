@@ -118,9 +118,14 @@ class ConvsimTest {
         assertEquals(List.of("query", "value"), fits.stream().map(ModuleFit::module).toList());
         ComparisonResult same = Convsim.compare(List.of(TestData.bertAdapter(), TestData.bertAdapter()),
                 TestData.bertBase(), AnalysisOptions.builder().modules("value")
-                        .similarity(SimilaritySettings.builder().draws(2).build()).build());
+                        .similarity(SimilaritySettings.builder().draws(4).build()).build());
         // an adapter against itself: phi = 1 at every layer
         assertEquals(1.0, same.maps().get(0).mean()[0][1], 1e-9);
+        // two draws make one pair: no spread, no p; compare refuses rather than answer without a test
+        IllegalArgumentException onePair = assertThrows(IllegalArgumentException.class, () -> Convsim.compare(
+                List.of(TestData.bertAdapter(), TestData.bertAdapter()), TestData.bertBase(), AnalysisOptions.builder()
+                        .modules("value").similarity(SimilaritySettings.builder().draws(3).build()).build()));
+        assertTrue(onePair.getMessage().contains("at least 4 draws"), onePair.getMessage());
     }
 
     @Test
