@@ -132,9 +132,13 @@ final class CondLoraCommand implements Runnable {
                     options.put("draws", draws);
                     options.put("seed", seed);
                     Provenance prov = provenance(ckpt, cpu, options, (System.nanoTime() - t0) / 1e9);
-                    Path written = output.commit(dir -> CondLoraReport.write(fits, prov, dir));
+                    Map<String, String> notFitted = CondLoraFit.unfittable(ckpt);
+                    Path written = output.commit(dir -> CondLoraReport.write(fits, notFitted, prov, dir));
                     var o = spec.commandLine().getOut();
                     if (!progressOptions.quiet) {
+                        if (!notFitted.isEmpty()) {
+                            o.printf(Locale.ROOT, "  %s%n", CondLoraReport.notFittedSentence(notFitted));
+                        }
                         List<String> verdicts = CondLoraReport.verdicts(fits);
                         for (int k = 0; k < fits.size(); k++) {
                             ModuleFit f = fits.get(k);
@@ -183,6 +187,11 @@ final class CondLoraCommand implements Runnable {
             Inputs.Resolved read = in.resolve();
             try (AtomicOutput output = AtomicOutput.prepare(out, in.force, "condlora export", read.paths());
                  LoraCheckpoint ckpt = read.open()) {
+                Map<String, String> notFitted = CondLoraFit.unfittable(ckpt);
+                if (!notFitted.isEmpty()) {
+                    throw new IllegalArgumentException("an export replaces every module's LoRA, but these cannot be"
+                            + " fitted: " + CondLoraReport.notFittedList(notFitted));
+                }
                 Backends.Choice cpu = Backends.select("cpu");
                 try {
                     // an export judges nothing: the fewest null draws, no plants

@@ -129,4 +129,38 @@ class CondLoraCommandTest {
             org.junit.jupiter.api.Assertions.assertArrayEquals(a.readDoubles(t), b.readDoubles(t), 0.0);
         }
     }
+
+    /**
+     * Grouped-query attention (LLaMA-3, Mistral, the synthetic tiny-llama): k_proj and v_proj have a W0 of 16x64, where
+     * CondLoRA's A_l = Wa W0_l^T has no meaning. The fit takes the square modules and names the others with the reason
+     * (it refused the whole adapter); the export, which replaces every module's LoRA, refuses and writes nothing.
+     */
+    @Test
+    void groupedQueryAttentionFitsTheSquareModulesAndNamesTheOthers() throws Exception {
+        Path model = dir.resolve("gqa");
+        assertEquals(0, CliRunner.run("synth", "--shape", "tiny-llama", "--layers", "3", "--rank", "4", "--seed", "3",
+                "--out", model.toString(), "-q").exit());
+        String adapter = model.resolve("adapter").toString();
+        String base = model.resolve("base").toString();
+        Path out = dir.resolve("gqa-fit");
+        CliRunner.Result r = CliRunner.run("condlora", "fit", adapter, "--base", base, "--out", out.toString(),
+                "--draws", "4");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("Not fitted: k_proj (W0 is 16x64 at layer 0, and CondLoRA's A_l = Wa W0_l^T needs a"
+                + " square W0); v_proj (W0 is 16x64"), r.out());
+        JsonNode s = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
+        assertEquals(List.of("o_proj", "q_proj"), List.of(s.get("modules").get(0).get("module").asText(),
+                s.get("modules").get(1).get("module").asText()));
+        assertEquals(2, s.get("modules").size());
+        assertTrue(s.get("not_fitted").get("k_proj").asText().contains("needs a square W0"), s.toString());
+        assertEquals(6, s.get("statistics").get("family_size").asInt(), "A, B, dW of the two fitted modules");
+        assertTrue(Files.readString(out.resolve("report.md")).contains("Not fitted: k_proj"));
+        Path export = dir.resolve("gqa-export");
+        CliRunner.Result e = CliRunner.run("condlora", "export", adapter, "--base", base, "--as", "lora", "--out",
+                export.toString());
+        assertEquals(2, e.exit(), e.out());
+        assertTrue(e.err().contains("an export replaces every module's LoRA, but these cannot be fitted: k_proj"),
+                e.err());
+        assertFalse(Files.exists(export));
+    }
 }

@@ -39,7 +39,8 @@ public final class CondLoraFit {
     private CondLoraFit() {}
 
     /**
-     * Fits every module of {@code ckpt}, streaming its base within the heap.
+     * Fits every module of {@code ckpt} but those {@link #unfittable} names (at least one must remain), streaming its
+     * base within the heap.
      *
      * <pre>{@code
      * try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapter, base); Backends.Choice cpu = Backends.select("cpu")) {
@@ -64,26 +65,17 @@ public final class CondLoraFit {
         int draws = settings.draws();
         long seed = settings.seed();
         int plants = settings.power() ? SharedLayerPlants.REPETITIONS : 0;
-        List<String> modules = ckpt.moduleNames();
+        Map<String, String> unfittable = unfittable(ckpt);
+        List<String> modules = ckpt.moduleNames().stream().filter(m -> !unfittable.containsKey(m)).toList();
+        if (modules.isEmpty()) {
+            throw new IllegalArgumentException("no module can be fitted: " + String.join("; ",
+                    unfittable.entrySet().stream().map(e -> e.getKey() + ": " + e.getValue()).toList()));
+        }
         long total = 2L * modules.stream().mapToLong(m -> ckpt.layersOf(m).size()).sum();
         long[] done = {0};
         List<ModuleFit> out = new ArrayList<>();
         for (String module : modules) {
             List<LoraModule> layers = ckpt.layersOf(module);
-            if (layers.size() < 2) {
-                throw new IllegalArgumentException("module " + module + " has " + layers.size()
-                        + " layer: a shared map needs at least two");
-            }
-            for (LoraModule m : layers) {
-                if (m.out() != m.in()) {
-                    throw new IllegalArgumentException("module " + module + " layer " + m.layer() + ": W0 is "
-                            + m.out() + "x" + m.in() + "; CondLoRA's A_l = Wa W0_l^T needs a square W0");
-                }
-                if (m.rank() != layers.get(0).rank()) {
-                    throw new IllegalArgumentException("module " + module + " has ranks " + layers.get(0).rank()
-                            + " and " + m.rank() + ": one shared map needs one rank");
-                }
-            }
             LoraModule first = layers.get(0);
             long fixed = (long) Double.BYTES * first.in() * (first.in() + 4L * first.rank() * (1 + 2 * draws
                     + 2 * plants));
@@ -91,6 +83,35 @@ public final class CondLoraFit {
             LayerStream stream = new LayerStream(ckpt, group);
             out.add(new ModuleTargets(module, layers, draws, plants, seed).fit(backend, stream, ridge,
                     n -> progress.progress("condlora fit", done[0] += n, total)));
+        }
+        return out;
+    }
+
+    /**
+     * The modules of {@code ckpt} that one shared layer cannot be fitted to, each with the reason: W0 not square
+     * (A_l = Wa W0_l^T has A's shape only when W0_l is square, as in grouped-query attention's k and v projections),
+     * a single layer, or ranks that differ between layers. {@link #fit} fits the others.
+     */
+    public static Map<String, String> unfittable(LoraCheckpoint ckpt) {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        for (String module : ckpt.moduleNames()) {
+            List<LoraModule> layers = ckpt.layersOf(module);
+            if (layers.size() < 2) {
+                out.put(module, layers.size() + " layer: a shared map needs at least two");
+                continue;
+            }
+            for (LoraModule m : layers) {
+                if (m.out() != m.in()) {
+                    out.put(module, "W0 is " + m.out() + "x" + m.in() + " at layer " + m.layer() + ", and CondLoRA's"
+                            + " A_l = Wa W0_l^T needs a square W0");
+                    break;
+                }
+                if (m.rank() != layers.get(0).rank()) {
+                    out.put(module, "ranks " + layers.get(0).rank() + " and " + m.rank() + ": one shared map needs one"
+                            + " rank");
+                    break;
+                }
+            }
         }
         return out;
     }

@@ -46,12 +46,19 @@ public final class CondLoraReport {
 
     private CondLoraReport() {}
 
-    public static void write(List<ModuleFit> fits, Provenance provenance, Path dir) throws IOException {
+    /**
+     * Writes the report of {@code fits}; {@code notFitted} names each module of the adapter left out and why
+     * ({@link io.github.convsim.condlora.CondLoraFit#unfittable}), said in report.md, index.html and summary.json.
+     */
+    public static void write(List<ModuleFit> fits, Map<String, String> notFitted, Provenance provenance, Path dir)
+            throws IOException {
         Path figures = Files.createDirectories(dir.resolve("figures"));
         table(fits).write().csv(dir.resolve("fit.csv").toFile());
         List<CondLoraVerdicts.Test> tests = CondLoraVerdicts.judge(fits, Correction.HOLM);
         List<String> verdicts = verdicts(fits, tests);
-        JSON.writeValue(dir.resolve("summary.json").toFile(), summary(fits, tests, verdicts, provenance));
+        Map<String, Object> summary = summary(fits, tests, verdicts, provenance);
+        summary.put("not_fitted", notFitted);
+        JSON.writeValue(dir.resolve("summary.json").toFile(), summary);
         StringBuilder md = new StringBuilder("# CondLoRA fit\n\nFor each module, one linear layer shared by all"
                 + " layers (A_l = Wa W0_l^T, B_l = W0_l Wb^T) fitted by stacked least squares to the adapter's factors."
                 + " R^2 = 1 - ||fit - target||^2 / ||target||^2.\n\n**Read R^2 against the nulls.** With a square,"
@@ -66,6 +73,9 @@ public final class CondLoraReport {
                     interval(f.gaussian().r2A()), interval(f.shuffled().r2A()), interval(f.shuffled().r2B())));
         }
         md.append('\n');
+        if (!notFitted.isEmpty()) {
+            md.append(notFittedSentence(notFitted)).append("\n\n");
+        }
         for (int k = 0; k < fits.size(); k++) {
             ModuleFit f = fits.get(k);
             XYChart chart = chart(f);
@@ -78,12 +88,23 @@ public final class CondLoraReport {
         md.append("Arithmetic: ").append(provenance.arithmeticSentence()).append(".\n\n");
         provenance.asMap().forEach((k, v) -> md.append("- **").append(k).append("**: ").append(v).append('\n'));
         Files.writeString(dir.resolve("report.md"), md.toString(), StandardCharsets.UTF_8);
-        html(fits, verdicts, provenance, dir);
+        html(fits, verdicts, notFitted, provenance, dir);
+    }
+
+    /** "Not fitted: k_proj (W0 is 16x64 ...); v_proj (...)." */
+    public static String notFittedSentence(Map<String, String> notFitted) {
+        return "Not fitted: " + notFittedList(notFitted) + ".";
+    }
+
+    /** "k_proj (W0 is 16x64 ...); v_proj (...)". */
+    public static String notFittedList(Map<String, String> notFitted) {
+        return String.join("; ", notFitted.entrySet().stream().map(e -> e.getKey() + " (" + e.getValue() + ")")
+                .toList());
     }
 
     /** index.html: the fits beside their nulls, the verdicts, the charts with captions, every file, provenance. */
-    static void html(List<ModuleFit> fits, List<String> verdicts, Provenance provenance, Path dir)
-            throws IOException {
+    static void html(List<ModuleFit> fits, List<String> verdicts, Map<String, String> notFitted, Provenance provenance,
+                     Path dir) throws IOException {
         HtmlPage page = new HtmlPage("convsim condlora fit");
         page.paragraph("For each module, one linear layer shared by all layers (A_l = Wa W0_l^T, B_l = W0_l Wb^T)"
                 + " fitted by stacked least squares to the adapter's factors; R^2 = 1 - ||fit - target||^2 /"
@@ -100,6 +121,9 @@ public final class CondLoraReport {
         page.heading("Fits").table(List.of("module", "layers", "R^2 A", "Gaussian targets [95 %]",
                 "shuffled layers [95 %]", "R^2 B", "Gaussian targets [95 %]", "shuffled layers [95 %]",
                 "dW relative error", "chance 1/L"), rows, 1);
+        if (!notFitted.isEmpty()) {
+            page.paragraph(notFittedSentence(notFitted));
+        }
         page.heading("Verdicts").paragraph(TESTS_SENTENCE).list(java.util.stream.IntStream.range(0, fits.size())
                 .mapToObj(k -> fits.get(k).module() + ": " + verdicts.get(k)).toList());
         page.heading("Figures");

@@ -292,6 +292,32 @@ class CondLoraTest extends CpuBackendTest {
         }
     }
 
+    /**
+     * Grouped-query attention: k_proj and v_proj of the synthetic tiny LLaMA have a 16x64 W0. The fit takes the square
+     * modules, {@code unfittable} names the others; an adapter of k and v alone cannot be fitted at all.
+     */
+    @Test
+    void nonSquareModulesAreLeftOutAndNamed() throws Exception {
+        var all = io.github.convsim.synth.SyntheticCheckpoint.write(io.github.convsim.synth.ModelShape.TINY,
+                new io.github.convsim.synth.SyntheticCheckpoint.Options(5, 4, 8,
+                        io.github.convsim.synth.SyntheticCheckpoint.Options.ATTENTION, 1 << 30, 2),
+                Files.createDirectories(dir.resolve("gqa")), ProgressListener.NONE);
+        try (LoraCheckpoint c = LoraCheckpoint.open(all.adapter(), all.base())) {
+            assertEquals(List.of("k_proj", "v_proj"), List.copyOf(CondLoraFit.unfittable(c).keySet()));
+            assertTrue(CondLoraFit.unfittable(c).get("v_proj").startsWith("W0 is 16x64 at layer 0"));
+            List<ModuleFit> fits = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 2, 1));
+            assertEquals(List.of("o_proj", "q_proj"), fits.stream().map(ModuleFit::module).sorted().toList());
+        }
+        var kv = io.github.convsim.synth.SyntheticCheckpoint.write(io.github.convsim.synth.ModelShape.TINY,
+                new io.github.convsim.synth.SyntheticCheckpoint.Options(5, 4, 8, List.of("k_proj", "v_proj"),
+                        1 << 30, 2), Files.createDirectories(dir.resolve("kv")), ProgressListener.NONE);
+        try (LoraCheckpoint c = LoraCheckpoint.open(kv.adapter(), kv.base())) {
+            IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
+                    () -> CondLoraFit.fit(c, backend, new CondLoraSettings(0, 2, 1)));
+            assertTrue(none.getMessage().startsWith("no module can be fitted: k_proj: W0 is 16x64"), none.getMessage());
+        }
+    }
+
     @Test
     void exportsRoundTripBothWays() throws Exception {
         Random rng = new Random(6);
