@@ -35,7 +35,7 @@ final class MarkdownReport {
                     h.module(), h.subject(), h.side().label(), h.i(), h.j(), num(h.average()), num(h.analytic()),
                     h.gaussian() == null ? "" : Verdicts.interval(h.gaussian()),
                     h.w0() == null ? "" : Verdicts.interval(h.w0()),
-                    h.w0() == null ? "" : String.format(Locale.ROOT, "%.2f", h.w0().effectSize(h.average())),
+                    h.w0() == null ? "" : num2(h.w0().effectSize(h.average())),
                     Verdicts.p(v.p()), Verdicts.p(v.pAdjusted()), answer(v)));
         }
         md.append("\n");
@@ -98,7 +98,7 @@ final class MarkdownReport {
                     num(m.average()), num(m.analytic()),
                     m.gaussian() == null ? "" : Verdicts.interval(m.gaussian()),
                     m.w0() == null ? "" : Verdicts.interval(m.w0()),
-                    m.w0() == null ? "" : String.format(Locale.ROOT, "%.2f", m.w0().effectSize(m.average())),
+                    m.w0() == null ? "" : num2(m.w0().effectSize(m.average())),
                     Verdicts.p(verdict.p()), Verdicts.p(verdict.pAdjusted()), answer(verdict)));
         }
         page.table(List.of("module", "matrix", "side", "i", "j", "average", "analytic", "Gaussian null [95 %]",
@@ -236,5 +236,9 @@ final class MarkdownReport {
 
     private static String num(double v) {
         return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.4f", v);
+    }
+
+    private static String num2(double v) {
+        return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.2f", v);
     }
 }

@@ -38,8 +38,7 @@ public final class Verdicts {
     public static String interpretation(MapVerdict v) {
         Heatmap h = v.map();
         if (v.status() == MapVerdict.Status.UNDEFINED) {
-            return String.format(Locale.ROOT, "%s %s: similarity is undefined (a layer's %s has rank below i or j).",
-                    h.module(), h.subject(), h.subject());
+            return String.format(Locale.ROOT, "%s %s: no similarity: %s.", h.module(), h.subject(), v.reason());
         }
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%s %s (%s, i=%d, j=%d): average %.4f", h.module(), h.subject(),
@@ -140,7 +139,11 @@ public final class Verdicts {
         return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
     }
 
+    /** "mean [lo, hi]" of a null's averages; "n/a" where it has none (an undefined map). */
     static String interval(NullDistribution n) {
+        if (Double.isNaN(n.averageMean())) {
+            return "n/a";
+        }
         return String.format(Locale.ROOT, "%.4f [%.4f, %.4f]", n.averageMean(), n.averageLo(), n.averageHi());
     }
 }

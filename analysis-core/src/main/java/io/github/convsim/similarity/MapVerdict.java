@@ -54,6 +54,9 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
         for (Heatmap h : maps) {
             if (h.isControl()) {
                 excluded.put(h, new Excluded(Status.CONTROL, "a control (raw factors), not a conversion map"));
+            } else if (h.layers().length < 2) {
+                excluded.put(h, new Excluded(Status.UNDEFINED, "phi compares layers, and the adapter has one "
+                        + h.module() + " layer (" + h.layers()[0] + ")"));
             } else if (Double.isNaN(h.average())) {
                 excluded.put(h, new Excluded(Status.UNDEFINED, "phi is undefined (a layer's " + h.subject()
                         + " has rank below i or j)"));

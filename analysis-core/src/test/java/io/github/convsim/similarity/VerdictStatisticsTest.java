@@ -140,6 +140,18 @@ class VerdictStatisticsTest extends CpuBackendTest {
         assertEquals(2, v.get(0).familySize(), "only the left maps of A and B are tested");
     }
 
+    /** A module with one layer has no pair of layers to compare: its maps say so (they said "rank below i or j"). */
+    @Test
+    void aModuleOfOneLayerIsUndefinedForThatReason() {
+        Heatmap one = new Heatmap("value", "C_A", Side.LEFT, 8, 8, 768, new int[] {5}, new double[][] {{Double.NaN}},
+                Double.NaN, new double[][] {{Double.NaN}}, 8.0 / 768, null, null);
+        MapVerdict v = MapVerdict.judge(List.of(one), Correction.HOLM, MapVerdict.ALPHA).get(0);
+        assertEquals(MapVerdict.Status.UNDEFINED, v.status());
+        assertEquals("phi compares layers, and the adapter has one value layer (5)", v.reason());
+        assertEquals("value C_A: no similarity: phi compares layers, and the adapter has one value layer (5).",
+                io.github.convsim.report.Verdicts.interpretation(v));
+    }
+
     /**
      * A map equal in every cell to one already in the family is counted once, and its reason names why: C_dW on the
      * left as C_B's span, any other twin as equal phi (the C_dW sentence once went to every duplicate).
