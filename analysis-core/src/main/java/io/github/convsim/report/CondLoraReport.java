@@ -56,9 +56,7 @@ public final class CondLoraReport {
         table(fits).write().csv(dir.resolve("fit.csv").toFile());
         List<CondLoraVerdicts.Test> tests = CondLoraVerdicts.judge(fits, Correction.HOLM);
         List<String> verdicts = verdicts(fits, tests);
-        Map<String, Object> summary = summary(fits, tests, verdicts, provenance);
-        summary.put("not_fitted", notFitted);
-        JSON.writeValue(dir.resolve("summary.json").toFile(), summary);
+        JSON.writeValue(dir.resolve("summary.json").toFile(), summary(fits, notFitted, tests, verdicts, provenance));
         StringBuilder md = new StringBuilder("# CondLoRA fit\n\nFor each module, one linear layer shared by all"
                 + " layers (A_l = Wa W0_l^T, B_l = W0_l Wb^T) fitted by stacked least squares to the adapter's factors."
                 + " R^2 = 1 - ||fit - target||^2 / ||target||^2.\n\n**Read R^2 against the nulls.** With a square,"
@@ -231,8 +229,9 @@ public final class CondLoraReport {
         return Table.create("fit", module, layer, r2A, r2B, dw);
     }
 
-    private static Map<String, Object> summary(List<ModuleFit> fits, List<CondLoraVerdicts.Test> tests,
-                                               List<String> verdicts, Provenance provenance) {
+    private static Map<String, Object> summary(List<ModuleFit> fits, Map<String, String> notFitted,
+                                               List<CondLoraVerdicts.Test> tests, List<String> verdicts,
+                                               Provenance provenance) {
         Map<String, Object> root = new LinkedHashMap<>();
         List<Map<String, Object>> modules = new ArrayList<>();
         for (int k = 0; k < fits.size(); k++) {
@@ -277,6 +276,7 @@ public final class CondLoraReport {
             modules.add(m);
         }
         root.put("modules", modules);
+        root.put("not_fitted", notFitted);
         Map<String, Object> stats = new LinkedHashMap<>();
         stats.put("test", "R^2 of A and B (upper tail) and dW's relative error (lower tail) against each null's draws"
                 + " fitted as log-normal, one-sided predictive t-test; p is the larger of the two nulls' p");
