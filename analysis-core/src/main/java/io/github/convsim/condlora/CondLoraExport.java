@@ -56,9 +56,17 @@ public final class CondLoraExport {
 
     /**
      * A PEFT LoRA adapter with each layer's factors materialised from the fitted shared layers, A_l = Wa W0_l^T and
-     * B_l = W0_l Wb^T, W0 streamed from {@code source}'s base a layer group at a time.
+     * B_l = W0_l Wb^T, W0 streamed from {@code source}'s base a layer group at a time. Every module of the source
+     * must have its fit: the export replaces every module's LoRA, and one left out would be silently dropped.
      */
     public static void writeLora(Path dir, LoraCheckpoint source, List<ModuleFit> fits) throws IOException {
+        Set<String> fitted = new LinkedHashSet<>();
+        fits.forEach(f -> fitted.add(f.module()));
+        List<String> missing = source.moduleNames().stream().filter(m -> !fitted.contains(m)).toList();
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException("an export replaces every module's LoRA, but " + String.join(", ",
+                    missing) + (missing.size() == 1 ? " has" : " have") + " no fit (see CondLoraFit.unfittable)");
+        }
         Files.createDirectories(dir);
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt").metadata("written_by", "convsim");
         keepOtherTensors(w, source.adapterWeights());

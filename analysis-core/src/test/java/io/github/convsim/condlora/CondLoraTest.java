@@ -307,6 +307,12 @@ class CondLoraTest extends CpuBackendTest {
             assertTrue(CondLoraFit.unfittable(c).get("v_proj").startsWith("W0 is 16x64 at layer 0"));
             List<ModuleFit> fits = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 2, 1));
             assertEquals(List.of("o_proj", "q_proj"), fits.stream().map(ModuleFit::module).sorted().toList());
+            // a library export of these fits would drop k and v: refused, nothing written
+            Path export = dir.resolve("gqa-export");
+            IllegalArgumentException partial = assertThrows(IllegalArgumentException.class,
+                    () -> CondLoraExport.writeLora(export, c, fits));
+            assertTrue(partial.getMessage().contains("k_proj, v_proj have no fit"), partial.getMessage());
+            assertFalse(Files.exists(export));
         }
         var kv = io.github.convsim.synth.SyntheticCheckpoint.write(io.github.convsim.synth.ModelShape.TINY,
                 new io.github.convsim.synth.SyntheticCheckpoint.Options(5, 4, 8, List.of("k_proj", "v_proj"),
