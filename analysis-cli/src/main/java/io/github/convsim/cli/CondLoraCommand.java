@@ -192,6 +192,7 @@ final class CondLoraCommand implements Runnable {
                     throw new IllegalArgumentException("an export replaces every module's LoRA, but these cannot be"
                             + " fitted: " + CondLoraReport.notFittedList(notFitted));
                 }
+                CondLoraExport.requireUnfused(ckpt.modules());
                 Backends.Choice cpu = Backends.select("cpu");
                 try {
                     // an export judges nothing: the fewest null draws, no plants

@@ -11,6 +11,7 @@ import io.github.convsim.io.SafetensorsWriter;
 import io.github.convsim.io.WeightSource;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.model.LoraCheckpoint;
+import io.github.convsim.model.LoraModule;
 import io.github.convsim.pipeline.LayerGroups;
 import io.github.convsim.pipeline.LayerStream;
 import java.io.IOException;
@@ -35,11 +36,28 @@ public final class CondLoraExport {
     private static final java.util.regex.Pattern LORA_TENSOR = java.util.regex.Pattern.compile(
             "\\.(lora_A|lora_B|lora_magnitude_vector|linear_for_lora_A|linear_for_lora_B)(\\.|$)");
 
+    /** The module of a LoRA factor's tensor: the path segment before lora_A or lora_B. */
+    private static final java.util.regex.Pattern LORA_MODULE = java.util.regex.Pattern.compile(
+            "([^.]+)\\.(lora_A|lora_B)(\\.|$)");
+
     private CondLoraExport() {}
 
-    /** adapter_config.json (peft_type CONDLORA) and adapter_model.safetensors with {@code <module>.linear_for_lora_A.weight}. */
+    /**
+     * adapter_config.json (peft_type CONDLORA) and adapter_model.safetensors with {@code <module>.linear_for_lora_A.weight}.
+     * Every module with LoRA tensors in {@code sourceWeights} must have its fit (see {@link #writeLora}).
+     */
     public static void writeCondLora(Path dir, PeftConfig source, WeightSource sourceWeights, List<ModuleFit> fits)
             throws IOException {
+        Set<String> unfitted = new LinkedHashSet<>();
+        for (String name : sourceWeights.names()) {
+            java.util.regex.Matcher m = LORA_MODULE.matcher(name);
+            if (m.find() && fits.stream().noneMatch(f -> f.module().equals(m.group(1))
+                    || f.module().startsWith(m.group(1) + "."))) {
+                unfitted.add(m.group(1));
+            }
+        }
+        requireEvery(unfitted);
+        requireUnfused(fits.stream().flatMap(f -> f.layers().stream()).toList());
         Files.createDirectories(dir);
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt").metadata("written_by", "convsim");
         keepOtherTensors(w, sourceWeights);
@@ -62,11 +80,8 @@ public final class CondLoraExport {
     public static void writeLora(Path dir, LoraCheckpoint source, List<ModuleFit> fits) throws IOException {
         Set<String> fitted = new LinkedHashSet<>();
         fits.forEach(f -> fitted.add(f.module()));
-        List<String> missing = source.moduleNames().stream().filter(m -> !fitted.contains(m)).toList();
-        if (!missing.isEmpty()) {
-            throw new IllegalArgumentException("an export replaces every module's LoRA, but " + String.join(", ",
-                    missing) + (missing.size() == 1 ? " has" : " have") + " no fit (see CondLoraFit.unfittable)");
-        }
+        requireEvery(new LinkedHashSet<>(source.moduleNames().stream().filter(m -> !fitted.contains(m)).toList()));
+        requireUnfused(source.modules());
         Files.createDirectories(dir);
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt").metadata("written_by", "convsim");
         keepOtherTensors(w, source.adapterWeights());
@@ -144,6 +159,35 @@ public final class CondLoraExport {
     }
 
     /** Every tensor of the source adapter that is not a LoRA factor (a classifier head in modules_to_save, ...). */
+    /**
+     * Refuses fused projections (GPT-2's c_attn: q, k and v under one LoRA of one layer). The fit gives each projection
+     * its own shared layer, so each layer's q, k and v get A's of their own, which neither the authors' layout (one
+     * linear_for_lora_A per target module) nor a LoRA of rank r on the fused layer can hold.
+     *
+     * @throws IllegalArgumentException naming the projections and the layer they share
+     */
+    public static void requireUnfused(List<LoraModule> modules) {
+        Map<String, List<String>> byLayer = new java.util.LinkedHashMap<>();
+        for (LoraModule m : modules) {
+            byLayer.computeIfAbsent(m.modulePath(), k -> new java.util.ArrayList<>()).add(m.module());
+        }
+        for (Map.Entry<String, List<String>> e : byLayer.entrySet()) {
+            if (e.getValue().size() > 1) {
+                throw new IllegalArgumentException("an export cannot hold fused projections: " + String.join(", ",
+                        e.getValue()) + " share one LoRA on " + e.getKey() + ", and the fit gives each its own shared"
+                        + " layer; condlora fit reports them");
+            }
+        }
+    }
+
+    /** Refuses an export that would drop the LoRA of {@code unfitted} modules. */
+    private static void requireEvery(Set<String> unfitted) {
+        if (!unfitted.isEmpty()) {
+            throw new IllegalArgumentException("an export replaces every module's LoRA, but " + String.join(", ",
+                    unfitted) + (unfitted.size() == 1 ? " has" : " have") + " no fit (see CondLoraFit.unfittable)");
+        }
+    }
+
     private static void keepOtherTensors(SafetensorsWriter w, WeightSource source) throws IOException {
         for (String name : source.names()) {
             if (LORA_TENSOR.matcher(name).find()) {

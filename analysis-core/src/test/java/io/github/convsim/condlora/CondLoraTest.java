@@ -312,6 +312,9 @@ class CondLoraTest extends CpuBackendTest {
             IllegalArgumentException partial = assertThrows(IllegalArgumentException.class,
                     () -> CondLoraExport.writeLora(export, c, fits));
             assertTrue(partial.getMessage().contains("k_proj, v_proj have no fit"), partial.getMessage());
+            IllegalArgumentException partialCond = assertThrows(IllegalArgumentException.class,
+                    () -> CondLoraExport.writeCondLora(export, c.config(), c.adapterWeights(), fits));
+            assertTrue(partialCond.getMessage().contains("k_proj, v_proj have no fit"), partialCond.getMessage());
             assertFalse(Files.exists(export));
         }
         var kv = io.github.convsim.synth.SyntheticCheckpoint.write(io.github.convsim.synth.ModelShape.TINY,
@@ -321,6 +324,29 @@ class CondLoraTest extends CpuBackendTest {
             IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
                     () -> CondLoraFit.fit(c, backend, new CondLoraSettings(0, 2, 1)));
             assertTrue(none.getMessage().startsWith("no module can be fitted: k_proj: W0 is 16x64"), none.getMessage());
+        }
+    }
+
+    /**
+     * GPT-2's c_attn fuses q, k and v under one LoRA: the fit takes each projection, but neither export format can hold
+     * three shared layers on one LoRA (the LoRA export wrote c_attn's lora_A three times and failed on a duplicate
+     * tensor; the CondLoRA export wrote a checkpoint no command could read back). Both refuse, naming the projections.
+     */
+    @Test
+    void fusedProjectionsAreFittedButNotExported() throws Exception {
+        try (LoraCheckpoint c = LoraCheckpoint.open(TestData.gpt2Adapter(), TestData.gpt2RandomBase(dir, 4))) {
+            List<ModuleFit> fits = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 2, 1).withPower(false));
+            assertEquals(List.of("c_attn.k", "c_attn.q", "c_attn.v"), fits.stream().map(ModuleFit::module).sorted()
+                    .toList());
+            Path out = dir.resolve("gpt2-export");
+            for (var export : List.<org.junit.jupiter.api.function.Executable>of(
+                    () -> CondLoraExport.writeLora(out, c, fits),
+                    () -> CondLoraExport.writeCondLora(out, c.config(), c.adapterWeights(), fits))) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, export);
+                assertTrue(e.getMessage().startsWith("an export cannot hold fused projections: c_attn."), e.getMessage());
+                assertTrue(e.getMessage().contains("share one LoRA on transformer.h.0.attn.c_attn"), e.getMessage());
+            }
+            assertFalse(Files.exists(out));
         }
     }
 
