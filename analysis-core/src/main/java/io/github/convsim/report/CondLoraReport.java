@@ -260,14 +260,7 @@ public final class CondLoraReport {
                 j.put("p_adjusted", t.pAdjusted());
                 j.put("beyond_both_nulls", t.beyond() ? "yes" : "no");
                 if (t.power() != null) {
-                    Map<String, Object> pw = new LinkedHashMap<>();
-                    pw.put("detectable_noise", t.power().none() ? null : t.power().noise());
-                    pw.put("planted_" + (t.factor().equals("dW") ? "dW_relative_error" : "r2_" + t.factor()),
-                            t.power().none() ? null : t.power().plantMean());
-                    pw.put("plants_per_level", t.power().repetitions());
-                    pw.put("detection_threshold", t.power().threshold());
-                    pw.put("detection_rate", PowerCurve.POWER);
-                    j.put("power", pw);
+                    j.put("power", ReportWriter.power(t.power(), "planted_" + j.get("statistic")));
                 }
                 judged.add(j);
             }

@@ -303,14 +303,22 @@ public final class ReportWriter {
         return power(v.power());
     }
 
-    /** A test's power as summary.json gives it (analyze's maps, compare's maps); null where not estimated. */
+    /** A map's power as summary.json gives it (analyze's maps, compare's maps); null where not estimated. */
     static Map<String, Object> power(io.github.convsim.similarity.PowerCurve.Detectable d) {
+        return power(d, "planted_average_similarity");
+    }
+
+    /**
+     * A test's power as summary.json gives it, the plants' mean statistic under {@code statistic} (condlora's:
+     * planted_r2_A, ...); null where not estimated.
+     */
+    static Map<String, Object> power(io.github.convsim.similarity.PowerCurve.Detectable d, String statistic) {
         if (d == null) {
             return null;
         }
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("detectable_noise", finite(d.noise()));
-        m.put("planted_average_similarity", finite(d.plantMean()));
+        m.put(statistic, finite(d.plantMean()));
         m.put("plants_per_level", d.repetitions());
         m.put("detection_threshold", d.threshold());
         m.put("detection_rate", io.github.convsim.similarity.PowerCurve.POWER);
