@@ -187,12 +187,7 @@ final class CondLoraCommand implements Runnable {
             Inputs.Resolved read = in.resolve();
             try (AtomicOutput output = AtomicOutput.prepare(out, in.force, "condlora export", read.paths());
                  LoraCheckpoint ckpt = read.open()) {
-                Map<String, String> notFitted = CondLoraFit.unfittable(ckpt);
-                if (!notFitted.isEmpty()) {
-                    throw new IllegalArgumentException("an export replaces every module's LoRA, but these cannot be"
-                            + " fitted: " + CondLoraReport.notFittedList(notFitted));
-                }
-                CondLoraExport.requireUnfused(ckpt.modules());
+                CondLoraExport.requireExportable(ckpt);
                 Backends.Choice cpu = Backends.select("cpu");
                 try {
                     // an export judges nothing: the fewest null draws, no plants

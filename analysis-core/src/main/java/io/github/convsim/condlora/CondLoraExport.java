@@ -48,16 +48,17 @@ public final class CondLoraExport {
      */
     public static void writeCondLora(Path dir, PeftConfig source, WeightSource sourceWeights, List<ModuleFit> fits)
             throws IOException {
+        requireUnfused(fits.stream().flatMap(f -> f.layers().stream()).toList());
+        Set<String> fitted = new LinkedHashSet<>();
+        fits.forEach(f -> fitted.add(f.module()));
         Set<String> unfitted = new LinkedHashSet<>();
         for (String name : sourceWeights.names()) {
             java.util.regex.Matcher m = LORA_MODULE.matcher(name);
-            if (m.find() && fits.stream().noneMatch(f -> f.module().equals(m.group(1))
-                    || f.module().startsWith(m.group(1) + "."))) {
+            if (m.find() && !fitted.contains(m.group(1))) {
                 unfitted.add(m.group(1));
             }
         }
         requireEvery(unfitted);
-        requireUnfused(fits.stream().flatMap(f -> f.layers().stream()).toList());
         Files.createDirectories(dir);
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt").metadata("written_by", "convsim");
         keepOtherTensors(w, sourceWeights);
@@ -158,7 +159,21 @@ public final class CondLoraExport {
         AtomicFile.write(file, out -> JSON.writeValue(out, node));
     }
 
-    /** Every tensor of the source adapter that is not a LoRA factor (a classifier head in modules_to_save, ...). */
+    /**
+     * Refuses, before anything is fitted, an adapter no export can hold: a module {@link CondLoraFit#unfittable} names
+     * (an export replaces every module's LoRA), or fused projections ({@link #requireUnfused}).
+     *
+     * @throws IllegalArgumentException naming the modules and why
+     */
+    public static void requireExportable(LoraCheckpoint source) {
+        Map<String, String> unfittable = CondLoraFit.unfittable(source);
+        if (!unfittable.isEmpty()) {
+            throw new IllegalArgumentException("an export replaces every module's LoRA, but these cannot be fitted: "
+                    + CondLoraFit.describe(unfittable));
+        }
+        requireUnfused(source.modules());
+    }
+
     /**
      * Refuses fused projections (GPT-2's c_attn: q, k and v under one LoRA of one layer). The fit gives each projection
      * its own shared layer, so each layer's q, k and v get A's of their own, which neither the authors' layout (one
@@ -188,6 +203,7 @@ public final class CondLoraExport {
         }
     }
 
+    /** Every tensor of the source adapter that is not a LoRA factor (a classifier head in modules_to_save, ...). */
     private static void keepOtherTensors(SafetensorsWriter w, WeightSource source) throws IOException {
         for (String name : source.names()) {
             if (LORA_TENSOR.matcher(name).find()) {

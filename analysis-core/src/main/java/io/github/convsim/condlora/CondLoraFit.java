@@ -32,8 +32,9 @@ import java.util.function.IntConsumer;
  * twice through {@link LayerStream}. The first pass sums G = S^T S = sum_l W0_l^T W0_l and S^T T = sum_l W0_l^T T_l
  * for the observed targets, every null draw's and every plant's ({@link SharedLayerPlants}, for power); then
  * Wa^T = (G + lambda I)^-1 S^T T ({@link #solveNormal}: by LU when G is well conditioned, else the pseudo-inverse from
- * G's eigenvalues). The second pass applies each fit, W0_l Wa^T, and measures it against its targets layer by layer. Each layer's Gaussian null targets come from its own generator, so both passes
- * see the same draws whatever the grouping.
+ * G's eigenvalues). The second pass applies each fit, W0_l Wa^T, and measures it against its targets layer by layer.
+ * Each layer's Gaussian null targets come from its own generator, so both passes see the same draws whatever the
+ * grouping.
  */
 public final class CondLoraFit {
     private CondLoraFit() {}
@@ -114,6 +115,12 @@ public final class CondLoraFit {
             }
         }
         return out;
+    }
+
+    /** The modules {@link #unfittable} names, each with its reason: "k_proj (W0 is 16x64 ...); v_proj (...)". */
+    public static String describe(Map<String, String> unfittable) {
+        return String.join("; ", unfittable.entrySet().stream().map(e -> e.getKey() + " (" + e.getValue() + ")")
+                .toList());
     }
 
     /**

@@ -2,6 +2,7 @@ package io.github.convsim.report;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.github.convsim.condlora.CondLoraFit;
 import io.github.convsim.condlora.LayerFit;
 import io.github.convsim.condlora.ModuleFit;
 import io.github.convsim.condlora.R2Null;
@@ -48,7 +49,7 @@ public final class CondLoraReport {
 
     /**
      * Writes the report of {@code fits}; {@code notFitted} names each module of the adapter left out and why
-     * ({@link io.github.convsim.condlora.CondLoraFit#unfittable}), said in report.md, index.html and summary.json.
+     * ({@link CondLoraFit#unfittable}), said in report.md, index.html and summary.json.
      */
     public static void write(List<ModuleFit> fits, Map<String, String> notFitted, Provenance provenance, Path dir)
             throws IOException {
@@ -91,13 +92,7 @@ public final class CondLoraReport {
 
     /** "Not fitted: k_proj (W0 is 16x64 ...); v_proj (...)." */
     public static String notFittedSentence(Map<String, String> notFitted) {
-        return "Not fitted: " + notFittedList(notFitted) + ".";
-    }
-
-    /** "k_proj (W0 is 16x64 ...); v_proj (...)". */
-    public static String notFittedList(Map<String, String> notFitted) {
-        return String.join("; ", notFitted.entrySet().stream().map(e -> e.getKey() + " (" + e.getValue() + ")")
-                .toList());
+        return "Not fitted: " + CondLoraFit.describe(notFitted) + ".";
     }
 
     /** index.html: the fits beside their nulls, the verdicts, the charts with captions, every file, provenance. */
