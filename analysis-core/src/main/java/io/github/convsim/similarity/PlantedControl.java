@@ -47,6 +47,20 @@ public final class PlantedControl {
         return Matrix.hstack(List.of(shared));
     }
 
+    /**
+     * A planted conversion matrix at one noise level, C(eps) = solve(shared) + eps s solve(N): columns
+     * [shared, shared + r) of the solved {@code x} plus w times columns [noise, noise + r).
+     */
+    static Matrix plus(Matrix x, int shared, int noise, int r, double w) {
+        int n = x.rows();
+        double[] c = new double[n * r];
+        double[] d = x.data();
+        for (int q = 0; q < c.length; q++) {
+            c[q] = d[shared * n + q] + w * d[noise * n + q];
+        }
+        return new Matrix(n, r, c);
+    }
+
     /** Plants, solves and stores (factor A, draw {@link #draw}) the bases of a group of layers, in layer order. */
     public static void sample(LinalgBackend backend, ConversionSolver solver, List<W0System> systems,
                               Equation equation, long seed, int keep, NullBasisStore store) {
@@ -88,20 +102,12 @@ public final class PlantedControl {
         List<Matrix> solved = solver.solve(systems, rhs, equation);
         for (int l = 0; l < systems.size(); l++) {
             Matrix x = solved.get(l);
-            int n = x.rows();
             int r = systems.get(l).module().rank();
             // one noise level at a time: R conversion matrices and their bases in flight, not all 12 R
             for (int e = 0; e < NOISE.length; e++) {
                 List<Matrix> conversions = new ArrayList<>(REPETITIONS);
                 for (int k = 0; k < REPETITIONS; k++) {
-                    double[] c = new double[n * r];
-                    double w = NOISE[e] * scales.get(l)[k];
-                    int sharedAt = k * n * r;
-                    int noiseAt = (REPETITIONS + k) * n * r;
-                    for (int i = 0; i < c.length; i++) {
-                        c[i] = x.data()[sharedAt + i] + w * x.data()[noiseAt + i];
-                    }
-                    conversions.add(new Matrix(n, r, c));
+                    conversions.add(plus(x, k * r, (REPETITIONS + k) * r, r, NOISE[e] * scales.get(l)[k]));
                 }
                 List<FactorBases.Pair> bases = FactorBases.of(backend, conversions);
                 for (int k = 0; k < REPETITIONS; k++) {

@@ -152,7 +152,7 @@ public final class PlantedPairs {
             for (int l = 0; l < layers; l++) {
                 int r = modules.get(l).rank();
                 for (int k = 0; k < REPETITIONS; k++) {
-                    second.add(plus(solved.get(l), k * r, (REPETITIONS + k) * r, r, NOISE[e] * scale[l][k]));
+                    second.add(PlantedControl.plus(solved.get(l), k * r, (REPETITIONS + k) * r, r, NOISE[e] * scale[l][k]));
                 }
             }
             List<FactorBases.Pair> two = FactorBases.of(backend, second);
@@ -191,17 +191,6 @@ public final class PlantedPairs {
             second.data()[q] += w * d[1].data()[q];
         }
         return new Matrix[] {d[0].transpose(), second.transpose()};
-    }
-
-    /** Columns [shared, shared + r) of {@code x} plus w times columns [noise, noise + r). */
-    private static Matrix plus(Matrix x, int shared, int noise, int r, double w) {
-        int n = x.rows();
-        double[] c = new double[n * r];
-        double[] d = x.data();
-        for (int q = 0; q < c.length; q++) {
-            c[q] = d[shared * n + q] + w * d[noise * n + q];
-        }
-        return new Matrix(n, r, c);
     }
 
     /**
