@@ -279,7 +279,7 @@ public final class Convsim implements AutoCloseable {
 
     /**
      * The average similarity (pairs a < b) for every prefix pair: grid[i-1][j-1] = average phi(i, j) of one conversion
-     * matrix's left singular vectors, i, j = 1..r.
+     * matrix's left singular vectors, i, j = 1..r (the smallest rank where layers' ranks differ).
      */
     public double[][] phiGrid(String module, Factor factor) throws CheckpointException {
         List<LoraModule> layers = checkpoint.layersOf(module);
@@ -287,7 +287,7 @@ public final class Convsim implements AutoCloseable {
             throw new IllegalArgumentException("no module '" + module + "' (have " + checkpoint.moduleNames() + ")");
         }
         List<SubspaceBasis> bases = bases(layers, factor);
-        int r = layers.get(0).rank();
+        int r = io.github.convsim.similarity.SimilarityAnalysis.heatmapRank(layers);
         double[][] grid = new double[r][r];
         for (int i = 1; i <= r; i++) {
             for (int j = 1; j <= r; j++) {

@@ -79,24 +79,27 @@ final class ModulePass {
         List<LoraModule> layers = ckpt.layersOf(name);
         similarity.checkPrefixes(name, layers);
         SimilaritySettings settings = options.similarity();
-        LoraModule first = layers.get(0);
+        // memory is sized for the largest layer; i, j and the bases kept count from the smallest rank (rank_pattern)
+        LoraModule largest = SimilarityAnalysis.largestRank(layers);
+        int rank = SimilarityAnalysis.heatmapRank(layers);
+        boolean oneRank = rank == largest.rank();
         SolveOptions solveOptions = options.solveOptions(layers.stream().allMatch(m -> m.out() == m.in()));
         ConversionSolver solver = new ConversionSolver(backend, solveOptions);
-        int group = Math.min(layers.size(), LayerGroups.size(first, memory));
-        int drawsPerChunk = LayerGroups.w0NullDrawsPerChunk(first, memory, layers.size());
-        int keep = similarity.keep(first.rank());
-        List<Factor> drawnFactors = similarity.w0NullFactors(first.rank());
+        int group = Math.min(layers.size(), LayerGroups.size(largest, memory));
+        int drawsPerChunk = LayerGroups.w0NullDrawsPerChunk(largest, memory, layers.size());
+        int keep = similarity.keep(rank);
+        List<Factor> drawnFactors = similarity.w0NullFactors(layers);
         long nullBytes = (long) settings.draws() * layers.size() * drawnFactors.size()
-                * NullBasisStore.bytesPerPair(Math.max(first.out(), first.in()), keep, settings.sides().size());
+                * NullBasisStore.bytesPerPair(Math.max(largest.out(), largest.in()), keep, settings.sides().size());
         List<LayerConversion> converted = new ArrayList<>(layers.size());
         List<FactorBases.Pair> w0Control = settings.controls().contains("W0") ? new ArrayList<>() : null;
         Map<String, Double> seconds = new LinkedHashMap<>();
         long plantedBytes = (long) PlantedControl.NOISE.length * PlantedControl.REPETITIONS * layers.size()
-                * NullBasisStore.bytesPerPair(Math.max(first.out(), first.in()), keep, 1);
+                * NullBasisStore.bytesPerPair(Math.max(largest.out(), largest.in()), keep, 1);
         LayerStream stream = new LayerStream(ckpt, group);
         W0Cache w0Cache = cache == null ? null : W0Cache.of(cache, baseSha256, backend, solveOptions, group > 1);
-        String nullParams = "rank=" + first.rank() + " i=" + settings.iFor(first.rank()) + " j="
-                + settings.jFor(first.rank()) + " seed=" + settings.seed() + " draws=" + settings.draws()
+        String nullParams = (oneRank ? "rank=" + rank : "ranks=" + layers.stream().map(LoraModule::rank).toList())
+                + " i=" + settings.iFor(rank) + " j=" + settings.jFor(rank) + " seed=" + settings.seed() + " draws=" + settings.draws()
                 + " per-chunk=" + drawsPerChunk + " factors=" + settings.factors() + " drawn=" + drawnFactors
                 + " sides=" + settings.sides() + " w0-null-draws=unscaled planted-noise="
                 + java.util.Arrays.toString(PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS;
@@ -106,7 +109,7 @@ final class ModulePass {
         Equation[] eqA = {null};
         ModuleSpectrum[] spectrum = {null};
         try (NullBasisStore store = cachedNulls != null ? null : nullStore(nullBytes, keep);
-             NullBasisStore planted = store == null ? null : plantedStore(plantedBytes, keep)) {
+             NullBasisStore planted = store == null || !oneRank ? null : plantedStore(plantedBytes, keep)) {
             stream.forEach(layers, timings, g -> {
                 ModuleConversion part = ConversionAnalysis.convert(solver, g.layers(), g.w0s(),
                         w0Cache == null ? FactorCache.NONE : w0Cache);
@@ -123,11 +126,13 @@ final class ModulePass {
                 phaseDone.accept("factor, cond(W0) and solve", g.layers().size());
                 long t1 = System.nanoTime();
                 if (store != null) {
-                    similarity.sampleW0Null(solver, part.systems(), eqA[0], drawsPerChunk, store);
+                    similarity.sampleW0Null(solver, part.systems(), eqA[0], drawnFactors, drawsPerChunk, store);
+                }
+                if (planted != null) {
                     similarity.samplePlanted(solver, part.systems(), eqA[0], planted);
                 }
                 if (w0Control != null) {
-                    w0Control.addAll(similarity.w0ControlBases(part.systems()));
+                    w0Control.addAll(similarity.w0ControlBases(part.systems(), keep));
                 }
                 add(timings, "w0_null_and_controls", System.nanoTime() - t1);
                 phaseDone.accept("W0 null and controls", g.layers().size());
@@ -137,14 +142,16 @@ final class ModulePass {
             ModuleConversion conv = new ModuleConversion(name, converted, List.of(), eqA[0], Map.of());
             W0Cache.ModuleNulls nulls = cachedNulls;
             if (store != null) {
-                nulls = new W0Cache.ModuleNulls(similarity.w0NullSamples(first.rank(), store),
-                        similarity.plantedAverages(first.rank(), planted));
+                // a module of several ranks has no plants (they share one map of one rank): no power curve
+                nulls = new W0Cache.ModuleNulls(similarity.w0NullSamples(layers, store),
+                        planted == null ? new double[0][] : similarity.plantedAverages(rank, planted));
                 if (w0Cache != null) {
                     w0Cache.keepModuleNulls(layers, nullParams, nulls, settings.factors(), settings.sides());
                 }
             }
             List<Heatmap> maps = similarity.analyze(conv, nulls == null ? null : nulls.w0Null(), w0Control);
-            PowerCurve power = nulls == null ? null : similarity.powerCurve(conv, nulls.planted());
+            PowerCurve power = nulls == null || nulls.planted().length == 0 ? null
+                    : similarity.powerCurve(conv, nulls.planted());
             add(timings, "similarity", System.nanoTime() - t2);
             Map<String, Object> streaming = new LinkedHashMap<>();
             streaming.put("layers_per_group", group);

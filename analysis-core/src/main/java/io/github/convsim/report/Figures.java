@@ -147,7 +147,7 @@ public final class Figures {
     }
 
     private static String context(Heatmap h) {
-        return String.format(Locale.ROOT, "%s %s, %s vectors, i=%d, j=%d, n=%d", h.module(), h.subject(),
-                h.side().label(), h.i(), h.j(), h.dimension());
+        return String.format(Locale.ROOT, "%s %s, %s vectors, i=%d, j=%d, n=%d%s", h.module(), h.subject(),
+                h.side().label(), h.i(), h.j(), h.dimension(), h.mixedRanks() ? ", ranks " + h.rankRange() : "");
     }
 }

@@ -251,6 +251,7 @@ public final class ReportWriter {
                 e.put("j", h.j());
                 e.put("dimension", h.dimension());
                 e.put("layers", h.layers());
+                e.put("layer_ranks", h.ranks());
                 e.put("average_similarity", finite(h.average()));
                 e.put("analytic", finite(h.analytic()));
                 e.put("gaussian", nullSummary(h.gaussian(), h.average()));

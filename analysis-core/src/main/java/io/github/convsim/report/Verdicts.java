@@ -41,8 +41,9 @@ public final class Verdicts {
             return String.format(Locale.ROOT, "%s %s: no similarity: %s.", h.module(), h.subject(), v.reason());
         }
         StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "%s %s (%s, i=%d, j=%d): average %.4f", h.module(), h.subject(),
-                h.side().label(), h.i(), h.j(), h.average()));
+        sb.append(String.format(Locale.ROOT, "%s %s (%s, i=%d, j=%d%s): average %.4f", h.module(), h.subject(),
+                h.side().label(), h.i(), h.j(), h.mixedRanks() ? " of layers of ranks " + h.rankRange() : "",
+                h.average()));
         if (!Double.isNaN(h.analytic())) {
             sb.append(String.format(Locale.ROOT, "; random subspaces give %.4f", h.analytic()));
         }
@@ -88,7 +89,11 @@ public final class Verdicts {
     static String powerClause(MapVerdict v) {
         PowerCurve.Detectable d = v.power();
         if (d == null) {
-            return "its power was not estimated, so a 'no' says no shared map was detected, not that there is none";
+            String why = v.map().mixedRanks() && v.map().side() == io.github.convsim.similarity.Side.LEFT
+                    ? " (planted controls share one map of one rank, and these layers have ranks "
+                            + v.map().rankRange() + ")" : "";
+            return "its power was not estimated" + why + ", so a 'no' says no shared map was detected, not that there"
+                    + " is none";
         }
         if (d.none()) {
             return String.format(Locale.ROOT, "even a conversion matrix shared by all layers with noise %s of its size"

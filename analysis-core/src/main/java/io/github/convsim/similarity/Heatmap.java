@@ -7,6 +7,8 @@ package io.github.convsim.similarity;
  * @param subject   what the subspaces come from: C_A, C_B, C_dW (conversion matrices) or the controls A^T, B, W0
  * @param dimension dimension of the space the subspaces live in (the n of the analytic null max(i, j) / n)
  * @param layers    layer index of each row and column
+ * @param ranks     each layer's LoRA rank r (PEFT's rank_pattern can set one per layer; i and j count from the
+ *                  smallest)
  * @param phi       phi(i, j) for every pair of layers; NaN where undefined (a subspace of rank below i or j)
  * @param average   the paper's Average Similarity: mean of phi over pairs a < b
  * @param grassmann Grassmann distance between the same pairs of subspaces
@@ -15,7 +17,7 @@ package io.github.convsim.similarity;
  * @param w0        the W0 null (Gaussian factors of the same shapes through the same W0 solves); null if not computed
  */
 public record Heatmap(String module, String subject, Side side, int i, int j, int dimension, int[] layers,
-                      double[][] phi, double average, double[][] grassmann, double analytic,
+                      int[] ranks, double[][] phi, double average, double[][] grassmann, double analytic,
                       NullDistribution gaussian, NullDistribution w0) {
 
     /** File-name stem of this map's figure: {@code <module>.<factor>.<side>.i<I>-j<J>}. */
@@ -33,6 +35,18 @@ public record Heatmap(String module, String subject, Side side, int i, int j, in
             case "B" -> "raw-B";
             default -> subject;
         };
+    }
+
+    /** Whether the layers' ranks differ (then planted controls, which share one map of one rank, are not drawn). */
+    public boolean mixedRanks() {
+        return java.util.Arrays.stream(ranks).distinct().count() > 1;
+    }
+
+    /** The smallest and largest layer rank, as "4 to 8" (or "8" where all agree). */
+    public String rankRange() {
+        int lo = java.util.Arrays.stream(ranks).min().orElse(0);
+        int hi = java.util.Arrays.stream(ranks).max().orElse(0);
+        return lo == hi ? Integer.toString(lo) : lo + " to " + hi;
     }
 
     public boolean isControl() {

@@ -60,32 +60,65 @@ public final class SimilarityAnalysis {
      */
     public List<Heatmap> analyze(ConversionSolver solver, ModuleConversion conv) {
         checkPrefixes(conv.module(), conv.modules());
-        int keep = keep(conv.modules().get(0).rank());
+        int keep = keep(heatmapRank(conv.modules()));
         try (NullBasisStore store = settings.nulls().contains(NullModel.W0)
                 ? NullBasisStore.inMemory(Set.copyOf(settings.sides()), keep) : null) {
             if (store != null) {
-                sampleW0Null(solver, conv.systems(), conv.equationA(), LayerGroups.w0NullDrawsPerChunk(
-                        conv.modules().get(0), Runtime.getRuntime().maxMemory(), conv.modules().size()), store);
+                sampleW0Null(solver, conv.systems(), conv.equationA(), w0NullFactors(conv.modules()),
+                        LayerGroups.w0NullDrawsPerChunk(largestRank(conv.modules()), Runtime.getRuntime().maxMemory(),
+                                conv.modules().size()), store);
             }
-            List<FactorBases.Pair> w0 = settings.controls().contains("W0") ? w0ControlBases(conv.systems()) : null;
+            List<FactorBases.Pair> w0 = settings.controls().contains("W0") ? w0ControlBases(conv.systems(), keep)
+                    : null;
             return analyze(conv, store, w0);
         }
     }
 
-    /** Refuses prefixes longer than the rank, and layers of different ranks, before any work is done. */
-    public void checkPrefixes(String module, List<LoraModule> modules) {
-        int rank = modules.get(0).rank();
-        for (LoraModule m : modules) {
-            if (m.rank() != rank) {
-                throw new IllegalArgumentException("module " + module + " has layers of different ranks ("
-                        + rank + " and " + m.rank() + "); heatmaps need one rank per module");
+    /**
+     * The rank the module's heatmaps are read at: its smallest layer's (PEFT's rank_pattern gives layers their own r).
+     * i and j count from it, and phi(i, j) compares the i and j leading singular vectors of every layer, of any rank.
+     */
+    public static int heatmapRank(List<LoraModule> layers) {
+        return layers.stream().mapToInt(LoraModule::rank).min().orElseThrow();
+    }
+
+    /** The module's layer of the largest rank (the first such), whose shapes bound the memory a layer takes. */
+    public static LoraModule largestRank(List<LoraModule> layers) {
+        LoraModule largest = layers.get(0);
+        for (LoraModule m : layers) {
+            if (m.rank() > largest.rank()) {
+                largest = m;
             }
+        }
+        return largest;
+    }
+
+    /** Whether all layers of the module have one rank. */
+    public static boolean oneRank(List<LoraModule> layers) {
+        return heatmapRank(layers) == largestRank(layers).rank();
+    }
+
+    /**
+     * Refuses prefixes longer than the smallest rank, and the right side where layers' ranks differ, before any work
+     * is done.
+     */
+    public void checkPrefixes(String module, List<LoraModule> modules) {
+        int rank = heatmapRank(modules);
+        int largest = largestRank(modules).rank();
+        if (rank != largest && settings.sides().contains(Side.RIGHT)) {
+            throw new IllegalArgumentException("module " + module + " has layers of ranks " + rank + " to " + largest
+                    + " (rank_pattern): right singular vectors of C_A, C_B, A^T and B live in R^r, a space of another"
+                    + " dimension for each rank, so only their left sides compare; use --side left");
         }
         int i = settings.iFor(rank);
         int j = settings.jFor(rank);
         if (i > rank || j > rank) {
-            throw new IllegalArgumentException("i=" + i + ", j=" + j + " exceed the rank r=" + rank + " of module "
-                    + module + ": a rank-" + rank + " matrix has only " + rank + " singular directions");
+            String which = rank == largest ? "the rank r=" + rank + " of module " + module
+                    : "the smallest rank r=" + rank + " of module " + module + " (layer " + modules.stream()
+                            .filter(m -> m.rank() == rank).findFirst().orElseThrow().layer() + "; its ranks differ by"
+                            + " layer)";
+            throw new IllegalArgumentException("i=" + i + ", j=" + j + " exceed " + which + ": a rank-" + rank
+                    + " matrix has only " + rank + " singular directions");
         }
     }
 
@@ -95,17 +128,17 @@ public final class SimilarityAnalysis {
     }
 
     /**
-     * Draws the W0 null for a group of layers whose W0 are factored, {@code drawsPerChunk} draws at a time (the same
-     * numbers as all at once), appending their bases to {@code store}.
+     * Draws the W0 null of factors {@code sampled} (the module's {@link #w0NullFactors}) for a group of layers whose
+     * W0 are factored, {@code drawsPerChunk} draws at a time (the same numbers as all at once), appending their bases
+     * to {@code store}.
      */
-    public void sampleW0Null(ConversionSolver solver, List<W0System> systems, Equation equationA, int drawsPerChunk,
-                             NullBasisStore store) {
+    public void sampleW0Null(ConversionSolver solver, List<W0System> systems, Equation equationA, List<Factor> sampled,
+                             int drawsPerChunk, NullBasisStore store) {
         if (drawsPerChunk < 1) {
             throw new IllegalArgumentException("draws per chunk must be positive, got " + drawsPerChunk);
         }
         List<LoraModule> modules = systems.stream().map(W0System::module).toList();
         List<RandomGenerator> rngs = W0Null.generators(modules, settings.seed());
-        List<Factor> sampled = w0NullFactors(modules.get(0).rank());
         for (int from = 0; from < settings.draws(); from += drawsPerChunk) {
             int count = Math.min(drawsPerChunk, settings.draws() - from);
             Map<Factor, List<List<FactorBases.Pair>>> drawn = W0Null.sample(backend, solver, systems, modules,
@@ -120,11 +153,19 @@ public final class SimilarityAnalysis {
         }
     }
 
-    /** Plants and stores a group of layers' positive controls (see {@link PlantedControl}). */
+    /**
+     * Plants and stores a group of layers' positive controls (see {@link PlantedControl}) of a module of one rank: the
+     * plants share one map of that rank, which layers of other ranks cannot.
+     */
     public void samplePlanted(ConversionSolver solver, List<W0System> systems, Equation equationA,
                               NullBasisStore store) {
-        PlantedControl.sample(backend, solver, systems, equationA, settings.seed(),
-                keep(systems.get(0).module().rank()), store);
+        List<LoraModule> modules = systems.stream().map(W0System::module).toList();
+        if (!oneRank(modules)) {
+            throw new IllegalArgumentException("planted controls need one rank per module; " + modules.get(0).module()
+                    + " has ranks " + heatmapRank(modules) + " to " + largestRank(modules).rank());
+        }
+        PlantedControl.sample(backend, solver, systems, equationA, settings.seed(), keep(modules.get(0).rank()),
+                store);
     }
 
     /**
@@ -133,7 +174,7 @@ public final class SimilarityAnalysis {
      * the same distributions.
      */
     public PowerCurve powerCurve(ModuleConversion conv, NullBasisStore planted) {
-        return powerCurve(conv, plantedAverages(conv.modules().get(0).rank(), planted));
+        return powerCurve(conv, plantedAverages(heatmapRank(conv.modules()), planted));
     }
 
     /** The power curve from the planted controls' average similarities, [noise level][repetition]. */
@@ -160,26 +201,29 @@ public final class SimilarityAnalysis {
 
     /**
      * The factors whose W0 null is drawn and reduced to bases: every factor, except C_dW where its null maps are C_B's.
-     * On the left side with i = j = r they are: C_dW = C_B A spans C_B's columns when A has full row rank (a Gaussian
-     * draw has it with probability 1), and phi(r, r) depends on the subspaces alone (on the demo the two agree to
-     * 2e-15 when drawn apart). C_dW's null then costs neither SVDs nor stored bases.
+     * On the left side with i = j = r (every layer's r) they are: C_dW = C_B A spans C_B's columns when A has full row
+     * rank (a Gaussian draw has it with probability 1), and phi(r, r) depends on the subspaces alone (on the demo the
+     * two agree to 2e-15 when drawn apart). C_dW's null then costs neither SVDs nor stored bases.
      */
-    public List<Factor> w0NullFactors(int rank) {
-        return dwNullIsB(rank) ? settings.factors().stream().filter(f -> f != Factor.DW).toList() : settings.factors();
+    public List<Factor> w0NullFactors(List<LoraModule> layers) {
+        return dwNullIsB(layers) ? settings.factors().stream().filter(f -> f != Factor.DW).toList()
+                : settings.factors();
     }
 
-    private boolean dwNullIsB(int rank) {
+    private boolean dwNullIsB(List<LoraModule> layers) {
+        int rank = heatmapRank(layers);
         return settings.factors().contains(Factor.DW) && settings.factors().contains(Factor.B)
-                && settings.sides().equals(List.of(Side.LEFT)) && settings.iFor(rank) == rank
+                && settings.sides().equals(List.of(Side.LEFT)) && oneRank(layers) && settings.iFor(rank) == rank
                 && settings.jFor(rank) == rank;
     }
 
     /** The W0 null's phi, [draw][layer a][layer b], by factor and side, from its bases. */
-    public Map<Factor, Map<Side, double[][][]>> w0NullSamples(int rank, NullBasisStore w0Null) {
+    public Map<Factor, Map<Side, double[][][]>> w0NullSamples(List<LoraModule> layers, NullBasisStore w0Null) {
+        int rank = heatmapRank(layers);
         int i = settings.iFor(rank);
         int j = settings.jFor(rank);
         Map<Factor, Map<Side, double[][][]>> out = new EnumMap<>(Factor.class);
-        for (Factor f : w0NullFactors(rank)) {
+        for (Factor f : w0NullFactors(layers)) {
             Map<Side, double[][][]> bySide = new EnumMap<>(Side.class);
             for (Side side : settings.sides()) {
                 bySide.put(side, phiEach(w0Null.draws(f),
@@ -187,15 +231,14 @@ public final class SimilarityAnalysis {
             }
             out.put(f, bySide);
         }
-        if (dwNullIsB(rank)) {
+        if (dwNullIsB(layers)) {
             out.put(Factor.DW, out.get(Factor.B));
         }
         return out;
     }
 
-    /** The W0 control's bases for a group of layers, cut to the vectors the heatmaps read. */
-    public List<FactorBases.Pair> w0ControlBases(List<W0System> systems) {
-        int keep = keep(systems.get(0).module().rank());
+    /** The W0 control's bases for a group of layers, cut to the {@code keep} vectors the heatmaps read. */
+    public List<FactorBases.Pair> w0ControlBases(List<W0System> systems, int keep) {
         return FactorBases.of(backend, systems.stream().map(W0System::w0).toList()).stream()
                 .map(p -> p.prefix(keep)).toList();
     }
@@ -205,7 +248,7 @@ public final class SimilarityAnalysis {
      * control's bases (null: no W0 control).
      */
     public List<Heatmap> analyze(ModuleConversion conv, NullBasisStore w0Null, List<FactorBases.Pair> w0Control) {
-        return analyze(conv, w0Null == null ? null : w0NullSamples(conv.modules().get(0).rank(), w0Null), w0Control);
+        return analyze(conv, w0Null == null ? null : w0NullSamples(conv.modules(), w0Null), w0Control);
     }
 
     /**
@@ -216,10 +259,11 @@ public final class SimilarityAnalysis {
                                  List<FactorBases.Pair> w0Control) {
         List<LoraModule> modules = conv.modules();
         checkPrefixes(conv.module(), modules);
-        int rank = modules.get(0).rank();
+        int rank = heatmapRank(modules);
         int i = settings.iFor(rank);
         int j = settings.jFor(rank);
         int[] layers = modules.stream().mapToInt(LoraModule::layer).toArray();
+        int[] ranks = modules.stream().mapToInt(LoraModule::rank).toArray();
         Map<Factor, List<FactorBases.Pair>> observed = observedBases(conv);
         List<Heatmap> maps = new ArrayList<>();
         for (Factor f : settings.factors()) {
@@ -230,14 +274,14 @@ public final class SimilarityAnalysis {
                 if (samples != null && samples.length > 0) {
                     w0 = NullDistribution.of(NullModel.W0.label(), samples);
                 }
-                maps.add(heatmap(conv.module(), "C_" + f.label(), side, i, j, layers, bases, w0));
+                maps.add(heatmap(conv.module(), "C_" + f.label(), side, i, j, layers, ranks, bases, w0));
             }
         }
-        maps.addAll(controls(conv, w0Control, layers, i, j));
+        maps.addAll(controls(conv, w0Control, layers, ranks, i, j));
         return maps;
     }
 
-    private Heatmap heatmap(String module, String subject, Side side, int i, int j, int[] layers,
+    private Heatmap heatmap(String module, String subject, Side side, int i, int j, int[] layers, int[] ranks,
                             List<SubspaceBasis> bases, NullDistribution w0) {
         int dim = bases.get(0).dimension();
         int available = bases.get(0).vectors().cols();
@@ -254,7 +298,7 @@ public final class SimilarityAnalysis {
                 ? gaussianFrames.distribution(dim, i, j, layers.length) : null;
         double analytic = settings.nulls().contains(NullModel.ANALYTIC)
                 ? SubspaceSimilarity.analyticExpectation(dim, i, j) : Double.NaN;
-        return new Heatmap(module, subject, side, i, j, dim, layers, phi,
+        return new Heatmap(module, subject, side, i, j, dim, layers, ranks, phi,
                 SubspaceSimilarity.averageOffDiagonal(phi), grassmann, analytic, gaussian, w0);
     }
 
@@ -301,28 +345,28 @@ public final class SimilarityAnalysis {
         return FactorBases.ofFactors(backend, settings.factors(), conv.cA(), conv.cB(), aFactors);
     }
 
-    private List<Heatmap> controls(ModuleConversion conv, List<FactorBases.Pair> w0Control, int[] layers, int i,
-                                   int j) {
+    private List<Heatmap> controls(ModuleConversion conv, List<FactorBases.Pair> w0Control, int[] layers,
+                                   int[] ranks, int i, int j) {
         List<Heatmap> out = new ArrayList<>();
         List<LoraModule> modules = conv.modules();
         if (settings.controls().contains("A")) {
             List<FactorBases.Pair> bases = FactorBases.of(backend, modules.stream().map(m -> m.a().transpose()).toList());
-            addControl(out, conv.module(), "A^T", bases, layers, i, j);
+            addControl(out, conv.module(), "A^T", bases, layers, ranks, i, j);
         }
         if (settings.controls().contains("B")) {
             List<FactorBases.Pair> bases = FactorBases.of(backend, modules.stream().map(LoraModule::b).toList());
-            addControl(out, conv.module(), "B", bases, layers, i, j);
+            addControl(out, conv.module(), "B", bases, layers, ranks, i, j);
         }
         if (settings.controls().contains("W0") && w0Control != null) {
-            addControl(out, conv.module(), "W0", w0Control, layers, i, j);
+            addControl(out, conv.module(), "W0", w0Control, layers, ranks, i, j);
         }
         return out;
     }
 
     private void addControl(List<Heatmap> out, String module, String subject, List<FactorBases.Pair> bases,
-                            int[] layers, int i, int j) {
+                            int[] layers, int[] ranks, int i, int j) {
         for (Side side : settings.sides()) {
-            out.add(heatmap(module, subject, side, i, j, layers, bases.stream().map(p -> p.side(side)).toList(), null));
+            out.add(heatmap(module, subject, side, i, j, layers, ranks, bases.stream().map(p -> p.side(side)).toList(), null));
         }
     }
 

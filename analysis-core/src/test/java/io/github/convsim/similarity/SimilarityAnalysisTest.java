@@ -63,7 +63,7 @@ class SimilarityAnalysisTest extends CpuBackendTest {
                 5);
         try (NullBasisStore chunked = NullBasisStore.inMemory(Set.of(Side.LEFT, Side.RIGHT), 2)) {
             new SimilarityAnalysis(backend, settings).sampleW0Null(solver, conv.systems(), conv.equationA(),
-                    io.github.convsim.pipeline.LayerGroups.W0_NULL_DRAWS_PER_CHUNK, chunked);
+                    settings.factors(), io.github.convsim.pipeline.LayerGroups.W0_NULL_DRAWS_PER_CHUNK, chunked);
             for (Factor f : settings.factors()) {
                 assertEquals(draws, chunked.draws(f));
                 for (int d = 0; d < draws; d++) {
@@ -87,12 +87,13 @@ class SimilarityAnalysisTest extends CpuBackendTest {
         SimilaritySettings left = new SimilaritySettings(0, 0, List.of(Side.LEFT),
                 List.of(Factor.A, Factor.B, Factor.DW), Set.of(NullModel.W0), draws, 5, Set.of());
         SimilarityAnalysis analysis = new SimilarityAnalysis(backend, left);
-        assertEquals(List.of(Factor.A, Factor.B), analysis.w0NullFactors(3));
+        assertEquals(List.of(Factor.A, Factor.B), analysis.w0NullFactors(s.layers));
         try (NullBasisStore store = NullBasisStore.inMemory(Set.of(Side.LEFT), 3)) {
-            analysis.sampleW0Null(solver, conv.systems(), conv.equationA(), draws, store);
+            analysis.sampleW0Null(solver, conv.systems(), conv.equationA(), analysis.w0NullFactors(s.layers), draws,
+                    store);
             assertEquals(draws, store.draws(Factor.B));
             assertEquals(0, store.draws(Factor.DW), "C_dW's null is not drawn");
-            var samples = analysis.w0NullSamples(3, store);
+            var samples = analysis.w0NullSamples(s.layers, store);
             assertSame(samples.get(Factor.B), samples.get(Factor.DW));
             // drawn on its own from the same seeds, C_dW's null gives C_B's phi up to rounding
             var apart = W0Null.sample(backend, solver, conv.systems(), s.layers, conv.equationA(),
@@ -115,8 +116,8 @@ class SimilarityAnalysisTest extends CpuBackendTest {
         // where C_dW's bases differ from C_B's in what phi reads, its null is drawn on its own
         SimilaritySettings leading = new SimilaritySettings(2, 2, List.of(Side.LEFT),
                 List.of(Factor.A, Factor.B, Factor.DW), Set.of(NullModel.W0), draws, 5, Set.of());
-        assertEquals(List.of(Factor.A, Factor.B, Factor.DW), new SimilarityAnalysis(backend, leading).w0NullFactors(3));
-        assertEquals(List.of(Factor.A, Factor.B, Factor.DW), new SimilarityAnalysis(backend, settings(3)).w0NullFactors(3));
+        assertEquals(List.of(Factor.A, Factor.B, Factor.DW), new SimilarityAnalysis(backend, leading).w0NullFactors(s.layers));
+        assertEquals(List.of(Factor.A, Factor.B, Factor.DW), new SimilarityAnalysis(backend, settings(3)).w0NullFactors(s.layers));
     }
 
     @Test

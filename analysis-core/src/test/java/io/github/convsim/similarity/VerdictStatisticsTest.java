@@ -143,7 +143,7 @@ class VerdictStatisticsTest extends CpuBackendTest {
     /** A module with one layer has no pair of layers to compare: its maps say so (they said "rank below i or j"). */
     @Test
     void aModuleOfOneLayerIsUndefinedForThatReason() {
-        Heatmap one = new Heatmap("value", "C_A", Side.LEFT, 8, 8, 768, new int[] {5}, new double[][] {{Double.NaN}},
+        Heatmap one = new Heatmap("value", "C_A", Side.LEFT, 8, 8, 768, new int[] {5}, new int[] {8}, new double[][] {{Double.NaN}},
                 Double.NaN, new double[][] {{Double.NaN}}, 8.0 / 768, null, null);
         MapVerdict v = MapVerdict.judge(List.of(one), Correction.HOLM, MapVerdict.ALPHA).get(0);
         assertEquals(MapVerdict.Status.UNDEFINED, v.status());
@@ -159,9 +159,9 @@ class VerdictStatisticsTest extends CpuBackendTest {
     @Test
     void aDuplicateIsCountedOnceAndItsReasonFitsIt() {
         Heatmap a = SimilarityAnalysisTest.run(SimilarityAnalysisTest.setup(7, 4, 12, 2), w0Only(8, 1)).get(0);
-        Heatmap b = new Heatmap(a.module(), "C_B", a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.phi(),
+        Heatmap b = new Heatmap(a.module(), "C_B", a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.ranks(), a.phi(),
                 a.average(), a.grassmann(), a.analytic(), a.gaussian(), a.w0());
-        Heatmap dw = new Heatmap(a.module(), "C_dW", a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.phi(),
+        Heatmap dw = new Heatmap(a.module(), "C_dW", a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.ranks(), a.phi(),
                 a.average(), a.grassmann(), a.analytic(), a.gaussian(), a.w0());
         List<MapVerdict> v = MapVerdict.judge(List.of(b, a, dw), Correction.HOLM, MapVerdict.ALPHA);
         assertEquals(MapVerdict.Status.TESTED, v.get(0).status());

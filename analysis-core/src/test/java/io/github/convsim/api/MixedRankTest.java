@@ -1,0 +1,194 @@
+package io.github.convsim.api;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.github.convsim.TestData;
+import io.github.convsim.common.ProgressListener;
+import io.github.convsim.conversion.Factor;
+import io.github.convsim.io.Dtype;
+import io.github.convsim.io.SafetensorsFile;
+import io.github.convsim.io.SafetensorsWriter;
+import io.github.convsim.linalg.Backends;
+import io.github.convsim.model.LoraCheckpoint;
+import io.github.convsim.report.Verdicts;
+import io.github.convsim.results.AnalysisOptions;
+import io.github.convsim.results.AnalysisResult;
+import io.github.convsim.results.ModuleResult;
+import io.github.convsim.similarity.Heatmap;
+import io.github.convsim.similarity.MultipleTesting.Correction;
+import io.github.convsim.similarity.Side;
+import io.github.convsim.similarity.SimilaritySettings;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A module whose layers have different ranks (PEFT's rank_pattern): the demo adapter with query layers 6 to 11 cut to
+ * rank 4 (the first 4 rows of lora_A, columns of lora_B). Its heatmaps are read at the smallest rank, streamed as whole.
+ */
+class MixedRankTest {
+    private static final Pattern QUERY_LAYER = Pattern.compile(".*\\.layer\\.(\\d+)\\.attention\\.self\\.query\\.lora_([AB])\\.weight");
+
+    @TempDir
+    static Path dir;
+    static Path mixed;
+    static Backends.Choice cpu;
+    static AnalysisOptions options;
+    static AnalysisResult whole;
+    static AnalysisResult streamed;
+
+    @BeforeAll
+    static void analyse() throws Exception {
+        mixed = rankPatternCopy(dir);
+        cpu = Backends.select("cpu");
+        var s = AnalysisOptions.defaults().similarity();
+        options = AnalysisOptions.defaults().withModules(List.of("query")).withSimilarity(new SimilaritySettings(0, 0,
+                List.of(Side.LEFT), s.factors(), s.nulls(), 8, s.seed(), Set.of("A", "W0")));
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(mixed, TestData.bertBase())) {
+            whole = Analysis.run(ckpt, options, cpu, ProgressListener.NONE, 64L << 30);
+            streamed = Analysis.run(ckpt, options, cpu, ProgressListener.NONE, 1);
+        }
+    }
+
+    @AfterAll
+    static void close() {
+        cpu.backend().close();
+    }
+
+    @Test
+    void heatmapsAreReadAtTheSmallestRank() throws Exception {
+        ModuleResult query = whole.modules().get(0);
+        Heatmap a = query.heatmap("C_A", Side.LEFT).orElseThrow();
+        assertEquals(4, a.i());
+        assertEquals(4, a.j());
+        assertArrayEquals(new int[] {8, 8, 8, 8, 8, 8, 4, 4, 4, 4, 4, 4}, a.ranks());
+        assertTrue(a.mixedRanks());
+        assertEquals("4 to 8", a.rankRange());
+        for (double[] row : a.phi()) {
+            for (double v : row) {
+                assertTrue(v >= 0 && v <= 1 + 1e-12, "every cell defined: " + v);
+            }
+        }
+        // the library's phi grid, from bases of its own, agrees, and stops at the smallest rank
+        try (Convsim c = Convsim.open(mixed, TestData.bertBase(), "cpu")) {
+            double[][] grid = c.phiGrid("query", Factor.A);
+            assertEquals(4, grid.length);
+            assertEquals(a.average(), grid[3][3], 1e-12);
+        }
+        // layers 0 to 5 are the demo's own: their cells are the demo's phi(4, 4)
+        AnalysisOptions demoAt4 = options.withSimilarity(new SimilaritySettings(4, 4, List.of(Side.LEFT),
+                List.of(Factor.A), Set.of(), 2, 1, Set.of()));
+        AnalysisResult demo;
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase())) {
+            demo = Analysis.run(ckpt, demoAt4, cpu, ProgressListener.NONE, 64L << 30);
+        }
+        double[][] own = demo.modules().get(0).heatmap("C_A", Side.LEFT).orElseThrow().phi();
+        for (int x = 0; x < 6; x++) {
+            for (int y = 0; y < 6; y++) {
+                assertEquals(own[x][y], a.phi()[x][y], 1e-12, "cell " + x + "," + y);
+            }
+        }
+        // and a rank-4 layer is not a rank-8 one: its cells differ from the demo's
+        assertNotEquals(own[6][7], a.phi()[6][7], 1e-6);
+    }
+
+    @Test
+    void theW0NullIsDrawnAtEachLayersRankAndPowerIsNotEstimated() {
+        ModuleResult query = whole.modules().get(0);
+        assertNull(query.power(), "plants share one map of one rank: none for a module of two ranks");
+        Heatmap b = query.heatmap("C_B", Side.LEFT).orElseThrow();
+        Heatmap dw = query.heatmap("C_dW", Side.LEFT).orElseThrow();
+        assertNotNull(b.w0());
+        assertNotNull(dw.w0());
+        // at i = j = 4 < r = 8, C_dW's leading vectors are not C_B's: its null is drawn, not borrowed from C_B
+        assertNotEquals(b.w0().mean()[0][1], dw.w0().mean()[0][1], 1e-9);
+        @SuppressWarnings("unchecked")
+        var modules = (java.util.Map<String, java.util.Map<String, Object>>) whole.provenance().resources()
+                .get("modules");
+        // 8 draws x 12 layers x 3 factors drawn x 768 x 4 doubles
+        assertEquals(8L * 12 * 3 * 768 * 4 * 8, modules.get("query").get("w0_null_bases_bytes"));
+        String sentence = Verdicts.interpretation(Verdicts.of(whole, Correction.HOLM).get(0));
+        assertTrue(sentence.startsWith("query C_A (left, i=4, j=4 of layers of ranks 4 to 8): average "), sentence);
+        assertTrue(sentence.contains("its power was not estimated (planted controls share one map of one rank, and"
+                + " these layers have ranks 4 to 8)"), sentence);
+    }
+
+    @Test
+    void streamedNumbersEqualWholeModuleNumbers() {
+        List<Heatmap> w = whole.modules().get(0).heatmaps();
+        List<Heatmap> s = streamed.modules().get(0).heatmaps();
+        assertEquals(w.size(), s.size());
+        for (int h = 0; h < w.size(); h++) {
+            assertEquals(w.get(h).subject(), s.get(h).subject());
+            for (int x = 0; x < 12; x++) {
+                for (int y = 0; y < 12; y++) {
+                    assertEquals(w.get(h).phi()[x][y], s.get(h).phi()[x][y], 1e-12);
+                    if (w.get(h).w0() != null) {
+                        assertEquals(w.get(h).w0().mean()[x][y], s.get(h).w0().mean()[x][y], 1e-12);
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void theRightSideAndPrefixesBeyondTheSmallestRankAreRefused() throws Exception {
+        var s = options.similarity();
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(mixed, TestData.bertBase())) {
+            AnalysisOptions right = options.withSimilarity(new SimilaritySettings(0, 0, List.of(Side.LEFT, Side.RIGHT),
+                    s.factors(), s.nulls(), 2, s.seed(), Set.of()));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Analysis.run(ckpt, right, cpu, ProgressListener.NONE, 64L << 30));
+            assertTrue(e.getMessage().contains("module query has layers of ranks 4 to 8"), e.getMessage());
+            AnalysisOptions five = options.withSimilarity(new SimilaritySettings(5, 0, List.of(Side.LEFT),
+                    s.factors(), s.nulls(), 2, s.seed(), Set.of()));
+            e = assertThrows(IllegalArgumentException.class,
+                    () -> Analysis.run(ckpt, five, cpu, ProgressListener.NONE, 64L << 30));
+            assertTrue(e.getMessage().startsWith("i=5, j=4 exceed the smallest rank r=4 of module query (layer 6"),
+                    e.getMessage());
+        }
+    }
+
+    /** The demo adapter with query layers 6 to 11 at rank 4, declared by rank_pattern as PEFT writes it. */
+    static Path rankPatternCopy(Path dir) throws Exception {
+        Path out = Files.createDirectories(dir.resolve("rank-pattern"));
+        ObjectMapper json = new ObjectMapper();
+        ObjectNode config = (ObjectNode) json.readTree(TestData.bertAdapter().resolve("adapter_config.json").toFile());
+        ObjectNode pattern = config.putObject("rank_pattern");
+        var w = new SafetensorsWriter();
+        try (var f = SafetensorsFile.open(TestData.bertAdapter().resolve("adapter_model.safetensors"))) {
+            for (String t : f.names()) {
+                double[] v = f.readDoubles(t);
+                long[] shape = f.info(t).shape();
+                Matcher m = QUERY_LAYER.matcher(t);
+                if (m.matches() && Integer.parseInt(m.group(1)) >= 6) {
+                    pattern.put("layer." + m.group(1) + ".attention.self.query", 4);
+                    int rows = (int) shape[0];
+                    int cols = (int) shape[1];
+                    boolean isA = m.group(2).equals("A");
+                    int keepRows = isA ? 4 : rows;
+                    int keepCols = isA ? cols : 4;
+                    double[] cut = new double[keepRows * keepCols];
+                    for (int r = 0; r < keepRows; r++) {
+                        System.arraycopy(v, r * cols, cut, r * keepCols, keepCols);
+                    }
+                    v = cut;
+                    shape = new long[] {keepRows, keepCols};
+                }
+                w.add(t, Dtype.F32, shape, v);
+            }
+        }
+        w.write(out.resolve("adapter_model.safetensors"));
+        json.writeValue(out.resolve("adapter_config.json").toFile(), config);
+        return out;
+    }
+}
