@@ -111,9 +111,11 @@ public final class Verdicts {
     }
 
     /** "uncorrected", or how p was adjusted and to what: "Holm-adjusted over 4 maps 1.000". */
+    /** "Holm-adjusted over 4 maps 0.012"; {@code members} is a plural ("maps", "tests"), singular for a family of one. */
     static String adjusted(Correction c, int familySize, String members, double pAdjusted) {
+        String counted = familySize == 1 ? members.substring(0, members.length() - 1) : members;
         return c == Correction.NONE ? "uncorrected"
-                : correctionName(c) + "-adjusted over " + familySize + " " + members + " " + p(pAdjusted);
+                : correctionName(c) + "-adjusted over " + familySize + " " + counted + " " + p(pAdjusted);
     }
 
     static String correctionName(Correction c) {
