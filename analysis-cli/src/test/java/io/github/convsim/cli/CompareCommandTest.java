@@ -96,13 +96,23 @@ class CompareCommandTest {
         com.fasterxml.jackson.databind.JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(out.resolve("summary.json").toFile());
         assertEquals("holm", summary.get("statistics").get("correction").asText());
+        com.fasterxml.jackson.databind.JsonNode mapB = null;
         for (com.fasterxml.jackson.databind.JsonNode m : summary.get("maps")) {
             if (!m.get("kind").asText().equals("conversion")) {
                 assertEquals("control", m.get("status").asText());
                 continue;
             }
+            if (m.get("factor").asText().equals("B")) {
+                mapB = m;
+            }
             if (m.get("factor").asText().equals("dW")) {
+                // counted once, with C_B's tests and verdict (as analyze's duplicates)
                 assertEquals("duplicate", m.get("status").asText(), m.toString());
+                assertEquals(mapB.get("exceeds_w0_null").asText(), m.get("exceeds_w0_null").asText());
+                assertEquals(mapB.get("p_adjusted").asDouble(), m.get("p_adjusted").asDouble());
+                assertEquals(mapB.get("pairs").size(), m.get("pairs").size());
+                assertTrue(m.get("interpretation").asText().endsWith("counted once; its verdict is C_B's: "
+                        + mapB.get("exceeds_w0_null").asText() + "."), m.get("interpretation").asText());
                 continue;
             }
             assertEquals(3, m.get("pairs").size());

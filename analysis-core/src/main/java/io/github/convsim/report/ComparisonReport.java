@@ -62,6 +62,10 @@ public final class ComparisonReport {
                     m.w0Null().averageMean(), m.w0Null().averageLo(), m.w0Null().averageHi()));
         }
         sb.append(String.format(Locale.ROOT, "; random subspaces %.4f. ", m.analytic()));
+        if (j.duplicateOf() != null) {
+            return sb.append(Verdicts.capitalised(j.reason())).append("; its verdict is ").append(j.duplicateOf().subject()).append("'s: ").append(j.answer())
+                    .append('.').toString();
+        }
         if (!j.status().equals("tested")) {
             return sb.append("No verdict: ").append(j.reason()).append('.').toString();
         }

@@ -29,10 +29,12 @@ public final class ComparisonVerdicts {
     /**
      * A map's verdicts, or why it has none (status "tested", "control", "degenerate", "duplicate", "no null"), and
      * what its tests could detect: planted pairs that share their conversion matrices, detected at p below alpha over
-     * the family size (null where not tested or not estimated).
+     * the family size (null where not tested or not estimated). A duplicate, counted once, carries the tests and
+     * verdict of the map it duplicates ({@code duplicateOf}; null for any other map), as analyze's do.
      */
     public record Judgement(ComparisonMap map, String status, String reason, Test overall, List<Test> pairs,
-                            int familySize, Correction correction, PowerCurve.Detectable power) {
+                            int familySize, Correction correction, PowerCurve.Detectable power,
+                            ComparisonMap duplicateOf) {
         public String answer() {
             return overall == null ? "n/a" : overall.exceeds() ? "yes" : "no";
         }
@@ -43,6 +45,7 @@ public final class ComparisonVerdicts {
     public static List<Judgement> judge(ComparisonResult r, Correction correction) {
         List<ComparisonMap> tested = new ArrayList<>();
         Map<ComparisonMap, String[]> why = new IdentityHashMap<>();
+        Map<ComparisonMap, ComparisonMap> twins = new IdentityHashMap<>();
         for (ComparisonMap m : r.maps()) {
             if (m.isControl()) {
                 why.put(m, new String[] {"control", "a raw-factor control: how similar the adapters' factors are"
@@ -56,6 +59,7 @@ public final class ComparisonVerdicts {
                 if (same != null) {
                     why.put(m, new String[] {"duplicate", MapVerdict.duplicateReason(m.subject(), same.subject(),
                             same.side())});
+                    twins.put(m, same);
                 } else {
                     tested.add(m);
                 }
@@ -79,11 +83,15 @@ public final class ComparisonVerdicts {
         double[] adjusted = MultipleTesting.adjust(stats.stream().mapToDouble(s -> s[4]).toArray(), correction);
         int family = (int) java.util.Arrays.stream(adjusted).filter(v -> !Double.isNaN(v)).count();
         List<Judgement> out = new ArrayList<>();
+        Map<ComparisonMap, Judgement> judged = new IdentityHashMap<>();
         for (ComparisonMap m : r.maps()) {
             int k = tested.indexOf(m);
             if (k < 0) {
                 String[] w = why.get(m);
-                out.add(new Judgement(m, w[0], w[1], null, List.of(), family, correction, null));
+                ComparisonMap twin = twins.get(m);
+                Judgement t = twin == null ? null : judged.get(twin); // the twin comes first: it was tested
+                out.add(t == null ? new Judgement(m, w[0], w[1], null, List.of(), family, correction, null, null)
+                        : new Judgement(m, w[0], w[1], t.overall(), t.pairs(), family, correction, t.power(), twin));
                 continue;
             }
             Test overall = null;
@@ -105,7 +113,9 @@ public final class ComparisonVerdicts {
             }
             PowerCurve.Detectable power = m.power() == null ? null
                     : m.power().detectable(m.w0Null(), MapVerdict.ALPHA / Math.max(1, family));
-            out.add(new Judgement(m, "tested", "", overall, pairs, family, correction, power));
+            Judgement j = new Judgement(m, "tested", "", overall, pairs, family, correction, power, null);
+            judged.put(m, j);
+            out.add(j);
         }
         return out;
     }

@@ -21,7 +21,7 @@ class ComparisonSentenceTest {
         ComparisonVerdicts.Test overall = new ComparisonVerdicts.Test(-1, -1, 0.533, mapExceeds ? 1e-3 : 0.2,
                 mapExceeds ? 4e-3 : 0.6, mapExceeds);
         return new ComparisonVerdicts.Judgement(m, "tested", "", overall, pairs, 4, Correction.HOLM,
-                new PowerCurve.Detectable(2, 0.5449, 8, 0.05 / 4));
+                new PowerCurve.Detectable(2, 0.5449, 8, 0.05 / 4), null);
     }
 
     @Test
