@@ -210,8 +210,13 @@ final class MarkdownReport {
         java.util.OptionalInt draws = verdicts.stream().filter(v -> v.map().w0() != null)
                 .mapToInt(v -> v.map().w0().draws()).findFirst();
         if (draws.isEmpty()) {
+            String gaussian = verdicts.stream().filter(v -> v.gaussian() != null).findFirst()
+                    .map(v -> " Each map's comparison with the Gaussian baseline is " + (v.correction()
+                            == Correction.NONE ? "uncorrected" : Verdicts.correctionName(v.correction())
+                            + "-adjusted over the " + v.gaussian().familySize() + " maps compared with it")
+                            + "; it says nothing about W0.").orElse("");
             return "No map is tested: a verdict weighs a map against the W0 null, and this analysis drew none (its"
-                    + " nulls did not include w0).";
+                    + " nulls did not include w0)." + gaussian;
         }
         if (any.familySize() == 0) {
             return "No map is tested: every map with a W0 null is degenerate, undefined or a duplicate of another.";

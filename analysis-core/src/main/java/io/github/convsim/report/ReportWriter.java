@@ -254,7 +254,12 @@ public final class ReportWriter {
                 e.put("layer_ranks", h.ranks());
                 e.put("average_similarity", finite(h.average()));
                 e.put("analytic", finite(h.analytic()));
-                e.put("gaussian", nullSummary(h.gaussian(), h.average()));
+                Map<String, Object> gaussian = nullSummary(h.gaussian(), h.average());
+                if (gaussian != null && v.gaussian() != null) {
+                    gaussian.put("p_adjusted", finite(v.gaussian().pAdjusted()));
+                    gaussian.put("family_size", v.gaussian().familySize());
+                }
+                e.put("gaussian", gaussian);
                 e.put("w0", nullSummary(h.w0(), h.average()));
                 e.put("effect_size_vs_w0", h.w0() == null ? null : finite(h.w0().effectSize(h.average())));
                 e.put("status", v.status().name().toLowerCase(java.util.Locale.ROOT));

@@ -67,11 +67,13 @@ public final class Verdicts {
                     .append(v.duplicateOf().subject()).append("'s: ").append(v.answer()).append('.');
             case DEGENERATE -> sb.append(". No verdict: ").append(v.reason()).append('.');
             case NO_NULL -> {
-                if (h.gaussian() != null) {
-                    double p = h.gaussian().pValue(h.average());
-                    sb.append(String.format(Locale.ROOT, ". %s the Gaussian baseline (%s, uncorrected); the W0 null"
-                            + " was not computed, so nothing is said about W0.", p < MapVerdict.ALPHA ? "Above"
-                            : "Not above", pIs(p)));
+                MapVerdict.GaussianTest g = v.gaussian();
+                if (g != null) {
+                    boolean above = g.pAdjusted() < v.alpha();
+                    sb.append(String.format(Locale.ROOT, ". %s the Gaussian baseline (%s, %s%s); the W0 null"
+                            + " was not computed, so nothing is said about W0.", above ? "Above" : "Not above",
+                            pIs(g.p()), adjusted(v.correction(), g.familySize(), "maps", g.pAdjusted()),
+                            above && v.correction() != Correction.NONE ? " < " + v.alpha() : ""));
                 } else {
                     sb.append(". No null was computed.");
                 }

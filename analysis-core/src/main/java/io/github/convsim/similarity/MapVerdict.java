@@ -25,10 +25,16 @@ import java.util.Map;
  * @param duplicateOf  the map a DUPLICATE repeats; null otherwise
  * @param power        what the test could detect through this W0 (planted shared maps detected at p below alpha over
  *                     the family size, a Bonferroni bound on Holm's first step); null where not estimated
+ * @param gaussian     the comparison with the paper's Gaussian baseline, adjusted over its own family (every conversion
+ *                     map with a Gaussian null, a defined average, neither degenerate nor a duplicate); null for a map
+ *                     outside it. It is what the sentence says where the W0 null was not drawn; it says nothing about W0
  */
 public record MapVerdict(Heatmap map, Status status, String reason, double p, double pMonteCarlo, double pAdjusted,
                          Correction correction, double alpha, int familySize, boolean exceeds, Heatmap duplicateOf,
-                         PowerCurve.Detectable power) {
+                         PowerCurve.Detectable power, GaussianTest gaussian) {
+
+    /** A map's average against the Gaussian baseline: p, p adjusted over the Gaussian family, the family's size. */
+    public record GaussianTest(double p, double pAdjusted, int familySize) {}
 
     public enum Status { TESTED, DEGENERATE, DUPLICATE, UNDEFINED, NO_NULL, CONTROL }
 
@@ -77,6 +83,7 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
                 }
             }
         }
+        Map<Heatmap, GaussianTest> gaussian = gaussianTests(maps, correction);
         double[] p = family.stream().mapToDouble(h -> h.w0().pValue(h.average())).toArray();
         double[] adjusted = MultipleTesting.adjust(p, correction);
         Map<Heatmap, Integer> index = new IdentityHashMap<>();
@@ -95,14 +102,43 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
                     ? curve.detectable(h.w0(), alpha / Math.max(1, family.size())) : null;
             if (k != null) {
                 out.add(new MapVerdict(h, Status.TESTED, "", p[k], mc, adjusted[k], correction, alpha, family.size(),
-                        adjusted[k] < alpha, null, detectable));
+                        adjusted[k] < alpha, null, detectable, gaussian.get(h)));
             } else {
                 Excluded e = excluded.get(h);
                 out.add(new MapVerdict(h, e.status(), e.reason(), kd == null ? Double.NaN : p[kd], mc,
                         kd == null ? Double.NaN : adjusted[kd], correction, alpha, family.size(),
-                        kd != null && adjusted[kd] < alpha, dup, detectable));
+                        kd != null && adjusted[kd] < alpha, dup, detectable, gaussian.get(h)));
             }
         }
+        return out;
+    }
+
+    /**
+     * The Gaussian baseline's tests: each conversion map with a Gaussian null and a defined, non-degenerate average
+     * against it, p adjusted over those maps; a map equal in every cell to an earlier one shares its test.
+     */
+    private static Map<Heatmap, GaussianTest> gaussianTests(List<Heatmap> maps, Correction correction) {
+        List<Heatmap> family = new ArrayList<>();
+        Map<Heatmap, Heatmap> twins = new IdentityHashMap<>();
+        for (Heatmap h : maps) {
+            if (h.isControl() || h.gaussian() == null || h.layers().length < 2 || Double.isNaN(h.average())
+                    || Math.max(h.i(), h.j()) >= h.dimension()) {
+                continue;
+            }
+            Heatmap same = sameAs(h, family);
+            if (same != null) {
+                twins.put(h, same);
+            } else {
+                family.add(h);
+            }
+        }
+        double[] p = family.stream().mapToDouble(h -> h.gaussian().pValue(h.average())).toArray();
+        double[] adjusted = MultipleTesting.adjust(p, correction);
+        Map<Heatmap, GaussianTest> out = new IdentityHashMap<>();
+        for (int k = 0; k < family.size(); k++) {
+            out.put(family.get(k), new GaussianTest(p[k], adjusted[k], family.size()));
+        }
+        twins.forEach((h, twin) -> out.put(h, out.get(twin)));
         return out;
     }
 

@@ -143,8 +143,8 @@ class VerdictStatisticsTest extends CpuBackendTest {
     /** A module with one layer has no pair of layers to compare: its maps say so (they said "rank below i or j"). */
     @Test
     void aModuleOfOneLayerIsUndefinedForThatReason() {
-        Heatmap one = new Heatmap("value", "C_A", Side.LEFT, 8, 8, 768, new int[] {5}, new int[] {8}, new double[][] {{Double.NaN}},
-                Double.NaN, new double[][] {{Double.NaN}}, 8.0 / 768, null, null);
+        Heatmap one = new Heatmap("value", "C_A", Side.LEFT, 8, 8, 768, new int[] {5}, new int[] {8},
+                new double[][] {{Double.NaN}}, Double.NaN, new double[][] {{Double.NaN}}, 8.0 / 768, null, null);
         MapVerdict v = MapVerdict.judge(List.of(one), Correction.HOLM, MapVerdict.ALPHA).get(0);
         assertEquals(MapVerdict.Status.UNDEFINED, v.status());
         assertEquals("phi compares layers, and the adapter has one value layer (5)", v.reason());
@@ -159,10 +159,8 @@ class VerdictStatisticsTest extends CpuBackendTest {
     @Test
     void aDuplicateIsCountedOnceAndItsReasonFitsIt() {
         Heatmap a = SimilarityAnalysisTest.run(SimilarityAnalysisTest.setup(7, 4, 12, 2), w0Only(8, 1)).get(0);
-        Heatmap b = new Heatmap(a.module(), "C_B", a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.ranks(), a.phi(),
-                a.average(), a.grassmann(), a.analytic(), a.gaussian(), a.w0());
-        Heatmap dw = new Heatmap(a.module(), "C_dW", a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.ranks(), a.phi(),
-                a.average(), a.grassmann(), a.analytic(), a.gaussian(), a.w0());
+        Heatmap b = twin(a, "C_B");
+        Heatmap dw = twin(a, "C_dW");
         List<MapVerdict> v = MapVerdict.judge(List.of(b, a, dw), Correction.HOLM, MapVerdict.ALPHA);
         assertEquals(MapVerdict.Status.TESTED, v.get(0).status());
         assertEquals(1, v.get(0).familySize());
@@ -171,6 +169,44 @@ class VerdictStatisticsTest extends CpuBackendTest {
         assertEquals(MapVerdict.Status.DUPLICATE, v.get(2).status());
         assertTrue(v.get(2).reason().contains("C_dW = C_B A spans C_B's columns"), v.get(2).reason());
         assertEquals(v.get(0).pAdjusted(), v.get(2).pAdjusted(), 0);
+    }
+
+    private static Heatmap twin(Heatmap a, String subject) {
+        return new Heatmap(a.module(), subject, a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.ranks(), a.phi(),
+                a.average(), a.grassmann(), a.analytic(), a.gaussian(), a.w0());
+    }
+
+    /**
+     * Without the W0 null the sentence compares each map with the Gaussian baseline: those comparisons are adjusted
+     * over the maps that have one (a twin sharing its test, controls left out), as the W0 family is.
+     */
+    @Test
+    void withoutTheW0NullTheGaussianComparisonsAreAdjustedTogether() {
+        SimilaritySettings gaussianOnly = new SimilaritySettings(0, 0, List.of(Side.LEFT), List.of(Factor.A),
+                Set.of(NullModel.GAUSSIAN), 8, 3, Set.of("A"));
+        List<Heatmap> first = SimilarityAnalysisTest.run(SimilarityAnalysisTest.setup(5, 4, 12, 2), gaussianOnly);
+        Heatmap a = first.get(0);
+        Heatmap control = first.get(1);
+        assertTrue(control.isControl() && control.gaussian() != null);
+        Heatmap b = twin(SimilarityAnalysisTest.run(SimilarityAnalysisTest.setup(6, 4, 12, 2), gaussianOnly).get(0),
+                "C_B");
+        Heatmap dw = twin(b, "C_dW");
+        List<MapVerdict> v = MapVerdict.judge(List.of(a, control, b, dw), Correction.HOLM, MapVerdict.ALPHA);
+        double[] p = {a.gaussian().pValue(a.average()), b.gaussian().pValue(b.average())};
+        double[] holm = MultipleTesting.adjust(p, Correction.HOLM);
+        assertEquals(MapVerdict.Status.NO_NULL, v.get(0).status());
+        assertEquals(2, v.get(0).gaussian().familySize());
+        assertEquals(holm[0], v.get(0).gaussian().pAdjusted(), 0);
+        assertEquals(holm[1], v.get(2).gaussian().pAdjusted(), 0);
+        assertTrue(holm[0] > p[0] || holm[1] > p[1], "the adjustment changes something");
+        assertNull(v.get(1).gaussian(), "a control is not in the family");
+        assertSame(v.get(2).gaussian(), v.get(3).gaussian(), "C_dW, equal to C_B in every cell, shares its test");
+        String sentence = io.github.convsim.report.Verdicts.interpretation(v.get(0));
+        assertTrue(sentence.contains(", Holm-adjusted over 2 maps "), sentence);
+        assertTrue(sentence.startsWith("m C_A (left, i=2, j=2): average ") && sentence.contains(
+                (holm[0] < 0.05 ? "Above" : "Not above") + " the Gaussian baseline"), sentence);
+        MapVerdict raw = MapVerdict.judge(List.of(a, b), Correction.NONE, MapVerdict.ALPHA).get(0);
+        assertTrue(io.github.convsim.report.Verdicts.interpretation(raw).contains(", uncorrected)"));
     }
 
     @Test
