@@ -23,7 +23,8 @@ import java.util.TreeMap;
  * A positive control for any adapter and base: the adapter with every layer's lora_A replaced by a factor whose
  * conversion matrix is shared by all layers of its module, plus noise. Layer l gets A_l^T = op(W0_l) M + noise with one
  * Gaussian M per module and Gaussian noise of the given size relative to op(W0_l) M (op(W0) = W0 where W0 is square,
- * W0^T otherwise, as C_A's equation has it), rescaled to the layer's own ||A_l||. lora_B and every other tensor are
+ * W0^T otherwise, as C_A's equation has it), rescaled to the layer's own ||A_l||; where the module's layers have
+ * different ranks, M has the largest and a layer of rank r takes its first r columns. lora_B and every other tensor are
  * kept. Analysing it must find the shared C_A when the noise is below the detectable level the analysis reports; the
  * same construction gives that level (see io.github.convsim.similarity.PlantedControl).
  */
@@ -39,14 +40,17 @@ public final class PlantedAdapter {
         Map<String, double[]> replaced = new TreeMap<>();
         for (String module : source.moduleNames()) {
             Matrix m = null;
+            // layers of different ranks (rank_pattern) take the first r columns of one M of the largest rank
+            int largest = source.layersOf(module).stream().mapToInt(LoraModule::rank).max().orElseThrow();
             for (LoraModule layer : source.layersOf(module)) {
                 Matrix w0 = source.baseWeight(layer);
                 boolean square = w0.rows() == w0.cols();
                 if (m == null) {
                     m = RandomMatrices.gaussian(new SplittableRandom(Seeds.derive(seed, "planted-adapter", module)),
-                            square ? w0.cols() : w0.rows(), layer.rank(), 1);
+                            square ? w0.cols() : w0.rows(), largest, 1);
                 }
-                Matrix shared = backend.gemm(List.of(w0), !square, List.of(m), false, Precision.FP64).get(0);
+                Matrix own = layer.rank() == largest ? m : m.columnSlice(0, layer.rank());
+                Matrix shared = backend.gemm(List.of(w0), !square, List.of(own), false, Precision.FP64).get(0);
                 Matrix n = RandomMatrices.gaussian(new SplittableRandom(Seeds.derive(seed, "planted-adapter-noise",
                         module, layer.layer())), shared.rows(), shared.cols(), noise * shared.frobeniusNorm());
                 double[] at = shared.data().clone();

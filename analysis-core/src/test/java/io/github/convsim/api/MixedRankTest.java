@@ -158,6 +158,33 @@ class MixedRankTest {
         }
     }
 
+    /**
+     * `convsim plant` on such an adapter: one M of the largest rank, a layer of rank r taking its first r columns. It
+     * wrote rank-8 factors into rank-4 tensors before (and failed on its own shapes).
+     */
+    @Test
+    void aPlantedControlOfTwoRanksSharesTheColumnsOfOneMap() throws Exception {
+        Path planted = dir.resolve("planted");
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(mixed, TestData.bertBase())) {
+            io.github.convsim.synth.PlantedAdapter.write(ckpt, cpu.backend(), 0, 3, planted);
+        }
+        AnalysisOptions exact = options.withSimilarity(new SimilaritySettings(0, 0, List.of(Side.LEFT),
+                List.of(Factor.A), Set.of(), 2, 1, Set.of()));
+        AnalysisResult r;
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(planted, TestData.bertBase())) {
+            assertEquals(List.of(8, 8, 8, 8, 8, 8, 4, 4, 4, 4, 4, 4),
+                    ckpt.layersOf("query").stream().map(io.github.convsim.model.LoraModule::rank).toList());
+            r = Analysis.run(ckpt, exact, cpu, ProgressListener.NONE, 64L << 30);
+        }
+        double[][] phi = r.modules().get(0).heatmap("C_A", Side.LEFT).orElseThrow().phi();
+        // without noise, C_A of a rank-8 layer spans M and of a rank-4 layer M's first 4 columns, up to rounding
+        // through cond(W0) ~ 1e5
+        assertEquals(1, phi[0][1], 1e-6, "two rank-8 layers");
+        assertEquals(1, phi[6][7], 1e-6, "two rank-4 layers");
+        assertTrue(phi[0][6] > 0.05 && phi[0][6] < 0.99, "the leading 4 directions of M against its first 4 columns: "
+                + phi[0][6]);
+    }
+
     /** The demo adapter with query layers 6 to 11 at rank 4, declared by rank_pattern as PEFT writes it. */
     static Path rankPatternCopy(Path dir) throws Exception {
         Path out = Files.createDirectories(dir.resolve("rank-pattern"));
