@@ -28,7 +28,6 @@ import io.github.convsim.similarity.PowerCurve;
 import io.github.convsim.similarity.Side;
 import io.github.convsim.similarity.SubspaceBasis;
 import io.github.convsim.similarity.SubspaceSimilarity;
-import io.github.convsim.similarity.W0Null;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,7 +38,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.random.RandomGenerator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -226,13 +224,14 @@ public final class Comparison {
                 perAdapter.forEach(ms -> byAdapter.add(new ArrayList<>()));
                 bases.put(f, byAdapter);
             }
-            // phi at each layer between W0-null draws 2k and 2k+1: [factor][side][k][layer]
-            double[][][][] nullPhi = new double[factors.size()][sides.size()][pairs][first.size()];
-            // phi between the two adapters of each planted pair, for power: [noise][repetition][layer]
-            double[][][] plantPhi = pairs < 1 ? null
+            PairedW0Null pairNull = new PairedW0Null(perAdapter, factors.size(), sides.size(), pairs);
+            // phi between the two adapters of each planted pair, for power: [noise][repetition][layer]; the plants
+            // are of one rank, so adapters whose ranks differ get none
+            double[][][] plantPhi = pairs < 1 || pairNull.ranksDiffer() ? null
                     : new double[PlantedPairs.NOISE.length][PlantedPairs.REPETITIONS][first.size()];
             Equation[] eqA = {null};
-            int group = Math.min(first.size(), LayerGroups.size(first.get(0), memory));
+            int group = Math.min(first.size(), LayerGroups.size(io.github.convsim.similarity.SimilarityAnalysis
+                    .largestRank(perAdapter.stream().flatMap(List::stream).toList()), memory));
             streaming.put(module, Map.of("layers_per_group", group));
             FactorCache factorCache = cache == null ? FactorCache.NONE
                     : W0Cache.of(cache, baseSha256, backend.backend(), solver.options(), group > 1);
@@ -254,8 +253,8 @@ public final class Comparison {
                         bases.get(f).get(a).addAll(found.get(f));
                     }
                 }
-                samplePairedNull(backend, solver, systems, g, eq, factors, sides, pairs, i, j,
-                        options.similarity().seed(), nullPhi);
+                pairNull.sample(backend.backend(), solver, systems, g, eq, factors, sides, i, j,
+                        options.similarity().seed());
                 if (plantPhi != null) {
                     PlantedPairs.sample(backend.backend(), solver, systems, g.layers(), eq, i, j,
                             options.similarity().seed(), g.from(), plantPhi);
@@ -270,7 +269,8 @@ public final class Comparison {
                     boolean speaks = curve != null && sides.get(si) == Side.LEFT
                             && curve.appliesTo().contains(subject);
                     maps.add(betweenAdapters(backend, module, subject, sides.get(si), i, j, layerIdx,
-                            bases.get(f), pairs < 1 ? null : pairedNull(nullPhi[fi][si]), speaks ? curve : null));
+                            bases.get(f), pairs < 1 ? null : pairNull.forMap(fi, si),
+                            pairs < 1 ? null : pairNull.forPairs(fi, si), speaks ? curve : null));
                 }
             }
             // raw-factor controls: checkpoints of one run share lora_A's initialisation, so their conversion matrices
@@ -285,7 +285,7 @@ public final class Comparison {
             for (Map.Entry<String, List<List<FactorBases.Pair>>> e : raw.entrySet()) {
                 for (Side side : options.similarity().sides()) {
                     maps.add(betweenAdapters(backend, module, e.getKey(), side, i, j, layerIdx, e.getValue(), null,
-                            null));
+                            null, null));
                 }
             }
             progress.progress("compare", ++done, modules.size());
@@ -307,74 +307,14 @@ public final class Comparison {
     }
 
     /**
-     * The W0 null for a pair of adapters, at the group's layers: draws 2k and 2k+1 of the W0 null stand for two
-     * unrelated adapters on this base, and phi between them at each layer goes to {@code nullPhi[factor][side][k]}.
-     * Draws come {@link LayerGroups#W0_NULL_DRAWS_PER_CHUNK} at a time from each layer's own generator, so the
-     * values do not depend on how the layers were grouped.
-     */
-    private static void samplePairedNull(Backends.Choice backend, ConversionSolver solver, List<W0System> systems,
-                                         LayerStream.Group g, Equation eqA, List<Factor> factors, List<Side> sides,
-                                         int pairs, int i, int j, long seed, double[][][][] nullPhi) {
-        if (pairs < 1) {
-            return;
-        }
-        List<RandomGenerator> rngs = W0Null.generators(g.layers(), seed);
-        for (int from = 0; from < 2 * pairs; from += LayerGroups.W0_NULL_DRAWS_PER_CHUNK) {
-            int count = Math.min(LayerGroups.W0_NULL_DRAWS_PER_CHUNK, 2 * pairs - from);
-            Map<Factor, List<List<FactorBases.Pair>>> byDraw = W0Null.sample(backend.backend(), solver, systems,
-                    g.layers(), eqA, factors, count, rngs);
-            for (int fi = 0; fi < factors.size(); fi++) {
-                List<List<FactorBases.Pair>> draws = byDraw.get(factors.get(fi));
-                for (int si = 0; si < sides.size(); si++) {
-                    for (int k = 0; k < count / 2; k++) {
-                        for (int l = 0; l < g.layers().size(); l++) {
-                            SubspaceBasis a = draws.get(2 * k).get(l).side(sides.get(si));
-                            SubspaceBasis b = draws.get(2 * k + 1).get(l).side(sides.get(si));
-                            double[][] phi = SubspaceSimilarity.phi(backend.backend(),
-                                    List.of(a.vectors(), b.vectors()), new int[] {a.rank(), b.rank()}, i, j);
-                            nullPhi[fi][si][from / 2 + k][g.from() + l] = phi[0][1];
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /**
-     * The pair null's distribution from {@code phiByPair[k][layer]}: kept as a layers-long diagonal, and each pair's
-     * statistic (its {@code averages} entry) is the mean over layers, the same statistic a pair of adapters is tested
-     * on.
-     */
-    private static NullDistribution pairedNull(double[][] phiByPair) {
-        int pairs = phiByPair.length;
-        int layers = phiByPair[0].length;
-        double[][][] samples = new double[pairs][layers][layers];
-        double[] means = new double[pairs];
-        for (int k = 0; k < pairs; k++) {
-            double s = 0;
-            int n = 0;
-            for (int l = 0; l < layers; l++) {
-                java.util.Arrays.fill(samples[k][l], Double.NaN);
-                samples[k][l][l] = phiByPair[k][l];
-                if (!Double.isNaN(phiByPair[k][l])) {
-                    s += phiByPair[k][l];
-                    n++;
-                }
-            }
-            means[k] = n == 0 ? Double.NaN : s / n;
-        }
-        NullDistribution cells = NullDistribution.of("w0", samples);
-        return new NullDistribution(cells.name(), pairs, cells.mean(), cells.sd(), cells.lo(), cells.hi(),
-                cells.firstDraw(), means);
-    }
-
-    /**
      * phi between every pair of adapters at each layer, from each adapter's bases (byAdapter[adapter][layer]), with
-     * the W0 null for pairs and the planted pairs' power curve (both null for a raw-factor control, or without draws).
+     * the W0 null for pairs (the map's, and each pair's where ranks differ) and the planted pairs' power curve (all
+     * null for a raw-factor control, or without draws).
      */
     private static ComparisonMap betweenAdapters(Backends.Choice backend, String module, String subject, Side side,
                                                  int i, int j, int[] layerIdx, List<List<FactorBases.Pair>> byAdapter,
-                                                 NullDistribution w0Null, PowerCurve power) {
+                                                 NullDistribution w0Null, List<NullDistribution> pairNulls,
+                                                 PowerCurve power) {
         double[][][] perLayer = new double[layerIdx.length][][];
         int dim = 0;
         for (int l = 0; l < layerIdx.length; l++) {
@@ -387,7 +327,7 @@ public final class Comparison {
                     atLayer.stream().mapToInt(SubspaceBasis::rank).toArray(), i, j);
         }
         return new ComparisonMap(module, subject, side, i, j, layerIdx, perLayer,
-                SubspaceSimilarity.analyticExpectation(dim, i, j), w0Null, power);
+                SubspaceSimilarity.analyticExpectation(dim, i, j), w0Null, pairNulls, power);
     }
 
     private static List<Integer> commonLayers(List<LoraCheckpoint> ckpts, String module) {

@@ -80,18 +80,19 @@ public final class ComparisonReport {
                 beyond));
         if (!j.overall().exceeds() || beyond.size() < j.pairs().size()) {
             String whose = j.overall().exceeds() || !beyond.isEmpty() ? "the other pairs' 'no'" : "this 'no'";
-            sb.append("; ").append(powerClause(j.power(), whose));
+            sb.append("; ").append(powerClause(j.power(), whose, m.pairNulls() != null && m.side() == io.github.convsim.similarity.Side.LEFT));
         }
         return sb.append('.').toString();
     }
 
     /**
      * What a 'no' rules out ({@code whose}: "this 'no'", or the other pairs' where some pairs exceed): the most
-     * different pair the tests still detect, from the planted pairs.
+     * different pair the tests still detect, from the planted pairs (none where the adapters' ranks differ).
      */
-    static String powerClause(PowerCurve.Detectable d, String whose) {
+    static String powerClause(PowerCurve.Detectable d, String whose, boolean ranksDiffer) {
         if (d == null) {
-            return "its power was not estimated, so " + whose + " says no shared conversion matrix was detected, not"
+            return "its power was not estimated" + (ranksDiffer ? " (planted pairs have one rank, and these adapters'"
+                    + " ranks differ)" : "") + ", so " + whose + " says no shared conversion matrix was detected, not"
                     + " that there is none";
         }
         if (d.none()) {
@@ -246,9 +247,10 @@ public final class ComparisonReport {
                         }
                         phi.append(m.perLayer()[l][p][q]);
                         analytic.append(m.analytic());
-                        w0.append(m.w0Null() == null ? Double.NaN : m.w0Null().mean()[l][l]);
-                        w0Lo.append(m.w0Null() == null ? Double.NaN : m.w0Null().lo()[l][l]);
-                        w0Hi.append(m.w0Null() == null ? Double.NaN : m.w0Null().hi()[l][l]);
+                        io.github.convsim.similarity.NullDistribution n = p == q ? m.w0Null() : m.pairNull(p, q);
+                        w0.append(n == null ? Double.NaN : n.mean()[l][l]);
+                        w0Lo.append(n == null ? Double.NaN : n.lo()[l][l]);
+                        w0Hi.append(n == null ? Double.NaN : n.hi()[l][l]);
                         ComparisonVerdicts.Test t = pairTest(byMap.get(m), p, q);
                         pValue.append(t == null ? Double.NaN : t.p());
                         pAdjusted.append(t == null ? Double.NaN : t.pAdjusted());

@@ -76,7 +76,7 @@ public final class ComparisonVerdicts {
             }
             for (int a = 0; a < mean.length; a++) {
                 for (int b = a + 1; b < mean.length; b++) {
-                    stats.add(new double[] {k, a, b, mean[a][b], m.w0Null().pValue(mean[a][b])});
+                    stats.add(new double[] {k, a, b, mean[a][b], m.pairNull(a, b).pValue(mean[a][b])});
                 }
             }
         }

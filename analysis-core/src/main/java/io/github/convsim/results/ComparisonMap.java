@@ -12,15 +12,31 @@ import io.github.convsim.similarity.Side;
  * @param perLayer  perLayer[l][p][q]: phi between adapters p and q at layer l
  * @param i         prefix length used for every adapter (the smallest rank when not given)
  * @param analytic  E[phi] for unrelated random subspaces of the same dimension
- * @param w0Null    per layer, phi between two independent draws of the W0 null (random factors of the first
- *                  adapter's norms through the same W0): what two unrelated adapters share through W0 alone; null when
- *                  not computed
+ * @param w0Null    per layer, phi between two independent draws of the W0 null (Gaussian factors of the adapters'
+ *                  ranks through the same W0): what two unrelated adapters share through W0 alone, averaged over the
+ *                  compared pairs where their ranks differ; null when not computed
+ * @param pairNulls where the adapters' ranks differ, each pair's own null (pairs a &lt; b in order, drawn at the
+ *                  pair's ranks); null where every pair shares {@code w0Null}
  * @param power     phi reached by planted pairs that share their conversion matrices up to each noise level
  *                  ({@link io.github.convsim.similarity.PlantedPairs}); null where the W0 null was not computed, and
  *                  where the plants do not speak for this map (the right side; C_B and C_dW through a non-square W0)
  */
 public record ComparisonMap(String module, String subject, Side side, int i, int j, int[] layers,
-                            double[][][] perLayer, double analytic, NullDistribution w0Null, PowerCurve power) {
+                            double[][][] perLayer, double analytic, NullDistribution w0Null,
+                            java.util.List<NullDistribution> pairNulls, PowerCurve power) {
+
+    /** The W0 null for adapters a and b (a != b): their own where ranks differ, else the map's. */
+    public NullDistribution pairNull(int a, int b) {
+        if (pairNulls == null || w0Null == null) {
+            return w0Null;
+        }
+        int lo = Math.min(a, b);
+        int hi = Math.max(a, b);
+        int adapters = perLayer[0].length;
+        // pairs (0, 1), (0, 2), ..., (1, 2), ...: those of lower first index come before
+        int index = lo * adapters - lo * (lo + 1) / 2 + (hi - lo - 1);
+        return pairNulls.get(index);
+    }
 
     /** Adapters x adapters, averaged over layers (NaN cells skipped). */
     public double[][] mean() {

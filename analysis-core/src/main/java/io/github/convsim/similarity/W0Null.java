@@ -49,6 +49,54 @@ public final class W0Null {
                                                                    List<W0System> systems, List<LoraModule> modules,
                                                                    Equation equationA, List<Factor> factors,
                                                                    int draws, List<RandomGenerator> rngs) {
+        List<List<Solved>> solved = solve(solver, systems, modules, equationA, factors, draws, rngs);
+        int layers = modules.size();
+        // flatten (draw, layer) so each factor's bases come from one batched call
+        List<Solved> flat = new ArrayList<>(draws * layers);
+        solved.forEach(flat::addAll);
+        Map<Factor, List<FactorBases.Pair>> bases = Solved.bases(backend, factors, flat);
+        Map<Factor, List<List<FactorBases.Pair>>> out = new EnumMap<>(Factor.class);
+        for (Factor f : factors) {
+            List<FactorBases.Pair> all = bases.get(f);
+            List<List<FactorBases.Pair>> byDraw = new ArrayList<>(draws);
+            for (int d = 0; d < draws; d++) {
+                byDraw.add(all.subList(d * layers, (d + 1) * layers));
+            }
+            out.put(f, byDraw);
+        }
+        return out;
+    }
+
+    /**
+     * One draw of one layer solved: C_A and C_B of Gaussian factors (null where {@code factors} do not need them) and
+     * the Gaussian A itself (C_dW = C_B A).
+     */
+    public record Solved(Matrix cA, Matrix cB, Matrix a) {
+        /**
+         * The same draw at rank {@code r} (at most its own): C_A's and C_B's first r columns, A's first r rows. The
+         * first r rows and columns of i.i.d. Gaussian factors are i.i.d. Gaussian factors of rank r, and the solves
+         * are column by column, so this is a draw of rank r through the same W0.
+         */
+        public Solved prefix(int r) {
+            if (r == a.rows()) {
+                return this;
+            }
+            return new Solved(cA == null ? null : cA.columnSlice(0, r), cB == null ? null : cB.columnSlice(0, r),
+                    a.rowSlice(0, r));
+        }
+
+        /** Bases of each factor of {@code solved}, in its order, from one batched call per factor. */
+        public static Map<Factor, List<FactorBases.Pair>> bases(LinalgBackend backend, List<Factor> factors,
+                                                              List<Solved> solved) {
+            return FactorBases.ofFactors(backend, factors, solved.stream().map(Solved::cA).toList(),
+                    solved.stream().map(Solved::cB).toList(), solved.stream().map(Solved::a).toList());
+        }
+    }
+
+    /** The next {@code draws} draws from {@code rngs} (one per layer) solved through W0: [draw][layer]. */
+    public static List<List<Solved>> solve(ConversionSolver solver, List<W0System> systems, List<LoraModule> modules,
+                                           Equation equationA, List<Factor> factors, int draws,
+                                           List<RandomGenerator> rngs) {
         int layers = modules.size();
         boolean needA = factors.contains(Factor.A);
         boolean needB = factors.contains(Factor.B) || factors.contains(Factor.DW);
@@ -69,31 +117,15 @@ public final class W0Null {
         } else if (needB) {
             cB = solver.solve(systems, bs, Equation.W0_X);
         }
-        // flatten (draw, layer) so each factor's bases come from one batched call
-        List<Matrix> flatA = new ArrayList<>();
-        List<Matrix> flatB = new ArrayList<>();
-        List<Matrix> flatFactorA = new ArrayList<>();
+        List<List<Solved>> out = new ArrayList<>(draws);
         for (int d = 0; d < draws; d++) {
+            List<Solved> atDraw = new ArrayList<>(layers);
             for (int l = 0; l < layers; l++) {
                 int r = modules.get(l).rank();
-                if (needA) {
-                    flatA.add(cA.get(l).columnSlice(d * r, r));
-                }
-                if (needB) {
-                    flatB.add(cB.get(l).columnSlice(d * r, r));
-                }
-                flatFactorA.add(drawn[l].as.get(d));
+                atDraw.add(new Solved(needA ? cA.get(l).columnSlice(d * r, r) : null,
+                        needB ? cB.get(l).columnSlice(d * r, r) : null, drawn[l].as.get(d)));
             }
-        }
-        Map<Factor, List<FactorBases.Pair>> bases = FactorBases.ofFactors(backend, factors, flatA, flatB, flatFactorA);
-        Map<Factor, List<List<FactorBases.Pair>>> out = new EnumMap<>(Factor.class);
-        for (Factor f : factors) {
-            List<FactorBases.Pair> flat = bases.get(f);
-            List<List<FactorBases.Pair>> byDraw = new ArrayList<>(draws);
-            for (int d = 0; d < draws; d++) {
-                byDraw.add(flat.subList(d * layers, (d + 1) * layers));
-            }
-            out.put(f, byDraw);
+            out.add(atDraw);
         }
         return out;
     }

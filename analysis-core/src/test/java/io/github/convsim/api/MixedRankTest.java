@@ -36,8 +36,6 @@ import org.junit.jupiter.api.io.TempDir;
  * rank 4 (the first 4 rows of lora_A, columns of lora_B). Its heatmaps are read at the smallest rank, streamed as whole.
  */
 class MixedRankTest {
-    private static final Pattern QUERY_LAYER = Pattern.compile(".*\\.layer\\.(\\d+)\\.attention\\.self\\.query\\.lora_([AB])\\.weight");
-
     @TempDir
     static Path dir;
     static Path mixed;
@@ -187,26 +185,41 @@ class MixedRankTest {
 
     /** The demo adapter with query layers 6 to 11 at rank 4, declared by rank_pattern as PEFT writes it. */
     static Path rankPatternCopy(Path dir) throws Exception {
-        Path out = Files.createDirectories(dir.resolve("rank-pattern"));
+        return cutCopy(dir.resolve("rank-pattern"), ".*\\.layer\\.([6-9]|1[01])\\.attention\\.self\\.query", 4, false);
+    }
+
+    /**
+     * The demo adapter with the modules whose path matches {@code paths} cut to rank {@code r} (the first r rows of
+     * lora_A, columns of lora_B): declared by rank_pattern, or by the config's r where {@code asR}.
+     */
+    static Path cutCopy(Path out, String paths, int r, boolean asR) throws Exception {
+        Files.createDirectories(out);
         ObjectMapper json = new ObjectMapper();
         ObjectNode config = (ObjectNode) json.readTree(TestData.bertAdapter().resolve("adapter_config.json").toFile());
         ObjectNode pattern = config.putObject("rank_pattern");
+        if (asR) {
+            config.put("r", r);
+        }
+        Pattern factor = Pattern.compile("(?:base_model\\.model\\.)?(?<path>" + paths
+                + ")\\.lora_(?<factor>[AB])\\.weight");
         var w = new SafetensorsWriter();
         try (var f = SafetensorsFile.open(TestData.bertAdapter().resolve("adapter_model.safetensors"))) {
             for (String t : f.names()) {
                 double[] v = f.readDoubles(t);
                 long[] shape = f.info(t).shape();
-                Matcher m = QUERY_LAYER.matcher(t);
-                if (m.matches() && Integer.parseInt(m.group(1)) >= 6) {
-                    pattern.put("layer." + m.group(1) + ".attention.self.query", 4);
+                Matcher m = factor.matcher(t);
+                if (m.matches()) {
+                    if (!asR) {
+                        pattern.put(m.group("path").replaceFirst("^.*?(layer\\.)", "$1"), r);
+                    }
                     int rows = (int) shape[0];
                     int cols = (int) shape[1];
-                    boolean isA = m.group(2).equals("A");
-                    int keepRows = isA ? 4 : rows;
-                    int keepCols = isA ? cols : 4;
+                    boolean isA = m.group("factor").equals("A");
+                    int keepRows = isA ? r : rows;
+                    int keepCols = isA ? cols : r;
                     double[] cut = new double[keepRows * keepCols];
-                    for (int r = 0; r < keepRows; r++) {
-                        System.arraycopy(v, r * cols, cut, r * keepCols, keepCols);
+                    for (int q = 0; q < keepRows; q++) {
+                        System.arraycopy(v, q * cols, cut, q * keepCols, keepCols);
                     }
                     v = cut;
                     shape = new long[] {keepRows, keepCols};

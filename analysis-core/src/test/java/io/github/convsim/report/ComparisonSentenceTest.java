@@ -14,7 +14,7 @@ class ComparisonSentenceTest {
     private static ComparisonVerdicts.Judgement judged(boolean mapExceeds, boolean[] pairExceeds) {
         double[][][] perLayer = {{{1, 0.6, 0.5}, {0.6, 1, 0.5}, {0.5, 0.5, 1}}};
         ComparisonMap m = new ComparisonMap("value", "C_A", Side.LEFT, 8, 8, new int[] {0}, perLayer, 0.0104, null,
-                null);
+                null, null);
         List<ComparisonVerdicts.Test> pairs = List.of(new ComparisonVerdicts.Test(0, 1, 0.6, 1e-4, 3e-4,
                 pairExceeds[0]), new ComparisonVerdicts.Test(0, 2, 0.5, 0.3, 0.6, pairExceeds[1]),
                 new ComparisonVerdicts.Test(1, 2, 0.5, 0.3, 0.6, pairExceeds[2]));
@@ -36,5 +36,10 @@ class ComparisonSentenceTest {
                 && some.contains("so the other pairs' 'no' rules out pairs that alike."), some);
         String all = ComparisonReport.sentence(judged(true, new boolean[] {true, true, true}), names);
         assertFalse(all.contains("it detects"), "every test a yes: nothing for power to speak for: " + all);
+        assertEquals("its power was not estimated (planted pairs have one rank, and these adapters' ranks differ), so"
+                + " this 'no' says no shared conversion matrix was detected, not that there is none",
+                ComparisonReport.powerClause(null, "this 'no'", true));
+        assertEquals("its power was not estimated, so this 'no' says no shared conversion matrix was detected, not"
+                + " that there is none", ComparisonReport.powerClause(null, "this 'no'", false));
     }
 }

@@ -1,0 +1,102 @@
+package io.github.convsim.api;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import io.github.convsim.TestData;
+import io.github.convsim.conversion.Factor;
+import io.github.convsim.report.ComparisonVerdicts;
+import io.github.convsim.results.AnalysisOptions;
+import io.github.convsim.results.ComparisonMap;
+import io.github.convsim.results.ComparisonResult;
+import io.github.convsim.similarity.MultipleTesting.Correction;
+import io.github.convsim.similarity.Side;
+import io.github.convsim.similarity.SimilaritySettings;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * compare's W0 null for pairs of adapters of different ranks: each pair against unrelated adapters of its own ranks.
+ * It was drawn at the first adapter's ranks for every pair, so r = 8 against r = 4 met a null of mean 0.655 given in
+ * one order and 0.522 in the other (p 0.013 against 9.7e-07 for the demo's query C_A).
+ */
+class ComparisonRanksTest {
+    @TempDir
+    static Path dir;
+    static Path noisy;
+    static Path rank4;
+    static AnalysisOptions options;
+
+    @BeforeAll
+    static void adapters() throws Exception {
+        noisy = StreamingTest.noisyCopy(dir, 3);
+        rank4 = MixedRankTest.cutCopy(dir.resolve("r4"), ".*\\.attention\\.self\\.(query|value)", 4, true);
+        var s = AnalysisOptions.defaults().similarity();
+        options = AnalysisOptions.defaults().withModules(List.of("value")).withBackend("cpu").withSimilarity(
+                new SimilaritySettings(0, 0, List.of(Side.LEFT), List.of(Factor.A, Factor.B), s.nulls(), 8,
+                        s.seed(), Set.of()));
+    }
+
+    private static ComparisonResult compare(Path... adapters) throws Exception {
+        return Convsim.compare(List.of(adapters), TestData.bertBase(), options);
+    }
+
+    /** At i = j = 4 whatever the ranks (alone, two rank-8 adapters would be read at their own rank, 8). */
+    private static ComparisonResult compareAt4(Path... adapters) throws Exception {
+        var s = options.similarity();
+        return Convsim.compare(List.of(adapters), TestData.bertBase(), options.withSimilarity(new SimilaritySettings(4,
+                4, s.sides(), s.factors(), s.nulls(), s.draws(), s.seed(), s.controls())));
+    }
+
+    private static ComparisonMap mapA(ComparisonResult r) {
+        return r.maps().stream().filter(m -> m.subject().equals("C_A")).findFirst().orElseThrow();
+    }
+
+    @Test
+    void aPairOfTwoRanksGetsTheSameNullWhicheverComesFirst() throws Exception {
+        ComparisonResult one = compare(TestData.bertAdapter(), rank4);
+        ComparisonResult other = compare(rank4, TestData.bertAdapter());
+        ComparisonMap a = mapA(one);
+        ComparisonMap b = mapA(other);
+        assertEquals(4, a.i());
+        assertEquals(a.mean()[0][1], b.mean()[0][1], 1e-12);
+        assertArrayEquals(a.w0Null().averages(), b.w0Null().averages(), 0);
+        assertEquals(ComparisonVerdicts.judge(one, Correction.HOLM).get(0).overall().p(),
+                ComparisonVerdicts.judge(other, Correction.HOLM).get(0).overall().p(), 0);
+        assertNotNull(a.pairNulls(), "the ranks differ");
+        assertNull(a.power(), "planted pairs have one rank");
+    }
+
+    @Test
+    void eachPairMeetsTheNullOfItsOwnRanks() throws Exception {
+        ComparisonMap three = mapA(compareAt4(TestData.bertAdapter(), noisy, rank4));
+        ComparisonMap sameRank = mapA(compareAt4(TestData.bertAdapter(), noisy));
+        assertNull(sameRank.pairNulls(), "one rank: every pair shares the map's null");
+        // the two rank-8 adapters meet the null a comparison of them alone draws (the same draws, at rank 8)
+        assertArrayEquals(sameRank.w0Null().averages(), three.pairNull(0, 1).averages(), 0);
+        assertArrayEquals(three.pairNull(0, 2).averages(), three.pairNull(2, 0).averages(), 0);
+        double eightEight = mean(three.pairNull(0, 1).averages());
+        double eightFour = mean(three.pairNull(0, 2).averages());
+        assertNotEquals(eightEight, eightFour, 0.01, "rank 4 against rank 8 is another null");
+        // the map's null is the mean over the three pairs' nulls, draw by draw
+        double[] m = three.w0Null().averages();
+        for (int k = 0; k < m.length; k++) {
+            double expected = (three.pairNull(0, 1).averages()[k] + three.pairNull(0, 2).averages()[k]
+                    + three.pairNull(1, 2).averages()[k]) / 3;
+            assertEquals(expected, m[k], 1e-12);
+        }
+        // and the per-pair verdicts use them: the pair of two ranks is tested against its own null
+        ComparisonVerdicts.Judgement j = ComparisonVerdicts.judge(
+                new ComparisonResult(List.of("a", "b", "c"), null, List.of(three), null), Correction.NONE).get(0);
+        ComparisonVerdicts.Test pair02 = j.pairs().stream().filter(t -> t.a() == 0 && t.b() == 2).findFirst()
+                .orElseThrow();
+        assertEquals(three.pairNull(0, 2).pValue(three.mean()[0][2]), pair02.p(), 0);
+    }
+
+    private static double mean(double[] v) {
+        return java.util.Arrays.stream(v).average().orElseThrow();
+    }
+}
