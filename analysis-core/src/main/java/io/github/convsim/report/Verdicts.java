@@ -44,6 +44,13 @@ public final class Verdicts {
         sb.append(String.format(Locale.ROOT, "%s %s (%s, i=%d, j=%d%s): average %.4f", h.module(), h.subject(),
                 h.side().label(), h.i(), h.j(), h.mixedRanks() ? " of layers of ranks " + h.rankRange() : "",
                 h.average()));
+        List<Integer> out = h.layersLeftOut();
+        if (!out.isEmpty()) {
+            sb.append(String.format(Locale.ROOT, " without layer%s %s (%s %s has rank below i or j, a zero factor"
+                    + " say; left out of the nulls too)", out.size() == 1 ? "" : "s",
+                    out.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")),
+                    out.size() == 1 ? "its" : "their", h.subject()));
+        }
         if (!Double.isNaN(h.analytic())) {
             sb.append(String.format(Locale.ROOT, "; random subspaces give %.4f", h.analytic()));
         }

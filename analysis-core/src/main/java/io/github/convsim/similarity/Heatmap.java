@@ -49,6 +49,29 @@ public record Heatmap(String module, String subject, Side side, int i, int j, in
         return lo == hi ? Integer.toString(lo) : lo + " to " + hi;
     }
 
+    /**
+     * Layers whose row or column is undefined (their factor has rank below i or j: a zero B, say) where other cells
+     * are defined: their pairs are left out of the average, and of the nulls' averages too. Empty where every cell is
+     * defined.
+     */
+    public java.util.List<Integer> layersLeftOut() {
+        java.util.List<Integer> out = new java.util.ArrayList<>();
+        for (int a = 0; a < phi.length && !Double.isNaN(average); a++) {
+            boolean row = true;
+            boolean column = true;
+            for (int b = 0; b < phi.length; b++) {
+                if (a != b) {
+                    row &= Double.isNaN(phi[a][b]);
+                    column &= Double.isNaN(phi[b][a]);
+                }
+            }
+            if (row || column) {
+                out.add(layers[a]);
+            }
+        }
+        return out;
+    }
+
     public boolean isControl() {
         return !subject.startsWith("C_");
     }

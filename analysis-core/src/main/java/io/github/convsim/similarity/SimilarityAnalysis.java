@@ -269,20 +269,22 @@ public final class SimilarityAnalysis {
         for (Factor f : settings.factors()) {
             for (Side side : settings.sides()) {
                 List<SubspaceBasis> bases = observed.get(f).stream().map(p -> p.side(side)).toList();
-                NullDistribution w0 = null;
                 double[][][] samples = w0Null == null ? null : w0Null.get(f).get(side);
-                if (samples != null && samples.length > 0) {
-                    w0 = NullDistribution.of(NullModel.W0.label(), samples);
-                }
-                maps.add(heatmap(conv.module(), "C_" + f.label(), side, i, j, layers, ranks, bases, w0));
+                maps.add(heatmap(conv.module(), "C_" + f.label(), side, i, j, layers, ranks, bases,
+                        samples != null && samples.length > 0 ? samples : null));
             }
         }
         maps.addAll(controls(conv, w0Control, layers, ranks, i, j));
         return maps;
     }
 
+    /**
+     * One map from its layers' bases, with its nulls ({@code w0Samples}: the W0 null's phi by draw, or null). Cells
+     * where phi is undefined (a layer whose factor has rank below i or j, a zero B say) are left out of the nulls'
+     * draws too, so the observed average and the nulls' averages are over the same pairs of layers.
+     */
     private Heatmap heatmap(String module, String subject, Side side, int i, int j, int[] layers, int[] ranks,
-                            List<SubspaceBasis> bases, NullDistribution w0) {
+                            List<SubspaceBasis> bases, double[][][] w0Samples) {
         int dim = bases.get(0).dimension();
         int available = bases.get(0).vectors().cols();
         if (i > available || j > available) {
@@ -295,7 +297,9 @@ public final class SimilarityAnalysis {
         double[][] phi = SubspaceSimilarity.fromGram(gram, ranks(bases), i, j);
         double[][] grassmann = SubspaceSimilarity.grassmannFromGram(backend, gram, ranks(bases), i, j);
         NullDistribution gaussian = settings.nulls().contains(NullModel.GAUSSIAN)
-                ? gaussianFrames.distribution(dim, i, j, layers.length) : null;
+                ? gaussianFrames.distribution(dim, i, j, layers.length, phi) : null;
+        NullDistribution w0 = w0Samples == null ? null
+                : NullDistribution.of(NullModel.W0.label(), undefinedLike(w0Samples, phi));
         double analytic = settings.nulls().contains(NullModel.ANALYTIC)
                 ? SubspaceSimilarity.analyticExpectation(dim, i, j) : Double.NaN;
         return new Heatmap(module, subject, side, i, j, dim, layers, ranks, phi,
@@ -363,6 +367,32 @@ public final class SimilarityAnalysis {
         return out;
     }
 
+    /** {@code samples} with every cell undefined in {@code observed} set undefined too (the same array where none is). */
+    static double[][][] undefinedLike(double[][][] samples, double[][] observed) {
+        boolean any = false;
+        for (int a = 0; a < observed.length && !any; a++) {
+            for (int b = 0; b < observed.length; b++) {
+                any |= a != b && Double.isNaN(observed[a][b]);
+            }
+        }
+        if (!any) {
+            return samples;
+        }
+        double[][][] out = new double[samples.length][][];
+        for (int d = 0; d < samples.length; d++) {
+            out[d] = new double[observed.length][];
+            for (int a = 0; a < observed.length; a++) {
+                out[d][a] = samples[d][a].clone();
+                for (int b = 0; b < observed.length; b++) {
+                    if (a != b && Double.isNaN(observed[a][b])) {
+                        out[d][a][b] = Double.NaN;
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
     private void addControl(List<Heatmap> out, String module, String subject, List<FactorBases.Pair> bases,
                             int[] layers, int[] ranks, int i, int j) {
         for (Side side : settings.sides()) {
@@ -382,15 +412,22 @@ public final class SimilarityAnalysis {
             this.store = store;
         }
 
-        NullDistribution distribution(int dim, int i, int j, int layers) {
-            return cache.computeIfAbsent("n=" + dim + " i=" + i + " j=" + j + " layers=" + layers, shape -> {
-                double[][][] samples = store.find(shape).orElse(null);
-                if (samples == null) {
-                    samples = sample(dim, i, j, layers);
-                    store.keep(shape, samples);
+        private final Map<String, double[][][]> samples = new ConcurrentHashMap<>();
+
+        /** The null of a map of this shape, its cells left undefined where {@code observed}'s are. */
+        NullDistribution distribution(int dim, int i, int j, int layers, double[][] observed) {
+            String shape = "n=" + dim + " i=" + i + " j=" + j + " layers=" + layers;
+            double[][][] drawn = samples.computeIfAbsent(shape, key -> {
+                double[][][] s = store.find(key).orElse(null);
+                if (s == null) {
+                    s = sample(dim, i, j, layers);
+                    store.keep(key, s);
                 }
-                return NullDistribution.of(NullModel.GAUSSIAN.label(), samples);
+                return s;
             });
+            double[][][] masked = undefinedLike(drawn, observed);
+            return masked == drawn ? cache.computeIfAbsent(shape, key -> NullDistribution.of(
+                    NullModel.GAUSSIAN.label(), drawn)) : NullDistribution.of(NullModel.GAUSSIAN.label(), masked);
         }
 
         /** Draw by draw, so only one draw's frames (layers x n x max(i, j)) are held at a time. */

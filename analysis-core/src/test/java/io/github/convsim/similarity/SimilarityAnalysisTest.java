@@ -51,6 +51,51 @@ class SimilarityAnalysisTest extends CpuBackendTest {
         return maps.stream().filter(h -> h.subject().equals(subject) && h.side() == side).findFirst().orElseThrow();
     }
 
+    /**
+     * A layer whose B is zero has no C_B subspace: its pairs are left out of the map's average, and of the nulls'
+     * averages too, so both are over the same pairs (the nulls averaged over every pair, a narrower spread).
+     */
+    @Test
+    void aLayerWithoutItsFactorIsLeftOutOfTheMapAndOfItsNulls() {
+        Setup s = setup(51, 5, 16, 2);
+        List<LoraModule> layers = new ArrayList<>(s.layers());
+        LoraModule m = layers.get(2);
+        layers.set(2, new LoraModule(m.module(), m.modulePath(), m.layer(), m.baseKey(), m.baseTransposed(),
+                m.outOffset(), m.rank(), m.alpha(), m.scaling(), m.a(), Matrix.zeros(m.out(), m.rank()), m.dora()));
+        SimilaritySettings settings = new SimilaritySettings(0, 0, List.of(Side.LEFT), List.of(Factor.B),
+                Set.of(NullModel.W0, NullModel.GAUSSIAN), 12, 5, Set.of());
+        ConversionSolver solver = new ConversionSolver(backend, SolveOptions.paper());
+        ModuleConversion conv = ConversionAnalysis.convert(solver, layers, s.w0s());
+        SimilarityAnalysis analysis = new SimilarityAnalysis(backend, settings);
+        Heatmap b;
+        double[][][] drawn;
+        try (NullBasisStore store = NullBasisStore.inMemory(Set.of(Side.LEFT), 2)) {
+            analysis.sampleW0Null(solver, conv.systems(), conv.equationA(), analysis.w0NullFactors(layers), 4, store);
+            drawn = analysis.w0NullSamples(layers, store).get(Factor.B).get(Side.LEFT);
+            b = analysis.analyze(conv, store, null).get(0);
+        }
+        assertEquals(List.of(2), b.layersLeftOut());
+        assertTrue(Double.isNaN(b.phi()[2][0]) && Double.isNaN(b.phi()[0][2]));
+        for (int d = 0; d < drawn.length; d++) {
+            double sum = 0;
+            int n = 0;
+            for (int x = 0; x < 5; x++) {
+                for (int y = x + 1; y < 5; y++) {
+                    if (x != 2 && y != 2) {
+                        sum += drawn[d][x][y];
+                        n++;
+                    }
+                }
+            }
+            assertEquals(sum / n, b.w0().averages()[d], 1e-15, "draw " + d + ": the pairs without layer 2");
+            assertNotEquals(SubspaceSimilarity.averageOffDiagonal(drawn[d]), b.w0().averages()[d], 1e-12);
+        }
+        assertTrue(Double.isNaN(b.gaussian().mean()[2][0]) && !Double.isNaN(b.gaussian().mean()[1][0]));
+        String sentence = io.github.convsim.report.Verdicts.interpretation(b);
+        assertTrue(sentence.startsWith("m C_B (left, i=2, j=2): average " + String.format(java.util.Locale.ROOT,
+                "%.4f", b.average()) + " without layer 2 (its C_B has rank below i or j"), sentence);
+    }
+
     @Test
     void theW0NullDrawnInChunksEqualsAllDrawsAtOnce() {
         Setup s = setup(41, 3, 20, 2);
