@@ -65,6 +65,10 @@ class UntrainedAdapterTest {
         assertEquals(0, c.exit(), c.err());
         assertTrue(c.out().contains("query C_B (left): mean phi between adapters n/a (undefined"), c.out());
         assertFalse(c.out().contains("NaN"), c.out());
+        // no verdict for a map with no defined cell (it read 'They share no more than unrelated adapters', p n/a)
+        assertTrue(c.out().contains("No verdict: phi is undefined (a factor is zero, or of rank below i or j, in every"
+                + " layer)"), c.out());
+        assertFalse(c.out().contains("p = n/a"), c.out());
         CliRunner.Result i = CliRunner.run("inspect", untrained.toString(), "--base", base());
         assertEquals(0, i.exit(), i.err());
         assertTrue(i.out().contains("warning: lora_B of module query is zero in every layer (an untrained adapter)"),

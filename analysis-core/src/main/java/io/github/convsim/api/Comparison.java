@@ -269,8 +269,7 @@ public final class Comparison {
                     boolean speaks = curve != null && sides.get(si) == Side.LEFT
                             && curve.appliesTo().contains(subject);
                     maps.add(betweenAdapters(backend, module, subject, sides.get(si), i, j, layerIdx,
-                            bases.get(f), pairs < 1 ? null : pairNull.forMap(fi, si),
-                            pairs < 1 ? null : pairNull.forPairs(fi, si), speaks ? curve : null));
+                            bases.get(f), pairs < 1 ? null : pairNull, fi, si, speaks ? curve : null));
                 }
             }
             // raw-factor controls: checkpoints of one run share lora_A's initialisation, so their conversion matrices
@@ -285,7 +284,7 @@ public final class Comparison {
             for (Map.Entry<String, List<List<FactorBases.Pair>>> e : raw.entrySet()) {
                 for (Side side : options.similarity().sides()) {
                     maps.add(betweenAdapters(backend, module, e.getKey(), side, i, j, layerIdx, e.getValue(), null,
-                            null, null));
+                            0, 0, null));
                 }
             }
             progress.progress("compare", ++done, modules.size());
@@ -308,13 +307,13 @@ public final class Comparison {
 
     /**
      * phi between every pair of adapters at each layer, from each adapter's bases (byAdapter[adapter][layer]), with
-     * the W0 null for pairs (the map's, and each pair's where ranks differ) and the planted pairs' power curve (all
-     * null for a raw-factor control, or without draws).
+     * the W0 null for pairs (factor {@code fi} and side {@code si} of {@code nulls}: the map's, and each pair's where
+     * ranks differ or a pair's phi is undefined at some layer) and the planted pairs' power curve (null for a
+     * raw-factor control, or without draws).
      */
     private static ComparisonMap betweenAdapters(Backends.Choice backend, String module, String subject, Side side,
                                                  int i, int j, int[] layerIdx, List<List<FactorBases.Pair>> byAdapter,
-                                                 NullDistribution w0Null, List<NullDistribution> pairNulls,
-                                                 PowerCurve power) {
+                                                 PairedW0Null nulls, int fi, int si, PowerCurve power) {
         double[][][] perLayer = new double[layerIdx.length][][];
         int dim = 0;
         for (int l = 0; l < layerIdx.length; l++) {
@@ -327,7 +326,8 @@ public final class Comparison {
                     atLayer.stream().mapToInt(SubspaceBasis::rank).toArray(), i, j);
         }
         return new ComparisonMap(module, subject, side, i, j, layerIdx, perLayer,
-                SubspaceSimilarity.analyticExpectation(dim, i, j), w0Null, pairNulls, power);
+                SubspaceSimilarity.analyticExpectation(dim, i, j), nulls == null ? null : nulls.forMap(fi, si, perLayer),
+                nulls == null ? null : nulls.forPairs(fi, si, perLayer), power);
     }
 
     private static List<Integer> commonLayers(List<LoraCheckpoint> ckpts, String module) {

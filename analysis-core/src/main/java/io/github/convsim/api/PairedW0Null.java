@@ -147,41 +147,112 @@ final class PairedW0Null {
     }
 
     /**
-     * The null of a map's mean over pairs: per draw and layer the mean over the compared pairs of phi at each pair's
-     * ranks (one pair's value where all share one null). Its spread is one pair's, so the map's test is conservative.
+     * The null of a map's mean over pairs: per draw, the mean over the compared pairs of each pair's null at its ranks
+     * (one pair's value where all share one null). Its spread is one pair's, so the map's test is conservative. A
+     * layer where a pair's {@code observed} phi is undefined (a zero factor) is left out of that pair's null.
      */
-    NullDistribution forMap(int factor, int side) {
-        double[][][] byPair = phi[factor][side];
-        if (oneRank) {
-            return pairedNull(byPair[0]);
+    NullDistribution forMap(int factor, int side, double[][][] observed) {
+        boolean[][] undefined = undefined(observed);
+        if (oneRank && undefined == null) {
+            return pairedNull(phi[factor][side][0]);
         }
-        int draws = byPair[0].length;
-        int layers = byPair[0][0].length;
-        double[][] mean = new double[draws][layers];
+        int draws = phi[factor][side][0].length;
+        int layers = observed.length;
+        double[][][] byPair = new double[pairs.length][][];
+        for (int p = 0; p < pairs.length; p++) {
+            byPair[p] = masked(factor, side, p, undefined);
+        }
+        double[][] cells = new double[draws][layers];
+        double[] averages = new double[draws];
         for (int k = 0; k < draws; k++) {
-            for (int l = 0; l < layers; l++) {
+            double pairsSum = 0;
+            int pairsCounted = 0;
+            for (int p = 0; p < pairs.length; p++) {
+                double[] byLayer = byPair[p][k];
                 double s = 0;
                 int n = 0;
-                for (double[][] pair : byPair) {
-                    if (!Double.isNaN(pair[k][l])) {
-                        s += pair[k][l];
+                for (double v : byLayer) {
+                    if (!Double.isNaN(v)) {
+                        s += v;
                         n++;
                     }
                 }
-                mean[k][l] = n == 0 ? Double.NaN : s / n;
+                if (n > 0) {
+                    pairsSum += s / n;
+                    pairsCounted++;
+                }
+            }
+            averages[k] = pairsCounted == 0 ? Double.NaN : pairsSum / pairsCounted;
+            for (int l = 0; l < layers; l++) {
+                double s = 0;
+                int n = 0;
+                for (int p = 0; p < pairs.length; p++) {
+                    double v = byPair[p][k][l];
+                    if (!Double.isNaN(v)) {
+                        s += v;
+                        n++;
+                    }
+                }
+                cells[k][l] = n == 0 ? Double.NaN : s / n;
             }
         }
-        return pairedNull(mean);
+        NullDistribution c = pairedNull(cells);
+        return new NullDistribution(c.name(), c.draws(), c.mean(), c.sd(), c.lo(), c.hi(), c.firstDraw(), averages);
     }
 
-    /** Each pair's own null (pairs a < b in order), or null where every pair shares the map's. */
-    List<NullDistribution> forPairs(int factor, int side) {
-        if (oneRank) {
+    /**
+     * Each pair's own null (pairs a < b in order), without the layers where the pair's {@code observed} phi is
+     * undefined; null where every pair shares the map's (one rank, nothing undefined).
+     */
+    List<NullDistribution> forPairs(int factor, int side, double[][][] observed) {
+        boolean[][] undefined = undefined(observed);
+        if (oneRank && undefined == null) {
             return null;
         }
         List<NullDistribution> out = new ArrayList<>(pairs.length);
-        for (double[][] pair : phi[factor][side]) {
-            out.add(pairedNull(pair));
+        for (int p = 0; p < pairs.length; p++) {
+            out.add(pairedNull(masked(factor, side, p, undefined)));
+        }
+        return out;
+    }
+
+    /**
+     * [pair][layer]: where the observed phi of a pair is undefined while some of its layers are defined; null where
+     * there is no such layer. (A pair undefined at every layer has no statistic and no test; its null stays whole.)
+     */
+    private boolean[][] undefined(double[][][] observed) {
+        boolean[][] out = new boolean[pairs.length][observed.length];
+        boolean any = false;
+        for (int p = 0; p < pairs.length; p++) {
+            boolean someDefined = false;
+            for (int l = 0; l < observed.length; l++) {
+                out[p][l] = Double.isNaN(observed[l][pairs[p][0]][pairs[p][1]]);
+                someDefined |= !out[p][l];
+            }
+            if (!someDefined) {
+                java.util.Arrays.fill(out[p], false);
+            }
+            for (boolean u : out[p]) {
+                any |= u;
+            }
+        }
+        return any ? out : null;
+    }
+
+    /** Pair p's null phi [k][layer], undefined where {@code undefined} says (the stored array where nothing is). */
+    private double[][] masked(int factor, int side, int p, boolean[][] undefined) {
+        double[][] drawn = phi[factor][side][oneRank ? 0 : p];
+        if (undefined == null) {
+            return drawn;
+        }
+        double[][] out = new double[drawn.length][];
+        for (int k = 0; k < drawn.length; k++) {
+            out[k] = drawn[k].clone();
+            for (int l = 0; l < out[k].length; l++) {
+                if (undefined[p][l]) {
+                    out[k][l] = Double.NaN;
+                }
+            }
         }
         return out;
     }

@@ -27,7 +27,8 @@ public final class ComparisonVerdicts {
     public record Test(int a, int b, double statistic, double p, double pAdjusted, boolean exceeds) {}
 
     /**
-     * A map's verdicts, or why it has none (status "tested", "control", "degenerate", "duplicate", "no null"), and
+     * A map's verdicts, or why it has none (status "tested", "control", "undefined", "degenerate", "duplicate", "no
+     * null"), and
      * what its tests could detect: planted pairs that share their conversion matrices, detected at p below alpha over
      * the family size (null where not tested or not estimated). A duplicate, counted once, carries the tests and
      * verdict of the map it duplicates ({@code duplicateOf}; null for any other map), as analyze's do.
@@ -50,6 +51,9 @@ public final class ComparisonVerdicts {
             if (m.isControl()) {
                 why.put(m, new String[] {"control", "a raw-factor control: how similar the adapters' factors are"
                         + " themselves (checkpoints of one run share lora_A's initialisation)"});
+            } else if (Double.isNaN(ComparisonReport.offDiagonalMean(m.mean()))) {
+                why.put(m, new String[] {"undefined", "phi is undefined (a factor is zero, or of rank below i or j,"
+                        + " in every layer)"});
             } else if (m.analytic() >= 1 - 1e-12) {
                 why.put(m, new String[] {"degenerate", "phi is 1 by construction: i or j spans the whole space"});
             } else if (m.w0Null() == null) {

@@ -96,6 +96,49 @@ class ComparisonRanksTest {
         assertEquals(three.pairNull(0, 2).pValue(three.mean()[0][2]), pair02.p(), 0);
     }
 
+    /**
+     * A layer where one adapter's factor is zero has no phi for the pair: the pair's null leaves that layer out too, so
+     * both average the same layers (the null averaged all of them before).
+     */
+    @Test
+    void aLayerWithoutItsFactorIsLeftOutOfThePairsNull() throws Exception {
+        Path zeroB = dir.resolve("zero-b");
+        java.nio.file.Files.createDirectories(zeroB);
+        java.nio.file.Files.copy(TestData.bertAdapter().resolve("adapter_config.json"),
+                zeroB.resolve("adapter_config.json"));
+        var w = new io.github.convsim.io.SafetensorsWriter();
+        try (var f = io.github.convsim.io.SafetensorsFile.open(
+                TestData.bertAdapter().resolve("adapter_model.safetensors"))) {
+            for (String t : f.names()) {
+                double[] v = f.readDoubles(t);
+                if (t.contains("layer.5.attention.self.value.lora_B")) {
+                    java.util.Arrays.fill(v, 0);
+                }
+                w.add(t, io.github.convsim.io.Dtype.F32, f.info(t).shape(), v);
+            }
+        }
+        w.write(zeroB.resolve("adapter_model.safetensors"));
+        ComparisonMap masked = compare(TestData.bertAdapter(), zeroB).maps().stream()
+                .filter(m -> m.subject().equals("C_B")).findFirst().orElseThrow();
+        // the same draws unmasked: the null depends on W0, the ranks and the seed, not on the adapters' values
+        ComparisonMap whole = compare(TestData.bertAdapter(), noisy).maps().stream()
+                .filter(m -> m.subject().equals("C_B")).findFirst().orElseThrow();
+        assertTrue(Double.isNaN(masked.perLayer()[5][0][1]));
+        assertNotNull(masked.pairNulls());
+        double[][] first = whole.w0Null().firstDraw();
+        double sum = 0;
+        for (int l = 0; l < 12; l++) {
+            if (l != 5) {
+                assertEquals(first[l][l], masked.pairNull(0, 1).firstDraw()[l][l], 0);
+                sum += first[l][l];
+            }
+        }
+        assertTrue(Double.isNaN(masked.pairNull(0, 1).firstDraw()[5][5]));
+        assertEquals(sum / 11, masked.pairNull(0, 1).averages()[0], 1e-15);
+        assertEquals(sum / 11, masked.w0Null().averages()[0], 1e-15, "two adapters: the map's null is the pair's");
+        assertNotEquals(whole.w0Null().averages()[0], masked.w0Null().averages()[0], 1e-9);
+    }
+
     private static double mean(double[] v) {
         return java.util.Arrays.stream(v).average().orElseThrow();
     }
