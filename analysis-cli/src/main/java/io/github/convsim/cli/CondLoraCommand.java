@@ -142,8 +142,9 @@ final class CondLoraCommand implements Runnable {
                         List<String> verdicts = CondLoraReport.verdicts(fits);
                         for (int k = 0; k < fits.size(); k++) {
                             ModuleFit f = fits.get(k);
-                            o.printf(Locale.ROOT, "  %s: R^2 A %.4f, B %.4f, dW error %.4f. %s%n", f.module(), f.r2A(),
-                                    f.r2B(), f.dwError(), verdicts.get(k));
+                            o.printf(Locale.ROOT, "  %s: R^2 A %s, B %s, dW error %s. %s%n", f.module(),
+                                    CondLoraReport.value(f.r2A()), CondLoraReport.value(f.r2B()),
+                                    CondLoraReport.value(f.dwError()), verdicts.get(k));
                         }
                         o.printf(Locale.ROOT, "report: %s%n", written);
                     }

@@ -18,6 +18,7 @@ class UntrainedAdapterTest {
     @TempDir
     static Path dir;
     static Path untrained;
+    static Path oneZero;
 
     @BeforeAll
     static void zeroEveryB() throws Exception {
@@ -33,6 +34,58 @@ class UntrainedAdapterTest {
             }
         }
         w.write(untrained.resolve("adapter_model.safetensors"));
+        oneZero = Files.createDirectories(dir.resolve("one-zero-layer"));
+        Files.copy(real.resolve("adapter_config.json"), oneZero.resolve("adapter_config.json"));
+        SafetensorsWriter z = new SafetensorsWriter();
+        try (SafetensorsFile f = SafetensorsFile.open(real.resolve("adapter_model.safetensors"))) {
+            for (String name : f.names()) {
+                TensorInfo i = f.info(name);
+                z.add(name, i.dtype(), i.shape(), name.contains("layer.5.attention.self.query.lora_B")
+                        ? new double[(int) i.numel()] : f.readDoubles(name));
+            }
+        }
+        z.write(oneZero.resolve("adapter_model.safetensors"));
+    }
+
+    /** One layer's B zero: that layer has no R^2 for B (n/a, left out of the chart); the module's is defined. */
+    @Test
+    void condloraFitLeavesALayerWithoutBOutOfItsChart() throws Exception {
+        Path out = dir.resolve("fit-one");
+        CliRunner.Result r = CliRunner.run("condlora", "fit", oneZero.toString(), "--base", base(), "--out",
+                out.toString(), "--draws", "4");
+        assertEquals(0, r.exit(), r.err()); // it failed drawing R^2 = -infinity
+        tech.tablesaw.api.Table t = tech.tablesaw.api.Table.read().csv(out.resolve("fit.csv").toFile());
+        for (int row = 0; row < t.rowCount(); row++) {
+            boolean zero = t.stringColumn("module").get(row).equals("query") && t.intColumn("layer").get(row) == 5;
+            assertEquals(zero, t.doubleColumn("r2_B").isMissing(row), "row " + row);
+            assertEquals(zero, t.doubleColumn("dW_relative_error").isMissing(row), "row " + row);
+        }
+        assertTrue(r.out().contains("query: R^2 A 0.0848, B 0."), r.out());
+        assertTrue(Files.size(out.resolve("figures/condlora.query.r2.png")) > 1000);
+    }
+
+    /**
+     * condlora fit on an untrained adapter: B and dW are zero, so nothing to fit and no test; A is fitted and tested.
+     * It failed drawing its chart ("Character N is neither a decimal digit ...") from R^2 = 0 / 0.
+     */
+    @Test
+    void condloraFitSaysThereIsNothingToFitInB() throws Exception {
+        Path out = dir.resolve("fit");
+        CliRunner.Result r = CliRunner.run("condlora", "fit", untrained.toString(), "--base", base(), "--out",
+                out.toString(), "--draws", "4");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("query: R^2 A 0.0848, B n/a, dW error n/a. It explains 8.5 % of A"), r.out());
+        assertTrue(r.out().contains("It has nothing to fit in B: B is zero in every layer (an untrained adapter), so no"
+                + " test. It has nothing to fit in dW: dW = B A is zero in every layer"), r.out());
+        assertFalse(r.out().contains("NaN"), r.out());
+        com.fasterxml.jackson.databind.JsonNode s = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(out.resolve("summary.json").toFile());
+        assertEquals(2, s.get("statistics").get("family_size").asInt(), "only A is tested, in two modules");
+        com.fasterxml.jackson.databind.JsonNode b = s.get("modules").get(0).get("tests").get(1);
+        assertTrue(b.get("observed").isNull() && b.get("p_value").isNull(), b.toString());
+        assertEquals("n/a", b.get("beyond_both_nulls").asText());
+        assertFalse(Files.readString(out.resolve("summary.json")).contains("NaN"));
+        assertTrue(Files.size(out.resolve("figures/condlora.query.r2.png")) > 1000);
     }
 
     private static String base() {

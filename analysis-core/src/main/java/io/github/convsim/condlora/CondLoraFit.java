@@ -251,8 +251,8 @@ public final class CondLoraFit {
                             acc[set][q] += sums[q];
                         }
                         if (set == 0) {
-                            perLayer.add(new LayerFit(g.layers().get(k).layer(), 1 - ra[0] / ra[1], 1 - rb[0] / rb[1],
-                                    Math.sqrt(dw[0] / dw[1])));
+                            perLayer.add(new LayerFit(g.layers().get(k).layer(), share(ra[0], ra[1]),
+                                    share(rb[0], rb[1]), relative(dw[0], dw[1])));
                         }
                     }
                 }
@@ -261,7 +261,7 @@ public final class CondLoraFit {
             Matrix wa = solution.columnSlice(0, r).transpose();
             Matrix wb = solution.columnSlice(r, r).transpose();
             return new ModuleFit(module, layers, wa, wb, perLayer, r2(acc[0], 0), r2(acc[0], 2),
-                    Math.sqrt(acc[0][4] / acc[0][5]), nullOf("gaussian", acc, 1), nullOf("shuffled", acc, 1 + draws),
+                    relative(acc[0][4], acc[0][5]), nullOf("gaussian", acc, 1), nullOf("shuffled", acc, 1 + draws),
                     planted == null ? null : planted.result(), 1.0 / layers.size(), ridge);
         }
 
@@ -272,7 +272,7 @@ public final class CondLoraFit {
             for (int d = 0; d < draws; d++) {
                 r2A[d] = r2(acc[from + d], 0);
                 r2B[d] = r2(acc[from + d], 2);
-                dw[d] = Math.sqrt(acc[from + d][4] / acc[from + d][5]);
+                dw[d] = relative(acc[from + d][4], acc[from + d][5]);
             }
             return new R2Null(name, r2A, r2B, dw);
         }
@@ -392,7 +392,17 @@ public final class CondLoraFit {
     }
 
     private static double r2(double[] acc, int at) {
-        return 1 - acc[at] / acc[at + 1];
+        return share(acc[at], acc[at + 1]);
+    }
+
+    /** R^2 = 1 - residual / total; undefined (NaN) for a zero target, which leaves nothing to explain. */
+    private static double share(double residual, double total) {
+        return total == 0 ? Double.NaN : 1 - residual / total;
+    }
+
+    /** sqrt(residual / total): the relative error of the update; undefined (NaN) for a zero update. */
+    private static double relative(double residual, double total) {
+        return total == 0 ? Double.NaN : Math.sqrt(residual / total);
     }
 
     /**

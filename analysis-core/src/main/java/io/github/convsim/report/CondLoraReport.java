@@ -67,8 +67,8 @@ public final class CondLoraReport {
         md.append("| module | layers | R^2 A | R^2 B | dW error | chance 1/L | Gaussian targets: R^2 A [95 %] |"
                 + " shuffled layers: R^2 A [95 %] | shuffled: R^2 B [95 %] |\n|---|---|---|---|---|---|---|---|---|\n");
         for (ModuleFit f : fits) {
-            md.append(String.format(Locale.ROOT, "| %s | %d | %.4f | %.4f | %.4f | %.4f | %s | %s | %s |%n",
-                    f.module(), f.perLayer().size(), f.r2A(), f.r2B(), f.dwError(), f.chanceR2(),
+            md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %.4f | %s | %s | %s |%n",
+                    f.module(), f.perLayer().size(), value(f.r2A()), value(f.r2B()), value(f.dwError()), f.chanceR2(),
                     interval(f.gaussian().r2A()), interval(f.shuffled().r2A()), interval(f.shuffled().r2B())));
         }
         md.append('\n');
@@ -105,10 +105,10 @@ public final class CondLoraReport {
                 + " 1/L on L unrelated layers.");
         List<List<String>> rows = new ArrayList<>();
         for (ModuleFit f : fits) {
-            rows.add(List.of(f.module(), String.valueOf(f.perLayer().size()), String.format(Locale.ROOT, "%.4f", f.r2A()),
+            rows.add(List.of(f.module(), String.valueOf(f.perLayer().size()), value(f.r2A()),
                     interval(f.gaussian().r2A()), interval(f.shuffled().r2A()),
-                    String.format(Locale.ROOT, "%.4f", f.r2B()), interval(f.gaussian().r2B()),
-                    interval(f.shuffled().r2B()), String.format(Locale.ROOT, "%.4f", f.dwError()),
+                    value(f.r2B()), interval(f.gaussian().r2B()),
+                    interval(f.shuffled().r2B()), value(f.dwError()),
                     String.format(Locale.ROOT, "%.4f", f.chanceR2())));
         }
         page.heading("Fits").table(List.of("module", "layers", "R^2 A", "Gaussian targets [95 %]",
@@ -152,6 +152,10 @@ public final class CondLoraReport {
 
     private static String part(String factor, double observed, double[] gaussian, double[] shuffled,
                                boolean higherIsBetter, CondLoraVerdicts.Test test) {
+        if (Double.isNaN(observed)) {
+            return "It has nothing to fit in " + factor + ": " + factor + (factor.equals("dW") ? " = B A" : "")
+                    + " is zero in every layer (an untrained adapter), so no test.";
+        }
         String what = higherIsBetter ? "explains " + pct(observed) + " of " + factor
                 : "reproduces " + factor + " with relative error " + pct(observed);
         String nulls = String.format(Locale.ROOT, "against %s for shuffled layers [%s, %s] and %s for Gaussian targets"
@@ -202,7 +206,15 @@ public final class CondLoraReport {
         return String.format(Locale.ROOT, "%.1f %%", 100 * v);
     }
 
+    /** A fit's R^2 or error to 4 decimals; "n/a" where undefined (a factor zero in every layer). */
+    public static String value(double v) {
+        return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.4f", v);
+    }
+
     private static String interval(double[] v) {
+        if (Double.isNaN(R2Null.mean(v))) {
+            return "n/a";
+        }
         return String.format(Locale.ROOT, "%.4f [%.4f, %.4f]", R2Null.mean(v), R2Null.lo(v), R2Null.hi(v));
     }
 
@@ -238,9 +250,9 @@ public final class CondLoraReport {
             m.put("parameters_shared", 2L * f.wa().rows() * f.wa().cols());
             m.put("parameters_lora", f.layers().stream().mapToLong(l -> (long) l.rank() * (l.in() + l.out())).sum());
             m.put("ridge", f.ridge());
-            m.put("r2_A", f.r2A());
-            m.put("r2_B", f.r2B());
-            m.put("dW_relative_error", f.dwError());
+            m.put("r2_A", ReportWriter.finite(f.r2A()));
+            m.put("r2_B", ReportWriter.finite(f.r2B()));
+            m.put("dW_relative_error", ReportWriter.finite(f.dwError()));
             m.put("chance_r2", f.chanceR2());
             m.put("gaussian_null", nul(f.gaussian()));
             m.put("shuffled_null", nul(f.shuffled()));
@@ -248,13 +260,15 @@ public final class CondLoraReport {
             for (CondLoraVerdicts.Test t : CondLoraVerdicts.of(tests, f.module())) {
                 Map<String, Object> j = new LinkedHashMap<>();
                 j.put("statistic", t.factor().equals("dW") ? "dW_relative_error" : "r2_" + t.factor());
-                j.put("observed", t.observed());
-                j.put("p_gaussian_null", t.pGaussian());
-                j.put("p_shuffled_null", t.pShuffled());
-                j.put("p_value", t.p());
-                j.put("p_adjusted", t.pAdjusted());
-                j.put("beyond_both_nulls", t.beyond() ? "yes" : "no");
-                if (t.power() != null) {
+                boolean undefined = Double.isNaN(t.observed());
+                j.put("observed", ReportWriter.finite(t.observed()));
+                j.put("p_gaussian_null", ReportWriter.finite(t.pGaussian()));
+                j.put("p_shuffled_null", ReportWriter.finite(t.pShuffled()));
+                j.put("p_value", ReportWriter.finite(t.p()));
+                j.put("p_adjusted", ReportWriter.finite(t.pAdjusted()));
+                // a factor zero in every layer has nothing to fit: no test
+                j.put("beyond_both_nulls", undefined ? "n/a" : t.beyond() ? "yes" : "no");
+                if (t.power() != null && !undefined) {
                     j.put("power", ReportWriter.power(t.power(), "planted_" + j.get("statistic")));
                 }
                 judged.add(j);
@@ -292,9 +306,9 @@ public final class CondLoraReport {
 
     private static Map<String, Object> summaryOf(double[] draws) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("mean", R2Null.mean(draws));
-        m.put("lo", R2Null.lo(draws));
-        m.put("hi", R2Null.hi(draws));
+        m.put("mean", ReportWriter.finite(R2Null.mean(draws)));
+        m.put("lo", ReportWriter.finite(R2Null.lo(draws)));
+        m.put("hi", ReportWriter.finite(R2Null.hi(draws)));
         return m;
     }
 
@@ -331,17 +345,28 @@ public final class CondLoraReport {
                 SeriesMarkers.NONE, dashed);
         line(chart, "nulls' 95 % bound of the overall R^2, B", x, constant(nullB, x.length), colourB,
                 SeriesMarkers.NONE, dashed);
-        double lo = Math.min(Math.min(nullA, nullB), Math.min(min(r2a), min(r2b)));
-        double hi = Math.max(Math.max(nullA, nullB), Math.max(max(r2a), max(r2b)));
+        double[] shown = {nullA, nullB, min(r2a), min(r2b), max(r2a), max(r2b)};
+        double lo = min(shown);
+        double hi = max(shown);
+        if (Double.isNaN(lo)) {
+            lo = 0;
+            hi = 1;
+        }
         double pad = Math.max(0.01, 0.1 * (hi - lo));
         st.setYAxisMin(lo - pad);
         st.setYAxisMax(Math.min(1, hi + pad));
         return chart;
     }
 
+    /** A series of the points where y is defined (a layer with a zero factor has no R^2); none where none is. */
     private static void line(XYChart chart, String name, double[] x, double[] y, Color colour,
                              org.knowm.xchart.style.markers.Marker marker, BasicStroke stroke) {
-        XYSeries s = chart.addSeries(name, x, y);
+        int[] defined = java.util.stream.IntStream.range(0, y.length).filter(k -> Double.isFinite(y[k])).toArray();
+        if (defined.length == 0) {
+            return;
+        }
+        XYSeries s = chart.addSeries(name, java.util.Arrays.stream(defined).mapToDouble(k -> x[k]).toArray(),
+                java.util.Arrays.stream(defined).mapToDouble(k -> y[k]).toArray());
         s.setLineColor(colour);
         s.setMarkerColor(colour);
         s.setMarker(marker);
@@ -357,10 +382,10 @@ public final class CondLoraReport {
     }
 
     private static double min(double[] v) {
-        return java.util.Arrays.stream(v).min().orElse(0);
+        return java.util.Arrays.stream(v).filter(Double::isFinite).min().orElse(Double.NaN);
     }
 
     private static double max(double[] v) {
-        return java.util.Arrays.stream(v).max().orElse(1);
+        return java.util.Arrays.stream(v).filter(Double::isFinite).max().orElse(Double.NaN);
     }
 }

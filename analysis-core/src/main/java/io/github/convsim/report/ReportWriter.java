@@ -347,7 +347,8 @@ public final class ReportWriter {
         return m;
     }
 
-    private static Double finite(double v) {
+    /** A number for JSON: null where it is NaN or infinite (JSON has neither). */
+    static Double finite(double v) {
         return Double.isFinite(v) ? v : null;
     }
 
