@@ -206,9 +206,12 @@ final class CondLoraCommand implements Runnable {
                     }
                     spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s adapter: %s%n", format, written);
                     for (ModuleFit f : fits) {
-                        spec.commandLine().getOut().printf(java.util.Locale.ROOT, "  %s: reproduces %.1f %% of the"
-                                + " update B A (relative error %.3f; R^2 of A %.3f, of B %.3f); recorded in %s%n",
-                                f.module(), 100 * CondLoraExport.shareOfUpdate(f), f.dwError(), f.r2A(), f.r2B(),
+                        double share = CondLoraExport.shareOfUpdate(f);
+                        spec.commandLine().getOut().printf(java.util.Locale.ROOT, "  %s: %s; R^2 of A %s, of B %s;"
+                                + " recorded in %s%n", f.module(), Double.isNaN(share)
+                                ? "no update to reproduce, B A is zero in every layer"
+                                : String.format(java.util.Locale.ROOT, "reproduces %.1f %% of the update B A (relative"
+                                        + " error %.3f)", 100 * share, f.dwError()), three(f.r2A()), three(f.r2B()),
                                 CondLoraExport.RECORD);
                     }
                 } finally {
@@ -216,6 +219,11 @@ final class CondLoraCommand implements Runnable {
                 }
             }
             return 0;
+        }
+
+        /** A number to 3 decimals; "n/a" where undefined (a factor zero in every layer). */
+        private static String three(double v) {
+            return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.3f", v);
         }
     }
 

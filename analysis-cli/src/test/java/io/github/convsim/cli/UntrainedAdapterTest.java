@@ -47,6 +47,21 @@ class UntrainedAdapterTest {
         z.write(oneZero.resolve("adapter_model.safetensors"));
     }
 
+    /** condlora export of an untrained adapter records no share of an update that is zero (it wrote "NaN"). */
+    @Test
+    void condloraExportRecordsNoShareOfAZeroUpdate() throws Exception {
+        Path out = dir.resolve("export");
+        CliRunner.Result r = CliRunner.run("condlora", "export", untrained.toString(), "--base", base(), "--as", "lora",
+                "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("query: no update to reproduce, B A is zero in every layer; R^2 of A 0.085, of B"
+                + " n/a"), r.out());
+        com.fasterxml.jackson.databind.JsonNode rec = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(out.resolve("convsim_export.json").toFile()).get("modules").get("query");
+        assertTrue(rec.get("share_of_update_reproduced").isNull() && rec.get("r2_B").isNull(), rec.toString());
+        assertEquals(0.0848, rec.get("r2_A").asDouble(), 1e-4);
+    }
+
     /** One layer's B zero: that layer has no R^2 for B (n/a, left out of the chart); the module's is defined. */
     @Test
     void condloraFitLeavesALayerWithoutBOutOfItsChart() throws Exception {

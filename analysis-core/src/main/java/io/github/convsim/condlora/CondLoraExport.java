@@ -124,13 +124,22 @@ public final class CondLoraExport {
         ObjectNode modules = r.putObject("modules");
         for (ModuleFit f : fits) {
             ObjectNode m = modules.putObject(f.module());
-            m.put("share_of_update_reproduced", shareOfUpdate(f));
-            m.put("dW_relative_error", f.dwError());
-            m.put("r2_A", f.r2A());
-            m.put("r2_B", f.r2B());
+            // undefined (a factor zero in every layer: an untrained adapter) as null; JSON has no NaN
+            putNumber(m, "share_of_update_reproduced", shareOfUpdate(f));
+            putNumber(m, "dW_relative_error", f.dwError());
+            putNumber(m, "r2_A", f.r2A());
+            putNumber(m, "r2_B", f.r2B());
             m.put("layers", f.perLayer().size());
         }
         return r;
+    }
+
+    private static void putNumber(ObjectNode node, String name, double v) {
+        if (Double.isFinite(v)) {
+            node.put(name, v);
+        } else {
+            node.putNull(name);
+        }
     }
 
     private static ObjectNode baseConfig(PeftConfig source, List<ModuleFit> fits) {
