@@ -22,38 +22,32 @@ class UntrainedAdapterTest {
 
     @BeforeAll
     static void zeroEveryB() throws Exception {
+        untrained = withZeroB("untrained", name -> name.contains("lora_B"));
+        oneZero = withZeroB("one-zero-layer", name -> name.contains("layer.5.attention.self.query.lora_B"));
+    }
+
+    /** The demo adapter with the tensors {@code zero} names set to zero. */
+    private static Path withZeroB(String name, java.util.function.Predicate<String> zero) throws Exception {
         Path real = CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8");
-        untrained = Files.createDirectories(dir.resolve("untrained"));
-        Files.copy(real.resolve("adapter_config.json"), untrained.resolve("adapter_config.json"));
+        Path out = Files.createDirectories(dir.resolve(name));
+        Files.copy(real.resolve("adapter_config.json"), out.resolve("adapter_config.json"));
         SafetensorsWriter w = new SafetensorsWriter();
         try (SafetensorsFile f = SafetensorsFile.open(real.resolve("adapter_model.safetensors"))) {
-            for (String name : f.names()) {
-                TensorInfo i = f.info(name);
-                w.add(name, i.dtype(), i.shape(), name.contains("lora_B") ? new double[(int) i.numel()]
-                        : f.readDoubles(name));
+            for (String t : f.names()) {
+                TensorInfo i = f.info(t);
+                w.add(t, i.dtype(), i.shape(), zero.test(t) ? new double[(int) i.numel()] : f.readDoubles(t));
             }
         }
-        w.write(untrained.resolve("adapter_model.safetensors"));
-        oneZero = Files.createDirectories(dir.resolve("one-zero-layer"));
-        Files.copy(real.resolve("adapter_config.json"), oneZero.resolve("adapter_config.json"));
-        SafetensorsWriter z = new SafetensorsWriter();
-        try (SafetensorsFile f = SafetensorsFile.open(real.resolve("adapter_model.safetensors"))) {
-            for (String name : f.names()) {
-                TensorInfo i = f.info(name);
-                z.add(name, i.dtype(), i.shape(), name.contains("layer.5.attention.self.query.lora_B")
-                        ? new double[(int) i.numel()] : f.readDoubles(name));
-            }
-        }
-        z.write(oneZero.resolve("adapter_model.safetensors"));
+        w.write(out.resolve("adapter_model.safetensors"));
+        return out;
     }
 
     /** condlora export of an untrained adapter records no share of an update that is zero (it wrote "NaN"). */
     @Test
     void condloraExportRecordsNoShareOfAZeroUpdate() throws Exception {
         Path out = dir.resolve("export");
-        CliRunner.Result r = CliRunner.run("condlora", "export", untrained.toString(), "--base", base(), "--as", "lora",
+        CliRunner.Result r = succeeds("condlora", "export", untrained.toString(), "--base", base(), "--as", "lora",
                 "--out", out.toString());
-        assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("query: no update to reproduce, B A is zero in every layer; R^2 of A 0.085, of B"
                 + " n/a"), r.out());
         com.fasterxml.jackson.databind.JsonNode rec = new com.fasterxml.jackson.databind.ObjectMapper()
@@ -66,9 +60,9 @@ class UntrainedAdapterTest {
     @Test
     void condloraFitLeavesALayerWithoutBOutOfItsChart() throws Exception {
         Path out = dir.resolve("fit-one");
-        CliRunner.Result r = CliRunner.run("condlora", "fit", oneZero.toString(), "--base", base(), "--out",
+        // it failed drawing R^2 = -infinity
+        CliRunner.Result r = succeeds("condlora", "fit", oneZero.toString(), "--base", base(), "--out",
                 out.toString(), "--draws", "4");
-        assertEquals(0, r.exit(), r.err()); // it failed drawing R^2 = -infinity
         tech.tablesaw.api.Table t = tech.tablesaw.api.Table.read().csv(out.resolve("fit.csv").toFile());
         for (int row = 0; row < t.rowCount(); row++) {
             boolean zero = t.stringColumn("module").get(row).equals("query") && t.intColumn("layer").get(row) == 5;
@@ -86,9 +80,8 @@ class UntrainedAdapterTest {
     @Test
     void condloraFitSaysThereIsNothingToFitInB() throws Exception {
         Path out = dir.resolve("fit");
-        CliRunner.Result r = CliRunner.run("condlora", "fit", untrained.toString(), "--base", base(), "--out",
+        CliRunner.Result r = succeeds("condlora", "fit", untrained.toString(), "--base", base(), "--out",
                 out.toString(), "--draws", "4");
-        assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("query: R^2 A 0.0848, B n/a, dW error n/a. It explains 8.5 % of A"), r.out());
         assertTrue(r.out().contains("It has nothing to fit in B: B is zero in every layer (an untrained adapter), so no"
                 + " test. It has nothing to fit in dW: dW = B A is zero in every layer"), r.out());
@@ -103,6 +96,13 @@ class UntrainedAdapterTest {
         assertTrue(Files.size(out.resolve("figures/condlora.query.r2.png")) > 1000);
     }
 
+    /** Runs convsim and asserts it exits 0. */
+    private static CliRunner.Result succeeds(String... args) {
+        CliRunner.Result r = CliRunner.run(args);
+        assertEquals(0, r.exit(), r.err());
+        return r;
+    }
+
     private static String base() {
         return CliRunner.repo().resolve("data/bert-base-uncased.query-value.safetensors").toString();
     }
@@ -110,9 +110,8 @@ class UntrainedAdapterTest {
     @Test
     void analyzeSucceedsWithNaPanels() throws Exception {
         Path out = dir.resolve("report");
-        CliRunner.Result r = CliRunner.run("analyze", "--adapter", untrained.toString(), "--base", base(), "--out",
+        CliRunner.Result r = succeeds("analyze", "--adapter", untrained.toString(), "--base", base(), "--out",
                 out.toString(), "--draws", "2");
-        assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("query C_B: no similarity: phi is undefined (a layer's C_B has rank below i or j)."),
                 r.out());
         assertTrue(r.out().contains("query C_A (left, i=8, j=8): average 0.0112"), "A is still analysed: " + r.out());
