@@ -57,6 +57,13 @@ public final class ComparisonReport {
         ComparisonMap m = j.map();
         StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%s %s (%s): mean phi between adapters %s",
                 m.module(), m.subject(), m.side().label(), Figures.average(offDiagonalMean(m.mean()))));
+        List<Integer> out = m.layersLeftOut();
+        if (!out.isEmpty()) {
+            sb.append(String.format(Locale.ROOT, " without layer%s %s where an adapter's %s has rank below i or j (a"
+                    + " zero factor, say; left out of the null too)", out.size() == 1 ? "" : "s",
+                    out.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")),
+                    m.subject()));
+        }
         if (m.w0Null() != null) {
             sb.append(String.format(Locale.ROOT, "; unrelated adapters through the same W0 share %.4f [%.4f, %.4f]",
                     m.w0Null().averageMean(), m.w0Null().averageLo(), m.w0Null().averageHi()));

@@ -124,10 +124,20 @@ public final class ComparisonVerdicts {
         return out;
     }
 
+    /**
+     * Whether two maps are the same map: equal phi for every pair at every layer, undefined cells alike (equal means
+     * over layers are not enough: a layer left out of one changes its null).
+     */
     private static boolean sameMap(ComparisonMap a, ComparisonMap b) {
-        if (!a.module().equals(b.module()) || a.side() != b.side() || a.i() != b.i() || a.j() != b.j()) {
+        if (!a.module().equals(b.module()) || a.side() != b.side() || a.i() != b.i() || a.j() != b.j()
+                || a.perLayer().length != b.perLayer().length) {
             return false;
         }
-        return SubspaceSimilarity.sameOffDiagonal(a.mean(), b.mean());
+        for (int l = 0; l < a.perLayer().length; l++) {
+            if (!SubspaceSimilarity.sameOffDiagonal(a.perLayer()[l], b.perLayer()[l])) {
+                return false;
+            }
+        }
+        return true;
     }
 }

@@ -38,6 +38,27 @@ public record ComparisonMap(String module, String subject, Side side, int i, int
         return pairNulls.get(index);
     }
 
+    /**
+     * Layers where some pair's phi is undefined (one adapter's factor is zero there, or of rank below i or j) while the
+     * pair has defined layers: left out of that pair's mean and of its null. Empty where there is none.
+     */
+    public java.util.List<Integer> layersLeftOut() {
+        double[][] m = mean();
+        java.util.List<Integer> out = new java.util.ArrayList<>();
+        for (int l = 0; l < layers.length; l++) {
+            boolean undefined = false;
+            for (int a = 0; a < m.length; a++) {
+                for (int b = a + 1; b < m.length; b++) {
+                    undefined |= Double.isNaN(perLayer[l][a][b]) && !Double.isNaN(m[a][b]);
+                }
+            }
+            if (undefined) {
+                out.add(layers[l]);
+            }
+        }
+        return out;
+    }
+
     /** Adapters x adapters, averaged over layers (NaN cells skipped). */
     public double[][] mean() {
         int p = perLayer[0].length;

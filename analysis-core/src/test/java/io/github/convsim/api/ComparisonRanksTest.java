@@ -118,8 +118,17 @@ class ComparisonRanksTest {
             }
         }
         w.write(zeroB.resolve("adapter_model.safetensors"));
-        ComparisonMap masked = compare(TestData.bertAdapter(), zeroB).maps().stream()
-                .filter(m -> m.subject().equals("C_B")).findFirst().orElseThrow();
+        ComparisonResult withZero = compare(TestData.bertAdapter(), zeroB);
+        ComparisonMap masked = withZero.maps().stream().filter(m -> m.subject().equals("C_B")).findFirst()
+                .orElseThrow();
+        assertEquals(List.of(5), masked.layersLeftOut());
+        String sentence = io.github.convsim.report.ComparisonReport.sentence(ComparisonVerdicts.judge(withZero,
+                Correction.HOLM).get(withZero.maps().indexOf(masked)), withZero.adapters());
+        assertTrue(sentence.contains(" without layer 5 where an adapter's C_B has rank below i or j (a zero factor,"
+                + " say; left out of the null too); "), sentence);
+        // C_A is 1 at every layer and C_B at every layer but 5: equal means, not the same map (its null differs)
+        assertEquals("tested", ComparisonVerdicts.judge(withZero, Correction.HOLM).get(withZero.maps()
+                .indexOf(masked)).status());
         // the same draws unmasked: the null depends on W0, the ranks and the seed, not on the adapters' values
         ComparisonMap whole = compare(TestData.bertAdapter(), noisy).maps().stream()
                 .filter(m -> m.subject().equals("C_B")).findFirst().orElseThrow();
