@@ -208,6 +208,13 @@ public final class Comparison {
                 throw new IllegalArgumentException("i=" + i + ", j=" + j + " exceed the smallest rank r=" + minRank
                         + " among the adapters' " + module + " modules");
             }
+            // as analyze: a module of several ranks (between adapters or between layers) compares on the left only
+            int maxRank = perAdapter.stream().flatMap(List::stream).mapToInt(LoraModule::rank).max().orElseThrow();
+            if (maxRank != minRank && options.similarity().sides().contains(Side.RIGHT)) {
+                throw new IllegalArgumentException("the adapters' " + module + " modules have ranks " + minRank + " to "
+                        + maxRank + ": right singular vectors of C_A, C_B, A^T and B live in R^r, a space of another"
+                        + " dimension for each rank, so only their left sides compare; use --side left");
+            }
             boolean square = first.stream().allMatch(m -> m.out() == m.in());
             ConversionSolver solver = new ConversionSolver(backend.backend(), options.solveOptions(square));
             List<Factor> factors = options.similarity().factors();

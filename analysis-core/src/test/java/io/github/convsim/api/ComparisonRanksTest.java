@@ -148,6 +148,19 @@ class ComparisonRanksTest {
         assertNotEquals(whole.w0Null().averages()[0], masked.w0Null().averages()[0], 1e-9);
     }
 
+    /** On the right the vectors of a rank-4 and a rank-8 C_A live in R^4 and R^8: refused (it failed inside phi). */
+    @Test
+    void theRightSideOfAdaptersOfTwoRanksIsRefused() {
+        var s = options.similarity();
+        AnalysisOptions right = options.withSimilarity(new SimilaritySettings(0, 0, List.of(Side.RIGHT), s.factors(),
+                s.nulls(), s.draws(), s.seed(), s.controls()));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Convsim.compare(
+                List.of(TestData.bertAdapter(), rank4), TestData.bertBase(), right));
+        assertEquals("the adapters' value modules have ranks 4 to 8: right singular vectors of C_A, C_B, A^T and B live"
+                + " in R^r, a space of another dimension for each rank, so only their left sides compare; use --side"
+                + " left", e.getMessage());
+    }
+
     private static double mean(double[] v) {
         return java.util.Arrays.stream(v).average().orElseThrow();
     }
