@@ -72,10 +72,14 @@ final class InspectCommand implements Callable<Integer> {
                     out.printf(Locale.ROOT, "warning: lora_B of module %s is zero in every layer (an untrained"
                             + " adapter): C_B, C_dW and the similarity of B and dW are undefined and reported as n/a%n",
                             module);
+                } else {
+                    zeroLayers(out, module, "lora_B", "C_B and C_dW", of.stream().filter(r -> r.normB() == 0));
                 }
                 if (of.stream().allMatch(r -> r.normA() == 0)) {
                     out.printf(Locale.ROOT, "warning: lora_A of module %s is zero in every layer: C_A, C_dW and the"
                             + " similarity of A and dW are undefined and reported as n/a%n", module);
+                } else {
+                    zeroLayers(out, module, "lora_A", "C_A and C_dW", of.stream().filter(r -> r.normA() == 0));
                 }
             }
             List<SkippedTensor> skipped = ckpt.skipped();
@@ -87,6 +91,19 @@ final class InspectCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** A note naming the layers whose factor is zero, where others are not: their pairs are left out. */
+    private static void zeroLayers(PrintWriter out, String module, String factor, String maps,
+                                   java.util.stream.Stream<ModuleSummary> zero) {
+        List<Integer> layers = zero.map(ModuleSummary::layer).toList();
+        if (!layers.isEmpty()) {
+            out.printf(Locale.ROOT, "note: %s of module %s is zero in layer%s %s: %s are undefined there, and %s"
+                    + " pairs are left out of the maps and their nulls%n", factor, module,
+                    layers.size() == 1 ? "" : "s", layers.stream().map(String::valueOf)
+                            .collect(java.util.stream.Collectors.joining(", ")), maps,
+                    layers.size() == 1 ? "its" : "their");
+        }
     }
 
     private static String fmt(double v) {

@@ -56,6 +56,14 @@ class UntrainedAdapterTest {
         assertEquals(0.0848, rec.get("r2_A").asDouble(), 1e-4);
     }
 
+    @Test
+    void inspectNamesALayerWhoseBIsZero() {
+        CliRunner.Result i = succeeds("inspect", oneZero.toString(), "--base", base());
+        assertTrue(i.out().contains("note: lora_B of module query is zero in layer 5: C_B and C_dW are undefined"
+                + " there, and its pairs are left out of the maps and their nulls"), i.out());
+        assertFalse(i.out().contains("module value is zero"), i.out());
+    }
+
     /** One layer's B zero: that layer has no R^2 for B (n/a, left out of the chart); the module's is defined. */
     @Test
     void condloraFitLeavesALayerWithoutBOutOfItsChart() throws Exception {
