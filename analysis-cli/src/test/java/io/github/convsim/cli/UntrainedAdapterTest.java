@@ -57,6 +57,21 @@ class UntrainedAdapterTest {
     }
 
     @Test
+    void analyzeLeavesALayerWhoseBIsZeroOutAndSaysSo() throws Exception {
+        Path out = dir.resolve("report-one");
+        CliRunner.Result r = succeeds("analyze", oneZero.toString(), "--base", base(), "--out", out.toString(),
+                "--draws", "4", "--modules", "query");
+        assertTrue(r.out().contains("query C_B (left, i=8, j=8): average 0.0114 without layer 5 (its C_B has rank below"
+                + " i or j, a zero factor say; left out of the nulls too)"), r.out());
+        com.fasterxml.jackson.databind.JsonNode maps = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(out.resolve("summary.json").toFile()).get("heatmaps");
+        for (com.fasterxml.jackson.databind.JsonNode h : maps) {
+            boolean b = h.get("subject").asText().matches("C_B|C_dW|B");
+            assertEquals(b ? "[5]" : "[]", h.get("layers_left_out").toString(), h.get("subject").asText());
+        }
+    }
+
+    @Test
     void inspectNamesALayerWhoseBIsZero() {
         CliRunner.Result i = succeeds("inspect", oneZero.toString(), "--base", base());
         assertTrue(i.out().contains("note: lora_B of module query is zero in layer 5: C_B and C_dW are undefined"

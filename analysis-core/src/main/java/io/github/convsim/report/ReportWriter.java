@@ -252,6 +252,7 @@ public final class ReportWriter {
                 e.put("dimension", h.dimension());
                 e.put("layers", h.layers());
                 e.put("layer_ranks", h.ranks());
+                e.put("layers_left_out", h.layersLeftOut());
                 e.put("average_similarity", finite(h.average()));
                 e.put("analytic", finite(h.analytic()));
                 Map<String, Object> gaussian = nullSummary(h.gaussian(), h.average());
