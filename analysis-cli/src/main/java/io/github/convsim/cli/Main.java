@@ -54,6 +54,15 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        // A helper thread that runs out of memory (Tablesaw's class-path scan, started early on the other core) printed
+        // its trace beside the command's own one-line report of the same shortage (exit 5): the trace is dropped;
+        // anything else a helper thread throws is printed as Java prints it.
+        Thread.setDefaultUncaughtExceptionHandler((thread, e) -> {
+            if (!(e instanceof OutOfMemoryError)) {
+                System.err.print("Exception in thread \"" + thread.getName() + "\" ");
+                e.printStackTrace();
+            }
+        });
         int code = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
         markClassArchiveComplete(code);
         System.exit(code);
