@@ -58,18 +58,9 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
         Map<Heatmap, Heatmap> duplicates = new IdentityHashMap<>();
         List<Heatmap> family = new ArrayList<>();
         for (Heatmap h : maps) {
-            if (h.isControl()) {
-                excluded.put(h, new Excluded(Status.CONTROL, "a control (raw factors), not a conversion map"));
-            } else if (h.layers().length < 2) {
-                excluded.put(h, new Excluded(Status.UNDEFINED, "phi compares layers, and the adapter has one "
-                        + h.module() + " layer (" + h.layers()[0] + ")"));
-            } else if (Double.isNaN(h.average())) {
-                excluded.put(h, new Excluded(Status.UNDEFINED, "phi is undefined (a layer's " + h.subject()
-                        + " has rank below i or j)"));
-            } else if (Math.max(h.i(), h.j()) >= h.dimension()) {
-                excluded.put(h, new Excluded(Status.DEGENERATE, "phi is 1 by construction: " + (h.j() >= h.dimension()
-                        ? "j = " + h.j() : "i = " + h.i()) + " singular vectors span the whole " + h.dimension()
-                        + "-dimensional space they live in"));
+            Excluded untestable = untestable(h);
+            if (untestable != null) {
+                excluded.put(h, untestable);
             } else if (h.w0() == null) {
                 excluded.put(h, new Excluded(Status.NO_NULL, "the W0 null was not computed"));
             } else {
@@ -121,8 +112,7 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
         List<Heatmap> family = new ArrayList<>();
         Map<Heatmap, Heatmap> twins = new IdentityHashMap<>();
         for (Heatmap h : maps) {
-            if (h.isControl() || h.gaussian() == null || h.layers().length < 2 || Double.isNaN(h.average())
-                    || Math.max(h.i(), h.j()) >= h.dimension()) {
+            if (untestable(h) != null || h.gaussian() == null) {
                 continue;
             }
             Heatmap same = sameAs(h, family);
@@ -151,6 +141,30 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
         return "the same map as " + twinSubject + " " + side.label() + (dwOfB ? " (its subspaces are the same: C_dW"
                 + " = C_B A spans C_B's columns when A has full row rank)" : " (phi equal in every cell)")
                 + "; counted once";
+    }
+
+    /**
+     * Why a map has no test against any null (a control, one layer, phi undefined, phi 1 by construction), or null
+     * where it can be tested.
+     */
+    private static Excluded untestable(Heatmap h) {
+        if (h.isControl()) {
+            return new Excluded(Status.CONTROL, "a control (raw factors), not a conversion map");
+        }
+        if (h.layers().length < 2) {
+            return new Excluded(Status.UNDEFINED, "phi compares layers, and the adapter has one " + h.module()
+                    + " layer (" + h.layers()[0] + ")");
+        }
+        if (Double.isNaN(h.average())) {
+            return new Excluded(Status.UNDEFINED, "phi is undefined (a layer's " + h.subject()
+                    + " has rank below i or j)");
+        }
+        if (Math.max(h.i(), h.j()) >= h.dimension()) {
+            return new Excluded(Status.DEGENERATE, "phi is 1 by construction: " + (h.j() >= h.dimension()
+                    ? "j = " + h.j() : "i = " + h.i()) + " singular vectors span the whole " + h.dimension()
+                    + "-dimensional space they live in");
+        }
+        return null;
     }
 
     /** Why a map is not in the family. */
