@@ -4,6 +4,7 @@ import io.github.convsim.model.BaseMatch;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.ModuleSummary;
 import io.github.convsim.model.SkippedTensor;
+import io.github.convsim.report.Verdicts;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -98,10 +99,8 @@ final class InspectCommand implements Callable<Integer> {
                                    java.util.stream.Stream<ModuleSummary> zero) {
         List<Integer> layers = zero.map(ModuleSummary::layer).toList();
         if (!layers.isEmpty()) {
-            out.printf(Locale.ROOT, "note: %s of module %s is zero in layer%s %s: %s are undefined there, and %s"
-                    + " pairs are left out of the maps and their nulls%n", factor, module,
-                    layers.size() == 1 ? "" : "s", layers.stream().map(String::valueOf)
-                            .collect(java.util.stream.Collectors.joining(", ")), maps,
+            out.printf(Locale.ROOT, "note: %s of module %s is zero in %s: %s are undefined there, and %s pairs are"
+                    + " left out of the maps and their nulls%n", factor, module, Verdicts.layers(layers), maps,
                     layers.size() == 1 ? "its" : "their");
         }
     }

@@ -333,7 +333,8 @@ public final class Comparison {
                     atLayer.stream().mapToInt(SubspaceBasis::rank).toArray(), i, j);
         }
         return new ComparisonMap(module, subject, side, i, j, layerIdx, perLayer,
-                SubspaceSimilarity.analyticExpectation(dim, i, j), nulls == null ? null : nulls.forMap(fi, si, perLayer),
+                SubspaceSimilarity.analyticExpectation(dim, i, j),
+                nulls == null ? null : nulls.forMap(fi, si, perLayer),
                 nulls == null ? null : nulls.forPairs(fi, si, perLayer), power);
     }
 

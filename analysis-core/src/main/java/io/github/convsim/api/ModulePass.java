@@ -99,7 +99,8 @@ final class ModulePass {
         LayerStream stream = new LayerStream(ckpt, group);
         W0Cache w0Cache = cache == null ? null : W0Cache.of(cache, baseSha256, backend, solveOptions, group > 1);
         String nullParams = (oneRank ? "rank=" + rank : "ranks=" + layers.stream().map(LoraModule::rank).toList())
-                + " i=" + settings.iFor(rank) + " j=" + settings.jFor(rank) + " seed=" + settings.seed() + " draws=" + settings.draws()
+                + " i=" + settings.iFor(rank) + " j=" + settings.jFor(rank) + " seed=" + settings.seed()
+                + " draws=" + settings.draws()
                 + " per-chunk=" + drawsPerChunk + " factors=" + settings.factors() + " drawn=" + drawnFactors
                 + " sides=" + settings.sides() + " w0-null-draws=unscaled planted-noise="
                 + java.util.Arrays.toString(PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS;

@@ -7,8 +7,10 @@ import io.github.convsim.results.ComparisonResult;
 import io.github.convsim.results.Provenance;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;
+import io.github.convsim.similarity.NullDistribution;
 import io.github.convsim.similarity.PlantedPairs;
 import io.github.convsim.similarity.PowerCurve;
+import io.github.convsim.similarity.Side;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
@@ -59,10 +61,8 @@ public final class ComparisonReport {
                 m.module(), m.subject(), m.side().label(), Figures.average(offDiagonalMean(m.mean()))));
         List<Integer> out = m.layersLeftOut();
         if (!out.isEmpty()) {
-            sb.append(String.format(Locale.ROOT, " without layer%s %s where an adapter's %s has rank below i or j (a"
-                    + " zero factor, say; left out of the null too)", out.size() == 1 ? "" : "s",
-                    out.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")),
-                    m.subject()));
+            sb.append(String.format(Locale.ROOT, " without %s where an adapter's %s has rank below i or j (a zero"
+                    + " factor, say; left out of the null too)", Verdicts.layers(out), m.subject()));
         }
         if (m.w0Null() != null) {
             sb.append(String.format(Locale.ROOT, "; unrelated adapters through the same W0 share %.4f [%.4f, %.4f]",
@@ -70,8 +70,8 @@ public final class ComparisonReport {
         }
         sb.append(String.format(Locale.ROOT, "; random subspaces %.4f. ", m.analytic()));
         if (j.duplicateOf() != null) {
-            return sb.append(Verdicts.capitalised(j.reason())).append("; its verdict is ").append(j.duplicateOf().subject()).append("'s: ").append(j.answer())
-                    .append('.').toString();
+            return sb.append(Verdicts.capitalised(j.reason())).append("; its verdict is ")
+                    .append(j.duplicateOf().subject()).append("'s: ").append(j.answer()).append('.').toString();
         }
         if (!j.status().equals("tested")) {
             return sb.append("No verdict: ").append(j.reason()).append('.').toString();
@@ -87,7 +87,7 @@ public final class ComparisonReport {
                 beyond));
         if (!j.overall().exceeds() || beyond.size() < j.pairs().size()) {
             String whose = j.overall().exceeds() || !beyond.isEmpty() ? "the other pairs' 'no'" : "this 'no'";
-            sb.append("; ").append(powerClause(j.power(), whose, m.pairNulls() != null && m.side() == io.github.convsim.similarity.Side.LEFT));
+            sb.append("; ").append(powerClause(j.power(), whose, m.pairNulls() != null && m.side() == Side.LEFT));
         }
         return sb.append('.').toString();
     }
@@ -254,7 +254,7 @@ public final class ComparisonReport {
                         }
                         phi.append(m.perLayer()[l][p][q]);
                         analytic.append(m.analytic());
-                        io.github.convsim.similarity.NullDistribution n = p == q ? m.w0Null() : m.pairNull(p, q);
+                        NullDistribution n = p == q ? m.w0Null() : m.pairNull(p, q);
                         w0.append(n == null ? Double.NaN : n.mean()[l][l]);
                         w0Lo.append(n == null ? Double.NaN : n.lo()[l][l]);
                         w0Hi.append(n == null ? Double.NaN : n.hi()[l][l]);

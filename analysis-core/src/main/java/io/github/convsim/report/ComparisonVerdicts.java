@@ -28,9 +28,8 @@ public final class ComparisonVerdicts {
 
     /**
      * A map's verdicts, or why it has none (status "tested", "control", "undefined", "degenerate", "duplicate", "no
-     * null"), and
-     * what its tests could detect: planted pairs that share their conversion matrices, detected at p below alpha over
-     * the family size (null where not tested or not estimated). A duplicate, counted once, carries the tests and
+     * null"), and what its tests could detect: planted pairs that share their conversion matrices, detected at p below
+     * alpha over the family size (null where not tested or not estimated). A duplicate, counted once, carries the tests and
      * verdict of the map it duplicates ({@code duplicateOf}; null for any other map), as analyze's do.
      */
     public record Judgement(ComparisonMap map, String status, String reason, Test overall, List<Test> pairs,

@@ -46,10 +46,8 @@ public final class Verdicts {
                 h.average()));
         List<Integer> out = h.layersLeftOut();
         if (!out.isEmpty()) {
-            sb.append(String.format(Locale.ROOT, " without layer%s %s (%s %s has rank below i or j, a zero factor"
-                    + " say; left out of the nulls too)", out.size() == 1 ? "" : "s",
-                    out.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", ")),
-                    out.size() == 1 ? "its" : "their", h.subject()));
+            sb.append(String.format(Locale.ROOT, " without %s (%s %s has rank below i or j, a zero factor say; left out"
+                    + " of the nulls too)", layers(out), out.size() == 1 ? "its" : "their", h.subject()));
         }
         if (!Double.isNaN(h.analytic())) {
             sb.append(String.format(Locale.ROOT, "; random subspaces give %.4f", h.analytic()));
@@ -149,6 +147,12 @@ public final class Verdicts {
             return "< 2.2e-308";
         }
         return p >= 0.001 ? String.format(Locale.ROOT, "%.3f", p) : String.format(Locale.ROOT, "%.1e", p);
+    }
+
+    /** "layer 5", or "layers 5, 7": layer indices in a sentence. */
+    public static String layers(List<Integer> layers) {
+        return (layers.size() == 1 ? "layer " : "layers ") + layers.stream().map(String::valueOf)
+                .collect(java.util.stream.Collectors.joining(", "));
     }
 
     static String capitalised(String s) {

@@ -263,18 +263,18 @@ public final class SimilarityAnalysis {
         int i = settings.iFor(rank);
         int j = settings.jFor(rank);
         int[] layers = modules.stream().mapToInt(LoraModule::layer).toArray();
-        int[] ranks = modules.stream().mapToInt(LoraModule::rank).toArray();
+        int[] loraRanks = modules.stream().mapToInt(LoraModule::rank).toArray();
         Map<Factor, List<FactorBases.Pair>> observed = observedBases(conv);
         List<Heatmap> maps = new ArrayList<>();
         for (Factor f : settings.factors()) {
             for (Side side : settings.sides()) {
                 List<SubspaceBasis> bases = observed.get(f).stream().map(p -> p.side(side)).toList();
                 double[][][] samples = w0Null == null ? null : w0Null.get(f).get(side);
-                maps.add(heatmap(conv.module(), "C_" + f.label(), side, i, j, layers, ranks, bases,
+                maps.add(heatmap(conv.module(), "C_" + f.label(), side, i, j, layers, loraRanks, bases,
                         samples != null && samples.length > 0 ? samples : null));
             }
         }
-        maps.addAll(controls(conv, w0Control, layers, ranks, i, j));
+        maps.addAll(controls(conv, w0Control, layers, loraRanks, i, j));
         return maps;
     }
 
@@ -283,7 +283,7 @@ public final class SimilarityAnalysis {
      * where phi is undefined (a layer whose factor has rank below i or j, a zero B say) are left out of the nulls'
      * draws too, so the observed average and the nulls' averages are over the same pairs of layers.
      */
-    private Heatmap heatmap(String module, String subject, Side side, int i, int j, int[] layers, int[] ranks,
+    private Heatmap heatmap(String module, String subject, Side side, int i, int j, int[] layers, int[] loraRanks,
                             List<SubspaceBasis> bases, double[][][] w0Samples) {
         int dim = bases.get(0).dimension();
         int available = bases.get(0).vectors().cols();
@@ -302,7 +302,7 @@ public final class SimilarityAnalysis {
                 : NullDistribution.of(NullModel.W0.label(), undefinedLike(w0Samples, phi));
         double analytic = settings.nulls().contains(NullModel.ANALYTIC)
                 ? SubspaceSimilarity.analyticExpectation(dim, i, j) : Double.NaN;
-        return new Heatmap(module, subject, side, i, j, dim, layers, ranks, phi,
+        return new Heatmap(module, subject, side, i, j, dim, layers, loraRanks, phi,
                 SubspaceSimilarity.averageOffDiagonal(phi), grassmann, analytic, gaussian, w0);
     }
 
@@ -350,19 +350,19 @@ public final class SimilarityAnalysis {
     }
 
     private List<Heatmap> controls(ModuleConversion conv, List<FactorBases.Pair> w0Control, int[] layers,
-                                   int[] ranks, int i, int j) {
+                                   int[] loraRanks, int i, int j) {
         List<Heatmap> out = new ArrayList<>();
         List<LoraModule> modules = conv.modules();
         if (settings.controls().contains("A")) {
             List<FactorBases.Pair> bases = FactorBases.of(backend, modules.stream().map(m -> m.a().transpose()).toList());
-            addControl(out, conv.module(), "A^T", bases, layers, ranks, i, j);
+            addControl(out, conv.module(), "A^T", bases, layers, loraRanks, i, j);
         }
         if (settings.controls().contains("B")) {
             List<FactorBases.Pair> bases = FactorBases.of(backend, modules.stream().map(LoraModule::b).toList());
-            addControl(out, conv.module(), "B", bases, layers, ranks, i, j);
+            addControl(out, conv.module(), "B", bases, layers, loraRanks, i, j);
         }
         if (settings.controls().contains("W0") && w0Control != null) {
-            addControl(out, conv.module(), "W0", w0Control, layers, ranks, i, j);
+            addControl(out, conv.module(), "W0", w0Control, layers, loraRanks, i, j);
         }
         return out;
     }
@@ -394,9 +394,10 @@ public final class SimilarityAnalysis {
     }
 
     private void addControl(List<Heatmap> out, String module, String subject, List<FactorBases.Pair> bases,
-                            int[] layers, int[] ranks, int i, int j) {
+                            int[] layers, int[] loraRanks, int i, int j) {
         for (Side side : settings.sides()) {
-            out.add(heatmap(module, subject, side, i, j, layers, ranks, bases.stream().map(p -> p.side(side)).toList(), null));
+            out.add(heatmap(module, subject, side, i, j, layers, loraRanks, bases.stream().map(p -> p.side(side))
+                    .toList(), null));
         }
     }
 
