@@ -161,9 +161,7 @@ public final class ComparisonReport {
             }
         }
         JSON.writeValue(dir.resolve("summary.json").toFile(), summary(r, judged));
-        md.append("## Provenance\n\n");
-        md.append("Arithmetic: ").append(r.provenance().arithmeticSentence()).append(".\n\n");
-        r.provenance().asMap().forEach((k, v) -> md.append("- **").append(k).append("**: ").append(v).append('\n'));
+        md.append(MarkdownProvenance.of(r.provenance()));
         Files.writeString(dir.resolve("report.md"), md.toString(), StandardCharsets.UTF_8);
         html(r, judged, dir);
     }

@@ -83,9 +83,7 @@ public final class CondLoraReport {
             md.append("- ").append(f.module()).append(": ").append(verdicts.get(k)).append('\n');
             md.append("\n![").append(stem).append("](figures/").append(stem).append(".png)\n\n");
         }
-        md.append("## Provenance\n\n");
-        md.append("Arithmetic: ").append(provenance.arithmeticSentence()).append(".\n\n");
-        provenance.asMap().forEach((k, v) -> md.append("- **").append(k).append("**: ").append(v).append('\n'));
+        md.append(MarkdownProvenance.of(provenance));
         Files.writeString(dir.resolve("report.md"), md.toString(), StandardCharsets.UTF_8);
         html(fits, verdicts, notFitted, provenance, dir);
     }

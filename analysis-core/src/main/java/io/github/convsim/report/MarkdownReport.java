@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 
 /** report.md and index.html: figures beside their nulls, the verdicts, the diagnostics worth a look, provenance. */
@@ -79,11 +78,7 @@ final class MarkdownReport {
         }
         flags.forEach(f -> md.append("- ").append(f).append('\n'));
         md.append("\nAll layers: `diagnostics.csv`. Every cell of every map: `similarity.csv`.\n\n");
-        md.append("## Provenance\n\n");
-        md.append("Arithmetic: ").append(r.provenance().arithmeticSentence()).append(".\n\n");
-        for (Map.Entry<String, Object> e : r.provenance().asMap().entrySet()) {
-            md.append("- **").append(e.getKey()).append("**: ").append(e.getValue()).append('\n');
-        }
+        md.append(MarkdownProvenance.of(r.provenance()));
         return md.toString();
     }
 

@@ -213,14 +213,14 @@ public record Provenance(String tool, String toolVersion, String javaVersion, St
 
     /**
      * One sentence on what computed the numbers and whether its self-check passed, for the reports, e.g. "OpenBLAS
-     * 0.3.31 with SKYLAKEX kernels on Intel(R) Xeon(R) Processor [avx2 avx512f], 2 threads; self-check passed (26
+     * 0.3.31 with SKYLAKEX kernels on Intel(R) Xeon(R) Processor (avx2, avx512f), 2 threads; self-check passed (26
      * cases in 48 ms, worst error 4.3 % of its bound)".
      */
     public String arithmeticSentence() {
         Object check = arithmetic.get("self_check");
         String what = arithmetic.containsKey("openblas_version")
                 ? arithmetic.get("openblas_version") + " with " + arithmetic.get("openblas_core") + " kernels on "
-                + arithmetic.get("cpu_model") + " " + arithmetic.get("cpu_flags") + ", " + arithmetic.get("threads")
+                + arithmetic.get("cpu_model") + flags(arithmetic.get("cpu_flags")) + ", " + arithmetic.get("threads")
                 + (Integer.valueOf(1).equals(arithmetic.get("threads")) ? " thread" : " threads")
                 : backend;
         if (!(check instanceof Map<?, ?> c)) {
@@ -230,6 +230,11 @@ public record Provenance(String tool, String toolVersion, String javaVersion, St
                 + c.get("cases") + " cases in " + c.get("milliseconds") + " ms, worst error "
                 + String.format(java.util.Locale.ROOT, "%.2g", 100 * ((Number) c.get("worst_error_fraction_of_bound"))
                 .doubleValue()) + " % of its bound)";
+    }
+
+    private static String flags(Object flags) {
+        return flags instanceof List<?> l ? l.isEmpty() ? "" : " (" + String.join(", ", l.stream().map(String::valueOf)
+                .toList()) + ")" : flags == null ? "" : " " + flags;
     }
 
     public Map<String, Object> asMap() {
