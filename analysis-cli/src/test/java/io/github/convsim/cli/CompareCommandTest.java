@@ -100,6 +100,9 @@ class CompareCommandTest {
         for (com.fasterxml.jackson.databind.JsonNode m : summary.get("maps")) {
             if (!m.get("kind").asText().equals("conversion")) {
                 assertEquals("control", m.get("status").asText());
+                // only lora_A starts from a random draw that checkpoints of one run share; B starts at zero
+                assertEquals(m.get("factor").asText().equals("raw-A"),
+                        m.get("status_reason").asText().contains("share lora_A's initialisation"), m.toString());
                 continue;
             }
             if (m.get("factor").asText().equals("B")) {

@@ -48,8 +48,10 @@ public final class ComparisonVerdicts {
         Map<ComparisonMap, ComparisonMap> twins = new IdentityHashMap<>();
         for (ComparisonMap m : r.maps()) {
             if (m.isControl()) {
+                // PEFT initialises B at zero, so only A's control can owe its similarity to a shared start
                 why.put(m, new String[] {"control", "a raw-factor control: how similar the adapters' factors are"
-                        + " themselves (checkpoints of one run share lora_A's initialisation)"});
+                        + " themselves" + (m.subject().startsWith("A") ? " (checkpoints of one run share lora_A's"
+                        + " initialisation)" : "")});
             } else if (Double.isNaN(ComparisonReport.offDiagonalMean(m.mean()))) {
                 why.put(m, new String[] {"undefined", "phi is undefined (a factor is zero, or of rank below i or j,"
                         + " in every layer)"});
