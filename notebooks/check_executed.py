@@ -44,7 +44,7 @@ def text(output):
 
 
 def main(executed, summary_path):
-    expected_images = {"01-reproduce-the-paper": 5, "02-analyse-your-checkpoint": 1, "03-inside-the-numbers": 1,
+    expected_images = {"01-reproduce-the-paper": 6, "02-analyse-your-checkpoint": 1, "03-inside-the-numbers": 1,
                        "04-compare-adapters": 2, "05-condlora": 1}
     printed = {}
     for name, images in expected_images.items():

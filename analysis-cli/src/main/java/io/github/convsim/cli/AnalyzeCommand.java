@@ -7,6 +7,7 @@ import io.github.convsim.linalg.Backends;
 import io.github.convsim.model.BaseMatch;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.report.AtomicOutput;
+import io.github.convsim.report.Figures;
 import io.github.convsim.report.ReportWriter;
 import io.github.convsim.report.Verdicts;
 import io.github.convsim.results.AnalysisOptions;
@@ -104,17 +105,23 @@ final class AnalyzeCommand implements Callable<Integer> {
                     + " bh (Benjamini-Hochberg false discovery rate) or none (default: ${DEFAULT-VALUE}).")
     String correction;
 
+    @Option(names = "--scale", paramLabel = "SCALE", defaultValue = "fitted",
+            description = "Colour scale of the heatmaps: fitted (from the smallest to the largest off-diagonal phi of"
+                    + " a map and its nulls, so that phi of 0.01 to 0.05 is not lost in the dark; the diagonal"
+                    + " masked) or paper (the paper's fixed 0 to 1, the diagonal shown) (default: ${DEFAULT-VALUE}).")
+    String scale;
+
     @Option(names = "--from", paramLabel = "SUMMARY_JSON",
             description = "Rerun the analysis an earlier report recorded (its summary.json): the same adapter, base,"
                     + " options, seeds and correction, refused if an input file changed since. Only --out, --force,"
-                    + " --format, --quiet and --progress may be given with it.")
+                    + " --format, --scale, --quiet and --progress may be given with it.")
     Path from;
 
     @Mixin
     CacheOptions cacheOptions;
 
     /** The options that may accompany --from: they change where and how the report is written, not its numbers. */
-    private static final Set<String> WITH_FROM = Set.of("--from", "--out", "--force", "--format", "--quiet",
+    private static final Set<String> WITH_FROM = Set.of("--from", "--out", "--force", "--format", "--scale", "--quiet",
             "--progress", "--debug", "--no-cache", "--cache-dir");
 
     @Override
@@ -131,7 +138,13 @@ final class AnalyzeCommand implements Callable<Integer> {
         adapter = Locations.resolve(adapter);
         AnalysisOptions options = recorded != null ? recorded.options() : options();
         Correction c = recorded != null ? recorded.correction() : MultipleTesting.Correction.parse(correction);
-        ReportWriter writer = new ReportWriter(new LinkedHashSet<>(solve.formats), c);
+        Figures.Scale figureScale;
+        try {
+            figureScale = Figures.Scale.parse(scale);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "--scale takes fitted or paper, got '" + scale + "'");
+        }
+        ReportWriter writer = new ReportWriter(new LinkedHashSet<>(solve.formats), c, figureScale);
         Path adapterDir = recorded != null ? recorded.adapter() : adapter != null ? adapter : Demo.adapter();
         Demo.Choice baseChoice = recorded != null ? new Demo.Choice(recorded.base(), "recorded in " + from)
                 : Demo.baseFor(adapter, base);

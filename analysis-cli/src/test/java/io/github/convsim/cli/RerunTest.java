@@ -24,9 +24,13 @@ class RerunTest {
                 "--controls", "W0", "--correction", "bh", "--mode", "lstsq", "-q");
         assertEquals(0, r.exit(), r.err());
         Path again = dir.resolve("again");
+        // --scale changes the figures only, so it may accompany --from
         CliRunner.Result r2 = CliRunner.run("analyze", "--from", first.resolve("summary.json").toString(), "--out",
-                again.toString());
+                again.toString(), "--scale", "paper");
         assertEquals(0, r2.exit(), r2.err());
+        Path figure = Path.of("figures", "value.A.left.i4-j8.png");
+        assertFalse(java.util.Arrays.equals(Files.readAllBytes(first.resolve(figure)),
+                Files.readAllBytes(again.resolve(figure))), "the paper's 0..1 scale draws other colours");
         assertTrue(r2.out().contains("recorded in " + first.resolve("summary.json")), r2.out());
         JsonNode a = comparable(first);
         JsonNode b = comparable(again);
@@ -54,6 +58,12 @@ class RerunTest {
                 "--modules", "query", "--draws", "2", "--nulls", "w0", "-q");
         assertEquals(0, r.exit(), r.err());
         String summary = first.resolve("summary.json").toString();
+
+        CliRunner.Result scale = CliRunner.run("analyze", "--from", summary, "--out", dir.resolve("x").toString(),
+                "--scale", "log");
+        assertEquals(Main.EXIT_USAGE, scale.exit());
+        assertTrue(scale.err().contains("--scale takes fitted or paper, got 'log'"), scale.err());
+        assertFalse(Files.exists(dir.resolve("x")));
 
         CliRunner.Result extra = CliRunner.run("analyze", "--from", summary, "--out", dir.resolve("x").toString(),
                 "--draws", "8");

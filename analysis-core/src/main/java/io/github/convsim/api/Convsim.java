@@ -152,7 +152,15 @@ public final class Convsim implements AutoCloseable {
 
     /** The paper's figure of one conversion matrix's heatmap on the given side, as an image. */
     public static BufferedImage figure(AnalysisResult r, String module, Factor factor, Side side) {
-        return Figures.observed(heatmap(r, module, factor, side)).toImage();
+        return figure(r, module, factor, side, Figures.Scale.FITTED);
+    }
+
+    /**
+     * One conversion matrix's heatmap on the given side and colour scale, as an image: {@code Figures.Scale.PAPER} is
+     * the paper's fixed 0..1 with the diagonal shown, for a figure beside the paper's own.
+     */
+    public static BufferedImage figure(AnalysisResult r, String module, Factor factor, Side side, Figures.Scale scale) {
+        return Figures.observed(heatmap(r, module, factor, side), scale).toImage();
     }
 
     /**

@@ -7,14 +7,38 @@ import java.util.Map;
 
 /**
  * The figures of one heatmap, by file stem: the observed map and the mean of each sampled null, on one colour scale
- * fitted to the off-diagonal values of all of them (so the observed map and its nulls can be compared cell by cell),
+ * (so the observed map and its nulls can be compared cell by cell): fitted to the off-diagonal values of all of them,
+ * or the paper's fixed 0..1 ({@link Scale}),
  * each titled with what it shows: module, matrix, side, i, j and the dimension n, and the average over layer pairs.
  */
 public final class Figures {
     private Figures() {}
 
+    /** How the colours of a figure set span phi. */
+    public enum Scale {
+        /** From the smallest to the largest off-diagonal value of the map and its nulls, the diagonal masked. */
+        FITTED,
+        /** The paper's: a fixed 0..1 for every map, the diagonal (a layer against itself, phi = 1) shown. */
+        PAPER;
+
+        /** "fitted" or "paper", as the command line names them. */
+        public static Scale parse(String name) {
+            for (Scale s : values()) {
+                if (s.name().equalsIgnoreCase(name)) {
+                    return s;
+                }
+            }
+            throw new IllegalArgumentException("unknown figure scale '" + name + "' (fitted or paper)");
+        }
+    }
+
+    /** The figures of {@code h} on the fitted scale. */
     public static Map<String, HeatmapFigure> of(Heatmap h) {
-        HeatmapFigure.ColourScale scale = scaleOf(h);
+        return of(h, Scale.FITTED);
+    }
+
+    public static Map<String, HeatmapFigure> of(Heatmap h, Scale s) {
+        HeatmapFigure.ColourScale scale = scaleOf(h, s);
         Map<String, HeatmapFigure> out = new LinkedHashMap<>();
         out.put(h.stem(), observed(h, scale));
         if (h.gaussian() != null) {
@@ -56,7 +80,12 @@ public final class Figures {
      * their first draw when {@code oneDraw} (a mean is smoother than any single map it stands for).
      */
     public static PanelFigure panel(Heatmap h, boolean oneDraw) {
-        HeatmapFigure.ColourScale scale = scaleOf(h);
+        return panel(h, oneDraw, Scale.FITTED);
+    }
+
+    /** {@link #panel(Heatmap, boolean)} with the map and its nulls on the given scale (the z-map keeps its own). */
+    public static PanelFigure panel(Heatmap h, boolean oneDraw, Scale s) {
+        HeatmapFigure.ColourScale scale = scaleOf(h, s);
         java.util.List<HeatmapFigure> panels = new java.util.ArrayList<>();
         panels.add(observed(h, scale));
         if (h.gaussian() != null) {
@@ -100,19 +129,30 @@ public final class Figures {
 
     /** The scale a heatmap's figures share: its off-diagonal values and its nulls' means, min to max. */
     public static HeatmapFigure.ColourScale scaleOf(Heatmap h) {
-        return HeatmapFigure.ColourScale.fitted("phi(i=" + h.i() + ", j=" + h.j() + ")", h.phi(),
-                h.gaussian() == null ? null : h.gaussian().mean(), h.w0() == null ? null : h.w0().mean());
+        return scaleOf(h, Scale.FITTED);
     }
 
-    /** The observed map, on the scale of its figure set. */
+    static HeatmapFigure.ColourScale scaleOf(Heatmap h, Scale s) {
+        String label = "phi(i=" + h.i() + ", j=" + h.j() + ")";
+        return s == Scale.PAPER ? HeatmapFigure.ColourScale.unit(label) : HeatmapFigure.ColourScale.fitted(label,
+                h.phi(), h.gaussian() == null ? null : h.gaussian().mean(), h.w0() == null ? null : h.w0().mean());
+    }
+
+    /** The observed map, on the fitted scale of its figure set. */
     public static HeatmapFigure observed(Heatmap h) {
-        return observed(h, scaleOf(h));
+        return observed(h, Scale.FITTED);
+    }
+
+    /** The observed map, on the given scale. */
+    public static HeatmapFigure observed(Heatmap h, Scale s) {
+        return observed(h, scaleOf(h, s));
     }
 
     static HeatmapFigure observed(Heatmap h, HeatmapFigure.ColourScale scale) {
         return new HeatmapFigure(context(h), "Average over layer pairs a != b: " + average(h.average())
-                + nullsNote(h) + ". The diagonal (a layer against itself) is masked; one colour scale for the map and"
-                + " its nulls.", "layer b", "layer a", h.layers(), h.phi(), scale);
+                + nullsNote(h) + (scale.maskDiagonal() ? ". The diagonal (a layer against itself) is masked; one colour"
+                + " scale for the map and its nulls." : ". The paper's scale, 0 to 1, for the map and its nulls; the"
+                + " diagonal is a layer against itself (phi = 1)."), "layer b", "layer a", h.layers(), h.phi(), scale);
     }
 
     /** A null's mean map, on the scale of its figure set. */
@@ -124,7 +164,8 @@ public final class Figures {
                                     HeatmapFigure.ColourScale scale) {
         return new HeatmapFigure(name + ": " + context(h), "Mean of " + draws + " draws; average over layer pairs"
                 + " a != b: " + average(average) + " (the observed map: " + average(h.average()) + ")."
-                + " The diagonal is masked; the colour scale is the observed map's.", "layer b", "layer a",
+                + (scale.maskDiagonal() ? " The diagonal is masked; the colour scale is the observed map's."
+                : " The paper's scale, 0 to 1, as the observed map's."), "layer b", "layer a",
                 h.layers(), mean, scale);
     }
 

@@ -36,6 +36,7 @@ public final class ReportWriter {
 
     private final Set<String> formats;
     private final Correction correction;
+    private final Figures.Scale scale;
 
     /** @param formats figure formats: "png", "svg"; verdicts are Holm-corrected over the analysis' maps */
     public ReportWriter(Set<String> formats) {
@@ -44,7 +45,13 @@ public final class ReportWriter {
 
     /** @param correction how the verdicts' p-values are adjusted for the family of maps */
     public ReportWriter(Set<String> formats, Correction correction) {
+        this(formats, correction, Figures.Scale.FITTED);
+    }
+
+    /** @param scale how the heatmaps' colours span phi: fitted to each figure set, or the paper's 0..1 */
+    public ReportWriter(Set<String> formats, Correction correction, Figures.Scale scale) {
         this.correction = correction;
+        this.scale = scale;
         for (String f : formats) {
             if (!f.equals("png") && !f.equals("svg")) {
                 throw new IllegalArgumentException("unknown figure format '" + f + "' (png or svg)");
@@ -370,11 +377,11 @@ public final class ReportWriter {
             jobs.add(() -> SpectrumFigure.write(m, dir.resolve(m.module() + ".spectrum"), formats));
         }
         for (Heatmap h : m.heatmaps()) {
-            for (Map.Entry<String, HeatmapFigure> f : Figures.of(h).entrySet()) {
+            for (Map.Entry<String, HeatmapFigure> f : Figures.of(h, scale).entrySet()) {
                 jobs.add(() -> f.getValue().write(dir.resolve(f.getKey()), formats));
             }
             if (h.w0() != null && !h.isControl()) {
-                jobs.add(() -> Figures.panel(h, false).write(dir.resolve(h.stem() + ".panel"), formats));
+                jobs.add(() -> Figures.panel(h, false, scale).write(dir.resolve(h.stem() + ".panel"), formats));
             }
         }
         return jobs;

@@ -133,6 +133,41 @@ class HeatmapFigureTest {
         assertTrue(box(img, Viridis.at(1.0), img.getWidth()).getMaxX() > plotRight);
     }
 
+    /**
+     * The paper's scale: 0..1 for every figure of the set, the diagonal shown at the top colour (phi = 1) and no cell
+     * masked; the panel's z-map keeps its own signed scale.
+     */
+    @Test
+    void thePaperScaleIsZeroToOneWithTheDiagonalShown() throws Exception {
+        try (var cs = io.github.convsim.api.Convsim.open(io.github.convsim.TestData.bertAdapter(),
+                io.github.convsim.TestData.bertBase(), "cpu")) {
+            var r = cs.analyze(io.github.convsim.results.AnalysisOptions.builder().modules("value")
+                    .similarity(io.github.convsim.similarity.SimilaritySettings.builder()
+                            .factors(io.github.convsim.conversion.Factor.A).draws(4).build()).build());
+            var h = r.module("value").heatmap("C_A", io.github.convsim.similarity.Side.LEFT).orElseThrow();
+            var figures = Figures.of(h, Figures.Scale.PAPER);
+            assertEquals(Figures.of(h).keySet(), figures.keySet(), "the same figures, on another scale");
+            for (HeatmapFigure f : figures.values()) {
+                assertEquals(new HeatmapFigure.ColourScale(0, 1, "phi(i=8, j=8)", false), f.scale());
+            }
+            PanelFigure p = Figures.panel(h, false, Figures.Scale.PAPER);
+            assertEquals(figures.get(h.stem()).scale(), p.panels().get(0).scale());
+            assertTrue(p.panels().get(3).scale().diverging());
+            BufferedImage img = figures.get(h.stem()).toImage();
+            int plotRight = img.getWidth() - HeatmapFigure.BAR_ROOM;
+            assertTrue(count(img, HeatmapFigure.UNDEFINED) < 30 * 30, "no masked cell");
+            // 12 diagonal cells at phi = 1, in the colour of the scale's top; every off-diagonal phi (0.01 to 0.05)
+            // sits in the darkest tenth, as in the paper's figures
+            assertTrue(count(img, Viridis.at(1.0)) > 12 * 30 * 30, "diagonal pixels " + count(img, Viridis.at(1.0)));
+            assertTrue(count(img, Viridis.at(1.0)) < 13 * 60 * 60, "only the diagonal (and the bar's top) is 1");
+            Rectangle top = box(img, Viridis.at(1.0), plotRight);
+            assertTrue(top.width > 11 * 40 && Math.abs(top.width - top.height) < 10, "corner to corner: " + top);
+            assertNotNull(box(img, Viridis.at(0.0), plotRight), "off-diagonal cells near the bottom of 0..1");
+            // the fitted default masks the diagonal instead
+            assertTrue(count(Figures.of(h).get(h.stem()).toImage(), HeatmapFigure.UNDEFINED) > 12 * 40 * 40);
+        }
+    }
+
     @Test
     void theWidestAnnotationFitsItsCell() {
         java.awt.Graphics2D g = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics();
