@@ -65,8 +65,9 @@ final class InspectCommand implements Callable<Integer> {
                         r.layer(), r.baseKey(), r.out() + "x" + r.in(), r.rank(), fmt(r.alpha()), fmt(r.scaling()),
                         r.normA(), r.normB(), r.relativeDelta(), r.dora() ? "  DoRA" : "");
             }
-            out.printf(Locale.ROOT, "%n%d modules in %d layers: %s%n", rows.size(),
-                    rows.stream().mapToInt(ModuleSummary::layer).distinct().count(), ckpt.moduleNames());
+            out.printf(Locale.ROOT, "%n%d adapted weights: %s in %d layers%n", rows.size(),
+                    String.join(", ", ckpt.moduleNames()), rows.stream().mapToInt(ModuleSummary::layer).distinct()
+                            .count());
             for (String module : ckpt.moduleNames()) {
                 List<ModuleSummary> of = rows.stream().filter(r -> r.module().equals(module)).toList();
                 if (of.stream().allMatch(r -> r.normB() == 0)) {

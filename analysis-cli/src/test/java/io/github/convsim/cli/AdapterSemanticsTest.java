@@ -63,7 +63,7 @@ class AdapterSemanticsTest {
         CliRunner.Result r = CliRunner.run("inspect", variant("six", c -> c.putArray("layers_to_transform")
                 .add(0).add(1).add(2).add(3).add(4).add(5), n -> n).toString(), "--base", BASE);
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().contains("12 modules in 6 layers"), r.out());
+        assertTrue(r.out().contains("12 adapted weights: query, value in 6 layers"), r.out());
         assertTrue(r.out().contains("layer 7 is not in layers_to_transform [0, 1, 2, 3, 4, 5]"), r.out());
     }
 

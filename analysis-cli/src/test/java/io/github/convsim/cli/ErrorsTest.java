@@ -117,7 +117,7 @@ class ErrorsTest {
     void inspectPrintsTheModuleTable() {
         CliRunner.Result r = CliRunner.run("inspect");
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().contains("24 modules in 12 layers: [query, value]"), r.out());
+        assertTrue(r.out().contains("24 adapted weights: query, value in 12 layers"), r.out());
         assertTrue(r.out().contains("bert.encoder.layer.11.attention.self.value.weight"), r.out());
         assertTrue(r.out().contains("modules_to_save"), r.out());
     }
