@@ -24,7 +24,6 @@ import io.github.convsim.similarity.Heatmap;
 import io.github.convsim.similarity.NullBasisStore;
 import io.github.convsim.similarity.NullModel;
 import io.github.convsim.similarity.PlantedControl;
-import io.github.convsim.similarity.PowerCurve;
 import io.github.convsim.similarity.SimilarityAnalysis;
 import io.github.convsim.similarity.SimilaritySettings;
 import java.io.IOException;
@@ -95,7 +94,7 @@ final class ModulePass {
         List<FactorBases.Pair> w0Control = settings.controls().contains("W0") ? new ArrayList<>() : null;
         Map<String, Double> seconds = new LinkedHashMap<>();
         long plantedBytes = (long) PlantedControl.NOISE.length * PlantedControl.REPETITIONS * layers.size()
-                * NullBasisStore.bytesPerPair(Math.max(largest.out(), largest.in()), keep, 1);
+                * NullBasisStore.bytesPerPair(Math.max(largest.out(), largest.in()), keep, settings.sides().size());
         LayerStream stream = new LayerStream(ckpt, group);
         W0Cache w0Cache = cache == null ? null : W0Cache.of(cache, baseSha256, backend, solveOptions, group > 1);
         String nullParams = (oneRank ? "rank=" + rank : "ranks=" + layers.stream().map(LoraModule::rank).toList())
@@ -103,7 +102,8 @@ final class ModulePass {
                 + " draws=" + settings.draws()
                 + " per-chunk=" + drawsPerChunk + " factors=" + settings.factors() + " drawn=" + drawnFactors
                 + " sides=" + settings.sides() + " w0-null-draws=unscaled planted-noise="
-                + java.util.Arrays.toString(PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS;
+                + java.util.Arrays.toString(PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS
+                + " planted=phi-by-side";
         boolean wantNulls = settings.nulls().contains(NullModel.W0);
         W0Cache.ModuleNulls cachedNulls = w0Cache == null || !wantNulls ? null
                 : w0Cache.moduleNulls(layers, nullParams, settings.factors(), settings.sides()).orElse(null);
@@ -145,14 +145,13 @@ final class ModulePass {
             if (store != null) {
                 // a module of several ranks has no plants (they share one map of one rank): no power curve
                 nulls = new W0Cache.ModuleNulls(similarity.w0NullSamples(layers, store),
-                        planted == null ? new double[0][] : similarity.plantedAverages(rank, planted));
+                        planted == null ? Map.of() : similarity.plantedSamples(layers, planted));
                 if (w0Cache != null) {
                     w0Cache.keepModuleNulls(layers, nullParams, nulls, settings.factors(), settings.sides());
                 }
             }
-            List<Heatmap> maps = similarity.analyze(conv, nulls == null ? null : nulls.w0Null(), w0Control);
-            PowerCurve power = nulls == null || nulls.planted().length == 0 ? null
-                    : similarity.powerCurve(conv, nulls.planted());
+            List<Heatmap> maps = similarity.analyze(conv, nulls == null ? null : nulls.w0Null(),
+                    nulls == null ? Map.of() : nulls.planted(), w0Control);
             add(timings, "similarity", System.nanoTime() - t2);
             Map<String, Object> streaming = new LinkedHashMap<>();
             streaming.put("layers_per_group", group);
@@ -163,7 +162,7 @@ final class ModulePass {
             streaming.put("mode", solveOptions.mode().label());
             streaming.put("seconds", seconds);
             streaming.put("solve_guard", solver.guardSummary());
-            return new Outcome(new ModuleResult(name, solveOptions.mode(), conv.diagnostics(), maps, power,
+            return new Outcome(new ModuleResult(name, solveOptions.mode(), conv.diagnostics(), maps,
                     spectrum[0]), streaming);
         } catch (CheckpointException e) {
             throw e; // a bad input found while streaming (a NaN in W0, say): its own message, not the temp file's
@@ -190,11 +189,11 @@ final class ModulePass {
         return new ModuleSpectrum(first.module().layer(), w0Values, svds.get(k).s(), svds.get(k + 1).s());
     }
 
-    /** The planted controls' left bases: on the heap when small, spilling to a temporary file like the W0 null's. */
+    /** The planted controls' bases: on the heap when small, spilling to a temporary file like the W0 null's. */
     private NullBasisStore plantedStore(long bytes, int keep) throws IOException {
-        Set<io.github.convsim.similarity.Side> left = Set.of(io.github.convsim.similarity.Side.LEFT);
-        return bytes > memory / 8 ? NullBasisStore.spilling(left, keep, Path.of(System.getProperty("java.io.tmpdir")))
-                : NullBasisStore.inMemory(left, keep);
+        Set<io.github.convsim.similarity.Side> sides = Set.copyOf(similarity.settings().sides());
+        return bytes > memory / 8 ? NullBasisStore.spilling(sides, keep, Path.of(System.getProperty("java.io.tmpdir")))
+                : NullBasisStore.inMemory(sides, keep);
     }
 
     /** Null when there is no W0 null; on the heap when its bases are small; spilling to a temporary file otherwise. */
@@ -203,7 +202,7 @@ final class ModulePass {
         if (!settings.nulls().contains(NullModel.W0)) {
             return null;
         }
-        Set<io.github.convsim.similarity.Side> sides = Set.copyOf(settings.sides());
+        Set<io.github.convsim.similarity.Side> sides = Set.copyOf(similarity.settings().sides());
         return bytes > memory / 8
                 ? NullBasisStore.spilling(sides, keep, Path.of(System.getProperty("java.io.tmpdir")))
                 : NullBasisStore.inMemory(sides, keep);

@@ -131,8 +131,11 @@ final class W0Cache implements FactorCache {
         cache.write(key(m, "w0-singular-values", ""), new Payload(s.length * 8 + 8).putDoubles(s).bytes());
     }
 
-    /** A module's W0 null as the heatmaps read it (phi by factor, side and draw) and its planted controls' averages. */
-    record ModuleNulls(Map<Factor, Map<Side, double[][][]>> w0Null, double[][] planted) {}
+    /**
+     * A module's W0 null as the heatmaps read it (phi by factor, side and draw) and its planted controls' phi by side
+     * and draw (empty where none were planted).
+     */
+    record ModuleNulls(Map<Factor, Map<Side, double[][][]>> w0Null, Map<Side, double[][][]> planted) {}
 
     /** The module's nulls, when stored for exactly these layers (in order) and parameters. */
     Optional<ModuleNulls> moduleNulls(List<LoraModule> layers, String params, List<Factor> factors, List<Side> sides) {
@@ -147,9 +150,11 @@ final class W0Cache implements FactorCache {
                 p.putMaps(nulls.w0Null().get(f).get(side));
             }
         }
-        p.putInt(nulls.planted().length);
-        for (double[] level : nulls.planted()) {
-            p.putDoubles(level);
+        p.putInt(nulls.planted().isEmpty() ? 0 : 1);
+        if (!nulls.planted().isEmpty()) {
+            for (Side side : sides) {
+                p.putMaps(nulls.planted().get(side));
+            }
         }
         cache.write(moduleKey(layers, params), p.bytes());
     }
@@ -173,9 +178,15 @@ final class W0Cache implements FactorCache {
             }
             w0Null.put(f, bySide);
         }
-        double[][] planted = new double[Payload.getInt(b)][];
-        for (int e = 0; e < planted.length; e++) {
-            planted[e] = Payload.getDoubles(b);
+        Map<Side, double[][][]> planted = new EnumMap<>(Side.class);
+        int hasPlants = Payload.getInt(b);
+        if (hasPlants != 0 && hasPlants != 1) {
+            throw new IllegalArgumentException("cache payload: planted controls flagged " + hasPlants);
+        }
+        for (int k = 0; k < hasPlants; k++) {
+            for (Side side : sides) {
+                planted.put(side, Payload.getMaps(b));
+            }
         }
         if (b.hasRemaining()) {
             throw new IllegalArgumentException("cache payload: " + b.remaining() + " bytes left over");

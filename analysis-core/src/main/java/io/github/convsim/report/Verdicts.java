@@ -19,14 +19,10 @@ public final class Verdicts {
     /** Every map of the analysis judged as one family (see {@link MapVerdict#judge}). */
     public static List<MapVerdict> of(AnalysisResult r, Correction correction) {
         List<Heatmap> all = new ArrayList<>();
-        java.util.Map<String, PowerCurve> power = new java.util.HashMap<>();
         for (ModuleResult m : r.modules()) {
             all.addAll(m.heatmaps());
-            if (m.power() != null) {
-                power.put(m.module(), m.power());
-            }
         }
-        return MapVerdict.judge(all, power, correction, MapVerdict.ALPHA);
+        return MapVerdict.judge(all, correction, MapVerdict.ALPHA);
     }
 
     /** One map judged alone (no correction): for a single map in a notebook. */
@@ -96,9 +92,13 @@ public final class Verdicts {
     static String powerClause(MapVerdict v) {
         PowerCurve.Detectable d = v.power();
         if (d == null) {
-            String why = v.map().mixedRanks() && v.map().side() == io.github.convsim.similarity.Side.LEFT
+            io.github.convsim.similarity.Side side = v.map().side();
+            String why = v.map().mixedRanks() && side == io.github.convsim.similarity.Side.LEFT
                     ? " (planted controls share one map of one rank, and these layers have ranks "
-                            + v.map().rankRange() + ")" : "";
+                            + v.map().rankRange() + ")"
+                    : v.map().subject().equals("C_dW") && side == io.github.convsim.similarity.Side.RIGHT
+                            ? " (planted controls share a conversion matrix, and C_dW's right singular vectors are A's"
+                                    + " row space whatever W0 is)" : "";
             return "its power was not estimated" + why + ", so a 'no' says no shared map was detected, not that there"
                     + " is none";
         }

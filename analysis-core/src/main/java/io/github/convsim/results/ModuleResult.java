@@ -7,14 +7,14 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * One module's analysis: the mode it was solved in, per-layer diagnostics, every heatmap, what its test could detect
- * (null where the W0 null was not computed), and the spectra of its first layer (null where not computed).
+ * One module's analysis: the mode it was solved in, per-layer diagnostics, every heatmap (each with its nulls and what
+ * its test could detect), and the spectra of its first layer (null where not computed).
  */
 public record ModuleResult(String module, SolveMode mode, List<LayerDiagnostics> diagnostics, List<Heatmap> heatmaps,
-                           io.github.convsim.similarity.PowerCurve power, ModuleSpectrum spectrum) {
+                           ModuleSpectrum spectrum) {
 
     public ModuleResult(String module, SolveMode mode, List<LayerDiagnostics> diagnostics, List<Heatmap> heatmaps) {
-        this(module, mode, diagnostics, heatmaps, null, null);
+        this(module, mode, diagnostics, heatmaps, null);
     }
 
     /** The heatmap of a subject ("C_A", "C_B", "C_dW", "A^T", "B", "W0") on a side, if computed. */

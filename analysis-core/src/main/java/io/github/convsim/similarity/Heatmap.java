@@ -15,10 +15,13 @@ package io.github.convsim.similarity;
  * @param analytic  E[phi] for independent uniformly random subspaces, max(i, j) / n
  * @param gaussian  the paper's Gaussian baseline over K seeded draws; null if not computed
  * @param w0        the W0 null (Gaussian factors of the same shapes through the same W0 solves); null if not computed
+ * @param power     what a test of this map against its W0 null could detect: the averages, over the same cells as the
+ *                  map, of planted controls that share one conversion matrix across layers ({@link PlantedControl});
+ *                  null where not estimated (no plants drawn, or none that speak for this map)
  */
 public record Heatmap(String module, String subject, Side side, int i, int j, int dimension, int[] layers,
                       int[] ranks, double[][] phi, double average, double[][] grassmann, double analytic,
-                      NullDistribution gaussian, NullDistribution w0) {
+                      NullDistribution gaussian, NullDistribution w0, PowerCurve power) {
 
     /** File-name stem of this map's figure: {@code <module>.<factor>.<side>.i<I>-j<J>}. */
     public String stem() {

@@ -46,14 +46,11 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
         return status == Status.TESTED || status == Status.DUPLICATE ? (exceeds ? "yes" : "no") : "n/a";
     }
 
-    /** Judges every map of one analysis (or comparison) as one family, without power. */
+    /**
+     * Judges every map of one analysis as one family; a map's power comes from its own planted controls ({@link
+     * Heatmap#power}; not estimated where it has none).
+     */
     public static List<MapVerdict> judge(List<Heatmap> maps, Correction correction, double alpha) {
-        return judge(maps, Map.of(), correction, alpha);
-    }
-
-    /** Judges every map as one family; {@code power} holds each module's planted controls (absent: not estimated). */
-    public static List<MapVerdict> judge(List<Heatmap> maps, Map<String, PowerCurve> power, Correction correction,
-                                         double alpha) {
         Map<Heatmap, Excluded> excluded = new IdentityHashMap<>();
         Map<Heatmap, Heatmap> duplicates = new IdentityHashMap<>();
         List<Heatmap> family = new ArrayList<>();
@@ -87,10 +84,8 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
             Heatmap dup = duplicates.get(h);
             Integer kd = dup == null ? null : index.get(dup);
             double mc = h.w0() == null ? Double.NaN : h.w0().pMonteCarlo(h.average());
-            PowerCurve curve = power.get(h.module());
-            PowerCurve.Detectable detectable = curve != null && h.w0() != null && h.side() == Side.LEFT
-                    && curve.appliesTo().contains(h.subject()) && (k != null || dup != null)
-                    ? curve.detectable(h.w0(), alpha / Math.max(1, family.size())) : null;
+            PowerCurve.Detectable detectable = h.power() != null && h.w0() != null && (k != null || dup != null)
+                    ? h.power().detectable(h.w0(), alpha / Math.max(1, family.size())) : null;
             if (k != null) {
                 out.add(new MapVerdict(h, Status.TESTED, "", p[k], mc, adjusted[k], correction, alpha, family.size(),
                         adjusted[k] < alpha, null, detectable, gaussian.get(h)));

@@ -169,34 +169,42 @@ public final class SimilarityAnalysis {
     }
 
     /**
-     * The module's power curve from its planted controls' bases (left side, the heatmaps' i and j). It speaks for C_A,
-     * and through a square W0 for C_B and C_dW too: their plants M + W0^-1 noise and their nulls W0^-1 Gaussian have
-     * the same distributions.
+     * The planted controls' phi, [draw][layer a][layer b] (draw {@link PlantedControl#draw}), by side, from their
+     * bases at the heatmaps' i and j.
      */
-    public PowerCurve powerCurve(ModuleConversion conv, NullBasisStore planted) {
-        return powerCurve(conv, plantedAverages(heatmapRank(conv.modules()), planted));
-    }
-
-    /** The power curve from the planted controls' average similarities, [noise level][repetition]. */
-    public PowerCurve powerCurve(ModuleConversion conv, double[][] averages) {
-        java.util.Set<String> applies = conv.equationA() == Equation.W0_X ? java.util.Set.of("C_A", "C_B", "C_dW")
-                : java.util.Set.of("C_A");
-        return new PowerCurve(PlantedControl.NOISE.clone(), averages, applies);
-    }
-
-    /** The planted controls' average similarities, [noise level][repetition], from their bases (left side). */
-    public double[][] plantedAverages(int rank, NullBasisStore planted) {
+    public Map<Side, double[][][]> plantedSamples(List<LoraModule> layers, NullBasisStore planted) {
+        int rank = heatmapRank(layers);
         int i = settings.iFor(rank);
         int j = settings.jFor(rank);
-        double[][][] phi = phiEach(PlantedControl.NOISE.length * PlantedControl.REPETITIONS,
-                d -> planted.get(Factor.A, d).stream().map(p -> p.side(Side.LEFT)).toList(), i, j);
+        Map<Side, double[][][]> out = new EnumMap<>(Side.class);
+        for (Side side : settings.sides()) {
+            out.put(side, phiEach(PlantedControl.NOISE.length * PlantedControl.REPETITIONS,
+                    d -> planted.get(Factor.A, d).stream().map(p -> p.side(side)).toList(), i, j));
+        }
+        return out;
+    }
+
+    /**
+     * Whether the plants (C_A planted as M + solve(noise), M shared by all layers) speak for a conversion map: for C_A
+     * on either side, and through a square W0 for C_B (whose plants and W0 null have C_A's distributions) and, on the
+     * left, for C_dW. C_dW's right singular vectors are A's row space whatever W0 is, which the plants do not model.
+     */
+    static boolean plantsSpeakFor(Factor f, Side side, Equation equationA) {
+        return f == Factor.A || equationA == Equation.W0_X && (f == Factor.B || side == Side.LEFT);
+    }
+
+    /**
+     * The power curve of a map from the plants' phi, averaged over the map's own cells: where the map is undefined (a
+     * layer with a zero B) the plants' cells are left out too, as the W0 null's are.
+     */
+    static PowerCurve powerCurve(String subject, double[][][] plantedPhi) {
         double[][] averages = new double[PlantedControl.NOISE.length][PlantedControl.REPETITIONS];
         for (int e = 0; e < averages.length; e++) {
             for (int k = 0; k < PlantedControl.REPETITIONS; k++) {
-                averages[e][k] = SubspaceSimilarity.averageOffDiagonal(phi[PlantedControl.draw(e, k)]);
+                averages[e][k] = SubspaceSimilarity.averageOffDiagonal(plantedPhi[PlantedControl.draw(e, k)]);
             }
         }
-        return averages;
+        return new PowerCurve(PlantedControl.NOISE.clone(), averages, Set.of(subject));
     }
 
     /**
@@ -248,15 +256,26 @@ public final class SimilarityAnalysis {
      * control's bases (null: no W0 control).
      */
     public List<Heatmap> analyze(ModuleConversion conv, NullBasisStore w0Null, List<FactorBases.Pair> w0Control) {
-        return analyze(conv, w0Null == null ? null : w0NullSamples(conv.modules(), w0Null), w0Control);
+        return analyze(conv, w0Null, null, w0Control);
+    }
+
+    /**
+     * As {@link #analyze(ModuleConversion, NullBasisStore, List)}, with the planted controls' bases ({@link
+     * #samplePlanted}; null: none), which give each map they speak for its power curve.
+     */
+    public List<Heatmap> analyze(ModuleConversion conv, NullBasisStore w0Null, NullBasisStore planted,
+                                 List<FactorBases.Pair> w0Control) {
+        return analyze(conv, w0Null == null ? null : w0NullSamples(conv.modules(), w0Null),
+                planted == null ? Map.of() : plantedSamples(conv.modules(), planted), w0Control);
     }
 
     /**
      * All heatmaps of one module from its conversion matrices, the W0 null's phi samples by factor and side (null: no
-     * W0 null; see {@link #w0NullSamples}) and the W0 control's bases (null: no W0 control).
+     * W0 null; see {@link #w0NullSamples}), the planted controls' phi samples by side (empty: no power; see {@link
+     * #plantedSamples}) and the W0 control's bases (null: no W0 control).
      */
     public List<Heatmap> analyze(ModuleConversion conv, Map<Factor, Map<Side, double[][][]>> w0Null,
-                                 List<FactorBases.Pair> w0Control) {
+                                 Map<Side, double[][][]> planted, List<FactorBases.Pair> w0Control) {
         List<LoraModule> modules = conv.modules();
         checkPrefixes(conv.module(), modules);
         int rank = heatmapRank(modules);
@@ -270,8 +289,10 @@ public final class SimilarityAnalysis {
             for (Side side : settings.sides()) {
                 List<SubspaceBasis> bases = observed.get(f).stream().map(p -> p.side(side)).toList();
                 double[][][] samples = w0Null == null ? null : w0Null.get(f).get(side);
+                double[][][] plants = samples == null || !plantsSpeakFor(f, side, conv.equationA()) ? null
+                        : planted.get(side);
                 maps.add(heatmap(conv.module(), "C_" + f.label(), side, i, j, layers, loraRanks, bases,
-                        samples != null && samples.length > 0 ? samples : null));
+                        samples != null && samples.length > 0 ? samples : null, plants));
             }
         }
         maps.addAll(controls(conv, w0Control, layers, loraRanks, i, j));
@@ -281,10 +302,11 @@ public final class SimilarityAnalysis {
     /**
      * One map from its layers' bases, with its nulls ({@code w0Samples}: the W0 null's phi by draw, or null). Cells
      * where phi is undefined (a layer whose factor has rank below i or j, a zero B say) are left out of the nulls'
-     * draws too, so the observed average and the nulls' averages are over the same pairs of layers.
+     * draws too, so the observed average and the nulls' averages are over the same pairs of layers, and out of the
+     * planted controls' ({@code plantedPhi}: by draw, or null where they do not speak for the map) for its power.
      */
     private Heatmap heatmap(String module, String subject, Side side, int i, int j, int[] layers, int[] loraRanks,
-                            List<SubspaceBasis> bases, double[][][] w0Samples) {
+                            List<SubspaceBasis> bases, double[][][] w0Samples, double[][][] plantedPhi) {
         int dim = bases.get(0).dimension();
         int available = bases.get(0).vectors().cols();
         if (i > available || j > available) {
@@ -302,8 +324,10 @@ public final class SimilarityAnalysis {
                 : NullDistribution.of(NullModel.W0.label(), undefinedLike(w0Samples, phi));
         double analytic = settings.nulls().contains(NullModel.ANALYTIC)
                 ? SubspaceSimilarity.analyticExpectation(dim, i, j) : Double.NaN;
+        PowerCurve power = w0 == null || plantedPhi == null ? null
+                : powerCurve(subject, undefinedLike(plantedPhi, phi));
         return new Heatmap(module, subject, side, i, j, dim, layers, loraRanks, phi,
-                SubspaceSimilarity.averageOffDiagonal(phi), grassmann, analytic, gaussian, w0);
+                SubspaceSimilarity.averageOffDiagonal(phi), grassmann, analytic, gaussian, w0, power);
     }
 
     /** Bytes of stacked bases held at once while phi of many draws is computed: 64 MiB, or a sixteenth of the heap. */
@@ -397,7 +421,7 @@ public final class SimilarityAnalysis {
                             int[] layers, int[] loraRanks, int i, int j) {
         for (Side side : settings.sides()) {
             out.add(heatmap(module, subject, side, i, j, layers, loraRanks, bases.stream().map(p -> p.side(side))
-                    .toList(), null));
+                    .toList(), null, null));
         }
     }
 

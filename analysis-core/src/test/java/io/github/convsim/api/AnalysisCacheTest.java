@@ -72,7 +72,9 @@ class AnalysisCacheTest {
         ReportWriter.similarityTable(r).write().csv(out);
         ReportWriter.diagnosticsTable(r).write().csv(out);
         for (ModuleResult m : r.modules()) {
-            out.write(Arrays.deepToString(m.power().averages()));
+            for (var h : m.heatmaps()) {
+                out.write(h.power() == null ? "no power" : Arrays.deepToString(h.power().averages()));
+            }
             out.write(Arrays.toString(m.spectrum().w0()) + Arrays.toString(m.spectrum().cA())
                     + Arrays.toString(m.spectrum().cB()));
         }

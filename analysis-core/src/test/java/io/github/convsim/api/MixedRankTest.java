@@ -102,7 +102,9 @@ class MixedRankTest {
     @Test
     void theW0NullIsDrawnAtEachLayersRankAndPowerIsNotEstimated() {
         ModuleResult query = whole.modules().get(0);
-        assertNull(query.power(), "plants share one map of one rank: none for a module of two ranks");
+        for (Heatmap h : query.heatmaps()) {
+            assertNull(h.power(), "plants share one map of one rank: none for a module of two ranks");
+        }
         Heatmap b = query.heatmap("C_B", Side.LEFT).orElseThrow();
         Heatmap dw = query.heatmap("C_dW", Side.LEFT).orElseThrow();
         assertNotNull(b.w0());

@@ -89,6 +89,13 @@ class StreamingTest {
                     assertCells(x.w0().lo(), y.w0().lo());
                     assertCells(x.w0().hi(), y.w0().hi());
                 }
+                // the planted controls are seeded per layer: the same power curve whatever the grouping
+                assertEquals(x.power() == null, y.power() == null, x.subject());
+                if (x.power() != null) {
+                    for (int e = 0; e < x.power().averages().length; e++) {
+                        assertArrayEquals(x.power().averages()[e], y.power().averages()[e], 1e-12);
+                    }
+                }
             }
         }
     }

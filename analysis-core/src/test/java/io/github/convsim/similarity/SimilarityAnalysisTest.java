@@ -69,31 +69,48 @@ class SimilarityAnalysisTest extends CpuBackendTest {
         SimilarityAnalysis analysis = new SimilarityAnalysis(backend, settings);
         Heatmap b;
         double[][][] drawn;
-        try (NullBasisStore store = NullBasisStore.inMemory(Set.of(Side.LEFT), 2)) {
+        double[][][] plants;
+        try (NullBasisStore store = NullBasisStore.inMemory(Set.of(Side.LEFT), 2);
+             NullBasisStore planted = NullBasisStore.inMemory(Set.of(Side.LEFT), 2)) {
             analysis.sampleW0Null(solver, conv.systems(), conv.equationA(), analysis.w0NullFactors(layers), 4, store);
+            analysis.samplePlanted(solver, conv.systems(), conv.equationA(), planted);
             drawn = analysis.w0NullSamples(layers, store).get(Factor.B).get(Side.LEFT);
-            b = analysis.analyze(conv, store, null).get(0);
+            plants = analysis.plantedSamples(layers, planted).get(Side.LEFT);
+            b = analysis.analyze(conv, store, planted, null).get(0);
         }
         assertEquals(List.of(2), b.layersLeftOut());
         assertTrue(Double.isNaN(b.phi()[2][0]) && Double.isNaN(b.phi()[0][2]));
         for (int d = 0; d < drawn.length; d++) {
-            double sum = 0;
-            int n = 0;
-            for (int x = 0; x < 5; x++) {
-                for (int y = x + 1; y < 5; y++) {
-                    if (x != 2 && y != 2) {
-                        sum += drawn[d][x][y];
-                        n++;
-                    }
-                }
-            }
-            assertEquals(sum / n, b.w0().averages()[d], 1e-15, "draw " + d + ": the pairs without layer 2");
+            assertEquals(withoutLayer2(drawn[d]), b.w0().averages()[d], 1e-15, "draw " + d + ": the pairs without layer 2");
             assertNotEquals(SubspaceSimilarity.averageOffDiagonal(drawn[d]), b.w0().averages()[d], 1e-12);
+        }
+        // the plants' averages, which give the map's power, leave the same layer out
+        for (int e = 0; e < PlantedControl.NOISE.length; e++) {
+            for (int k = 0; k < PlantedControl.REPETITIONS; k++) {
+                double[][] plant = plants[PlantedControl.draw(e, k)];
+                assertEquals(withoutLayer2(plant), b.power().averages()[e][k], 1e-15, "plant " + e + ", " + k);
+                assertNotEquals(SubspaceSimilarity.averageOffDiagonal(plant), b.power().averages()[e][k], 1e-12);
+            }
         }
         assertTrue(Double.isNaN(b.gaussian().mean()[2][0]) && !Double.isNaN(b.gaussian().mean()[1][0]));
         String sentence = io.github.convsim.report.Verdicts.interpretation(b);
         assertTrue(sentence.startsWith("m C_B (left, i=2, j=2): average " + String.format(java.util.Locale.ROOT,
                 "%.4f", b.average()) + " without layer 2 (its C_B has rank below i or j"), sentence);
+    }
+
+    /** The mean of phi over the pairs of the 5 layers a < b that leave out layer 2. */
+    private static double withoutLayer2(double[][] phi) {
+        double sum = 0;
+        int n = 0;
+        for (int x = 0; x < 5; x++) {
+            for (int y = x + 1; y < 5; y++) {
+                if (x != 2 && y != 2) {
+                    sum += phi[x][y];
+                    n++;
+                }
+            }
+        }
+        return sum / n;
     }
 
     @Test
