@@ -131,7 +131,8 @@ final class CondLoraCommand implements Runnable {
                     options.put("ridge", in.ridge);
                     options.put("draws", draws);
                     options.put("seed", seed);
-                    Provenance prov = provenance(ckpt, cpu, options, (System.nanoTime() - t0) / 1e9);
+                    Provenance prov = provenance("convsim condlora fit", ckpt, cpu, options,
+                            (System.nanoTime() - t0) / 1e9);
                     Map<String, String> notFitted = CondLoraFit.unfittable(ckpt);
                     Path written = output.commit(dir -> CondLoraReport.write(fits, notFitted, prov, dir));
                     var o = spec.commandLine().getOut();
@@ -191,14 +192,20 @@ final class CondLoraCommand implements Runnable {
                 CondLoraExport.requireExportable(ckpt);
                 Backends.Choice cpu = Backends.select("cpu");
                 try {
+                    long t0 = System.nanoTime();
                     // an export judges nothing: the fewest null draws, no plants
                     List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(),
                             new CondLoraSettings(in.ridge, 2, 0).withPower(false));
+                    Map<String, Object> options = new LinkedHashMap<>();
+                    options.put("as", format);
+                    options.put("ridge", in.ridge);
+                    Provenance prov = provenance("convsim condlora export", ckpt, cpu, options,
+                            (System.nanoTime() - t0) / 1e9);
                     Path written = output.commit(dir -> {
                         if (format.equals("condlora")) {
-                            CondLoraExport.writeCondLora(dir, ckpt.config(), ckpt.adapterWeights(), fits);
+                            CondLoraExport.writeCondLora(dir, ckpt.config(), ckpt.adapterWeights(), fits, prov);
                         } else {
-                            CondLoraExport.writeLora(dir, ckpt, fits);
+                            CondLoraExport.writeLora(dir, ckpt, fits, prov);
                         }
                     });
                     if (quiet) {
@@ -227,9 +234,9 @@ final class CondLoraCommand implements Runnable {
         }
     }
 
-    static Provenance provenance(LoraCheckpoint ckpt, Backends.Choice backend, Map<String, Object> options,
-                                 double seconds) throws IOException {
-        return Provenance.of("convsim condlora fit", backend, Provenance.inputsOf(List.of(ckpt)), options,
+    static Provenance provenance(String tool, LoraCheckpoint ckpt, Backends.Choice backend,
+                                 Map<String, Object> options, double seconds) throws IOException {
+        return Provenance.of(tool, backend, Provenance.inputsOf(List.of(ckpt)), options,
                 Map.of("fit", seconds), MemoryUse.resources());
     }
 }

@@ -4,10 +4,13 @@ import io.github.convsim.linalg.Backends;
 import io.github.convsim.model.BaseMatch;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.report.AtomicOutput;
+import io.github.convsim.results.Provenance;
 import io.github.convsim.synth.PlantedAdapter;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -66,7 +69,14 @@ final class PlantCommand implements Callable<Integer> {
         Backends.Choice cpu = Backends.select("cpu");
         try (AtomicOutput output = AtomicOutput.prepare(out, force, "plant", List.of(adapterDir, basePath));
              LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, BaseMatch.BaseCheck.STRICT)) {
-            Path written = output.commit(d -> PlantedAdapter.write(ckpt, cpu.backend(), noise, seed, d));
+            Map<String, Object> options = new LinkedHashMap<>();
+            options.put("adapter", adapterDir.toAbsolutePath().normalize().toString());
+            options.put("base", basePath.toAbsolutePath().normalize().toString());
+            options.put("noise", noise);
+            options.put("seed", seed);
+            Provenance provenance = Provenance.of("convsim plant", cpu, Provenance.inputsOf(List.of(ckpt)), options,
+                    Map.of(), Map.of());
+            Path written = output.commit(d -> PlantedAdapter.write(ckpt, cpu.backend(), noise, seed, d, provenance));
             if (!quiet) {
                 spec.commandLine().getOut().printf(Locale.ROOT, "planted adapter (noise %.3g, seed %d, %d modules):"
                         + " %s%n", noise, seed, ckpt.moduleNames().size(), written);

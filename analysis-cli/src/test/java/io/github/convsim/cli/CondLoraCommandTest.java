@@ -106,6 +106,15 @@ class CondLoraCommandTest {
         assertEquals(1 - err * err, q.get("share_of_update_reproduced").asDouble(), 1e-12);
         assertTrue(r.out().contains("query: reproduces "), r.out());
         Path source = CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8/adapter_model.safetensors");
+        // and how it was made: the source's and the base's hashes, the options
+        JsonNode prov = record.get("provenance");
+        assertEquals("convsim condlora export", prov.get("tool").asText());
+        assertEquals("lora", prov.get("options").get("as").asText());
+        java.util.Map<String, String> hashes = new java.util.HashMap<>();
+        prov.get("inputs").forEach(i -> hashes.put(i.get("role").asText(), i.get("sha256").asText()));
+        assertEquals(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(java.nio.file.Files.readAllBytes(source))), hashes.get("adapter_weights"));
+        assertEquals(java.util.Set.of("adapter_config", "adapter_weights", "base_weights"), hashes.keySet());
         try (var src = io.github.convsim.io.SafetensorsFile.open(source);
              var out = io.github.convsim.io.SafetensorsFile.open(lora.resolve("adapter_model.safetensors"))) {
             for (String head : java.util.List.of("base_model.model.classifier.weight", "base_model.model.classifier.bias")) {

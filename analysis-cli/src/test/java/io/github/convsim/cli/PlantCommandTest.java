@@ -55,14 +55,28 @@ class PlantCommandTest {
 
     /** -q, as every command that writes files takes it: nothing on stdout, the adapter written. */
     @Test
-    void quietPrintsNothing() {
+    void quietPrintsNothing() throws Exception {
         Path out = dir.resolve("quiet");
         CliRunner.Result r = CliRunner.run("plant", "--out", out.toString(), "-q");
         assertEquals(0, r.exit(), r.err());
         assertEquals("", r.out());
         assertTrue(java.nio.file.Files.isRegularFile(out.resolve("adapter_model.safetensors")));
+        // beside it, how it was made: noise, seed and the hashes of the adapter and base it came from
+        JsonNode record = new ObjectMapper().readTree(out.resolve("convsim_plant.json").toFile());
+        assertEquals(0.1, record.get("noise").asDouble());
+        assertEquals(1, record.get("seed").asLong());
+        java.util.Map<String, String> hashes = new java.util.HashMap<>();
+        record.get("provenance").get("inputs").forEach(i -> hashes.put(i.get("role").asText(),
+                i.get("sha256").asText()));
+        assertEquals(sha256(java.nio.file.Path.of(BASE)), hashes.get("base_weights"));
+        assertEquals(java.util.Set.of("adapter_config", "adapter_weights", "base_weights"), hashes.keySet());
         CliRunner.Result loud = CliRunner.run("plant", "--out", out.toString());
         assertTrue(loud.out().startsWith("planted adapter (noise 0.100, seed 1, 2 modules): "), loud.out());
+    }
+
+    private static String sha256(java.nio.file.Path file) throws Exception {
+        return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                .digest(java.nio.file.Files.readAllBytes(file)));
     }
 
     @Test

@@ -14,6 +14,7 @@ import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
 import io.github.convsim.pipeline.LayerGroups;
 import io.github.convsim.pipeline.LayerStream;
+import io.github.convsim.results.Provenance;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,6 +49,12 @@ public final class CondLoraExport {
      */
     public static void writeCondLora(Path dir, PeftConfig source, WeightSource sourceWeights, List<ModuleFit> fits)
             throws IOException {
+        writeCondLora(dir, source, sourceWeights, fits, null);
+    }
+
+    /** As {@link #writeCondLora(Path, PeftConfig, WeightSource, List)}, {@code provenance} (or null) in the record. */
+    public static void writeCondLora(Path dir, PeftConfig source, WeightSource sourceWeights, List<ModuleFit> fits,
+                                     Provenance provenance) throws IOException {
         requireUnfused(fits.stream().flatMap(f -> f.layers().stream()).toList());
         Set<String> fitted = new LinkedHashSet<>();
         fits.forEach(f -> fitted.add(f.module()));
@@ -70,7 +77,7 @@ public final class CondLoraExport {
         ObjectNode config = baseConfig(source, fits);
         config.put("peft_type", PeftConfig.CONDLORA);
         writeJson(dir.resolve("adapter_config.json"), config);
-        writeJson(dir.resolve(RECORD), record(source, fits, "condlora"));
+        writeJson(dir.resolve(RECORD), record(source, fits, "condlora", provenance));
     }
 
     /**
@@ -79,6 +86,12 @@ public final class CondLoraExport {
      * must have its fit: the export replaces every module's LoRA, and one left out would be silently dropped.
      */
     public static void writeLora(Path dir, LoraCheckpoint source, List<ModuleFit> fits) throws IOException {
+        writeLora(dir, source, fits, null);
+    }
+
+    /** As {@link #writeLora(Path, LoraCheckpoint, List)}, {@code provenance} (or null) in the record. */
+    public static void writeLora(Path dir, LoraCheckpoint source, List<ModuleFit> fits, Provenance provenance)
+            throws IOException {
         Set<String> fitted = new LinkedHashSet<>();
         fits.forEach(f -> fitted.add(f.module()));
         requireEvery(new LinkedHashSet<>(source.moduleNames().stream().filter(m -> !fitted.contains(m)).toList()));
@@ -102,10 +115,10 @@ public final class CondLoraExport {
         ObjectNode config = baseConfig(source.config(), fits);
         config.put("peft_type", "LORA");
         writeJson(dir.resolve("adapter_config.json"), config);
-        writeJson(dir.resolve(RECORD), record(source.config(), fits, "lora"));
+        writeJson(dir.resolve(RECORD), record(source.config(), fits, "lora", provenance));
     }
 
-    /** The file beside an export recording what it reproduces of the source. */
+    /** The file beside an export recording what it reproduces of the source, and how it was made (provenance). */
     public static final String RECORD = "convsim_export.json";
 
     /**
@@ -116,7 +129,7 @@ public final class CondLoraExport {
         return 1 - f.dwError() * f.dwError();
     }
 
-    private static ObjectNode record(PeftConfig source, List<ModuleFit> fits, String as) {
+    private static ObjectNode record(PeftConfig source, List<ModuleFit> fits, String as, Provenance provenance) {
         ObjectNode r = JSON.createObjectNode();
         r.put("written_by", "convsim condlora export");
         r.put("as", as);
@@ -130,6 +143,9 @@ public final class CondLoraExport {
             putNumber(m, "r2_A", f.r2A());
             putNumber(m, "r2_B", f.r2B());
             m.put("layers", f.perLayer().size());
+        }
+        if (provenance != null) {
+            r.set("provenance", JSON.valueToTree(provenance.asMap()));
         }
         return r;
     }

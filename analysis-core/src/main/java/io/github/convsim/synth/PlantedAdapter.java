@@ -11,6 +11,7 @@ import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.Precision;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
+import io.github.convsim.results.Provenance;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,9 +32,21 @@ import java.util.TreeMap;
 public final class PlantedAdapter {
     private PlantedAdapter() {}
 
+    /** The file beside a planted adapter that records how it was made: noise, seed and the source's provenance. */
+    public static final String RECORD = "convsim_plant.json";
+
     /** Writes the planted adapter (adapter_config.json and adapter_model.safetensors) into {@code dir}. */
     public static void write(LoraCheckpoint source, LinalgBackend backend, double noise, long seed, Path dir)
             throws IOException {
+        write(source, backend, noise, seed, dir, null);
+    }
+
+    /**
+     * As {@link #write(LoraCheckpoint, LinalgBackend, double, long, Path)}, and where {@code provenance} is given (the
+     * source adapter's and base's hashes, options, versions) {@link #RECORD} beside it.
+     */
+    public static void write(LoraCheckpoint source, LinalgBackend backend, double noise, long seed, Path dir,
+                             Provenance provenance) throws IOException {
         if (!(noise >= 0) || Double.isInfinite(noise)) {
             throw new IllegalArgumentException("--noise must be a non-negative number, got " + noise);
         }
@@ -80,6 +93,15 @@ public final class PlantedAdapter {
         w.write(dir.resolve("adapter_model.safetensors"));
         byte[] config = Files.readAllBytes(source.config().file());
         AtomicFile.write(dir.resolve("adapter_config.json"), out -> out.write(config));
+        if (provenance != null) {
+            Map<String, Object> record = new java.util.LinkedHashMap<>();
+            record.put("written_by", "convsim plant");
+            record.put("noise", noise);
+            record.put("seed", seed);
+            record.put("provenance", provenance.asMap());
+            AtomicFile.write(dir.resolve(RECORD), out -> new com.fasterxml.jackson.databind.ObjectMapper()
+                    .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValue(out, record));
+        }
     }
 
     /** The adapter's own key of a layer's lora_A. */
