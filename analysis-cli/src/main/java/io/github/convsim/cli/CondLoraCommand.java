@@ -203,9 +203,10 @@ final class CondLoraCommand implements Runnable {
                             (System.nanoTime() - t0) / 1e9);
                     Path written = output.commit(dir -> {
                         if (format.equals("condlora")) {
-                            CondLoraExport.writeCondLora(dir, ckpt.config(), ckpt.adapterWeights(), fits, prov);
+                            CondLoraExport.writeCondLora(dir, ckpt.config(), ckpt.adapterWeights(), fits,
+                                    prov.asMap());
                         } else {
-                            CondLoraExport.writeLora(dir, ckpt, fits, prov);
+                            CondLoraExport.writeLora(dir, ckpt, fits, prov.asMap());
                         }
                     });
                     if (quiet) {

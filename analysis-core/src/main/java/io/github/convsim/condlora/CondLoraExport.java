@@ -14,7 +14,6 @@ import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
 import io.github.convsim.pipeline.LayerGroups;
 import io.github.convsim.pipeline.LayerStream;
-import io.github.convsim.results.Provenance;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,9 +51,12 @@ public final class CondLoraExport {
         writeCondLora(dir, source, sourceWeights, fits, null);
     }
 
-    /** As {@link #writeCondLora(Path, PeftConfig, WeightSource, List)}, {@code provenance} (or null) in the record. */
+    /**
+     * As {@link #writeCondLora(Path, PeftConfig, WeightSource, List)}, with {@code provenance} (a run's
+     * {@code Provenance.asMap()}, or null) in the record.
+     */
     public static void writeCondLora(Path dir, PeftConfig source, WeightSource sourceWeights, List<ModuleFit> fits,
-                                     Provenance provenance) throws IOException {
+                                     Map<String, Object> provenance) throws IOException {
         requireUnfused(fits.stream().flatMap(f -> f.layers().stream()).toList());
         Set<String> fitted = new LinkedHashSet<>();
         fits.forEach(f -> fitted.add(f.module()));
@@ -89,8 +91,11 @@ public final class CondLoraExport {
         writeLora(dir, source, fits, null);
     }
 
-    /** As {@link #writeLora(Path, LoraCheckpoint, List)}, {@code provenance} (or null) in the record. */
-    public static void writeLora(Path dir, LoraCheckpoint source, List<ModuleFit> fits, Provenance provenance)
+    /**
+     * As {@link #writeLora(Path, LoraCheckpoint, List)}, with {@code provenance} (a run's {@code Provenance.asMap()},
+     * or null) in the record.
+     */
+    public static void writeLora(Path dir, LoraCheckpoint source, List<ModuleFit> fits, Map<String, Object> provenance)
             throws IOException {
         Set<String> fitted = new LinkedHashSet<>();
         fits.forEach(f -> fitted.add(f.module()));
@@ -129,7 +134,8 @@ public final class CondLoraExport {
         return 1 - f.dwError() * f.dwError();
     }
 
-    private static ObjectNode record(PeftConfig source, List<ModuleFit> fits, String as, Provenance provenance) {
+    private static ObjectNode record(PeftConfig source, List<ModuleFit> fits, String as,
+                                     Map<String, Object> provenance) {
         ObjectNode r = JSON.createObjectNode();
         r.put("written_by", "convsim condlora export");
         r.put("as", as);
@@ -145,7 +151,7 @@ public final class CondLoraExport {
             m.put("layers", f.perLayer().size());
         }
         if (provenance != null) {
-            r.set("provenance", JSON.valueToTree(provenance.asMap()));
+            r.set("provenance", JSON.valueToTree(provenance));
         }
         return r;
     }
