@@ -135,6 +135,28 @@ class CompareCommandTest {
      * Two adapters make one pair per map, whose test is the map's: the family counts it once (A and B of one module:
      * 2 tests, not 4), and the pair's p and adjusted p are the map's.
      */
+    /**
+     * An adapter against itself gives phi = 1 in every map, but C_A and C_B meet different W0 nulls: each is its own
+     * test, and only C_dW (C_B's span, C_B's null) answers as its twin.
+     */
+    @Test
+    void identicalAdaptersTestEveryMapAgainstItsOwnNull() throws Exception {
+        Path out = dir.resolve("same");
+        CliRunner.Result r = CliRunner.run("compare", demo().toString(), demo().toString(), "--out", out.toString(),
+                "--modules", "value", "--draws", "4", "-q");
+        assertEquals(0, r.exit(), r.err());
+        com.fasterxml.jackson.databind.JsonNode summary = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(out.resolve("summary.json").toFile());
+        java.util.Map<String, String> status = new java.util.HashMap<>();
+        for (com.fasterxml.jackson.databind.JsonNode m : summary.get("maps")) {
+            status.put(m.get("factor").asText(), m.get("status").asText());
+        }
+        assertEquals("tested", status.get("A"));
+        assertEquals("tested", status.get("B"), "equal cells, another null: another test");
+        assertEquals("duplicate", status.get("dW"));
+        assertEquals(2, summary.get("statistics").get("family_size").asInt());
+    }
+
     @Test
     void twoAdaptersMakeOneTestPerMap() throws Exception {
         Path out = dir.resolve("two");

@@ -5,6 +5,7 @@ import io.github.convsim.results.ComparisonResult;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.MultipleTesting;
+import io.github.convsim.similarity.NullDistribution;
 import io.github.convsim.similarity.PowerCurve;
 import io.github.convsim.similarity.SubspaceSimilarity;
 import java.util.ArrayList;
@@ -127,7 +128,7 @@ public final class ComparisonVerdicts {
 
     /**
      * Whether two maps are the same map: equal phi for every pair at every layer, undefined cells alike (equal means
-     * over layers are not enough: a layer left out of one changes its null).
+     * over layers are not enough: a layer left out of one changes its null), and the same nulls.
      */
     private static boolean sameMap(ComparisonMap a, ComparisonMap b) {
         if (!a.module().equals(b.module()) || a.side() != b.side() || a.i() != b.i() || a.j() != b.j()
@@ -136,6 +137,16 @@ public final class ComparisonVerdicts {
         }
         for (int l = 0; l < a.perLayer().length; l++) {
             if (!SubspaceSimilarity.sameOffDiagonal(a.perLayer()[l], b.perLayer()[l])) {
+                return false;
+            }
+        }
+        // equal cells with another null are another test (identical adapters give phi = 1 in every map)
+        if (!NullDistribution.sameDraws(a.w0Null(), b.w0Null())
+                || (a.pairNulls() == null) != (b.pairNulls() == null)) {
+            return false;
+        }
+        for (int p = 0; a.pairNulls() != null && p < a.pairNulls().size(); p++) {
+            if (!NullDistribution.sameDraws(a.pairNulls().get(p), b.pairNulls().get(p))) {
                 return false;
             }
         }

@@ -61,7 +61,7 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
             } else if (h.w0() == null) {
                 excluded.put(h, new Excluded(Status.NO_NULL, "the W0 null was not computed"));
             } else {
-                Heatmap same = sameAs(h, family);
+                Heatmap same = sameAs(h, family, Heatmap::w0);
                 if (same != null) {
                     duplicates.put(h, same);
                     excluded.put(h, new Excluded(Status.DUPLICATE, duplicateReason(h.subject(), same.subject(),
@@ -110,7 +110,7 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
             if (untestable(h) != null || h.gaussian() == null) {
                 continue;
             }
-            Heatmap same = sameAs(h, family);
+            Heatmap same = sameAs(h, family, Heatmap::gaussian);
             if (same != null) {
                 twins.put(h, same);
             } else {
@@ -165,11 +165,16 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
     /** Why a map is not in the family. */
     private record Excluded(Status status, String reason) {}
 
-    /** A map of the family with the same module, side, i, j and the same phi in every cell (to 1e-9). */
-    private static Heatmap sameAs(Heatmap h, List<Heatmap> family) {
+    /**
+     * A map of the family with the same module, side, i, j, the same phi in every cell (to 1e-9) and the same null
+     * (the one the family tests against): equal cells against another null are another test.
+     */
+    private static Heatmap sameAs(Heatmap h, List<Heatmap> family,
+                                  java.util.function.Function<Heatmap, NullDistribution> nullOf) {
         for (Heatmap f : family) {
             if (f.module().equals(h.module()) && f.side() == h.side() && f.i() == h.i() && f.j() == h.j()
-                    && SubspaceSimilarity.sameOffDiagonal(f.phi(), h.phi())) {
+                    && SubspaceSimilarity.sameOffDiagonal(f.phi(), h.phi())
+                    && NullDistribution.sameDraws(nullOf.apply(f), nullOf.apply(h))) {
                 return f;
             }
         }

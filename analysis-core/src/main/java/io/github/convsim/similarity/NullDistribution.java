@@ -43,6 +43,26 @@ public record NullDistribution(String name, int draws, double[][] mean, double[]
         return new NullDistribution(name, k, mean, sd, lo, hi, first, averages);
     }
 
+    /**
+     * Whether two nulls are the same null: as many draws, each with the same average (to 1e-9, as {@link
+     * SubspaceSimilarity#sameOffDiagonal} compares cells); two absent nulls are the same, one absent is not.
+     */
+    public static boolean sameDraws(NullDistribution a, NullDistribution b) {
+        if (a == null || b == null) {
+            return a == b;
+        }
+        if (a.averages.length != b.averages.length) {
+            return false;
+        }
+        for (int d = 0; d < a.averages.length; d++) {
+            boolean bothUndefined = Double.isNaN(a.averages[d]) && Double.isNaN(b.averages[d]);
+            if (!bothUndefined && !(Math.abs(a.averages[d] - b.averages[d]) <= 1e-9)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private DescriptiveStatistics averageStats() {
         DescriptiveStatistics s = new DescriptiveStatistics();
         for (double v : averages) {

@@ -171,6 +171,24 @@ class VerdictStatisticsTest extends CpuBackendTest {
         assertEquals(v.get(0).pAdjusted(), v.get(2).pAdjusted(), 0);
     }
 
+    /**
+     * Equal cells against another W0 null are another test, not a duplicate: two identical adapters compared give phi =
+     * 1 in every map, and C_B's null is not C_A's.
+     */
+    @Test
+    void equalCellsAgainstAnotherNullAreTestedApart() {
+        Heatmap a = SimilarityAnalysisTest.run(SimilarityAnalysisTest.setup(7, 4, 12, 2), w0Only(8, 1)).get(0);
+        Heatmap other = SimilarityAnalysisTest.run(SimilarityAnalysisTest.setup(7, 4, 12, 2), w0Only(8, 2)).get(0);
+        assertFalse(NullDistribution.sameDraws(a.w0(), other.w0()), "another seed, another null");
+        Heatmap b = new Heatmap(a.module(), "C_B", a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.ranks(),
+                a.phi(), a.average(), a.grassmann(), a.analytic(), a.gaussian(), other.w0(), a.power());
+        List<MapVerdict> v = MapVerdict.judge(List.of(a, b), Correction.HOLM, MapVerdict.ALPHA);
+        assertEquals(MapVerdict.Status.TESTED, v.get(1).status(), v.get(1).reason());
+        assertEquals(2, v.get(0).familySize());
+        assertEquals(b.w0().pValue(b.average()), v.get(1).p(), 0);
+        assertTrue(NullDistribution.sameDraws(a.w0(), twin(a, "C_B").w0()));
+    }
+
     private static Heatmap twin(Heatmap a, String subject) {
         return new Heatmap(a.module(), subject, a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.ranks(), a.phi(),
                 a.average(), a.grassmann(), a.analytic(), a.gaussian(), a.w0(), a.power());
