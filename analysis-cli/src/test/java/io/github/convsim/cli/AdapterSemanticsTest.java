@@ -88,8 +88,19 @@ class AdapterSemanticsTest {
         assertTrue(allowed.out().contains("note: module paths matched with the prefix 'roberta.' replaced by 'bert.'"),
                 allowed.out());
         assertTrue(allowed.out().contains("note: base mismatch allowed by --allow-base-mismatch"), allowed.out());
-        // the name alone is evidence too, against the base's config.json beside it
+        // the name alone is evidence too: against the base's keys (bert.encoder...) where no config.json is beside it,
+        // for analyze and for every adapter compare takes
         Path named = variant("named", c -> c.put("base_model_name_or_path", "FacebookAI/roberta-base"), n -> n);
+        CliRunner.Result byKeys = analyze(named);
+        assertEquals(3, byKeys.exit(), byKeys.err());
+        assertTrue(byKeys.err().contains(named.resolve("adapter_config.json") + " names the base"
+                + " 'FacebookAI/roberta-base' (roberta) but the base is bert (its keys)"), byKeys.err());
+        CliRunner.Result compared = CliRunner.run("compare", CliRunner.repo().resolve(
+                "data/adapters/bert-base-uncased-imdb-lora-r8").toString(), named.toString(), "--base", BASE, "--out",
+                dir.resolve("pair").toString());
+        assertEquals(3, compared.exit(), compared.err());
+        assertTrue(compared.err().contains(named.resolve("adapter_config.json") + " names the base"), compared.err());
+        assertFalse(Files.exists(dir.resolve("pair")));
         Path baseDir = Files.createDirectories(dir.resolve("bert-base"));
         Files.copy(Path.of(BASE), baseDir.resolve("model.safetensors"));
         Files.writeString(baseDir.resolve("config.json"), "{\"model_type\": \"bert\"}");

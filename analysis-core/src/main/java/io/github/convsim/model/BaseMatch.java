@@ -41,7 +41,8 @@ public final class BaseMatch {
     /**
      * Weighs the evidence; returns notes for the report (what was compared, prefixes substituted) or throws.
      *
-     * @param prefixes the distinct (adapter prefix, base prefix) pairs under which module paths matched base keys
+     * @param prefixes the distinct (adapter prefix, base prefix, a base key matched under them) under which module
+     *     paths matched base keys
      * @throws CheckpointException naming both families and the --allow-base-mismatch way out, under STRICT
      */
     static List<String> check(PeftConfig config, Path baseLocation, Collection<String[]> prefixes,
@@ -61,14 +62,17 @@ public final class BaseMatch {
         }
         String named = config.baseModelNameOrPath().orElse(null);
         Optional<String> baseType = modelType(baseLocation);
-        String baseFamily = baseType.orElseGet(() -> prefixes.stream().map(s -> family(s[1]))
+        // without a config.json, the family the base's keys start with ("bert.encoder.layer.0..."), whether or not
+        // a prefix was substituted to match them
+        String baseFamily = baseType.orElseGet(() -> prefixes.stream()
+                .map(s -> family(s[1]) != null ? family(s[1]) : s.length > 2 ? family(s[2]) : null)
                 .filter(f -> f != null).findFirst().orElse(null));
         if (named != null && baseFamily != null) {
             List<String> tokens = List.of(named.toLowerCase(Locale.ROOT).split("[-/.\\s]+"));
             String namedFamily = tokens.stream().filter(FAMILIES::contains).findFirst().orElse(null);
             if (mismatch == null && namedFamily != null && !tokens.contains(baseFamily)
                     && !namedFamily.equals(baseFamily)) {
-                mismatch = "adapter_config.json names the base '" + named + "' (" + namedFamily + ") but the base is "
+                mismatch = config.file() + " names the base '" + named + "' (" + namedFamily + ") but the base is "
                         + baseFamily + (baseType.isPresent() ? " (model_type in its config.json)" : " (its keys)");
             }
             notes.add("base family " + baseFamily + (baseType.isPresent() ? " (config.json)" : " (keys)")

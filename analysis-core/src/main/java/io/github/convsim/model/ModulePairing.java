@@ -61,7 +61,7 @@ final class ModulePairing {
             }
             BaseIndex.Match match = index.find(path, adapter.location());
             prefixes.putIfAbsent(match.adapterPrefix() + " -> " + match.basePrefix(),
-                    new String[] {match.adapterPrefix(), match.basePrefix()});
+                    new String[] {match.adapterPrefix(), match.basePrefix(), match.key()});
             pending.addAll(pair(config, adapter, base, path, layer, fa.key(), bKeys.get(path).key(), match.key(),
                     dora.contains(path), notes));
         }
