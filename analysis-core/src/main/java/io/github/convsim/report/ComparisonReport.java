@@ -316,7 +316,9 @@ public final class ComparisonReport {
         s.setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
         s.setMarkerSize(7);
         double[] steps = r.steps().stream().mapToDouble(Integer::doubleValue).toArray();
-        XYSeries fin = chart.addSeries("to final checkpoint", steps, m.toFinal());
+        // the final checkpoint against itself is phi = 1 by definition, not a step of the run: not drawn
+        XYSeries fin = chart.addSeries("to final checkpoint", Arrays.copyOf(steps, steps.length - 1),
+                Arrays.copyOf(m.toFinal(), steps.length - 1));
         fin.setLineColor(Viridis.at(0.25));
         fin.setMarkerColor(Viridis.at(0.25));
         fin.setMarker(SeriesMarkers.CIRCLE);
