@@ -33,6 +33,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -232,10 +233,15 @@ public final class Comparison {
                 bases.put(f, byAdapter);
             }
             PairedW0Null pairNull = new PairedW0Null(perAdapter, factors.size(), sides.size(), pairs);
-            // phi between the two adapters of each planted pair, for power: [noise][repetition][layer]; the plants
-            // are of one rank, so adapters whose ranks differ get none
-            double[][][] plantPhi = pairs < 1 || pairNull.ranksDiffer() ? null
-                    : new double[PlantedPairs.NOISE.length][PlantedPairs.REPETITIONS][first.size()];
+            // phi between the two adapters of each planted pair, for power: [noise][repetition][layer] by side; the
+            // plants are of one rank, so adapters whose ranks differ get none, and the right side none where i or j
+            // spans R^r (phi = 1 by construction)
+            Map<Side, double[][][]> plantPhi = pairs < 1 || pairNull.ranksDiffer() ? null : new EnumMap<>(Side.class);
+            for (Side side : plantPhi == null ? List.<Side>of() : sides) {
+                if (side == Side.LEFT || Math.max(i, j) < minRank) {
+                    plantPhi.put(side, new double[PlantedPairs.NOISE.length][PlantedPairs.REPETITIONS][first.size()]);
+                }
+            }
             Equation[] eqA = {null};
             int group = Math.min(first.size(), LayerGroups.size(io.github.convsim.similarity.SimilarityAnalysis
                     .largestRank(perAdapter.stream().flatMap(List::stream).toList()), memory));
@@ -268,13 +274,14 @@ public final class Comparison {
                 }
             });
             int[] layerIdx = first.stream().mapToInt(LoraModule::layer).toArray();
-            PowerCurve curve = plantPhi == null ? null : PlantedPairs.curve(plantPhi, square);
             for (int fi = 0; fi < factors.size(); fi++) {
                 for (int si = 0; si < sides.size(); si++) {
                     Factor f = factors.get(fi);
                     String subject = "C_" + f.label();
-                    boolean speaks = curve != null && sides.get(si) == Side.LEFT
-                            && curve.appliesTo().contains(subject);
+                    double[][][] planted = plantPhi == null ? null : plantPhi.get(sides.get(si));
+                    PowerCurve curve = planted == null ? null
+                            : PlantedPairs.curve(planted, PlantedPairs.speaksFor(sides.get(si), square));
+                    boolean speaks = curve != null && curve.appliesTo().contains(subject);
                     maps.add(betweenAdapters(backend, module, subject, sides.get(si), i, j, layerIdx,
                             bases.get(f), pairs < 1 ? null : pairNull, fi, si, speaks ? curve : null));
                 }

@@ -87,7 +87,11 @@ public final class ComparisonReport {
                 beyond));
         if (!j.overall().exceeds() || beyond.size() < j.pairs().size()) {
             String whose = j.overall().exceeds() || !beyond.isEmpty() ? "the other pairs' 'no'" : "this 'no'";
-            sb.append("; ").append(powerClause(j.power(), whose, m.pairNulls() != null && m.side() == Side.LEFT));
+            String why = m.pairNulls() != null && m.side() == Side.LEFT ? "planted pairs have one rank, and these"
+                    + " adapters' ranks differ" : m.subject().equals("C_dW") && m.side() == Side.RIGHT ? "planted pairs"
+                    + " share a conversion matrix, and C_dW's right singular vectors are A's row space whatever W0 is"
+                    : "";
+            sb.append("; ").append(powerClause(j.power(), whose, why));
         }
         return sb.append('.').toString();
     }
@@ -96,11 +100,10 @@ public final class ComparisonReport {
      * What a 'no' rules out ({@code whose}: "this 'no'", or the other pairs' where some pairs exceed): the most
      * different pair the tests still detect, from the planted pairs (none where the adapters' ranks differ).
      */
-    static String powerClause(PowerCurve.Detectable d, String whose, boolean ranksDiffer) {
+    static String powerClause(PowerCurve.Detectable d, String whose, String whyNotEstimated) {
         if (d == null) {
-            return "its power was not estimated" + (ranksDiffer ? " (planted pairs have one rank, and these adapters'"
-                    + " ranks differ)" : "") + ", so " + whose + " says no shared conversion matrix was detected, not"
-                    + " that there is none";
+            return "its power was not estimated" + (whyNotEstimated.isEmpty() ? "" : " (" + whyNotEstimated + ")")
+                    + ", so " + whose + " says no shared conversion matrix was detected, not that there is none";
         }
         if (d.none()) {
             return String.format(Locale.ROOT, "even a pair of adapters whose factors agree up to noise %s of their size"

@@ -19,7 +19,8 @@ import io.github.convsim.similarity.Side;
  *                  pair's ranks); null where every pair shares {@code w0Null}
  * @param power     phi reached by planted pairs that share their conversion matrices up to each noise level
  *                  ({@link io.github.convsim.similarity.PlantedPairs}); null where the W0 null was not computed, and
- *                  where the plants do not speak for this map (the right side; C_B and C_dW through a non-square W0)
+ *                  where the plants do not speak for this map (C_B and C_dW through a non-square W0, C_dW on the right,
+ *                  the right side where i or j is r)
  */
 public record ComparisonMap(String module, String subject, Side side, int i, int j, int[] layers,
                             double[][][] perLayer, double analytic, NullDistribution w0Null,

@@ -10,6 +10,7 @@ import io.github.convsim.linalg.Matrix;
 import io.github.convsim.model.LoraModule;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.apache.commons.math3.linear.Array2DRowRealMatrix;
 import org.apache.commons.math3.linear.CholeskyDecomposition;
@@ -40,12 +41,13 @@ public final class PlantedPairs {
     private PlantedPairs() {}
 
     /**
-     * Plants and solves the pairs of a group of layers and puts phi between the two adapters of each into
-     * {@code phi[e][k][from + l]}, for noise level e, repetition k and the group's layer l.
+     * Plants and solves the pairs of a group of layers and puts phi between the two adapters of each, on each side
+     * {@code phi} holds, into {@code phi.get(side)[e][k][from + l]}, for noise level e, repetition k and the group's
+     * layer l.
      */
     public static void sample(LinalgBackend backend, ConversionSolver solver, List<W0System> systems,
                               List<LoraModule> modules, Equation equationA, int i, int j, long seed, int from,
-                              double[][][] phi) {
+                              Map<Side, double[][][]> phi) {
         int layers = modules.size();
         List<Matrix> targets = new ArrayList<>(layers);
         double[][] scale = new double[layers][REPETITIONS];
@@ -62,8 +64,11 @@ public final class PlantedPairs {
             targets.add(Matrix.hstack(shared));
         }
         List<Matrix> solved = solver.solve(systems, targets, equationA);
-        if (!wholeSubspaces(modules, i, j) || !fromGrams(backend, modules, solved, scale, from, phi)) {
-            fromBases(backend, modules, solved, scale, i, j, from, phi);
+        for (Map.Entry<Side, double[][][]> e : phi.entrySet()) {
+            if (e.getKey() != Side.LEFT || !wholeSubspaces(modules, i, j)
+                    || !fromGrams(backend, modules, solved, scale, from, e.getValue())) {
+                fromBases(backend, modules, solved, scale, i, j, from, e.getKey(), e.getValue());
+            }
         }
     }
 
@@ -135,9 +140,9 @@ public final class PlantedPairs {
         return a;
     }
 
-    /** phi from the conversion matrices' singular vectors: any prefixes i, j. */
+    /** phi from the conversion matrices' left or right singular vectors: any prefixes i, j. */
     private static void fromBases(LinalgBackend backend, List<LoraModule> modules, List<Matrix> solved,
-                                  double[][] scale, int i, int j, int from, double[][][] phi) {
+                                  double[][] scale, int i, int j, int from, Side side, double[][][] phi) {
         int layers = modules.size();
         List<Matrix> first = new ArrayList<>(layers * REPETITIONS);
         for (int l = 0; l < layers; l++) {
@@ -159,14 +164,14 @@ public final class PlantedPairs {
             // every pair's Gram matrix in one batched call
             List<List<Matrix>> sets = new ArrayList<>(layers * REPETITIONS);
             for (int q = 0; q < layers * REPETITIONS; q++) {
-                sets.add(List.of(one.get(q).left().vectors(), two.get(q).left().vectors()));
+                sets.add(List.of(one.get(q).side(side).vectors(), two.get(q).side(side).vectors()));
             }
             List<Matrix> grams = SubspaceSimilarity.grams(backend, sets, i, j);
             for (int l = 0; l < layers; l++) {
                 for (int k = 0; k < REPETITIONS; k++) {
                     int q = l * REPETITIONS + k;
                     phi[e][k][from + l] = SubspaceSimilarity.fromGram(grams.get(q), new int[] {
-                        one.get(q).left().rank(), two.get(q).left().rank()}, i, j)[0][1];
+                        one.get(q).side(side).rank(), two.get(q).side(side).rank()}, i, j)[0][1];
                 }
             }
         }
@@ -194,11 +199,17 @@ public final class PlantedPairs {
     }
 
     /**
-     * The power curve of the maps it speaks for, from {@code phi[e][k][layer]}: each plant's phi averaged over layers.
-     *
-     * @param squareW0 whether every layer's W0 is square (then the curve speaks for C_B and C_dW as well)
+     * The conversion maps the plants (pairs whose C_A agree up to noise) speak for on one side: C_A; through a square W0
+     * C_B too (its pairs and null have C_A's distributions), and on the left C_dW, whose right singular vectors are
+     * A's row space whatever W0 is.
      */
-    public static PowerCurve curve(double[][][] phi, boolean squareW0) {
+    public static java.util.Set<String> speaksFor(Side side, boolean squareW0) {
+        return !squareW0 ? java.util.Set.of("C_A") : side == Side.LEFT ? java.util.Set.of("C_A", "C_B", "C_dW")
+                : java.util.Set.of("C_A", "C_B");
+    }
+
+    /** The power curve of the maps it speaks for, from {@code phi[e][k][layer]}: each plant's phi averaged over layers. */
+    public static PowerCurve curve(double[][][] phi, java.util.Set<String> speaksFor) {
         double[][] averages = new double[phi.length][];
         for (int e = 0; e < phi.length; e++) {
             averages[e] = new double[phi[e].length];
@@ -207,7 +218,6 @@ public final class PlantedPairs {
                         .orElse(Double.NaN);
             }
         }
-        return new PowerCurve(NOISE.clone(), averages, squareW0 ? java.util.Set.of("C_A", "C_B", "C_dW")
-                : java.util.Set.of("C_A"));
+        return new PowerCurve(NOISE.clone(), averages, speaksFor);
     }
 }

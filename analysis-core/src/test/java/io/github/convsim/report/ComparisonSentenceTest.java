@@ -38,8 +38,9 @@ class ComparisonSentenceTest {
         assertFalse(all.contains("it detects"), "every test a yes: nothing for power to speak for: " + all);
         assertEquals("its power was not estimated (planted pairs have one rank, and these adapters' ranks differ), so"
                 + " this 'no' says no shared conversion matrix was detected, not that there is none",
-                ComparisonReport.powerClause(null, "this 'no'", true));
+                ComparisonReport.powerClause(null, "this 'no'",
+                        "planted pairs have one rank, and these adapters' ranks differ"));
         assertEquals("its power was not estimated, so this 'no' says no shared conversion matrix was detected, not"
-                + " that there is none", ComparisonReport.powerClause(null, "this 'no'", false));
+                + " that there is none", ComparisonReport.powerClause(null, "this 'no'", ""));
     }
 }
