@@ -117,6 +117,7 @@ final class CompareCommand implements Callable<Integer> {
                 if (!progressOptions.quiet) {
                     o.printf(Locale.ROOT, "convsim compare: %d adapters%s%n", result.adapters().size(),
                             result.isTrajectory() ? " (a training run, ordered by step)" : "");
+                    result.notes().forEach(n -> o.println("note: " + n));
                     for (ComparisonVerdicts.Judgement j : ComparisonVerdicts.judge(result, c)) {
                         o.println("  " + ComparisonReport.sentence(j, result.adapters()));
                     }

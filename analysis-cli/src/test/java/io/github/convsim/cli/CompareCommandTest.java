@@ -135,6 +135,43 @@ class CompareCommandTest {
      * Two adapters make one pair per map, whose test is the map's: the family counts it once (A and B of one module:
      * 2 tests, not 4), and the pair's p and adjusted p are the map's.
      */
+    /** The demo adapter with its adapter_config.json edited (the weights as they are). */
+    private Path configured(String name, java.util.function.Consumer<com.fasterxml.jackson.databind.node.ObjectNode> edit)
+            throws Exception {
+        Path out = Files.createDirectories(dir.resolve(name));
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var config = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(demo().resolve("adapter_config.json")
+                .toFile());
+        edit.accept(config);
+        json.writeValue(out.resolve("adapter_config.json").toFile(), config);
+        Files.copy(demo().resolve("adapter_model.safetensors"), out.resolve("adapter_model.safetensors"));
+        return out;
+    }
+
+    /** What only some adapters adapt is left out, and the console, report.md and summary.json say what and why. */
+    @Test
+    void modulesAndLayersNotEveryAdapterAdaptsAreNamed() throws Exception {
+        Path half = configured("half", c -> c.putArray("layers_to_transform").add(0).add(1).add(2));
+        Path queryOnly = configured("query-only", c -> c.putArray("target_modules").add("query"));
+        Path out = dir.resolve("partial");
+        CliRunner.Result r = CliRunner.run("compare", demo().toString(), half.toString(), queryOnly.toString(),
+                "--out", out.toString(), "--draws", "4");
+        assertEquals(0, r.exit(), r.err());
+        String layers = "query: layers 3, 4, 5, 6, 7, 8, 9, 10, 11 are left out (half does not adapt layers 3, 4, 5,"
+                + " 6, 7, 8, 9, 10, 11); its maps compare the 3 layers every adapter adapts";
+        String module = "module value is left out: only bert-base-uncased-imdb-lora-r8, half adapt it";
+        assertTrue(r.out().contains("note: " + layers) && r.out().contains("note: " + module), r.out());
+        String md = Files.readString(out.resolve("report.md"));
+        assertTrue(md.contains("- Note: " + layers) && md.contains("- Note: " + module), md);
+        var summary = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("summary.json").toFile());
+        assertEquals(List.of(module, layers), java.util.stream.StreamSupport.stream(summary.get("notes").spliterator(),
+                false).map(com.fasterxml.jackson.databind.JsonNode::asText).toList());
+        for (var m : summary.get("maps")) {
+            assertEquals("query", m.get("module").asText());
+            assertEquals("[0,1,2]", m.get("layers").toString());
+        }
+    }
+
     /**
      * An adapter against itself gives phi = 1 in every map, but C_A and C_B meet different W0 nulls: each is its own
      * test, and only C_dW (C_B's span, C_B's null) answers as its twin.

@@ -180,14 +180,17 @@ public final class Comparison {
         List<String> names = names(ckpts);
         Set<String> modules = new LinkedHashSet<>(ckpts.get(0).moduleNames());
         ckpts.forEach(c -> modules.retainAll(c.moduleNames()));
+        List<String> notes = new ArrayList<>();
         if (!options.modules().isEmpty()) {
             for (String m : options.modules()) {
                 if (!modules.contains(m)) {
                     throw new IllegalArgumentException("module '" + m + "' is not in every adapter (common: "
-                            + modules + ")");
+                            + (modules.isEmpty() ? "none" : String.join(", ", modules)) + ")");
                 }
             }
             modules.retainAll(options.modules());
+        } else {
+            notes.addAll(leftOutModules(ckpts, names, modules));
         }
         if (modules.isEmpty()) {
             throw new IllegalArgumentException("the adapters have no module in common");
@@ -197,6 +200,7 @@ public final class Comparison {
         int done = 0;
         for (String module : modules) {
             List<Integer> layers = commonLayers(ckpts, module);
+            notes.addAll(leftOutLayers(ckpts, names, module, layers));
             List<List<LoraModule>> perAdapter = new ArrayList<>();
             for (LoraCheckpoint c : ckpts) {
                 perAdapter.add(c.layersOf(module).stream().filter(m -> layers.contains(m.layer())).toList());
@@ -316,7 +320,8 @@ public final class Comparison {
             resources.put("w0_cache", cache.summary());
         }
         Provenance prov = Provenance.of("convsim compare", backend, inputs, opts, timings, resources);
-        return new ComparisonResult(names, steps(ckpts.stream().map(LoraCheckpoint::adapterDir).toList()), maps, prov);
+        return new ComparisonResult(names, steps(ckpts.stream().map(LoraCheckpoint::adapterDir).toList()), maps, prov,
+                List.copyOf(notes));
     }
 
     /**
@@ -343,6 +348,53 @@ public final class Comparison {
                 SubspaceSimilarity.analyticExpectation(dim, i, j),
                 nulls == null ? null : nulls.forMap(fi, si, perLayer),
                 nulls == null ? null : nulls.forPairs(fi, si, perLayer), power);
+    }
+
+    /** "module key is left out: only a, b adapt it", for each module some adapters adapt and others do not. */
+    private static List<String> leftOutModules(List<LoraCheckpoint> ckpts, List<String> names, Set<String> common) {
+        Set<String> all = new LinkedHashSet<>();
+        ckpts.forEach(c -> all.addAll(c.moduleNames()));
+        List<String> out = new ArrayList<>();
+        for (String m : all) {
+            if (!common.contains(m)) {
+                List<String> who = new ArrayList<>();
+                for (int k = 0; k < ckpts.size(); k++) {
+                    if (ckpts.get(k).moduleNames().contains(m)) {
+                        who.add(names.get(k));
+                    }
+                }
+                out.add("module " + m + " is left out: only " + String.join(", ", who) + " adapt" + (who.size() == 1
+                        ? "s" : "") + " it");
+            }
+        }
+        return out;
+    }
+
+    /** "query: layers 6, 7 are left out (sub6 does not adapt layers 6, 7); ...", where adapters' layers differ. */
+    private static List<String> leftOutLayers(List<LoraCheckpoint> ckpts, List<String> names, String module,
+                                              List<Integer> common) {
+        Set<Integer> all = new java.util.TreeSet<>();
+        ckpts.forEach(c -> c.layersOf(module).forEach(m -> all.add(m.layer())));
+        all.removeAll(common);
+        if (all.isEmpty()) {
+            return List.of();
+        }
+        List<String> lacking = new ArrayList<>();
+        for (int k = 0; k < ckpts.size(); k++) {
+            Set<Integer> missing = new java.util.TreeSet<>(all);
+            ckpts.get(k).layersOf(module).forEach(m -> missing.remove(m.layer()));
+            if (!missing.isEmpty()) {
+                lacking.add(names.get(k) + " does not adapt " + layerList(missing));
+            }
+        }
+        return List.of(module + ": " + layerList(all) + (all.size() == 1 ? " is" : " are") + " left out (" + String.join(
+                "; ", lacking) + "); its maps compare the " + common.size() + " layers every adapter adapts");
+    }
+
+    /** "layer 3" or "layers 6, 7, 8". */
+    private static String layerList(Set<Integer> layers) {
+        return (layers.size() == 1 ? "layer " : "layers ") + layers.stream().map(String::valueOf)
+                .collect(java.util.stream.Collectors.joining(", "));
     }
 
     private static List<Integer> commonLayers(List<LoraCheckpoint> ckpts, String module) {

@@ -126,6 +126,10 @@ public final class ComparisonReport {
                 + "\n\nphi between adapters at the same layer, averaged over layers. Random subspaces give the analytic"
                 + " value; the W0 null is what two unrelated adapters share because their conversion matrices pass"
                 + " through the same W0^-1, which amplifies the same few directions.\n\n");
+        r.notes().forEach(n -> md.append("- Note: ").append(n).append('\n'));
+        if (!r.notes().isEmpty()) {
+            md.append('\n');
+        }
         for (ComparisonVerdicts.Judgement j : judged) {
             ComparisonMap m = j.map();
             String[] labels = r.adapters().toArray(String[]::new);
@@ -176,6 +180,9 @@ public final class ComparisonReport {
         page.paragraph("phi between adapters at the same layer, averaged over layers. Random subspaces give the"
                 + " analytic value; the W0 null is what two unrelated adapters share because their conversion"
                 + " matrices pass through the same W0^-1.");
+        if (!r.notes().isEmpty()) {
+            page.list(r.notes().stream().map(n -> "Note: " + n).toList());
+        }
         List<List<String>> rows = new ArrayList<>();
         for (ComparisonVerdicts.Judgement j : judged) {
             ComparisonMap m = j.map();
@@ -369,6 +376,7 @@ public final class ComparisonReport {
         Map<String, Object> root = new LinkedHashMap<>();
         root.put("adapters", r.adapters());
         root.put("steps", r.steps());
+        root.put("notes", r.notes());
         if (!judged.isEmpty()) {
             Map<String, Object> stats = new LinkedHashMap<>();
             stats.put("test", "each pair's mean phi over layers, and each map's mean over pairs, against the W0 null for"

@@ -7,9 +7,16 @@ import java.util.List;
  *
  * @param steps training step of each adapter when they are the checkpoint-N directories of one run (ordered by step),
  *              else null
+ * @param notes what was left out because not every adapter has it (a module, some layers of a module), naming who
+ *              has it
  */
 public record ComparisonResult(List<String> adapters, List<Integer> steps, List<ComparisonMap> maps,
-                               Provenance provenance) {
+                               Provenance provenance, List<String> notes) {
+
+    public ComparisonResult(List<String> adapters, List<Integer> steps, List<ComparisonMap> maps,
+                            Provenance provenance) {
+        this(adapters, steps, maps, provenance, List.of());
+    }
 
     public boolean isTrajectory() {
         return steps != null;
