@@ -58,37 +58,42 @@ class HeatmapFigureTest {
                 + Math.abs(a.getBlue() - b.getBlue()) < 6;
     }
 
-    @Test
-    void thePanelSetsTheMapBesideItsNullsOnOneScaleAndItsZMapOnASignedOne() throws Exception {
+    /** The demo's value C_A (left) with 4 draws of each null. */
+    private static io.github.convsim.similarity.Heatmap demoValueA() throws Exception {
         try (var cs = io.github.convsim.api.Convsim.open(io.github.convsim.TestData.bertAdapter(),
                 io.github.convsim.TestData.bertBase(), "cpu")) {
             var r = cs.analyze(io.github.convsim.results.AnalysisOptions.builder().modules("value")
                     .similarity(io.github.convsim.similarity.SimilaritySettings.builder()
                             .factors(io.github.convsim.conversion.Factor.A).draws(4).build()).build());
-            var h = r.module("value").heatmap("C_A", io.github.convsim.similarity.Side.LEFT).orElseThrow();
-            PanelFigure p = Figures.panel(h, false);
-            assertEquals(4, p.panels().size(), "observed, Gaussian null, W0 null, z");
-            assertEquals(p.panels().get(0).scale(), p.panels().get(1).scale());
-            assertEquals(p.panels().get(0).scale(), p.panels().get(2).scale());
-            HeatmapFigure.ColourScale z = p.panels().get(3).scale();
-            assertTrue(z.diverging() && z.min() == -z.max() && z.max() >= 1, z.toString());
-            double[][] zmap = Figures.zMap(h);
-            double largest = 0;
-            for (int a = 0; a < zmap.length; a++) {
-                for (int b = 0; b < zmap.length; b++) {
-                    if (a != b) {
-                        largest = Math.max(largest, Math.abs(zmap[a][b]));
-                    }
+            return r.module("value").heatmap("C_A", io.github.convsim.similarity.Side.LEFT).orElseThrow();
+        }
+    }
+
+    @Test
+    void thePanelSetsTheMapBesideItsNullsOnOneScaleAndItsZMapOnASignedOne() throws Exception {
+        var h = demoValueA();
+        PanelFigure p = Figures.panel(h, false);
+        assertEquals(4, p.panels().size(), "observed, Gaussian null, W0 null, z");
+        assertEquals(p.panels().get(0).scale(), p.panels().get(1).scale());
+        assertEquals(p.panels().get(0).scale(), p.panels().get(2).scale());
+        HeatmapFigure.ColourScale z = p.panels().get(3).scale();
+        assertTrue(z.diverging() && z.min() == -z.max() && z.max() >= 1, z.toString());
+        double[][] zmap = Figures.zMap(h);
+        double largest = 0;
+        for (int a = 0; a < zmap.length; a++) {
+            for (int b = 0; b < zmap.length; b++) {
+                if (a != b) {
+                    largest = Math.max(largest, Math.abs(zmap[a][b]));
                 }
             }
-            assertEquals(Math.max(1, largest), z.max(), 1e-12, "the z scale spans the largest |z|");
-            BufferedImage img = p.toImage();
-            assertEquals(p.width(), img.getWidth());
-            assertEquals(p.panels().stream().mapToInt(HeatmapFigure::width).sum(), img.getWidth());
-            // a z-map cell above the W0 null is red, one below blue
-            assertTrue(z.colour(z.max()).getRed() > z.colour(z.max()).getBlue());
-            assertTrue(z.colour(z.min()).getBlue() > z.colour(z.min()).getRed());
         }
+        assertEquals(Math.max(1, largest), z.max(), 1e-12, "the z scale spans the largest |z|");
+        BufferedImage img = p.toImage();
+        assertEquals(p.width(), img.getWidth());
+        assertEquals(p.panels().stream().mapToInt(HeatmapFigure::width).sum(), img.getWidth());
+        // a z-map cell above the W0 null is red, one below blue
+        assertTrue(z.colour(z.max()).getRed() > z.colour(z.max()).getBlue());
+        assertTrue(z.colour(z.min()).getBlue() > z.colour(z.min()).getRed());
     }
 
     @Test
@@ -139,33 +144,27 @@ class HeatmapFigureTest {
      */
     @Test
     void thePaperScaleIsZeroToOneWithTheDiagonalShown() throws Exception {
-        try (var cs = io.github.convsim.api.Convsim.open(io.github.convsim.TestData.bertAdapter(),
-                io.github.convsim.TestData.bertBase(), "cpu")) {
-            var r = cs.analyze(io.github.convsim.results.AnalysisOptions.builder().modules("value")
-                    .similarity(io.github.convsim.similarity.SimilaritySettings.builder()
-                            .factors(io.github.convsim.conversion.Factor.A).draws(4).build()).build());
-            var h = r.module("value").heatmap("C_A", io.github.convsim.similarity.Side.LEFT).orElseThrow();
-            var figures = Figures.of(h, Figures.Scale.PAPER);
-            assertEquals(Figures.of(h).keySet(), figures.keySet(), "the same figures, on another scale");
-            for (HeatmapFigure f : figures.values()) {
-                assertEquals(new HeatmapFigure.ColourScale(0, 1, "phi(i=8, j=8)", false), f.scale());
-            }
-            PanelFigure p = Figures.panel(h, false, Figures.Scale.PAPER);
-            assertEquals(figures.get(h.stem()).scale(), p.panels().get(0).scale());
-            assertTrue(p.panels().get(3).scale().diverging());
-            BufferedImage img = figures.get(h.stem()).toImage();
-            int plotRight = img.getWidth() - HeatmapFigure.BAR_ROOM;
-            assertTrue(count(img, HeatmapFigure.UNDEFINED) < 30 * 30, "no masked cell");
-            // 12 diagonal cells at phi = 1, in the colour of the scale's top; every off-diagonal phi (0.01 to 0.05)
-            // sits in the darkest tenth, as in the paper's figures
-            assertTrue(count(img, Viridis.at(1.0)) > 12 * 30 * 30, "diagonal pixels " + count(img, Viridis.at(1.0)));
-            assertTrue(count(img, Viridis.at(1.0)) < 13 * 60 * 60, "only the diagonal (and the bar's top) is 1");
-            Rectangle top = box(img, Viridis.at(1.0), plotRight);
-            assertTrue(top.width > 11 * 40 && Math.abs(top.width - top.height) < 10, "corner to corner: " + top);
-            assertNotNull(box(img, Viridis.at(0.0), plotRight), "off-diagonal cells near the bottom of 0..1");
-            // the fitted default masks the diagonal instead
-            assertTrue(count(Figures.of(h).get(h.stem()).toImage(), HeatmapFigure.UNDEFINED) > 12 * 40 * 40);
+        var h = demoValueA();
+        var figures = Figures.of(h, Figures.Scale.PAPER);
+        assertEquals(Figures.of(h).keySet(), figures.keySet(), "the same figures, on another scale");
+        for (HeatmapFigure f : figures.values()) {
+            assertEquals(new HeatmapFigure.ColourScale(0, 1, "phi(i=8, j=8)", false), f.scale());
         }
+        PanelFigure p = Figures.panel(h, false, Figures.Scale.PAPER);
+        assertEquals(figures.get(h.stem()).scale(), p.panels().get(0).scale());
+        assertTrue(p.panels().get(3).scale().diverging());
+        BufferedImage img = figures.get(h.stem()).toImage();
+        int plotRight = img.getWidth() - HeatmapFigure.BAR_ROOM;
+        assertTrue(count(img, HeatmapFigure.UNDEFINED) < 30 * 30, "no masked cell");
+        // 12 diagonal cells at phi = 1, in the colour of the scale's top; every off-diagonal phi (0.01 to 0.05)
+        // sits in the darkest tenth, as in the paper's figures
+        assertTrue(count(img, Viridis.at(1.0)) > 12 * 30 * 30, "diagonal pixels " + count(img, Viridis.at(1.0)));
+        assertTrue(count(img, Viridis.at(1.0)) < 13 * 60 * 60, "only the diagonal (and the bar's top) is 1");
+        Rectangle top = box(img, Viridis.at(1.0), plotRight);
+        assertTrue(top.width > 11 * 40 && Math.abs(top.width - top.height) < 10, "corner to corner: " + top);
+        assertNotNull(box(img, Viridis.at(0.0), plotRight), "off-diagonal cells near the bottom of 0..1");
+        // the fitted default masks the diagonal instead
+        assertTrue(count(Figures.of(h).get(h.stem()).toImage(), HeatmapFigure.UNDEFINED) > 12 * 40 * 40);
     }
 
     @Test
