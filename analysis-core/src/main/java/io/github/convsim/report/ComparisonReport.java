@@ -387,8 +387,9 @@ public final class ComparisonReport {
             stats.put("correction", judged.get(0).correction().label());
             stats.put("alpha", MapVerdict.ALPHA);
             stats.put("power", "per map: planted pairs of adapters whose factors agree up to relative noise eps ("
-                    + PlantedPairs.REPETITIONS + " seeded pairs per level, through the same W0), detected at p below"
-                    + " alpha / family size; the largest eps detected in at least 80 % of pairs");
+                    + PlantedPairs.REPETITIONS + " seeded pairs per level, through the same W0), detected at p below "
+                    + (judged.get(0).correction() == Correction.NONE ? "alpha (no correction)"
+                    : "alpha / family size") + "; the largest eps detected in at least 80 % of pairs");
             root.put("statistics", stats);
         }
         List<Map<String, Object>> maps = new ArrayList<>();

@@ -118,7 +118,8 @@ public final class ComparisonVerdicts {
                 pairs.add(new Test(0, 1, m.mean()[0][1], overall.p(), overall.pAdjusted(), overall.exceeds()));
             }
             PowerCurve.Detectable power = m.power() == null ? null
-                    : m.power().detectable(m.w0Null(), MapVerdict.ALPHA / Math.max(1, family));
+                    : m.power().detectable(m.w0Null(),
+                            MultipleTesting.detectionLevel(correction, MapVerdict.ALPHA, family));
             Judgement j = new Judgement(m, "tested", "", overall, pairs, family, correction, power, null);
             judged.put(m, j);
             out.add(j);

@@ -44,7 +44,7 @@ public final class CondLoraVerdicts {
         double[] combined = p.stream().mapToDouble(v -> Math.max(v[1], v[2])).toArray();
         double[] adjusted = MultipleTesting.adjust(combined, correction);
         int family = (int) java.util.Arrays.stream(adjusted).filter(v -> !Double.isNaN(v)).count();
-        double threshold = MapVerdict.ALPHA / Math.max(1, family);
+        double threshold = MultipleTesting.detectionLevel(correction, MapVerdict.ALPHA, family);
         List<Test> out = new ArrayList<>();
         for (int k = 0; k < combined.length; k++) {
             ModuleFit f = fits.get(k / 3);

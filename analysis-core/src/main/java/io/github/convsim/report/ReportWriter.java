@@ -240,7 +240,8 @@ public final class ReportWriter {
             stats.put("alpha", any.alpha());
             stats.put("power", "per map: planted adapters sharing one conversion matrix across layers (" 
                     + io.github.convsim.similarity.PlantedControl.REPETITIONS + " seeded plants per noise level), detected"
-                    + " at p below alpha / family size; the largest relative noise detected in at least 80 % of plants");
+                    + " at p below " + (any.correction() == Correction.NONE ? "alpha (no correction)"
+                    : "alpha / family size") + "; the largest relative noise detected in at least 80 % of plants");
             stats.put("text", MarkdownReport.familySentence(verdicts));
             root.put("statistics", stats);
         }

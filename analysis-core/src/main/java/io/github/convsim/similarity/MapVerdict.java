@@ -85,7 +85,8 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
             Integer kd = dup == null ? null : index.get(dup);
             double mc = h.w0() == null ? Double.NaN : h.w0().pMonteCarlo(h.average());
             PowerCurve.Detectable detectable = h.power() != null && h.w0() != null && (k != null || dup != null)
-                    ? h.power().detectable(h.w0(), alpha / Math.max(1, family.size())) : null;
+                    ? h.power().detectable(h.w0(), MultipleTesting.detectionLevel(correction, alpha, family.size()))
+                    : null;
             if (k != null) {
                 out.add(new MapVerdict(h, Status.TESTED, "", p[k], mc, adjusted[k], correction, alpha, family.size(),
                         adjusted[k] < alpha, null, detectable, gaussian.get(h)));

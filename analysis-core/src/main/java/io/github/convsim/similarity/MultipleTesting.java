@@ -31,6 +31,15 @@ public final class MultipleTesting {
 
     private MultipleTesting() {}
 
+    /**
+     * The level at which a power calculation tests each planted map so that it would be found in a family of
+     * {@code familySize} tests: alpha / familySize, a bound on Holm's first step and on Benjamini-Hochberg's for a
+     * single discovery; alpha itself without correction.
+     */
+    public static double detectionLevel(Correction c, double alpha, int familySize) {
+        return c == Correction.NONE ? alpha : alpha / Math.max(1, familySize);
+    }
+
     /** The adjusted p-values, in the order given (NaN entries are left out of the family and stay NaN). */
     public static double[] adjust(double[] p, Correction c) {
         Integer[] order = java.util.stream.IntStream.range(0, p.length).filter(k -> !Double.isNaN(p[k])).boxed()

@@ -277,6 +277,16 @@ class VerdictStatisticsTest extends CpuBackendTest {
             assertEquals(dwRight, sentence.contains("its power was not estimated (planted controls share a conversion"
                     + " matrix, and C_dW's right singular vectors are A's row space whatever W0 is)"), sentence);
         }
+        // a plant counts as found at the level that finds a map in this family: alpha / family size (a bound on
+        // Holm's first step), alpha itself without correction
+        for (Correction c : Correction.values()) {
+            List<MapVerdict> judged = MapVerdict.judge(maps, c, MapVerdict.ALPHA);
+            for (MapVerdict v : judged) {
+                if (v.power() != null) {
+                    assertEquals(c == Correction.NONE ? 0.05 : 0.05 / v.familySize(), v.power().threshold(), 1e-15);
+                }
+            }
+        }
         for (Side side : List.of(Side.LEFT, Side.RIGHT)) {
             Heatmap a = SimilarityAnalysisTest.find(maps, "C_A", side);
             double[] mean = Arrays.stream(a.power().averages())
