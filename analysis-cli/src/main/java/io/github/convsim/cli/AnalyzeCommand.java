@@ -52,7 +52,7 @@ import picocli.CommandLine.Spec;
             "", "Examples:",
             "  convsim analyze",
             "  convsim analyze my-lora --base model.safetensors --out report \\",
-            "      --side both --i 4 --j 8",
+            "      --side both --i 4 --j 4",
             "  convsim analyze --adapter llama-lora --base llama/ --mode lstsq \\",
             "      --modules q_proj,v_proj",
             "  # the same analysis, rerun:",
