@@ -192,6 +192,11 @@ class CompareCommandTest {
         assertEquals("tested", status.get("B"), "equal cells, another null: another test");
         assertEquals("duplicate", status.get("dW"));
         assertEquals(2, summary.get("statistics").get("family_size").asInt());
+        // and the report says the two are one directory
+        String note = summary.get("notes").get(0).asText();
+        String name = "adapters/bert-base-uncased-imdb-lora-r8";
+        assertTrue(note.startsWith(name + " and " + name + "' are the same directory ("
+                + demo().toAbsolutePath().normalize() + ")"), note);
     }
 
     @Test

@@ -180,7 +180,7 @@ public final class Comparison {
         List<String> names = names(ckpts);
         Set<String> modules = new LinkedHashSet<>(ckpts.get(0).moduleNames());
         ckpts.forEach(c -> modules.retainAll(c.moduleNames()));
-        List<String> notes = new ArrayList<>();
+        List<String> notes = new ArrayList<>(sameDirectories(ckpts, names));
         if (!options.modules().isEmpty()) {
             for (String m : options.modules()) {
                 if (!modules.contains(m)) {
@@ -348,6 +348,24 @@ public final class Comparison {
                 SubspaceSimilarity.analyticExpectation(dim, i, j),
                 nulls == null ? null : nulls.forMap(fi, si, perLayer),
                 nulls == null ? null : nulls.forPairs(fi, si, perLayer), power);
+    }
+
+    /**
+     * "a and a' are the same directory (...)": an adapter given twice (on purpose, as a positive control, or through
+     * a run directory beside one of its checkpoints) is compared with itself.
+     */
+    private static List<String> sameDirectories(List<LoraCheckpoint> ckpts, List<String> names) {
+        List<String> out = new ArrayList<>();
+        for (int a = 0; a < ckpts.size(); a++) {
+            Path dir = ckpts.get(a).adapterDir().toAbsolutePath().normalize();
+            for (int b = a + 1; b < ckpts.size(); b++) {
+                if (dir.equals(ckpts.get(b).adapterDir().toAbsolutePath().normalize())) {
+                    out.add(names.get(a) + " and " + names.get(b) + " are the same directory (" + dir + "): their phi"
+                            + " is 1 by construction, a positive control");
+                }
+            }
+        }
+        return out;
     }
 
     /** "module key is left out: only a, b adapt it", for each module some adapters adapt and others do not. */
