@@ -24,7 +24,6 @@ import io.github.convsim.similarity.FactorBases;
 import io.github.convsim.similarity.NullDistribution;
 import io.github.convsim.similarity.NullModel;
 import io.github.convsim.similarity.PlantedPairs;
-import io.github.convsim.similarity.PowerCurve;
 import io.github.convsim.similarity.Side;
 import io.github.convsim.similarity.SubspaceBasis;
 import io.github.convsim.similarity.SubspaceSimilarity;
@@ -282,12 +281,11 @@ public final class Comparison {
                 for (int si = 0; si < sides.size(); si++) {
                     Factor f = factors.get(fi);
                     String subject = "C_" + f.label();
-                    double[][][] planted = plantPhi == null ? null : plantPhi.get(sides.get(si));
-                    PowerCurve curve = planted == null ? null
-                            : PlantedPairs.curve(planted, PlantedPairs.speaksFor(sides.get(si), square));
-                    boolean speaks = curve != null && curve.appliesTo().contains(subject);
+                    Set<String> speaksFor = PlantedPairs.speaksFor(sides.get(si), square);
+                    double[][][] planted = plantPhi == null || !speaksFor.contains(subject) ? null
+                            : plantPhi.get(sides.get(si));
                     maps.add(betweenAdapters(backend, module, subject, sides.get(si), i, j, layerIdx,
-                            bases.get(f), pairs < 1 ? null : pairNull, fi, si, speaks ? curve : null));
+                            bases.get(f), pairs < 1 ? null : pairNull, fi, si, planted, speaksFor));
                 }
             }
             // raw-factor controls: checkpoints of one run share lora_A's initialisation, so their conversion matrices
@@ -302,7 +300,7 @@ public final class Comparison {
             for (Map.Entry<String, List<List<FactorBases.Pair>>> e : raw.entrySet()) {
                 for (Side side : options.similarity().sides()) {
                     maps.add(betweenAdapters(backend, module, e.getKey(), side, i, j, layerIdx, e.getValue(), null,
-                            0, 0, null));
+                            0, 0, null, Set.of()));
                 }
             }
             progress.progress("compare", ++done, modules.size());
@@ -332,7 +330,8 @@ public final class Comparison {
      */
     private static ComparisonMap betweenAdapters(Backends.Choice backend, String module, String subject, Side side,
                                                  int i, int j, int[] layerIdx, List<List<FactorBases.Pair>> byAdapter,
-                                                 PairedW0Null nulls, int fi, int si, PowerCurve power) {
+                                                 PairedW0Null nulls, int fi, int si, double[][][] planted,
+                                                 Set<String> speaksFor) {
         double[][][] perLayer = new double[layerIdx.length][][];
         int dim = 0;
         for (int l = 0; l < layerIdx.length; l++) {
@@ -347,7 +346,8 @@ public final class Comparison {
         return new ComparisonMap(module, subject, side, i, j, layerIdx, perLayer,
                 SubspaceSimilarity.analyticExpectation(dim, i, j),
                 nulls == null ? null : nulls.forMap(fi, si, perLayer),
-                nulls == null ? null : nulls.forPairs(fi, si, perLayer), power);
+                nulls == null ? null : nulls.forPairs(fi, si, perLayer),
+                planted == null ? null : PlantedPairs.curve(planted, perLayer, speaksFor));
     }
 
     /**

@@ -208,14 +208,45 @@ public final class PlantedPairs {
                 : java.util.Set.of("C_A", "C_B");
     }
 
-    /** The power curve of the maps it speaks for, from {@code phi[e][k][layer]}: each plant's phi averaged over layers. */
-    public static PowerCurve curve(double[][][] phi, java.util.Set<String> speaksFor) {
+    /**
+     * The power curve of the maps it speaks for, from {@code phi[e][k][layer]}, each plant's statistic taken as the
+     * map's is from {@code observed[layer][a][b]}: per pair of adapters, the mean over the layers where that pair's
+     * phi is defined (a layer where an adapter's factor is zero is left out), then the mean over pairs.
+     */
+    public static PowerCurve curve(double[][][] phi, double[][][] observed, java.util.Set<String> speaksFor) {
+        int layers = observed.length;
+        int adapters = observed[0].length;
+        List<boolean[]> definedByPair = new ArrayList<>();
+        for (int a = 0; a < adapters; a++) {
+            for (int b = a + 1; b < adapters; b++) {
+                boolean[] defined = new boolean[layers];
+                boolean any = false;
+                for (int l = 0; l < layers; l++) {
+                    defined[l] = !Double.isNaN(observed[l][a][b]);
+                    any |= defined[l];
+                }
+                if (any) {
+                    definedByPair.add(defined);
+                }
+            }
+        }
         double[][] averages = new double[phi.length][];
         for (int e = 0; e < phi.length; e++) {
             averages[e] = new double[phi[e].length];
             for (int k = 0; k < phi[e].length; k++) {
-                averages[e][k] = java.util.Arrays.stream(phi[e][k]).filter(v -> !Double.isNaN(v)).average()
-                        .orElse(Double.NaN);
+                double sum = 0;
+                for (boolean[] defined : definedByPair) {
+                    double s = 0;
+                    int n = 0;
+                    for (int l = 0; l < layers; l++) {
+                        if (defined[l] && !Double.isNaN(phi[e][k][l])) {
+                            s += phi[e][k][l];
+                            n++;
+                        }
+                    }
+                    sum += n == 0 ? Double.NaN : s / n;
+                }
+                averages[e][k] = definedByPair.isEmpty() ? Double.NaN : sum / definedByPair.size();
             }
         }
         return new PowerCurve(NOISE.clone(), averages, speaksFor);
