@@ -141,13 +141,14 @@ class CondLoraCommandTest {
 
     /**
      * Grouped-query attention (LLaMA-3, Mistral, the synthetic tiny-llama): k_proj and v_proj have a W0 of 16x64, where
-     * CondLoRA's A_l = Wa W0_l^T has no meaning. The fit takes the square modules and names the others with the reason
-     * (it refused the whole adapter); the export, which replaces every module's LoRA, refuses and writes nothing.
+     * CondLoRA's A_l = Wa W0_l^T has no meaning but B_l = W0_l Wb^T has. The fit takes B alone there, tests it with the
+     * others and says why A and dW have none; the export, which replaces every module's LoRA, refuses and writes
+     * nothing.
      */
     @Test
-    void groupedQueryAttentionFitsTheSquareModulesAndNamesTheOthers() throws Exception {
+    void groupedQueryAttentionFitsBAloneWhereW0IsNotSquare() throws Exception {
         Path model = dir.resolve("gqa");
-        assertEquals(0, CliRunner.run("synth", "--shape", "tiny-llama", "--layers", "3", "--rank", "4", "--seed", "3",
+        assertEquals(0, CliRunner.run("synth", "--shape", "tiny-llama", "--layers", "6", "--rank", "4", "--seed", "3",
                 "--out", model.toString(), "-q").exit());
         String adapter = model.resolve("adapter").toString();
         String base = model.resolve("base").toString();
@@ -155,21 +156,28 @@ class CondLoraCommandTest {
         CliRunner.Result r = CliRunner.run("condlora", "fit", adapter, "--base", base, "--out", out.toString(),
                 "--draws", "4");
         assertEquals(0, r.exit(), r.err());
-        assertTrue(r.out().contains("Not fitted: k_proj (W0 is 16x64 at layer 0, and CondLoRA's A_l = Wa W0_l^T needs a"
-                + " square W0); v_proj (W0 is 16x64"), r.out());
+        assertTrue(r.out().contains("k_proj: R^2 A n/a, B ") && r.out().contains("It fits B alone: W0 is 16x64 at"
+                + " layer 0, and CondLoRA's A_l = Wa W0_l^T needs a square W0, so A and dW have no fit and no test."
+                + " It explains "), r.out());
         JsonNode s = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
-        assertEquals(List.of("o_proj", "q_proj"), List.of(s.get("modules").get(0).get("module").asText(),
-                s.get("modules").get(1).get("module").asText()));
-        assertEquals(2, s.get("modules").size());
-        assertTrue(s.get("not_fitted").get("k_proj").asText().contains("needs a square W0"), s.toString());
-        assertEquals(6, s.get("statistics").get("family_size").asInt(), "A, B, dW of the two fitted modules");
-        assertTrue(Files.readString(out.resolve("report.md")).contains("Not fitted: k_proj"));
+        assertEquals(4, s.get("modules").size());
+        JsonNode k = s.get("modules").get(0);
+        assertEquals("k_proj", k.get("module").asText());
+        assertTrue(k.get("a_not_fitted").asText().contains("needs a square W0"), k.toString());
+        assertTrue(k.get("r2_A").isNull() && k.get("r2_B").isNumber(), k.toString());
+        // chance R^2 through a 16x64 W0 over 6 layers: 64 / (6 x 16)
+        assertEquals(64.0 / 96, k.get("chance_r2").asDouble(), 1e-12);
+        assertEquals(List.of("n/a", "n/a"), List.of(k.get("tests").get(0).get("beyond_both_nulls").asText(),
+                k.get("tests").get(2).get("beyond_both_nulls").asText()));
+        assertEquals(2 * 3 + 2, s.get("statistics").get("family_size").asInt(), "q, o: A, B, dW; k, v: B");
+        assertTrue(s.get("not_fitted").isEmpty(), s.get("not_fitted").toString());
+        assertTrue(Files.readString(out.resolve("report.md")).contains("It fits B alone: W0 is 16x64"));
         Path export = dir.resolve("gqa-export");
         CliRunner.Result e = CliRunner.run("condlora", "export", adapter, "--base", base, "--as", "lora", "--out",
                 export.toString());
         assertEquals(2, e.exit(), e.out());
-        assertTrue(e.err().contains("an export replaces every module's LoRA, but these cannot be fitted: k_proj"),
-                e.err());
+        assertTrue(e.err().contains("an export replaces every module's LoRA, but these cannot be fitted: k_proj (W0 is"
+                + " 16x64 at layer 0"), e.err());
         assertFalse(Files.exists(export));
     }
 }

@@ -57,6 +57,7 @@ public final class CondLoraExport {
      */
     public static void writeCondLora(Path dir, PeftConfig source, WeightSource sourceWeights, List<ModuleFit> fits,
                                      Map<String, Object> provenance) throws IOException {
+        requireFitOfA(fits);
         requireUnfused(fits.stream().flatMap(f -> f.layers().stream()).toList());
         Set<String> fitted = new LinkedHashSet<>();
         fits.forEach(f -> fitted.add(f.module()));
@@ -100,6 +101,7 @@ public final class CondLoraExport {
         Set<String> fitted = new LinkedHashSet<>();
         fits.forEach(f -> fitted.add(f.module()));
         requireEvery(new LinkedHashSet<>(source.moduleNames().stream().filter(m -> !fitted.contains(m)).toList()));
+        requireFitOfA(fits);
         requireUnfused(source.modules());
         Files.createDirectories(dir);
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt").metadata("written_by", "convsim");
@@ -197,12 +199,27 @@ public final class CondLoraExport {
      * @throws IllegalArgumentException naming the modules and why
      */
     public static void requireExportable(LoraCheckpoint source) {
-        Map<String, String> unfittable = CondLoraFit.unfittable(source);
+        Map<String, String> unfittable = new java.util.LinkedHashMap<>(CondLoraFit.unfittable(source));
+        for (String module : source.moduleNames()) {
+            String noA = CondLoraFit.aNotFitted(source.layersOf(module));
+            if (noA != null) {
+                unfittable.putIfAbsent(module, noA.replace(" (B_l = W0_l Wb^T is fitted alone)", ""));
+            }
+        }
         if (!unfittable.isEmpty()) {
             throw new IllegalArgumentException("an export replaces every module's LoRA, but these cannot be fitted: "
                     + CondLoraFit.describe(unfittable));
         }
         requireUnfused(source.modules());
+    }
+
+    /** Refuses fits of B alone (W0 not square): an export needs every module's A_l from a fitted Wa. */
+    private static void requireFitOfA(List<ModuleFit> fits) {
+        List<String> bOnly = fits.stream().filter(f -> f.aNotFitted() != null).map(ModuleFit::module).toList();
+        if (!bOnly.isEmpty()) {
+            throw new IllegalArgumentException("an export replaces every module's LoRA, but " + String.join(", ", bOnly)
+                    + (bOnly.size() == 1 ? " has" : " have") + " no fit of A (W0 not square)");
+        }
     }
 
     /**

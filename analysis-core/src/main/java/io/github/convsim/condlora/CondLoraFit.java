@@ -82,16 +82,16 @@ public final class CondLoraFit {
                     + 2 * plants));
             int group = Math.min(layers.size(), LayerGroups.size(first, Math.max(1, memory - fixed)));
             LayerStream stream = new LayerStream(ckpt, group);
-            out.add(new ModuleTargets(module, layers, draws, plants, seed).fit(backend, stream, ridge,
-                    n -> progress.progress("condlora fit", done[0] += n, total)));
+            ModuleTargets targets = new ModuleTargets(module, layers, draws, plants, seed, aNotFitted(layers));
+            out.add(targets.fit(backend, stream, ridge, n -> progress.progress("condlora fit", done[0] += n, total)));
         }
         return out;
     }
 
     /**
-     * The modules of {@code ckpt} that one shared layer cannot be fitted to, each with the reason: W0 not square
-     * (A_l = Wa W0_l^T has A's shape only when W0_l is square, as in grouped-query attention's k and v projections),
-     * a single layer, or ranks that differ between layers. {@link #fit} fits the others.
+     * The modules of {@code ckpt} that one shared layer cannot be fitted to, each with the reason: a single layer, or
+     * ranks that differ between layers. {@link #fit} fits the others; where W0 is not square it fits B alone
+     * ({@link #aNotFitted}).
      */
     public static Map<String, String> unfittable(LoraCheckpoint ckpt) {
         Map<String, String> out = new java.util.LinkedHashMap<>();
@@ -102,11 +102,6 @@ public final class CondLoraFit {
                 continue;
             }
             for (LoraModule m : layers) {
-                if (m.out() != m.in()) {
-                    out.put(module, "W0 is " + m.out() + "x" + m.in() + " at layer " + m.layer() + ", and CondLoRA's"
-                            + " A_l = Wa W0_l^T needs a square W0");
-                    break;
-                }
                 if (m.rank() != layers.get(0).rank()) {
                     out.put(module, "ranks " + layers.get(0).rank() + " and " + m.rank() + ": one shared map needs one"
                             + " rank");
@@ -117,7 +112,22 @@ public final class CondLoraFit {
         return out;
     }
 
-    /** The modules {@link #unfittable} names, each with its reason: "k_proj (W0 is 16x64 ...); v_proj (...)". */
+    /**
+     * Why a module's A (and so dW) has no CondLoRA fit, or null where it has one: A_l = Wa W0_l^T has A's shape only
+     * where W0_l is square, which grouped-query attention's k and v projections are not. B_l = W0_l Wb^T has B's shape
+     * for any W0, so such a module is fitted in B alone.
+     */
+    public static String aNotFitted(List<LoraModule> layers) {
+        for (LoraModule m : layers) {
+            if (m.out() != m.in()) {
+                return "W0 is " + m.out() + "x" + m.in() + " at layer " + m.layer() + ", and CondLoRA's A_l = Wa W0_l^T"
+                        + " needs a square W0 (B_l = W0_l Wb^T is fitted alone)";
+            }
+        }
+        return null;
+    }
+
+    /** The modules {@link #unfittable} names, each with its reason: "k_proj (1 layer ...); v_proj (...)". */
     public static String describe(Map<String, String> unfittable) {
         return String.join("; ", unfittable.entrySet().stream().map(e -> e.getKey() + " (" + e.getValue() + ")")
                 .toList());
@@ -136,9 +146,12 @@ public final class CondLoraFit {
         private final int plants;
         private final long seed;
         private final int[][] perms;
+        /** Why A is not fitted (W0 not square: its targets are zero placeholders of the fit's shape), or null. */
+        private final String aNotFitted;
 
-        ModuleTargets(String module, List<LoraModule> layers, int draws, int plants, long seed) {
+        ModuleTargets(String module, List<LoraModule> layers, int draws, int plants, long seed, String aNotFitted) {
             this.module = module;
+            this.aNotFitted = aNotFitted;
             this.layers = layers;
             this.draws = draws;
             this.plants = plants;
@@ -169,24 +182,27 @@ public final class CondLoraFit {
          */
         List<Matrix> at(int l, Matrix shared) {
             LoraModule m = layers.get(l);
+            int r = m.rank();
+            // without a fit of A, its targets are zeros of the fit's shape: nothing to explain, so R^2 of A and dW's
+            // error come out undefined, and B's fit is the stacked least squares of B alone (the columns are apart)
+            Matrix none = aNotFitted == null ? null : Matrix.zeros(m.out(), r);
             List<Matrix> t = new ArrayList<>(2 * sets());
-            t.add(m.a().transpose());
+            t.add(none != null ? none : m.a().transpose());
             t.add(m.b());
             SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, "condlora-gaussian", module, m.layer()));
             double normA = m.a().frobeniusNorm();
             double normB = m.b().frobeniusNorm();
             for (int d = 0; d < draws; d++) {
-                t.add(RandomMatrices.gaussian(rng, m.in(), m.rank(), normA));
-                t.add(RandomMatrices.gaussian(rng, m.out(), m.rank(), normB));
+                t.add(none != null ? none : RandomMatrices.gaussian(rng, m.in(), r, normA));
+                t.add(RandomMatrices.gaussian(rng, m.out(), r, normB));
             }
             for (int d = 0; d < draws; d++) {
                 LoraModule other = layers.get(perms[d][l]);
-                t.add(other.a().transpose());
+                t.add(none != null ? none : other.a().transpose());
                 t.add(other.b());
             }
-            int r = m.rank();
             for (int k = 0; k < plants; k++) {
-                t.add(shared.columnSlice(k * r, r));
+                t.add(none != null ? none : shared.columnSlice(k * r, r));
                 t.add(shared.columnSlice((plants + k) * r, r));
             }
             for (int k = 0; k < plants; k++) {
@@ -215,7 +231,7 @@ public final class CondLoraFit {
                 List<Matrix> shared = shared(backend, g.w0s(), maps);
                 List<Matrix> targets = new ArrayList<>(g.layers().size());
                 for (int k = 0; k < g.layers().size(); k++) {
-                    targets.add(concat(at(g.from() + k, shared.get(k)), n, width));
+                    targets.add(concat(at(g.from() + k, shared.get(k)), layers.get(0).out(), width));
                 }
                 List<Matrix> sq = backend.gemm(g.w0s(), true, g.w0s(), false, Precision.FP64);
                 List<Matrix> st = backend.gemm(g.w0s(), true, targets, false, Precision.FP64);
@@ -258,11 +274,14 @@ public final class CondLoraFit {
                 }
                 groupDone.accept(g.layers().size());
             });
-            Matrix wa = solution.columnSlice(0, r).transpose();
+            Matrix wa = aNotFitted != null ? null : solution.columnSlice(0, r).transpose();
             Matrix wb = solution.columnSlice(r, r).transpose();
+            // R^2 of unrelated targets: the share of a random target that the stacked W0s' column space (n of the
+            // L out rows) takes, 1/L for a square W0
+            double chance = Math.min(1, (double) n / ((long) layers.size() * layers.get(0).out()));
             return new ModuleFit(module, layers, wa, wb, perLayer, r2(acc[0], 0), r2(acc[0], 2),
                     relative(acc[0][4], acc[0][5]), nullOf("gaussian", acc, 1), nullOf("shuffled", acc, 1 + draws),
-                    planted == null ? null : planted.result(), 1.0 / layers.size(), ridge);
+                    planted == null ? null : planted.result(), chance, ridge, aNotFitted);
         }
 
         private R2Null nullOf(String name, double[][] acc, int from) {
@@ -448,8 +467,8 @@ public final class CondLoraFit {
     }
 
     /** The matrices (each n rows) side by side. */
-    private static Matrix concat(List<Matrix> parts, int n, int width) {
-        Matrix out = Matrix.zeros(n, width);
+    private static Matrix concat(List<Matrix> parts, int rows, int width) {
+        Matrix out = Matrix.zeros(rows, width);
         int off = 0;
         for (Matrix m : parts) {
             System.arraycopy(m.data(), 0, out.data(), off, m.data().length);

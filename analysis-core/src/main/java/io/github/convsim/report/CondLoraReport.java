@@ -62,9 +62,11 @@ public final class CondLoraReport {
                 + " layers (A_l = Wa W0_l^T, B_l = W0_l Wb^T) fitted by stacked least squares to the adapter's factors."
                 + " R^2 = 1 - ||fit - target||^2 / ||target||^2.\n\n**Read R^2 against the nulls.** With a square,"
                 + " full-rank W0, a shared map can reproduce any targets of one layer exactly, so on L unrelated layers"
-                + " it still reaches about 1/L: that much R^2 is no evidence of shared structure.\n\n"
+                + " it still reaches about 1/L (in / (L out) through a W0 of out x in, the chance column): that much"
+                + " R^2 is no evidence of shared structure. Where W0 is not square (grouped-query attention's k and v),"
+                + " A_l = Wa W0_l^T has no fit and only B is fitted.\n\n"
                 + TESTS_SENTENCE + "\n\n");
-        md.append("| module | layers | R^2 A | R^2 B | dW error | chance 1/L | Gaussian targets: R^2 A [95 %] |"
+        md.append("| module | layers | R^2 A | R^2 B | dW error | chance | Gaussian targets: R^2 A [95 %] |"
                 + " shuffled layers: R^2 A [95 %] | shuffled: R^2 B [95 %] |\n|---|---|---|---|---|---|---|---|---|\n");
         for (ModuleFit f : fits) {
             md.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %.4f | %s | %s | %s |%n",
@@ -143,6 +145,19 @@ public final class CondLoraReport {
     }
 
     private static String verdict(ModuleFit f, List<CondLoraVerdicts.Test> tests) {
+        if (f.fitsAnyTargets()) {
+            io.github.convsim.model.LoraModule first = f.layers().get(0);
+            return String.format(Locale.ROOT, (f.aNotFitted() == null ? "" : "It fits B alone (W0 is not square). ")
+                    + "It fits any targets exactly: its %d stacked W0 have %d rows, no more than"
+                    + " the %d unknowns of each column of the shared layer, so R^2 is 1 for the adapter and every null"
+                    + " alike and there is no test.", f.layers().size(), (long) f.layers().size() * first.out(),
+                    first.in());
+        }
+        if (f.aNotFitted() != null) {
+            return "It fits B alone: " + f.aNotFitted().replace(" (B_l = W0_l Wb^T is fitted alone)", "") + ", so A and"
+                    + " dW have no fit and no test. " + part("B", f.r2B(), f.gaussian().r2B(), f.shuffled().r2B(), true,
+                    tests.get(1));
+        }
         return String.join(" ", part("A", f.r2A(), f.gaussian().r2A(), f.shuffled().r2A(), true, tests.get(0)),
                 part("B", f.r2B(), f.gaussian().r2B(), f.shuffled().r2B(), true, tests.get(1)),
                 part("dW", f.dwError(), f.gaussian().dwError(), f.shuffled().dwError(), false, tests.get(2)));
@@ -244,8 +259,9 @@ public final class CondLoraReport {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("module", f.module());
             m.put("layers", f.perLayer().size());
-            m.put("rank", f.wa().rows());
-            m.put("parameters_shared", 2L * f.wa().rows() * f.wa().cols());
+            m.put("rank", f.wb().rows());
+            m.put("parameters_shared", (f.wa() == null ? 1L : 2L) * f.wb().rows() * f.wb().cols());
+            m.put("a_not_fitted", f.aNotFitted());
             m.put("parameters_lora", f.layers().stream().mapToLong(l -> (long) l.rank() * (l.in() + l.out())).sum());
             m.put("ridge", f.ridge());
             m.put("r2_A", ReportWriter.finite(f.r2A()));

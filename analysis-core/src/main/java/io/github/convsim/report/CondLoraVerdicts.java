@@ -37,9 +37,14 @@ public final class CondLoraVerdicts {
         List<double[]> p = new ArrayList<>(); // {observed, pGaussian, pShuffled}
         List<String[]> names = new ArrayList<>();
         for (ModuleFit f : fits) {
-            add(p, names, f.module(), "A", f.r2A(), f.gaussian().r2A(), f.shuffled().r2A(), true);
-            add(p, names, f.module(), "B", f.r2B(), f.gaussian().r2B(), f.shuffled().r2B(), true);
-            add(p, names, f.module(), "dW", f.dwError(), f.gaussian().dwError(), f.shuffled().dwError(), false);
+            // a fit that reproduces any targets has no test (undefined, as a factor zero in every layer)
+            double none = Double.NaN;
+            add(p, names, f.module(), "A", f.fitsAnyTargets() ? none : f.r2A(), f.gaussian().r2A(), f.shuffled().r2A(),
+                    true);
+            add(p, names, f.module(), "B", f.fitsAnyTargets() ? none : f.r2B(), f.gaussian().r2B(), f.shuffled().r2B(),
+                    true);
+            add(p, names, f.module(), "dW", f.fitsAnyTargets() ? none : f.dwError(), f.gaussian().dwError(),
+                    f.shuffled().dwError(), false);
         }
         double[] combined = p.stream().mapToDouble(v -> Math.max(v[1], v[2])).toArray();
         double[] adjusted = MultipleTesting.adjust(combined, correction);

@@ -19,12 +19,16 @@ import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.LoraModule;
 import io.github.convsim.results.AnalysisOptions;
 import io.github.convsim.results.AnalysisResult;
+import io.github.convsim.similarity.MultipleTesting;
 import io.github.convsim.similarity.Side;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import org.apache.commons.math3.linear.Array2DRowRealMatrix;
+import org.apache.commons.math3.linear.LUDecomposition;
+import org.apache.commons.math3.linear.RealMatrix;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.NormOps_DDRM;
@@ -293,38 +297,94 @@ class CondLoraTest extends CpuBackendTest {
     }
 
     /**
-     * Grouped-query attention: k_proj and v_proj of the synthetic tiny LLaMA have a 16x64 W0. The fit takes the square
-     * modules, {@code unfittable} names the others; an adapter of k and v alone cannot be fitted at all.
+     * Grouped-query attention: k_proj and v_proj of the synthetic tiny LLaMA have a 16x64 W0, so A_l = Wa W0_l^T has no
+     * fit; B_l = W0_l Wb^T has one, the stacked least squares of B alone, tested as B of a square module is. An export,
+     * which needs every A, refuses them; with 4 layers (64 stacked rows for 64 unknowns) B fits anything and has no test.
      */
     @Test
-    void nonSquareModulesAreLeftOutAndNamed() throws Exception {
-        var all = io.github.convsim.synth.SyntheticCheckpoint.write(io.github.convsim.synth.ModelShape.TINY,
-                new io.github.convsim.synth.SyntheticCheckpoint.Options(5, 4, 8,
-                        io.github.convsim.synth.SyntheticCheckpoint.Options.ATTENTION, 1 << 30, 2),
-                Files.createDirectories(dir.resolve("gqa")), ProgressListener.NONE);
-        try (LoraCheckpoint c = LoraCheckpoint.open(all.adapter(), all.base())) {
-            assertEquals(List.of("k_proj", "v_proj"), List.copyOf(CondLoraFit.unfittable(c).keySet()));
-            assertTrue(CondLoraFit.unfittable(c).get("v_proj").startsWith("W0 is 16x64 at layer 0"));
-            List<ModuleFit> fits = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 2, 1));
-            assertEquals(List.of("o_proj", "q_proj"), fits.stream().map(ModuleFit::module).sorted().toList());
-            // a library export of these fits would drop k and v: refused, nothing written
+    void nonSquareModulesAreFittedInBAlone() throws Exception {
+        var options = new io.github.convsim.synth.SyntheticCheckpoint.Options(5, 4, 8,
+                io.github.convsim.synth.SyntheticCheckpoint.Options.ATTENTION, 1 << 30, 2);
+        var twelve = io.github.convsim.synth.SyntheticCheckpoint.write(io.github.convsim.synth.ModelShape.TINY
+                .withLayers(12), options, Files.createDirectories(dir.resolve("gqa")), ProgressListener.NONE);
+        try (LoraCheckpoint c = LoraCheckpoint.open(twelve.adapter(), twelve.base())) {
+            assertTrue(CondLoraFit.unfittable(c).isEmpty(), CondLoraFit.unfittable(c).toString());
+            List<ModuleFit> fits = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 4, 1));
+            assertEquals(List.of("k_proj", "o_proj", "q_proj", "v_proj"), fits.stream().map(ModuleFit::module).sorted()
+                    .toList());
+            ModuleFit k = fits.stream().filter(f -> f.module().equals("k_proj")).findFirst().orElseThrow();
+            assertTrue(k.aNotFitted().startsWith("W0 is 16x64 at layer 0"), k.aNotFitted());
+            assertNull(k.wa());
+            assertTrue(Double.isNaN(k.r2A()) && Double.isNaN(k.dwError()));
+            assertEquals(64.0 / (12 * 16), k.chanceR2(), 1e-15, "in / (L out) for random targets");
+            assertFalse(k.fitsAnyTargets());
+            // Wb^T = (sum W0^T W0)^-1 sum W0^T B, by hand
+            RealMatrix gram = new Array2DRowRealMatrix(64, 64);
+            RealMatrix rhs = new Array2DRowRealMatrix(64, 4);
+            List<RealMatrix[]> pairs = new ArrayList<>();
+            for (LoraModule m : c.layersOf("k_proj")) {
+                RealMatrix w0 = real(c.baseWeight(m));
+                RealMatrix b = real(m.b());
+                gram = gram.add(w0.transpose().multiply(w0));
+                rhs = rhs.add(w0.transpose().multiply(b));
+                pairs.add(new RealMatrix[] {w0, b});
+            }
+            RealMatrix x = new LUDecomposition(gram).getSolver().solve(rhs);
+            double res = 0;
+            double tot = 0;
+            for (RealMatrix[] p : pairs) {
+                res += Math.pow(p[0].multiply(x).subtract(p[1]).getFrobeniusNorm(), 2);
+                tot += Math.pow(p[1].getFrobeniusNorm(), 2);
+            }
+            assertEquals(1 - res / tot, k.r2B(), 1e-9);
+            assertTrue(ConversionSolver.relativeDifference(k.wb(), matrix(x.transpose())) < 1e-8);
+            // B is in the family; A and dW are not
+            var tests = io.github.convsim.report.CondLoraVerdicts.judge(fits, MultipleTesting.Correction.HOLM);
+            assertEquals(2 * 3 + 2, tests.get(0).familySize(), "q and o: A, B, dW; k and v: B");
+            // an export needs every A: refused before and after fitting, nothing written
+            IllegalArgumentException before = assertThrows(IllegalArgumentException.class,
+                    () -> CondLoraExport.requireExportable(c));
+            assertTrue(before.getMessage().contains("cannot be fitted: k_proj (W0 is 16x64 at layer 0"),
+                    before.getMessage());
             Path export = dir.resolve("gqa-export");
-            IllegalArgumentException partial = assertThrows(IllegalArgumentException.class,
+            IllegalArgumentException after = assertThrows(IllegalArgumentException.class,
                     () -> CondLoraExport.writeLora(export, c, fits));
-            assertTrue(partial.getMessage().contains("k_proj, v_proj have no fit"), partial.getMessage());
-            IllegalArgumentException partialCond = assertThrows(IllegalArgumentException.class,
+            assertTrue(after.getMessage().contains("k_proj, v_proj have no fit of A"), after.getMessage());
+            assertThrows(IllegalArgumentException.class,
                     () -> CondLoraExport.writeCondLora(export, c.config(), c.adapterWeights(), fits));
-            assertTrue(partialCond.getMessage().contains("k_proj, v_proj have no fit"), partialCond.getMessage());
             assertFalse(Files.exists(export));
         }
-        var kv = io.github.convsim.synth.SyntheticCheckpoint.write(io.github.convsim.synth.ModelShape.TINY,
-                new io.github.convsim.synth.SyntheticCheckpoint.Options(5, 4, 8, List.of("k_proj", "v_proj"),
-                        1 << 30, 2), Files.createDirectories(dir.resolve("kv")), ProgressListener.NONE);
-        try (LoraCheckpoint c = LoraCheckpoint.open(kv.adapter(), kv.base())) {
-            IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
-                    () -> CondLoraFit.fit(c, backend, new CondLoraSettings(0, 2, 1)));
-            assertTrue(none.getMessage().startsWith("no module can be fitted: k_proj: W0 is 16x64"), none.getMessage());
+        var four = io.github.convsim.synth.SyntheticCheckpoint.write(io.github.convsim.synth.ModelShape.TINY, options,
+                Files.createDirectories(dir.resolve("gqa4")), ProgressListener.NONE);
+        try (LoraCheckpoint c = LoraCheckpoint.open(four.adapter(), four.base())) {
+            ModuleFit v = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 2, 1)).stream()
+                    .filter(f -> f.module().equals("v_proj")).findFirst().orElseThrow();
+            assertTrue(v.fitsAnyTargets());
+            assertEquals(1.0, v.r2B(), 1e-9);
+            assertTrue(io.github.convsim.report.CondLoraReport.verdict(v).contains("It fits any targets exactly: its 4"
+                    + " stacked W0 have 64 rows, no more than the 64 unknowns"), io.github.convsim.report.CondLoraReport
+                    .verdict(v));
         }
+    }
+
+    private static RealMatrix real(Matrix m) {
+        RealMatrix out = new Array2DRowRealMatrix(m.rows(), m.cols());
+        for (int i = 0; i < m.rows(); i++) {
+            for (int j = 0; j < m.cols(); j++) {
+                out.setEntry(i, j, m.get(i, j));
+            }
+        }
+        return out;
+    }
+
+    private static Matrix matrix(RealMatrix m) {
+        Matrix out = Matrix.zeros(m.getRowDimension(), m.getColumnDimension());
+        for (int i = 0; i < m.getRowDimension(); i++) {
+            for (int j = 0; j < m.getColumnDimension(); j++) {
+                out.set(i, j, m.getEntry(i, j));
+            }
+        }
+        return out;
     }
 
     /**
