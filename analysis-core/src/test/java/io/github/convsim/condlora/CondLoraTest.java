@@ -26,9 +26,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.apache.commons.math3.linear.Array2DRowRealMatrix;
-import org.apache.commons.math3.linear.LUDecomposition;
-import org.apache.commons.math3.linear.RealMatrix;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.CommonOps_DDRM;
 import org.ejml.dense.row.NormOps_DDRM;
@@ -318,26 +315,30 @@ class CondLoraTest extends CpuBackendTest {
             assertTrue(Double.isNaN(k.r2A()) && Double.isNaN(k.dwError()));
             assertEquals(64.0 / (12 * 16), k.chanceR2(), 1e-15, "in / (L out) for random targets");
             assertFalse(k.fitsAnyTargets());
-            // Wb^T = (sum W0^T W0)^-1 sum W0^T B, by hand
-            RealMatrix gram = new Array2DRowRealMatrix(64, 64);
-            RealMatrix rhs = new Array2DRowRealMatrix(64, 4);
-            List<RealMatrix[]> pairs = new ArrayList<>();
+            // Wb^T = (sum W0^T W0)^-1 sum W0^T B, by hand (EJML)
+            DMatrixRMaj gram = new DMatrixRMaj(64, 64);
+            DMatrixRMaj rhs = new DMatrixRMaj(64, 4);
+            List<DMatrixRMaj[]> pairs = new ArrayList<>();
             for (LoraModule m : c.layersOf("k_proj")) {
-                RealMatrix w0 = real(c.baseWeight(m));
-                RealMatrix b = real(m.b());
-                gram = gram.add(w0.transpose().multiply(w0));
-                rhs = rhs.add(w0.transpose().multiply(b));
-                pairs.add(new RealMatrix[] {w0, b});
+                DMatrixRMaj w0 = ejml(c.baseWeight(m));
+                DMatrixRMaj b = ejml(m.b());
+                CommonOps_DDRM.multAddTransA(w0, w0, gram);
+                CommonOps_DDRM.multAddTransA(w0, b, rhs);
+                pairs.add(new DMatrixRMaj[] {w0, b});
             }
-            RealMatrix x = new LUDecomposition(gram).getSolver().solve(rhs);
+            DMatrixRMaj x = new DMatrixRMaj(64, 4);
+            assertTrue(CommonOps_DDRM.solve(gram, rhs, x));
             double res = 0;
             double tot = 0;
-            for (RealMatrix[] p : pairs) {
-                res += Math.pow(p[0].multiply(x).subtract(p[1]).getFrobeniusNorm(), 2);
-                tot += Math.pow(p[1].getFrobeniusNorm(), 2);
+            for (DMatrixRMaj[] p : pairs) {
+                DMatrixRMaj fitted = new DMatrixRMaj(16, 4);
+                CommonOps_DDRM.mult(p[0], x, fitted);
+                res += Math.pow(SpecializedOps_DDRM.diffNormF(fitted, p[1]), 2);
+                tot += Math.pow(NormOps_DDRM.normF(p[1]), 2);
             }
             assertEquals(1 - res / tot, k.r2B(), 1e-9);
-            assertTrue(ConversionSolver.relativeDifference(k.wb(), matrix(x.transpose())) < 1e-8);
+            assertTrue(ConversionSolver.relativeDifference(k.wb(), Matrix.fromRowMajor(4, 64,
+                    CommonOps_DDRM.transpose(x, null).data)) < 1e-8);
             // B is in the family; A and dW are not
             var tests = io.github.convsim.report.CondLoraVerdicts.judge(fits, MultipleTesting.Correction.HOLM);
             assertEquals(2 * 3 + 2, tests.get(0).familySize(), "q and o: A, B, dW; k and v: B");
@@ -365,26 +366,6 @@ class CondLoraTest extends CpuBackendTest {
                     + " stacked W0 have 64 rows, no more than the 64 unknowns"), io.github.convsim.report.CondLoraReport
                     .verdict(v));
         }
-    }
-
-    private static RealMatrix real(Matrix m) {
-        RealMatrix out = new Array2DRowRealMatrix(m.rows(), m.cols());
-        for (int i = 0; i < m.rows(); i++) {
-            for (int j = 0; j < m.cols(); j++) {
-                out.setEntry(i, j, m.get(i, j));
-            }
-        }
-        return out;
-    }
-
-    private static Matrix matrix(RealMatrix m) {
-        Matrix out = Matrix.zeros(m.getRowDimension(), m.getColumnDimension());
-        for (int i = 0; i < m.getRowDimension(); i++) {
-            for (int j = 0; j < m.getColumnDimension(); j++) {
-                out.set(i, j, m.getEntry(i, j));
-            }
-        }
-        return out;
     }
 
     /**
