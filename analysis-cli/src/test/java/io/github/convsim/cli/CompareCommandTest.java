@@ -136,12 +136,13 @@ class CompareCommandTest {
      * 2 tests, not 4), and the pair's p and adjusted p are the map's.
      */
     /** The demo adapter with its adapter_config.json edited (the weights as they are). */
-    private Path configured(String name, java.util.function.Consumer<com.fasterxml.jackson.databind.node.ObjectNode> edit)
+    private Path configured(String name,
+                            java.util.function.Consumer<com.fasterxml.jackson.databind.node.ObjectNode> edit)
             throws Exception {
         Path out = Files.createDirectories(dir.resolve(name));
         com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
-        var config = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(demo().resolve("adapter_config.json")
-                .toFile());
+        var config = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(
+                demo().resolve("adapter_config.json").toFile());
         edit.accept(config);
         json.writeValue(out.resolve("adapter_config.json").toFile(), config);
         Files.copy(demo().resolve("adapter_model.safetensors"), out.resolve("adapter_model.safetensors"));

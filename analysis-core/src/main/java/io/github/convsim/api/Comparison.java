@@ -405,8 +405,9 @@ public final class Comparison {
                 lacking.add(names.get(k) + " does not adapt " + layerList(missing));
             }
         }
-        return List.of(module + ": " + layerList(all) + (all.size() == 1 ? " is" : " are") + " left out (" + String.join(
-                "; ", lacking) + "); its maps compare the " + common.size() + " layers every adapter adapts");
+        return List.of(module + ": " + layerList(all) + (all.size() == 1 ? " is" : " are") + " left out ("
+                + String.join("; ", lacking) + "); its maps compare the " + common.size() + " layers every adapter"
+                + " adapts");
     }
 
     /** "layer 3" or "layers 6, 7, 8". */

@@ -199,9 +199,9 @@ public final class PlantedPairs {
     }
 
     /**
-     * The conversion maps the plants (pairs whose C_A agree up to noise) speak for on one side: C_A; through a square W0
-     * C_B too (its pairs and null have C_A's distributions), and on the left C_dW, whose right singular vectors are
-     * A's row space whatever W0 is.
+     * The conversion maps the plants (pairs whose C_A agree up to noise) speak for on one side: C_A; through a square
+     * W0 C_B too (its pairs and null have C_A's distributions), and on the left C_dW (on the right its singular vectors
+     * are A's row space whatever W0 is).
      */
     public static java.util.Set<String> speaksFor(Side side, boolean squareW0) {
         return !squareW0 ? java.util.Set.of("C_A") : side == Side.LEFT ? java.util.Set.of("C_A", "C_B", "C_dW")

@@ -296,7 +296,8 @@ class CondLoraTest extends CpuBackendTest {
     /**
      * Grouped-query attention: k_proj and v_proj of the synthetic tiny LLaMA have a 16x64 W0, so A_l = Wa W0_l^T has no
      * fit; B_l = W0_l Wb^T has one, the stacked least squares of B alone, tested as B of a square module is. An export,
-     * which needs every A, refuses them; with 4 layers (64 stacked rows for 64 unknowns) B fits anything and has no test.
+     * which needs every A, refuses them; with 4 layers (64 stacked rows for 64 unknowns) B fits anything and has no
+     * test.
      */
     @Test
     void nonSquareModulesAreFittedInBAlone() throws Exception {

@@ -28,8 +28,9 @@ class MarkdownProvenanceTest {
     @Test
     void rendersTablesAndListsNotJavaRecords() {
         String md = MarkdownProvenance.of(provenance());
-        assertTrue(md.startsWith("## Provenance\n\nArithmetic: OpenBLAS 0.3.31 with HASWELL kernels on AMD EPYC (avx2, fma),"
-                + " 2 threads; self-check passed (30 cases in 1.5 ms, worst error 25 % of its bound).\n\n"), md);
+        assertTrue(md.startsWith("## Provenance\n\nArithmetic: OpenBLAS 0.3.31 with HASWELL kernels on AMD EPYC"
+                + " (avx2, fma), 2 threads; self-check passed (30 cases in 1.5 ms, worst error 25 % of its"
+                + " bound).\n\n"), md);
         assertTrue(md.contains("| tool | convsim |\n"), md);
         assertTrue(md.contains("| base_weights | `/data/odd\\|name.safetensors` | 12 | `ab12` |\n"), md);
         assertTrue(md.contains("- factors: `A, B`\n"), md);

@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.*;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** compare's power curve takes each plant's statistic as the map's: per pair over its defined layers, then over pairs. */
+/**
+ * compare's power curve takes each plant's statistic as the map's: per pair over its defined layers, then over pairs.
+ */
 class PlantedPairsCurveTest {
     /** phi[e][k][layer] of 3 layers: layer l of plant (e, k) is 0.1 * (l + 1) + e + 10 k. */
     private static double[][][] plants() {

@@ -81,7 +81,8 @@ class SimilarityAnalysisTest extends CpuBackendTest {
         assertEquals(List.of(2), b.layersLeftOut());
         assertTrue(Double.isNaN(b.phi()[2][0]) && Double.isNaN(b.phi()[0][2]));
         for (int d = 0; d < drawn.length; d++) {
-            assertEquals(withoutLayer2(drawn[d]), b.w0().averages()[d], 1e-15, "draw " + d + ": the pairs without layer 2");
+            assertEquals(withoutLayer2(drawn[d]), b.w0().averages()[d], 1e-15,
+                    "draw " + d + ": the pairs without layer 2");
             assertNotEquals(SubspaceSimilarity.averageOffDiagonal(drawn[d]), b.w0().averages()[d], 1e-12);
         }
         // the plants' averages, which give the map's power, leave the same layer out
