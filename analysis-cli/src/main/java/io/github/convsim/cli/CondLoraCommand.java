@@ -86,7 +86,9 @@ final class CondLoraCommand implements Runnable {
                 "Fit the shared Wa, Wb of every module and report R^2 per layer and overall for A, B and dW, "
                 + "beside two nulls: Gaussian targets of the same norms, and layers shuffled (A of one layer "
                 + "fitted with W0 of another).",
-                "A shared map reaches about 1/L on unrelated targets: read R^2 against the nulls.",
+                "A shared map reaches about 1/L on unrelated targets (in / (L out) through a W0 of out x in): read "
+                + "R^2 against the nulls. Where W0 is not square (grouped-query k and v) only B_l = W0_l Wb^T is "
+                + "fitted.",
                 "Each verdict says its power: 8 planted adapters per noise level (0.025 to 50 times the shared "
                 + "part) that do share one layer are fitted too, and a 'no' names the noise up to which they are "
                 + "detected."},

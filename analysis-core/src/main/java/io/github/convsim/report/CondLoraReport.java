@@ -102,7 +102,8 @@ public final class CondLoraReport {
         page.paragraph("For each module, one linear layer shared by all layers (A_l = Wa W0_l^T, B_l = W0_l Wb^T)"
                 + " fitted by stacked least squares to the adapter's factors; R^2 = 1 - ||fit - target||^2 /"
                 + " ||target||^2. Read R^2 against the nulls: with a square, full-rank W0 a shared map reaches about"
-                + " 1/L on L unrelated layers.");
+                + " 1/L on L unrelated layers (in / (L out) through a W0 of out x in, the chance column). Where W0 is"
+                + " not square (grouped-query attention's k and v) only B is fitted.");
         List<List<String>> rows = new ArrayList<>();
         for (ModuleFit f : fits) {
             rows.add(List.of(f.module(), String.valueOf(f.perLayer().size()), value(f.r2A()),
@@ -113,7 +114,7 @@ public final class CondLoraReport {
         }
         page.heading("Fits").table(List.of("module", "layers", "R^2 A", "Gaussian targets [95 %]",
                 "shuffled layers [95 %]", "R^2 B", "Gaussian targets [95 %]", "shuffled layers [95 %]",
-                "dW relative error", "chance 1/L"), rows, 1);
+                "dW relative error", "chance"), rows, 1);
         if (!notFitted.isEmpty()) {
             page.paragraph(notFittedSentence(notFitted));
         }
