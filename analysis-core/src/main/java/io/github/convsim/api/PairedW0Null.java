@@ -153,14 +153,16 @@ final class PairedW0Null {
      */
     NullDistribution forMap(int factor, int side, double[][][] observed) {
         boolean[][] undefined = undefined(observed);
-        if (oneRank && undefined == null) {
+        boolean[] untested = untested(observed);
+        if (oneRank && undefined == null && !anyOf(untested)) {
             return pairedNull(phi[factor][side][0]);
         }
         int draws = phi[factor][side][0].length;
         int layers = observed.length;
         double[][][] byPair = new double[pairs.length][][];
         for (int p = 0; p < pairs.length; p++) {
-            byPair[p] = masked(factor, side, p, undefined);
+            // a pair undefined at every layer (an untrained adapter's C_B) is not in the map's mean, nor in its null
+            byPair[p] = untested[p] ? null : masked(factor, side, p, undefined);
         }
         double[][] cells = new double[draws][layers];
         double[] averages = new double[draws];
@@ -168,6 +170,9 @@ final class PairedW0Null {
             double pairsSum = 0;
             int pairsCounted = 0;
             for (int p = 0; p < pairs.length; p++) {
+                if (byPair[p] == null) {
+                    continue;
+                }
                 double[] byLayer = byPair[p][k];
                 double s = 0;
                 int n = 0;
@@ -187,7 +192,7 @@ final class PairedW0Null {
                 double s = 0;
                 int n = 0;
                 for (int p = 0; p < pairs.length; p++) {
-                    double v = byPair[p][k][l];
+                    double v = byPair[p] == null ? Double.NaN : byPair[p][k][l];
                     if (!Double.isNaN(v)) {
                         s += v;
                         n++;
@@ -237,6 +242,27 @@ final class PairedW0Null {
             }
         }
         return any ? out : null;
+    }
+
+    /** Per pair, whether its {@code observed} phi is undefined at every layer: it has no statistic. */
+    private boolean[] untested(double[][][] observed) {
+        boolean[] out = new boolean[pairs.length];
+        for (int p = 0; p < pairs.length; p++) {
+            out[p] = true;
+            for (double[][] layer : observed) {
+                out[p] &= Double.isNaN(layer[pairs[p][0]][pairs[p][1]]);
+            }
+        }
+        return out;
+    }
+
+    private static boolean anyOf(boolean[] flags) {
+        for (boolean f : flags) {
+            if (f) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Pair p's null phi [k][layer], undefined where {@code undefined} says (the stored array where nothing is). */

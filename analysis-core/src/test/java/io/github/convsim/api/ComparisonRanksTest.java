@@ -97,6 +97,33 @@ class ComparisonRanksTest {
     }
 
     /**
+     * A pair undefined at every layer (an untrained adapter's C_B) has no statistic: it is out of the map's mean and
+     * out of the map's null, which averages the other pairs' nulls only (it averaged it too, a narrower spread where
+     * each pair has draws of its own).
+     */
+    @Test
+    void aPairWithoutAnyStatisticIsLeftOutOfTheMapsNull() throws Exception {
+        Path untrained = dir.resolve("untrained-r4");
+        java.nio.file.Files.createDirectories(untrained);
+        java.nio.file.Files.copy(rank4.resolve("adapter_config.json"), untrained.resolve("adapter_config.json"));
+        var w = new io.github.convsim.io.SafetensorsWriter();
+        try (var f = io.github.convsim.io.SafetensorsFile.open(rank4.resolve("adapter_model.safetensors"))) {
+            for (String t : f.names()) {
+                double[] v = f.readDoubles(t);
+                if (t.contains("lora_B")) {
+                    java.util.Arrays.fill(v, 0);
+                }
+                w.add(t, io.github.convsim.io.Dtype.F32, f.info(t).shape(), v);
+            }
+        }
+        w.write(untrained.resolve("adapter_model.safetensors"));
+        ComparisonMap b = compareAt4(TestData.bertAdapter(), noisy, untrained).maps().stream()
+                .filter(m -> m.subject().equals("C_B")).findFirst().orElseThrow();
+        assertTrue(Double.isNaN(b.mean()[0][2]) && Double.isNaN(b.mean()[1][2]) && !Double.isNaN(b.mean()[0][1]));
+        assertArrayEquals(b.pairNull(0, 1).averages(), b.w0Null().averages(), 1e-15, "the one pair with a statistic");
+    }
+
+    /**
      * A layer where one adapter's factor is zero has no phi for the pair: the pair's null leaves that layer out too, so
      * both average the same layers (the null averaged all of them before).
      */
