@@ -85,11 +85,12 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Mixin
     SolveOptionsMixin solve;
 
-    @Option(names = "--nulls", split = ",", defaultValue = "gaussian,w0,analytic",
+    @Option(names = "--nulls", split = "\\s*,\\s*", splitSynopsisLabel = ",",
+            defaultValue = "gaussian,w0,analytic",
             description = "Null models (default: ${DEFAULT-VALUE}; 'none').")
     List<String> nulls;
 
-    @Option(names = "--controls", split = ",", defaultValue = "A,B",
+    @Option(names = "--controls", split = "\\s*,\\s*", splitSynopsisLabel = ",", defaultValue = "A,B",
             description = "Raw matrices compared on the same grid: A (A^T), B, W0 (default: ${DEFAULT-VALUE}; 'none').")
     List<String> controls;
 

@@ -46,11 +46,13 @@ final class SolveOptionsMixin {
     @Option(names = "--side", defaultValue = "left", description = "left, right or both (default: ${DEFAULT-VALUE}).")
     String side;
 
-    @Option(names = "--factors", split = ",", defaultValue = "A,B,dW",
+    @Option(names = "--factors", split = "\\s*,\\s*", splitSynopsisLabel = ",", defaultValue = "A,B,dW",
             description = "Conversion matrices to compare (default: ${DEFAULT-VALUE}).")
     List<String> factors;
 
-    @Option(names = "--modules", split = ",", paramLabel = "NAMES", description = "Modules to analyse (default: all).")
+    // the lists split at commas with any spaces around them: "query, value" as the user typed it
+    @Option(names = "--modules", split = "\\s*,\\s*", splitSynopsisLabel = ",", paramLabel = "NAMES",
+            description = "Modules to analyse (default: all).")
     List<String> modules = List.of();
 
     @Option(names = "--precision", defaultValue = "fp64", description = "fp64 or fp32 (default: ${DEFAULT-VALUE}).")
@@ -68,7 +70,7 @@ final class SolveOptionsMixin {
     @Option(names = "--backend", defaultValue = "auto", description = "auto, cpu, cuda, or another backend on the class path (default: ${DEFAULT-VALUE}).")
     String backend;
 
-    @Option(names = "--format", split = ",", defaultValue = "png",
+    @Option(names = "--format", split = "\\s*,\\s*", splitSynopsisLabel = ",", defaultValue = "png",
             description = "Figure formats: png, svg, or both (default: ${DEFAULT-VALUE}).")
     List<String> formats;
 

@@ -238,6 +238,21 @@ class AnalyzeCommandTest {
         }
     }
 
+    /** A list typed with spaces after its commas ("value, query") is the list without them. */
+    @Test
+    void listsMayHaveSpacesAfterTheirCommas(@TempDir Path own) throws Exception {
+        Path out = own.resolve("spaced");
+        CliRunner.Result r = CliRunner.run("analyze", "--out", out.toString(), "--modules", "value, query", "--factors",
+                "A, B", "--nulls", "gaussian, analytic", "--controls", "none", "--format", "png, svg", "--draws", "2",
+                "-q");
+        assertEquals(0, r.exit(), r.err());
+        JsonNode options = new ObjectMapper().readTree(out.resolve("summary.json").toFile()).get("provenance")
+                .get("options");
+        assertEquals("[\"value\",\"query\"]", options.get("modules").toString());
+        assertEquals("[\"A\",\"B\"]", options.get("factors").toString());
+        assertTrue(Files.isRegularFile(out.resolve("figures/value.A.left.i8-j8.svg")));
+    }
+
     @Test
     void rerunningOverItsOwnReportReplacesItWithoutForce() throws Exception {
         Path first = dir.resolve("rerun");
