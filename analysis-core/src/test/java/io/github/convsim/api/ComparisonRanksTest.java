@@ -96,6 +96,24 @@ class ComparisonRanksTest {
         assertEquals(three.pairNull(0, 2).pValue(three.mean()[0][2]), pair02.p(), 0);
     }
 
+    /** A copy of {@code source} with every tensor whose name contains {@code which} set to zero. */
+    private static Path zeroed(Path source, Path out, String which) throws Exception {
+        java.nio.file.Files.createDirectories(out);
+        java.nio.file.Files.copy(source.resolve("adapter_config.json"), out.resolve("adapter_config.json"));
+        var w = new io.github.convsim.io.SafetensorsWriter();
+        try (var f = io.github.convsim.io.SafetensorsFile.open(source.resolve("adapter_model.safetensors"))) {
+            for (String t : f.names()) {
+                double[] v = f.readDoubles(t);
+                if (t.contains(which)) {
+                    java.util.Arrays.fill(v, 0);
+                }
+                w.add(t, io.github.convsim.io.Dtype.F32, f.info(t).shape(), v);
+            }
+        }
+        w.write(out.resolve("adapter_model.safetensors"));
+        return out;
+    }
+
     /**
      * A pair undefined at every layer (an untrained adapter's C_B) has no statistic: it is out of the map's mean and
      * out of the map's null, which averages the other pairs' nulls only (it averaged it too, a narrower spread where
@@ -103,20 +121,7 @@ class ComparisonRanksTest {
      */
     @Test
     void aPairWithoutAnyStatisticIsLeftOutOfTheMapsNull() throws Exception {
-        Path untrained = dir.resolve("untrained-r4");
-        java.nio.file.Files.createDirectories(untrained);
-        java.nio.file.Files.copy(rank4.resolve("adapter_config.json"), untrained.resolve("adapter_config.json"));
-        var w = new io.github.convsim.io.SafetensorsWriter();
-        try (var f = io.github.convsim.io.SafetensorsFile.open(rank4.resolve("adapter_model.safetensors"))) {
-            for (String t : f.names()) {
-                double[] v = f.readDoubles(t);
-                if (t.contains("lora_B")) {
-                    java.util.Arrays.fill(v, 0);
-                }
-                w.add(t, io.github.convsim.io.Dtype.F32, f.info(t).shape(), v);
-            }
-        }
-        w.write(untrained.resolve("adapter_model.safetensors"));
+        Path untrained = zeroed(rank4, dir.resolve("untrained-r4"), "lora_B");
         ComparisonMap b = compareAt4(TestData.bertAdapter(), noisy, untrained).maps().stream()
                 .filter(m -> m.subject().equals("C_B")).findFirst().orElseThrow();
         assertTrue(Double.isNaN(b.mean()[0][2]) && Double.isNaN(b.mean()[1][2]) && !Double.isNaN(b.mean()[0][1]));
@@ -129,22 +134,7 @@ class ComparisonRanksTest {
      */
     @Test
     void aLayerWithoutItsFactorIsLeftOutOfThePairsNull() throws Exception {
-        Path zeroB = dir.resolve("zero-b");
-        java.nio.file.Files.createDirectories(zeroB);
-        java.nio.file.Files.copy(TestData.bertAdapter().resolve("adapter_config.json"),
-                zeroB.resolve("adapter_config.json"));
-        var w = new io.github.convsim.io.SafetensorsWriter();
-        try (var f = io.github.convsim.io.SafetensorsFile.open(
-                TestData.bertAdapter().resolve("adapter_model.safetensors"))) {
-            for (String t : f.names()) {
-                double[] v = f.readDoubles(t);
-                if (t.contains("layer.5.attention.self.value.lora_B")) {
-                    java.util.Arrays.fill(v, 0);
-                }
-                w.add(t, io.github.convsim.io.Dtype.F32, f.info(t).shape(), v);
-            }
-        }
-        w.write(zeroB.resolve("adapter_model.safetensors"));
+        Path zeroB = zeroed(TestData.bertAdapter(), dir.resolve("zero-b"), "layer.5.attention.self.value.lora_B");
         ComparisonResult withZero = compare(TestData.bertAdapter(), zeroB);
         ComparisonMap masked = withZero.maps().stream().filter(m -> m.subject().equals("C_B")).findFirst()
                 .orElseThrow();
