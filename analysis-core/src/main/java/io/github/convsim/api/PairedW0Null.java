@@ -244,16 +244,21 @@ final class PairedW0Null {
         return any ? out : null;
     }
 
-    /** Per pair, whether its {@code observed} phi is undefined at every layer: it has no statistic. */
+    /**
+     * Per pair, whether its {@code observed} phi is undefined at every layer: it has no statistic. Where no pair has
+     * one (the map is undefined, with no test) none is flagged, and the map keeps its whole null to show.
+     */
     private boolean[] untested(double[][][] observed) {
         boolean[] out = new boolean[pairs.length];
+        boolean all = true;
         for (int p = 0; p < pairs.length; p++) {
             out[p] = true;
             for (double[][] layer : observed) {
                 out[p] &= Double.isNaN(layer[pairs[p][0]][pairs[p][1]]);
             }
+            all &= out[p];
         }
-        return out;
+        return all ? new boolean[pairs.length] : out;
     }
 
     private static boolean anyOf(boolean[] flags) {
