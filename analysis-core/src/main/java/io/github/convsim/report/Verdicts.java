@@ -93,12 +93,17 @@ public final class Verdicts {
         PowerCurve.Detectable d = v.power();
         if (d == null) {
             io.github.convsim.similarity.Side side = v.map().side();
+            // plants are drawn wherever the W0 null is and the layers have one rank; a map without power then is one
+            // they do not speak for
             String why = v.map().mixedRanks() && side == io.github.convsim.similarity.Side.LEFT
                     ? " (planted controls share one map of one rank, and these layers have ranks "
                             + v.map().rankRange() + ")"
                     : v.map().subject().equals("C_dW") && side == io.github.convsim.similarity.Side.RIGHT
                             ? " (planted controls share a conversion matrix, and C_dW's right singular vectors are A's"
-                                    + " row space whatever W0 is)" : "";
+                                    + " row space whatever W0 is)"
+                    : !v.map().mixedRanks() && (v.map().subject().equals("C_B") || v.map().subject().equals("C_dW"))
+                            ? " (planted controls are of C_A, and speak for " + v.map().subject() + " only through a"
+                                    + " square W0)" : "";
             return "its power was not estimated" + why + ", so a 'no' says no shared map was detected, not that there"
                     + " is none";
         }

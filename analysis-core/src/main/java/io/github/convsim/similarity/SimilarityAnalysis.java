@@ -54,23 +54,29 @@ public final class SimilarityAnalysis {
     }
 
     /**
-     * All heatmaps of one module whose W0 systems are all in memory: conversion matrices first, then controls. The
-     * streaming pipeline instead feeds {@link #sampleW0Null} and {@link #w0ControlBases} group by group and calls
-     * {@link #analyze(ModuleConversion, NullBasisStore, List)}.
+     * All heatmaps of one module whose W0 systems are all in memory: conversion matrices first, then controls, with the
+     * W0 null and (a module of one rank) the planted controls' power. The streaming pipeline instead feeds {@link
+     * #sampleW0Null}, {@link #samplePlanted} and {@link #w0ControlBases} group by group and calls {@link
+     * #analyze(ModuleConversion, NullBasisStore, NullBasisStore, List)}.
      */
     public List<Heatmap> analyze(ConversionSolver solver, ModuleConversion conv) {
         checkPrefixes(conv.module(), conv.modules());
         int keep = keep(heatmapRank(conv.modules()));
-        try (NullBasisStore store = settings.nulls().contains(NullModel.W0)
-                ? NullBasisStore.inMemory(Set.copyOf(settings.sides()), keep) : null) {
+        boolean w0Null = settings.nulls().contains(NullModel.W0);
+        try (NullBasisStore store = w0Null ? NullBasisStore.inMemory(Set.copyOf(settings.sides()), keep) : null;
+             NullBasisStore planted = w0Null && oneRank(conv.modules())
+                     ? NullBasisStore.inMemory(Set.copyOf(settings.sides()), keep) : null) {
             if (store != null) {
                 sampleW0Null(solver, conv.systems(), conv.equationA(), w0NullFactors(conv.modules()),
                         LayerGroups.w0NullDrawsPerChunk(largestRank(conv.modules()), Runtime.getRuntime().maxMemory(),
                                 conv.modules().size()), store);
             }
+            if (planted != null) {
+                samplePlanted(solver, conv.systems(), conv.equationA(), planted);
+            }
             List<FactorBases.Pair> w0 = settings.controls().contains("W0") ? w0ControlBases(conv.systems(), keep)
                     : null;
-            return analyze(conv, store, w0);
+            return analyze(conv, store, planted, w0);
         }
     }
 

@@ -244,6 +244,37 @@ class VerdictStatisticsTest extends CpuBackendTest {
                 .detectable(nul, 0.01).none());
     }
 
+    /**
+     * Through a non-square W0 (least squares) the plants, of C_A, speak for C_A alone: C_B and C_dW say why they have no
+     * power. The whole-module analysis draws the plants as the streamed one does.
+     */
+    @Test
+    void throughANonSquareW0OnlyCAHasPowerAndTheOthersSayWhy() {
+        Random rng = new Random(17);
+        List<LoraModule> layers = new ArrayList<>();
+        List<Matrix> w0s = new ArrayList<>();
+        for (int l = 0; l < 5; l++) {
+            layers.add(new LoraModule("k", "x." + l + ".k", l, "k", false, 0, 2, 2, 1,
+                    new Matrix(2, 20, TestData.gaussian(rng, 40)), new Matrix(8, 2, TestData.gaussian(rng, 16)), false));
+            w0s.add(new Matrix(8, 20, TestData.gaussian(rng, 160)));
+        }
+        var solver = new io.github.convsim.conversion.ConversionSolver(backend, new io.github.convsim.conversion
+                .SolveOptions(io.github.convsim.conversion.SolveMode.LSTSQ, io.github.convsim.linalg.Precision.FP64,
+                1e-6, 1e-3));
+        var conv = io.github.convsim.conversion.ConversionAnalysis.convert(solver, layers, w0s);
+        SimilaritySettings settings = new SimilaritySettings(1, 1, List.of(Side.LEFT), List.of(Factor.A, Factor.B,
+                Factor.DW), Set.of(NullModel.W0), 8, 3, Set.of());
+        List<Heatmap> maps = new SimilarityAnalysis(backend, settings).analyze(solver, conv);
+        assertNotNull(SimilarityAnalysisTest.find(maps, "C_A", Side.LEFT).power());
+        for (String subject : List.of("C_B", "C_dW")) {
+            Heatmap h = SimilarityAnalysisTest.find(maps, subject, Side.LEFT);
+            assertNull(h.power(), subject);
+            String sentence = io.github.convsim.report.Verdicts.interpretation(h);
+            assertTrue(sentence.contains("its power was not estimated (planted controls are of C_A, and speak for "
+                    + subject + " only through a square W0)"), sentence);
+        }
+    }
+
     /** The maps of {@code conv} with their W0 null and the power their planted controls give. */
     private static List<Heatmap> withPlants(SimilarityAnalysis analysis,
                                             io.github.convsim.conversion.ConversionSolver solver,
