@@ -167,27 +167,9 @@ final class PairedW0Null {
         double[][] cells = new double[draws][layers];
         double[] averages = new double[draws];
         for (int k = 0; k < draws; k++) {
-            double pairsSum = 0;
-            int pairsCounted = 0;
-            for (int p = 0; p < pairs.length; p++) {
-                if (byPair[p] == null) {
-                    continue;
-                }
-                double[] byLayer = byPair[p][k];
-                double s = 0;
-                int n = 0;
-                for (double v : byLayer) {
-                    if (!Double.isNaN(v)) {
-                        s += v;
-                        n++;
-                    }
-                }
-                if (n > 0) {
-                    pairsSum += s / n;
-                    pairsCounted++;
-                }
-            }
-            averages[k] = pairsCounted == 0 ? Double.NaN : pairsSum / pairsCounted;
+            int draw = k;
+            averages[k] = SubspaceSimilarity.meanOfPairMeans(java.util.Arrays.stream(byPair)
+                    .filter(java.util.Objects::nonNull).map(pair -> pair[draw]).toArray(double[][]::new));
             for (int l = 0; l < layers; l++) {
                 double s = 0;
                 int n = 0;

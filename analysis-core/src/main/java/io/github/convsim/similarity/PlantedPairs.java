@@ -216,37 +216,21 @@ public final class PlantedPairs {
     public static PowerCurve curve(double[][][] phi, double[][][] observed, java.util.Set<String> speaksFor) {
         int layers = observed.length;
         int adapters = observed[0].length;
-        List<boolean[]> definedByPair = new ArrayList<>();
-        for (int a = 0; a < adapters; a++) {
-            for (int b = a + 1; b < adapters; b++) {
-                boolean[] defined = new boolean[layers];
-                boolean any = false;
-                for (int l = 0; l < layers; l++) {
-                    defined[l] = !Double.isNaN(observed[l][a][b]);
-                    any |= defined[l];
-                }
-                if (any) {
-                    definedByPair.add(defined);
-                }
-            }
-        }
         double[][] averages = new double[phi.length][];
         for (int e = 0; e < phi.length; e++) {
             averages[e] = new double[phi[e].length];
             for (int k = 0; k < phi[e].length; k++) {
-                double sum = 0;
-                for (boolean[] defined : definedByPair) {
-                    double s = 0;
-                    int n = 0;
-                    for (int l = 0; l < layers; l++) {
-                        if (defined[l] && !Double.isNaN(phi[e][k][l])) {
-                            s += phi[e][k][l];
-                            n++;
+                // the plant as every pair, each without the layers where the map leaves that pair out
+                double[][] byPair = new double[adapters * (adapters - 1) / 2][layers];
+                int p = 0;
+                for (int a = 0; a < adapters; a++) {
+                    for (int b = a + 1; b < adapters; b++, p++) {
+                        for (int l = 0; l < layers; l++) {
+                            byPair[p][l] = Double.isNaN(observed[l][a][b]) ? Double.NaN : phi[e][k][l];
                         }
                     }
-                    sum += n == 0 ? Double.NaN : s / n;
                 }
-                averages[e][k] = definedByPair.isEmpty() ? Double.NaN : sum / definedByPair.size();
+                averages[e][k] = SubspaceSimilarity.meanOfPairMeans(byPair);
             }
         }
         return new PowerCurve(NOISE.clone(), averages, speaksFor);

@@ -125,6 +125,30 @@ public final class SubspaceSimilarity {
         return true;
     }
 
+    /**
+     * compare's statistic from {@code byPair[pair][layer]}: each pair's mean over its defined (non-NaN) layers, then
+     * the mean over the pairs that have one; NaN where none has.
+     */
+    public static double meanOfPairMeans(double[][] byPair) {
+        double sum = 0;
+        int counted = 0;
+        for (double[] byLayer : byPair) {
+            double s = 0;
+            int n = 0;
+            for (double v : byLayer) {
+                if (!Double.isNaN(v)) {
+                    s += v;
+                    n++;
+                }
+            }
+            if (n > 0) {
+                sum += s / n;
+                counted++;
+            }
+        }
+        return counted == 0 ? Double.NaN : sum / counted;
+    }
+
     /** The authors' "Average Similarity": the mean of phi over pairs a < b, skipping undefined cells. */
     public static double averageOffDiagonal(double[][] phi) {
         double sum = 0;
