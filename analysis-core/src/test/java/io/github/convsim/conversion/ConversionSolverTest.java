@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  * Conversion matrices against an independent double-precision computation with EJML: explicit inverse (the authors'
  * definition) for paper mode, pseudo-inverse for least squares.
  */
-class ConversionSolverTest extends CpuBackendTest {
+public class ConversionSolverTest extends CpuBackendTest {
 
     static double relErr(DMatrixRMaj expected, Matrix actual) {
         double num = 0;
@@ -35,7 +35,8 @@ class ConversionSolverTest extends CpuBackendTest {
         return Math.sqrt(num / den);
     }
 
-    static LoraModule module(Random rng, int layer, int out, int in, int r) {
+    /** Layer {@code layer} of module m with Gaussian factors of rank r over a W0 of out x in (other tests use it). */
+    public static LoraModule module(Random rng, int layer, int out, int in, int r) {
         Matrix a = new Matrix(r, in, TestData.gaussian(rng, r * in));
         Matrix b = new Matrix(out, r, TestData.gaussian(rng, out * r));
         return new LoraModule("m", "x." + layer + ".m", layer, "x." + layer + ".m.weight", false, 0, r, 2 * r, 2, a, b,

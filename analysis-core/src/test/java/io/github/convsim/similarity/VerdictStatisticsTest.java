@@ -254,8 +254,7 @@ class VerdictStatisticsTest extends CpuBackendTest {
         List<LoraModule> layers = new ArrayList<>();
         List<Matrix> w0s = new ArrayList<>();
         for (int l = 0; l < 5; l++) {
-            layers.add(new LoraModule("k", "x." + l + ".k", l, "k", false, 0, 2, 2, 1,
-                    new Matrix(2, 20, TestData.gaussian(rng, 40)), new Matrix(8, 2, TestData.gaussian(rng, 16)), false));
+            layers.add(io.github.convsim.conversion.ConversionSolverTest.module(rng, l, 8, 20, 2));
             w0s.add(new Matrix(8, 20, TestData.gaussian(rng, 160)));
         }
         var solver = new io.github.convsim.conversion.ConversionSolver(backend, new io.github.convsim.conversion
