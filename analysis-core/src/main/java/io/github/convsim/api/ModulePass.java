@@ -103,14 +103,14 @@ final class ModulePass {
                 + " per-chunk=" + drawsPerChunk + " factors=" + settings.factors() + " drawn=" + drawnFactors
                 + " sides=" + settings.sides() + " w0-null-draws=unscaled planted-noise="
                 + java.util.Arrays.toString(PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS
-                + " planted=phi-by-side";
+                + " planted=phi-by-side shared-map=largest-rank";
         boolean wantNulls = settings.nulls().contains(NullModel.W0);
         W0Cache.ModuleNulls cachedNulls = w0Cache == null || !wantNulls ? null
                 : w0Cache.moduleNulls(layers, nullParams, settings.factors(), settings.sides()).orElse(null);
         Equation[] eqA = {null};
         ModuleSpectrum[] spectrum = {null};
         try (NullBasisStore store = cachedNulls != null ? null : nullStore(nullBytes, keep);
-             NullBasisStore planted = store == null || !oneRank ? null : plantedStore(plantedBytes, keep)) {
+             NullBasisStore planted = store == null ? null : plantedStore(plantedBytes, keep)) {
             stream.forEach(layers, timings, g -> {
                 ModuleConversion part = ConversionAnalysis.convert(solver, g.layers(), g.w0s(),
                         w0Cache == null ? FactorCache.NONE : w0Cache);
@@ -130,7 +130,7 @@ final class ModulePass {
                     similarity.sampleW0Null(solver, part.systems(), eqA[0], drawnFactors, drawsPerChunk, store);
                 }
                 if (planted != null) {
-                    similarity.samplePlanted(solver, part.systems(), eqA[0], planted);
+                    similarity.samplePlanted(solver, part.systems(), eqA[0], layers, planted);
                 }
                 if (w0Control != null) {
                     w0Control.addAll(similarity.w0ControlBases(part.systems(), keep));
@@ -143,7 +143,6 @@ final class ModulePass {
             ModuleConversion conv = new ModuleConversion(name, converted, List.of(), eqA[0], Map.of());
             W0Cache.ModuleNulls nulls = cachedNulls;
             if (store != null) {
-                // a module of several ranks has no plants (they share one map of one rank): no power curve
                 nulls = new W0Cache.ModuleNulls(similarity.w0NullSamples(layers, store),
                         planted == null ? Map.of() : similarity.plantedSamples(layers, planted));
                 if (w0Cache != null) {

@@ -9,6 +9,7 @@ import io.github.convsim.similarity.NullDistribution;
 import io.github.convsim.similarity.PlantedControl;
 import io.github.convsim.similarity.PowerCurve;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -93,28 +94,27 @@ public final class Verdicts {
         PowerCurve.Detectable d = v.power();
         if (d == null) {
             io.github.convsim.similarity.Side side = v.map().side();
-            // plants are drawn wherever the W0 null is and the layers have one rank; a map without power then is one
-            // they do not speak for
-            String why = v.map().mixedRanks() && side == io.github.convsim.similarity.Side.LEFT
-                    ? " (planted controls share one map of one rank, and these layers have ranks "
-                            + v.map().rankRange() + ")"
-                    : v.map().subject().equals("C_dW") && side == io.github.convsim.similarity.Side.RIGHT
-                            ? " (planted controls share a conversion matrix, and C_dW's right singular vectors are A's"
-                                    + " row space whatever W0 is)"
-                    : !v.map().mixedRanks() && (v.map().subject().equals("C_B") || v.map().subject().equals("C_dW"))
+            // plants are drawn wherever the W0 null is; a map without power then is one they do not speak for
+            String why = v.map().subject().equals("C_dW") && side == io.github.convsim.similarity.Side.RIGHT
+                    ? " (planted controls share a conversion matrix, and C_dW's right singular vectors are A's row space"
+                            + " whatever W0 is)"
+                    : v.map().subject().equals("C_B") || v.map().subject().equals("C_dW")
                             ? " (planted controls are of C_A, and speak for " + v.map().subject() + " only through a"
                                     + " square W0)" : "";
             return "its power was not estimated" + why + ", so a 'no' says no shared map was detected, not that there"
                     + " is none";
         }
+        // layers of several ranks: the plants share one map of the largest rank, each layer its first r columns
+        String shared = v.map().mixedRanks() ? " (one map of rank " + Arrays.stream(v.map().ranks()).max()
+                .orElseThrow() + ", each layer taking as many of its columns as its rank)" : "";
         if (d.none()) {
-            return String.format(Locale.ROOT, "even a conversion matrix shared by all layers with noise %s of its size"
-                    + " is detected in fewer than 80 %% of %d plants, so this 'no' rules out nothing",
+            return String.format(Locale.ROOT, "even a conversion matrix shared by all layers%s with noise %s of its"
+                    + " size is detected in fewer than 80 %% of %d plants, so this 'no' rules out nothing", shared,
                     noise(PlantedControl.NOISE[0]), d.repetitions());
         }
-        return String.format(Locale.ROOT, "it detects a conversion matrix shared by all layers up to noise %s of its"
-                + " size (plants averaging phi %.4f) in at least 80 %% of %d plants, so a 'no' rules out a shared map"
-                + " that strong", noise(d.noise()), d.plantMean(), d.repetitions());
+        return String.format(Locale.ROOT, "it detects a conversion matrix shared by all layers%s up to noise %s of"
+                + " its size (plants averaging phi %.4f) in at least 80 %% of %d plants, so a 'no' rules out a shared"
+                + " map that strong", shared, noise(d.noise()), d.plantMean(), d.repetitions());
     }
 
     /** A relative noise level to three significant figures, without trailing zeros: 0.2, 7.5, 50. */
@@ -122,7 +122,6 @@ public final class Verdicts {
         return new java.math.BigDecimal(String.format(Locale.ROOT, "%.3g", v)).stripTrailingZeros().toPlainString();
     }
 
-    /** "uncorrected", or how p was adjusted and to what: "Holm-adjusted over 4 maps 1.000". */
     /** "Holm-adjusted over 4 maps 0.012"; {@code members} is a plural ("maps", "tests"), singular for a family of one. */
     static String adjusted(Correction c, int familySize, String members, double pAdjusted) {
         String counted = familySize == 1 ? members.substring(0, members.length() - 1) : members;

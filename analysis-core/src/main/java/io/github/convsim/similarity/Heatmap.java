@@ -40,7 +40,10 @@ public record Heatmap(String module, String subject, Side side, int i, int j, in
         };
     }
 
-    /** Whether the layers' ranks differ (then planted controls, which share one map of one rank, are not drawn). */
+    /**
+     * Whether the layers' ranks differ (then only the left side is read, and the planted controls share one map of the
+     * largest rank, of which each layer takes as many columns as its rank).
+     */
     public boolean mixedRanks() {
         return java.util.Arrays.stream(ranks).distinct().count() > 1;
     }

@@ -24,7 +24,9 @@ import java.util.stream.IntStream;
  * its conversion matrix is solved through the same factors as the adapter's. Conversion is linear in T, so one solve of
  * [op(W0) M | N] per layer and repetition serves every noise level: C(eps) = solve(op(W0) M) + eps s solve(N).
  * phi is scale-invariant, so the adapter's own norms change nothing. Seeds derive from (seed, module, repetition,
- * layer): a streamed run and a whole-module run plant the same adapters.
+ * layer): a streamed run and a whole-module run plant the same adapters. In a module whose layers have different ranks
+ * (rank_pattern) M has the largest rank and a layer of rank r takes its first r columns, as a CondLoRA layer Wa of that
+ * rank would give each layer its first r rows (and as {@code convsim plant} writes such adapters).
  */
 public final class PlantedControl {
     /** Relative noise levels, from a nearly exact shared map to noise several times its size. */
@@ -61,9 +63,12 @@ public final class PlantedControl {
         return new Matrix(n, r, c);
     }
 
-    /** Plants, solves and stores (factor A, draw {@link #draw}) the bases of a group of layers, in layer order. */
+    /**
+     * Plants, solves and stores (factor A, draw {@link #draw}) the bases of a group of layers, in layer order;
+     * {@code sharedRank} is the module's largest rank, the shared maps' number of columns.
+     */
     public static void sample(LinalgBackend backend, ConversionSolver solver, List<W0System> systems,
-                              Equation equation, long seed, int keep, NullBasisStore store) {
+                              Equation equation, long seed, int keep, int sharedRank, NullBasisStore store) {
         boolean transposed = equation == Equation.W0T_X;
         int layers = systems.size();
         // every layer's seeded draws at once, on every core: M_k is the module's (one per shape), N_l,k each layer's
@@ -80,8 +85,12 @@ public final class PlantedControl {
         for (W0System s : systems) {
             LoraModule m = s.module();
             int cols = transposed ? s.w0().rows() : s.w0().cols();
-            sharedStacks.add(sharedByShape.computeIfAbsent(m.module() + "/" + cols + "x" + m.rank(),
-                    key -> sharedMaps(seed, m.module(), cols, m.rank())));
+            if (m.rank() > sharedRank) {
+                throw new IllegalArgumentException("layer " + m.layer() + " of " + m.module() + " has rank " + m.rank()
+                        + ", above the shared maps' " + sharedRank);
+            }
+            sharedStacks.add(sharedByShape.computeIfAbsent(m.module() + "/" + cols + "x" + sharedRank,
+                    key -> sharedMaps(seed, m.module(), cols, sharedRank)));
         }
         // op(W0) [M_1 | ... | M_R] in one product per layer: W0 is read (and copied to the BLAS) once, not R times
         List<Matrix> planted = backend.gemm(systems.stream().map(W0System::w0).toList(), transposed, sharedStacks,
@@ -91,10 +100,17 @@ public final class PlantedControl {
         for (int l = 0; l < layers; l++) {
             int r = systems.get(l).module().rank();
             double[] scale = new double[REPETITIONS];
-            for (int k = 0; k < REPETITIONS; k++) {
-                scale[k] = planted.get(l).columnSlice(k * r, r).frobeniusNorm() / noise[l][k].frobeniusNorm();
+            List<Matrix> parts = new ArrayList<>(2 * REPETITIONS);
+            if (r == sharedRank) {
+                parts.add(planted.get(l));
             }
-            List<Matrix> parts = new ArrayList<>(List.of(planted.get(l)));
+            for (int k = 0; k < REPETITIONS; k++) {
+                Matrix own = planted.get(l).columnSlice(k * sharedRank, r);
+                scale[k] = own.frobeniusNorm() / noise[l][k].frobeniusNorm();
+                if (r < sharedRank) {
+                    parts.add(own);
+                }
+            }
             parts.addAll(List.of(noise[l]));
             rhs.add(Matrix.hstack(parts));
             scales.add(scale);

@@ -55,7 +55,7 @@ public final class SimilarityAnalysis {
 
     /**
      * All heatmaps of one module whose W0 systems are all in memory: conversion matrices first, then controls, with the
-     * W0 null and (a module of one rank) the planted controls' power. The streaming pipeline instead feeds {@link
+     * W0 null and the planted controls' power. The streaming pipeline instead feeds {@link
      * #sampleW0Null}, {@link #samplePlanted} and {@link #w0ControlBases} group by group and calls {@link
      * #analyze(ModuleConversion, NullBasisStore, NullBasisStore, List)}.
      */
@@ -64,15 +64,14 @@ public final class SimilarityAnalysis {
         int keep = keep(heatmapRank(conv.modules()));
         boolean w0Null = settings.nulls().contains(NullModel.W0);
         try (NullBasisStore store = w0Null ? NullBasisStore.inMemory(Set.copyOf(settings.sides()), keep) : null;
-             NullBasisStore planted = w0Null && oneRank(conv.modules())
-                     ? NullBasisStore.inMemory(Set.copyOf(settings.sides()), keep) : null) {
+             NullBasisStore planted = w0Null ? NullBasisStore.inMemory(Set.copyOf(settings.sides()), keep) : null) {
             if (store != null) {
                 sampleW0Null(solver, conv.systems(), conv.equationA(), w0NullFactors(conv.modules()),
                         LayerGroups.w0NullDrawsPerChunk(largestRank(conv.modules()), Runtime.getRuntime().maxMemory(),
                                 conv.modules().size()), store);
             }
             if (planted != null) {
-                samplePlanted(solver, conv.systems(), conv.equationA(), planted);
+                samplePlanted(solver, conv.systems(), conv.equationA(), conv.modules(), planted);
             }
             List<FactorBases.Pair> w0 = settings.controls().contains("W0") ? w0ControlBases(conv.systems(), keep)
                     : null;
@@ -160,18 +159,14 @@ public final class SimilarityAnalysis {
     }
 
     /**
-     * Plants and stores a group of layers' positive controls (see {@link PlantedControl}) of a module of one rank: the
-     * plants share one map of that rank, which layers of other ranks cannot.
+     * Plants and stores the positive controls (see {@link PlantedControl}) of a group of layers ({@code systems}) of
+     * the module whose layers are {@code moduleLayers}: one shared map of the module's largest rank, of which each layer
+     * takes as many columns as its rank; the bases keep the heatmaps' prefix, counted from its smallest rank.
      */
     public void samplePlanted(ConversionSolver solver, List<W0System> systems, Equation equationA,
-                              NullBasisStore store) {
-        List<LoraModule> modules = systems.stream().map(W0System::module).toList();
-        if (!oneRank(modules)) {
-            throw new IllegalArgumentException("planted controls need one rank per module; " + modules.get(0).module()
-                    + " has ranks " + heatmapRank(modules) + " to " + largestRank(modules).rank());
-        }
-        PlantedControl.sample(backend, solver, systems, equationA, settings.seed(), keep(modules.get(0).rank()),
-                store);
+                              List<LoraModule> moduleLayers, NullBasisStore store) {
+        PlantedControl.sample(backend, solver, systems, equationA, settings.seed(), keep(heatmapRank(moduleLayers)),
+                largestRank(moduleLayers).rank(), store);
     }
 
     /**

@@ -16,7 +16,18 @@ import io.github.convsim.report.Verdicts;
 import io.github.convsim.results.AnalysisOptions;
 import io.github.convsim.results.AnalysisResult;
 import io.github.convsim.results.ModuleResult;
+import io.github.convsim.conversion.ConversionAnalysis;
+import io.github.convsim.conversion.ConversionSolver;
+import io.github.convsim.conversion.ModuleConversion;
+import io.github.convsim.conversion.SolveOptions;
+import io.github.convsim.linalg.Matrix;
+import io.github.convsim.model.LoraModule;
 import io.github.convsim.similarity.Heatmap;
+import io.github.convsim.similarity.MapVerdict;
+import io.github.convsim.similarity.NullBasisStore;
+import io.github.convsim.similarity.NullDistribution;
+import io.github.convsim.similarity.PlantedControl;
+import io.github.convsim.similarity.SimilarityAnalysis;
 import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.Side;
 import io.github.convsim.similarity.SimilaritySettings;
@@ -100,10 +111,11 @@ class MixedRankTest {
     }
 
     @Test
-    void theW0NullIsDrawnAtEachLayersRankAndPowerIsNotEstimated() {
+    void theW0NullIsDrawnAtEachLayersRankAndPowerComesFromPlantsOfTheLargestRank() {
         ModuleResult query = whole.modules().get(0);
         for (Heatmap h : query.heatmaps()) {
-            assertNull(h.power(), "plants share one map of one rank: none for a module of two ranks");
+            assertEquals(!h.isControl(), h.power() != null, h.subject() + ": plants speak for C_A, C_B and C_dW (left,"
+                    + " square W0), not for the raw controls");
         }
         Heatmap b = query.heatmap("C_B", Side.LEFT).orElseThrow();
         Heatmap dw = query.heatmap("C_dW", Side.LEFT).orElseThrow();
@@ -116,10 +128,87 @@ class MixedRankTest {
                 .get("modules");
         // 8 draws x 12 layers x 3 factors drawn x 768 x 4 doubles
         assertEquals(8L * 12 * 3 * 768 * 4 * 8, modules.get("query").get("w0_null_bases_bytes"));
-        String sentence = Verdicts.interpretation(Verdicts.of(whole, Correction.HOLM).get(0));
+        MapVerdict a = Verdicts.of(whole, Correction.HOLM).get(0);
+        String sentence = Verdicts.interpretation(a);
         assertTrue(sentence.startsWith("query C_A (left, i=4, j=4 of layers of ranks 4 to 8): average "), sentence);
-        assertTrue(sentence.contains("its power was not estimated (planted controls share one map of one rank, and"
-                + " these layers have ranks 4 to 8)"), sentence);
+        assertFalse(a.power().none(), "plants with little noise are found: " + sentence);
+        assertTrue(a.power().plantMean() > a.map().w0().averageHi(), "the detected plants lie above the W0 null's"
+                + " interval: " + sentence);
+        assertTrue(sentence.contains("it detects a conversion matrix shared by all layers (one map of rank 8, each"
+                + " layer taking as many of its columns as its rank) up to noise "), sentence);
+    }
+
+    /**
+     * The plants of a module of two ranks share one map of the largest rank: its rank-8 layers are planted exactly as
+     * the demo's (all rank 8) are, and its rank-4 layers take the map's first 4 columns, so that a rank-4 plant shares
+     * its subspace with the other rank-4 plants and with the rank-8 ones.
+     */
+    @Test
+    void plantsOfTheLargestRankAreTheOneRankModulesOwn() throws Exception {
+        SimilaritySettings at4 = new SimilaritySettings(4, 4, List.of(Side.LEFT), List.of(Factor.A), Set.of(), 2, 1,
+                Set.of());
+        double[][][] mixedPlants = plants(mixed, at4);
+        double[][][] demoPlants = plants(TestData.bertAdapter(), at4);
+        int draws = PlantedControl.NOISE.length * PlantedControl.REPETITIONS;
+        assertEquals(draws, mixedPlants.length);
+        for (int d = 0; d < draws; d++) {
+            for (int x = 0; x < 6; x++) {
+                for (int y = 0; y < 6; y++) {
+                    assertEquals(demoPlants[d][x][y], mixedPlants[d][x][y], 1e-12, "draw " + d + ", " + x + "," + y);
+                }
+            }
+            assertNotEquals(demoPlants[d][6][7], mixedPlants[d][6][7], 1e-6, "rank-4 layers are planted at rank 4");
+        }
+        double within4 = 0;
+        double across = 0;
+        for (int k = 0; k < PlantedControl.REPETITIONS; k++) {
+            double[][] least = mixedPlants[k]; // the least noise, 0.025: draws 0 to REPETITIONS - 1
+            within4 += least[6][7] / PlantedControl.REPETITIONS;
+            across += least[0][6] / PlantedControl.REPETITIONS;
+        }
+        // far above the W0 null (about 0.004 in these cells) for rank-4 pairs, and for a rank-4 layer against a
+        // rank-8 one: the first 4 columns are the same M's, not another map drawn for rank 4
+        NullDistribution w0 = whole.modules().get(0).heatmap("C_A", Side.LEFT).orElseThrow().w0();
+        assertTrue(within4 > 10 * w0.mean()[6][7], "two rank-4 plants at noise 0.025: " + within4);
+        assertTrue(across > 5 * w0.mean()[0][6], "a rank-8 plant against a rank-4 one at noise 0.025: " + across);
+    }
+
+    /** The planted controls' phi, [draw][layer][layer], of the query module of {@code adapter}. */
+    private static double[][][] plants(Path adapter, SimilaritySettings settings) throws Exception {
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapter, TestData.bertBase())) {
+            List<LoraModule> layers = ckpt.layersOf("query");
+            List<Matrix> w0s = new java.util.ArrayList<>();
+            for (LoraModule m : layers) {
+                w0s.add(ckpt.baseWeight(m));
+            }
+            ConversionSolver solver = new ConversionSolver(cpu.backend(), SolveOptions.paper());
+            ModuleConversion conv = ConversionAnalysis.convert(solver, layers, w0s);
+            SimilarityAnalysis analysis = new SimilarityAnalysis(cpu.backend(), settings);
+            try (NullBasisStore store = NullBasisStore.inMemory(Set.of(Side.LEFT), 4)) {
+                analysis.samplePlanted(solver, conv.systems(), conv.equationA(), layers, store);
+                return analysis.plantedSamples(layers, store).get(Side.LEFT);
+            }
+        }
+    }
+
+    /** What the power says is detectable is found: `convsim plant` at a quarter of that noise gets a 'yes'. */
+    @Test
+    void anAdapterPlantedBelowTheDetectableNoiseIsFound() throws Exception {
+        MapVerdict a = Verdicts.of(whole, Correction.HOLM).get(0);
+        double noise = a.power().noise() / 4;
+        Path planted = dir.resolve("planted-noisy");
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(mixed, TestData.bertBase())) {
+            io.github.convsim.synth.PlantedAdapter.write(ckpt, cpu.backend(), noise, 11, planted);
+        }
+        AnalysisResult r;
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(planted, TestData.bertBase())) {
+            r = Analysis.run(ckpt, options, cpu, ProgressListener.NONE, 64L << 30);
+        }
+        MapVerdict found = Verdicts.of(r, Correction.HOLM).get(0);
+        assertEquals("C_A", found.map().subject());
+        assertEquals("yes", found.answer(), Verdicts.interpretation(found));
+        assertTrue(found.map().average() > a.power().plantMean() - 0.05, "at a quarter of the noise its phi is about"
+                + " the detected plants' or above: " + found.map().average() + " against " + a.power().plantMean());
     }
 
     @Test
@@ -136,6 +225,11 @@ class MixedRankTest {
                         assertEquals(w.get(h).w0().mean()[x][y], s.get(h).w0().mean()[x][y], 1e-12);
                     }
                 }
+            }
+            assertEquals(w.get(h).power() == null, s.get(h).power() == null);
+            if (w.get(h).power() != null) {
+                assertTrue(java.util.Arrays.deepEquals(w.get(h).power().averages(), s.get(h).power().averages()),
+                        "the plants of a streamed module are the whole module's: " + w.get(h).subject());
             }
         }
     }

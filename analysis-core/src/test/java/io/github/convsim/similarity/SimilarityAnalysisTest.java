@@ -73,7 +73,7 @@ class SimilarityAnalysisTest extends CpuBackendTest {
         try (NullBasisStore store = NullBasisStore.inMemory(Set.of(Side.LEFT), 2);
              NullBasisStore planted = NullBasisStore.inMemory(Set.of(Side.LEFT), 2)) {
             analysis.sampleW0Null(solver, conv.systems(), conv.equationA(), analysis.w0NullFactors(layers), 4, store);
-            analysis.samplePlanted(solver, conv.systems(), conv.equationA(), planted);
+            analysis.samplePlanted(solver, conv.systems(), conv.equationA(), layers, planted);
             drawn = analysis.w0NullSamples(layers, store).get(Factor.B).get(Side.LEFT);
             plants = analysis.plantedSamples(layers, planted).get(Side.LEFT);
             b = analysis.analyze(conv, store, planted, null).get(0);

@@ -284,7 +284,7 @@ class VerdictStatisticsTest extends CpuBackendTest {
              NullBasisStore planted = NullBasisStore.inMemory(sides, keep)) {
             analysis.sampleW0Null(solver, conv.systems(), conv.equationA(), analysis.w0NullFactors(conv.modules()),
                     analysis.settings().draws(), w0);
-            analysis.samplePlanted(solver, conv.systems(), conv.equationA(), planted);
+            analysis.samplePlanted(solver, conv.systems(), conv.equationA(), conv.modules(), planted);
             return analysis.analyze(conv, w0, planted, null);
         }
     }
