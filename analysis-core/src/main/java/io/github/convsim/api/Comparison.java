@@ -32,7 +32,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -236,15 +235,10 @@ public final class Comparison {
                 bases.put(f, byAdapter);
             }
             PairedW0Null pairNull = new PairedW0Null(perAdapter, factors.size(), sides.size(), pairs);
-            // phi between the two adapters of each planted pair, for power: [noise][repetition][layer] by side; the
-            // plants are of one rank, so adapters whose ranks differ get none, and the right side none where i or j
-            // spans R^r (phi = 1 by construction)
-            Map<Side, double[][][]> plantPhi = pairs < 1 || pairNull.ranksDiffer() ? null : new EnumMap<>(Side.class);
-            for (Side side : plantPhi == null ? List.<Side>of() : sides) {
-                if (side == Side.LEFT || Math.max(i, j) < minRank) {
-                    plantPhi.put(side, new double[PlantedPairs.NOISE.length][PlantedPairs.REPETITIONS][first.size()]);
-                }
-            }
+            // phi between the two adapters of each planted pair, for power, by side and pair of ranks:
+            // [noise][repetition][layer]; none on the right where i or j spans R^r (phi = 1 by construction)
+            Map<Side, Map<PlantedPairs.Ranks, double[][][]>> plantPhi = pairs < 1 ? null : PlantedPairs.slots(
+                    perAdapter, sides.stream().filter(side -> side == Side.LEFT || Math.max(i, j) < minRank).toList());
             Equation[] eqA = {null};
             int group = Math.min(first.size(), LayerGroups.size(io.github.convsim.similarity.SimilarityAnalysis
                     .largestRank(perAdapter.stream().flatMap(List::stream).toList()), memory));
@@ -272,20 +266,23 @@ public final class Comparison {
                 pairNull.sample(backend.backend(), solver, systems, g, eq, factors, sides, i, j,
                         options.similarity().seed());
                 if (plantPhi != null) {
-                    PlantedPairs.sample(backend.backend(), solver, systems, g.layers(), eq, i, j,
-                            options.similarity().seed(), g.from(), plantPhi);
+                    PlantedPairs.sample(backend.backend(), solver, systems, perAdapter.stream().map(ms -> ms.subList(
+                            g.from(), g.from() + g.layers().size())).toList(), eq, i, j, options.similarity().seed(),
+                            g.from(), plantPhi);
                 }
             });
             int[] layerIdx = first.stream().mapToInt(LoraModule::layer).toArray();
+            int[][] ranks = perAdapter.stream().map(ms -> ms.stream().mapToInt(LoraModule::rank).toArray())
+                    .toArray(int[][]::new);
             for (int fi = 0; fi < factors.size(); fi++) {
                 for (int si = 0; si < sides.size(); si++) {
                     Factor f = factors.get(fi);
                     String subject = "C_" + f.label();
                     Set<String> speaksFor = PlantedPairs.speaksFor(sides.get(si), square);
-                    double[][][] planted = plantPhi == null || !speaksFor.contains(subject) ? null
-                            : plantPhi.get(sides.get(si));
+                    Map<PlantedPairs.Ranks, double[][][]> planted = plantPhi == null || !speaksFor.contains(subject)
+                            ? null : plantPhi.get(sides.get(si));
                     maps.add(betweenAdapters(backend, module, subject, sides.get(si), i, j, layerIdx,
-                            bases.get(f), pairs < 1 ? null : pairNull, fi, si, planted, speaksFor));
+                            bases.get(f), pairs < 1 ? null : pairNull, fi, si, planted, ranks, speaksFor));
                 }
             }
             // raw-factor controls: checkpoints of one run share lora_A's initialisation, so their conversion matrices
@@ -300,7 +297,7 @@ public final class Comparison {
             for (Map.Entry<String, List<List<FactorBases.Pair>>> e : raw.entrySet()) {
                 for (Side side : options.similarity().sides()) {
                     maps.add(betweenAdapters(backend, module, e.getKey(), side, i, j, layerIdx, e.getValue(), null,
-                            0, 0, null, Set.of()));
+                            0, 0, null, ranks, Set.of()));
                 }
             }
             progress.progress("compare", ++done, modules.size());
@@ -330,7 +327,8 @@ public final class Comparison {
      */
     private static ComparisonMap betweenAdapters(Backends.Choice backend, String module, String subject, Side side,
                                                  int i, int j, int[] layerIdx, List<List<FactorBases.Pair>> byAdapter,
-                                                 PairedW0Null nulls, int fi, int si, double[][][] planted,
+                                                 PairedW0Null nulls, int fi, int si,
+                                                 Map<PlantedPairs.Ranks, double[][][]> planted, int[][] ranks,
                                                  Set<String> speaksFor) {
         double[][][] perLayer = new double[layerIdx.length][][];
         int dim = 0;
@@ -347,7 +345,7 @@ public final class Comparison {
                 SubspaceSimilarity.analyticExpectation(dim, i, j),
                 nulls == null ? null : nulls.forMap(fi, si, perLayer),
                 nulls == null ? null : nulls.forPairs(fi, si, perLayer),
-                planted == null ? null : PlantedPairs.curve(planted, perLayer, speaksFor));
+                planted == null ? null : PlantedPairs.curve(planted, ranks, perLayer, speaksFor));
     }
 
     /**

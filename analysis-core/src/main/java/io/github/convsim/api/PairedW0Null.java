@@ -66,11 +66,6 @@ final class PairedW0Null {
         phi = new double[factors][sides][oneRank ? 1 : pairs.length][draws][layers];
     }
 
-    /** Whether some layer has adapters of different ranks (then each pair has its own null). */
-    boolean ranksDiffer() {
-        return !oneRank;
-    }
-
     /**
      * Draws the group's layers: {@code LayerGroups.W0_NULL_DRAWS_PER_CHUNK} draws at a time from each layer's own
      * generator, so the values do not depend on how the layers were grouped.

@@ -87,10 +87,8 @@ public final class ComparisonReport {
                 beyond));
         if (!j.overall().exceeds() || beyond.size() < j.pairs().size()) {
             String whose = j.overall().exceeds() || !beyond.isEmpty() ? "the other pairs' 'no'" : "this 'no'";
-            String why = m.pairNulls() != null && m.side() == Side.LEFT ? "planted pairs have one rank, and these"
-                    + " adapters' ranks differ" : m.subject().equals("C_dW") && m.side() == Side.RIGHT ? "planted pairs"
-                    + " share a conversion matrix, and C_dW's right singular vectors are A's row space whatever W0 is"
-                    : "";
+            String why = m.subject().equals("C_dW") && m.side() == Side.RIGHT ? "planted pairs share a conversion"
+                    + " matrix, and C_dW's right singular vectors are A's row space whatever W0 is" : "";
             sb.append("; ").append(powerClause(j.power(), whose, why));
         }
         return sb.append('.').toString();
@@ -98,7 +96,7 @@ public final class ComparisonReport {
 
     /**
      * What a 'no' rules out ({@code whose}: "this 'no'", or the other pairs' where some pairs exceed): the most
-     * different pair the tests still detect, from the planted pairs (none where the adapters' ranks differ).
+     * different pair the tests still detect, from the planted pairs.
      */
     static String powerClause(PowerCurve.Detectable d, String whose, String whyNotEstimated) {
         if (d == null) {

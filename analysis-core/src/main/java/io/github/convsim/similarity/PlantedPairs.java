@@ -41,64 +41,155 @@ public final class PlantedPairs {
     private PlantedPairs() {}
 
     /**
-     * Plants and solves the pairs of a group of layers and puts phi between the two adapters of each, on each side
-     * {@code phi} holds, into {@code phi.get(side)[e][k][from + l]}, for noise level e, repetition k and the group's
-     * layer l.
+     * The ranks of two adapters at one layer, the smaller first. A planted pair of these ranks takes the first
+     * {@code first} columns of the layer's shared draw G and the first {@code second} of its noisy copy G + eps s N:
+     * at eps = 0 the one's subspace lies in the other's, as for two adapters that share one conversion matrix cut to
+     * their ranks.
      */
-    public static void sample(LinalgBackend backend, ConversionSolver solver, List<W0System> systems,
-                              List<LoraModule> modules, Equation equationA, int i, int j, long seed, int from,
-                              Map<Side, double[][][]> phi) {
-        int layers = modules.size();
-        List<Matrix> targets = new ArrayList<>(layers);
-        double[][] scale = new double[layers][REPETITIONS];
-        for (int l = 0; l < layers; l++) {
-            List<Matrix> shared = new ArrayList<>(2 * REPETITIONS);
-            List<Matrix> noise = new ArrayList<>(REPETITIONS);
-            for (int k = 0; k < REPETITIONS; k++) {
-                Matrix[] d = draws(seed, modules.get(l), k);
-                scale[l][k] = d[0].frobeniusNorm() / d[1].frobeniusNorm();
-                shared.add(d[0]);
-                noise.add(d[1]);
-            }
-            shared.addAll(noise);
-            targets.add(Matrix.hstack(shared));
+    public record Ranks(int first, int second) {
+        public static Ranks of(int a, int b) {
+            return new Ranks(Math.min(a, b), Math.max(a, b));
         }
-        List<Matrix> solved = solver.solve(systems, targets, equationA);
-        for (Map.Entry<Side, double[][][]> e : phi.entrySet()) {
-            if (e.getKey() != Side.LEFT || !wholeSubspaces(modules, i, j)
-                    || !fromGrams(backend, modules, solved, scale, from, e.getValue())) {
-                fromBases(backend, modules, solved, scale, i, j, from, e.getKey(), e.getValue());
-            }
-        }
-    }
-
-    private static boolean wholeSubspaces(List<LoraModule> modules, int i, int j) {
-        return modules.stream().allMatch(m -> m.rank() == i && m.rank() == j);
     }
 
     /**
-     * phi at i = j = r, where it depends on the column spaces alone: with P = C (C^T C)^-1 C^T the projector on a
-     * conversion matrix's columns, phi = tr(P1 P2) / r = tr(G11^-1 G12 G22^-1 G12^T) / r, and with C2 = C1 + w N every
-     * Gram matrix is a polynomial in w of the blocks of [C1 N]^T [C1 N], one r x r computation per level instead of
-     * an SVD. False (nothing written) where a Gram matrix is not positive definite: a rank-deficient conversion
-     * matrix, left to the bases.
+     * Where the plants' phi goes, by side: for every pair of ranks that two adapters have at some layer,
+     * [noise level][repetition][layer], NaN at layers where no two adapters have those ranks.
      */
-    private static boolean fromGrams(LinalgBackend backend, List<LoraModule> modules, List<Matrix> solved,
-                                     double[][] scale, int from, double[][][] phi) {
+    public static Map<Side, Map<Ranks, double[][][]>> slots(List<List<LoraModule>> perAdapter, List<Side> sides) {
+        Map<Side, Map<Ranks, double[][][]>> out = new java.util.EnumMap<>(Side.class);
+        int layers = perAdapter.get(0).size();
+        for (Side side : sides) {
+            Map<Ranks, double[][][]> bySide = new java.util.LinkedHashMap<>();
+            for (int l = 0; l < layers; l++) {
+                for (Ranks r : ranksAt(perAdapter, l)) {
+                    bySide.computeIfAbsent(r, key -> {
+                        double[][][] phi = new double[NOISE.length][REPETITIONS][layers];
+                        for (double[][] level : phi) {
+                            for (double[] row : level) {
+                                java.util.Arrays.fill(row, Double.NaN);
+                            }
+                        }
+                        return phi;
+                    });
+                }
+            }
+            out.put(side, bySide);
+        }
+        return out;
+    }
+
+    /** The pairs of ranks two adapters have at layer l (one where all adapters have one rank there). */
+    private static java.util.Set<Ranks> ranksAt(List<List<LoraModule>> perAdapter, int l) {
+        java.util.Set<Ranks> out = new java.util.LinkedHashSet<>();
+        for (int a = 0; a < perAdapter.size(); a++) {
+            for (int b = a + 1; b < perAdapter.size(); b++) {
+                out.add(Ranks.of(perAdapter.get(a).get(l).rank(), perAdapter.get(b).get(l).rank()));
+            }
+        }
+        return out;
+    }
+
+    /** The largest rank any adapter has at layer l: the columns the layer's draws G and N have. */
+    private static int drawnRank(List<List<LoraModule>> perAdapter, int l) {
+        return perAdapter.stream().mapToInt(ms -> ms.get(l).rank()).max().orElseThrow();
+    }
+
+    /**
+     * Plants and solves the pairs of a group of layers ({@code perAdapter}: each adapter's modules at the group's
+     * layers) and puts phi between the two adapters of each, for every pair of ranks at each layer, on each side
+     * {@code phi} holds ({@link #slots}), into {@code phi.get(side).get(ranks)[e][k][from + l]}, for noise level e,
+     * repetition k and the group's layer l.
+     */
+    public static void sample(LinalgBackend backend, ConversionSolver solver, List<W0System> systems,
+                              List<List<LoraModule>> perAdapter, Equation equationA, int i, int j, long seed, int from,
+                              Map<Side, Map<Ranks, double[][][]>> phi) {
+        List<LoraModule> modules = perAdapter.get(0);
         int layers = modules.size();
-        List<Matrix> stacks = new ArrayList<>(layers * REPETITIONS);
+        List<Matrix> targets = new ArrayList<>(layers);
+        List<Matrix[][]> drawn = new ArrayList<>(layers);
         for (int l = 0; l < layers; l++) {
-            int r = modules.get(l).rank();
+            int drawnRank = drawnRank(perAdapter, l);
+            List<Matrix> shared = new ArrayList<>(2 * REPETITIONS);
+            List<Matrix> noise = new ArrayList<>(REPETITIONS);
+            Matrix[][] d = new Matrix[REPETITIONS][];
             for (int k = 0; k < REPETITIONS; k++) {
-                stacks.add(Matrix.hstack(solved.get(l).columnSlice(k * r, r),
-                        solved.get(l).columnSlice((REPETITIONS + k) * r, r)));
+                d[k] = draws(seed, modules.get(l), k, drawnRank);
+                shared.add(d[k][0]);
+                noise.add(d[k][1]);
+            }
+            shared.addAll(noise);
+            targets.add(Matrix.hstack(shared));
+            drawn.add(d);
+        }
+        List<Matrix> solved = solver.solve(systems, targets, equationA);
+        Map<Ranks, List<Integer>> layersOf = new java.util.LinkedHashMap<>();
+        for (int l = 0; l < layers; l++) {
+            for (Ranks r : ranksAt(perAdapter, l)) {
+                layersOf.computeIfAbsent(r, key -> new ArrayList<>()).add(l);
+            }
+        }
+        for (Map.Entry<Ranks, List<Integer>> at : layersOf.entrySet()) {
+            Ranks ranks = at.getKey();
+            List<Plan> plans = new ArrayList<>();
+            for (int l : at.getValue()) {
+                double[] scale = new double[REPETITIONS];
+                for (int k = 0; k < REPETITIONS; k++) {
+                    scale[k] = noiseScale(drawn.get(l)[k], ranks.second());
+                }
+                plans.add(new Plan(l, drawnRank(perAdapter, l), ranks, solved.get(l), scale));
+            }
+            for (Map.Entry<Side, Map<Ranks, double[][][]>> e : phi.entrySet()) {
+                double[][][] out = e.getValue().get(ranks);
+                if (e.getKey() != Side.LEFT || !(ranks.first() == i && ranks.second() == j && i == j)
+                        || !fromGrams(backend, plans, from, out)) {
+                    fromBases(backend, plans, i, j, from, e.getKey(), out);
+                }
+            }
+        }
+    }
+
+    /**
+     * One layer's plants for one pair of ranks: the solved [G_1 .. G_R | N_1 .. N_R] of {@code stride} columns each,
+     * and s = ||G[:, :second]|| / ||N[:, :second]|| for each repetition.
+     */
+    private record Plan(int layer, int stride, Ranks ranks, Matrix solved, double[] scale) {
+        Matrix first(int k) {
+            return solved.columnSlice(k * stride, ranks.first());
+        }
+
+        Matrix second(int k, double eps) {
+            return PlantedControl.plus(solved, k * stride, (REPETITIONS + k) * stride, ranks.second(), eps * scale[k]);
+        }
+    }
+
+    /** s for the second adapter's first {@code rank} columns (all of them: the draws' own norms, as before ranks). */
+    private static double noiseScale(Matrix[] d, int rank) {
+        return rank == d[0].cols() ? d[0].frobeniusNorm() / d[1].frobeniusNorm()
+                : d[0].columnSlice(0, rank).frobeniusNorm() / d[1].columnSlice(0, rank).frobeniusNorm();
+    }
+
+    /**
+     * phi at i = j = r for two adapters of rank r, where it depends on the column spaces alone: with
+     * P = C (C^T C)^-1 C^T the projector on a conversion matrix's columns, phi = tr(P1 P2) / r
+     * = tr(G11^-1 G12 G22^-1 G12^T) / r, and with C2 = C1 + w N every Gram matrix is a polynomial in w of the blocks
+     * of [C1 N]^T [C1 N], one r x r computation per level instead of an SVD. False (nothing written) where a Gram
+     * matrix is not positive definite: a rank-deficient conversion matrix, left to the bases.
+     */
+    private static boolean fromGrams(LinalgBackend backend, List<Plan> plans, int from, double[][][] phi) {
+        List<Matrix> stacks = new ArrayList<>(plans.size() * REPETITIONS);
+        for (Plan plan : plans) {
+            int r = plan.ranks().first();
+            for (int k = 0; k < REPETITIONS; k++) {
+                stacks.add(Matrix.hstack(plan.first(k), plan.solved().columnSlice((REPETITIONS + k) * plan.stride(),
+                        r)));
             }
         }
         List<Matrix> grams = backend.gramOfColumns(stacks, io.github.convsim.linalg.Precision.FP64);
-        double[][][] out = new double[NOISE.length][REPETITIONS][layers];
+        double[][][] out = new double[NOISE.length][REPETITIONS][plans.size()];
         try {
-            for (int l = 0; l < layers; l++) {
-                int r = modules.get(l).rank();
+            for (int l = 0; l < plans.size(); l++) {
+                int r = plans.get(l).ranks().first();
                 for (int k = 0; k < REPETITIONS; k++) {
                     // phi does not depend on the scale of C1 and N together: unit mean diagonal, so that the
                     // positivity threshold of the Cholesky factorisation means the same for every W0
@@ -109,7 +200,7 @@ public final class PlantedPairs {
                     RealMatrix nn = g.getSubMatrix(r, 2 * r - 1, r, 2 * r - 1);
                     DecompositionSolver first = new CholeskyDecomposition(g11).getSolver();
                     for (int e = 0; e < NOISE.length; e++) {
-                        double w = NOISE[e] * scale[l][k];
+                        double w = NOISE[e] * plans.get(l).scale()[k];
                         RealMatrix g12 = g11.add(cross.scalarMultiply(w));
                         RealMatrix g22 = g11.add(cross.add(cross.transpose()).scalarMultiply(w))
                                 .add(nn.scalarMultiply(w * w));
@@ -124,7 +215,9 @@ public final class PlantedPairs {
         }
         for (int e = 0; e < NOISE.length; e++) {
             for (int k = 0; k < REPETITIONS; k++) {
-                System.arraycopy(out[e][k], 0, phi[e][k], from, layers);
+                for (int l = 0; l < plans.size(); l++) {
+                    phi[e][k][from + plans.get(l).layer()] = out[e][k][l];
+                }
             }
         }
         return true;
@@ -141,61 +234,61 @@ public final class PlantedPairs {
     }
 
     /** phi from the conversion matrices' left or right singular vectors: any prefixes i, j. */
-    private static void fromBases(LinalgBackend backend, List<LoraModule> modules, List<Matrix> solved,
-                                  double[][] scale, int i, int j, int from, Side side, double[][][] phi) {
-        int layers = modules.size();
-        List<Matrix> first = new ArrayList<>(layers * REPETITIONS);
-        for (int l = 0; l < layers; l++) {
-            int r = modules.get(l).rank();
+    private static void fromBases(LinalgBackend backend, List<Plan> plans, int i, int j, int from, Side side,
+                                  double[][][] phi) {
+        List<Matrix> first = new ArrayList<>(plans.size() * REPETITIONS);
+        for (Plan plan : plans) {
             for (int k = 0; k < REPETITIONS; k++) {
-                first.add(solved.get(l).columnSlice(k * r, r));
+                first.add(plan.first(k));
             }
         }
         List<FactorBases.Pair> one = FactorBases.of(backend, first);
         for (int e = 0; e < NOISE.length; e++) {
-            List<Matrix> second = new ArrayList<>(layers * REPETITIONS);
-            for (int l = 0; l < layers; l++) {
-                int r = modules.get(l).rank();
+            List<Matrix> second = new ArrayList<>(plans.size() * REPETITIONS);
+            for (Plan plan : plans) {
                 for (int k = 0; k < REPETITIONS; k++) {
-                    second.add(PlantedControl.plus(solved.get(l), k * r, (REPETITIONS + k) * r, r, NOISE[e] * scale[l][k]));
+                    second.add(plan.second(k, NOISE[e]));
                 }
             }
             List<FactorBases.Pair> two = FactorBases.of(backend, second);
             // every pair's Gram matrix in one batched call
-            List<List<Matrix>> sets = new ArrayList<>(layers * REPETITIONS);
-            for (int q = 0; q < layers * REPETITIONS; q++) {
+            List<List<Matrix>> sets = new ArrayList<>(plans.size() * REPETITIONS);
+            for (int q = 0; q < plans.size() * REPETITIONS; q++) {
                 sets.add(List.of(one.get(q).side(side).vectors(), two.get(q).side(side).vectors()));
             }
             List<Matrix> grams = SubspaceSimilarity.grams(backend, sets, i, j);
-            for (int l = 0; l < layers; l++) {
+            for (int l = 0; l < plans.size(); l++) {
                 for (int k = 0; k < REPETITIONS; k++) {
                     int q = l * REPETITIONS + k;
-                    phi[e][k][from + l] = SubspaceSimilarity.fromGram(grams.get(q), new int[] {
+                    phi[e][k][from + plans.get(l).layer()] = SubspaceSimilarity.fromGram(grams.get(q), new int[] {
                         one.get(q).side(side).rank(), two.get(q).side(side).rank()}, i, j)[0][1];
                 }
             }
         }
     }
 
-    /** Repetition k's draws at one layer: G and N, each [in, r]. */
-    private static Matrix[] draws(long seed, LoraModule m, int k) {
+    /** Repetition k's draws at one layer: G and N, each [in, rank]. */
+    private static Matrix[] draws(long seed, LoraModule m, int k, int rank) {
         SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, "planted-pair", m.module(), m.layer(), k));
-        return new Matrix[] {RandomMatrices.standardGaussian(rng, m.in(), m.rank()),
-            RandomMatrices.standardGaussian(rng, m.in(), m.rank())};
+        return new Matrix[] {RandomMatrices.standardGaussian(rng, m.in(), rank),
+            RandomMatrices.standardGaussian(rng, m.in(), rank)};
     }
 
     /**
-     * Planted pair k's lora_A at one layer and noise level, materialised for both adapters {A1, A2}, each [r, in]:
-     * for checking the planted phi against a comparison of the same factors read as adapters.
+     * Planted pair k's lora_A at one layer and noise level, materialised for both adapters {A1, A2} of ranks
+     * {@code ranks} (A1 [first, in], A2 [second, in]), from draws of {@code drawnRank} columns (the largest rank any
+     * adapter has at the layer): for checking the planted phi against a comparison of the same factors read as
+     * adapters.
      */
-    public static Matrix[] loraA(long seed, LoraModule m, int k, double eps) {
-        Matrix[] d = draws(seed, m, k);
-        Matrix second = d[0].copy();
-        double w = eps * d[0].frobeniusNorm() / d[1].frobeniusNorm();
+    public static Matrix[] loraA(long seed, LoraModule m, int k, double eps, int drawnRank, Ranks ranks) {
+        Matrix[] d = draws(seed, m, k, drawnRank);
+        Matrix second = d[0].columnSlice(0, ranks.second()).copy();
+        Matrix noise = d[1].columnSlice(0, ranks.second());
+        double w = eps * noiseScale(d, ranks.second());
         for (int q = 0; q < second.data().length; q++) {
-            second.data()[q] += w * d[1].data()[q];
+            second.data()[q] += w * noise.data()[q];
         }
-        return new Matrix[] {d[0].transpose(), second.transpose()};
+        return new Matrix[] {d[0].columnSlice(0, ranks.first()).transpose(), second.transpose()};
     }
 
     /**
@@ -209,24 +302,27 @@ public final class PlantedPairs {
     }
 
     /**
-     * The power curve of the maps it speaks for, from {@code phi[e][k][layer]}, each plant's statistic taken as the
-     * map's is from {@code observed[layer][a][b]}: per pair of adapters, the mean over the layers where that pair's
+     * The power curve of the maps it speaks for, from the plants' {@code phi} by pair of ranks ({@link #slots}), each
+     * plant's statistic taken as the map's is from {@code observed[layer][a][b]}: per pair of adapters (whose plants at
+     * layer l are those of its ranks there, {@code ranks[adapter][layer]}), the mean over the layers where that pair's
      * phi is defined (a layer where an adapter's factor is zero is left out), then the mean over pairs.
      */
-    public static PowerCurve curve(double[][][] phi, double[][][] observed, java.util.Set<String> speaksFor) {
+    public static PowerCurve curve(Map<Ranks, double[][][]> phi, int[][] ranks, double[][][] observed,
+                                   java.util.Set<String> speaksFor) {
         int layers = observed.length;
         int adapters = observed[0].length;
-        double[][] averages = new double[phi.length][];
-        for (int e = 0; e < phi.length; e++) {
-            averages[e] = new double[phi[e].length];
-            for (int k = 0; k < phi[e].length; k++) {
+        double[][] averages = new double[NOISE.length][];
+        for (int e = 0; e < NOISE.length; e++) {
+            averages[e] = new double[REPETITIONS];
+            for (int k = 0; k < REPETITIONS; k++) {
                 // the plant as every pair, each without the layers where the map leaves that pair out
                 double[][] byPair = new double[adapters * (adapters - 1) / 2][layers];
                 int p = 0;
                 for (int a = 0; a < adapters; a++) {
                     for (int b = a + 1; b < adapters; b++, p++) {
                         for (int l = 0; l < layers; l++) {
-                            byPair[p][l] = Double.isNaN(observed[l][a][b]) ? Double.NaN : phi[e][k][l];
+                            byPair[p][l] = Double.isNaN(observed[l][a][b]) ? Double.NaN
+                                    : phi.get(Ranks.of(ranks[a][l], ranks[b][l]))[e][k][l];
                         }
                     }
                 }

@@ -67,7 +67,31 @@ class ComparisonRanksTest {
         assertEquals(ComparisonVerdicts.judge(one, Correction.HOLM).get(0).overall().p(),
                 ComparisonVerdicts.judge(other, Correction.HOLM).get(0).overall().p(), 0);
         assertNotNull(a.pairNulls(), "the ranks differ");
-        assertNull(a.power(), "planted pairs have one rank");
+        // the plants of two ranks: the rank-4 adapter takes the first 4 columns of what the rank-8 one shares
+        assertNotNull(a.power());
+        assertTrue(java.util.Arrays.deepEquals(a.power().averages(), b.power().averages()), "whichever comes first");
+    }
+
+    /**
+     * The map's power is its plants' mean over pairs as its own statistic is: the two rank-8 adapters' pair planted
+     * as two rank-8 adapters alone are, the pairs with the rank-4 adapter as a rank-8 and a rank-4 adapter alone are.
+     */
+    @Test
+    void theMapsPowerAveragesThePlantsOfEachPairsRanks() throws Exception {
+        ComparisonMap three = mapA(compareAt4(TestData.bertAdapter(), noisy, rank4));
+        ComparisonMap eightEight = mapA(compareAt4(TestData.bertAdapter(), noisy));
+        ComparisonMap eightFour = mapA(compareAt4(TestData.bertAdapter(), rank4));
+        double[][] a = three.power().averages();
+        for (int e = 0; e < a.length; e++) {
+            for (int k = 0; k < a[e].length; k++) {
+                double expected = (eightEight.power().averages()[e][k] + 2 * eightFour.power().averages()[e][k]) / 3;
+                assertEquals(expected, a[e][k], 1e-12, "level " + e + ", plant " + k);
+            }
+        }
+        // a rank-4 plant inside a rank-8 one shares less of its leading 4 directions than two rank-8 plants do
+        assertTrue(eightFour.power().averages()[0][0] < eightEight.power().averages()[0][0]);
+        // and both are found where they share nearly everything: 'no' says what it rules out
+        assertFalse(eightFour.power().detectable(eightFour.w0Null(), 0.05 / 2).none());
     }
 
     @Test

@@ -35,12 +35,26 @@ class PlantedPairsTest extends CpuBackendTest {
 
     /** Adapter {@code which} (0: the first, 1: the second) of planted pair k at noise eps, on the demo's modules. */
     private Path write(List<LoraModule> modules, long seed, int k, double eps, int which) throws Exception {
-        Path out = Files.createDirectories(dir.resolve("pair" + k + "-" + eps + "-" + which));
-        Files.copy(TestData.bertAdapter().resolve("adapter_config.json"), out.resolve("adapter_config.json"));
+        return write(modules, seed, k, eps, which, new PlantedPairs.Ranks(8, 8));
+    }
+
+    /**
+     * The same for a pair of the given ranks (the demo's 8 at most): adapter 0 of rank {@code ranks.first()}, 1 of
+     * {@code ranks.second()}, each with the demo's lora_B cut to its rank.
+     */
+    private Path write(List<LoraModule> modules, long seed, int k, double eps, int which, PlantedPairs.Ranks ranks)
+            throws Exception {
+        Path out = Files.createDirectories(dir.resolve("pair" + k + "-" + eps + "-" + which + "-" + ranks.first()
+                + "-" + ranks.second()));
+        int r = which == 0 ? ranks.first() : ranks.second();
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var config = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(TestData.bertAdapter()
+                .resolve("adapter_config.json").toFile());
+        json.writeValue(out.resolve("adapter_config.json").toFile(), config.put("r", r));
         SafetensorsWriter w = new SafetensorsWriter();
         for (LoraModule m : modules) {
-            Matrix a = PlantedPairs.loraA(seed, m, k, eps)[which];
-            Matrix b = m.b(); // the demo's: the plants are of C_A
+            Matrix a = PlantedPairs.loraA(seed, m, k, eps, m.rank(), ranks)[which];
+            Matrix b = m.b().columnSlice(0, r); // the demo's: the plants are of C_A
             String p = "base_model.model.bert.encoder.layer." + m.layer() + ".attention.self." + m.module();
             w.add(p + ".lora_A.weight", Dtype.F64, new long[] {a.rows(), a.cols()}, a.transpose().data());
             w.add(p + ".lora_B.weight", Dtype.F64, new long[] {b.rows(), b.cols()}, b.transpose().data());
@@ -99,6 +113,38 @@ class PlantedPairsTest extends CpuBackendTest {
             }
             assertEquals(prefix > 0 ? 4 : 2, checked, "C_A of query and value, on each side");
         }
+    }
+
+    /**
+     * A pair of two ranks: the rank-4 adapter's A^T is the first 4 columns of the shared draw, the rank-8 one's its
+     * noisy copy; compared at i = j = 4 (from singular vectors) they give the curve's phi.
+     */
+    @Test
+    void aPlantedPairOfTwoRanksComparesExactlyAsItsPowerCurveSays() throws Exception {
+        List<LoraModule> modules;
+        try (LoraCheckpoint demo = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase())) {
+            modules = new ArrayList<>(demo.modules());
+        }
+        AnalysisOptions options = AnalysisOptions.builder().similarity(SimilaritySettings.builder().draws(4).build())
+                .build();
+        long seed = options.similarity().seed();
+        Backends.Choice cpu = Backends.checked(backend, "test");
+        PlantedPairs.Ranks ranks = new PlantedPairs.Ranks(4, 8);
+        int k = 3;
+        int e = 4;
+        double eps = PlantedPairs.NOISE[e];
+        List<Path> pair = List.of(write(modules, seed, k, eps, 0, ranks), write(modules, seed, k, eps, 1, ranks));
+        ComparisonResult r = Comparison.run(pair, TestData.bertBase(), BaseMatch.BaseCheck.STRICT, options, cpu,
+                ProgressListener.NONE);
+        int checked = 0;
+        for (ComparisonMap m : r.maps()) {
+            if (m.subject().equals("C_A")) {
+                assertEquals(4, m.i());
+                assertEquals(m.mean()[0][1], m.power().averages()[e][k], 1e-10, m.module() + " C_A at noise " + eps);
+                checked++;
+            }
+        }
+        assertEquals(2, checked, "C_A of query and value");
     }
 
     @Test
