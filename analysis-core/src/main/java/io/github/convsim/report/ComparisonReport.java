@@ -80,11 +80,8 @@ public final class ComparisonReport {
         sb.append(j.overall().exceeds() ? "The adapters share more than unrelated adapters do through W0"
                 : "They share no more than unrelated adapters do through W0");
         sb.append(" (").append(Verdicts.pIs(j.overall().p())).append(", ").append(adj).append(")");
-        List<String> beyond = j.pairs().stream().filter(ComparisonVerdicts.Test::exceeds)
-                .map(t -> adapters.get(t.a()) + " & " + adapters.get(t.b()) + " (" + String.format(Locale.ROOT, "%.4f",
-                        t.statistic()) + ", adjusted p " + Verdicts.p(t.pAdjusted()) + ")").toList();
-        sb.append(beyond.isEmpty() ? "; no pair exceeds the W0 null" : "; pairs beyond it: " + String.join(", ",
-                beyond));
+        List<ComparisonVerdicts.Test> beyond = j.pairs().stream().filter(ComparisonVerdicts.Test::exceeds).toList();
+        sb.append(pairsBeyond(beyond, j.pairs().size(), adapters));
         if (!j.overall().exceeds() || beyond.size() < j.pairs().size()) {
             String whose = j.overall().exceeds() || !beyond.isEmpty() ? "the other pairs' 'no'" : "this 'no'";
             String why = m.subject().equals("C_dW") && m.side() == Side.RIGHT ? "planted pairs share a conversion"
@@ -93,6 +90,31 @@ public final class ComparisonReport {
         }
         return sb.append('.').toString();
     }
+
+    /**
+     * The pairs that exceed the W0 null, each with its mean phi and adjusted p: all of them up to {@link #LISTED_PAIRS},
+     * else how many and the strongest (smallest adjusted p, then largest phi), as 18 adapters make 153 pairs.
+     */
+    static String pairsBeyond(List<ComparisonVerdicts.Test> beyond, int pairs, List<String> adapters) {
+        if (beyond.isEmpty()) {
+            return "; no pair exceeds the W0 null";
+        }
+        java.util.function.Function<ComparisonVerdicts.Test, String> named = t -> adapters.get(t.a()) + " & "
+                + adapters.get(t.b()) + " (" + String.format(Locale.ROOT, "%.4f", t.statistic()) + ", adjusted p "
+                + Verdicts.p(t.pAdjusted()) + ")";
+        if (beyond.size() <= LISTED_PAIRS) {
+            return "; pairs beyond it: " + String.join(", ", beyond.stream().map(named).toList());
+        }
+        List<String> strongest = beyond.stream().sorted(java.util.Comparator.comparingDouble(
+                        ComparisonVerdicts.Test::pAdjusted).thenComparing(java.util.Comparator.comparingDouble(
+                        ComparisonVerdicts.Test::statistic).reversed())).limit(LISTED_PAIRS).map(named).toList();
+        return String.format(Locale.ROOT, "; %s exceed it (summary.json and compare.csv give every pair), the strongest"
+                + " %s", beyond.size() == pairs ? "all " + pairs + " pairs" : beyond.size() + " of " + pairs + " pairs",
+                String.join(", ", strongest));
+    }
+
+    /** How many pairs beyond the W0 null a sentence names one by one. */
+    static final int LISTED_PAIRS = 5;
 
     /**
      * What a 'no' rules out ({@code whose}: "this 'no'", or the other pairs' where some pairs exceed): the most

@@ -36,11 +36,31 @@ class ComparisonSentenceTest {
                 && some.contains("so the other pairs' 'no' rules out pairs that alike."), some);
         String all = ComparisonReport.sentence(judged(true, new boolean[] {true, true, true}), names);
         assertFalse(all.contains("it detects"), "every test a yes: nothing for power to speak for: " + all);
-        assertEquals("its power was not estimated (planted pairs have one rank, and these adapters' ranks differ), so"
-                + " this 'no' says no shared conversion matrix was detected, not that there is none",
-                ComparisonReport.powerClause(null, "this 'no'",
-                        "planted pairs have one rank, and these adapters' ranks differ"));
+        assertEquals("its power was not estimated (planted pairs share a conversion matrix, and C_dW's right singular"
+                + " vectors are A's row space whatever W0 is), so this 'no' says no shared conversion matrix was"
+                + " detected, not that there is none", ComparisonReport.powerClause(null, "this 'no'", "planted pairs"
+                        + " share a conversion matrix, and C_dW's right singular vectors are A's row space whatever W0"
+                        + " is"));
         assertEquals("its power was not estimated, so this 'no' says no shared conversion matrix was detected, not"
                 + " that there is none", ComparisonReport.powerClause(null, "this 'no'", ""));
+    }
+
+    /** Many adapters make many pairs: the sentence counts them and names the strongest five, not all 153. */
+    @Test
+    void manyPairsBeyondTheNullAreCountedAndTheStrongestNamed() {
+        List<String> names = java.util.stream.IntStream.range(0, 8).mapToObj(k -> "a" + k).toList();
+        // pairs (0, 1) .. (0, 7) exceed, their adjusted p rising with the second adapter except a tie at (0, 2), (0, 3)
+        double[] p = {0, 1e-5, 2e-4, 2e-4, 3e-4, 4e-4, 5e-4, 1e-3};
+        List<ComparisonVerdicts.Test> beyond = new java.util.ArrayList<>();
+        for (int b = 7; b >= 1; b--) {
+            beyond.add(new ComparisonVerdicts.Test(0, b, 0.5 + b / 100.0, p[b] / 10, p[b], true));
+        }
+        String s = ComparisonReport.pairsBeyond(beyond, 28, names);
+        assertEquals("; 7 of 28 pairs exceed it (summary.json and compare.csv give every pair), the strongest"
+                + " a0 & a1 (0.5100, adjusted p 1.0e-05), a0 & a3 (0.5300, adjusted p 2.0e-04), a0 & a2 (0.5200, adjusted"
+                + " p 2.0e-04), a0 & a4 (0.5400, adjusted p 3.0e-04), a0 & a5 (0.5500, adjusted p 4.0e-04)", s);
+        assertTrue(ComparisonReport.pairsBeyond(beyond, 7, names).startsWith("; all 7 pairs exceed it"));
+        assertEquals("; pairs beyond it: a0 & a7 (0.5700, adjusted p 0.001), a0 & a6 (0.5600, adjusted p 5.0e-04)",
+                ComparisonReport.pairsBeyond(beyond.subList(0, 2), 28, names), "a few are all named, in order");
     }
 }
