@@ -341,7 +341,7 @@ public final class Comparison {
             perLayer[l] = SubspaceSimilarity.phi(backend.backend(), atLayer.stream().map(SubspaceBasis::vectors).toList(),
                     atLayer.stream().mapToInt(SubspaceBasis::rank).toArray(), i, j);
         }
-        return new ComparisonMap(module, subject, side, i, j, layerIdx, perLayer,
+        return new ComparisonMap(module, subject, side, i, j, layerIdx, ranks, perLayer,
                 SubspaceSimilarity.analyticExpectation(dim, i, j),
                 nulls == null ? null : nulls.forMap(fi, si, perLayer),
                 nulls == null ? null : nulls.forPairs(fi, si, perLayer),

@@ -86,7 +86,7 @@ public final class ComparisonReport {
             String whose = j.overall().exceeds() || !beyond.isEmpty() ? "the other pairs' 'no'" : "this 'no'";
             String why = m.subject().equals("C_dW") && m.side() == Side.RIGHT ? "planted pairs share a conversion"
                     + " matrix, and C_dW's right singular vectors are A's row space whatever W0 is" : "";
-            sb.append("; ").append(powerClause(j.power(), whose, why));
+            sb.append("; ").append(powerClause(j.power(), whose, why, m.ranksDiffer()));
         }
         return sb.append('.').toString();
     }
@@ -120,7 +120,7 @@ public final class ComparisonReport {
      * What a 'no' rules out ({@code whose}: "this 'no'", or the other pairs' where some pairs exceed): the most
      * different pair the tests still detect, from the planted pairs.
      */
-    static String powerClause(PowerCurve.Detectable d, String whose, String whyNotEstimated) {
+    static String powerClause(PowerCurve.Detectable d, String whose, String whyNotEstimated, boolean ranksDiffer) {
         if (d == null) {
             return "its power was not estimated" + (whyNotEstimated.isEmpty() ? "" : " (" + whyNotEstimated + ")")
                     + ", so " + whose + " says no shared conversion matrix was detected, not that there is none";
@@ -130,9 +130,12 @@ public final class ComparisonReport {
                     + " is detected in fewer than 80 %% of %d plants, so %s rules out nothing",
                     Verdicts.noise(PlantedPairs.NOISE[0]), d.repetitions(), whose);
         }
-        return String.format(Locale.ROOT, "it detects a pair of adapters whose factors agree up to noise %s of their"
-                + " size (plants averaging phi %.4f) in at least 80 %% of %d plants, so %s rules out pairs that alike",
-                Verdicts.noise(d.noise()), d.plantMean(), d.repetitions(), whose);
+        // adapters of different ranks: each pair's plants have its ranks, the lower-rank one a prefix of the other
+        String ranks = ranksDiffer ? " (of each pair's ranks, the lower-rank adapter taking the other's first"
+                + " columns)" : "";
+        return String.format(Locale.ROOT, "it detects a pair of adapters%s whose factors agree up to noise %s of"
+                + " their size (plants averaging phi %.4f) in at least 80 %% of %d plants, so %s rules out pairs that"
+                + " alike", ranks, Verdicts.noise(d.noise()), d.plantMean(), d.repetitions(), whose);
     }
 
     public void write(ComparisonResult r, Path dir) throws IOException {

@@ -9,6 +9,7 @@ import io.github.convsim.similarity.Side;
  *
  * @param subject   C_A, C_B or C_dW; A^T or B for the raw-factor controls
  * @param layers    layer index of each slice of {@code perLayer}
+ * @param ranks     ranks[adapter][l]: each adapter's LoRA rank at layer {@code layers[l]}
  * @param perLayer  perLayer[l][p][q]: phi between adapters p and q at layer l
  * @param i         prefix length used for every adapter (the smallest rank when not given)
  * @param analytic  E[phi] for unrelated random subspaces of the same dimension
@@ -22,7 +23,7 @@ import io.github.convsim.similarity.Side;
  *                  where the plants do not speak for this map (C_B and C_dW through a non-square W0, C_dW on the right,
  *                  the right side where i or j is r)
  */
-public record ComparisonMap(String module, String subject, Side side, int i, int j, int[] layers,
+public record ComparisonMap(String module, String subject, Side side, int i, int j, int[] layers, int[][] ranks,
                             double[][][] perLayer, double analytic, NullDistribution w0Null,
                             java.util.List<NullDistribution> pairNulls, PowerCurve power) {
 
@@ -58,6 +59,16 @@ public record ComparisonMap(String module, String subject, Side side, int i, int
             }
         }
         return out;
+    }
+
+    /** Whether two adapters have different ranks at some layer (then each pair meets a null of its own ranks). */
+    public boolean ranksDiffer() {
+        for (int[] adapter : ranks) {
+            if (!java.util.Arrays.equals(adapter, ranks[0])) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Adapters x adapters, averaged over layers (NaN cells skipped). */

@@ -67,6 +67,8 @@ class ComparisonRanksTest {
         assertEquals(ComparisonVerdicts.judge(one, Correction.HOLM).get(0).overall().p(),
                 ComparisonVerdicts.judge(other, Correction.HOLM).get(0).overall().p(), 0);
         assertNotNull(a.pairNulls(), "the ranks differ");
+        assertTrue(a.ranksDiffer());
+        assertArrayEquals(new int[] {4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4}, a.ranks()[1]);
         // the plants of two ranks: the rank-4 adapter takes the first 4 columns of what the rank-8 one shares
         assertNotNull(a.power());
         assertTrue(java.util.Arrays.deepEquals(a.power().averages(), b.power().averages()), "whichever comes first");
@@ -99,6 +101,7 @@ class ComparisonRanksTest {
         ComparisonMap three = mapA(compareAt4(TestData.bertAdapter(), noisy, rank4));
         ComparisonMap sameRank = mapA(compareAt4(TestData.bertAdapter(), noisy));
         assertNull(sameRank.pairNulls(), "one rank: every pair shares the map's null");
+        assertFalse(sameRank.ranksDiffer());
         // the two rank-8 adapters meet the null a comparison of them alone draws (the same draws, at rank 8)
         assertArrayEquals(sameRank.w0Null().averages(), three.pairNull(0, 1).averages(), 0);
         assertArrayEquals(three.pairNull(0, 2).averages(), three.pairNull(2, 0).averages(), 0);

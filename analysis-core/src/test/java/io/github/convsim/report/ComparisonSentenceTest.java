@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 class ComparisonSentenceTest {
     private static ComparisonVerdicts.Judgement judged(boolean mapExceeds, boolean[] pairExceeds) {
         double[][][] perLayer = {{{1, 0.6, 0.5}, {0.6, 1, 0.5}, {0.5, 0.5, 1}}};
-        ComparisonMap m = new ComparisonMap("value", "C_A", Side.LEFT, 8, 8, new int[] {0}, perLayer, 0.0104, null,
+        ComparisonMap m = new ComparisonMap("value", "C_A", Side.LEFT, 8, 8, new int[] {0},
+                new int[][] {{8}, {8}, {8}}, perLayer, 0.0104, null,
                 null, null);
         List<ComparisonVerdicts.Test> pairs = List.of(new ComparisonVerdicts.Test(0, 1, 0.6, 1e-4, 3e-4,
                 pairExceeds[0]), new ComparisonVerdicts.Test(0, 2, 0.5, 0.3, 0.6, pairExceeds[1]),
@@ -40,9 +41,13 @@ class ComparisonSentenceTest {
                 + " vectors are A's row space whatever W0 is), so this 'no' says no shared conversion matrix was"
                 + " detected, not that there is none", ComparisonReport.powerClause(null, "this 'no'", "planted pairs"
                         + " share a conversion matrix, and C_dW's right singular vectors are A's row space whatever W0"
-                        + " is"));
+                        + " is", false));
         assertEquals("its power was not estimated, so this 'no' says no shared conversion matrix was detected, not"
-                + " that there is none", ComparisonReport.powerClause(null, "this 'no'", ""));
+                + " that there is none", ComparisonReport.powerClause(null, "this 'no'", "", false));
+        assertEquals("it detects a pair of adapters (of each pair's ranks, the lower-rank adapter taking the other's"
+                + " first columns) whose factors agree up to noise 0.75 of their size (plants averaging phi 0.6756) in"
+                + " at least 80 % of 8 plants, so this 'no' rules out pairs that alike", ComparisonReport.powerClause(
+                        new PowerCurve.Detectable(0.75, 0.6756, 8, 0.05 / 6), "this 'no'", "", true));
     }
 
     /** Many adapters make many pairs: the sentence counts them and names the strongest five, not all 153. */
