@@ -170,6 +170,7 @@ class CompareCommandTest {
         for (var m : summary.get("maps")) {
             assertEquals("query", m.get("module").asText());
             assertEquals("[0,1,2]", m.get("layers").toString());
+            assertEquals("[[8,8,8],[8,8,8],[8,8,8]]", m.get("layer_ranks").toString(), "per adapter, the compared layers");
         }
     }
 

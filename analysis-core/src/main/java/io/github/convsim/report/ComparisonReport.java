@@ -455,6 +455,7 @@ public final class ComparisonReport {
             e.put("i", m.i());
             e.put("j", m.j());
             e.put("layers", m.layers());
+            e.put("layer_ranks", m.ranks()); // [adapter][layer], adapters in the order of "adapters"
             e.put("layers_left_out", m.layersLeftOut());
             e.put("mean_phi", m.mean());
             e.put("average_over_pairs", offDiagonalMean(m.mean()));
