@@ -20,6 +20,7 @@ import tech.tablesaw.api.Table;
 
 /** End to end on the bundled demo: the files, their schema and values, provenance, figures. */
 class AnalyzeCommandTest {
+    /** The demo's report alone: tests that write other outputs take a directory of their own. */
     @TempDir
     static Path dir;
     static Path report;
@@ -222,8 +223,8 @@ class AnalyzeCommandTest {
     }
 
     @Test
-    void aDirectoryConvsimDidNotWriteIsRefusedEvenWithForceAndKeptIntact() throws Exception {
-        Path thesis = dir.resolve("thesis");
+    void aDirectoryConvsimDidNotWriteIsRefusedEvenWithForceAndKeptIntact(@TempDir Path own) throws Exception {
+        Path thesis = own.resolve("thesis");
         Files.createDirectories(thesis);
         Files.writeString(thesis.resolve("chapter1.tex"), "years of work");
         for (String[] args : List.of(new String[] {"analyze", "--out", thesis.toString()},
@@ -254,8 +255,8 @@ class AnalyzeCommandTest {
     }
 
     @Test
-    void rerunningOverItsOwnReportReplacesItWithoutForce() throws Exception {
-        Path first = dir.resolve("rerun");
+    void rerunningOverItsOwnReportReplacesItWithoutForce(@TempDir Path own) throws Exception {
+        Path first = own.resolve("rerun");
         assertEquals(0, CliRunner.run("analyze", "--out", first.toString(), "--draws", "2", "-q").exit());
         Files.writeString(first.resolve("stale.txt"), "from the first run");
         CliRunner.Result again = CliRunner.run("analyze", "--out", first.toString(), "--draws", "2", "-q");
