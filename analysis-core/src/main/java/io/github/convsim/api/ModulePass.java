@@ -82,7 +82,8 @@ final class ModulePass {
         LoraModule largest = SimilarityAnalysis.largestRank(layers);
         int rank = SimilarityAnalysis.heatmapRank(layers);
         boolean oneRank = rank == largest.rank();
-        SolveOptions solveOptions = options.solveOptions(layers.stream().allMatch(m -> m.out() == m.in()));
+        boolean square = layers.stream().allMatch(m -> m.out() == m.in());
+        SolveOptions solveOptions = options.solveOptions(square);
         ConversionSolver solver = new ConversionSolver(backend, solveOptions);
         int group = Math.min(layers.size(), LayerGroups.size(largest, memory));
         int drawsPerChunk = LayerGroups.w0NullDrawsPerChunk(largest, memory, layers.size());
@@ -94,6 +95,7 @@ final class ModulePass {
         List<FactorBases.Pair> w0Control = settings.controls().contains("W0") ? new ArrayList<>() : null;
         Map<String, Double> seconds = new LinkedHashMap<>();
         long plantedBytes = (long) PlantedControl.NOISE.length * PlantedControl.REPETITIONS * layers.size()
+                * similarity.plantedFactors(square ? Equation.W0_X : Equation.W0T_X).size()
                 * NullBasisStore.bytesPerPair(Math.max(largest.out(), largest.in()), keep, settings.sides().size());
         LayerStream stream = new LayerStream(ckpt, group);
         W0Cache w0Cache = cache == null ? null : W0Cache.of(cache, baseSha256, backend, solveOptions, group > 1);
@@ -103,7 +105,7 @@ final class ModulePass {
                 + " per-chunk=" + drawsPerChunk + " factors=" + settings.factors() + " drawn=" + drawnFactors
                 + " sides=" + settings.sides() + " w0-null-draws=unscaled planted-noise="
                 + java.util.Arrays.toString(PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS
-                + " planted=phi-by-side shared-map=largest-rank";
+                + " planted=phi-by-factor-side shared-map=largest-rank";
         boolean wantNulls = settings.nulls().contains(NullModel.W0);
         W0Cache.ModuleNulls cachedNulls = w0Cache == null || !wantNulls ? null
                 : w0Cache.moduleNulls(layers, nullParams, settings.factors(), settings.sides()).orElse(null);
@@ -144,7 +146,7 @@ final class ModulePass {
             W0Cache.ModuleNulls nulls = cachedNulls;
             if (store != null) {
                 nulls = new W0Cache.ModuleNulls(similarity.w0NullSamples(layers, store),
-                        planted == null ? Map.of() : similarity.plantedSamples(layers, planted));
+                        planted == null ? Map.of() : similarity.plantedSamples(layers, eqA[0], planted));
                 if (w0Cache != null) {
                     w0Cache.keepModuleNulls(layers, nullParams, nulls, settings.factors(), settings.sides());
                 }

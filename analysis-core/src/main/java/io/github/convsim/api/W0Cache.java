@@ -132,10 +132,10 @@ final class W0Cache implements FactorCache {
     }
 
     /**
-     * A module's W0 null as the heatmaps read it (phi by factor, side and draw) and its planted controls' phi by side
-     * and draw (empty where none were planted).
+     * A module's W0 null as the heatmaps read it (phi by factor, side and draw) and its planted controls' phi by planted
+     * factor, side and draw (empty where none were planted).
      */
-    record ModuleNulls(Map<Factor, Map<Side, double[][][]>> w0Null, Map<Side, double[][][]> planted) {}
+    record ModuleNulls(Map<Factor, Map<Side, double[][][]>> w0Null, Map<Factor, Map<Side, double[][][]>> planted) {}
 
     /** The module's nulls, when stored for exactly these layers (in order) and parameters. */
     Optional<ModuleNulls> moduleNulls(List<LoraModule> layers, String params, List<Factor> factors, List<Side> sides) {
@@ -150,10 +150,11 @@ final class W0Cache implements FactorCache {
                 p.putMaps(nulls.w0Null().get(f).get(side));
             }
         }
-        p.putInt(nulls.planted().isEmpty() ? 0 : 1);
-        if (!nulls.planted().isEmpty()) {
+        p.putInt(nulls.planted().size());
+        for (Map.Entry<Factor, Map<Side, double[][][]>> e : nulls.planted().entrySet()) {
+            p.putInt(e.getKey().ordinal());
             for (Side side : sides) {
-                p.putMaps(nulls.planted().get(side));
+                p.putMaps(e.getValue().get(side));
             }
         }
         cache.write(moduleKey(layers, params), p.bytes());
@@ -178,15 +179,21 @@ final class W0Cache implements FactorCache {
             }
             w0Null.put(f, bySide);
         }
-        Map<Side, double[][][]> planted = new EnumMap<>(Side.class);
-        int hasPlants = Payload.getInt(b);
-        if (hasPlants != 0 && hasPlants != 1) {
-            throw new IllegalArgumentException("cache payload: planted controls flagged " + hasPlants);
+        Map<Factor, Map<Side, double[][][]>> planted = new EnumMap<>(Factor.class);
+        int plantedFactors = Payload.getInt(b);
+        if (plantedFactors < 0 || plantedFactors > Factor.values().length) {
+            throw new IllegalArgumentException("cache payload: " + plantedFactors + " planted factors");
         }
-        for (int k = 0; k < hasPlants; k++) {
-            for (Side side : sides) {
-                planted.put(side, Payload.getMaps(b));
+        for (int k = 0; k < plantedFactors; k++) {
+            int ordinal = Payload.getInt(b);
+            if (ordinal < 0 || ordinal >= Factor.values().length) {
+                throw new IllegalArgumentException("cache payload: planted factor " + ordinal);
             }
+            Map<Side, double[][][]> bySide = new EnumMap<>(Side.class);
+            for (Side side : sides) {
+                bySide.put(side, Payload.getMaps(b));
+            }
+            planted.put(Factor.values()[ordinal], bySide);
         }
         if (b.hasRemaining()) {
             throw new IllegalArgumentException("cache payload: " + b.remaining() + " bytes left over");

@@ -97,10 +97,7 @@ public final class Verdicts {
             // plants are drawn wherever the W0 null is; a map without power then is one they do not speak for
             String why = v.map().subject().equals("C_dW") && side == io.github.convsim.similarity.Side.RIGHT
                     ? " (planted controls share a conversion matrix, and C_dW's right singular vectors are A's row space"
-                            + " whatever W0 is)"
-                    : v.map().subject().equals("C_B") || v.map().subject().equals("C_dW")
-                            ? " (planted controls are of C_A, and speak for " + v.map().subject() + " only through a"
-                                    + " square W0)" : "";
+                            + " whatever W0 is)" : "";
             return "its power was not estimated" + why + ", so a 'no' says no shared map was detected, not that there"
                     + " is none";
         }

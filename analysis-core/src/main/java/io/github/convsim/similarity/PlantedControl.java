@@ -24,7 +24,9 @@ import java.util.stream.IntStream;
  * its conversion matrix is solved through the same factors as the adapter's. Conversion is linear in T, so one solve of
  * [op(W0) M | N] per layer and repetition serves every noise level: C(eps) = solve(op(W0) M) + eps s solve(N).
  * phi is scale-invariant, so the adapter's own norms change nothing. Seeds derive from (seed, module, repetition,
- * layer): a streamed run and a whole-module run plant the same adapters. In a module whose layers have different ranks
+ * layer): a streamed run and a whole-module run plant the same adapters. Where W0 is not square, C_B's equation is not
+ * C_A's, and B is planted on its own (B_l = W0_l M + noise, factor B in the store, seeds of their own). In a module
+ * whose layers have different ranks
  * (rank_pattern) M has the largest rank and a layer of rank r takes its first r columns, as a CondLoRA layer Wa of that
  * rank would give each layer its first r rows (and as {@code convsim plant} writes such adapters).
  */
@@ -42,11 +44,16 @@ public final class PlantedControl {
     }
 
     /** [M_1 | ... | M_R], the module's shared maps (cols x r each), drawn on every core from their own seeds. */
-    private static Matrix sharedMaps(long seed, String module, int cols, int r) {
+    private static Matrix sharedMaps(long seed, String label, String module, int cols, int r) {
         Matrix[] shared = new Matrix[REPETITIONS];
         IntStream.range(0, REPETITIONS).parallel().forEach(k -> shared[k] = RandomMatrices.gaussian(
-                new SplittableRandom(Seeds.derive(seed, "planted-map", module, k)), cols, r, 1));
+                new SplittableRandom(Seeds.derive(seed, label, module, k)), cols, r, 1));
         return Matrix.hstack(List.of(shared));
+    }
+
+    /** The seeds' label for {@code factor}'s plants: C_A's as they always were, B's (non-square W0) their own. */
+    private static String label(Factor factor, String what) {
+        return factor == Factor.A ? what : what + "-" + factor.label();
     }
 
     /**
@@ -64,10 +71,11 @@ public final class PlantedControl {
     }
 
     /**
-     * Plants, solves and stores (factor A, draw {@link #draw}) the bases of a group of layers, in layer order;
-     * {@code sharedRank} is the module's largest rank, the shared maps' number of columns.
+     * Plants, solves and stores (as {@code factor}, draw {@link #draw}) the bases of a group of layers, in layer order,
+     * through {@code equation}, the factor's; {@code sharedRank} is the module's largest rank, the shared maps' number
+     * of columns.
      */
-    public static void sample(LinalgBackend backend, ConversionSolver solver, List<W0System> systems,
+    public static void sample(LinalgBackend backend, ConversionSolver solver, List<W0System> systems, Factor factor,
                               Equation equation, long seed, int keep, int sharedRank, NullBasisStore store) {
         boolean transposed = equation == Equation.W0T_X;
         int layers = systems.size();
@@ -79,7 +87,8 @@ public final class PlantedControl {
             Matrix w0 = systems.get(q / REPETITIONS).w0();
             int k = q % REPETITIONS;
             noise[q / REPETITIONS][k] = RandomMatrices.gaussian(new SplittableRandom(Seeds.derive(seed,
-                    "planted-noise", m.module(), m.layer(), k)), transposed ? w0.cols() : w0.rows(), m.rank(), 1);
+                    label(factor, "planted-noise"), m.module(), m.layer(), k)), transposed ? w0.cols() : w0.rows(),
+                    m.rank(), 1);
         });
         List<Matrix> sharedStacks = new ArrayList<>(layers);
         for (W0System s : systems) {
@@ -90,7 +99,7 @@ public final class PlantedControl {
                         + ", above the shared maps' " + sharedRank);
             }
             sharedStacks.add(sharedByShape.computeIfAbsent(m.module() + "/" + cols + "x" + sharedRank,
-                    key -> sharedMaps(seed, m.module(), cols, sharedRank)));
+                    key -> sharedMaps(seed, label(factor, "planted-map"), m.module(), cols, sharedRank)));
         }
         // op(W0) [M_1 | ... | M_R] in one product per layer: W0 is read (and copied to the BLAS) once, not R times
         List<Matrix> planted = backend.gemm(systems.stream().map(W0System::w0).toList(), transposed, sharedStacks,
@@ -127,7 +136,7 @@ public final class PlantedControl {
                 }
                 List<FactorBases.Pair> bases = FactorBases.of(backend, conversions);
                 for (int k = 0; k < REPETITIONS; k++) {
-                    store.add(Factor.A, draw(e, k), bases.get(k).prefix(keep));
+                    store.add(factor, draw(e, k), bases.get(k).prefix(keep));
                 }
             }
         }

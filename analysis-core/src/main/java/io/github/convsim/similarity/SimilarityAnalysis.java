@@ -165,33 +165,56 @@ public final class SimilarityAnalysis {
      */
     public void samplePlanted(ConversionSolver solver, List<W0System> systems, Equation equationA,
                               List<LoraModule> moduleLayers, NullBasisStore store) {
-        PlantedControl.sample(backend, solver, systems, equationA, settings.seed(), keep(heatmapRank(moduleLayers)),
-                largestRank(moduleLayers).rank(), store);
+        for (Factor planted : plantedFactors(equationA)) {
+            PlantedControl.sample(backend, solver, systems, planted, planted == Factor.A ? equationA : Equation.W0_X,
+                    settings.seed(), keep(heatmapRank(moduleLayers)), largestRank(moduleLayers).rank(), store);
+        }
     }
 
     /**
-     * The planted controls' phi, [draw][layer a][layer b] (draw {@link PlantedControl#draw}), by side, from their
-     * bases at the heatmaps' i and j.
+     * The factors planted on their own: A always; B too where W0 is not square ({@code equationA} W0^T X) and B or dW is
+     * analysed, as there C_B's equation (W0 X = B) is not C_A's and C_A's plants do not speak for it.
      */
-    public Map<Side, double[][][]> plantedSamples(List<LoraModule> layers, NullBasisStore planted) {
+    public List<Factor> plantedFactors(Equation equationA) {
+        return equationA == Equation.W0_X || !settings.factors().contains(Factor.B)
+                && !settings.factors().contains(Factor.DW) ? List.of(Factor.A) : List.of(Factor.A, Factor.B);
+    }
+
+    /**
+     * The planted controls' phi, [draw][layer a][layer b] (draw {@link PlantedControl#draw}), by planted factor
+     * ({@link #plantedFactors}) and side, from their bases at the heatmaps' i and j.
+     */
+    public Map<Factor, Map<Side, double[][][]>> plantedSamples(List<LoraModule> layers, Equation equationA,
+                                                             NullBasisStore planted) {
         int rank = heatmapRank(layers);
         int i = settings.iFor(rank);
         int j = settings.jFor(rank);
-        Map<Side, double[][][]> out = new EnumMap<>(Side.class);
-        for (Side side : settings.sides()) {
-            out.put(side, phiEach(PlantedControl.NOISE.length * PlantedControl.REPETITIONS,
-                    d -> planted.get(Factor.A, d).stream().map(p -> p.side(side)).toList(), i, j));
+        Map<Factor, Map<Side, double[][][]>> out = new EnumMap<>(Factor.class);
+        for (Factor f : plantedFactors(equationA)) {
+            Map<Side, double[][][]> bySide = new EnumMap<>(Side.class);
+            for (Side side : settings.sides()) {
+                bySide.put(side, phiEach(PlantedControl.NOISE.length * PlantedControl.REPETITIONS,
+                        d -> planted.get(f, d).stream().map(p -> p.side(side)).toList(), i, j));
+            }
+            out.put(f, bySide);
         }
         return out;
     }
 
     /**
-     * Whether the plants (C_A planted as M + solve(noise), M shared by all layers) speak for a conversion map: for C_A
-     * on either side, and through a square W0 for C_B (whose plants and W0 null have C_A's distributions) and, on the
-     * left, for C_dW. C_dW's right singular vectors are A's row space whatever W0 is, which the plants do not model.
+     * Which plants (a factor planted as M + solve(noise), M shared by all layers) speak for a conversion map, or null
+     * for none: C_A's for C_A; for C_B and, on the left, C_dW (C_B's columns) C_A's through a square W0, where C_B's
+     * plants and W0 null have C_A's distributions, and B's own where W0 is not square. C_dW's right singular vectors
+     * are A's row space whatever W0 is, which no plant models.
      */
-    static boolean plantsSpeakFor(Factor f, Side side, Equation equationA) {
-        return f == Factor.A || equationA == Equation.W0_X && (f == Factor.B || side == Side.LEFT);
+    static Factor plantsFor(Factor f, Side side, Equation equationA) {
+        if (f == Factor.A) {
+            return Factor.A;
+        }
+        if (f == Factor.DW && side == Side.RIGHT) {
+            return null;
+        }
+        return equationA == Equation.W0_X ? Factor.A : Factor.B;
     }
 
     /**
@@ -267,16 +290,16 @@ public final class SimilarityAnalysis {
     public List<Heatmap> analyze(ModuleConversion conv, NullBasisStore w0Null, NullBasisStore planted,
                                  List<FactorBases.Pair> w0Control) {
         return analyze(conv, w0Null == null ? null : w0NullSamples(conv.modules(), w0Null),
-                planted == null ? Map.of() : plantedSamples(conv.modules(), planted), w0Control);
+                planted == null ? Map.of() : plantedSamples(conv.modules(), conv.equationA(), planted), w0Control);
     }
 
     /**
      * All heatmaps of one module from its conversion matrices, the W0 null's phi samples by factor and side (null: no
-     * W0 null; see {@link #w0NullSamples}), the planted controls' phi samples by side (empty: no power; see {@link
-     * #plantedSamples}) and the W0 control's bases (null: no W0 control).
+     * W0 null; see {@link #w0NullSamples}), the planted controls' phi samples by planted factor and side (empty: no
+     * power; see {@link #plantedSamples}) and the W0 control's bases (null: no W0 control).
      */
     public List<Heatmap> analyze(ModuleConversion conv, Map<Factor, Map<Side, double[][][]>> w0Null,
-                                 Map<Side, double[][][]> planted, List<FactorBases.Pair> w0Control) {
+                                 Map<Factor, Map<Side, double[][][]>> planted, List<FactorBases.Pair> w0Control) {
         List<LoraModule> modules = conv.modules();
         checkPrefixes(conv.module(), modules);
         int rank = heatmapRank(modules);
@@ -290,8 +313,9 @@ public final class SimilarityAnalysis {
             for (Side side : settings.sides()) {
                 List<SubspaceBasis> bases = observed.get(f).stream().map(p -> p.side(side)).toList();
                 double[][][] samples = w0Null == null ? null : w0Null.get(f).get(side);
-                double[][][] plants = samples == null || !plantsSpeakFor(f, side, conv.equationA()) ? null
-                        : planted.get(side);
+                Factor plantedAs = plantsFor(f, side, conv.equationA());
+                double[][][] plants = samples == null || plantedAs == null || !planted.containsKey(plantedAs) ? null
+                        : planted.get(plantedAs).get(side);
                 maps.add(heatmap(conv.module(), "C_" + f.label(), side, i, j, layers, loraRanks, bases,
                         samples != null && samples.length > 0 ? samples : null, plants));
             }

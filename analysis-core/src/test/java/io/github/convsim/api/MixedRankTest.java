@@ -186,7 +186,7 @@ class MixedRankTest {
             SimilarityAnalysis analysis = new SimilarityAnalysis(cpu.backend(), settings);
             try (NullBasisStore store = NullBasisStore.inMemory(Set.of(Side.LEFT), 4)) {
                 analysis.samplePlanted(solver, conv.systems(), conv.equationA(), layers, store);
-                return analysis.plantedSamples(layers, store).get(Side.LEFT);
+                return analysis.plantedSamples(layers, conv.equationA(), store).get(Factor.A).get(Side.LEFT);
             }
         }
     }

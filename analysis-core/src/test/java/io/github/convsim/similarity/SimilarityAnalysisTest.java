@@ -75,7 +75,7 @@ class SimilarityAnalysisTest extends CpuBackendTest {
             analysis.sampleW0Null(solver, conv.systems(), conv.equationA(), analysis.w0NullFactors(layers), 4, store);
             analysis.samplePlanted(solver, conv.systems(), conv.equationA(), layers, planted);
             drawn = analysis.w0NullSamples(layers, store).get(Factor.B).get(Side.LEFT);
-            plants = analysis.plantedSamples(layers, planted).get(Side.LEFT);
+            plants = analysis.plantedSamples(layers, conv.equationA(), planted).get(Factor.A).get(Side.LEFT);
             b = analysis.analyze(conv, store, planted, null).get(0);
         }
         assertEquals(List.of(2), b.layersLeftOut());
