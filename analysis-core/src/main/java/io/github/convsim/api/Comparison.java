@@ -32,6 +32,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -237,8 +238,12 @@ public final class Comparison {
             PairedW0Null pairNull = new PairedW0Null(perAdapter, factors.size(), sides.size(), pairs);
             // phi between the two adapters of each planted pair, for power, by side and pair of ranks:
             // [noise][repetition][layer]; none on the right where i or j spans R^r (phi = 1 by construction)
-            Map<Side, Map<PlantedPairs.Ranks, double[][][]>> plantPhi = pairs < 1 ? null : PlantedPairs.slots(
-                    perAdapter, sides.stream().filter(side -> side == Side.LEFT || Math.max(i, j) < minRank).toList());
+            // and by planted factor: A, and B on its own where W0 is not square (C_B's equation is not C_A's)
+            Map<Factor, Map<Side, Map<PlantedPairs.Ranks, double[][][]>>> plantPhi = new EnumMap<>(Factor.class);
+            for (Factor planted : pairs < 1 ? List.<Factor>of() : PlantedPairs.plantedFactors(square, factors)) {
+                plantPhi.put(planted, PlantedPairs.slots(perAdapter, sides.stream()
+                        .filter(side -> side == Side.LEFT || Math.max(i, j) < minRank).toList()));
+            }
             Equation[] eqA = {null};
             int group = Math.min(first.size(), LayerGroups.size(io.github.convsim.similarity.SimilarityAnalysis
                     .largestRank(perAdapter.stream().flatMap(List::stream).toList()), memory));
@@ -265,10 +270,11 @@ public final class Comparison {
                 }
                 pairNull.sample(backend.backend(), solver, systems, g, eq, factors, sides, i, j,
                         options.similarity().seed());
-                if (plantPhi != null) {
+                for (Map.Entry<Factor, Map<Side, Map<PlantedPairs.Ranks, double[][][]>>> p : plantPhi.entrySet()) {
                     PlantedPairs.sample(backend.backend(), solver, systems, perAdapter.stream().map(ms -> ms.subList(
-                            g.from(), g.from() + g.layers().size())).toList(), eq, i, j, options.similarity().seed(),
-                            g.from(), plantPhi);
+                            g.from(), g.from() + g.layers().size())).toList(), p.getKey(),
+                            p.getKey() == Factor.A ? eq : Equation.W0_X, i, j, options.similarity().seed(), g.from(),
+                            p.getValue());
                 }
             });
             int[] layerIdx = first.stream().mapToInt(LoraModule::layer).toArray();
@@ -278,9 +284,14 @@ public final class Comparison {
                 for (int si = 0; si < sides.size(); si++) {
                     Factor f = factors.get(fi);
                     String subject = "C_" + f.label();
-                    Set<String> speaksFor = PlantedPairs.speaksFor(sides.get(si), square);
-                    Map<PlantedPairs.Ranks, double[][][]> planted = plantPhi == null || !speaksFor.contains(subject)
-                            ? null : plantPhi.get(sides.get(si));
+                    // the plants that speak for this map (none for C_dW on the right), if drawn on this side
+                    Side side = sides.get(si);
+                    Factor plantedAs = plantPhi.keySet().stream().filter(p -> PlantedPairs.speaksFor(p, side, square)
+                            .contains(subject)).findFirst().orElse(null);
+                    Map<PlantedPairs.Ranks, double[][][]> planted = plantedAs == null ? null
+                            : plantPhi.get(plantedAs).get(side);
+                    Set<String> speaksFor = plantedAs == null ? Set.of()
+                            : PlantedPairs.speaksFor(plantedAs, side, square);
                     maps.add(betweenAdapters(backend, module, subject, sides.get(si), i, j, layerIdx,
                             bases.get(f), pairs < 1 ? null : pairNull, fi, si, planted, ranks, speaksFor));
                 }

@@ -4,6 +4,7 @@ import io.github.convsim.common.RandomMatrices;
 import io.github.convsim.common.Seeds;
 import io.github.convsim.conversion.ConversionSolver;
 import io.github.convsim.conversion.Equation;
+import io.github.convsim.conversion.Factor;
 import io.github.convsim.conversion.W0System;
 import io.github.convsim.linalg.LinalgBackend;
 import io.github.convsim.linalg.Matrix;
@@ -29,8 +30,9 @@ import org.apache.commons.math3.linear.RealMatrix;
  *
  * <p>As analyze's planted controls, the plants are of C_A and speak for C_B and C_dW on the left where W0 is square:
  * there C_A = W0^-1 A^T and C_B = W0^-1 B are W0^-1 times Gaussian matrices of one shape alike, and C_dW on the left is
- * C_B's subspace. Seeds derive from (seed, module, layer, repetition): a streamed run and a whole-module run plant the
- * same pairs.
+ * C_B's subspace. Where W0 is not square C_B's equation is not C_A's, and B is planted on its own (B1 = G, B2 = G +
+ * eps s N, each [out, r], seeds of their own), for C_B and C_dW. Seeds derive from (seed, module, layer, repetition):
+ * a streamed run and a whole-module run plant the same pairs.
  */
 public final class PlantedPairs {
     /** Relative noise levels, as analyze's planted controls. */
@@ -102,8 +104,8 @@ public final class PlantedPairs {
      * repetition k and the group's layer l.
      */
     public static void sample(LinalgBackend backend, ConversionSolver solver, List<W0System> systems,
-                              List<List<LoraModule>> perAdapter, Equation equationA, int i, int j, long seed, int from,
-                              Map<Side, Map<Ranks, double[][][]>> phi) {
+                              List<List<LoraModule>> perAdapter, Factor factor, Equation equation, int i, int j,
+                              long seed, int from, Map<Side, Map<Ranks, double[][][]>> phi) {
         List<LoraModule> modules = perAdapter.get(0);
         int layers = modules.size();
         List<Matrix> targets = new ArrayList<>(layers);
@@ -114,7 +116,7 @@ public final class PlantedPairs {
             List<Matrix> noise = new ArrayList<>(REPETITIONS);
             Matrix[][] d = new Matrix[REPETITIONS][];
             for (int k = 0; k < REPETITIONS; k++) {
-                d[k] = draws(seed, modules.get(l), k, drawnRank);
+                d[k] = draws(seed, factor, modules.get(l), k, drawnRank);
                 shared.add(d[k][0]);
                 noise.add(d[k][1]);
             }
@@ -122,7 +124,7 @@ public final class PlantedPairs {
             targets.add(Matrix.hstack(shared));
             drawn.add(d);
         }
-        List<Matrix> solved = solver.solve(systems, targets, equationA);
+        List<Matrix> solved = solver.solve(systems, targets, equation);
         Map<Ranks, List<Integer>> layersOf = new java.util.LinkedHashMap<>();
         for (int l = 0; l < layers; l++) {
             for (Ranks r : ranksAt(perAdapter, l)) {
@@ -267,38 +269,63 @@ public final class PlantedPairs {
         }
     }
 
-    /** Repetition k's draws at one layer: G and N, each [in, rank]. */
-    private static Matrix[] draws(long seed, LoraModule m, int k, int rank) {
-        SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, "planted-pair", m.module(), m.layer(), k));
-        return new Matrix[] {RandomMatrices.standardGaussian(rng, m.in(), rank),
-            RandomMatrices.standardGaussian(rng, m.in(), rank)};
+    /**
+     * Repetition k's draws of {@code factor} at one layer: G and N, each [in, rank] for A^T, [out, rank] for B (seeds
+     * labelled apart).
+     */
+    private static Matrix[] draws(long seed, Factor factor, LoraModule m, int k, int rank) {
+        SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, factor == Factor.A ? "planted-pair"
+                : "planted-pair-" + factor.label(), m.module(), m.layer(), k));
+        int rows = factor == Factor.A ? m.in() : m.out();
+        return new Matrix[] {RandomMatrices.standardGaussian(rng, rows, rank),
+            RandomMatrices.standardGaussian(rng, rows, rank)};
     }
 
     /**
-     * Planted pair k's lora_A at one layer and noise level, materialised for both adapters {A1, A2} of ranks
-     * {@code ranks} (A1 [first, in], A2 [second, in]), from draws of {@code drawnRank} columns (the largest rank any
-     * adapter has at the layer): for checking the planted phi against a comparison of the same factors read as
-     * adapters.
+     * Planted pair k's {@code factor} at one layer and noise level, materialised for both adapters as PEFT stores it
+     * (lora_A [rank, in], lora_B [out, rank]) at ranks {@code ranks} (the first adapter's {@code first}, the second's
+     * {@code second}), from draws of {@code drawnRank} columns (the largest rank any adapter has at the layer): for
+     * checking the planted phi against a comparison of the same factors read as adapters.
      */
-    public static Matrix[] loraA(long seed, LoraModule m, int k, double eps, int drawnRank, Ranks ranks) {
-        Matrix[] d = draws(seed, m, k, drawnRank);
+    public static Matrix[] plantedFactor(long seed, Factor factor, LoraModule m, int k, double eps, int drawnRank,
+                                         Ranks ranks) {
+        Matrix[] d = draws(seed, factor, m, k, drawnRank);
         Matrix second = d[0].columnSlice(0, ranks.second()).copy();
         Matrix noise = d[1].columnSlice(0, ranks.second());
         double w = eps * noiseScale(d, ranks.second());
         for (int q = 0; q < second.data().length; q++) {
             second.data()[q] += w * noise.data()[q];
         }
-        return new Matrix[] {d[0].columnSlice(0, ranks.first()).transpose(), second.transpose()};
+        Matrix first = d[0].columnSlice(0, ranks.first());
+        return factor == Factor.A ? new Matrix[] {first.transpose(), second.transpose()}
+                : new Matrix[] {first, second};
     }
 
     /**
-     * The conversion maps the plants (pairs whose C_A agree up to noise) speak for on one side: C_A; through a square
-     * W0 C_B too (its pairs and null have C_A's distributions), and on the left C_dW (on the right its singular vectors
-     * are A's row space whatever W0 is).
+     * The factors planted on their own: A for C_A (and through a square W0 for C_B and C_dW), B where W0 is not square
+     * and C_B or C_dW is compared.
      */
-    public static java.util.Set<String> speaksFor(Side side, boolean squareW0) {
-        return !squareW0 ? java.util.Set.of("C_A") : side == Side.LEFT ? java.util.Set.of("C_A", "C_B", "C_dW")
-                : java.util.Set.of("C_A", "C_B");
+    public static List<Factor> plantedFactors(boolean squareW0, List<Factor> compared) {
+        return SimilarityAnalysis.plantedFactors(squareW0, compared);
+    }
+
+    /**
+     * The conversion maps the pairs planted as {@code planted} speak for on one side: A's for C_A, and through a square
+     * W0 for C_B too (its pairs and null have C_A's distributions) and on the left C_dW; B's (a non-square W0) for C_B
+     * and on the left C_dW. On the right C_dW's singular vectors are A's row space whatever W0 is.
+     */
+    public static java.util.Set<String> speaksFor(Factor planted, Side side, boolean squareW0) {
+        java.util.Set<String> out = new java.util.LinkedHashSet<>();
+        if (planted == Factor.A) {
+            out.add("C_A");
+        }
+        if (planted == Factor.B || squareW0) {
+            out.add("C_B");
+            if (side == Side.LEFT) {
+                out.add("C_dW");
+            }
+        }
+        return java.util.Set.copyOf(out);
     }
 
     /**

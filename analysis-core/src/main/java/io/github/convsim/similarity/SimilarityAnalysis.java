@@ -171,13 +171,24 @@ public final class SimilarityAnalysis {
         }
     }
 
-    /**
-     * The factors planted on their own: A always; B too where W0 is not square ({@code equationA} W0^T X) and B or dW is
-     * analysed, as there C_B's equation (W0 X = B) is not C_A's and C_A's plants do not speak for it.
-     */
+    /** The factors planted on their own for this analysis' factors ({@link #plantedFactors(boolean, List)}). */
     public List<Factor> plantedFactors(Equation equationA) {
-        return equationA == Equation.W0_X || !settings.factors().contains(Factor.B)
-                && !settings.factors().contains(Factor.DW) ? List.of(Factor.A) : List.of(Factor.A, Factor.B);
+        return plantedFactors(equationA == Equation.W0_X, settings.factors());
+    }
+
+    /**
+     * The factors planted on their own: A for C_A and, through a square W0, for C_B and C_dW too; B where W0 is not
+     * square and B or dW is read, as there C_B's equation (W0 X = B) is not C_A's (W0^T X = A^T).
+     */
+    public static List<Factor> plantedFactors(boolean squareW0, List<Factor> read) {
+        List<Factor> out = new ArrayList<>(2);
+        if (squareW0 || read.contains(Factor.A)) {
+            out.add(Factor.A);
+        }
+        if (!squareW0 && (read.contains(Factor.B) || read.contains(Factor.DW))) {
+            out.add(Factor.B);
+        }
+        return List.copyOf(out);
     }
 
     /**

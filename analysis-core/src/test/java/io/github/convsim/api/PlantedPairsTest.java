@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.github.convsim.CpuBackendTest;
 import io.github.convsim.TestData;
 import io.github.convsim.common.ProgressListener;
+import io.github.convsim.conversion.Factor;
 import io.github.convsim.io.Dtype;
 import io.github.convsim.io.SafetensorsWriter;
 import io.github.convsim.linalg.Backends;
@@ -53,7 +54,7 @@ class PlantedPairsTest extends CpuBackendTest {
         json.writeValue(out.resolve("adapter_config.json").toFile(), config.put("r", r));
         SafetensorsWriter w = new SafetensorsWriter();
         for (LoraModule m : modules) {
-            Matrix a = PlantedPairs.loraA(seed, m, k, eps, m.rank(), ranks)[which];
+            Matrix a = PlantedPairs.plantedFactor(seed, Factor.A, m, k, eps, m.rank(), ranks)[which];
             Matrix b = m.b().columnSlice(0, r); // the demo's: the plants are of C_A
             String p = "base_model.model.bert.encoder.layer." + m.layer() + ".attention.self." + m.module();
             w.add(p + ".lora_A.weight", Dtype.F64, new long[] {a.rows(), a.cols()}, a.transpose().data());
@@ -145,6 +146,56 @@ class PlantedPairsTest extends CpuBackendTest {
             }
         }
         assertEquals(2, checked, "C_A of query and value");
+    }
+
+    /**
+     * Through a non-square W0 (tiny-llama's grouped-query k_proj, 16 x 64) C_B's equation is not C_A's, and B is
+     * planted on its own: two adapters whose lora_B are a planted B pair compare exactly as B's curve says, and that
+     * curve speaks for C_B and C_dW, A's for C_A alone.
+     */
+    @Test
+    void throughANonSquareW0BPairsArePlantedOnTheirOwn() throws Exception {
+        var written = io.github.convsim.synth.SyntheticCheckpoint.write(io.github.convsim.synth.ModelShape.TINY,
+                new io.github.convsim.synth.SyntheticCheckpoint.Options(5, 4, 8, List.of("k_proj"), 1L << 30, 1),
+                Files.createDirectories(dir.resolve("tiny")), ProgressListener.NONE);
+        List<LoraModule> modules;
+        try (LoraCheckpoint c = LoraCheckpoint.open(written.adapter(), written.base())) {
+            modules = new ArrayList<>(c.layersOf("k_proj"));
+        }
+        assertNotEquals(modules.get(0).out(), modules.get(0).in());
+        AnalysisOptions options = AnalysisOptions.builder().similarity(SimilaritySettings.builder().draws(4).build())
+                .build();
+        long seed = options.similarity().seed();
+        int k = 2;
+        int e = 5;
+        List<Path> pair = new ArrayList<>();
+        for (int which = 0; which < 2; which++) {
+            Path out = Files.createDirectories(dir.resolve("tiny-b-pair-" + which));
+            Files.copy(written.adapter().resolve("adapter_config.json"), out.resolve("adapter_config.json"));
+            SafetensorsWriter w = new SafetensorsWriter();
+            for (LoraModule m : modules) {
+                Matrix b = PlantedPairs.plantedFactor(seed, Factor.B, m, k,
+                        PlantedPairs.NOISE[e], m.rank(), new PlantedPairs.Ranks(m.rank(), m.rank()))[which];
+                String p = "base_model.model." + m.modulePath();
+                w.add(p + ".lora_A.weight", Dtype.F64, new long[] {m.rank(), m.in()}, m.a().transpose().data());
+                w.add(p + ".lora_B.weight", Dtype.F64, new long[] {b.rows(), b.cols()}, b.transpose().data());
+            }
+            w.write(out.resolve("adapter_model.safetensors"));
+            pair.add(out);
+        }
+        ComparisonResult r = Comparison.run(pair, written.base(), BaseMatch.BaseCheck.STRICT, options,
+                Backends.checked(backend, "test"), ProgressListener.NONE);
+        for (ComparisonMap m : r.maps()) {
+            switch (m.subject()) {
+                case "C_A" -> assertEquals(java.util.Set.of("C_A"), m.power().appliesTo());
+                case "C_B" -> {
+                    assertEquals(java.util.Set.of("C_B", "C_dW"), m.power().appliesTo());
+                    assertEquals(m.mean()[0][1], m.power().averages()[e][k], 1e-10, "C_B at noise "
+                            + PlantedPairs.NOISE[e] + ", plant " + k);
+                }
+                default -> { }
+            }
+        }
     }
 
     @Test
