@@ -26,9 +26,9 @@ import java.util.stream.IntStream;
  * phi is scale-invariant, so the adapter's own norms change nothing. Seeds derive from (seed, module, repetition,
  * layer): a streamed run and a whole-module run plant the same adapters. Where W0 is not square, C_B's equation is not
  * C_A's, and B is planted on its own (B_l = W0_l M + noise, factor B in the store, seeds of their own). In a module
- * whose layers have different ranks
- * (rank_pattern) M has the largest rank and a layer of rank r takes its first r columns, as a CondLoRA layer Wa of that
- * rank would give each layer its first r rows (and as {@code convsim plant} writes such adapters).
+ * whose layers have different ranks (rank_pattern) M has the largest rank and a layer of rank r takes its first r
+ * columns, as a CondLoRA layer Wa of that rank would give each layer its first r rows (and as {@code convsim plant}
+ * writes such adapters).
  */
 public final class PlantedControl {
     /** Relative noise levels, from a nearly exact shared map to noise several times its size. */
