@@ -166,16 +166,19 @@ public final class CondLoraExport {
         }
     }
 
+    /**
+     * The source's config as the export's: its r, lora_alpha, rank_pattern and alpha_pattern stay (each module keeps
+     * its rank, which the fit has, and its scaling, by which PEFT multiplies the materialised B A), targets are the
+     * fitted modules, and the rest says plain LoRA for inference.
+     */
     private static ObjectNode baseConfig(PeftConfig source, List<ModuleFit> fits) {
         ObjectNode c = source.raw();
-        c.put("r", fits.get(0).wa().rows());
+        c.put("r", source.r());
         c.put("lora_alpha", source.loraAlpha());
         ArrayNode targets = c.putArray("target_modules");
         Set<String> names = new LinkedHashSet<>();
         fits.forEach(f -> names.add(f.module()));
         names.forEach(targets::add);
-        c.putObject("rank_pattern");
-        c.putObject("alpha_pattern");
         c.put("use_dora", false);
         c.put("init_lora_weights", true);
         c.put("inference_mode", true);

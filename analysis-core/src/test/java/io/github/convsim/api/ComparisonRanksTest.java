@@ -33,7 +33,7 @@ class ComparisonRanksTest {
     @BeforeAll
     static void adapters() throws Exception {
         noisy = StreamingTest.noisyCopy(dir, 3);
-        rank4 = MixedRankTest.cutCopy(dir.resolve("r4"), ".*\\.attention\\.self\\.(query|value)", 4, true);
+        rank4 = TestData.cutCopy(dir.resolve("r4"), ".*\\.attention\\.self\\.(query|value)", 4, true);
         var s = AnalysisOptions.defaults().similarity();
         options = AnalysisOptions.defaults().withModules(List.of("value")).withBackend("cpu").withSimilarity(
                 new SimilaritySettings(0, 0, List.of(Side.LEFT), List.of(Factor.A, Factor.B), s.nulls(), 8,

@@ -2,41 +2,33 @@ package io.github.convsim.api;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.github.convsim.TestData;
 import io.github.convsim.common.ProgressListener;
+import io.github.convsim.conversion.ConversionAnalysis;
+import io.github.convsim.conversion.ConversionSolver;
 import io.github.convsim.conversion.Factor;
-import io.github.convsim.io.Dtype;
-import io.github.convsim.io.SafetensorsFile;
-import io.github.convsim.io.SafetensorsWriter;
+import io.github.convsim.conversion.ModuleConversion;
+import io.github.convsim.conversion.SolveOptions;
 import io.github.convsim.linalg.Backends;
+import io.github.convsim.linalg.Matrix;
 import io.github.convsim.model.LoraCheckpoint;
+import io.github.convsim.model.LoraModule;
 import io.github.convsim.report.Verdicts;
 import io.github.convsim.results.AnalysisOptions;
 import io.github.convsim.results.AnalysisResult;
 import io.github.convsim.results.ModuleResult;
-import io.github.convsim.conversion.ConversionAnalysis;
-import io.github.convsim.conversion.ConversionSolver;
-import io.github.convsim.conversion.ModuleConversion;
-import io.github.convsim.conversion.SolveOptions;
-import io.github.convsim.linalg.Matrix;
-import io.github.convsim.model.LoraModule;
 import io.github.convsim.similarity.Heatmap;
 import io.github.convsim.similarity.MapVerdict;
+import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.NullBasisStore;
 import io.github.convsim.similarity.NullDistribution;
 import io.github.convsim.similarity.PlantedControl;
-import io.github.convsim.similarity.SimilarityAnalysis;
-import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.Side;
+import io.github.convsim.similarity.SimilarityAnalysis;
 import io.github.convsim.similarity.SimilaritySettings;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -281,50 +273,6 @@ class MixedRankTest {
 
     /** The demo adapter with query layers 6 to 11 at rank 4, declared by rank_pattern as PEFT writes it. */
     static Path rankPatternCopy(Path dir) throws Exception {
-        return cutCopy(dir.resolve("rank-pattern"), ".*\\.layer\\.([6-9]|1[01])\\.attention\\.self\\.query", 4, false);
-    }
-
-    /**
-     * The demo adapter with the modules whose path matches {@code paths} cut to rank {@code r} (the first r rows of
-     * lora_A, columns of lora_B): declared by rank_pattern, or by the config's r where {@code asR}.
-     */
-    static Path cutCopy(Path out, String paths, int r, boolean asR) throws Exception {
-        Files.createDirectories(out);
-        ObjectMapper json = new ObjectMapper();
-        ObjectNode config = (ObjectNode) json.readTree(TestData.bertAdapter().resolve("adapter_config.json").toFile());
-        ObjectNode pattern = config.putObject("rank_pattern");
-        if (asR) {
-            config.put("r", r);
-        }
-        Pattern factor = Pattern.compile("(?:base_model\\.model\\.)?(?<path>" + paths
-                + ")\\.lora_(?<factor>[AB])\\.weight");
-        var w = new SafetensorsWriter();
-        try (var f = SafetensorsFile.open(TestData.bertAdapter().resolve("adapter_model.safetensors"))) {
-            for (String t : f.names()) {
-                double[] v = f.readDoubles(t);
-                long[] shape = f.info(t).shape();
-                Matcher m = factor.matcher(t);
-                if (m.matches()) {
-                    if (!asR) {
-                        pattern.put(m.group("path").replaceFirst("^.*?(layer\\.)", "$1"), r);
-                    }
-                    int rows = (int) shape[0];
-                    int cols = (int) shape[1];
-                    boolean isA = m.group("factor").equals("A");
-                    int keepRows = isA ? r : rows;
-                    int keepCols = isA ? cols : r;
-                    double[] cut = new double[keepRows * keepCols];
-                    for (int q = 0; q < keepRows; q++) {
-                        System.arraycopy(v, q * cols, cut, q * keepCols, keepCols);
-                    }
-                    v = cut;
-                    shape = new long[] {keepRows, keepCols};
-                }
-                w.add(t, Dtype.F32, shape, v);
-            }
-        }
-        w.write(out.resolve("adapter_model.safetensors"));
-        json.writeValue(out.resolve("adapter_config.json").toFile(), config);
-        return out;
+        return TestData.cutCopy(dir.resolve("rank-pattern"), ".*\\.layer\\.([6-9]|1[01])\\.attention\\.self\\.query", 4, false);
     }
 }

@@ -423,6 +423,40 @@ class CondLoraTest extends CpuBackendTest {
         }
     }
 
+    /**
+     * An adapter whose value module has rank 4 and alpha 4 by rank_pattern and alpha_pattern (query keeps r = 8, alpha 32): both
+     * exports keep each module's rank and scaling. The LoRA export wrote r = 8 with the patterns cleared, a config its
+     * own rank-4 tensors contradicted (unreadable) and value's scale changed by 4.
+     */
+    @Test
+    void exportsKeepEachModulesRankAndScaling() throws Exception {
+        Path source = TestData.cutCopy(dir.resolve("value-r4"), ".*\\.attention\\.self\\.value", 4, false);
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var config = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(source.resolve("adapter_config.json")
+                .toFile());
+        config.putObject("alpha_pattern").put("value", 4);
+        json.writeValue(source.resolve("adapter_config.json").toFile(), config);
+        try (LoraCheckpoint c = LoraCheckpoint.open(source, TestData.bertBase())) {
+            List<ModuleFit> fits = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 2, 1).withPower(false));
+            Path asLora = dir.resolve("value-r4-lora");
+            Path asCond = dir.resolve("value-r4-condlora");
+            CondLoraExport.writeLora(asLora, c, fits);
+            CondLoraExport.writeCondLora(asCond, c.config(), c.adapterWeights(), fits);
+            for (Path export : List.of(asLora, asCond)) {
+                try (LoraCheckpoint back = LoraCheckpoint.open(export, TestData.bertBase())) {
+                    for (LoraModule m : c.modules()) {
+                        LoraModule e = back.modules().stream().filter(x -> x.modulePath().equals(m.modulePath()))
+                                .findFirst().orElseThrow();
+                        assertEquals(m.rank(), e.rank(), export + " " + m.modulePath());
+                        assertEquals(m.scaling(), e.scaling(), 0, export + " " + m.modulePath());
+                    }
+                    assertEquals(1.0, back.layersOf("value").get(0).scaling(), 0, "alpha 4 over r 4");
+                    assertEquals(4.0, back.layersOf("query").get(0).scaling(), 0, "alpha 32 over r 8");
+                }
+            }
+        }
+    }
+
     @Test
     void theInputConditionedVariantIsRefused() throws Exception {
         Path a = Files.createDirectories(dir.resolve("x"));
