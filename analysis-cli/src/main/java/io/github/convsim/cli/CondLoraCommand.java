@@ -191,7 +191,7 @@ final class CondLoraCommand implements Runnable {
             Inputs.Resolved read = in.resolve();
             try (AtomicOutput output = AtomicOutput.prepare(out, in.force, "condlora export", read.paths());
                  LoraCheckpoint ckpt = read.open()) {
-                CondLoraExport.requireExportable(ckpt);
+                CondLoraExport.requireExportable(ckpt, format.equals("condlora"));
                 Backends.Choice cpu = Backends.select("cpu");
                 try {
                     long t0 = System.nanoTime();

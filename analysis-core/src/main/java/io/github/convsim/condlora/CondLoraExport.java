@@ -86,7 +86,10 @@ public final class CondLoraExport {
     /**
      * A PEFT LoRA adapter with each layer's factors materialised from the fitted shared layers, A_l = Wa W0_l^T and
      * B_l = W0_l Wb^T, W0 streamed from {@code source}'s base a layer group at a time. Every module of the source
-     * must have its fit: the export replaces every module's LoRA, and one left out would be silently dropped.
+     * must have its fit: the export replaces every module's LoRA, and one left out would be silently dropped. Fused
+     * projections (GPT-2's c_attn: q, k and v under one LoRA), each fitted on its own, become one LoRA of their summed
+     * rank on the fused layer: lora_A stacks the projections' A_l, lora_B places each B_l in its rows and columns
+     * (block-diagonal), so B A is each projection's B_l A_l in its rows; alpha_pattern keeps PEFT's scaling.
      */
     public static void writeLora(Path dir, LoraCheckpoint source, List<ModuleFit> fits) throws IOException {
         writeLora(dir, source, fits, null);
@@ -102,27 +105,128 @@ public final class CondLoraExport {
         fits.forEach(f -> fitted.add(f.module()));
         requireEvery(new LinkedHashSet<>(source.moduleNames().stream().filter(m -> !fitted.contains(m)).toList()));
         requireFitOfA(fits);
-        requireUnfused(source.modules());
+        Map<String, List<LoraModule>> slicesOf = fusedSlices(source.modules());
         Files.createDirectories(dir);
         SafetensorsWriter w = new SafetensorsWriter().metadata("format", "pt").metadata("written_by", "convsim");
         keepOtherTensors(w, source.adapterWeights());
         Map<String, Double> timings = new HashMap<>();
+        // a fused layer's projections are fitted apart: their factors wait, by first output row, until all are in
+        Map<String, java.util.TreeMap<Integer, Matrix[]>> held = new HashMap<>();
         for (ModuleFit f : fits) {
             int group = LayerGroups.size(f.layers().get(0), Runtime.getRuntime().maxMemory());
             new LayerStream(source, Math.min(group, f.layers().size())).forEach(f.layers(), timings, g -> {
                 for (int l = 0; l < g.layers().size(); l++) {
                     Matrix w0 = g.w0s().get(l);
-                    String prefix = "base_model.model." + g.layers().get(l).modulePath();
-                    add(w, prefix + ".lora_A.weight", f.wa().times(w0.transpose()));
-                    add(w, prefix + ".lora_B.weight", w0.times(f.wb().transpose()));
+                    LoraModule m = g.layers().get(l);
+                    String prefix = "base_model.model." + m.modulePath();
+                    Matrix a = f.wa().times(w0.transpose());
+                    Matrix b = w0.times(f.wb().transpose());
+                    int fused = slicesOf.get(m.modulePath()).size();
+                    if (fused == 1) {
+                        add(w, prefix + ".lora_A.weight", a);
+                        add(w, prefix + ".lora_B.weight", b);
+                        continue;
+                    }
+                    var parts = held.computeIfAbsent(m.modulePath(), k -> new java.util.TreeMap<>());
+                    parts.put(m.outOffset(), new Matrix[] {a, b});
+                    if (parts.size() == fused) {
+                        Matrix[] ab = fusedFactors(parts);
+                        add(w, prefix + ".lora_A.weight", ab[0]);
+                        add(w, prefix + ".lora_B.weight", ab[1]);
+                        held.remove(m.modulePath());
+                    }
                 }
             });
         }
         w.write(dir.resolve("adapter_model.safetensors"));
         ObjectNode config = baseConfig(source.config(), fits);
+        fusedPatterns(config, source.config(), slicesOf);
+        config.put("fan_in_fan_out", source.modules().stream().anyMatch(LoraModule::baseTransposed));
         config.put("peft_type", "LORA");
         writeJson(dir.resolve("adapter_config.json"), config);
         writeJson(dir.resolve(RECORD), record(source.config(), fits, "lora", provenance));
+    }
+
+    /** Each adapted layer's modules (one, or a fused layer's projections) by module path, in output-row order. */
+    private static Map<String, List<LoraModule>> fusedSlices(List<LoraModule> modules) {
+        Map<String, List<LoraModule>> out = new java.util.LinkedHashMap<>();
+        for (LoraModule m : modules) {
+            out.computeIfAbsent(m.modulePath(), k -> new java.util.ArrayList<>()).add(m);
+        }
+        out.values().forEach(l -> l.sort(java.util.Comparator.comparingInt(LoraModule::outOffset)));
+        return out;
+    }
+
+    /**
+     * One LoRA on a fused layer from its projections' factors {A_p, B_p} by first output row: lora_A [sum r, in] stacks
+     * the A_p, lora_B [sum out, sum r] holds B_p at the projection's rows and its own columns, zero elsewhere.
+     */
+    private static Matrix[] fusedFactors(java.util.SortedMap<Integer, Matrix[]> parts) {
+        int rank = parts.values().stream().mapToInt(p -> p[0].rows()).sum();
+        int in = parts.values().iterator().next()[0].cols();
+        int out = parts.values().stream().mapToInt(p -> p[1].rows()).sum();
+        Matrix a = Matrix.zeros(rank, in);
+        Matrix b = Matrix.zeros(out, rank);
+        int col = 0;
+        for (Map.Entry<Integer, Matrix[]> e : parts.entrySet()) {
+            Matrix pa = e.getValue()[0];
+            Matrix pb = e.getValue()[1];
+            for (int i = 0; i < pa.rows(); i++) {
+                for (int j = 0; j < in; j++) {
+                    a.set(col + i, j, pa.get(i, j));
+                }
+            }
+            for (int i = 0; i < pb.rows(); i++) {
+                for (int j = 0; j < pb.cols(); j++) {
+                    b.set(e.getKey() + i, col + j, pb.get(i, j));
+                }
+            }
+            col += pa.rows();
+        }
+        return new Matrix[] {a, b};
+    }
+
+    /**
+     * rank_pattern and alpha_pattern entries for each fused layer's module (GPT-2's c_attn), ahead of the source's own
+     * (PEFT takes the first key that matches): the summed rank, and lora_alpha scaled so that PEFT's scaling, alpha / r
+     * (alpha / sqrt(r) with use_rslora), is the source's.
+     */
+    private static void fusedPatterns(ObjectNode config, PeftConfig source, Map<String, List<LoraModule>> slicesOf) {
+        Map<String, Integer> ranks = new java.util.LinkedHashMap<>();
+        Map<String, Double> alphas = new java.util.LinkedHashMap<>();
+        for (List<LoraModule> slices : slicesOf.values()) {
+            if (slices.size() == 1) {
+                continue;
+            }
+            LoraModule first = slices.get(0);
+            String name = first.modulePath().substring(first.modulePath().lastIndexOf('.') + 1);
+            int rank = slices.stream().mapToInt(LoraModule::rank).sum();
+            double k = (double) rank / first.rank();
+            double alpha = source.alphaFor(first.modulePath()) * (source.useRslora() ? Math.sqrt(k) : k);
+            Double before = alphas.put(name, alpha);
+            Integer rankBefore = ranks.put(name, rank);
+            if (before != null && (before != alpha || rankBefore != rank)) {
+                throw new IllegalArgumentException("fused module " + name + " has another rank or lora_alpha at "
+                        + first.modulePath() + " than at its other layers: one pattern entry cannot hold both");
+            }
+        }
+        ObjectNode rankPattern = JSON.createObjectNode();
+        ranks.forEach(rankPattern::put);
+        ObjectNode alphaPattern = JSON.createObjectNode();
+        alphas.forEach(alphaPattern::put);
+        config.set("rank_pattern", ahead(rankPattern, config.path("rank_pattern")));
+        config.set("alpha_pattern", ahead(alphaPattern, config.path("alpha_pattern")));
+    }
+
+    /** {@code first}'s entries, then those of {@code rest} whose keys {@code first} does not have. */
+    private static ObjectNode ahead(ObjectNode first, com.fasterxml.jackson.databind.JsonNode rest) {
+        ObjectNode merged = first.deepCopy();
+        rest.fields().forEachRemaining(e -> {
+            if (!merged.has(e.getKey())) {
+                merged.set(e.getKey(), e.getValue());
+            }
+        });
+        return merged;
     }
 
     /** The file beside an export recording what it reproduces of the source, and how it was made (provenance). */
@@ -169,7 +273,7 @@ public final class CondLoraExport {
     /**
      * The source's config as the export's: its r, lora_alpha, rank_pattern and alpha_pattern stay (each module keeps
      * its rank, which the fit has, and its scaling, by which PEFT multiplies the materialised B A), targets are the
-     * fitted modules, and the rest says plain LoRA for inference.
+     * fitted modules' layers, and the rest says plain LoRA for inference.
      */
     private static ObjectNode baseConfig(PeftConfig source, List<ModuleFit> fits) {
         ObjectNode c = source.raw();
@@ -177,7 +281,9 @@ public final class CondLoraExport {
         c.put("lora_alpha", source.loraAlpha());
         ArrayNode targets = c.putArray("target_modules");
         Set<String> names = new LinkedHashSet<>();
-        fits.forEach(f -> names.add(f.module()));
+        // PEFT's module names: a fused layer's (c_attn), not its projections' (c_attn.q)
+        fits.forEach(f -> f.layers().forEach(m -> names.add(m.modulePath().substring(m.modulePath().lastIndexOf('.')
+                + 1))));
         names.forEach(targets::add);
         c.put("use_dora", false);
         c.put("init_lora_weights", true);
@@ -196,12 +302,13 @@ public final class CondLoraExport {
     }
 
     /**
-     * Refuses, before anything is fitted, an adapter no export can hold: a module {@link CondLoraFit#unfittable} names
-     * (an export replaces every module's LoRA), or fused projections ({@link #requireUnfused}).
+     * Refuses, before anything is fitted, an adapter the export cannot hold: a module {@link CondLoraFit#unfittable}
+     * names (an export replaces every module's LoRA), or, in the CondLoRA layout ({@code asCondLora}), fused
+     * projections ({@link #requireUnfused}).
      *
      * @throws IllegalArgumentException naming the modules and why
      */
-    public static void requireExportable(LoraCheckpoint source) {
+    public static void requireExportable(LoraCheckpoint source, boolean asCondLora) {
         Map<String, String> unfittable = new java.util.LinkedHashMap<>(CondLoraFit.unfittable(source));
         for (String module : source.moduleNames()) {
             String noA = CondLoraFit.aNotFitted(source.layersOf(module));
@@ -213,7 +320,9 @@ public final class CondLoraExport {
             throw new IllegalArgumentException("an export replaces every module's LoRA, but these cannot be fitted: "
                     + CondLoraFit.describe(unfittable));
         }
-        requireUnfused(source.modules());
+        if (asCondLora) {
+            requireUnfused(source.modules());
+        }
     }
 
     /** Refuses fits of B alone (W0 not square): an export needs every module's A_l from a fitted Wa. */
@@ -226,9 +335,9 @@ public final class CondLoraExport {
     }
 
     /**
-     * Refuses fused projections (GPT-2's c_attn: q, k and v under one LoRA of one layer). The fit gives each projection
-     * its own shared layer, so each layer's q, k and v get A's of their own, which neither the authors' layout (one
-     * linear_for_lora_A per target module) nor a LoRA of rank r on the fused layer can hold.
+     * Refuses fused projections (GPT-2's c_attn: q, k and v under one LoRA of one layer) in the CondLoRA layout. The fit
+     * gives each projection its own shared layer, which the authors' layout (one linear_for_lora_A per target module)
+     * cannot hold; the LoRA export holds them as one LoRA of the summed rank.
      *
      * @throws IllegalArgumentException naming the projections and the layer they share
      */
@@ -239,9 +348,9 @@ public final class CondLoraExport {
         }
         for (Map.Entry<String, List<String>> e : byLayer.entrySet()) {
             if (e.getValue().size() > 1) {
-                throw new IllegalArgumentException("an export cannot hold fused projections: " + String.join(", ",
-                        e.getValue()) + " share one LoRA on " + e.getKey() + ", and the fit gives each its own shared"
-                        + " layer; condlora fit reports them");
+                throw new IllegalArgumentException("the CondLoRA layout cannot hold fused projections: "
+                        + String.join(", ", e.getValue()) + " share one LoRA on " + e.getKey() + ", and the fit gives"
+                        + " each its own shared layer; export them with --as lora");
             }
         }
     }

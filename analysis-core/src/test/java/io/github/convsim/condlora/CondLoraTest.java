@@ -345,7 +345,7 @@ class CondLoraTest extends CpuBackendTest {
             assertEquals(2 * 3 + 2, tests.get(0).familySize(), "q and o: A, B, dW; k and v: B");
             // an export needs every A: refused before and after fitting, nothing written
             IllegalArgumentException before = assertThrows(IllegalArgumentException.class,
-                    () -> CondLoraExport.requireExportable(c));
+                    () -> CondLoraExport.requireExportable(c, false));
             assertTrue(before.getMessage().contains("cannot be fitted: k_proj (W0 is 16x64 at layer 0"),
                     before.getMessage());
             Path export = dir.resolve("gqa-export");
@@ -370,25 +370,51 @@ class CondLoraTest extends CpuBackendTest {
     }
 
     /**
-     * GPT-2's c_attn fuses q, k and v under one LoRA: the fit takes each projection, but neither export format can hold
-     * three shared layers on one LoRA (the LoRA export wrote c_attn's lora_A three times and failed on a duplicate
-     * tensor; the CondLoRA export wrote a checkpoint no command could read back). Both refuse, naming the projections.
+     * GPT-2's c_attn fuses q, k and v under one LoRA, and the fit takes each projection on its own. The CondLoRA layout
+     * (one shared layer per target module) cannot hold three and refuses, naming them. The LoRA export writes one LoRA
+     * of rank 3r on c_attn (A stacked, B block-diagonal, alpha scaled by 3), which reads back as each projection's own
+     * update: scaling B A of the read-back slice equals the fit's, W0 Wb^T Wa W0^T at the source's scaling.
      */
     @Test
-    void fusedProjectionsAreFittedButNotExported() throws Exception {
-        try (LoraCheckpoint c = LoraCheckpoint.open(TestData.gpt2Adapter(), TestData.gpt2RandomBase(dir, 4))) {
+    void fusedProjectionsAreExportedAsOneLoraOfTheirSummedRank() throws Exception {
+        Path base = TestData.gpt2RandomBase(dir, 4);
+        try (LoraCheckpoint c = LoraCheckpoint.open(TestData.gpt2Adapter(), base)) {
             List<ModuleFit> fits = CondLoraFit.fit(c, backend, new CondLoraSettings(0, 2, 1).withPower(false));
             assertEquals(List.of("c_attn.k", "c_attn.q", "c_attn.v"), fits.stream().map(ModuleFit::module).sorted()
                     .toList());
-            Path out = dir.resolve("gpt2-export");
-            for (var export : List.<org.junit.jupiter.api.function.Executable>of(
-                    () -> CondLoraExport.writeLora(out, c, fits),
-                    () -> CondLoraExport.writeCondLora(out, c.config(), c.adapterWeights(), fits))) {
-                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, export);
-                assertTrue(e.getMessage().startsWith("an export cannot hold fused projections: c_attn."), e.getMessage());
-                assertTrue(e.getMessage().contains("share one LoRA on transformer.h.0.attn.c_attn"), e.getMessage());
+            Path asCond = dir.resolve("gpt2-condlora");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> CondLoraExport.writeCondLora(asCond, c.config(), c.adapterWeights(), fits));
+            assertTrue(e.getMessage().startsWith("the CondLoRA layout cannot hold fused projections: c_attn."),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains("share one LoRA on transformer.h.0.attn.c_attn"), e.getMessage());
+            assertFalse(Files.exists(asCond));
+            assertThrows(IllegalArgumentException.class, () -> CondLoraExport.requireExportable(c, true));
+            CondLoraExport.requireExportable(c, false);
+
+            Path asLora = dir.resolve("gpt2-lora");
+            CondLoraExport.writeLora(asLora, c, fits);
+            var config = new com.fasterxml.jackson.databind.ObjectMapper().readTree(asLora.resolve("adapter_config.json")
+                    .toFile());
+            assertEquals("[\"c_attn\"]", config.get("target_modules").toString());
+            assertEquals(24, config.get("rank_pattern").get("c_attn").asInt());
+            assertEquals(48.0, config.get("alpha_pattern").get("c_attn").asDouble(), 0);
+            assertTrue(config.get("fan_in_fan_out").asBoolean(), "GPT-2's Conv1D");
+            try (LoraCheckpoint back = LoraCheckpoint.open(asLora, base)) {
+                assertEquals(c.modules().size(), back.modules().size());
+                for (LoraModule m : c.modules()) {
+                    ModuleFit f = fits.stream().filter(x -> x.module().equals(m.module())).findFirst().orElseThrow();
+                    LoraModule e2 = back.modules().stream().filter(x -> x.module().equals(m.module())
+                            && x.layer() == m.layer()).findFirst().orElseThrow();
+                    assertEquals(24, e2.rank());
+                    Matrix w0 = c.baseWeight(m);
+                    Matrix fitted = w0.times(f.wb().transpose()).times(f.wa().times(w0.transpose()))
+                            .scale(m.scaling());
+                    Matrix exported = e2.b().times(e2.a()).scale(e2.scaling());
+                    assertTrue(ConversionSolver.relativeDifference(exported, fitted) < 1e-5, m.module() + " layer "
+                            + m.layer() + ": " + ConversionSolver.relativeDifference(exported, fitted));
+                }
             }
-            assertFalse(Files.exists(out));
         }
     }
 
