@@ -63,7 +63,8 @@ public final class Verdicts {
                         ? ". It exceeds what W0 alone produces (" + test + " < " + v.alpha()
                                 + "): similarity beyond the frozen weights."
                         : ". It does not exceed what W0 alone produces (" + test + "): the W0 null accounts for this"
-                                + " similarity; " + powerClause(v) + ".");
+                                + " similarity; " + powerClause(v) + dwBelowRank(v.power(), h.subject(), h.side(),
+                                h.i(), h.j(), Arrays.stream(h.ranks()).max().orElseThrow()) + ".");
             }
             case DUPLICATE -> sb.append(". ").append(capitalised(v.reason())).append("; its verdict is ")
                     .append(v.duplicateOf().subject()).append("'s: ").append(v.answer()).append('.');
@@ -112,6 +113,19 @@ public final class Verdicts {
         return String.format(Locale.ROOT, "it detects a conversion matrix shared by all layers%s up to noise %s of"
                 + " its size (plants averaging phi %.4f) in at least 80 %% of %d plants, so a 'no' rules out a shared"
                 + " map that strong", shared, noise(d.noise()), d.plantMean(), d.repetitions());
+    }
+
+    /**
+     * What C_dW's power rests on below its rank: the plants are of C_B (or C_A through a square W0), whose column space
+     * C_dW = C_B A shares, so at i = j = r their phi is C_dW's; with i or j below a layer's rank C_dW's leading
+     * directions also depend on A, which the plants do not carry. Empty for other maps and at i = j = r.
+     */
+    static String dwBelowRank(PowerCurve.Detectable d, String subject, io.github.convsim.similarity.Side side, int i,
+                              int j, int largestRank) {
+        return d == null || !subject.equals("C_dW") || side != io.github.convsim.similarity.Side.LEFT
+                || Math.min(i, j) >= largestRank ? ""
+                : " (the plants model C_B: below r, C_dW's leading directions also depend on A, which they do not carry,"
+                        + " so for C_dW this power is an approximation)";
     }
 
     /** A relative noise level to three significant figures, without trailing zeros: 0.2, 7.5, 50. */
