@@ -240,7 +240,8 @@ public final class Comparison {
             // [noise][repetition][layer]; none on the right where i or j spans R^r (phi = 1 by construction)
             // and by planted factor: A, and B on its own where W0 is not square (C_B's equation is not C_A's)
             Map<Factor, Map<Side, Map<PlantedPairs.Ranks, double[][][]>>> plantPhi = new EnumMap<>(Factor.class);
-            for (Factor planted : pairs < 1 ? List.<Factor>of() : PlantedPairs.plantedFactors(square, factors)) {
+            for (Factor planted : pairs < 1 ? List.<Factor>of()
+                    : io.github.convsim.similarity.SimilarityAnalysis.plantedFactors(square, factors)) {
                 plantPhi.put(planted, PlantedPairs.slots(perAdapter, sides.stream()
                         .filter(side -> side == Side.LEFT || Math.max(i, j) < minRank).toList()));
             }
@@ -286,12 +287,11 @@ public final class Comparison {
                     String subject = "C_" + f.label();
                     // the plants that speak for this map (none for C_dW on the right), if drawn on this side
                     Side side = sides.get(si);
-                    Factor plantedAs = plantPhi.keySet().stream().filter(p -> PlantedPairs.speaksFor(p, side, square)
-                            .contains(subject)).findFirst().orElse(null);
-                    Map<PlantedPairs.Ranks, double[][][]> planted = plantedAs == null ? null
-                            : plantPhi.get(plantedAs).get(side);
-                    Set<String> speaksFor = plantedAs == null ? Set.of()
-                            : PlantedPairs.speaksFor(plantedAs, side, square);
+                    Factor plantedAs = io.github.convsim.similarity.SimilarityAnalysis.plantsFor(f, side, eqA[0]);
+                    Map<PlantedPairs.Ranks, double[][][]> planted = plantedAs == null || !plantPhi.containsKey(plantedAs)
+                            ? null : plantPhi.get(plantedAs).get(side);
+                    Set<String> speaksFor = planted == null ? Set.of()
+                            : PlantedPairs.speaksFor(plantedAs, side, eqA[0]);
                     maps.add(betweenAdapters(backend, module, subject, sides.get(si), i, j, layerIdx,
                             bases.get(f), pairs < 1 ? null : pairNull, fi, si, planted, ranks, speaksFor));
                 }

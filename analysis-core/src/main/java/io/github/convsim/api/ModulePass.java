@@ -95,7 +95,7 @@ final class ModulePass {
         List<FactorBases.Pair> w0Control = settings.controls().contains("W0") ? new ArrayList<>() : null;
         Map<String, Double> seconds = new LinkedHashMap<>();
         long plantedBytes = (long) PlantedControl.NOISE.length * PlantedControl.REPETITIONS * layers.size()
-                * similarity.plantedFactors(square ? Equation.W0_X : Equation.W0T_X).size()
+                * SimilarityAnalysis.plantedFactors(square, settings.factors()).size()
                 * NullBasisStore.bytesPerPair(Math.max(largest.out(), largest.in()), keep, settings.sides().size());
         LayerStream stream = new LayerStream(ckpt, group);
         W0Cache w0Cache = cache == null ? null : W0Cache.of(cache, baseSha256, backend, solveOptions, group > 1);

@@ -87,8 +87,7 @@ public final class ComparisonReport {
             String why = m.subject().equals("C_dW") && m.side() == Side.RIGHT ? "planted pairs share a conversion"
                     + " matrix, and C_dW's right singular vectors are A's row space whatever W0 is" : "";
             sb.append("; ").append(powerClause(j.power(), whose, why, m.ranksDiffer())).append(Verdicts.dwBelowRank(
-                    j.power(), m.subject(), m.side(), m.i(), m.j(), java.util.Arrays.stream(m.ranks())
-                            .flatMapToInt(java.util.Arrays::stream).max().orElseThrow()));
+                    j.power(), m.subject(), m.side(), m.i(), m.j(), m.largestRank()));
         }
         return sb.append('.').toString();
     }

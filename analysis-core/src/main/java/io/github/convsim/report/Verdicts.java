@@ -9,7 +9,6 @@ import io.github.convsim.similarity.NullDistribution;
 import io.github.convsim.similarity.PlantedControl;
 import io.github.convsim.similarity.PowerCurve;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -64,7 +63,7 @@ public final class Verdicts {
                                 + "): similarity beyond the frozen weights."
                         : ". It does not exceed what W0 alone produces (" + test + "): the W0 null accounts for this"
                                 + " similarity; " + powerClause(v) + dwBelowRank(v.power(), h.subject(), h.side(),
-                                h.i(), h.j(), Arrays.stream(h.ranks()).max().orElseThrow()) + ".");
+                                h.i(), h.j(), h.largestRank()) + ".");
             }
             case DUPLICATE -> sb.append(". ").append(capitalised(v.reason())).append("; its verdict is ")
                     .append(v.duplicateOf().subject()).append("'s: ").append(v.answer()).append('.');
@@ -103,8 +102,8 @@ public final class Verdicts {
                     + " is none";
         }
         // layers of several ranks: the plants share one map of the largest rank, each layer its first r columns
-        String shared = v.map().mixedRanks() ? " (one map of rank " + Arrays.stream(v.map().ranks()).max()
-                .orElseThrow() + ", each layer taking as many of its columns as its rank)" : "";
+        String shared = v.map().mixedRanks() ? " (one map of rank " + v.map().largestRank() + ", each layer taking as"
+                + " many of its columns as its rank)" : "";
         if (d.none()) {
             return String.format(Locale.ROOT, "even a conversion matrix shared by all layers%s with noise %s of its"
                     + " size is detected in fewer than 80 %% of %d plants, so this 'no' rules out nothing", shared,

@@ -71,6 +71,11 @@ public record ComparisonMap(String module, String subject, Side side, int i, int
         return false;
     }
 
+    /** The largest rank any adapter has at any compared layer. */
+    public int largestRank() {
+        return java.util.Arrays.stream(ranks).flatMapToInt(java.util.Arrays::stream).max().orElse(0);
+    }
+
     /** Adapters x adapters, averaged over layers (NaN cells skipped). */
     public double[][] mean() {
         int p = perLayer[0].length;

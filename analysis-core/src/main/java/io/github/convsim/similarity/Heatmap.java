@@ -48,10 +48,15 @@ public record Heatmap(String module, String subject, Side side, int i, int j, in
         return java.util.Arrays.stream(ranks).distinct().count() > 1;
     }
 
+    /** The largest layer rank. */
+    public int largestRank() {
+        return java.util.Arrays.stream(ranks).max().orElse(0);
+    }
+
     /** The smallest and largest layer rank, as "4 to 8" (or "8" where all agree). */
     public String rankRange() {
         int lo = java.util.Arrays.stream(ranks).min().orElse(0);
-        int hi = java.util.Arrays.stream(ranks).max().orElse(0);
+        int hi = largestRank();
         return lo == hi ? Integer.toString(lo) : lo + " to " + hi;
     }
 

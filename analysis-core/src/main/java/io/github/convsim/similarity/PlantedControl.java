@@ -51,8 +51,11 @@ public final class PlantedControl {
         return Matrix.hstack(List.of(shared));
     }
 
-    /** The seeds' label for {@code factor}'s plants: C_A's as they always were, B's (non-square W0) their own. */
-    private static String label(Factor factor, String what) {
+    /**
+     * The seeds' label for {@code factor}'s plants (here and in {@link PlantedPairs}): C_A's as they always were, B's
+     * (non-square W0) their own.
+     */
+    static String label(Factor factor, String what) {
         return factor == Factor.A ? what : what + "-" + factor.label();
     }
 

@@ -110,13 +110,14 @@ public final class PlantedPairs {
         int layers = modules.size();
         List<Matrix> targets = new ArrayList<>(layers);
         List<Matrix[][]> drawn = new ArrayList<>(layers);
+        int[] drawnRank = new int[layers];
         for (int l = 0; l < layers; l++) {
-            int drawnRank = drawnRank(perAdapter, l);
+            drawnRank[l] = drawnRank(perAdapter, l);
             List<Matrix> shared = new ArrayList<>(2 * REPETITIONS);
             List<Matrix> noise = new ArrayList<>(REPETITIONS);
             Matrix[][] d = new Matrix[REPETITIONS][];
             for (int k = 0; k < REPETITIONS; k++) {
-                d[k] = draws(seed, factor, modules.get(l), k, drawnRank);
+                d[k] = draws(seed, factor, modules.get(l), k, drawnRank[l]);
                 shared.add(d[k][0]);
                 noise.add(d[k][1]);
             }
@@ -139,7 +140,7 @@ public final class PlantedPairs {
                 for (int k = 0; k < REPETITIONS; k++) {
                     scale[k] = noiseScale(drawn.get(l)[k], ranks.second());
                 }
-                plans.add(new Plan(l, drawnRank(perAdapter, l), ranks, solved.get(l), scale));
+                plans.add(new Plan(l, drawnRank[l], ranks, solved.get(l), scale));
             }
             for (Map.Entry<Side, Map<Ranks, double[][][]>> e : phi.entrySet()) {
                 double[][][] out = e.getValue().get(ranks);
@@ -274,8 +275,8 @@ public final class PlantedPairs {
      * labelled apart).
      */
     private static Matrix[] draws(long seed, Factor factor, LoraModule m, int k, int rank) {
-        SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, factor == Factor.A ? "planted-pair"
-                : "planted-pair-" + factor.label(), m.module(), m.layer(), k));
+        SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, PlantedControl.label(factor, "planted-pair"),
+                m.module(), m.layer(), k));
         int rows = factor == Factor.A ? m.in() : m.out();
         return new Matrix[] {RandomMatrices.standardGaussian(rng, rows, rank),
             RandomMatrices.standardGaussian(rng, rows, rank)};
@@ -302,27 +303,15 @@ public final class PlantedPairs {
     }
 
     /**
-     * The factors planted on their own: A for C_A (and through a square W0 for C_B and C_dW), B where W0 is not square
-     * and C_B or C_dW is compared.
+     * The conversion maps the pairs planted as {@code planted} speak for on one side, by analyze's rule ({@link
+     * SimilarityAnalysis#plantsFor}): A's for C_A, and through a square W0 for C_B too (its pairs and null have C_A's
+     * distributions) and on the left C_dW; B's (a non-square W0) for C_B and on the left C_dW.
      */
-    public static List<Factor> plantedFactors(boolean squareW0, List<Factor> compared) {
-        return SimilarityAnalysis.plantedFactors(squareW0, compared);
-    }
-
-    /**
-     * The conversion maps the pairs planted as {@code planted} speak for on one side: A's for C_A, and through a square
-     * W0 for C_B too (its pairs and null have C_A's distributions) and on the left C_dW; B's (a non-square W0) for C_B
-     * and on the left C_dW. On the right C_dW's singular vectors are A's row space whatever W0 is.
-     */
-    public static java.util.Set<String> speaksFor(Factor planted, Side side, boolean squareW0) {
+    public static java.util.Set<String> speaksFor(Factor planted, Side side, Equation equationA) {
         java.util.Set<String> out = new java.util.LinkedHashSet<>();
-        if (planted == Factor.A) {
-            out.add("C_A");
-        }
-        if (planted == Factor.B || squareW0) {
-            out.add("C_B");
-            if (side == Side.LEFT) {
-                out.add("C_dW");
+        for (Factor f : Factor.values()) {
+            if (SimilarityAnalysis.plantsFor(f, side, equationA) == planted) {
+                out.add("C_" + f.label());
             }
         }
         return java.util.Set.copyOf(out);

@@ -218,7 +218,7 @@ public final class SimilarityAnalysis {
      * plants and W0 null have C_A's distributions, and B's own where W0 is not square. C_dW's right singular vectors
      * are A's row space whatever W0 is, which no plant models.
      */
-    static Factor plantsFor(Factor f, Side side, Equation equationA) {
+    public static Factor plantsFor(Factor f, Side side, Equation equationA) {
         if (f == Factor.A) {
             return Factor.A;
         }

@@ -24,14 +24,19 @@ class SimilarityAnalysisTest extends CpuBackendTest {
     record Setup(List<LoraModule> layers, List<Matrix> w0s) {}
 
     static Setup setup(long seed, int layers, int n, int r) {
+        return setup(seed, layers, n, n, r);
+    }
+
+    /** Gaussian layers of rank r with Gaussian W0 of out x in (least squares where they are not square). */
+    static Setup setup(long seed, int layers, int out, int in, int r) {
         Random rng = new Random(seed);
         List<LoraModule> ls = new ArrayList<>();
         List<Matrix> ws = new ArrayList<>();
         for (int l = 0; l < layers; l++) {
             ls.add(new LoraModule("m", "x." + l + ".m", l, "k", false, 0, r, r, 1,
-                    new Matrix(r, n, TestData.gaussian(rng, r * n)), new Matrix(n, r, TestData.gaussian(rng, n * r)),
-                    false));
-            ws.add(new Matrix(n, n, TestData.gaussian(rng, n * n)));
+                    new Matrix(r, in, TestData.gaussian(rng, r * in)),
+                    new Matrix(out, r, TestData.gaussian(rng, out * r)), false));
+            ws.add(new Matrix(out, in, TestData.gaussian(rng, out * in)));
         }
         return new Setup(ls, ws);
     }

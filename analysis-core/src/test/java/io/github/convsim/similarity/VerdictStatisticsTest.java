@@ -251,17 +251,11 @@ class VerdictStatisticsTest extends CpuBackendTest {
      */
     @Test
     void throughANonSquareW0BIsPlantedOnItsOwn() {
-        Random rng = new Random(17);
-        List<LoraModule> layers = new ArrayList<>();
-        List<Matrix> w0s = new ArrayList<>();
-        for (int l = 0; l < 5; l++) {
-            layers.add(io.github.convsim.conversion.ConversionSolverTest.module(rng, l, 8, 20, 2));
-            w0s.add(new Matrix(8, 20, TestData.gaussian(rng, 160)));
-        }
+        SimilarityAnalysisTest.Setup s = SimilarityAnalysisTest.setup(17, 5, 8, 20, 2);
         var solver = new io.github.convsim.conversion.ConversionSolver(backend, new io.github.convsim.conversion
                 .SolveOptions(io.github.convsim.conversion.SolveMode.LSTSQ, io.github.convsim.linalg.Precision.FP64,
                 1e-6, 1e-3));
-        var conv = io.github.convsim.conversion.ConversionAnalysis.convert(solver, layers, w0s);
+        var conv = io.github.convsim.conversion.ConversionAnalysis.convert(solver, s.layers(), s.w0s());
         SimilaritySettings settings = new SimilaritySettings(1, 1, List.of(Side.LEFT), List.of(Factor.A, Factor.B,
                 Factor.DW), Set.of(NullModel.W0), 32, 3, Set.of());
         SimilarityAnalysis analysis = new SimilarityAnalysis(backend, settings);
