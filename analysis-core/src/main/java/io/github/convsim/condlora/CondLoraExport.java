@@ -147,14 +147,18 @@ public final class CondLoraExport {
         writeJson(dir.resolve(RECORD), record(source.config(), fits, "lora", provenance));
     }
 
-    /** Each adapted layer's modules (one, or a fused layer's projections) by module path, in output-row order. */
+    /** Each adapted layer's modules (one, or a fused layer's projections) by module path. */
     private static Map<String, List<LoraModule>> fusedSlices(List<LoraModule> modules) {
         Map<String, List<LoraModule>> out = new java.util.LinkedHashMap<>();
         for (LoraModule m : modules) {
             out.computeIfAbsent(m.modulePath(), k -> new java.util.ArrayList<>()).add(m);
         }
-        out.values().forEach(l -> l.sort(java.util.Comparator.comparingInt(LoraModule::outOffset)));
         return out;
+    }
+
+    /** PEFT's name of a module's layer, the last part of its path: a fused layer's (c_attn), not a projection's. */
+    private static String peftName(LoraModule m) {
+        return m.modulePath().substring(m.modulePath().lastIndexOf('.') + 1);
     }
 
     /**
@@ -199,7 +203,7 @@ public final class CondLoraExport {
                 continue;
             }
             LoraModule first = slices.get(0);
-            String name = first.modulePath().substring(first.modulePath().lastIndexOf('.') + 1);
+            String name = peftName(first);
             int rank = slices.stream().mapToInt(LoraModule::rank).sum();
             double k = (double) rank / first.rank();
             double alpha = source.alphaFor(first.modulePath()) * (source.useRslora() ? Math.sqrt(k) : k);
@@ -281,9 +285,7 @@ public final class CondLoraExport {
         c.put("lora_alpha", source.loraAlpha());
         ArrayNode targets = c.putArray("target_modules");
         Set<String> names = new LinkedHashSet<>();
-        // PEFT's module names: a fused layer's (c_attn), not its projections' (c_attn.q)
-        fits.forEach(f -> f.layers().forEach(m -> names.add(m.modulePath().substring(m.modulePath().lastIndexOf('.')
-                + 1))));
+        fits.forEach(f -> f.layers().forEach(m -> names.add(peftName(m))));
         names.forEach(targets::add);
         c.put("use_dora", false);
         c.put("init_lora_weights", true);
@@ -342,15 +344,12 @@ public final class CondLoraExport {
      * @throws IllegalArgumentException naming the projections and the layer they share
      */
     public static void requireUnfused(List<LoraModule> modules) {
-        Map<String, List<String>> byLayer = new java.util.LinkedHashMap<>();
-        for (LoraModule m : modules) {
-            byLayer.computeIfAbsent(m.modulePath(), k -> new java.util.ArrayList<>()).add(m.module());
-        }
-        for (Map.Entry<String, List<String>> e : byLayer.entrySet()) {
+        for (Map.Entry<String, List<LoraModule>> e : fusedSlices(modules).entrySet()) {
             if (e.getValue().size() > 1) {
                 throw new IllegalArgumentException("the CondLoRA layout cannot hold fused projections: "
-                        + String.join(", ", e.getValue()) + " share one LoRA on " + e.getKey() + ", and the fit gives"
-                        + " each its own shared layer; export them with --as lora");
+                        + String.join(", ", e.getValue().stream().map(LoraModule::module).toList()) + " share one LoRA"
+                        + " on " + e.getKey() + ", and the fit gives each its own shared layer; export them with --as"
+                        + " lora");
             }
         }
     }
