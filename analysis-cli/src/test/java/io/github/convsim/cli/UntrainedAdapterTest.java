@@ -61,13 +61,15 @@ class UntrainedAdapterTest {
         Path out = dir.resolve("report-one");
         CliRunner.Result r = succeeds("analyze", oneZero.toString(), "--base", base(), "--out", out.toString(),
                 "--draws", "4", "--modules", "query");
-        assertTrue(r.out().contains("query C_B (left, i=8, j=8): average 0.0114 without layer 5 (its C_B has rank below"
-                + " i or j, a zero factor say; left out of the nulls too)"), r.out());
+        assertTrue(r.out().contains("query C_B (left, i=8, j=8): average 0.0114 without layer 5 (its C_B is zero; left"
+                + " out of the nulls too)"), r.out());
         com.fasterxml.jackson.databind.JsonNode maps = new com.fasterxml.jackson.databind.ObjectMapper()
                 .readTree(out.resolve("summary.json").toFile()).get("heatmaps");
         for (com.fasterxml.jackson.databind.JsonNode h : maps) {
             boolean b = h.get("subject").asText().matches("C_B|C_dW|B");
             assertEquals(b ? "[5]" : "[]", h.get("layers_left_out").toString(), h.get("subject").asText());
+            assertEquals(b ? 0 : 8, h.get("numerical_ranks").get(5).asInt(), h.get("subject").asText());
+            assertEquals(8, h.get("numerical_ranks").get(4).asInt(), h.get("subject").asText());
         }
     }
 
@@ -119,6 +121,40 @@ class UntrainedAdapterTest {
         assertTrue(Files.size(out.resolve("figures/condlora.query.r2.png")) > 1000);
     }
 
+    /**
+     * compare of three adapters, one untrained: its pairs have no C_B, and the sentence says why instead of reporting
+     * the other pair's phi as the adapters' mean without a word. Such a pair has no test (JSON null, "n/a"; it wrote
+     * "NaN" strings and "no"), and the one pair left is the map's test, counted once (the family counted it twice).
+     */
+    @Test
+    void compareNamesTheAdapterWhosePairsHaveNoPhi() throws Exception {
+        Path demo = CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8");
+        Path out = dir.resolve("cmp3");
+        CliRunner.Result c = succeeds("compare", demo.toString(), untrained.toString(), demo.toString(), "--base",
+                base(), "--out", out.toString(), "--modules", "query");
+        assertTrue(c.out().contains("query C_B (left): mean phi between adapters 1.0000; untrained's C_B is zero in"
+                + " every layer (lora_B is zero there, as PEFT initialises it: an untrained adapter?), so its pairs are"
+                + " not compared;"), c.out());
+        String json = Files.readString(out.resolve("summary.json"));
+        assertFalse(json.contains("NaN"), "JSON has no NaN: undefined values are null");
+        com.fasterxml.jackson.databind.JsonNode s = new com.fasterxml.jackson.databind.ObjectMapper().readTree(json);
+        // C_A: the map and its 3 pairs; C_B: its one defined pair, which is the map's test; C_dW is C_B's twin
+        assertEquals(5, s.get("statistics").get("family_size").asInt());
+        com.fasterxml.jackson.databind.JsonNode b = null;
+        for (com.fasterxml.jackson.databind.JsonNode m : s.get("maps")) {
+            b = b == null && m.get("factor").asText().equals("B") ? m : b;
+        }
+        for (com.fasterxml.jackson.databind.JsonNode pair : b.get("pairs")) {
+            boolean withUntrained = pair.get("adapter_b").asText().equals("untrained")
+                    || pair.get("adapter_a").asText().equals("untrained");
+            assertEquals(withUntrained ? "n/a" : "yes", pair.get("exceeds_w0_null").asText(), pair.toString());
+            assertEquals(withUntrained, pair.get("p_value").isNull(), pair.toString());
+        }
+        assertEquals(b.get("p_value").asDouble(), b.get("pairs").get(1).get("p_value").asDouble(), 0);
+        assertEquals(0, b.get("numerical_ranks").get(1).get(0).asInt());
+        assertEquals(8, b.get("numerical_ranks").get(0).get(0).asInt());
+    }
+
     /** Runs convsim and asserts it exits 0. */
     private static CliRunner.Result succeeds(String... args) {
         CliRunner.Result r = CliRunner.run(args);
@@ -135,8 +171,8 @@ class UntrainedAdapterTest {
         Path out = dir.resolve("report");
         CliRunner.Result r = succeeds("analyze", "--adapter", untrained.toString(), "--base", base(), "--out",
                 out.toString(), "--draws", "2");
-        assertTrue(r.out().contains("query C_B: no similarity: phi is undefined (a layer's C_B has rank below i or j)."),
-                r.out());
+        assertTrue(r.out().contains("query C_B: no similarity: phi is undefined: C_B is zero in every layer (lora_B is"
+                + " zero there, as PEFT initialises it: an untrained adapter?)."), r.out());
         assertTrue(r.out().contains("query C_A (left, i=8, j=8): average 0.0112"), "A is still analysed: " + r.out());
         BufferedImage img = ImageIO.read(out.resolve("figures/query.B.left.i8-j8.png").toFile());
         int grey = 0;
@@ -156,8 +192,8 @@ class UntrainedAdapterTest {
         assertTrue(c.out().contains("query C_B (left): mean phi between adapters n/a (undefined"), c.out());
         assertFalse(c.out().contains("NaN"), c.out());
         // no verdict for a map with no defined cell (it read 'They share no more than unrelated adapters', p n/a)
-        assertTrue(c.out().contains("No verdict: phi is undefined (a factor is zero, or of rank below i or j, in every"
-                + " layer)"), c.out());
+        assertTrue(c.out().contains("No verdict: phi is undefined: untrained's C_B is zero in every layer (lora_B is"
+                + " zero there, as PEFT initialises it: an untrained adapter?)."), c.out());
         assertFalse(c.out().contains("p = n/a"), c.out());
         CliRunner.Result i = CliRunner.run("inspect", untrained.toString(), "--base", base());
         assertEquals(0, i.exit(), i.err());

@@ -342,6 +342,7 @@ public final class Comparison {
                                                  Map<PlantedPairs.Ranks, double[][][]> planted, int[][] ranks,
                                                  Set<String> speaksFor) {
         double[][][] perLayer = new double[layerIdx.length][][];
+        int[][] subspaceRanks = new int[byAdapter.size()][layerIdx.length];
         int dim = 0;
         for (int l = 0; l < layerIdx.length; l++) {
             List<SubspaceBasis> atLayer = new ArrayList<>();
@@ -349,10 +350,13 @@ public final class Comparison {
                 atLayer.add(adapterBases.get(l).side(side));
             }
             dim = atLayer.get(0).dimension();
+            for (int a = 0; a < atLayer.size(); a++) {
+                subspaceRanks[a][l] = atLayer.get(a).rank();
+            }
             perLayer[l] = SubspaceSimilarity.phi(backend.backend(), atLayer.stream().map(SubspaceBasis::vectors).toList(),
                     atLayer.stream().mapToInt(SubspaceBasis::rank).toArray(), i, j);
         }
-        return new ComparisonMap(module, subject, side, i, j, layerIdx, ranks, perLayer,
+        return new ComparisonMap(module, subject, side, i, j, layerIdx, ranks, subspaceRanks, perLayer,
                 SubspaceSimilarity.analyticExpectation(dim, i, j),
                 nulls == null ? null : nulls.forMap(fi, si, perLayer),
                 nulls == null ? null : nulls.forPairs(fi, si, perLayer),

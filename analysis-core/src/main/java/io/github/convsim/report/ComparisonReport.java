@@ -61,8 +61,14 @@ public final class ComparisonReport {
                 m.module(), m.subject(), m.side().label(), Figures.average(offDiagonalMean(m.mean()))));
         List<Integer> out = m.layersLeftOut();
         if (!out.isEmpty()) {
-            sb.append(String.format(Locale.ROOT, " without %s where an adapter's %s has rank below i or j (a zero"
-                    + " factor, say; left out of the null too)", Verdicts.layers(out), m.subject()));
+            sb.append(String.format(Locale.ROOT, " without %s where %s (left out of the null too)",
+                    Verdicts.layers(out), leftOutBecause(m, out, adapters)));
+        }
+        List<Integer> zero = m.zeroAdapters();
+        if (!zero.isEmpty() && !Double.isNaN(offDiagonalMean(m.mean()))) {
+            sb.append(String.format(Locale.ROOT, "; %s %s %s zero in every layer%s, so %s pairs are not compared",
+                    possessive(zero, adapters), m.subject(), zero.size() == 1 ? "is" : "are",
+                    io.github.convsim.similarity.MapVerdict.zeroHint(m.subject()), zero.size() == 1 ? "its" : "their"));
         }
         if (m.w0Null() != null) {
             sb.append(String.format(Locale.ROOT, "; unrelated adapters through the same W0 share %.4f [%.4f, %.4f]",
@@ -81,8 +87,9 @@ public final class ComparisonReport {
                 : "They share no more than unrelated adapters do through W0");
         sb.append(" (").append(Verdicts.pIs(j.overall().p())).append(", ").append(adj).append(")");
         List<ComparisonVerdicts.Test> beyond = j.pairs().stream().filter(ComparisonVerdicts.Test::exceeds).toList();
-        sb.append(pairsBeyond(beyond, j.pairs().size(), adapters));
-        if (!j.overall().exceeds() || beyond.size() < j.pairs().size()) {
+        int tested = (int) j.pairs().stream().filter(t -> !Double.isNaN(t.p())).count(); // not a zero factor's pairs
+        sb.append(pairsBeyond(beyond, tested, adapters));
+        if (!j.overall().exceeds() || beyond.size() < tested) {
             String whose = j.overall().exceeds() || !beyond.isEmpty() ? "the other pairs' 'no'" : "this 'no'";
             String why = m.subject().equals("C_dW") && m.side() == Side.RIGHT ? "planted pairs share a conversion"
                     + " matrix, and C_dW's right singular vectors are A's row space whatever W0 is" : "";
@@ -90,6 +97,48 @@ public final class ComparisonReport {
                     j.power(), m.subject(), m.side(), m.i(), m.j(), m.largestRank()));
         }
         return sb.append('.').toString();
+    }
+
+    /**
+     * Why pairs are undefined at the {@code left} layers: the adapters whose matrix there is zero or of numerical rank
+     * below i (the pair's first adapter) or j (its second), as "x's C_B is zero".
+     */
+    static String leftOutBecause(ComparisonMap m, List<Integer> left, List<String> adapters) {
+        double[][] mean = m.mean();
+        java.util.SortedSet<Integer> short_ = new java.util.TreeSet<>();
+        java.util.IntSummaryStatistics q = new java.util.IntSummaryStatistics();
+        for (int l = 0; l < m.layers().length; l++) {
+            if (!left.contains(m.layers()[l])) {
+                continue;
+            }
+            for (int a = 0; a < mean.length; a++) {
+                for (int b = a + 1; b < mean.length; b++) {
+                    if (Double.isNaN(m.perLayer()[l][a][b]) && !Double.isNaN(mean[a][b])) {
+                        for (int[] x : new int[][] {{a, m.i()}, {b, m.j()}}) {
+                            if (m.subspaceRanks()[x[0]][l] < x[1]) {
+                                short_.add(x[0]);
+                                q.accept(m.subspaceRanks()[x[0]][l]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        List<Integer> who = List.copyOf(short_);
+        boolean one = who.size() == 1;
+        if (q.getMax() == 0) {
+            return possessive(who, adapters) + " " + m.subject() + (one ? " is" : " are") + " zero";
+        }
+        return possessive(who, adapters) + " " + m.subject() + (one ? " has" : " have") + " numerical rank"
+                + (q.getMin() == q.getMax() ? " " + q.getMin() : "s " + q.getMin() + " to " + q.getMax()) + ", below "
+                + (m.i() == m.j() ? "i = j = " + m.i() : "i = " + m.i() + " or j = " + m.j());
+    }
+
+    /** "x's", "x's and y's", "x's, y's and z's". */
+    static String possessive(List<Integer> who, List<String> adapters) {
+        List<String> names = who.stream().map(a -> adapters.get(a) + "'s").toList();
+        return names.size() == 1 ? names.get(0) : String.join(", ", names.subList(0, names.size() - 1)) + " and "
+                + names.get(names.size() - 1);
     }
 
     /**
@@ -426,8 +475,8 @@ public final class ComparisonReport {
             e.put("status", j.status());
             e.put("status_reason", j.reason().isEmpty() ? null : j.reason());
             if (j.overall() != null) {
-                e.put("p_value", j.overall().p());
-                e.put("p_adjusted", j.overall().pAdjusted());
+                e.put("p_value", ReportWriter.finite(j.overall().p()));
+                e.put("p_adjusted", ReportWriter.finite(j.overall().pAdjusted()));
             }
             e.put("exceeds_w0_null", j.answer());
             e.put("power", ReportWriter.power(j.power()));
@@ -444,10 +493,10 @@ public final class ComparisonReport {
                 Map<String, Object> pe = new LinkedHashMap<>();
                 pe.put("adapter_a", r.adapters().get(t.a()));
                 pe.put("adapter_b", r.adapters().get(t.b()));
-                pe.put("mean_phi", t.statistic());
-                pe.put("p_value", t.p());
-                pe.put("p_adjusted", t.pAdjusted());
-                pe.put("exceeds_w0_null", t.exceeds() ? "yes" : "no");
+                pe.put("mean_phi", ReportWriter.finite(t.statistic()));
+                pe.put("p_value", ReportWriter.finite(t.p()));
+                pe.put("p_adjusted", ReportWriter.finite(t.pAdjusted()));
+                pe.put("exceeds_w0_null", Double.isNaN(t.p()) ? "n/a" : t.exceeds() ? "yes" : "no");
                 pairs.add(pe);
             }
             e.put("pairs", pairs);
@@ -457,15 +506,16 @@ public final class ComparisonReport {
             e.put("j", m.j());
             e.put("layers", m.layers());
             e.put("layer_ranks", m.ranks()); // [adapter][layer], adapters in the order of "adapters"
+            e.put("numerical_ranks", m.subspaceRanks()); // [adapter][layer]: phi is undefined below i or j
             e.put("layers_left_out", m.layersLeftOut());
-            e.put("mean_phi", m.mean());
-            e.put("average_over_pairs", offDiagonalMean(m.mean()));
-            e.put("analytic", m.analytic());
-            e.put("w0_null_mean", m.w0NullMean());
-            e.put("w0_null_per_layer", m.w0NullPerLayer());
+            e.put("mean_phi", ReportWriter.finite(m.mean()));
+            e.put("average_over_pairs", ReportWriter.finite(offDiagonalMean(m.mean())));
+            e.put("analytic", ReportWriter.finite(m.analytic()));
+            e.put("w0_null_mean", ReportWriter.finite(m.w0NullMean()));
+            e.put("w0_null_per_layer", ReportWriter.finite(m.w0NullPerLayer()));
             if (r.isTrajectory()) {
-                e.put("phi_to_final", m.toFinal());
-                e.put("phi_to_previous", m.toPrevious());
+                e.put("phi_to_final", ReportWriter.finite(m.toFinal()));
+                e.put("phi_to_previous", ReportWriter.finite(m.toPrevious()));
             }
             maps.add(e);
         }

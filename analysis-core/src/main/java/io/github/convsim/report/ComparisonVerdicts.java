@@ -54,8 +54,7 @@ public final class ComparisonVerdicts {
                         + " themselves" + (m.subject().startsWith("A") ? " (checkpoints of one run share lora_A's"
                         + " initialisation)" : "")});
             } else if (Double.isNaN(ComparisonReport.offDiagonalMean(m.mean()))) {
-                why.put(m, new String[] {"undefined", "phi is undefined (a factor is zero, or of rank below i or j,"
-                        + " in every layer)"});
+                why.put(m, new String[] {"undefined", undefinedReason(m, r.adapters())});
             } else if (m.analytic() >= 1 - 1e-12) {
                 why.put(m, new String[] {"degenerate", "phi is 1 by construction: i or j spans the whole space"});
             } else if (m.w0Null() == null) {
@@ -77,8 +76,8 @@ public final class ComparisonVerdicts {
             double[][] mean = m.mean();
             double overall = ComparisonReport.offDiagonalMean(mean);
             stats.add(new double[] {k, -1, -1, overall, m.w0Null().pValue(overall)});
-            if (mean.length == 2) {
-                continue; // the one pair's test is the map's
+            if (onlyPair(mean) != null) {
+                continue; // the one pair's test is the map's (two adapters, or others whose phi is undefined)
             }
             for (int a = 0; a < mean.length; a++) {
                 for (int b = a + 1; b < mean.length; b++) {
@@ -114,8 +113,15 @@ public final class ComparisonVerdicts {
                     pairs.add(test);
                 }
             }
-            if (m.mean().length == 2) {
-                pairs.add(new Test(0, 1, m.mean()[0][1], overall.p(), overall.pAdjusted(), overall.exceeds()));
+            int[] only = onlyPair(m.mean());
+            if (only != null) {
+                for (int a = 0; a < m.mean().length; a++) {
+                    for (int b = a + 1; b < m.mean().length; b++) {
+                        pairs.add(a == only[0] && b == only[1]
+                                ? new Test(a, b, m.mean()[a][b], overall.p(), overall.pAdjusted(), overall.exceeds())
+                                : new Test(a, b, Double.NaN, Double.NaN, Double.NaN, false));
+                    }
+                }
             }
             PowerCurve.Detectable power = m.power() == null ? null
                     : m.power().detectable(m.w0Null(),
@@ -125,6 +131,51 @@ public final class ComparisonVerdicts {
             out.add(j);
         }
         return out;
+    }
+
+    /**
+     * The one pair (a, b) whose mean phi is defined, where there is one: its test is the map's (the map's mean and null
+     * are that pair's). Null where more pairs or none are defined.
+     */
+    private static int[] onlyPair(double[][] mean) {
+        int[] only = null;
+        for (int a = 0; a < mean.length; a++) {
+            for (int b = a + 1; b < mean.length; b++) {
+                if (!Double.isNaN(mean[a][b])) {
+                    if (only != null) {
+                        return null;
+                    }
+                    only = new int[] {a, b};
+                }
+            }
+        }
+        return only;
+    }
+
+    /**
+     * Why no pair of adapters has phi at any layer: adapters whose matrix is zero in every layer, or else the adapters'
+     * numerical ranks, with the largest i = j at which some pair is defined (at a layer, the second largest rank).
+     */
+    static String undefinedReason(ComparisonMap m, List<String> adapters) {
+        List<Integer> zero = m.zeroAdapters();
+        if (zero.size() >= adapters.size() - 1) {
+            return "phi is undefined: " + ComparisonReport.possessive(zero, adapters) + " " + m.subject() + " "
+                    + (zero.size() == 1 ? "is" : "are") + " zero in every layer"
+                    + io.github.convsim.similarity.MapVerdict.zeroHint(m.subject());
+        }
+        int defined = 0;
+        for (int l = 0; l < m.layers().length; l++) {
+            int at = l;
+            int[] q = java.util.Arrays.stream(m.subspaceRanks()).mapToInt(a -> a[at]).sorted().toArray();
+            defined = Math.max(defined, q[q.length - 2]);
+        }
+        java.util.IntSummaryStatistics all = java.util.Arrays.stream(m.subspaceRanks())
+                .flatMapToInt(java.util.Arrays::stream).summaryStatistics();
+        return "phi is undefined: no two adapters' " + m.subject() + " have numerical rank "
+                + (m.i() == m.j() ? m.i() + " or more" : "at least i = " + m.i() + " and j = " + m.j())
+                + " at one layer (their ranks are " + all.getMin() + " to " + all.getMax() + ")"
+                + (defined == 0 ? ", nor are two nonzero at one layer" : "; --i " + defined + " --j " + defined
+                + " is defined for some pairs");
     }
 
     /**

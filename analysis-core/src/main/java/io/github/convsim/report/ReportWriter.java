@@ -260,6 +260,7 @@ public final class ReportWriter {
                 e.put("dimension", h.dimension());
                 e.put("layers", h.layers());
                 e.put("layer_ranks", h.ranks());
+                e.put("numerical_ranks", h.subspaceRanks());
                 e.put("layers_left_out", h.layersLeftOut());
                 e.put("average_similarity", finite(h.average()));
                 e.put("analytic", finite(h.analytic()));
@@ -359,6 +360,16 @@ public final class ReportWriter {
     /** A number for JSON: null where it is NaN or infinite (JSON has neither). */
     static Double finite(double v) {
         return Double.isFinite(v) ? v : null;
+    }
+
+    /** {@code v} with null for each value that is not finite (JSON has no NaN). */
+    static List<Double> finite(double[] v) {
+        return java.util.Arrays.stream(v).mapToObj(ReportWriter::finite).toList();
+    }
+
+    /** {@code v}'s rows with null for each value that is not finite. */
+    static List<List<Double>> finite(double[][] v) {
+        return java.util.Arrays.stream(v).map(ReportWriter::finite).toList();
     }
 
     /**

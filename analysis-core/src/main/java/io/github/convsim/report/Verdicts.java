@@ -33,8 +33,9 @@ public final class Verdicts {
     /** One sentence: the observed average against the nulls, the verdict, and the numbers it follows from. */
     public static String interpretation(MapVerdict v) {
         Heatmap h = v.map();
-        if (v.status() == MapVerdict.Status.UNDEFINED) {
-            return String.format(Locale.ROOT, "%s %s: no similarity: %s.", h.module(), h.subject(), v.reason());
+        String undefined = MapVerdict.whyUndefined(h); // a control's too
+        if (undefined != null) {
+            return String.format(Locale.ROOT, "%s %s: no similarity: %s.", h.module(), h.subject(), undefined);
         }
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%s %s (%s, i=%d, j=%d%s): average %.4f", h.module(), h.subject(),
@@ -42,8 +43,8 @@ public final class Verdicts {
                 h.average()));
         List<Integer> out = h.layersLeftOut();
         if (!out.isEmpty()) {
-            sb.append(String.format(Locale.ROOT, " without %s (%s %s has rank below i or j, a zero factor say; left out"
-                    + " of the nulls too)", layers(out), out.size() == 1 ? "its" : "their", h.subject()));
+            sb.append(String.format(Locale.ROOT, " without %s (%s; left out of the nulls too)", layers(out),
+                    MapVerdict.shortfall(h, out)));
         }
         if (!Double.isNaN(h.analytic())) {
             sb.append(String.format(Locale.ROOT, "; random subspaces give %.4f", h.analytic()));

@@ -10,6 +10,8 @@ import io.github.convsim.similarity.Side;
  * @param subject   C_A, C_B or C_dW; A^T or B for the raw-factor controls
  * @param layers    layer index of each slice of {@code perLayer}
  * @param ranks     ranks[adapter][l]: each adapter's LoRA rank at layer {@code layers[l]}
+ * @param subspaceRanks subspaceRanks[adapter][l]: the numerical rank of each adapter's matrix at layer
+ *                  {@code layers[l]} (0 for a zero factor); phi is undefined where it is below i or j
  * @param perLayer  perLayer[l][p][q]: phi between adapters p and q at layer l
  * @param i         prefix length used for every adapter (the smallest rank when not given)
  * @param analytic  E[phi] for unrelated random subspaces of the same dimension
@@ -24,7 +26,7 @@ import io.github.convsim.similarity.Side;
  *                  the right side where i or j is r)
  */
 public record ComparisonMap(String module, String subject, Side side, int i, int j, int[] layers, int[][] ranks,
-                            double[][][] perLayer, double analytic, NullDistribution w0Null,
+                            int[][] subspaceRanks, double[][][] perLayer, double analytic, NullDistribution w0Null,
                             java.util.List<NullDistribution> pairNulls, PowerCurve power) {
 
     /** The W0 null for adapters a and b (a != b): their own where ranks differ, else the map's. */
@@ -59,6 +61,12 @@ public record ComparisonMap(String module, String subject, Side side, int i, int
             }
         }
         return out;
+    }
+
+    /** The adapters whose matrix is zero at every compared layer (an untrained adapter's C_B): no pair of theirs has phi. */
+    public java.util.List<Integer> zeroAdapters() {
+        return java.util.stream.IntStream.range(0, subspaceRanks.length)
+                .filter(a -> java.util.Arrays.stream(subspaceRanks[a]).allMatch(q -> q == 0)).boxed().toList();
     }
 
     /** Whether two adapters have different ranks at some layer (then each pair meets a null of its own ranks). */

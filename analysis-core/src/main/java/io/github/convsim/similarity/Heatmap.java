@@ -9,6 +9,8 @@ package io.github.convsim.similarity;
  * @param layers    layer index of each row and column
  * @param ranks     each layer's LoRA rank r (PEFT's rank_pattern can set one per layer; i and j count from the
  *                  smallest)
+ * @param subspaceRanks each layer's numerical rank of the subject (its singular values above max(m, n) eps s_max):
+ *                  phi is undefined where it is below i or j (0 for a zero factor)
  * @param phi       phi(i, j) for every pair of layers; NaN where undefined (a subspace of rank below i or j)
  * @param average   the paper's Average Similarity: mean of phi over pairs a < b
  * @param grassmann Grassmann distance between the same pairs of subspaces
@@ -20,7 +22,7 @@ package io.github.convsim.similarity;
  *                  null where not estimated (no plants drawn, or none that speak for this map)
  */
 public record Heatmap(String module, String subject, Side side, int i, int j, int dimension, int[] layers,
-                      int[] ranks, double[][] phi, double average, double[][] grassmann, double analytic,
+                      int[] ranks, int[] subspaceRanks, double[][] phi, double average, double[][] grassmann, double analytic,
                       NullDistribution gaussian, NullDistribution w0, PowerCurve power) {
 
     /** File-name stem of this map's figure: {@code <module>.<factor>.<side>.i<I>-j<J>}. */

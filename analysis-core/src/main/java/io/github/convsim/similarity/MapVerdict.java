@@ -147,13 +147,9 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
         if (h.isControl()) {
             return new Excluded(Status.CONTROL, "a control (raw factors), not a conversion map");
         }
-        if (h.layers().length < 2) {
-            return new Excluded(Status.UNDEFINED, "phi compares layers, and the adapter has one " + h.module()
-                    + " layer (" + h.layers()[0] + ")");
-        }
-        if (Double.isNaN(h.average())) {
-            return new Excluded(Status.UNDEFINED, "phi is undefined (a layer's " + h.subject()
-                    + " has rank below i or j)");
+        String undefined = whyUndefined(h);
+        if (undefined != null) {
+            return new Excluded(Status.UNDEFINED, undefined);
         }
         if (Math.max(h.i(), h.j()) >= h.dimension()) {
             return new Excluded(Status.DEGENERATE, "phi is 1 by construction: " + (h.j() >= h.dimension()
@@ -161,6 +157,70 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
                     + "-dimensional space they live in");
         }
         return null;
+    }
+
+    /** Why a map (a control too) has no average: one layer, or no pair of layers defined; null where it has one. */
+    public static String whyUndefined(Heatmap h) {
+        if (h.layers().length < 2) {
+            return "phi compares layers, and the adapter has one " + h.module() + " layer (" + h.layers()[0] + ")";
+        }
+        return Double.isNaN(h.average()) ? undefinedReason(h) : null;
+    }
+
+    /**
+     * Why phi is undefined in every cell, from the layers' numerical ranks q: cell (a, b) is defined where q_a >= i and
+     * q_b >= j, so i = j = k is defined for the layers with q >= k, and for a pair of them up to the second largest q.
+     */
+    private static String undefinedReason(Heatmap h) {
+        int[] q = h.subspaceRanks();
+        int[] sorted = q.clone();
+        java.util.Arrays.sort(sorted);
+        long nonzero = java.util.Arrays.stream(q).filter(x -> x > 0).count();
+        if (nonzero <= 1) {
+            String but = nonzero == 0 ? "" : " but layer " + h.layers()[java.util.stream.IntStream.range(0, q.length)
+                    .filter(l -> q[l] > 0).findFirst().orElseThrow()];
+            return "phi is undefined: " + h.subject() + " is zero in every layer" + but + zeroHint(h.subject());
+        }
+        int second = sorted[sorted.length - 2];
+        int least = sorted[0];
+        long atSecond = java.util.Arrays.stream(q).filter(x -> x >= second).count();
+        return "phi is undefined: " + (h.i() == h.j() ? "no two layers' " + h.subject() + " have numerical rank "
+                + h.i() + " or more" : "no pair of layers has " + h.subject() + " of numerical ranks at least i = "
+                + h.i() + " and j = " + h.j()) + " (their ranks are " + least + " to " + sorted[sorted.length - 1]
+                + "); --i " + second + " --j " + second + " is defined " + (atSecond == q.length ? "for every layer"
+                : "for " + atSecond + " of " + q.length + " layers (the others left out)" + (least > 0 ? ", --i "
+                + least + " --j " + least + " for every layer" : ""));
+    }
+
+    /**
+     * Why {@code left} (layer indices, from {@link Heatmap#layersLeftOut}) are left out: their subject is zero, or of
+     * numerical rank below i or j.
+     */
+    public static String shortfall(Heatmap h, List<Integer> left) {
+        int[] q = left.stream().mapToInt(l -> h.subspaceRanks()[indexOf(h.layers(), l)]).toArray();
+        int lo = java.util.Arrays.stream(q).min().orElseThrow();
+        int hi = java.util.Arrays.stream(q).max().orElseThrow();
+        boolean one = q.length == 1;
+        if (hi == 0) {
+            return (one ? "its " : "their ") + h.subject() + (one ? " is zero" : " are zero");
+        }
+        return (one ? "its " + h.subject() + " has" : "their " + h.subject() + " have") + " numerical rank"
+                + (lo == hi ? " " + lo : "s " + lo + " to " + hi) + ", below " + (h.i() == h.j() ? "i = j = "
+                + h.i() : "i = " + h.i() + " or j = " + h.j());
+    }
+
+    private static int indexOf(int[] layers, int layer) {
+        return java.util.stream.IntStream.range(0, layers.length).filter(a -> layers[a] == layer).findFirst()
+                .orElseThrow();
+    }
+
+    /**
+     * What a layer's zero factor means: B zero is how PEFT initialises it (an untrained adapter, or one saved before
+     * training), and C_B, C_dW and B's control are zero with it.
+     */
+    public static String zeroHint(String subject) {
+        return subject.equals("C_A") || subject.equals("A^T") ? " (lora_A is zero there)"
+                : " (lora_B is zero there, as PEFT initialises it: an untrained adapter?)";
     }
 
     /** Why a map is not in the family. */

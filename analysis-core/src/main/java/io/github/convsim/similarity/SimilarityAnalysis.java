@@ -352,8 +352,9 @@ public final class SimilarityAnalysis {
         }
         // one Gram matrix of the stacked prefixes serves phi and the principal angles
         Matrix gram = SubspaceSimilarity.gram(backend, vectors(bases), i, j);
-        double[][] phi = SubspaceSimilarity.fromGram(gram, ranks(bases), i, j);
-        double[][] grassmann = SubspaceSimilarity.grassmannFromGram(backend, gram, ranks(bases), i, j);
+        int[] subspaceRanks = ranks(bases);
+        double[][] phi = SubspaceSimilarity.fromGram(gram, subspaceRanks, i, j);
+        double[][] grassmann = SubspaceSimilarity.grassmannFromGram(backend, gram, subspaceRanks, i, j);
         NullDistribution gaussian = settings.nulls().contains(NullModel.GAUSSIAN)
                 ? gaussianFrames.distribution(dim, i, j, layers.length, phi) : null;
         NullDistribution w0 = w0Samples == null ? null
@@ -362,7 +363,7 @@ public final class SimilarityAnalysis {
                 ? SubspaceSimilarity.analyticExpectation(dim, i, j) : Double.NaN;
         PowerCurve power = w0 == null || plantedPhi == null ? null
                 : powerCurve(subject, undefinedLike(plantedPhi, phi));
-        return new Heatmap(module, subject, side, i, j, dim, layers, loraRanks, phi,
+        return new Heatmap(module, subject, side, i, j, dim, layers, loraRanks, subspaceRanks, phi,
                 SubspaceSimilarity.averageOffDiagonal(phi), grassmann, analytic, gaussian, w0, power);
     }
 

@@ -168,8 +168,10 @@ class ComparisonRanksTest {
         assertEquals(List.of(5), masked.layersLeftOut());
         String sentence = io.github.convsim.report.ComparisonReport.sentence(ComparisonVerdicts.judge(withZero,
                 Correction.HOLM).get(withZero.maps().indexOf(masked)), withZero.adapters());
-        assertTrue(sentence.contains(" without layer 5 where an adapter's C_B has rank below i or j (a zero factor,"
-                + " say; left out of the null too); "), sentence);
+        assertTrue(sentence.contains(" without layer 5 where zero-b's C_B is zero (left out of the null too); "),
+                sentence);
+        assertArrayEquals(new int[] {8, 8, 8, 8, 8, 0, 8, 8, 8, 8, 8, 8}, masked.subspaceRanks()[1]);
+        assertEquals(List.of(), masked.zeroAdapters());
         // C_A is 1 at every layer and C_B at every layer but 5: equal means, not the same map (its null differs)
         assertEquals("tested", ComparisonVerdicts.judge(withZero, Correction.HOLM).get(withZero.maps()
                 .indexOf(masked)).status());

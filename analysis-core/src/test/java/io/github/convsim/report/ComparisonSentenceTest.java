@@ -14,7 +14,7 @@ class ComparisonSentenceTest {
     private static ComparisonVerdicts.Judgement judged(boolean mapExceeds, boolean[] pairExceeds) {
         double[][][] perLayer = {{{1, 0.6, 0.5}, {0.6, 1, 0.5}, {0.5, 0.5, 1}}};
         ComparisonMap m = new ComparisonMap("value", "C_A", Side.LEFT, 8, 8, new int[] {0},
-                new int[][] {{8}, {8}, {8}}, perLayer, 0.0104, null,
+                new int[][] {{8}, {8}, {8}}, new int[][] {{8}, {8}, {8}}, perLayer, 0.0104, null,
                 null, null);
         List<ComparisonVerdicts.Test> pairs = List.of(new ComparisonVerdicts.Test(0, 1, 0.6, 1e-4, 3e-4,
                 pairExceeds[0]), new ComparisonVerdicts.Test(0, 2, 0.5, 0.3, 0.6, pairExceeds[1]),
@@ -67,5 +67,35 @@ class ComparisonSentenceTest {
         assertTrue(ComparisonReport.pairsBeyond(beyond, 7, names).startsWith("; all 7 pairs exceed it"));
         assertEquals("; pairs beyond it: a0 & a7 (0.5700, adjusted p 0.001), a0 & a6 (0.5600, adjusted p 5.0e-04)",
                 ComparisonReport.pairsBeyond(beyond.subList(0, 2), 28, names), "a few are all named, in order");
+    }
+    /**
+     * Pairs undefined for a factor of low numerical rank (not zero): the layers left out name whose rank falls short
+     * and by how much, and a map with no defined pair names the largest i = j at which some pair is.
+     */
+    @Test
+    void undefinedPairsNameTheAdaptersNumericalRanks() {
+        double n = Double.NaN;
+        // layer 1: b's C_A has rank 3 there, so its pairs are undefined at that layer only
+        double[][][] perLayer = {{{1, 0.6, 0.5}, {0.6, 1, 0.5}, {0.5, 0.5, 1}}, {{1, n, 0.5}, {n, n, n}, {0.5, n, 1}}};
+        ComparisonMap m = new ComparisonMap("value", "C_A", Side.LEFT, 8, 8, new int[] {0, 1},
+                new int[][] {{8, 8}, {8, 8}, {8, 8}}, new int[][] {{8, 8}, {8, 3}, {8, 8}}, perLayer, 0.0104, null,
+                null, null);
+        assertEquals(List.of(1), m.layersLeftOut());
+        assertEquals("b's C_A has numerical rank 3, below i = j = 8", ComparisonReport.leftOutBecause(m, List.of(1),
+                List.of("a", "b", "c")));
+        double[][][] none = {{{n, n, n}, {n, n, n}, {n, n, n}}, {{n, n, n}, {n, n, n}, {n, n, n}}};
+        ComparisonMap undefined = new ComparisonMap("value", "C_A", Side.LEFT, 8, 8, new int[] {0, 1},
+                new int[][] {{8, 8}, {8, 8}, {8, 8}}, new int[][] {{3, 2}, {3, 5}, {2, 5}}, none, 0.0104, null, null,
+                null);
+        // layer 0 holds two adapters of rank 3, layer 1 two of rank 5
+        assertEquals("phi is undefined: no two adapters' C_A have numerical rank 8 or more at one layer (their ranks"
+                + " are 2 to 5); --i 5 --j 5 is defined for some pairs", ComparisonVerdicts.undefinedReason(undefined,
+                List.of("a", "b", "c")));
+        ComparisonMap zero = new ComparisonMap("value", "C_B", Side.LEFT, 8, 8, new int[] {0, 1},
+                new int[][] {{8, 8}, {8, 8}, {8, 8}}, new int[][] {{0, 0}, {8, 8}, {0, 0}}, none, 0.0104, null, null,
+                null);
+        assertEquals("phi is undefined: a's and c's C_B are zero in every layer (lora_B is zero there, as PEFT"
+                + " initialises it: an untrained adapter?)", ComparisonVerdicts.undefinedReason(zero,
+                List.of("a", "b", "c")));
     }
 }

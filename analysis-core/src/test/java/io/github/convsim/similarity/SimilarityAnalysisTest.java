@@ -101,7 +101,7 @@ class SimilarityAnalysisTest extends CpuBackendTest {
         assertTrue(Double.isNaN(b.gaussian().mean()[2][0]) && !Double.isNaN(b.gaussian().mean()[1][0]));
         String sentence = io.github.convsim.report.Verdicts.interpretation(b);
         assertTrue(sentence.startsWith("m C_B (left, i=2, j=2): average " + String.format(java.util.Locale.ROOT,
-                "%.4f", b.average()) + " without layer 2 (its C_B has rank below i or j"), sentence);
+                "%.4f", b.average()) + " without layer 2 (its C_B is zero; left out of the nulls too)"), sentence);
     }
 
     /** The mean of phi over the pairs of the 5 layers a < b that leave out layer 2. */

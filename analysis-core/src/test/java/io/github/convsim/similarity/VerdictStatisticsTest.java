@@ -144,12 +144,64 @@ class VerdictStatisticsTest extends CpuBackendTest {
     @Test
     void aModuleOfOneLayerIsUndefinedForThatReason() {
         Heatmap one = new Heatmap("value", "C_A", Side.LEFT, 8, 8, 768, new int[] {5}, new int[] {8},
-                new double[][] {{Double.NaN}}, Double.NaN, new double[][] {{Double.NaN}}, 8.0 / 768, null, null, null);
+                new int[] {8}, new double[][] {{Double.NaN}}, Double.NaN, new double[][] {{Double.NaN}}, 8.0 / 768,
+                null, null, null);
         MapVerdict v = MapVerdict.judge(List.of(one), Correction.HOLM, MapVerdict.ALPHA).get(0);
         assertEquals(MapVerdict.Status.UNDEFINED, v.status());
         assertEquals("phi compares layers, and the adapter has one value layer (5)", v.reason());
         assertEquals("value C_A: no similarity: phi compares layers, and the adapter has one value layer (5).",
                 io.github.convsim.report.Verdicts.interpretation(v));
+    }
+
+    /**
+     * Where no pair of layers is defined the reason names the layers' numerical ranks and the i = j that would be
+     * defined, and that suggestion holds: run at it, the map has an average, leaving out exactly the layers the
+     * reason counts out (it said only "a layer's C_B has rank below i or j").
+     */
+    @Test
+    void anUndefinedMapSaysWhichIAndJWouldBeDefined() {
+        SimilarityAnalysisTest.Setup s = SimilarityAnalysisTest.setup(13, 5, 16, 4);
+        int[] kept = {2, 2, 3, 3, 2};
+        List<LoraModule> layers = new ArrayList<>();
+        for (int l = 0; l < kept.length; l++) {
+            LoraModule m = s.layers().get(l);
+            double[] b = m.b().data().clone();
+            Arrays.fill(b, kept[l] * m.out(), b.length, 0); // column-major: B's columns kept[l].. are zero
+            layers.add(new LoraModule(m.module(), m.modulePath(), m.layer(), m.baseKey(),
+                    m.baseTransposed(), m.outOffset(), m.rank(), m.alpha(), m.scaling(), m.a(),
+                    new Matrix(m.out(), m.rank(), b), m.dora()));
+        }
+        SimilarityAnalysisTest.Setup deficient = new SimilarityAnalysisTest.Setup(layers, s.w0s());
+        Heatmap atR = SimilarityAnalysisTest.find(SimilarityAnalysisTest.run(deficient, bAt(0)), "C_B", Side.LEFT);
+        assertArrayEquals(kept, atR.subspaceRanks());
+        MapVerdict v = MapVerdict.judge(List.of(atR), Correction.HOLM, MapVerdict.ALPHA).get(0);
+        assertEquals(MapVerdict.Status.UNDEFINED, v.status());
+        assertEquals("phi is undefined: no two layers' C_B have numerical rank 4 or more (their ranks are 2 to 3);"
+                + " --i 3 --j 3 is defined for 2 of 5 layers (the others left out), --i 2 --j 2 for every layer",
+                v.reason());
+        Heatmap at3 = SimilarityAnalysisTest.find(SimilarityAnalysisTest.run(deficient, bAt(3)), "C_B", Side.LEFT);
+        assertFalse(Double.isNaN(at3.average()));
+        assertEquals(at3.phi()[2][3], at3.average(), 0, "the one pair of layers of rank 3");
+        assertEquals(List.of(0, 1, 4), at3.layersLeftOut());
+        assertTrue(io.github.convsim.report.Verdicts.interpretation(MapVerdict.judge(List.of(at3), Correction.HOLM,
+                MapVerdict.ALPHA).get(0)).contains(" without layers 0, 1, 4 (their C_B have numerical rank 2, below"
+                + " i = j = 3; left out of the nulls too)"));
+        Heatmap at2 = SimilarityAnalysisTest.find(SimilarityAnalysisTest.run(deficient, bAt(2)), "C_B", Side.LEFT);
+        assertEquals(List.of(), at2.layersLeftOut());
+        // B zero in every layer but one: nothing is defined at any i, and the reason says what a zero B means
+        SimilarityAnalysisTest.Setup zero = new SimilarityAnalysisTest.Setup(layers.stream().map(m -> m.layer() == 3 ? m
+                : new LoraModule(m.module(), m.modulePath(), m.layer(), m.baseKey(),
+                m.baseTransposed(), m.outOffset(), m.rank(), m.alpha(), m.scaling(), m.a(),
+                Matrix.zeros(m.out(), m.rank()), m.dora())).toList(), s.w0s());
+        Heatmap none = SimilarityAnalysisTest.find(SimilarityAnalysisTest.run(zero, bAt(0)), "C_B", Side.LEFT);
+        assertEquals("phi is undefined: C_B is zero in every layer but layer 3 (lora_B is zero there, as PEFT"
+                + " initialises it: an untrained adapter?)",
+                MapVerdict.judge(List.of(none), Correction.HOLM, MapVerdict.ALPHA).get(0).reason());
+    }
+
+    private static SimilaritySettings bAt(int ij) {
+        return new SimilaritySettings(ij, ij, List.of(Side.LEFT), List.of(Factor.B), Set.of(NullModel.W0), 4, 3,
+                Set.of());
     }
 
     /**
@@ -181,7 +233,8 @@ class VerdictStatisticsTest extends CpuBackendTest {
         Heatmap other = SimilarityAnalysisTest.run(SimilarityAnalysisTest.setup(7, 4, 12, 2), w0Only(8, 2)).get(0);
         assertFalse(NullDistribution.sameDraws(a.w0(), other.w0()), "another seed, another null");
         Heatmap b = new Heatmap(a.module(), "C_B", a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.ranks(),
-                a.phi(), a.average(), a.grassmann(), a.analytic(), a.gaussian(), other.w0(), a.power());
+                a.subspaceRanks(), a.phi(), a.average(), a.grassmann(), a.analytic(), a.gaussian(), other.w0(),
+                a.power());
         List<MapVerdict> v = MapVerdict.judge(List.of(a, b), Correction.HOLM, MapVerdict.ALPHA);
         assertEquals(MapVerdict.Status.TESTED, v.get(1).status(), v.get(1).reason());
         assertEquals(2, v.get(0).familySize());
@@ -190,8 +243,8 @@ class VerdictStatisticsTest extends CpuBackendTest {
     }
 
     private static Heatmap twin(Heatmap a, String subject) {
-        return new Heatmap(a.module(), subject, a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.ranks(), a.phi(),
-                a.average(), a.grassmann(), a.analytic(), a.gaussian(), a.w0(), a.power());
+        return new Heatmap(a.module(), subject, a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.ranks(),
+                a.subspaceRanks(), a.phi(), a.average(), a.grassmann(), a.analytic(), a.gaussian(), a.w0(), a.power());
     }
 
     /**
