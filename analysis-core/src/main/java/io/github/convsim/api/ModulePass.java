@@ -95,7 +95,7 @@ final class ModulePass {
         List<FactorBases.Pair> w0Control = settings.controls().contains("W0") ? new ArrayList<>() : null;
         Map<String, Double> seconds = new LinkedHashMap<>();
         long plantedBytes = (long) PlantedControl.NOISE.length * PlantedControl.REPETITIONS * layers.size()
-                * SimilarityAnalysis.plantedFactors(square, settings.factors()).size()
+                * similarity.storedPlants(square, layers).size()
                 * NullBasisStore.bytesPerPair(Math.max(largest.out(), largest.in()), keep, settings.sides().size());
         LayerStream stream = new LayerStream(ckpt, group);
         W0Cache w0Cache = cache == null ? null : W0Cache.of(cache, baseSha256, backend, solveOptions, group > 1);
@@ -105,7 +105,7 @@ final class ModulePass {
                 + " per-chunk=" + drawsPerChunk + " factors=" + settings.factors() + " drawn=" + drawnFactors
                 + " sides=" + settings.sides() + " w0-null-draws=unscaled planted-noise="
                 + java.util.Arrays.toString(PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS
-                + " planted=phi-by-factor-side shared-map=largest-rank";
+                + " planted=phi-by-factor-side shared-map=largest-rank dw-planted=below-rank-times-gaussian-A";
         boolean wantNulls = settings.nulls().contains(NullModel.W0);
         W0Cache.ModuleNulls cachedNulls = w0Cache == null || !wantNulls ? null
                 : w0Cache.moduleNulls(layers, nullParams, settings.factors(), settings.sides()).orElse(null);

@@ -93,7 +93,7 @@ public final class ComparisonReport {
             String whose = j.overall().exceeds() || !beyond.isEmpty() ? "the other pairs' 'no'" : "this 'no'";
             String why = m.subject().equals("C_dW") && m.side() == Side.RIGHT ? "planted pairs share a conversion"
                     + " matrix, and C_dW's right singular vectors are A's row space whatever W0 is" : "";
-            sb.append("; ").append(powerClause(j.power(), whose, why, m.ranksDiffer())).append(Verdicts.dwBelowRank(
+            sb.append("; ").append(powerClause(j.power(), whose, why, m.ranksDiffer())).append(dwBelowRank(
                     j.power(), m.subject(), m.side(), m.i(), m.j(), m.largestRank()));
         }
         return sb.append('.').toString();
@@ -165,6 +165,18 @@ public final class ComparisonReport {
 
     /** How many pairs beyond the W0 null a sentence names one by one. */
     static final int LISTED_PAIRS = 5;
+
+    /**
+     * What compare's C_dW power rests on below its rank: the planted pairs are of C_B (or C_A through a square W0), whose
+     * column space C_dW = C_B A shares, so at i = j = r their phi is C_dW's; with i or j below a layer's rank C_dW's
+     * leading directions also depend on A, which the pairs do not carry (analyze plants C_dW itself there). Empty for
+     * other maps and at i = j = r.
+     */
+    static String dwBelowRank(PowerCurve.Detectable d, String subject, Side side, int i, int j, int largestRank) {
+        return d == null || !subject.equals("C_dW") || side != Side.LEFT || Math.min(i, j) >= largestRank ? ""
+                : " (the plants model C_B: below r, C_dW's leading directions also depend on A, which they do not carry,"
+                        + " so for C_dW this power is an approximation)";
+    }
 
     /**
      * What a 'no' rules out ({@code whose}: "this 'no'", or the other pairs' where some pairs exceed): the most

@@ -63,8 +63,7 @@ public final class Verdicts {
                         ? ". It exceeds what W0 alone produces (" + test + " < " + v.alpha()
                                 + "): similarity beyond the frozen weights."
                         : ". It does not exceed what W0 alone produces (" + test + "): the W0 null accounts for this"
-                                + " similarity; " + powerClause(v) + dwBelowRank(v.power(), h.subject(), h.side(),
-                                h.i(), h.j(), h.largestRank()) + ".");
+                                + " similarity; " + powerClause(v) + ".");
             }
             case DUPLICATE -> sb.append(". ").append(capitalised(v.reason())).append("; its verdict is ")
                     .append(v.duplicateOf().subject()).append("'s: ").append(v.answer()).append('.');
@@ -103,8 +102,14 @@ public final class Verdicts {
                     + " is none";
         }
         // layers of several ranks: the plants share one map of the largest rank, each layer its first r columns
-        String shared = v.map().mixedRanks() ? " (one map of rank " + v.map().largestRank() + ", each layer taking as"
-                + " many of its columns as its rank)" : "";
+        Heatmap h = v.map();
+        String shared = h.mixedRanks() ? " (one map of rank " + h.largestRank() + ", each layer taking as many of its"
+                + " columns as its rank)" : "";
+        // below its rank C_dW is planted as a shared C_B times each layer's own A (SimilarityAnalysis.plantsDw)
+        if (h.subject().equals("C_dW") && h.side() == io.github.convsim.similarity.Side.LEFT
+                && Math.min(h.i(), h.j()) < h.largestRank()) {
+            shared += " (C_B's, in C_dW = C_B A, with each layer's A Gaussian as in the W0 null)";
+        }
         if (d.none()) {
             return String.format(Locale.ROOT, "even a conversion matrix shared by all layers%s with noise %s of its"
                     + " size is detected in fewer than 80 %% of %d plants, so this 'no' rules out nothing", shared,
@@ -113,19 +118,6 @@ public final class Verdicts {
         return String.format(Locale.ROOT, "it detects a conversion matrix shared by all layers%s up to noise %s of"
                 + " its size (plants averaging phi %.4f) in at least 80 %% of %d plants, so a 'no' rules out a shared"
                 + " map that strong", shared, noise(d.noise()), d.plantMean(), d.repetitions());
-    }
-
-    /**
-     * What C_dW's power rests on below its rank: the plants are of C_B (or C_A through a square W0), whose column space
-     * C_dW = C_B A shares, so at i = j = r their phi is C_dW's; with i or j below a layer's rank C_dW's leading
-     * directions also depend on A, which the plants do not carry. Empty for other maps and at i = j = r.
-     */
-    static String dwBelowRank(PowerCurve.Detectable d, String subject, io.github.convsim.similarity.Side side, int i,
-                              int j, int largestRank) {
-        return d == null || !subject.equals("C_dW") || side != io.github.convsim.similarity.Side.LEFT
-                || Math.min(i, j) >= largestRank ? ""
-                : " (the plants model C_B: below r, C_dW's leading directions also depend on A, which they do not carry,"
-                        + " so for C_dW this power is an approximation)";
     }
 
     /** A relative noise level to three significant figures, without trailing zeros: 0.2, 7.5, 50. */

@@ -28,7 +28,9 @@ import java.util.stream.IntStream;
  * C_A's, and B is planted on its own (B_l = W0_l M + noise, factor B in the store, seeds of their own). In a module
  * whose layers have different ranks (rank_pattern) M has the largest rank and a layer of rank r takes its first r
  * columns, as a CondLoRA layer Wa of that rank would give each layer its first r rows (and as {@code convsim plant}
- * writes such adapters).
+ * writes such adapters). C_dW = C_B A below its rank depends on A too: where its map is read there, C_dW is planted as
+ * the factor's plant times a Gaussian A_l (r x in, seeded per layer and repetition, as the W0 null draws A), whose
+ * bases come from the factors ({@link FactorBases#ofFactors}), stored as factor dW.
  */
 public final class PlantedControl {
     /** Relative noise levels, from a nearly exact shared map to noise several times its size. */
@@ -76,10 +78,12 @@ public final class PlantedControl {
     /**
      * Plants, solves and stores (as {@code factor}, draw {@link #draw}) the bases of a group of layers, in layer order,
      * through {@code equation}, the factor's; {@code sharedRank} is the module's largest rank, the shared maps' number
-     * of columns.
+     * of columns. With {@code plantDw} (the plants of C_B's distribution, C_dW read below its rank) it stores C_dW's
+     * plants too, as factor dW: each plant times a Gaussian A_l.
      */
     public static void sample(LinalgBackend backend, ConversionSolver solver, List<W0System> systems, Factor factor,
-                              Equation equation, long seed, int keep, int sharedRank, NullBasisStore store) {
+                              Equation equation, long seed, int keep, int sharedRank, boolean plantDw,
+                              NullBasisStore store) {
         boolean transposed = equation == Equation.W0T_X;
         int layers = systems.size();
         // every layer's seeded draws at once, on every core: M_k is the module's (one per shape), N_l,k each layer's
@@ -128,20 +132,35 @@ public final class PlantedControl {
             scales.add(scale);
         }
         List<Matrix> solved = solver.solve(systems, rhs, equation);
+        List<Factor> stored = plantDw ? List.of(Factor.B, Factor.DW) : List.of(Factor.B);
         for (int l = 0; l < systems.size(); l++) {
             Matrix x = solved.get(l);
-            int r = systems.get(l).module().rank();
+            LoraModule m = systems.get(l).module();
+            int r = m.rank();
+            List<Matrix> aDw = plantDw ? gaussianA(seed, factor, m, systems.get(l).w0().cols()) : null;
             // one noise level at a time: R conversion matrices and their bases in flight, not all 12 R
             for (int e = 0; e < NOISE.length; e++) {
                 List<Matrix> conversions = new ArrayList<>(REPETITIONS);
                 for (int k = 0; k < REPETITIONS; k++) {
                     conversions.add(plus(x, k * r, (REPETITIONS + k) * r, r, NOISE[e] * scales.get(l)[k]));
                 }
-                List<FactorBases.Pair> bases = FactorBases.of(backend, conversions);
+                // the plants' own bases (computed as C_B's) and, from the same SVDs, those of plant x A_l
+                Map<Factor, List<FactorBases.Pair>> bases = FactorBases.ofFactors(backend, stored, null, conversions,
+                        aDw);
                 for (int k = 0; k < REPETITIONS; k++) {
-                    store.add(factor, draw(e, k), bases.get(k).prefix(keep));
+                    store.add(factor, draw(e, k), bases.get(Factor.B).get(k).prefix(keep));
+                    if (plantDw) {
+                        store.add(Factor.DW, draw(e, k), bases.get(Factor.DW).get(k).prefix(keep));
+                    }
                 }
             }
         }
+    }
+
+    /** Layer m's Gaussian A (r x in) of each repetition, for C_dW's plants: the same at every noise level. */
+    private static List<Matrix> gaussianA(long seed, Factor factor, LoraModule m, int in) {
+        return IntStream.range(0, REPETITIONS).mapToObj(k -> RandomMatrices.gaussian(new SplittableRandom(
+                Seeds.derive(seed, label(factor, "planted-dw-a"), m.module(), m.layer(), k)), m.rank(), in, 1))
+                .toList();
     }
 }

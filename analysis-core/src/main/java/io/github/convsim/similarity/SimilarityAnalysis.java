@@ -165,15 +165,35 @@ public final class SimilarityAnalysis {
      */
     public void samplePlanted(ConversionSolver solver, List<W0System> systems, Equation equationA,
                               List<LoraModule> moduleLayers, NullBasisStore store) {
-        for (Factor planted : plantedFactors(equationA)) {
+        boolean plantDw = plantsDw(moduleLayers);
+        for (Factor planted : plantedFactors(equationA == Equation.W0_X, settings.factors())) {
             PlantedControl.sample(backend, solver, systems, planted, planted == Factor.A ? equationA : Equation.W0_X,
-                    settings.seed(), keep(heatmapRank(moduleLayers)), largestRank(moduleLayers).rank(), store);
+                    settings.seed(), keep(heatmapRank(moduleLayers)), largestRank(moduleLayers).rank(),
+                    plantDw && planted == plantsFor(Factor.B, Side.LEFT, equationA), store);
         }
     }
 
-    /** The factors planted on their own for this analysis' factors ({@link #plantedFactors(boolean, List)}). */
-    public List<Factor> plantedFactors(Equation equationA) {
-        return plantedFactors(equationA == Equation.W0_X, settings.factors());
+    /**
+     * The factors whose plants this analysis stores ({@link #plantedFactors(boolean, List)}), with dW where C_dW's own
+     * plants are drawn ({@link #plantsDw}).
+     */
+    public List<Factor> storedPlants(boolean squareW0, List<LoraModule> layers) {
+        List<Factor> out = new ArrayList<>(plantedFactors(squareW0, settings.factors()));
+        if (plantsDw(layers)) {
+            out.add(Factor.DW);
+        }
+        return List.copyOf(out);
+    }
+
+    /**
+     * Whether C_dW is planted on its own (C_B's plant times a Gaussian A, {@link PlantedControl}): where its map is read
+     * on the left below a layer's rank, where C_dW's leading directions depend on A as well as on C_B. At i = j = r of
+     * one rank C_dW = C_B A spans C_B's columns, and C_B's plants speak for it exactly.
+     */
+    private boolean plantsDw(List<LoraModule> layers) {
+        int rank = heatmapRank(layers);
+        return settings.factors().contains(Factor.DW) && settings.sides().contains(Side.LEFT)
+                && !(oneRank(layers) && settings.iFor(rank) == rank && settings.jFor(rank) == rank);
     }
 
     /**
@@ -201,7 +221,7 @@ public final class SimilarityAnalysis {
         int i = settings.iFor(rank);
         int j = settings.jFor(rank);
         Map<Factor, Map<Side, double[][][]>> out = new EnumMap<>(Factor.class);
-        for (Factor f : plantedFactors(equationA)) {
+        for (Factor f : storedPlants(equationA == Equation.W0_X, layers)) {
             Map<Side, double[][][]> bySide = new EnumMap<>(Side.class);
             for (Side side : settings.sides()) {
                 bySide.put(side, phiEach(PlantedControl.NOISE.length * PlantedControl.REPETITIONS,
@@ -324,7 +344,9 @@ public final class SimilarityAnalysis {
             for (Side side : settings.sides()) {
                 List<SubspaceBasis> bases = observed.get(f).stream().map(p -> p.side(side)).toList();
                 double[][][] samples = w0Null == null ? null : w0Null.get(f).get(side);
-                Factor plantedAs = plantsFor(f, side, conv.equationA());
+                // below its rank C_dW has plants of its own (none given: no power), else those plantsFor names
+                Factor plantedAs = f == Factor.DW && side == Side.LEFT && plantsDw(modules) ? Factor.DW
+                        : plantsFor(f, side, conv.equationA());
                 double[][][] plants = samples == null || plantedAs == null || !planted.containsKey(plantedAs) ? null
                         : planted.get(plantedAs).get(side);
                 maps.add(heatmap(conv.module(), "C_" + f.label(), side, i, j, layers, loraRanks, bases,

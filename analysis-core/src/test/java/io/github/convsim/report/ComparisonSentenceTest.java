@@ -98,4 +98,18 @@ class ComparisonSentenceTest {
                 + " initialises it: an untrained adapter?)", ComparisonVerdicts.undefinedReason(zero,
                 List.of("a", "b", "c")));
     }
+    /**
+     * compare's C_dW power from planted pairs of C_B is exact at i = j = r (the same column space) and says it is not
+     * below r.
+     */
+    @Test
+    void cDwBelowItsRankSaysItsPowerIsAnApproximation() {
+        PowerCurve.Detectable d = new PowerCurve.Detectable(0.1, 0.0073, 8, 0.05 / 6);
+        assertTrue(ComparisonReport.dwBelowRank(d, "C_dW", Side.LEFT, 4, 4, 8).contains("for C_dW this power is an"
+                + " approximation"));
+        assertFalse(ComparisonReport.dwBelowRank(d, "C_dW", Side.LEFT, 8, 4, 8).isEmpty(), "j below r depends on A");
+        assertTrue(ComparisonReport.dwBelowRank(d, "C_dW", Side.LEFT, 8, 8, 8).isEmpty());
+        assertTrue(ComparisonReport.dwBelowRank(d, "C_B", Side.LEFT, 4, 4, 8).isEmpty());
+        assertTrue(ComparisonReport.dwBelowRank(null, "C_dW", Side.LEFT, 4, 4, 8).isEmpty(), "no power, no qualifier");
+    }
 }

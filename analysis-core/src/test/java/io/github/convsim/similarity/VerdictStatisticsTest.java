@@ -312,12 +312,13 @@ class VerdictStatisticsTest extends CpuBackendTest {
         SimilaritySettings settings = new SimilaritySettings(1, 1, List.of(Side.LEFT), List.of(Factor.A, Factor.B,
                 Factor.DW), Set.of(NullModel.W0), 32, 3, Set.of());
         SimilarityAnalysis analysis = new SimilarityAnalysis(backend, settings);
-        assertEquals(List.of(Factor.A, Factor.B), analysis.plantedFactors(conv.equationA()));
+        assertEquals(List.of(Factor.A, Factor.B, Factor.DW), analysis.storedPlants(false, conv.modules()));
         List<Heatmap> maps = analysis.analyze(solver, conv);
         Heatmap a = SimilarityAnalysisTest.find(maps, "C_A", Side.LEFT);
         Heatmap b = SimilarityAnalysisTest.find(maps, "C_B", Side.LEFT);
         Heatmap dw = SimilarityAnalysisTest.find(maps, "C_dW", Side.LEFT);
-        assertTrue(java.util.Arrays.deepEquals(b.power().averages(), dw.power().averages()), "C_dW is C_B's columns");
+        // below r (i = j = 1 of r = 2) C_dW = C_B A is planted on its own: C_B's plant times a Gaussian A
+        assertFalse(java.util.Arrays.deepEquals(b.power().averages(), dw.power().averages()));
         assertFalse(java.util.Arrays.deepEquals(a.power().averages(), b.power().averages()), "B's plants are not A's");
         int last = PlantedControl.NOISE.length - 1;
         double nearlyShared = java.util.Arrays.stream(b.power().averages()[0]).average().orElseThrow();
@@ -328,6 +329,56 @@ class VerdictStatisticsTest extends CpuBackendTest {
         assertEquals(b.w0().averageMean(), mostlyNoise, 3 * b.w0().averageSd(), "noise 5");
         String sentence = io.github.convsim.report.Verdicts.interpretation(b);
         assertFalse(sentence.contains("not estimated"), sentence);
+    }
+
+    /**
+     * Below its rank C_dW = C_B A has leading directions that depend on A, so C_B's plants cannot speak for it. An
+     * adapter whose C_B is exactly shared by all layers (B_l = W0_l M) with each layer's own Gaussian A: at i = j = 1
+     * C_B's map is near 1, C_dW's far below it. C_dW's own plants (a shared C_B times a Gaussian A) at the least noise
+     * give what that adapter gives; C_B's plants, which gave C_dW its power before, give C_B's.
+     */
+    @Test
+    void belowItsRankCDwIsPlantedWithItsOwnA() {
+        SimilarityAnalysisTest.Setup s = SimilarityAnalysisTest.setup(23, 8, 12, 4);
+        // well-conditioned W0 (4 I + G / sqrt(12), cond about 3): a plant's small noise stays small through W0^-1
+        List<Matrix> w0s = s.w0s().stream().map(w -> {
+            double[] d = w.data().clone();
+            for (int q = 0; q < d.length; q++) {
+                d[q] = d[q] / Math.sqrt(12) + (q % 13 == 0 ? 4 : 0);
+            }
+            return new Matrix(12, 12, d);
+        }).toList();
+        Matrix m = new Matrix(12, 4, TestData.gaussian(new Random(5), 48));
+        List<LoraModule> shared = s.layers().stream().map(l -> new LoraModule(l.module(), l.modulePath(), l.layer(),
+                l.baseKey(), l.baseTransposed(), l.outOffset(), l.rank(), l.alpha(), l.scaling(), l.a(),
+                backend.gemm(List.of(w0s.get(l.layer())), false, List.of(m), false,
+                        io.github.convsim.linalg.Precision.FP64).get(0), l.dora())).toList();
+        SimilaritySettings settings = new SimilaritySettings(1, 1, List.of(Side.LEFT), List.of(Factor.B, Factor.DW),
+                Set.of(NullModel.W0), 16, 9, Set.of());
+        SimilarityAnalysis analysis = new SimilarityAnalysis(backend, settings);
+        assertEquals(List.of(Factor.A, Factor.DW), analysis.storedPlants(true, shared));
+        List<Heatmap> maps = SimilarityAnalysisTest.run(new SimilarityAnalysisTest.Setup(shared, w0s), settings);
+        Heatmap b = SimilarityAnalysisTest.find(maps, "C_B", Side.LEFT);
+        Heatmap dw = SimilarityAnalysisTest.find(maps, "C_dW", Side.LEFT);
+        double[] bPlants = b.power().averages()[0];
+        double[] dwPlants = dw.power().averages()[0];
+        assertTrue(b.average() > 0.99, "C_B shared: " + b.average());
+        assertTrue(dw.average() < 0.8, "C_dW's leading direction follows each layer's A: " + dw.average());
+        for (int k = 0; k < bPlants.length; k++) {
+            assertEquals(b.average(), bPlants[k], 0.02, "C_B's plant " + k + " at noise 0.025");
+        }
+        double mean = Arrays.stream(dwPlants).average().orElseThrow();
+        double sd = Math.sqrt(Arrays.stream(dwPlants).map(v -> (v - mean) * (v - mean)).sum() / (dwPlants.length - 1));
+        assertTrue(Arrays.stream(dwPlants).max().orElseThrow() < 0.9, "C_dW's plants follow their A too: "
+                + Arrays.toString(dwPlants));
+        assertEquals(mean, dw.average(), 3 * sd + 0.01, "the adapter lies among C_dW's plants: "
+                + Arrays.toString(dwPlants));
+        // at i = j = r of one rank C_dW spans C_B's columns, and C_B's plants speak for it (no plants of its own)
+        SimilaritySettings atR = new SimilaritySettings(0, 0, List.of(Side.LEFT), List.of(Factor.B, Factor.DW),
+                Set.of(NullModel.W0), 16, 9, Set.of());
+        assertEquals(List.of(Factor.A), new SimilarityAnalysis(backend, atR).storedPlants(true, shared));
+        String sentence = io.github.convsim.report.Verdicts.interpretation(dw);
+        assertFalse(sentence.contains("approximation"), sentence);
     }
 
     /** The maps of {@code conv} with their W0 null and the power their planted controls give. */
