@@ -245,6 +245,12 @@ public final class Comparison {
                 plantPhi.put(planted, PlantedPairs.slots(perAdapter, sides.stream()
                         .filter(side -> side == Side.LEFT || Math.max(i, j) < minRank).toList()));
             }
+            // below an adapter's rank C_dW's leading directions depend on A: its own pairs, on the left (at i = j = r
+            // of one rank C_dW spans C_B's columns, and C_B's pairs speak for it)
+            Map<PlantedPairs.Ranks, double[][][]> dwPhi = pairs >= 1 && factors.contains(Factor.DW)
+                    && sides.contains(Side.LEFT) && Math.min(i, j) < maxRank
+                    ? PlantedPairs.slots(perAdapter, List.of(Side.LEFT)).get(Side.LEFT) : null;
+            Factor dwFrom = square ? Factor.A : Factor.B; // the pairs of C_B's distribution
             Equation[] eqA = {null};
             int group = Math.min(first.size(), LayerGroups.size(io.github.convsim.similarity.SimilarityAnalysis
                     .largestRank(perAdapter.stream().flatMap(List::stream).toList()), memory));
@@ -275,7 +281,7 @@ public final class Comparison {
                     PlantedPairs.sample(backend.backend(), solver, systems, perAdapter.stream().map(ms -> ms.subList(
                             g.from(), g.from() + g.layers().size())).toList(), p.getKey(),
                             p.getKey() == Factor.A ? eq : Equation.W0_X, i, j, options.similarity().seed(), g.from(),
-                            p.getValue());
+                            p.getValue(), p.getKey() == dwFrom ? dwPhi : null);
                 }
             });
             int[] layerIdx = first.stream().mapToInt(LoraModule::layer).toArray();
@@ -292,6 +298,12 @@ public final class Comparison {
                             ? null : plantPhi.get(plantedAs).get(side);
                     Set<String> speaksFor = planted == null ? Set.of()
                             : PlantedPairs.speaksFor(plantedAs, side, eqA[0]);
+                    if (side == Side.LEFT && dwPhi != null) {
+                        // C_dW has pairs of its own there, and the others' do not speak for it
+                        planted = f == Factor.DW ? dwPhi : planted;
+                        speaksFor = f == Factor.DW ? Set.of(subject) : speaksFor.stream()
+                                .filter(x -> !x.equals("C_dW")).collect(java.util.stream.Collectors.toSet());
+                    }
                     maps.add(betweenAdapters(backend, module, subject, sides.get(si), i, j, layerIdx,
                             bases.get(f), pairs < 1 ? null : pairNull, fi, si, planted, ranks, speaksFor));
                 }

@@ -93,8 +93,9 @@ public final class ComparisonReport {
             String whose = j.overall().exceeds() || !beyond.isEmpty() ? "the other pairs' 'no'" : "this 'no'";
             String why = m.subject().equals("C_dW") && m.side() == Side.RIGHT ? "planted pairs share a conversion"
                     + " matrix, and C_dW's right singular vectors are A's row space whatever W0 is" : "";
-            sb.append("; ").append(powerClause(j.power(), whose, why, m.ranksDiffer())).append(dwBelowRank(
-                    j.power(), m.subject(), m.side(), m.i(), m.j(), m.largestRank()));
+            boolean dwOwnA = m.subject().equals("C_dW") && m.side() == Side.LEFT
+                    && Math.min(m.i(), m.j()) < m.largestRank();
+            sb.append("; ").append(powerClause(j.power(), whose, why, m.ranksDiffer(), dwOwnA));
         }
         return sb.append('.').toString();
     }
@@ -167,37 +168,28 @@ public final class ComparisonReport {
     static final int LISTED_PAIRS = 5;
 
     /**
-     * What compare's C_dW power rests on below its rank: the planted pairs are of C_B (or C_A through a square W0), whose
-     * column space C_dW = C_B A shares, so at i = j = r their phi is C_dW's; with i or j below a layer's rank C_dW's
-     * leading directions also depend on A, which the pairs do not carry (analyze plants C_dW itself there). Empty for
-     * other maps and at i = j = r.
-     */
-    static String dwBelowRank(PowerCurve.Detectable d, String subject, Side side, int i, int j, int largestRank) {
-        return d == null || !subject.equals("C_dW") || side != Side.LEFT || Math.min(i, j) >= largestRank ? ""
-                : " (the plants model C_B: below r, C_dW's leading directions also depend on A, which they do not carry,"
-                        + " so for C_dW this power is an approximation)";
-    }
-
-    /**
      * What a 'no' rules out ({@code whose}: "this 'no'", or the other pairs' where some pairs exceed): the most
      * different pair the tests still detect, from the planted pairs.
      */
-    static String powerClause(PowerCurve.Detectable d, String whose, String whyNotEstimated, boolean ranksDiffer) {
+    static String powerClause(PowerCurve.Detectable d, String whose, String whyNotEstimated, boolean ranksDiffer,
+                              boolean dwOwnA) {
         if (d == null) {
             return "its power was not estimated" + (whyNotEstimated.isEmpty() ? "" : " (" + whyNotEstimated + ")")
                     + ", so " + whose + " says no shared conversion matrix was detected, not that there is none";
         }
+        // C_dW below its rank: the pairs share C_B, each adapter with its own A (PlantedPairs)
+        String factors = dwOwnA ? "C_B (in C_dW = C_B A, each adapter with its own Gaussian A)" : "factors";
         if (d.none()) {
-            return String.format(Locale.ROOT, "even a pair of adapters whose factors agree up to noise %s of their size"
-                    + " is detected in fewer than 80 %% of %d plants, so %s rules out nothing",
+            return String.format(Locale.ROOT, "even a pair of adapters whose %s agree up to noise %s of their size"
+                    + " is detected in fewer than 80 %% of %d plants, so %s rules out nothing", factors,
                     Verdicts.noise(PlantedPairs.NOISE[0]), d.repetitions(), whose);
         }
         // adapters of different ranks: each pair's plants have its ranks, the lower-rank one a prefix of the other
         String ranks = ranksDiffer ? " (of each pair's ranks, the lower-rank adapter taking the other's first"
                 + " columns)" : "";
-        return String.format(Locale.ROOT, "it detects a pair of adapters%s whose factors agree up to noise %s of"
+        return String.format(Locale.ROOT, "it detects a pair of adapters%s whose %s agree up to noise %s of"
                 + " their size (plants averaging phi %.4f) in at least 80 %% of %d plants, so %s rules out pairs that"
-                + " alike", ranks, Verdicts.noise(d.noise()), d.plantMean(), d.repetitions(), whose);
+                + " alike", ranks, factors, Verdicts.noise(d.noise()), d.plantMean(), d.repetitions(), whose);
     }
 
     public void write(ComparisonResult r, Path dir) throws IOException {

@@ -31,8 +31,10 @@ import org.apache.commons.math3.linear.RealMatrix;
  * <p>As analyze's planted controls, the plants are of C_A and speak for C_B and C_dW on the left where W0 is square:
  * there C_A = W0^-1 A^T and C_B = W0^-1 B are W0^-1 times Gaussian matrices of one shape alike, and C_dW on the left is
  * C_B's subspace. Where W0 is not square C_B's equation is not C_A's, and B is planted on its own (B1 = G, B2 = G +
- * eps s N, each [out, r], seeds of their own), for C_B and C_dW. Seeds derive from (seed, module, layer, repetition):
- * a streamed run and a whole-module run plant the same pairs.
+ * eps s N, each [out, r], seeds of their own), for C_B and C_dW. Below a layer's rank C_dW = C_B A has leading
+ * directions that depend on A too: there the pairs of C_B's distribution also give C_dW's, each adapter's plant times a
+ * Gaussian A of its own (as the W0 null's unrelated adapters draw A). Seeds derive from (seed, module, layer,
+ * repetition): a streamed run and a whole-module run plant the same pairs.
  */
 public final class PlantedPairs {
     /** Relative noise levels, as analyze's planted controls. */
@@ -101,11 +103,13 @@ public final class PlantedPairs {
      * Plants and solves the pairs of a group of layers ({@code perAdapter}: each adapter's modules at the group's
      * layers) and puts phi between the two adapters of each, for every pair of ranks at each layer, on each side
      * {@code phi} holds ({@link #slots}), into {@code phi.get(side).get(ranks)[e][k][from + l]}, for noise level e,
-     * repetition k and the group's layer l.
+     * repetition k and the group's layer l. With {@code dwPhi} (pairs of C_B's distribution, C_dW read below a rank)
+     * it puts C_dW's phi there too, on the left, each adapter's plant times its own Gaussian A.
      */
     public static void sample(LinalgBackend backend, ConversionSolver solver, List<W0System> systems,
                               List<List<LoraModule>> perAdapter, Factor factor, Equation equation, int i, int j,
-                              long seed, int from, Map<Side, Map<Ranks, double[][][]>> phi) {
+                              long seed, int from, Map<Side, Map<Ranks, double[][][]>> phi,
+                              Map<Ranks, double[][][]> dwPhi) {
         List<LoraModule> modules = perAdapter.get(0);
         int layers = modules.size();
         List<Matrix> targets = new ArrayList<>(layers);
@@ -146,10 +150,34 @@ public final class PlantedPairs {
                 double[][][] out = e.getValue().get(ranks);
                 if (e.getKey() != Side.LEFT || !(ranks.first() == i && ranks.second() == j && i == j)
                         || !fromGrams(backend, plans, from, out)) {
-                    fromBases(backend, plans, i, j, from, e.getKey(), out);
+                    fromBases(backend, plans, i, j, from, e.getKey(), out, null);
                 }
             }
+            if (dwPhi != null) {
+                List<Matrix[]> a = new ArrayList<>(plans.size() * REPETITIONS);
+                for (Plan plan : plans) {
+                    for (int k = 0; k < REPETITIONS; k++) {
+                        a.add(plantedA(seed, factor, modules.get(plan.layer()), k, drawnRank[plan.layer()],
+                                ranks));
+                    }
+                }
+                fromBases(backend, plans, i, j, from, Side.LEFT, dwPhi.get(ranks), a);
+            }
         }
+    }
+
+    /**
+     * Repetition k's Gaussian A of each adapter of a planted pair at one layer, for C_dW: [first, in] and [second,
+     * in], the first rows of draws of {@code drawnRank} rows (independent: two adapters train their own A). Public for
+     * checking the planted phi against a comparison of the same factors read as adapters.
+     */
+    public static Matrix[] plantedA(long seed, Factor factor, LoraModule m, int k, int drawnRank, Ranks ranks) {
+        SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, PlantedControl.label(factor,
+                "planted-pair-dw-a"), m.module(), m.layer(), k));
+        Matrix a1 = RandomMatrices.standardGaussian(rng, m.in(), drawnRank);
+        Matrix a2 = RandomMatrices.standardGaussian(rng, m.in(), drawnRank);
+        return new Matrix[] {a1.columnSlice(0, ranks.first()).transpose(),
+            a2.columnSlice(0, ranks.second()).transpose()};
     }
 
     /**
@@ -236,16 +264,20 @@ public final class PlantedPairs {
         return a;
     }
 
-    /** phi from the conversion matrices' left or right singular vectors: any prefixes i, j. */
+    /**
+     * phi from the conversion matrices' left or right singular vectors: any prefixes i, j. With {@code a} (per plan and
+     * repetition, each adapter's A) from those of the products C A (C_dW's), from the factors.
+     */
     private static void fromBases(LinalgBackend backend, List<Plan> plans, int i, int j, int from, Side side,
-                                  double[][][] phi) {
+                                  double[][][] phi, List<Matrix[]> a) {
         List<Matrix> first = new ArrayList<>(plans.size() * REPETITIONS);
         for (Plan plan : plans) {
             for (int k = 0; k < REPETITIONS; k++) {
                 first.add(plan.first(k));
             }
         }
-        List<FactorBases.Pair> one = FactorBases.of(backend, first);
+        List<FactorBases.Pair> one = a == null ? FactorBases.of(backend, first)
+                : FactorBases.ofProducts(backend, first, a.stream().map(x -> x[0]).toList());
         for (int e = 0; e < NOISE.length; e++) {
             List<Matrix> second = new ArrayList<>(plans.size() * REPETITIONS);
             for (Plan plan : plans) {
@@ -253,7 +285,8 @@ public final class PlantedPairs {
                     second.add(plan.second(k, NOISE[e]));
                 }
             }
-            List<FactorBases.Pair> two = FactorBases.of(backend, second);
+            List<FactorBases.Pair> two = a == null ? FactorBases.of(backend, second)
+                    : FactorBases.ofProducts(backend, second, a.stream().map(x -> x[1]).toList());
             // every pair's Gram matrix in one batched call
             List<List<Matrix>> sets = new ArrayList<>(plans.size() * REPETITIONS);
             for (int q = 0; q < plans.size() * REPETITIONS; q++) {

@@ -104,7 +104,10 @@ class PlantedPairsTest extends CpuBackendTest {
                     assertNull(curve);
                     continue;
                 }
-                assertEquals(right ? java.util.Set.of("C_A", "C_B") : java.util.Set.of("C_A", "C_B", "C_dW"),
+                // below r C_dW has pairs of its own (the next test)
+                assertEquals(right ? java.util.Set.of("C_A", "C_B") : m.subject().equals("C_dW")
+                        ? (prefix > 0 ? java.util.Set.of("C_dW") : java.util.Set.of("C_A", "C_B", "C_dW"))
+                        : prefix > 0 ? java.util.Set.of("C_A", "C_B") : java.util.Set.of("C_A", "C_B", "C_dW"),
                         curve.appliesTo());
                 if (m.subject().equals("C_A")) {
                     assertEquals(m.mean()[0][1], curve.averages()[e][k], 1e-10, m.module() + " C_A at noise " + eps
@@ -114,6 +117,56 @@ class PlantedPairsTest extends CpuBackendTest {
             }
             assertEquals(prefix > 0 ? 4 : 2, checked, "C_A of query and value, on each side");
         }
+    }
+
+    /**
+     * Below r C_dW = C_B A depends on A too, and its pairs are planted on their own: each adapter's C_B from the pair
+     * of C_B's distribution (through a square W0, C_A's: lora_B = the planted A^T), times its own Gaussian A. Written
+     * out as two adapters, their C_dW compares exactly as C_dW's curve says, and that curve is not C_B's.
+     */
+    @Test
+    void belowItsRankACDwPairComparesExactlyAsItsOwnCurveSays() throws Exception {
+        List<LoraModule> modules;
+        try (LoraCheckpoint demo = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase())) {
+            modules = new ArrayList<>(demo.modules());
+        }
+        AnalysisOptions options = AnalysisOptions.builder().similarity(SimilaritySettings.builder().draws(4)
+                .prefixes(2, 2).build()).build();
+        long seed = options.similarity().seed();
+        int k = 5;
+        int e = 3;
+        PlantedPairs.Ranks ranks = new PlantedPairs.Ranks(8, 8);
+        List<Path> pair = new ArrayList<>();
+        for (int which = 0; which < 2; which++) {
+            Path out = Files.createDirectories(dir.resolve("dw-pair-" + which));
+            Files.copy(TestData.bertAdapter().resolve("adapter_config.json"), out.resolve("adapter_config.json"));
+            SafetensorsWriter w = new SafetensorsWriter();
+            for (LoraModule m : modules) {
+                Matrix b = PlantedPairs.plantedFactor(seed, Factor.A, m, k, PlantedPairs.NOISE[e], 8, ranks)[which]
+                        .transpose();
+                Matrix a = PlantedPairs.plantedA(seed, Factor.A, m, k, 8, ranks)[which];
+                String p = "base_model.model." + m.modulePath();
+                w.add(p + ".lora_A.weight", Dtype.F64, new long[] {a.rows(), a.cols()}, a.transpose().data());
+                w.add(p + ".lora_B.weight", Dtype.F64, new long[] {b.rows(), b.cols()}, b.transpose().data());
+            }
+            w.write(out.resolve("adapter_model.safetensors"));
+            pair.add(out);
+        }
+        ComparisonResult r = Comparison.run(pair, TestData.bertBase(), BaseMatch.BaseCheck.STRICT, options,
+                Backends.checked(backend, "test"), ProgressListener.NONE);
+        int checked = 0;
+        for (ComparisonMap m : r.maps()) {
+            if (m.subject().equals("C_dW")) {
+                assertEquals(java.util.Set.of("C_dW"), m.power().appliesTo());
+                assertEquals(m.mean()[0][1], m.power().averages()[e][k], 1e-10, m.module() + " C_dW at noise "
+                        + PlantedPairs.NOISE[e] + ", plant " + k);
+                ComparisonMap b = r.maps().stream().filter(x -> x.module().equals(m.module())
+                        && x.subject().equals("C_B")).findFirst().orElseThrow();
+                assertNotEquals(b.power().averages()[e][k], m.power().averages()[e][k], 1e-3, "C_B's pair");
+                checked++;
+            }
+        }
+        assertEquals(2, checked, "C_dW of query and value");
     }
 
     /**

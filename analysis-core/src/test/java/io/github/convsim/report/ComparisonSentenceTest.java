@@ -41,13 +41,13 @@ class ComparisonSentenceTest {
                 + " vectors are A's row space whatever W0 is), so this 'no' says no shared conversion matrix was"
                 + " detected, not that there is none", ComparisonReport.powerClause(null, "this 'no'", "planted pairs"
                         + " share a conversion matrix, and C_dW's right singular vectors are A's row space whatever W0"
-                        + " is", false));
+                        + " is", false, false));
         assertEquals("its power was not estimated, so this 'no' says no shared conversion matrix was detected, not"
-                + " that there is none", ComparisonReport.powerClause(null, "this 'no'", "", false));
+                + " that there is none", ComparisonReport.powerClause(null, "this 'no'", "", false, false));
         assertEquals("it detects a pair of adapters (of each pair's ranks, the lower-rank adapter taking the other's"
                 + " first columns) whose factors agree up to noise 0.75 of their size (plants averaging phi 0.6756) in"
                 + " at least 80 % of 8 plants, so this 'no' rules out pairs that alike", ComparisonReport.powerClause(
-                        new PowerCurve.Detectable(0.75, 0.6756, 8, 0.05 / 6), "this 'no'", "", true));
+                        new PowerCurve.Detectable(0.75, 0.6756, 8, 0.05 / 6), "this 'no'", "", true, false));
     }
 
     /** Many adapters make many pairs: the sentence counts them and names the strongest five, not all 153. */
@@ -97,19 +97,5 @@ class ComparisonSentenceTest {
         assertEquals("phi is undefined: a's and c's C_B are zero in every layer (lora_B is zero there, as PEFT"
                 + " initialises it: an untrained adapter?)", ComparisonVerdicts.undefinedReason(zero,
                 List.of("a", "b", "c")));
-    }
-    /**
-     * compare's C_dW power from planted pairs of C_B is exact at i = j = r (the same column space) and says it is not
-     * below r.
-     */
-    @Test
-    void cDwBelowItsRankSaysItsPowerIsAnApproximation() {
-        PowerCurve.Detectable d = new PowerCurve.Detectable(0.1, 0.0073, 8, 0.05 / 6);
-        assertTrue(ComparisonReport.dwBelowRank(d, "C_dW", Side.LEFT, 4, 4, 8).contains("for C_dW this power is an"
-                + " approximation"));
-        assertFalse(ComparisonReport.dwBelowRank(d, "C_dW", Side.LEFT, 8, 4, 8).isEmpty(), "j below r depends on A");
-        assertTrue(ComparisonReport.dwBelowRank(d, "C_dW", Side.LEFT, 8, 8, 8).isEmpty());
-        assertTrue(ComparisonReport.dwBelowRank(d, "C_B", Side.LEFT, 4, 4, 8).isEmpty());
-        assertTrue(ComparisonReport.dwBelowRank(null, "C_dW", Side.LEFT, 4, 4, 8).isEmpty(), "no power, no qualifier");
     }
 }
