@@ -171,8 +171,8 @@ class UntrainedAdapterTest {
         Path out = dir.resolve("report");
         CliRunner.Result r = succeeds("analyze", "--adapter", untrained.toString(), "--base", base(), "--out",
                 out.toString(), "--draws", "2");
-        assertTrue(r.out().contains("query C_B: no similarity: phi is undefined: C_B is zero in every layer (lora_B is"
-                + " zero there, as PEFT initialises it: an untrained adapter?)."), r.out());
+        assertTrue(r.out().contains("query C_B (left): no similarity: phi is undefined: C_B is zero in every layer"
+                + " (lora_B is zero there, as PEFT initialises it: an untrained adapter?)."), r.out());
         assertTrue(r.out().contains("query C_A (left, i=8, j=8): average 0.0112"), "A is still analysed: " + r.out());
         BufferedImage img = ImageIO.read(out.resolve("figures/query.B.left.i8-j8.png").toFile());
         int grey = 0;

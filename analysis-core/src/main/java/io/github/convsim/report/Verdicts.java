@@ -35,7 +35,8 @@ public final class Verdicts {
         Heatmap h = v.map();
         String undefined = MapVerdict.whyUndefined(h); // a control's too
         if (undefined != null) {
-            return String.format(Locale.ROOT, "%s %s: no similarity: %s.", h.module(), h.subject(), undefined);
+            return String.format(Locale.ROOT, "%s %s (%s): no similarity: %s.", h.module(), h.subject(),
+                    h.side().label(), undefined);
         }
         StringBuilder sb = new StringBuilder();
         sb.append(String.format(Locale.ROOT, "%s %s (%s, i=%d, j=%d%s): average %.4f", h.module(), h.subject(),

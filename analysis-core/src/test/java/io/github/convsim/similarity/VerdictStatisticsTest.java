@@ -149,7 +149,7 @@ class VerdictStatisticsTest extends CpuBackendTest {
         MapVerdict v = MapVerdict.judge(List.of(one), Correction.HOLM, MapVerdict.ALPHA).get(0);
         assertEquals(MapVerdict.Status.UNDEFINED, v.status());
         assertEquals("phi compares layers, and the adapter has one value layer (5)", v.reason());
-        assertEquals("value C_A: no similarity: phi compares layers, and the adapter has one value layer (5).",
+        assertEquals("value C_A (left): no similarity: phi compares layers, and the adapter has one value layer (5).",
                 io.github.convsim.report.Verdicts.interpretation(v));
     }
 
