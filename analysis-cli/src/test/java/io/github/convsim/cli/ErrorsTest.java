@@ -24,6 +24,19 @@ class ErrorsTest {
         }
     }
 
+    /** --draws 0 is refused with the way to draw none, and that way runs and says why there is no verdict. */
+    @Test
+    void noDrawsNamesTheNullsToLeaveOut() throws Exception {
+        Path out = dir.resolve("no-draws");
+        assertOneLine(CliRunner.run("analyze", "--out", out.toString(), "--draws", "0"), 2,
+                "to draw none, leave them out (--nulls analytic, with no verdicts)");
+        CliRunner.Result r = CliRunner.run("analyze", "--out", out.toString(), "--draws", "0", "--nulls", "analytic",
+                "--modules", "query");
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("query C_A (left, i=8, j=8): average 0.0112; random subspaces give 0.0104. No"
+                + " sampled null was drawn (gaussian, w0), so there is no verdict."), r.out());
+    }
+
     @Test
     void badOptionsExitTwo() throws Exception {
         String out = dir.resolve("out").toString();

@@ -78,7 +78,7 @@ public final class Verdicts {
                             pIs(g.p()), adjusted(v.correction(), g.familySize(), "maps", g.pAdjusted()),
                             above && v.correction() != Correction.NONE ? " < " + v.alpha() : ""));
                 } else {
-                    sb.append(". No null was computed.");
+                    sb.append(". No sampled null was drawn (gaussian, w0), so there is no verdict.");
                 }
             }
             default -> sb.append('.');

@@ -21,7 +21,8 @@ public record SimilaritySettings(int i, int j, List<Side> sides, List<Factor> fa
             throw new IllegalArgumentException("i and j must be positive (0 means r)");
         }
         if (draws < 2 && (nulls.contains(NullModel.GAUSSIAN) || nulls.contains(NullModel.W0))) {
-            throw new IllegalArgumentException("a sampled null needs at least 2 draws, got " + draws);
+            throw new IllegalArgumentException("a sampled null (gaussian, w0) needs at least 2 draws, got " + draws
+                    + "; to draw none, leave them out (--nulls analytic, with no verdicts)");
         }
         for (String c : controls) {
             if (!Set.of("A", "B", "W0").contains(c)) {
