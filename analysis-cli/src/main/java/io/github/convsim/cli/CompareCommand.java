@@ -70,7 +70,7 @@ final class CompareCommand implements Callable<Integer> {
             description = "Report directory (default: ${DEFAULT-VALUE}).")
     Path out;
 
-    @Option(names = "--draws", paramLabel = "K", defaultValue = "16",
+    @Option(names = "--draws", paramLabel = "K", defaultValue = "" + ComparisonReport.COMPARE_DRAWS,
             description = "Draws of the W0 null: random factors through the same W0, compared in pairs, say what two"
                     + " unrelated adapters share (default: ${DEFAULT-VALUE}; at least 4; 0 to skip).")
     int draws;

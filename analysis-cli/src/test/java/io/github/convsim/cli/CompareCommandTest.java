@@ -50,6 +50,27 @@ class CompareCommandTest {
         return out;
     }
 
+    /**
+     * Three copies of one adapter share everything, yet 4 draws (2 pairs) leave the fitted null's p too large for a
+     * verdict over the family of 8 tests: the 'no' that rules out nothing says so, and the default 16 draws give the 'yes' it suggested.
+     */
+    @Test
+    void tooFewDrawsSayWhatToDo() {
+        Path out = dir.resolve("few");
+        String d = demo().toString();
+        CliRunner.Result few = CliRunner.run("compare", d, d, d, "--out", out.toString(), "--modules", "query",
+                "--draws", "4");
+        assertEquals(0, few.exit(), few.err());
+        assertTrue(few.out().contains("query C_A (left): mean phi between adapters 1.0000;")
+                && few.out().contains("so this 'no' rules out nothing (the W0 null has only 2 pairs of draws, too few"
+                + " for a small p: more --draws, 16 by default, sharpen the test)."), few.out());
+        CliRunner.Result usual = CliRunner.run("compare", d, d, d, "--out", dir.resolve("usual").toString(),
+                "--modules", "query");
+        assertEquals(0, usual.exit(), usual.err());
+        assertTrue(usual.out().contains("The adapters share more than unrelated adapters do through W0"), usual.out());
+        assertFalse(usual.out().contains("too few for a small p"), usual.out());
+    }
+
     @Test
     void theSameAdapterTwiceGivesOneAndNoiseLowersIt() throws Exception {
         Path out = dir.resolve("out");

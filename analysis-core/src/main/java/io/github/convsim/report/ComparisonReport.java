@@ -96,6 +96,8 @@ public final class ComparisonReport {
             boolean dwOwnA = m.subject().equals("C_dW") && m.side() == Side.LEFT
                     && Math.min(m.i(), m.j()) < m.largestRank();
             sb.append("; ").append(powerClause(j.power(), whose, why, m.ranksDiffer(), dwOwnA));
+            sb.append(Verdicts.fewDraws(j.power(), m.w0Null().draws(), COMPARE_DRAWS / 2, "pairs of draws",
+                    COMPARE_DRAWS));
         }
         return sb.append('.').toString();
     }
@@ -163,6 +165,9 @@ public final class ComparisonReport {
                 + " %s", beyond.size() == pairs ? "all " + pairs + " pairs" : beyond.size() + " of " + pairs + " pairs",
                 String.join(", ", strongest));
     }
+
+    /** compare's default --draws: 8 pairs of W0-null draws. */
+    public static final int COMPARE_DRAWS = 16;
 
     /** How many pairs beyond the W0 null a sentence names one by one. */
     static final int LISTED_PAIRS = 5;

@@ -8,6 +8,7 @@ import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.NullDistribution;
 import io.github.convsim.similarity.PlantedControl;
 import io.github.convsim.similarity.PowerCurve;
+import io.github.convsim.similarity.SimilaritySettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -64,7 +65,8 @@ public final class Verdicts {
                         ? ". It exceeds what W0 alone produces (" + test + " < " + v.alpha()
                                 + "): similarity beyond the frozen weights."
                         : ". It does not exceed what W0 alone produces (" + test + "): the W0 null accounts for this"
-                                + " similarity; " + powerClause(v) + ".");
+                                + " similarity; " + powerClause(v) + fewDraws(v.power(), h.w0().draws(),
+                                SimilaritySettings.DEFAULT_DRAWS, "draws", SimilaritySettings.DEFAULT_DRAWS) + ".");
             }
             case DUPLICATE -> sb.append(". ").append(capitalised(v.reason())).append("; its verdict is ")
                     .append(v.duplicateOf().subject()).append("'s: ").append(v.answer()).append('.');
@@ -119,6 +121,17 @@ public final class Verdicts {
         return String.format(Locale.ROOT, "it detects a conversion matrix shared by all layers%s up to noise %s of"
                 + " its size (plants averaging phi %.4f) in at least 80 %% of %d plants, so a 'no' rules out a shared"
                 + " map that strong", shared, noise(d.noise()), d.plantMean(), d.repetitions());
+    }
+
+    /**
+     * Where even the least noise's plants are detected too rarely and the W0 null has fewer than the default
+     * {@code usual} samples ({@code what}: "draws", or compare's "pairs of draws"), what a user can do: few samples
+     * leave the fitted null's p large however far a map lies from it. Empty otherwise.
+     */
+    static String fewDraws(PowerCurve.Detectable d, int samples, int usual, String what, int defaultDraws) {
+        return d == null || !d.none() || samples >= usual ? "" : String.format(Locale.ROOT, " (the W0 null has only"
+                + " %d %s, too few for a small p: more --draws, %d by default, sharpen the test)", samples, what,
+                defaultDraws);
     }
 
     /** A relative noise level to three significant figures, without trailing zeros: 0.2, 7.5, 50. */
