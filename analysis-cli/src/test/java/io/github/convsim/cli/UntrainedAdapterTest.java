@@ -152,6 +152,14 @@ class UntrainedAdapterTest {
         }
         assertEquals(b.get("p_value").asDouble(), b.get("pairs").get(1).get("p_value").asDouble(), 0);
         assertEquals(0, b.get("numerical_ranks").get(1).get(0).asInt());
+        tech.tablesaw.api.Table csv = tech.tablesaw.api.Table.read().csv(out.resolve("compare.csv").toFile());
+        for (tech.tablesaw.api.Row row : csv) {
+            if (row.getString("factor").equals("B") && !row.getString("adapter_a").equals(row.getString("adapter_b"))) {
+                boolean withUntrained = row.getString("adapter_a").equals("untrained")
+                        || row.getString("adapter_b").equals("untrained");
+                assertEquals(withUntrained ? "n/a" : "yes", row.getString("pair_exceeds_w0_null"), row.toString());
+            }
+        }
         assertEquals(8, b.get("numerical_ranks").get(0).get(0).asInt());
     }
 

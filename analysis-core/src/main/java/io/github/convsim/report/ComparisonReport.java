@@ -351,7 +351,7 @@ public final class ComparisonReport {
                         ComparisonVerdicts.Test t = pairTest(byMap.get(m), p, q);
                         pValue.append(t == null ? Double.NaN : t.p());
                         pAdjusted.append(t == null ? Double.NaN : t.pAdjusted());
-                        exceeds.append(t == null ? "n/a" : t.exceeds() ? "yes" : "no");
+                        exceeds.append(t == null || Double.isNaN(t.p()) ? "n/a" : t.exceeds() ? "yes" : "no");
                     }
                 }
             }
