@@ -90,6 +90,57 @@ public final class FactorBases {
         return out;
     }
 
+    /**
+     * A right factor A (r x in, r <= in) of products C A, kept as the thin QR of its transpose, A^T = Q R: then
+     * C A = (C R^T) Q^T, and one QR serves every product with A ({@link #withProducts}), as a planted control's A
+     * serves each of its noise levels.
+     *
+     * @param q    Q, in x r, orthonormal columns
+     * @param r    R, r x r
+     * @param cols in, the product's number of columns
+     */
+    public record RightFactor(Matrix q, Matrix r, int cols) {}
+
+    /** The QR of each A's transpose, for {@link #withProducts}. */
+    public static List<RightFactor> rightFactors(LinalgBackend backend, List<Matrix> a) {
+        List<Matrix> at = a.stream().map(Matrix::transpose).toList();
+        List<Matrix> q = backend.orthonormalBasis(at, Precision.FP64);
+        List<Matrix> r = backend.gemm(q, true, at, false, Precision.FP64);
+        List<RightFactor> out = new ArrayList<>(a.size());
+        for (int k = 0; k < a.size(); k++) {
+            out.add(new RightFactor(q.get(k), r.get(k), a.get(k).cols()));
+        }
+        return out;
+    }
+
+    /**
+     * The bases of each C_k and of each product C_k A_k ({pair of C_k, pair of C_k A_k}), from one thin SVD of C_k:
+     * with C = U S V^T and A = R^T Q^T, C A = U (S V^T R^T) Q^T, and the SVD of the small core S V^T R^T = U' S' V'^T
+     * gives C A = (U U') S' (Q V')^T, never an SVD of an r x in matrix.
+     */
+    public static List<Pair[]> withProducts(LinalgBackend backend, List<Matrix> c, List<RightFactor> a) {
+        List<Svd> svds = backend.svd(c, true, Precision.FP64);
+        List<Matrix> core = backend.gemm(svds.stream().map(Svd::vt).toList(), false,
+                a.stream().map(RightFactor::r).toList(), true, Precision.FP64);
+        for (int k = 0; k < core.size(); k++) {
+            scaleRows(core.get(k), svds.get(k).s());
+        }
+        List<Svd> cores = backend.svd(core, true, Precision.FP64);
+        List<Matrix> u = backend.gemm(svds.stream().map(Svd::u).toList(), false, cores.stream().map(Svd::u).toList(),
+                false, Precision.FP64);
+        List<Matrix> v = backend.gemm(a.stream().map(RightFactor::q).toList(), false,
+                cores.stream().map(Svd::v).toList(), false, Precision.FP64);
+        List<Pair[]> out = new ArrayList<>(c.size());
+        for (int k = 0; k < c.size(); k++) {
+            Matrix ck = c.get(k);
+            double[] s = cores.get(k).s();
+            int rank = SubspaceBasis.rankOf(s, ck.rows(), a.get(k).cols(), Precision.FP64.epsilon());
+            out.add(new Pair[] {pair(svds.get(k).u(), svds.get(k), ck.rows(), ck.cols()),
+                new Pair(new SubspaceBasis(u.get(k), s, rank), new SubspaceBasis(v.get(k), s, rank))});
+        }
+        return out;
+    }
+
     /** diag(s) m, in place on m's own array (m is a fresh product). */
     private static Matrix scaleRows(Matrix m, double[] s) {
         double[] d = m.data();

@@ -30,7 +30,7 @@ import java.util.stream.IntStream;
  * columns, as a CondLoRA layer Wa of that rank would give each layer its first r rows (and as {@code convsim plant}
  * writes such adapters). C_dW = C_B A below its rank depends on A too: where its map is read there, C_dW is planted as
  * the factor's plant times a Gaussian A_l (r x in, seeded per layer and repetition, as the W0 null draws A), whose
- * bases come from the factors ({@link FactorBases#ofFactors}), stored as factor dW.
+ * bases come from the factors ({@link FactorBases#withProducts}), stored as factor dW.
  */
 public final class PlantedControl {
     /** Relative noise levels, from a nearly exact shared map to noise several times its size. */
@@ -132,25 +132,25 @@ public final class PlantedControl {
             scales.add(scale);
         }
         List<Matrix> solved = solver.solve(systems, rhs, equation);
-        List<Factor> stored = plantDw ? List.of(Factor.B, Factor.DW) : List.of(Factor.B);
         for (int l = 0; l < systems.size(); l++) {
             Matrix x = solved.get(l);
             LoraModule m = systems.get(l).module();
             int r = m.rank();
-            List<Matrix> aDw = plantDw ? gaussianA(seed, factor, m, systems.get(l).w0().cols()) : null;
+            List<FactorBases.RightFactor> aDw = plantDw ? FactorBases.rightFactors(backend,
+                    gaussianA(seed, factor, m, systems.get(l).w0().cols())) : null;
             // one noise level at a time: R conversion matrices and their bases in flight, not all 12 R
             for (int e = 0; e < NOISE.length; e++) {
                 List<Matrix> conversions = new ArrayList<>(REPETITIONS);
                 for (int k = 0; k < REPETITIONS; k++) {
                     conversions.add(plus(x, k * r, (REPETITIONS + k) * r, r, NOISE[e] * scales.get(l)[k]));
                 }
-                // the plants' own bases (computed as C_B's) and, from the same SVDs, those of plant x A_l
-                Map<Factor, List<FactorBases.Pair>> bases = FactorBases.ofFactors(backend, stored, null, conversions,
-                        aDw);
+                // the plants' bases and, from the same SVDs, those of plant x A_l
+                List<FactorBases.Pair[]> bases = plantDw ? FactorBases.withProducts(backend, conversions, aDw)
+                        : FactorBases.of(backend, conversions).stream().map(p -> new FactorBases.Pair[] {p}).toList();
                 for (int k = 0; k < REPETITIONS; k++) {
-                    store.add(factor, draw(e, k), bases.get(Factor.B).get(k).prefix(keep));
+                    store.add(factor, draw(e, k), bases.get(k)[0].prefix(keep));
                     if (plantDw) {
-                        store.add(Factor.DW, draw(e, k), bases.get(Factor.DW).get(k).prefix(keep));
+                        store.add(Factor.DW, draw(e, k), bases.get(k)[1].prefix(keep));
                     }
                 }
             }

@@ -276,8 +276,12 @@ public final class PlantedPairs {
                 first.add(plan.first(k));
             }
         }
+        List<FactorBases.RightFactor> a1 = a == null ? null
+                : FactorBases.rightFactors(backend, a.stream().map(x -> x[0]).toList());
+        List<FactorBases.RightFactor> a2 = a == null ? null // one QR of each A serves every noise level
+                : FactorBases.rightFactors(backend, a.stream().map(x -> x[1]).toList());
         List<FactorBases.Pair> one = a == null ? FactorBases.of(backend, first)
-                : FactorBases.ofProducts(backend, first, a.stream().map(x -> x[0]).toList());
+                : FactorBases.withProducts(backend, first, a1).stream().map(p -> p[1]).toList();
         for (int e = 0; e < NOISE.length; e++) {
             List<Matrix> second = new ArrayList<>(plans.size() * REPETITIONS);
             for (Plan plan : plans) {
@@ -286,7 +290,7 @@ public final class PlantedPairs {
                 }
             }
             List<FactorBases.Pair> two = a == null ? FactorBases.of(backend, second)
-                    : FactorBases.ofProducts(backend, second, a.stream().map(x -> x[1]).toList());
+                    : FactorBases.withProducts(backend, second, a2).stream().map(p -> p[1]).toList();
             // every pair's Gram matrix in one batched call
             List<List<Matrix>> sets = new ArrayList<>(plans.size() * REPETITIONS);
             for (int q = 0; q < plans.size() * REPETITIONS; q++) {

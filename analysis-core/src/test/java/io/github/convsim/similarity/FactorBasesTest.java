@@ -88,4 +88,51 @@ class FactorBasesTest extends CpuBackendTest {
             assertArrayEquals(b.left().vectors().data(), together.get(Factor.B).get(k).left().vectors().data(), 0);
         }
     }
+    /**
+     * Products through a right factor's QR (one QR of A for many C, as planted controls at every noise level) give the
+     * bases of the SVD from the factors: the same singular values and rank, the same singular vectors up to sign on
+     * either side, and C's own bases exactly those of its SVD alone.
+     */
+    @Test
+    void productsThroughTheRightFactorsQrAreThoseFromTheFactors() {
+        Random rng = new Random(11);
+        int out = 120;
+        int r = 8;
+        int in = 90;
+        List<Matrix> c = new ArrayList<>();
+        List<Matrix> a = new ArrayList<>();
+        int[] ranks = {8, 3, 0};
+        for (int rank : ranks) {
+            c.add(ofRank(rng, out, r, rank));
+            a.add(random(rng, r, in));
+        }
+        List<FactorBases.Pair[]> viaQr = FactorBases.withProducts(backend, c, FactorBases.rightFactors(backend, a));
+        List<FactorBases.Pair> fromFactors = FactorBases.ofProducts(backend, c, a);
+        List<FactorBases.Pair> alone = FactorBases.of(backend, c);
+        for (int k = 0; k < ranks.length; k++) {
+            assertArrayEquals(alone.get(k).left().vectors().data(), viaQr.get(k)[0].left().vectors().data(), 0);
+            assertArrayEquals(alone.get(k).right().vectors().data(), viaQr.get(k)[0].right().vectors().data(), 0);
+            FactorBases.Pair got = viaQr.get(k)[1];
+            FactorBases.Pair want = fromFactors.get(k);
+            assertEquals(ranks[k], got.left().rank(), "rank of problem " + k);
+            assertEquals(want.left().rank(), got.left().rank());
+            double sMax = Math.max(1, want.left().singularValues()[0]);
+            for (int i = 0; i < r; i++) {
+                assertEquals(want.left().singularValues()[i], got.left().singularValues()[i], 1e-12 * sMax,
+                        "singular value " + i + " of problem " + k);
+            }
+            for (int i = 0; i < ranks[k]; i++) {
+                for (Side side : Side.values()) {
+                    Matrix g = got.side(side).vectors();
+                    Matrix w = want.side(side).vectors();
+                    assertEquals(g.rows(), w.rows(), side + " dimension");
+                    double dot = 0;
+                    for (int q = 0; q < g.rows(); q++) {
+                        dot += g.get(q, i) * w.get(q, i);
+                    }
+                    assertEquals(1, Math.abs(dot), 1e-9, side + " vector " + i + " of problem " + k);
+                }
+            }
+        }
+    }
 }
