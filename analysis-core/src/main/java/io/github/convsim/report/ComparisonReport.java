@@ -96,8 +96,10 @@ public final class ComparisonReport {
             boolean dwOwnA = m.subject().equals("C_dW") && m.side() == Side.LEFT
                     && Math.min(m.i(), m.j()) < m.largestRank();
             sb.append("; ").append(powerClause(j.power(), whose, why, m.ranksDiffer(), dwOwnA));
-            sb.append(Verdicts.fewDraws(j.power(), m.w0Null().draws(), COMPARE_DRAWS / 2, "pairs of draws",
-                    COMPARE_DRAWS));
+            if (m.w0Null() != null) {
+                sb.append(Verdicts.fewDraws(j.power(), m.w0Null().draws(), COMPARE_DRAWS / 2, "pairs of draws",
+                        COMPARE_DRAWS));
+            }
         }
         return sb.append('.').toString();
     }

@@ -61,8 +61,12 @@ class AnalysisCacheTest {
     }
 
     static AnalysisResult run(Path adapter, BaseCache cache) throws Exception {
+        return run(adapter, cache, options());
+    }
+
+    static AnalysisResult run(Path adapter, BaseCache cache, AnalysisOptions options) throws Exception {
         try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapter, TestData.bertBase())) {
-            return Analysis.run(ckpt, options(), cpu, ProgressListener.NONE, cache);
+            return Analysis.run(ckpt, options, cpu, ProgressListener.NONE, cache);
         }
     }
 
@@ -103,6 +107,31 @@ class AnalysisCacheTest {
         assertEquals(0, stat(warm, "misses"));
         assertEquals(0, stat(warm, "written"));
         assertEquals(List.of(), warm.notes());
+    }
+
+    /**
+     * Below the rank C_dW is planted on its own (factor dW among the cached plants): its power comes back from the
+     * cache as it was computed, on both sides.
+     */
+    @Test
+    void cDwsOwnPlantsComeBackFromTheCache() throws Exception {
+        SimilaritySettings s = options().similarity();
+        AnalysisOptions below = options().withSimilarity(new SimilaritySettings(4, 4, List.of(
+                io.github.convsim.similarity.Side.LEFT, io.github.convsim.similarity.Side.RIGHT), s.factors(),
+                s.nulls(), s.draws(), s.seed(), s.controls()));
+        AnalysisResult plain = run(TestData.bertAdapter(), null, below);
+        var heatmaps = plain.modules().get(0).heatmaps();
+        var dw = heatmaps.stream().filter(h -> h.subject().equals("C_dW")
+                && h.side() == io.github.convsim.similarity.Side.LEFT).findFirst().orElseThrow();
+        var b = heatmaps.stream().filter(h -> h.subject().equals("C_B")
+                && h.side() == io.github.convsim.similarity.Side.LEFT).findFirst().orElseThrow();
+        assertFalse(Arrays.deepEquals(dw.power().averages(), b.power().averages()), "C_dW's own plants");
+        String expected = fingerprint(plain);
+        BaseCache cold = BaseCache.open(dir, BaseCache.DEFAULT_MAX_BYTES);
+        assertEquals(expected, fingerprint(run(TestData.bertAdapter(), cold, below)));
+        BaseCache warm = BaseCache.open(dir, BaseCache.DEFAULT_MAX_BYTES);
+        assertEquals(expected, fingerprint(run(TestData.bertAdapter(), warm, below)));
+        assertEquals(0, stat(warm, "misses"));
     }
 
     @Test
