@@ -92,6 +92,11 @@ public final class Verdicts {
         return sb.toString();
     }
 
+    /** Why no plants ({@code plants}: analyze's controls, compare's pairs) speak for C_dW on the right. */
+    static String noPlantsOnTheRight(String plants) {
+        return plants + " share a conversion matrix, and C_dW's right singular vectors are A's row space whatever W0 is";
+    }
+
     /** What a 'no' rules out: the strongest shared map the test would have detected, from the planted controls. */
     static String powerClause(MapVerdict v) {
         PowerCurve.Detectable d = v.power();
@@ -99,8 +104,7 @@ public final class Verdicts {
             io.github.convsim.similarity.Side side = v.map().side();
             // plants are drawn wherever the W0 null is; a map without power then is one they do not speak for
             String why = v.map().subject().equals("C_dW") && side == io.github.convsim.similarity.Side.RIGHT
-                    ? " (planted controls share a conversion matrix, and C_dW's right singular vectors are A's row space"
-                            + " whatever W0 is)" : "";
+                    ? " (" + noPlantsOnTheRight("planted controls") + ")" : "";
             return "its power was not estimated" + why + ", so a 'no' says no shared map was detected, not that there"
                     + " is none";
         }
