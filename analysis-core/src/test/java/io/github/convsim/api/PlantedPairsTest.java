@@ -65,6 +65,32 @@ class PlantedPairsTest extends CpuBackendTest {
     }
 
     /**
+     * Two adapters ({@code name}-0 and -1, with {@code source}'s config) whose modules' {lora_A [r, in], lora_B
+     * [out, r]} {@code factors} gives for each module and adapter (0 or 1).
+     */
+    private List<Path> writePair(String name, Path source, List<LoraModule> modules,
+                                 java.util.function.BiFunction<LoraModule, Integer, Matrix[]> factors)
+            throws Exception {
+        List<Path> pair = new ArrayList<>();
+        for (int which = 0; which < 2; which++) {
+            Path out = Files.createDirectories(dir.resolve(name + "-" + which));
+            Files.copy(source.resolve("adapter_config.json"), out.resolve("adapter_config.json"));
+            SafetensorsWriter w = new SafetensorsWriter();
+            for (LoraModule m : modules) {
+                Matrix[] ab = factors.apply(m, which);
+                String p = "base_model.model." + m.modulePath();
+                w.add(p + ".lora_A.weight", Dtype.F64, new long[] {ab[0].rows(), ab[0].cols()},
+                        ab[0].transpose().data());
+                w.add(p + ".lora_B.weight", Dtype.F64, new long[] {ab[1].rows(), ab[1].cols()},
+                        ab[1].transpose().data());
+            }
+            w.write(out.resolve("adapter_model.safetensors"));
+            pair.add(out);
+        }
+        return pair;
+    }
+
+    /**
      * At i = j = r phi comes from Gram matrices of the conversion matrices, below r from their singular vectors, on the
      * left and (below r, where the right side is not degenerate) on the right.
      */
@@ -136,22 +162,9 @@ class PlantedPairsTest extends CpuBackendTest {
         int k = 5;
         int e = 3;
         PlantedPairs.Ranks ranks = new PlantedPairs.Ranks(8, 8);
-        List<Path> pair = new ArrayList<>();
-        for (int which = 0; which < 2; which++) {
-            Path out = Files.createDirectories(dir.resolve("dw-pair-" + which));
-            Files.copy(TestData.bertAdapter().resolve("adapter_config.json"), out.resolve("adapter_config.json"));
-            SafetensorsWriter w = new SafetensorsWriter();
-            for (LoraModule m : modules) {
-                Matrix b = PlantedPairs.plantedFactor(seed, Factor.A, m, k, PlantedPairs.NOISE[e], 8, ranks)[which]
-                        .transpose();
-                Matrix a = PlantedPairs.plantedA(seed, Factor.A, m, k, 8, ranks)[which];
-                String p = "base_model.model." + m.modulePath();
-                w.add(p + ".lora_A.weight", Dtype.F64, new long[] {a.rows(), a.cols()}, a.transpose().data());
-                w.add(p + ".lora_B.weight", Dtype.F64, new long[] {b.rows(), b.cols()}, b.transpose().data());
-            }
-            w.write(out.resolve("adapter_model.safetensors"));
-            pair.add(out);
-        }
+        List<Path> pair = writePair("dw-pair", TestData.bertAdapter(), modules, (m, which) -> new Matrix[] {
+            PlantedPairs.plantedA(seed, Factor.A, m, k, 8, ranks)[which],
+            PlantedPairs.plantedFactor(seed, Factor.A, m, k, PlantedPairs.NOISE[e], 8, ranks)[which].transpose()});
         ComparisonResult r = Comparison.run(pair, TestData.bertBase(), BaseMatch.BaseCheck.STRICT, options,
                 Backends.checked(backend, "test"), ProgressListener.NONE);
         int checked = 0;
@@ -221,21 +234,9 @@ class PlantedPairsTest extends CpuBackendTest {
         long seed = options.similarity().seed();
         int k = 2;
         int e = 5;
-        List<Path> pair = new ArrayList<>();
-        for (int which = 0; which < 2; which++) {
-            Path out = Files.createDirectories(dir.resolve("tiny-b-pair-" + which));
-            Files.copy(written.adapter().resolve("adapter_config.json"), out.resolve("adapter_config.json"));
-            SafetensorsWriter w = new SafetensorsWriter();
-            for (LoraModule m : modules) {
-                Matrix b = PlantedPairs.plantedFactor(seed, Factor.B, m, k,
-                        PlantedPairs.NOISE[e], m.rank(), new PlantedPairs.Ranks(m.rank(), m.rank()))[which];
-                String p = "base_model.model." + m.modulePath();
-                w.add(p + ".lora_A.weight", Dtype.F64, new long[] {m.rank(), m.in()}, m.a().transpose().data());
-                w.add(p + ".lora_B.weight", Dtype.F64, new long[] {b.rows(), b.cols()}, b.transpose().data());
-            }
-            w.write(out.resolve("adapter_model.safetensors"));
-            pair.add(out);
-        }
+        List<Path> pair = writePair("tiny-b-pair", written.adapter(), modules, (m, which) -> new Matrix[] {m.a(),
+            PlantedPairs.plantedFactor(seed, Factor.B, m, k, PlantedPairs.NOISE[e], m.rank(),
+                    new PlantedPairs.Ranks(m.rank(), m.rank()))[which]});
         ComparisonResult r = Comparison.run(pair, written.base(), BaseMatch.BaseCheck.STRICT, options,
                 Backends.checked(backend, "test"), ProgressListener.NONE);
         for (ComparisonMap m : r.maps()) {

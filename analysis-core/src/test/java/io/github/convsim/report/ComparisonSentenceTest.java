@@ -77,25 +77,25 @@ class ComparisonSentenceTest {
         double n = Double.NaN;
         // layer 1: b's C_A has rank 3 there, so its pairs are undefined at that layer only
         double[][][] perLayer = {{{1, 0.6, 0.5}, {0.6, 1, 0.5}, {0.5, 0.5, 1}}, {{1, n, 0.5}, {n, n, n}, {0.5, n, 1}}};
-        ComparisonMap m = new ComparisonMap("value", "C_A", Side.LEFT, 8, 8, new int[] {0, 1},
-                new int[][] {{8, 8}, {8, 8}, {8, 8}}, new int[][] {{8, 8}, {8, 3}, {8, 8}}, perLayer, 0.0104, null,
-                null, null);
+        ComparisonMap m = twoLayers("C_A", new int[][] {{8, 8}, {8, 3}, {8, 8}}, perLayer);
         assertEquals(List.of(1), m.layersLeftOut());
         assertEquals("b's C_A has numerical rank 3, below i = j = 8", ComparisonReport.leftOutBecause(m, List.of(1),
                 List.of("a", "b", "c")));
         double[][][] none = {{{n, n, n}, {n, n, n}, {n, n, n}}, {{n, n, n}, {n, n, n}, {n, n, n}}};
-        ComparisonMap undefined = new ComparisonMap("value", "C_A", Side.LEFT, 8, 8, new int[] {0, 1},
-                new int[][] {{8, 8}, {8, 8}, {8, 8}}, new int[][] {{3, 2}, {3, 5}, {2, 5}}, none, 0.0104, null, null,
-                null);
+        ComparisonMap undefined = twoLayers("C_A", new int[][] {{3, 2}, {3, 5}, {2, 5}}, none);
         // layer 0 holds two adapters of rank 3, layer 1 two of rank 5
         assertEquals("phi is undefined: no two adapters' C_A have numerical rank 8 or more at one layer (their ranks"
                 + " are 2 to 5); --i 5 --j 5 is defined for some pairs", ComparisonVerdicts.undefinedReason(undefined,
                 List.of("a", "b", "c")));
-        ComparisonMap zero = new ComparisonMap("value", "C_B", Side.LEFT, 8, 8, new int[] {0, 1},
-                new int[][] {{8, 8}, {8, 8}, {8, 8}}, new int[][] {{0, 0}, {8, 8}, {0, 0}}, none, 0.0104, null, null,
-                null);
+        ComparisonMap zero = twoLayers("C_B", new int[][] {{0, 0}, {8, 8}, {0, 0}}, none);
         assertEquals("phi is undefined: a's and c's C_B are zero in every layer (lora_B is zero there, as PEFT"
                 + " initialises it: an untrained adapter?)", ComparisonVerdicts.undefinedReason(zero,
                 List.of("a", "b", "c")));
+    }
+
+    /** A map of three rank-8 adapters at layers 0 and 1, read at i = j = 8, with the matrices' numerical ranks. */
+    private static ComparisonMap twoLayers(String subject, int[][] subspaceRanks, double[][][] perLayer) {
+        return new ComparisonMap("value", subject, Side.LEFT, 8, 8, new int[] {0, 1},
+                new int[][] {{8, 8}, {8, 8}, {8, 8}}, subspaceRanks, perLayer, 0.0104, null, null, null);
     }
 }

@@ -32,19 +32,33 @@ class FactorBasesTest extends CpuBackendTest {
         return m;
     }
 
+    private static final int OUT = 120;
+    private static final int R = 8;
+    private static final int IN = 90;
+    /** The numerical ranks of the left factors of {@link #products}. */
+    private static final int[] RANKS = {8, 3, 0};
+
+    /** {left factors (OUT x R, of ranks RANKS), right factors (R x IN, Gaussian)}. */
+    private static List<List<Matrix>> products(long seed) {
+        Random rng = new Random(seed);
+        List<Matrix> left = new ArrayList<>();
+        List<Matrix> right = new ArrayList<>();
+        for (int rank : RANKS) {
+            left.add(ofRank(rng, OUT, R, rank));
+            right.add(random(rng, R, IN));
+        }
+        return List.of(left, right);
+    }
+
     @Test
     void dwBasesFromTheFactorsAreThoseOfTheFormedProduct() {
-        Random rng = new Random(5);
-        int out = 120;
-        int r = 8;
-        int in = 90;
-        List<Matrix> cB = new ArrayList<>();
-        List<Matrix> a = new ArrayList<>();
-        int[] ranks = {8, 3, 0};
-        for (int rank : ranks) {
-            cB.add(ofRank(rng, out, r, rank));
-            a.add(random(rng, r, in));
-        }
+        int out = OUT;
+        int r = R;
+        int in = IN;
+        int[] ranks = RANKS;
+        List<List<Matrix>> problems = products(5);
+        List<Matrix> cB = problems.get(0);
+        List<Matrix> a = problems.get(1);
         Map<Factor, List<FactorBases.Pair>> together = FactorBases.ofFactors(backend, List.of(Factor.B, Factor.DW),
                 null, cB, a);
         List<FactorBases.Pair> alone = FactorBases.ofFactor(backend, Factor.DW, null, cB, a);
@@ -95,17 +109,11 @@ class FactorBasesTest extends CpuBackendTest {
      */
     @Test
     void productsThroughTheRightFactorsQrAreThoseFromTheFactors() {
-        Random rng = new Random(11);
-        int out = 120;
-        int r = 8;
-        int in = 90;
-        List<Matrix> c = new ArrayList<>();
-        List<Matrix> a = new ArrayList<>();
-        int[] ranks = {8, 3, 0};
-        for (int rank : ranks) {
-            c.add(ofRank(rng, out, r, rank));
-            a.add(random(rng, r, in));
-        }
+        int r = R;
+        int[] ranks = RANKS;
+        List<List<Matrix>> problems = products(11);
+        List<Matrix> c = problems.get(0);
+        List<Matrix> a = problems.get(1);
         List<FactorBases.Pair[]> viaQr = FactorBases.withProducts(backend, c, FactorBases.rightFactors(backend, a));
         List<FactorBases.Pair> fromFactors = FactorBases.ofProducts(backend, c, a);
         List<FactorBases.Pair> alone = FactorBases.of(backend, c);
