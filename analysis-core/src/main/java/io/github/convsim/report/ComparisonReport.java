@@ -110,7 +110,7 @@ public final class ComparisonReport {
      */
     static String leftOutBecause(ComparisonMap m, List<Integer> left, List<String> adapters) {
         double[][] mean = m.mean();
-        java.util.SortedSet<Integer> short_ = new java.util.TreeSet<>();
+        java.util.SortedSet<Integer> falling = new java.util.TreeSet<>();
         java.util.IntSummaryStatistics q = new java.util.IntSummaryStatistics();
         for (int l = 0; l < m.layers().length; l++) {
             if (!left.contains(m.layers()[l])) {
@@ -121,7 +121,7 @@ public final class ComparisonReport {
                     if (Double.isNaN(m.perLayer()[l][a][b]) && !Double.isNaN(mean[a][b])) {
                         for (int[] x : new int[][] {{a, m.i()}, {b, m.j()}}) {
                             if (m.subspaceRanks()[x[0]][l] < x[1]) {
-                                short_.add(x[0]);
+                                falling.add(x[0]);
                                 q.accept(m.subspaceRanks()[x[0]][l]);
                             }
                         }
@@ -129,7 +129,7 @@ public final class ComparisonReport {
                 }
             }
         }
-        List<Integer> who = List.copyOf(short_);
+        List<Integer> who = List.copyOf(falling);
         boolean one = who.size() == 1;
         if (q.getMax() == 0) {
             return possessive(who, adapters) + " " + m.subject() + (one ? " is" : " are") + " zero";
