@@ -105,7 +105,8 @@ final class ModulePass {
                 + " per-chunk=" + drawsPerChunk + " factors=" + settings.factors() + " drawn=" + drawnFactors
                 + " sides=" + settings.sides() + " w0-null-draws=unscaled planted-noise="
                 + java.util.Arrays.toString(PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS
-                + " planted=phi-by-factor-side shared-map=largest-rank dw-planted=below-rank-times-gaussian-A";
+                + " planted=phi-by-factor-side shared-map=largest-rank dw-planted=below-rank-times-gaussian-A"
+                + " dw-right-planted=shared-rows-of-A";
         boolean wantNulls = settings.nulls().contains(NullModel.W0);
         W0Cache.ModuleNulls cachedNulls = w0Cache == null || !wantNulls ? null
                 : w0Cache.moduleNulls(layers, nullParams, settings.factors(), settings.sides()).orElse(null);

@@ -92,39 +92,38 @@ public final class Verdicts {
         return sb.toString();
     }
 
-    /** Why no plants ({@code plants}: analyze's controls, compare's pairs) speak for C_dW on the right. */
-    static String noPlantsOnTheRight(String plants) {
-        return plants + " share a conversion matrix, and C_dW's right singular vectors are A's row space whatever W0 is";
-    }
-
     /** What a 'no' rules out: the strongest shared map the test would have detected, from the planted controls. */
     static String powerClause(MapVerdict v) {
         PowerCurve.Detectable d = v.power();
         if (d == null) {
-            io.github.convsim.similarity.Side side = v.map().side();
-            // plants are drawn wherever the W0 null is; a map without power then is one they do not speak for
-            String why = v.map().subject().equals("C_dW") && side == io.github.convsim.similarity.Side.RIGHT
-                    ? " (" + noPlantsOnTheRight("planted controls") + ")" : "";
-            return "its power was not estimated" + why + ", so a 'no' says no shared map was detected, not that there"
-                    + " is none";
+            return "its power was not estimated, so a 'no' says no shared map was detected, not that there is none";
         }
-        // layers of several ranks: the plants share one map of the largest rank, each layer its first r columns
         Heatmap h = v.map();
+        io.github.convsim.similarity.Side side = h.side();
+        // on the right C_dW's plants share A's rows (SimilarityAnalysis.plantsDwRight), elsewhere a conversion matrix
+        boolean rows = h.subject().equals("C_dW") && side == io.github.convsim.similarity.Side.RIGHT;
+        String what = rows ? "A's rows shared by all layers" : "a conversion matrix shared by all layers";
+        // layers of several ranks: the plants share one map of the largest rank, each layer its first r columns
         String shared = h.mixedRanks() ? " (one map of rank " + h.largestRank() + ", each layer taking as many of its"
                 + " columns as its rank)" : "";
         // below its rank C_dW is planted as a shared C_B times each layer's own A (SimilarityAnalysis.plantsDw)
-        if (h.subject().equals("C_dW") && h.side() == io.github.convsim.similarity.Side.LEFT
+        if (h.subject().equals("C_dW") && side == io.github.convsim.similarity.Side.LEFT
                 && Math.min(h.i(), h.j()) < h.largestRank()) {
             shared += " (C_B's, in C_dW = C_B A, with each layer's A Gaussian as in the W0 null)";
         }
-        if (d.none()) {
-            return String.format(Locale.ROOT, "even a conversion matrix shared by all layers%s with noise %s of its"
-                    + " size is detected in fewer than 80 %% of %d plants, so this 'no' rules out nothing", shared,
-                    noise(PlantedControl.NOISE[0]), d.repetitions());
+        if (rows) {
+            shared += " (C_dW's right singular vectors are A's row space whatever W0 is; each layer's B Gaussian as in"
+                    + " the W0 null)";
         }
-        return String.format(Locale.ROOT, "it detects a conversion matrix shared by all layers%s up to noise %s of"
-                + " its size (plants averaging phi %.4f) in at least 80 %% of %d plants, so a 'no' rules out a shared"
-                + " map that strong", shared, noise(d.noise()), d.plantMean(), d.repetitions());
+        String size = rows ? "their" : "its";
+        if (d.none()) {
+            return String.format(Locale.ROOT, "even %s%s with noise %s of %s size is detected in fewer than 80 %% of"
+                    + " %d plants, so this 'no' rules out nothing", what, shared, noise(PlantedControl.NOISE[0]), size,
+                    d.repetitions());
+        }
+        return String.format(Locale.ROOT, "it detects %s%s up to noise %s of %s size (plants averaging phi %.4f) in at"
+                + " least 80 %% of %d plants, so a 'no' rules out %s", what, shared, noise(d.noise()), size,
+                d.plantMean(), d.repetitions(), rows ? "rows shared that closely" : "a shared map that strong");
     }
 
     /**

@@ -119,7 +119,12 @@ public final class FactorBases {
      * gives C A = (U U') S' (Q V')^T, never an SVD of an r x in matrix.
      */
     public static List<Pair[]> withProducts(LinalgBackend backend, List<Matrix> c, List<RightFactor> a) {
-        List<Svd> svds = backend.svd(c, true, Precision.FP64);
+        return withProducts(backend, backend.svd(c, true, Precision.FP64), c, a);
+    }
+
+    /** As {@link #withProducts(LinalgBackend, List, List)}, from the thin SVDs of the C_k. */
+    public static List<Pair[]> withProducts(LinalgBackend backend, List<Svd> svds, List<Matrix> c,
+                                            List<RightFactor> a) {
         List<Matrix> core = backend.gemm(svds.stream().map(Svd::vt).toList(), false,
                 a.stream().map(RightFactor::r).toList(), true, Precision.FP64);
         for (int k = 0; k < core.size(); k++) {

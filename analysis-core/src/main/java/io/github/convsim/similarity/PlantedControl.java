@@ -9,6 +9,7 @@ import io.github.convsim.conversion.W0System;
 import io.github.convsim.linalg.LinalgBackend;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.Precision;
+import io.github.convsim.linalg.Svd;
 import io.github.convsim.model.LoraModule;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -79,11 +80,12 @@ public final class PlantedControl {
      * Plants, solves and stores (as {@code factor}, draw {@link #draw}) the bases of a group of layers, in layer order,
      * through {@code equation}, the factor's; {@code sharedRank} is the module's largest rank, the shared maps' number
      * of columns. With {@code plantDw} (the plants of C_B's distribution, C_dW read below its rank) it stores C_dW's
-     * plants too, as factor dW: each plant times a Gaussian A_l.
+     * plants too, as factor dW: each plant times a Gaussian A_l. With {@code plantDwRight} (C_dW read on the right)
+     * factor dW's right side holds {@link #dwRight}'s plants: A's rows shared by all layers.
      */
     public static void sample(LinalgBackend backend, ConversionSolver solver, List<W0System> systems, Factor factor,
                               Equation equation, long seed, int keep, int sharedRank, boolean plantDw,
-                              NullBasisStore store) {
+                              boolean plantDwRight, NullBasisStore store) {
         boolean transposed = equation == Equation.W0T_X;
         int layers = systems.size();
         // every layer's seeded draws at once, on every core: M_k is the module's (one per shape), N_l,k each layer's
@@ -132,6 +134,7 @@ public final class PlantedControl {
             scales.add(scale);
         }
         List<Matrix> solved = solver.solve(systems, rhs, equation);
+        FactorBases.Pair[][] right = plantDwRight ? dwRight(backend, solver, systems, factor, seed, sharedRank) : null;
         for (int l = 0; l < systems.size(); l++) {
             Matrix x = solved.get(l);
             LoraModule m = systems.get(l).module();
@@ -149,12 +152,67 @@ public final class PlantedControl {
                         : FactorBases.of(backend, conversions).stream().map(p -> new FactorBases.Pair[] {p}).toList();
                 for (int k = 0; k < REPETITIONS; k++) {
                     store.add(factor, draw(e, k), bases.get(k)[0].prefix(keep));
-                    if (plantDw) {
-                        store.add(Factor.DW, draw(e, k), bases.get(k)[1].prefix(keep));
+                    if (plantDw || plantDwRight) {
+                        // left: C_B's plant times A (where read below the rank); right: A's rows shared
+                        FactorBases.Pair rows = right == null ? null : right[l][draw(e, k)];
+                        store.add(Factor.DW, draw(e, k), new FactorBases.Pair(plantDw ? bases.get(k)[1].left()
+                                : rows.left(), rows == null ? bases.get(k)[1].right() : rows.right()).prefix(keep));
                     }
                 }
             }
         }
+    }
+
+    /**
+     * C_dW's plants on the right, [layer][draw]: C_dW = C_B A has A's row space (weighted by C_B) whatever W0 is, so
+     * what its right side can share is A's rows. Layer l's A_l^T = G + eps s N_l (G one Gaussian draw per module of its
+     * largest rank, of which a layer takes its first r columns; s = ||G|| / ||N_l||) and its B Gaussian, solved as C_B
+     * is (as the W0 null draws both); bases from the factors, one SVD of each C_B for every noise level.
+     */
+    private static FactorBases.Pair[][] dwRight(LinalgBackend backend, ConversionSolver solver,
+                                                List<W0System> systems, Factor factor, long seed, int sharedRank) {
+        int layers = systems.size();
+        List<Matrix> rhs = new ArrayList<>(layers);
+        for (W0System s : systems) {
+            LoraModule m = s.module();
+            rhs.add(Matrix.hstack(IntStream.range(0, REPETITIONS).mapToObj(k -> RandomMatrices.gaussian(
+                    new SplittableRandom(Seeds.derive(seed, label(factor, "planted-rows-b"), m.module(), m.layer(),
+                            k)), s.w0().rows(), m.rank(), 1)).toList()));
+        }
+        List<Matrix> cB = solver.solve(systems, rhs, Equation.W0_X);
+        Map<Integer, Matrix> sharedByIn = new HashMap<>();
+        FactorBases.Pair[][] out = new FactorBases.Pair[layers][NOISE.length * REPETITIONS];
+        for (int l = 0; l < layers; l++) {
+            LoraModule m = systems.get(l).module();
+            int r = m.rank();
+            int in = systems.get(l).w0().cols();
+            Matrix shared = sharedByIn.computeIfAbsent(in, n -> sharedMaps(seed, label(factor, "planted-rows"),
+                    m.module(), n, sharedRank));
+            List<Matrix> c = new ArrayList<>(REPETITIONS);
+            Matrix[] rows = new Matrix[REPETITIONS]; // [G | N_l] of repetition k, in x 2r
+            double[] scale = new double[REPETITIONS];
+            for (int k = 0; k < REPETITIONS; k++) {
+                c.add(cB.get(l).columnSlice(k * r, r));
+                Matrix g = shared.columnSlice(k * sharedRank, r);
+                Matrix noise = RandomMatrices.gaussian(new SplittableRandom(Seeds.derive(seed, label(factor,
+                        "planted-rows-noise"), m.module(), m.layer(), k)), in, r, 1);
+                scale[k] = g.frobeniusNorm() / noise.frobeniusNorm();
+                rows[k] = Matrix.hstack(List.of(g, noise));
+            }
+            List<Svd> svds = backend.svd(c, true, Precision.FP64);
+            for (int e = 0; e < NOISE.length; e++) {
+                List<Matrix> a = new ArrayList<>(REPETITIONS);
+                for (int k = 0; k < REPETITIONS; k++) {
+                    a.add(plus(rows[k], 0, r, r, NOISE[e] * scale[k]).transpose());
+                }
+                List<FactorBases.Pair[]> bases = FactorBases.withProducts(backend, svds, c,
+                        FactorBases.rightFactors(backend, a));
+                for (int k = 0; k < REPETITIONS; k++) {
+                    out[l][draw(e, k)] = bases.get(k)[1];
+                }
+            }
+        }
+        return out;
     }
 
     /** Layer m's Gaussian A (r x in) of each repetition, for C_dW's plants: the same at every noise level. */

@@ -166,10 +166,12 @@ public final class SimilarityAnalysis {
     public void samplePlanted(ConversionSolver solver, List<W0System> systems, Equation equationA,
                               List<LoraModule> moduleLayers, NullBasisStore store) {
         boolean plantDw = plantsDw(moduleLayers);
+        boolean plantDwRight = plantsDwRight();
         for (Factor planted : plantedFactors(equationA == Equation.W0_X, settings.factors())) {
+            boolean forB = planted == plantsFor(Factor.B, Side.LEFT, equationA);
             PlantedControl.sample(backend, solver, systems, planted, planted == Factor.A ? equationA : Equation.W0_X,
                     settings.seed(), keep(heatmapRank(moduleLayers)), largestRank(moduleLayers).rank(),
-                    plantDw && planted == plantsFor(Factor.B, Side.LEFT, equationA), store);
+                    plantDw && forB, plantDwRight && forB, store);
         }
     }
 
@@ -179,7 +181,7 @@ public final class SimilarityAnalysis {
      */
     public List<Factor> storedPlants(boolean squareW0, List<LoraModule> layers) {
         List<Factor> out = new ArrayList<>(plantedFactors(squareW0, settings.factors()));
-        if (plantsDw(layers)) {
+        if (plantsDw(layers) || plantsDwRight()) {
             out.add(Factor.DW);
         }
         return List.copyOf(out);
@@ -194,6 +196,14 @@ public final class SimilarityAnalysis {
         int rank = heatmapRank(layers);
         return settings.factors().contains(Factor.DW) && settings.sides().contains(Side.LEFT)
                 && !(oneRank(layers) && settings.iFor(rank) == rank && settings.jFor(rank) == rank);
+    }
+
+    /**
+     * Whether C_dW is planted on its own on the right: its right singular vectors are A's row space (weighted by C_B)
+     * whatever W0 is, which no conversion matrix's plant models, so its plants share A's rows ({@link PlantedControl}).
+     */
+    private boolean plantsDwRight() {
+        return settings.factors().contains(Factor.DW) && settings.sides().contains(Side.RIGHT);
     }
 
     /**
@@ -236,7 +246,8 @@ public final class SimilarityAnalysis {
      * Which plants (a factor planted as M + solve(noise), M shared by all layers) speak for a conversion map, or null
      * for none: C_A's for C_A; for C_B and, on the left, C_dW (C_B's columns) C_A's through a square W0, where C_B's
      * plants and W0 null have C_A's distributions, and B's own where W0 is not square. C_dW's right singular vectors
-     * are A's row space whatever W0 is, which no plant models.
+     * are A's row space whatever W0 is, which no conversion matrix's plant models (analyze plants A's rows for them,
+     * {@link #plantsDwRight}; compare's pairs do not).
      */
     public static Factor plantsFor(Factor f, Side side, Equation equationA) {
         if (f == Factor.A) {
@@ -344,8 +355,9 @@ public final class SimilarityAnalysis {
             for (Side side : settings.sides()) {
                 List<SubspaceBasis> bases = observed.get(f).stream().map(p -> p.side(side)).toList();
                 double[][][] samples = w0Null == null ? null : w0Null.get(f).get(side);
-                // below its rank C_dW has plants of its own (none given: no power), else those plantsFor names
-                Factor plantedAs = f == Factor.DW && side == Side.LEFT && plantsDw(modules) ? Factor.DW
+                // C_dW has plants of its own below its rank and on the right (none given: no power), else those
+                // its plantsFor names
+                Factor plantedAs = f == Factor.DW && (side == Side.RIGHT || plantsDw(modules)) ? Factor.DW
                         : plantsFor(f, side, conv.equationA());
                 double[][][] plants = samples == null || plantedAs == null || !planted.containsKey(plantedAs) ? null
                         : planted.get(plantedAs).get(side);
