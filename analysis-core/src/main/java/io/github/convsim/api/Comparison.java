@@ -251,6 +251,10 @@ public final class Comparison {
                     && sides.contains(Side.LEFT) && Math.min(i, j) < maxRank
                     ? PlantedPairs.slots(perAdapter, List.of(Side.LEFT)).get(Side.LEFT) : null;
             Factor dwFrom = square ? Factor.A : Factor.B; // the pairs of C_B's distribution
+            // on the right C_dW has A's row space: pairs of shared rows of A (the sides refused it if ranks differ)
+            Map<PlantedPairs.Ranks, double[][][]> dwRightPhi = pairs >= 1 && factors.contains(Factor.DW)
+                    && sides.contains(Side.RIGHT) ? PlantedPairs.slots(perAdapter, List.of(Side.RIGHT)).get(Side.RIGHT)
+                    : null;
             Equation[] eqA = {null};
             int group = Math.min(first.size(), LayerGroups.size(io.github.convsim.similarity.SimilarityAnalysis
                     .largestRank(perAdapter.stream().flatMap(List::stream).toList()), memory));
@@ -283,6 +287,11 @@ public final class Comparison {
                             p.getKey() == Factor.A ? eq : Equation.W0_X, i, j, options.similarity().seed(), g.from(),
                             p.getValue(), p.getKey() == dwFrom ? dwPhi : null);
                 }
+                if (dwRightPhi != null) {
+                    PlantedPairs.sampleRows(backend.backend(), solver, systems, perAdapter.stream().map(ms -> ms.subList(
+                            g.from(), g.from() + g.layers().size())).toList(), i, j, options.similarity().seed(),
+                            g.from(), dwRightPhi);
+                }
             });
             int[] layerIdx = first.stream().mapToInt(LoraModule::layer).toArray();
             int[][] ranks = perAdapter.stream().map(ms -> ms.stream().mapToInt(LoraModule::rank).toArray())
@@ -298,9 +307,10 @@ public final class Comparison {
                             ? null : plantPhi.get(plantedAs).get(side);
                     Set<String> speaksFor = planted == null ? Set.of()
                             : PlantedPairs.speaksFor(plantedAs, side, eqA[0]);
-                    if (side == Side.LEFT && dwPhi != null) {
+                    Map<PlantedPairs.Ranks, double[][][]> own = side == Side.LEFT ? dwPhi : dwRightPhi;
+                    if (own != null) {
                         // C_dW has pairs of its own there, and the others' do not speak for it
-                        planted = f == Factor.DW ? dwPhi : planted;
+                        planted = f == Factor.DW ? own : planted;
                         speaksFor = f == Factor.DW ? Set.of(subject) : speaksFor.stream()
                                 .filter(x -> !x.equals("C_dW")).collect(java.util.stream.Collectors.toSet());
                     }

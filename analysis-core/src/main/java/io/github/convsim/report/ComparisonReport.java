@@ -91,11 +91,7 @@ public final class ComparisonReport {
         sb.append(pairsBeyond(beyond, tested, adapters));
         if (!j.overall().exceeds() || beyond.size() < tested) {
             String whose = j.overall().exceeds() || !beyond.isEmpty() ? "the other pairs' 'no'" : "this 'no'";
-            String why = m.subject().equals("C_dW") && m.side() == Side.RIGHT ? "planted pairs share a conversion"
-                    + " matrix, and C_dW's right singular vectors are A's row space whatever W0 is" : "";
-            boolean dwOwnA = m.subject().equals("C_dW") && m.side() == Side.LEFT
-                    && Math.min(m.i(), m.j()) < m.largestRank();
-            sb.append("; ").append(powerClause(j.power(), whose, why, m.ranksDiffer(), dwOwnA));
+            sb.append("; ").append(powerClause(j.power(), whose, m.ranksDiffer(), plantedFactors(m)));
             if (m.w0Null() != null) {
                 sb.append(Verdicts.fewDraws(j.power(), m.w0Null().draws(), COMPARE_DRAWS / 2, "pairs of draws",
                         COMPARE_DRAWS));
@@ -175,17 +171,29 @@ public final class ComparisonReport {
     static final int LISTED_PAIRS = 5;
 
     /**
-     * What a 'no' rules out ({@code whose}: "this 'no'", or the other pairs' where some pairs exceed): the most
-     * different pair the tests still detect, from the planted pairs.
+     * What a map's planted pairs agree in: their factors; for C_dW below its rank their C_B, each adapter with its own
+     * A; for C_dW on the right their A, whose row space it has (PlantedPairs).
      */
-    static String powerClause(PowerCurve.Detectable d, String whose, String whyNotEstimated, boolean ranksDiffer,
-                              boolean dwOwnA) {
-        if (d == null) {
-            return "its power was not estimated" + (whyNotEstimated.isEmpty() ? "" : " (" + whyNotEstimated + ")")
-                    + ", so " + whose + " says no shared conversion matrix was detected, not that there is none";
+    static String plantedFactors(ComparisonMap m) {
+        if (!m.subject().equals("C_dW")) {
+            return "factors";
         }
-        // C_dW below its rank: the pairs share C_B, each adapter with its own A (PlantedPairs)
-        String factors = dwOwnA ? "C_B (in C_dW = C_B A, each adapter with its own Gaussian A)" : "factors";
+        if (m.side() == Side.RIGHT) {
+            return "A (C_dW's right singular vectors are A's row space whatever W0 is; each adapter's B Gaussian)";
+        }
+        return Math.min(m.i(), m.j()) < m.largestRank() ? "C_B (in C_dW = C_B A, each adapter with its own Gaussian A)"
+                : "factors";
+    }
+
+    /**
+     * What a 'no' rules out ({@code whose}: "this 'no'", or the other pairs' where some pairs exceed): the most
+     * different pair the tests still detect, from the planted pairs, whose {@code factors} agree.
+     */
+    static String powerClause(PowerCurve.Detectable d, String whose, boolean ranksDiffer, String factors) {
+        if (d == null) {
+            return "its power was not estimated, so " + whose + " says no shared conversion matrix was detected, not"
+                    + " that there is none";
+        }
         if (d.none()) {
             return String.format(Locale.ROOT, "even a pair of adapters whose %s agree up to noise %s of their size"
                     + " is detected in fewer than 80 %% of %d plants, so %s rules out nothing", factors,

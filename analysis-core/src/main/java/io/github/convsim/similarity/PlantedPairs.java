@@ -8,6 +8,8 @@ import io.github.convsim.conversion.Factor;
 import io.github.convsim.conversion.W0System;
 import io.github.convsim.linalg.LinalgBackend;
 import io.github.convsim.linalg.Matrix;
+import io.github.convsim.linalg.Precision;
+import io.github.convsim.linalg.Svd;
 import io.github.convsim.model.LoraModule;
 import java.util.ArrayList;
 import java.util.List;
@@ -164,6 +166,110 @@ public final class PlantedPairs {
                 fromBases(backend, plans, i, j, from, Side.LEFT, dwPhi.get(ranks), a);
             }
         }
+    }
+
+    /**
+     * C_dW's planted pairs on the right, which share what its right singular vectors can share, A's rows (C_dW = C_B A
+     * has A's row space whatever W0 is): the first adapter's A^T = G, the second's G + eps s N (drawn as the pairs of
+     * A^T are, seeds of their own), each adapter's B Gaussian and solved as C_B is (as the W0 null's unrelated adapters
+     * draw both). phi between the right singular vectors of C_B1 A1 and C_B2 A2, from the factors, into
+     * {@code phi.get(ranks)[e][k][from + l]} ({@link #slots}) for each pair of ranks at each layer.
+     */
+    public static void sampleRows(LinalgBackend backend, ConversionSolver solver, List<W0System> systems,
+                                  List<List<LoraModule>> perAdapter, int i, int j, long seed, int from,
+                                  Map<Ranks, double[][][]> phi) {
+        List<LoraModule> modules = perAdapter.get(0);
+        int layers = modules.size();
+        int[] drawnRank = new int[layers];
+        Matrix[][][] rows = new Matrix[layers][REPETITIONS][]; // {G, N}, in x drawn rank
+        List<Matrix> rhs = new ArrayList<>(layers); // [B1 of each repetition | B2 of each], out x 2 R drawn rank
+        for (int l = 0; l < layers; l++) {
+            LoraModule m = modules.get(l);
+            drawnRank[l] = drawnRank(perAdapter, l);
+            List<Matrix> b = new ArrayList<>(2 * REPETITIONS);
+            Matrix[] second = new Matrix[REPETITIONS];
+            for (int k = 0; k < REPETITIONS; k++) {
+                Matrix[] d = rowDraws(seed, m, k, drawnRank[l]);
+                rows[l][k] = new Matrix[] {d[0], d[1]};
+                b.add(d[2]);
+                second[k] = d[3];
+            }
+            b.addAll(List.of(second));
+            rhs.add(Matrix.hstack(b));
+        }
+        List<Matrix> cB = solver.solve(systems, rhs, Equation.W0_X);
+        Map<Ranks, List<Integer>> layersOf = new java.util.LinkedHashMap<>();
+        for (int l = 0; l < layers; l++) {
+            for (Ranks r : ranksAt(perAdapter, l)) {
+                layersOf.computeIfAbsent(r, key -> new ArrayList<>()).add(l);
+            }
+        }
+        for (Map.Entry<Ranks, List<Integer>> at : layersOf.entrySet()) {
+            Ranks ranks = at.getKey();
+            List<Matrix> c1 = new ArrayList<>();
+            List<Matrix> a1 = new ArrayList<>();
+            List<Matrix> c2 = new ArrayList<>();
+            double[] scale = new double[at.getValue().size() * REPETITIONS];
+            for (int l : at.getValue()) {
+                for (int k = 0; k < REPETITIONS; k++) {
+                    scale[c1.size()] = noiseScale(rows[l][k], ranks.second());
+                    c1.add(cB.get(l).columnSlice(k * drawnRank[l], ranks.first()));
+                    c2.add(cB.get(l).columnSlice((REPETITIONS + k) * drawnRank[l], ranks.second()));
+                    a1.add(rows[l][k][0].columnSlice(0, ranks.first()).transpose());
+                }
+            }
+            List<FactorBases.Pair> one = FactorBases.withProducts(backend, c1, FactorBases.rightFactors(backend, a1))
+                    .stream().map(p -> p[1]).toList();
+            List<Svd> svds2 = backend.svd(c2, true, Precision.FP64);
+            for (int e = 0; e < NOISE.length; e++) {
+                List<Matrix> a2 = new ArrayList<>(c2.size());
+                int q = 0;
+                for (int l : at.getValue()) {
+                    for (int k = 0; k < REPETITIONS; k++) {
+                        Matrix gn = Matrix.hstack(List.of(rows[l][k][0].columnSlice(0, ranks.second()),
+                                rows[l][k][1].columnSlice(0, ranks.second())));
+                        a2.add(PlantedControl.plus(gn, 0, ranks.second(), ranks.second(),
+                                NOISE[e] * scale[q++]).transpose());
+                    }
+                }
+                List<FactorBases.Pair> two = FactorBases.withProducts(backend, svds2, c2,
+                        FactorBases.rightFactors(backend, a2)).stream().map(p -> p[1]).toList();
+                List<List<Matrix>> sets = new ArrayList<>(one.size());
+                for (int p = 0; p < one.size(); p++) {
+                    sets.add(List.of(one.get(p).right().vectors(), two.get(p).right().vectors()));
+                }
+                List<Matrix> grams = SubspaceSimilarity.grams(backend, sets, i, j);
+                q = 0;
+                for (int l : at.getValue()) {
+                    for (int k = 0; k < REPETITIONS; k++, q++) {
+                        phi.get(ranks)[e][k][from + l] = SubspaceSimilarity.fromGram(grams.get(q), new int[] {
+                            one.get(q).right().rank(), two.get(q).right().rank()}, i, j)[0][1];
+                    }
+                }
+            }
+        }
+    }
+
+    /** Repetition k's draws at one layer for {@link #sampleRows}: G, N [in, drawn rank], B1, B2 [out, drawn rank]. */
+    private static Matrix[] rowDraws(long seed, LoraModule m, int k, int drawnRank) {
+        SplittableRandom rng = new SplittableRandom(Seeds.derive(seed, "planted-pair-rows", m.module(), m.layer(), k));
+        return new Matrix[] {RandomMatrices.standardGaussian(rng, m.in(), drawnRank),
+            RandomMatrices.standardGaussian(rng, m.in(), drawnRank), RandomMatrices.standardGaussian(rng, m.out(),
+                    drawnRank), RandomMatrices.standardGaussian(rng, m.out(), drawnRank)};
+    }
+
+    /**
+     * Planted row pair k at one layer and noise level, materialised as PEFT stores it: {lora_A, lora_B} of the first
+     * adapter (rank {@code ranks.first()}) and of the second; for checking the planted phi against a comparison of the
+     * same factors read as adapters.
+     */
+    public static Matrix[][] plantedRows(long seed, LoraModule m, int k, double eps, int drawnRank, Ranks ranks) {
+        Matrix[] d = rowDraws(seed, m, k, drawnRank);
+        Matrix gn = Matrix.hstack(List.of(d[0].columnSlice(0, ranks.second()), d[1].columnSlice(0, ranks.second())));
+        Matrix a2 = PlantedControl.plus(gn, 0, ranks.second(), ranks.second(), eps * noiseScale(new Matrix[] {d[0],
+                d[1]}, ranks.second())).transpose();
+        return new Matrix[][] {{d[0].columnSlice(0, ranks.first()).transpose(), d[2].columnSlice(0, ranks.first())},
+            {a2, d[3].columnSlice(0, ranks.second())}};
     }
 
     /**

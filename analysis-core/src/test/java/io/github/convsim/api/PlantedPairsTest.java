@@ -122,12 +122,12 @@ class PlantedPairsTest extends CpuBackendTest {
                     assertNull(m.power(), m.subject());
                     continue;
                 }
-                // through a square W0 the plants of C_A speak for C_B and C_dW (left) too; on the right not for C_dW,
-                // whose right singular vectors are A's row space
+                // through a square W0 the plants of C_A speak for C_B and C_dW (left) too; on the right C_dW, whose
+                // right singular vectors are A's row space, has pairs of shared rows of A (a test below)
                 boolean right = m.side() == io.github.convsim.similarity.Side.RIGHT;
                 PowerCurve curve = m.power();
                 if (right && m.subject().equals("C_dW")) {
-                    assertNull(curve);
+                    assertEquals(java.util.Set.of("C_dW"), curve.appliesTo());
                     continue;
                 }
                 // below r C_dW has pairs of its own (the next test)
@@ -176,6 +176,44 @@ class PlantedPairsTest extends CpuBackendTest {
                 ComparisonMap b = r.maps().stream().filter(x -> x.module().equals(m.module())
                         && x.subject().equals("C_B")).findFirst().orElseThrow();
                 assertNotEquals(b.power().averages()[e][k], m.power().averages()[e][k], 1e-3, "C_B's pair");
+                checked++;
+            }
+        }
+        assertEquals(2, checked, "C_dW of query and value");
+    }
+
+    /**
+     * On the right C_dW = C_B A has A's row space, and its pairs share A's rows: the first adapter's A^T = G, the
+     * second's G + noise, each adapter's B Gaussian. Written out as two adapters they compare on the right exactly as
+     * C_dW's curve says, at i = j = r (where C_A's map on the right is degenerate) and below.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "i = j = {0} (0: the rank)")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {0, 3})
+    void onTheRightACDwPairOfSharedRowsComparesExactlyAsItsCurveSays(int prefix) throws Exception {
+        List<LoraModule> modules;
+        try (LoraCheckpoint demo = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase())) {
+            modules = new ArrayList<>(demo.modules());
+        }
+        SimilaritySettings.Builder similarity = SimilaritySettings.builder().draws(4).sides(
+                io.github.convsim.similarity.Side.RIGHT);
+        if (prefix > 0) {
+            similarity.prefixes(prefix, prefix);
+        }
+        AnalysisOptions options = AnalysisOptions.builder().similarity(similarity.build()).build();
+        long seed = options.similarity().seed();
+        int k = 6;
+        int e = 7;
+        PlantedPairs.Ranks ranks = new PlantedPairs.Ranks(8, 8);
+        List<Path> pair = writePair("rows-pair-" + prefix, TestData.bertAdapter(), modules, (m, which) ->
+                PlantedPairs.plantedRows(seed, m, k, PlantedPairs.NOISE[e], 8, ranks)[which]);
+        ComparisonResult r = Comparison.run(pair, TestData.bertBase(), BaseMatch.BaseCheck.STRICT, options,
+                Backends.checked(backend, "test"), ProgressListener.NONE);
+        int checked = 0;
+        for (ComparisonMap m : r.maps()) {
+            if (m.subject().equals("C_dW")) {
+                assertEquals(java.util.Set.of("C_dW"), m.power().appliesTo());
+                assertEquals(m.mean()[0][1], m.power().averages()[e][k], 1e-10, m.module() + " C_dW at noise "
+                        + PlantedPairs.NOISE[e] + ", plant " + k);
                 checked++;
             }
         }
@@ -260,8 +298,10 @@ class PlantedPairsTest extends CpuBackendTest {
         ComparisonResult r = Comparison.run(List.of(TestData.bertAdapter(), StreamingTest.noisyCopy(dir, 3)),
                 TestData.bertBase(), BaseMatch.BaseCheck.STRICT, options, cpu, ProgressListener.NONE);
         for (ComparisonMap m : r.maps()) {
-            if (m.isControl() || m.side() == io.github.convsim.similarity.Side.RIGHT) {
-                assertNull(m.power(), "the right side at i = j = r is degenerate, and has no plants: "
+            boolean right = m.side() == io.github.convsim.similarity.Side.RIGHT;
+            boolean rows = right && m.subject().equals("C_dW"); // A's row space, in R^in: pairs of shared rows of A
+            if (m.isControl() || (right && !rows)) {
+                assertNull(m.power(), "the right side at i = j = r is degenerate in R^r, and has no plants: "
                         + m.subject() + " " + m.side());
                 continue;
             }
@@ -276,7 +316,8 @@ class PlantedPairsTest extends CpuBackendTest {
             assertEquals(m.w0Null().averageMean(), far, 0.05, m.module() + " " + m.subject());
             // and the test detects the near-identical plants, not the far ones
             PowerCurve.Detectable d = m.power().detectable(m.w0Null(), 0.05 / 4);
-            assertTrue(d.noise() >= 0.5 && d.noise() < 5, m.module() + " " + m.subject() + ": " + d);
+            // (rows of A in R^768 stay apart from the null's random rows even at noise 5)
+            assertTrue(d.noise() >= 0.5 && (rows || d.noise() < 5), m.module() + " " + m.subject() + ": " + d);
         }
     }
 }
