@@ -478,7 +478,8 @@ public final class ComparisonReport {
             stats.put("family_size", judged.get(0).familySize());
             stats.put("correction", judged.get(0).correction().label());
             stats.put("alpha", MapVerdict.ALPHA);
-            stats.put("power", "per map: planted pairs of adapters whose factors agree up to relative noise eps ("
+            stats.put("power", "per map: planted pairs of adapters whose factors agree up to relative noise eps (for"
+                    + " C_dW below a rank their C_B, each with its own Gaussian A; on its right side their A; "
                     + PlantedPairs.REPETITIONS + " seeded pairs per level, through the same W0), detected at p below "
                     + (judged.get(0).correction() == Correction.NONE ? "alpha (no correction)"
                     : "alpha / family size") + "; the largest eps detected in at least 80 % of pairs");

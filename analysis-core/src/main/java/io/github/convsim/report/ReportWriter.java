@@ -238,7 +238,8 @@ public final class ReportWriter {
             stats.put("family_size", any.familySize());
             stats.put("correction", any.correction().label());
             stats.put("alpha", any.alpha());
-            stats.put("power", "per map: planted adapters sharing one conversion matrix across layers (" 
+            stats.put("power", "per map: planted adapters sharing one conversion matrix across layers (for C_dW"
+                    + " below its rank a shared C_B with each layer's Gaussian A, on its right side shared rows of A; "
                     + io.github.convsim.similarity.PlantedControl.REPETITIONS + " seeded plants per noise level), detected"
                     + " at p below " + (any.correction() == Correction.NONE ? "alpha (no correction)"
                     : "alpha / family size") + "; the largest relative noise detected in at least 80 % of plants");

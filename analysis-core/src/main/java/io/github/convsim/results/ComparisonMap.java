@@ -20,10 +20,10 @@ import io.github.convsim.similarity.Side;
  *                  compared pairs where their ranks differ; null when not computed
  * @param pairNulls where the adapters' ranks differ, each pair's own null (pairs a &lt; b in order, drawn at the
  *                  pair's ranks); null where every pair shares {@code w0Null}
- * @param power     phi reached by planted pairs that share their conversion matrices up to each noise level
- *                  ({@link io.github.convsim.similarity.PlantedPairs}); null where the W0 null was not computed, and
- *                  where the plants do not speak for this map (C_B and C_dW through a non-square W0, C_dW on the right,
- *                  the right side where i or j is r)
+ * @param power     phi reached by planted pairs that share what this map compares up to each noise level
+ *                  ({@link io.github.convsim.similarity.PlantedPairs}: conversion matrices; for C_dW below a rank C_B
+ *                  with each adapter's own A, on the right A's rows); null where the W0 null was not computed, for the
+ *                  raw-factor controls, and on the right where i or j is r for C_A and C_B (phi is 1 there)
  */
 public record ComparisonMap(String module, String subject, Side side, int i, int j, int[] layers, int[][] ranks,
                             int[][] subspaceRanks, double[][][] perLayer, double analytic, NullDistribution w0Null,

@@ -246,8 +246,8 @@ public final class SimilarityAnalysis {
      * Which plants (a factor planted as M + solve(noise), M shared by all layers) speak for a conversion map, or null
      * for none: C_A's for C_A; for C_B and, on the left, C_dW (C_B's columns) C_A's through a square W0, where C_B's
      * plants and W0 null have C_A's distributions, and B's own where W0 is not square. C_dW's right singular vectors
-     * are A's row space whatever W0 is, which no conversion matrix's plant models (analyze plants A's rows for them,
-     * {@link #plantsDwRight}; compare's pairs do not).
+     * are A's row space whatever W0 is, which no conversion matrix's plant models (analyze and compare plant shared
+     * rows of A for them: {@link #plantsDwRight}, {@link PlantedPairs#sampleRows}).
      */
     public static Factor plantsFor(Factor f, Side side, Equation equationA) {
         if (f == Factor.A) {
