@@ -85,6 +85,17 @@ public final class PlantedPairs {
         return out;
     }
 
+    /** The group's layers (indices) where two adapters have each pair of ranks. */
+    private static Map<Ranks, List<Integer>> layersByRanks(List<List<LoraModule>> perAdapter) {
+        Map<Ranks, List<Integer>> out = new java.util.LinkedHashMap<>();
+        for (int l = 0; l < perAdapter.get(0).size(); l++) {
+            for (Ranks r : ranksAt(perAdapter, l)) {
+                out.computeIfAbsent(r, key -> new ArrayList<>()).add(l);
+            }
+        }
+        return out;
+    }
+
     /** The pairs of ranks two adapters have at layer l (one where all adapters have one rank there). */
     private static java.util.Set<Ranks> ranksAt(List<List<LoraModule>> perAdapter, int l) {
         java.util.Set<Ranks> out = new java.util.LinkedHashSet<>();
@@ -132,12 +143,7 @@ public final class PlantedPairs {
             drawn.add(d);
         }
         List<Matrix> solved = solver.solve(systems, targets, equation);
-        Map<Ranks, List<Integer>> layersOf = new java.util.LinkedHashMap<>();
-        for (int l = 0; l < layers; l++) {
-            for (Ranks r : ranksAt(perAdapter, l)) {
-                layersOf.computeIfAbsent(r, key -> new ArrayList<>()).add(l);
-            }
-        }
+        Map<Ranks, List<Integer>> layersOf = layersByRanks(perAdapter);
         for (Map.Entry<Ranks, List<Integer>> at : layersOf.entrySet()) {
             Ranks ranks = at.getKey();
             List<Plan> plans = new ArrayList<>();
@@ -198,12 +204,7 @@ public final class PlantedPairs {
             rhs.add(Matrix.hstack(b));
         }
         List<Matrix> cB = solver.solve(systems, rhs, Equation.W0_X);
-        Map<Ranks, List<Integer>> layersOf = new java.util.LinkedHashMap<>();
-        for (int l = 0; l < layers; l++) {
-            for (Ranks r : ranksAt(perAdapter, l)) {
-                layersOf.computeIfAbsent(r, key -> new ArrayList<>()).add(l);
-            }
-        }
+        Map<Ranks, List<Integer>> layersOf = layersByRanks(perAdapter);
         for (Map.Entry<Ranks, List<Integer>> at : layersOf.entrySet()) {
             Ranks ranks = at.getKey();
             List<Matrix> c1 = new ArrayList<>();

@@ -64,6 +64,13 @@ class PlantedPairsTest extends CpuBackendTest {
         return out;
     }
 
+    /** The demo adapter's modules, every layer of query and value. */
+    private static List<LoraModule> demoModules() throws Exception {
+        try (LoraCheckpoint demo = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase())) {
+            return new ArrayList<>(demo.modules());
+        }
+    }
+
     /**
      * Two adapters ({@code name}-0 and -1, with {@code source}'s config) whose modules' {lora_A [r, in], lora_B
      * [out, r]} {@code factors} gives for each module and adapter (0 or 1).
@@ -97,10 +104,7 @@ class PlantedPairsTest extends CpuBackendTest {
     @org.junit.jupiter.params.ParameterizedTest(name = "i = j = {0} (0: the rank)")
     @org.junit.jupiter.params.provider.ValueSource(ints = {0, 4})
     void aPlantedPairComparesExactlyAsItsPowerCurveSays(int prefix) throws Exception {
-        List<LoraModule> modules;
-        try (LoraCheckpoint demo = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase())) {
-            modules = new ArrayList<>(demo.modules());
-        }
+        List<LoraModule> modules = demoModules();
         SimilaritySettings.Builder similarity = SimilaritySettings.builder().draws(4);
         if (prefix > 0) {
             similarity.prefixes(prefix, prefix).sides(io.github.convsim.similarity.Side.LEFT,
@@ -152,10 +156,7 @@ class PlantedPairsTest extends CpuBackendTest {
      */
     @Test
     void belowItsRankACDwPairComparesExactlyAsItsOwnCurveSays() throws Exception {
-        List<LoraModule> modules;
-        try (LoraCheckpoint demo = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase())) {
-            modules = new ArrayList<>(demo.modules());
-        }
+        List<LoraModule> modules = demoModules();
         AnalysisOptions options = AnalysisOptions.builder().similarity(SimilaritySettings.builder().draws(4)
                 .prefixes(2, 2).build()).build();
         long seed = options.similarity().seed();
@@ -165,21 +166,35 @@ class PlantedPairsTest extends CpuBackendTest {
         List<Path> pair = writePair("dw-pair", TestData.bertAdapter(), modules, (m, which) -> new Matrix[] {
             PlantedPairs.plantedA(seed, Factor.A, m, k, 8, ranks)[which],
             PlantedPairs.plantedFactor(seed, Factor.A, m, k, PlantedPairs.NOISE[e], 8, ranks)[which].transpose()});
+        ComparisonResult r = comparesAsCDwsCurveSays(pair, options, e, k);
+        for (ComparisonMap m : r.maps()) {
+            if (m.subject().equals("C_dW")) {
+                ComparisonMap b = r.maps().stream().filter(x -> x.module().equals(m.module())
+                        && x.subject().equals("C_B")).findFirst().orElseThrow();
+                assertNotEquals(b.power().averages()[e][k], m.power().averages()[e][k], 1e-3, "C_B's pair");
+            }
+        }
+    }
+
+    /**
+     * Compares {@code pair} and checks that each module's C_dW has a curve of its own whose plant k at noise level e
+     * is the pair's phi (1e-10), in query and value.
+     */
+    private ComparisonResult comparesAsCDwsCurveSays(List<Path> pair, AnalysisOptions options, int e, int k)
+            throws Exception {
         ComparisonResult r = Comparison.run(pair, TestData.bertBase(), BaseMatch.BaseCheck.STRICT, options,
                 Backends.checked(backend, "test"), ProgressListener.NONE);
         int checked = 0;
         for (ComparisonMap m : r.maps()) {
             if (m.subject().equals("C_dW")) {
                 assertEquals(java.util.Set.of("C_dW"), m.power().appliesTo());
-                assertEquals(m.mean()[0][1], m.power().averages()[e][k], 1e-10, m.module() + " C_dW at noise "
-                        + PlantedPairs.NOISE[e] + ", plant " + k);
-                ComparisonMap b = r.maps().stream().filter(x -> x.module().equals(m.module())
-                        && x.subject().equals("C_B")).findFirst().orElseThrow();
-                assertNotEquals(b.power().averages()[e][k], m.power().averages()[e][k], 1e-3, "C_B's pair");
+                assertEquals(m.mean()[0][1], m.power().averages()[e][k], 1e-10, m.module() + " C_dW " + m.side()
+                        + " at noise " + PlantedPairs.NOISE[e] + ", plant " + k);
                 checked++;
             }
         }
         assertEquals(2, checked, "C_dW of query and value");
+        return r;
     }
 
     /**
@@ -190,10 +205,7 @@ class PlantedPairsTest extends CpuBackendTest {
     @org.junit.jupiter.params.ParameterizedTest(name = "i = j = {0} (0: the rank)")
     @org.junit.jupiter.params.provider.ValueSource(ints = {0, 3})
     void onTheRightACDwPairOfSharedRowsComparesExactlyAsItsCurveSays(int prefix) throws Exception {
-        List<LoraModule> modules;
-        try (LoraCheckpoint demo = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase())) {
-            modules = new ArrayList<>(demo.modules());
-        }
+        List<LoraModule> modules = demoModules();
         SimilaritySettings.Builder similarity = SimilaritySettings.builder().draws(4).sides(
                 io.github.convsim.similarity.Side.RIGHT);
         if (prefix > 0) {
@@ -206,18 +218,7 @@ class PlantedPairsTest extends CpuBackendTest {
         PlantedPairs.Ranks ranks = new PlantedPairs.Ranks(8, 8);
         List<Path> pair = writePair("rows-pair-" + prefix, TestData.bertAdapter(), modules, (m, which) ->
                 PlantedPairs.plantedRows(seed, m, k, PlantedPairs.NOISE[e], 8, ranks)[which]);
-        ComparisonResult r = Comparison.run(pair, TestData.bertBase(), BaseMatch.BaseCheck.STRICT, options,
-                Backends.checked(backend, "test"), ProgressListener.NONE);
-        int checked = 0;
-        for (ComparisonMap m : r.maps()) {
-            if (m.subject().equals("C_dW")) {
-                assertEquals(java.util.Set.of("C_dW"), m.power().appliesTo());
-                assertEquals(m.mean()[0][1], m.power().averages()[e][k], 1e-10, m.module() + " C_dW at noise "
-                        + PlantedPairs.NOISE[e] + ", plant " + k);
-                checked++;
-            }
-        }
-        assertEquals(2, checked, "C_dW of query and value");
+        comparesAsCDwsCurveSays(pair, options, e, k);
     }
 
     /**
@@ -226,10 +227,7 @@ class PlantedPairsTest extends CpuBackendTest {
      */
     @Test
     void aPlantedPairOfTwoRanksComparesExactlyAsItsPowerCurveSays() throws Exception {
-        List<LoraModule> modules;
-        try (LoraCheckpoint demo = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase())) {
-            modules = new ArrayList<>(demo.modules());
-        }
+        List<LoraModule> modules = demoModules();
         AnalysisOptions options = AnalysisOptions.builder().similarity(SimilaritySettings.builder().draws(4).build())
                 .build();
         long seed = options.similarity().seed();
