@@ -203,8 +203,9 @@ public final class ComparisonReport {
         String ranks = ranksDiffer ? " (of each pair's ranks, the lower-rank adapter taking the other's first"
                 + " columns)" : "";
         return String.format(Locale.ROOT, "it detects a pair of adapters%s whose %s agree up to noise %s of"
-                + " their size (plants averaging phi %.4f) in at least 80 %% of %d plants, so %s rules out pairs that"
-                + " alike", ranks, factors, Verdicts.noise(d.noise()), d.plantMean(), d.repetitions(), whose);
+                + " their size%s (plants averaging phi %.4f) in at least 80 %% of %d plants, so %s rules out pairs that"
+                + " alike", ranks, factors, Verdicts.noise(d.noise()), Verdicts.largestPlanted(d.noise(),
+                PlantedPairs.NOISE), d.plantMean(), d.repetitions(), whose);
     }
 
     public void write(ComparisonResult r, Path dir) throws IOException {

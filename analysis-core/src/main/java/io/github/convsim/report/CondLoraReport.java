@@ -202,8 +202,7 @@ public final class CondLoraReport {
                     + " detected in fewer than 80 %% of %d plants, so this rules out nothing",
                     Verdicts.noise(SharedLayerPlants.NOISE[0]), power.repetitions());
         }
-        double[] grid = SharedLayerPlants.NOISE;
-        String largest = power.noise() >= grid[grid.length - 1] ? ", the largest planted" : "";
+        String largest = Verdicts.largestPlanted(power.noise(), SharedLayerPlants.NOISE);
         String reached = higherIsBetter ? "explaining " + pct(power.plantMean()) + " of " + factor
                 : "reproducing " + factor + " with relative error " + pct(power.plantMean());
         return String.format(Locale.ROOT, "it detects a layer shared by all layers up to noise %s of its size%s"

@@ -121,9 +121,10 @@ public final class Verdicts {
                     + " %d plants, so this 'no' rules out nothing", what, shared, noise(PlantedControl.NOISE[0]), size,
                     d.repetitions());
         }
-        return String.format(Locale.ROOT, "it detects %s%s up to noise %s of %s size (plants averaging phi %.4f) in at"
-                + " least 80 %% of %d plants, so a 'no' rules out %s", what, shared, noise(d.noise()), size,
-                d.plantMean(), d.repetitions(), rows ? "rows shared that closely" : "a shared map that strong");
+        return String.format(Locale.ROOT, "it detects %s%s up to noise %s of %s size%s (plants averaging phi %.4f) in"
+                + " at least 80 %% of %d plants, so a 'no' rules out %s", what, shared, noise(d.noise()), size,
+                largestPlanted(d.noise(), PlantedControl.NOISE), d.plantMean(), d.repetitions(),
+                rows ? "rows shared that closely" : "a shared map that strong");
     }
 
     /**
@@ -135,6 +136,11 @@ public final class Verdicts {
         return d == null || !d.none() || samples >= usual ? "" : String.format(Locale.ROOT, " (the W0 null has only"
                 + " %d %s, too few for a small p: more --draws, %d by default, sharpen the test)", samples, what,
                 defaultDraws);
+    }
+
+    /** ", the largest planted" where plants at every noise level were detected (the limit may lie beyond). */
+    static String largestPlanted(double noise, double[] levels) {
+        return noise >= levels[levels.length - 1] ? ", the largest planted" : "";
     }
 
     /** A relative noise level to three significant figures, without trailing zeros: 0.2, 7.5, 50. */

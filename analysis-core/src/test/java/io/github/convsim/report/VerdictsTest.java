@@ -25,4 +25,15 @@ class VerdictsTest {
                 32), "something detected");
         assertEquals("", Verdicts.fewDraws(null, 2, 32, "draws", 32), "no power estimated");
     }
+
+    /** A curve detected at every level planted says so: its limit may lie beyond the largest noise. */
+    @Test
+    void detectionAtTheLargestNoiseSaysItIsTheLargestPlanted() {
+        double[] levels = io.github.convsim.similarity.PlantedControl.NOISE;
+        assertEquals(", the largest planted", Verdicts.largestPlanted(levels[levels.length - 1], levels));
+        assertEquals("", Verdicts.largestPlanted(levels[levels.length - 2], levels));
+        assertTrue(ComparisonReport.powerClause(new PowerCurve.Detectable(5, 0.0473, 8, 0.05 / 3), "this 'no'", false,
+                "factors").contains("agree up to noise 5 of their size, the largest planted (plants averaging phi"
+                + " 0.0473)"));
+    }
 }
