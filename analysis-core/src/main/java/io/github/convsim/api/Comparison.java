@@ -245,10 +245,11 @@ public final class Comparison {
                 plantPhi.put(planted, PlantedPairs.slots(perAdapter, sides.stream()
                         .filter(side -> side == Side.LEFT || Math.max(i, j) < minRank).toList()));
             }
-            // below an adapter's rank C_dW's leading directions depend on A: its own pairs, on the left (at i = j = r
-            // of one rank C_dW spans C_B's columns, and C_B's pairs speak for it)
+            // C_dW's own pairs (SimilarityAnalysis.plantsFor): on the left below an adapter's rank, where its leading
+            // directions depend on A (at i = j = r of one rank C_dW spans C_B's columns, and C_B's pairs speak for it)
+            boolean belowRank = Math.min(i, j) < maxRank;
             Map<PlantedPairs.Ranks, double[][][]> dwPhi = pairs >= 1 && factors.contains(Factor.DW)
-                    && sides.contains(Side.LEFT) && Math.min(i, j) < maxRank
+                    && sides.contains(Side.LEFT) && belowRank
                     ? PlantedPairs.slots(perAdapter, List.of(Side.LEFT)).get(Side.LEFT) : null;
             Factor dwFrom = square ? Factor.A : Factor.B; // the pairs of C_B's distribution
             // on the right C_dW has A's row space: pairs of shared rows of A (the sides refused it if ranks differ)
@@ -300,20 +301,15 @@ public final class Comparison {
                 for (int si = 0; si < sides.size(); si++) {
                     Factor f = factors.get(fi);
                     String subject = "C_" + f.label();
-                    // the plants that speak for this map (none for C_dW on the right), if drawn on this side
+                    // the plants that speak for this map, if drawn on this side
                     Side side = sides.get(si);
-                    Factor plantedAs = io.github.convsim.similarity.SimilarityAnalysis.plantsFor(f, side, eqA[0]);
-                    Map<PlantedPairs.Ranks, double[][][]> planted = plantedAs == null || !plantPhi.containsKey(plantedAs)
-                            ? null : plantPhi.get(plantedAs).get(side);
+                    Factor plantedAs = io.github.convsim.similarity.SimilarityAnalysis.plantsFor(f, side, eqA[0],
+                            belowRank);
+                    Map<PlantedPairs.Ranks, double[][][]> planted = plantedAs == Factor.DW
+                            ? (side == Side.LEFT ? dwPhi : dwRightPhi)
+                            : plantPhi.containsKey(plantedAs) ? plantPhi.get(plantedAs).get(side) : null;
                     Set<String> speaksFor = planted == null ? Set.of()
-                            : PlantedPairs.speaksFor(plantedAs, side, eqA[0]);
-                    Map<PlantedPairs.Ranks, double[][][]> own = side == Side.LEFT ? dwPhi : dwRightPhi;
-                    if (own != null) {
-                        // C_dW has pairs of its own there, and the others' do not speak for it
-                        planted = f == Factor.DW ? own : planted;
-                        speaksFor = f == Factor.DW ? Set.of(subject) : speaksFor.stream()
-                                .filter(x -> !x.equals("C_dW")).collect(java.util.stream.Collectors.toSet());
-                    }
+                            : PlantedPairs.speaksFor(plantedAs, side, eqA[0], belowRank);
                     maps.add(betweenAdapters(backend, module, subject, sides.get(si), i, j, layerIdx,
                             bases.get(f), pairs < 1 ? null : pairNull, fi, si, planted, ranks, speaksFor));
                 }

@@ -449,12 +449,12 @@ public final class PlantedPairs {
     /**
      * The conversion maps the pairs planted as {@code planted} speak for on one side, by analyze's rule ({@link
      * SimilarityAnalysis#plantsFor}): A's for C_A, and through a square W0 for C_B too (its pairs and null have C_A's
-     * distributions) and on the left C_dW; B's (a non-square W0) for C_B and on the left C_dW.
+     * distributions) and on the left C_dW at i = j = r; B's (a non-square W0) for C_B and there C_dW; dW's for C_dW.
      */
-    public static java.util.Set<String> speaksFor(Factor planted, Side side, Equation equationA) {
+    public static java.util.Set<String> speaksFor(Factor planted, Side side, Equation equationA, boolean belowRank) {
         java.util.Set<String> out = new java.util.LinkedHashSet<>();
         for (Factor f : Factor.values()) {
-            if (SimilarityAnalysis.plantsFor(f, side, equationA) == planted) {
+            if (SimilarityAnalysis.plantsFor(f, side, equationA, belowRank) == planted) {
                 out.add("C_" + f.label());
             }
         }

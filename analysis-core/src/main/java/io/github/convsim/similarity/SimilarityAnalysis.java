@@ -168,7 +168,7 @@ public final class SimilarityAnalysis {
         boolean plantDw = plantsDw(moduleLayers);
         boolean plantDwRight = plantsDwRight();
         for (Factor planted : plantedFactors(equationA == Equation.W0_X, settings.factors())) {
-            boolean forB = planted == plantsFor(Factor.B, Side.LEFT, equationA);
+            boolean forB = planted == plantsFor(Factor.B, Side.LEFT, equationA, false);
             PlantedControl.sample(backend, solver, systems, planted, planted == Factor.A ? equationA : Equation.W0_X,
                     settings.seed(), keep(heatmapRank(moduleLayers)), largestRank(moduleLayers).rank(),
                     plantDw && forB, plantDwRight && forB, store);
@@ -188,14 +188,20 @@ public final class SimilarityAnalysis {
     }
 
     /**
-     * Whether C_dW is planted on its own (C_B's plant times a Gaussian A, {@link PlantedControl}): where its map is read
-     * on the left below a layer's rank, where C_dW's leading directions depend on A as well as on C_B. At i = j = r of
-     * one rank C_dW = C_B A spans C_B's columns, and C_B's plants speak for it exactly.
+     * Whether C_dW is planted on its own on the left (C_B's plant times a Gaussian A, {@link PlantedControl}): where its
+     * map is read there below a layer's rank ({@link #plantsFor}).
      */
     private boolean plantsDw(List<LoraModule> layers) {
+        return settings.factors().contains(Factor.DW) && settings.sides().contains(Side.LEFT) && belowRank(layers);
+    }
+
+    /**
+     * Whether the heatmaps read below some layer's rank: i or j below it, or layers of several ranks. At i = j = r of
+     * one rank C_dW = C_B A spans C_B's columns.
+     */
+    private boolean belowRank(List<LoraModule> layers) {
         int rank = heatmapRank(layers);
-        return settings.factors().contains(Factor.DW) && settings.sides().contains(Side.LEFT)
-                && !(oneRank(layers) && settings.iFor(rank) == rank && settings.jFor(rank) == rank);
+        return !(oneRank(layers) && settings.iFor(rank) == rank && settings.jFor(rank) == rank);
     }
 
     /**
@@ -243,18 +249,18 @@ public final class SimilarityAnalysis {
     }
 
     /**
-     * Which plants (a factor planted as M + solve(noise), M shared by all layers) speak for a conversion map, or null
-     * for none: C_A's for C_A; for C_B and, on the left, C_dW (C_B's columns) C_A's through a square W0, where C_B's
-     * plants and W0 null have C_A's distributions, and B's own where W0 is not square. C_dW's right singular vectors
-     * are A's row space whatever W0 is, which no conversion matrix's plant models (analyze and compare plant shared
-     * rows of A for them: {@link #plantsDwRight}, {@link PlantedPairs#sampleRows}).
+     * Which plants speak for a conversion map, in analyze and compare: C_A's for C_A; for C_B C_A's through a square
+     * W0, where C_B's plants and W0 null have C_A's distributions, and B's own where W0 is not square. C_dW has its own
+     * (factor dW) on the right, where its singular vectors are A's row space whatever W0 is ({@link #plantsDwRight},
+     * {@link PlantedPairs#sampleRows}), and on the left {@code belowRank} (i or j below some layer's or adapter's
+     * rank), where its leading directions depend on A too; else C_B's, whose columns C_dW = C_B A spans.
      */
-    public static Factor plantsFor(Factor f, Side side, Equation equationA) {
+    public static Factor plantsFor(Factor f, Side side, Equation equationA, boolean belowRank) {
         if (f == Factor.A) {
             return Factor.A;
         }
-        if (f == Factor.DW && side == Side.RIGHT) {
-            return null;
+        if (f == Factor.DW && (side == Side.RIGHT || belowRank)) {
+            return Factor.DW;
         }
         return equationA == Equation.W0_X ? Factor.A : Factor.B;
     }
@@ -355,11 +361,8 @@ public final class SimilarityAnalysis {
             for (Side side : settings.sides()) {
                 List<SubspaceBasis> bases = observed.get(f).stream().map(p -> p.side(side)).toList();
                 double[][][] samples = w0Null == null ? null : w0Null.get(f).get(side);
-                // C_dW has plants of its own below its rank and on the right (none given: no power), else those
-                // its plantsFor names
-                Factor plantedAs = f == Factor.DW && (side == Side.RIGHT || plantsDw(modules)) ? Factor.DW
-                        : plantsFor(f, side, conv.equationA());
-                double[][][] plants = samples == null || plantedAs == null || !planted.containsKey(plantedAs) ? null
+                Factor plantedAs = plantsFor(f, side, conv.equationA(), belowRank(modules));
+                double[][][] plants = samples == null || !planted.containsKey(plantedAs) ? null
                         : planted.get(plantedAs).get(side);
                 maps.add(heatmap(conv.module(), "C_" + f.label(), side, i, j, layers, loraRanks, bases,
                         samples != null && samples.length > 0 ? samples : null, plants));
