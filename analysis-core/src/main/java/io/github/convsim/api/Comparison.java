@@ -282,16 +282,16 @@ public final class Comparison {
                 }
                 pairNull.sample(backend.backend(), solver, systems, g, eq, factors, sides, i, j,
                         options.similarity().seed());
+                List<List<LoraModule>> groupLayers = perAdapter.stream().map(ms -> ms.subList(g.from(),
+                        g.from() + g.layers().size())).toList();
                 for (Map.Entry<Factor, Map<Side, Map<PlantedPairs.Ranks, double[][][]>>> p : plantPhi.entrySet()) {
-                    PlantedPairs.sample(backend.backend(), solver, systems, perAdapter.stream().map(ms -> ms.subList(
-                            g.from(), g.from() + g.layers().size())).toList(), p.getKey(),
+                    PlantedPairs.sample(backend.backend(), solver, systems, groupLayers, p.getKey(),
                             p.getKey() == Factor.A ? eq : Equation.W0_X, i, j, options.similarity().seed(), g.from(),
                             p.getValue(), p.getKey() == dwFrom ? dwPhi : null);
                 }
                 if (dwRightPhi != null) {
-                    PlantedPairs.sampleRows(backend.backend(), solver, systems, perAdapter.stream().map(ms -> ms.subList(
-                            g.from(), g.from() + g.layers().size())).toList(), i, j, options.similarity().seed(),
-                            g.from(), dwRightPhi);
+                    PlantedPairs.sampleRows(backend.backend(), solver, systems, groupLayers, i, j,
+                            options.similarity().seed(), g.from(), dwRightPhi);
                 }
             });
             int[] layerIdx = first.stream().mapToInt(LoraModule::layer).toArray();

@@ -210,6 +210,7 @@ public final class PlantedPairs {
             List<Matrix> c1 = new ArrayList<>();
             List<Matrix> a1 = new ArrayList<>();
             List<Matrix> c2 = new ArrayList<>();
+            List<Matrix> gn = new ArrayList<>(); // [G | N] at the second adapter's rank, for every noise level
             double[] scale = new double[at.getValue().size() * REPETITIONS];
             for (int l : at.getValue()) {
                 for (int k = 0; k < REPETITIONS; k++) {
@@ -217,6 +218,7 @@ public final class PlantedPairs {
                     c1.add(cB.get(l).columnSlice(k * drawnRank[l], ranks.first()));
                     c2.add(cB.get(l).columnSlice((REPETITIONS + k) * drawnRank[l], ranks.second()));
                     a1.add(rows[l][k][0].columnSlice(0, ranks.first()).transpose());
+                    gn.add(stacked(rows[l][k], ranks.second()));
                 }
             }
             List<FactorBases.Pair> one = FactorBases.withProducts(backend, c1, FactorBases.rightFactors(backend, a1))
@@ -224,29 +226,12 @@ public final class PlantedPairs {
             List<Svd> svds2 = backend.svd(c2, true, Precision.FP64);
             for (int e = 0; e < NOISE.length; e++) {
                 List<Matrix> a2 = new ArrayList<>(c2.size());
-                int q = 0;
-                for (int l : at.getValue()) {
-                    for (int k = 0; k < REPETITIONS; k++) {
-                        Matrix gn = Matrix.hstack(List.of(rows[l][k][0].columnSlice(0, ranks.second()),
-                                rows[l][k][1].columnSlice(0, ranks.second())));
-                        a2.add(PlantedControl.plus(gn, 0, ranks.second(), ranks.second(),
-                                NOISE[e] * scale[q++]).transpose());
-                    }
+                for (int q = 0; q < gn.size(); q++) {
+                    a2.add(secondA(gn.get(q), ranks.second(), NOISE[e] * scale[q]));
                 }
                 List<FactorBases.Pair> two = FactorBases.withProducts(backend, svds2, c2,
                         FactorBases.rightFactors(backend, a2)).stream().map(p -> p[1]).toList();
-                List<List<Matrix>> sets = new ArrayList<>(one.size());
-                for (int p = 0; p < one.size(); p++) {
-                    sets.add(List.of(one.get(p).right().vectors(), two.get(p).right().vectors()));
-                }
-                List<Matrix> grams = SubspaceSimilarity.grams(backend, sets, i, j);
-                q = 0;
-                for (int l : at.getValue()) {
-                    for (int k = 0; k < REPETITIONS; k++, q++) {
-                        phi.get(ranks)[e][k][from + l] = SubspaceSimilarity.fromGram(grams.get(q), new int[] {
-                            one.get(q).right().rank(), two.get(q).right().rank()}, i, j)[0][1];
-                    }
-                }
+                putPhi(backend, one, two, Side.RIGHT, i, j, at.getValue(), from, phi.get(ranks)[e]);
             }
         }
     }
@@ -266,11 +251,19 @@ public final class PlantedPairs {
      */
     public static Matrix[][] plantedRows(long seed, LoraModule m, int k, double eps, int drawnRank, Ranks ranks) {
         Matrix[] d = rowDraws(seed, m, k, drawnRank);
-        Matrix gn = Matrix.hstack(List.of(d[0].columnSlice(0, ranks.second()), d[1].columnSlice(0, ranks.second())));
-        Matrix a2 = PlantedControl.plus(gn, 0, ranks.second(), ranks.second(), eps * noiseScale(new Matrix[] {d[0],
-                d[1]}, ranks.second())).transpose();
+        Matrix a2 = secondA(stacked(d, ranks.second()), ranks.second(), eps * noiseScale(d, ranks.second()));
         return new Matrix[][] {{d[0].columnSlice(0, ranks.first()).transpose(), d[2].columnSlice(0, ranks.first())},
             {a2, d[3].columnSlice(0, ranks.second())}};
+    }
+
+    /** [G | N] of a row pair's draws {G, N, ..}, each cut to its first {@code rank} columns. */
+    private static Matrix stacked(Matrix[] d, int rank) {
+        return Matrix.hstack(List.of(d[0].columnSlice(0, rank), d[1].columnSlice(0, rank)));
+    }
+
+    /** The second adapter's A = (G + w N)^T, [rank, in], from {@link #stacked} [G | N]. */
+    private static Matrix secondA(Matrix gn, int rank, double w) {
+        return PlantedControl.plus(gn, 0, rank, rank, w).transpose();
     }
 
     /**
@@ -398,18 +391,27 @@ public final class PlantedPairs {
             }
             List<FactorBases.Pair> two = a == null ? FactorBases.of(backend, second)
                     : FactorBases.withProducts(backend, second, a2).stream().map(p -> p[1]).toList();
-            // every pair's Gram matrix in one batched call
-            List<List<Matrix>> sets = new ArrayList<>(plans.size() * REPETITIONS);
-            for (int q = 0; q < plans.size() * REPETITIONS; q++) {
-                sets.add(List.of(one.get(q).side(side).vectors(), two.get(q).side(side).vectors()));
-            }
-            List<Matrix> grams = SubspaceSimilarity.grams(backend, sets, i, j);
-            for (int l = 0; l < plans.size(); l++) {
-                for (int k = 0; k < REPETITIONS; k++) {
-                    int q = l * REPETITIONS + k;
-                    phi[e][k][from + plans.get(l).layer()] = SubspaceSimilarity.fromGram(grams.get(q), new int[] {
-                        one.get(q).side(side).rank(), two.get(q).side(side).rank()}, i, j)[0][1];
-                }
+            putPhi(backend, one, two, side, i, j, plans.stream().map(Plan::layer).toList(), from, phi[e]);
+        }
+    }
+
+    /**
+     * phi between the first and second adapter of each plant, from their bases on {@code side} ({@code one} and
+     * {@code two}, layer by layer of {@code layers}, repetition by repetition), into {@code phi[k][from + layer]}: every
+     * pair's Gram matrix in one batched call.
+     */
+    private static void putPhi(LinalgBackend backend, List<FactorBases.Pair> one, List<FactorBases.Pair> two,
+                               Side side, int i, int j, List<Integer> layers, int from, double[][] phi) {
+        List<List<Matrix>> sets = new ArrayList<>(one.size());
+        for (int q = 0; q < one.size(); q++) {
+            sets.add(List.of(one.get(q).side(side).vectors(), two.get(q).side(side).vectors()));
+        }
+        List<Matrix> grams = SubspaceSimilarity.grams(backend, sets, i, j);
+        for (int l = 0; l < layers.size(); l++) {
+            for (int k = 0; k < REPETITIONS; k++) {
+                int q = l * REPETITIONS + k;
+                phi[k][from + layers.get(l)] = SubspaceSimilarity.fromGram(grams.get(q), new int[] {
+                    one.get(q).side(side).rank(), two.get(q).side(side).rank()}, i, j)[0][1];
             }
         }
     }
