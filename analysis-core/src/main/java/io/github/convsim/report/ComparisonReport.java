@@ -126,13 +126,8 @@ public final class ComparisonReport {
             }
         }
         List<Integer> who = List.copyOf(falling);
-        boolean one = who.size() == 1;
-        if (q.getMax() == 0) {
-            return possessive(who, adapters) + " " + m.subject() + (one ? " is" : " are") + " zero";
-        }
-        return possessive(who, adapters) + " " + m.subject() + (one ? " has" : " have") + " numerical rank"
-                + (q.getMin() == q.getMax() ? " " + q.getMin() : "s " + q.getMin() + " to " + q.getMax()) + ", below "
-                + (m.i() == m.j() ? "i = j = " + m.i() : "i = " + m.i() + " or j = " + m.j());
+        return io.github.convsim.similarity.MapVerdict.rankShortfall(possessive(who, adapters), who.size() == 1,
+                m.subject(), q.getMin(), q.getMax(), m.i(), m.j());
     }
 
     /** "x's", "x's and y's", "x's, y's and z's". */

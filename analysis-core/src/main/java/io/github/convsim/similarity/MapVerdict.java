@@ -201,12 +201,20 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
         int lo = java.util.Arrays.stream(q).min().orElseThrow();
         int hi = java.util.Arrays.stream(q).max().orElseThrow();
         boolean one = q.length == 1;
+        return rankShortfall(one ? "its" : "their", one, h.subject(), lo, hi, h.i(), h.j());
+    }
+
+    /**
+     * "{@code whose} C_B is zero", or "{@code whose} C_B has numerical rank 3, below i = j = 8": why matrices of
+     * numerical ranks {@code lo} to {@code hi} leave phi undefined ({@code one}: one owner, singular verbs); analyze's
+     * layers and compare's adapters alike.
+     */
+    public static String rankShortfall(String whose, boolean one, String subject, int lo, int hi, int i, int j) {
         if (hi == 0) {
-            return (one ? "its " : "their ") + h.subject() + (one ? " is zero" : " are zero");
+            return whose + " " + subject + (one ? " is zero" : " are zero");
         }
-        return (one ? "its " + h.subject() + " has" : "their " + h.subject() + " have") + " numerical rank"
-                + (lo == hi ? " " + lo : "s " + lo + " to " + hi) + ", below " + (h.i() == h.j() ? "i = j = "
-                + h.i() : "i = " + h.i() + " or j = " + h.j());
+        return whose + " " + subject + (one ? " has" : " have") + " numerical rank" + (lo == hi ? " " + lo
+                : "s " + lo + " to " + hi) + ", below " + (i == j ? "i = j = " + i : "i = " + i + " or j = " + j);
     }
 
     private static int indexOf(int[] layers, int layer) {
