@@ -66,9 +66,8 @@ public final class ComparisonReport {
         }
         List<Integer> zero = m.zeroAdapters();
         if (!zero.isEmpty() && !Double.isNaN(offDiagonalMean(m.mean()))) {
-            sb.append(String.format(Locale.ROOT, "; %s %s %s zero in every layer%s, so %s pairs are not compared",
-                    possessive(zero, adapters), m.subject(), zero.size() == 1 ? "is" : "are",
-                    io.github.convsim.similarity.MapVerdict.zeroHint(m.subject()), zero.size() == 1 ? "its" : "their"));
+            sb.append("; ").append(zeroEverywhere(m, zero, adapters)).append(", so ")
+                    .append(zero.size() == 1 ? "its" : "their").append(" pairs are not compared");
         }
         if (m.w0Null() != null) {
             sb.append(String.format(Locale.ROOT, "; unrelated adapters through the same W0 share %.4f [%.4f, %.4f]",
@@ -128,6 +127,13 @@ public final class ComparisonReport {
         List<Integer> who = List.copyOf(falling);
         return io.github.convsim.similarity.MapVerdict.rankShortfall(possessive(who, adapters), who.size() == 1,
                 m.subject(), q.getMin(), q.getMax(), m.i(), m.j());
+    }
+
+    /** "x's C_B is zero in every layer (lora_B is zero there, ...)" for the adapters {@code zero}. */
+    static String zeroEverywhere(ComparisonMap m, List<Integer> zero, List<String> adapters) {
+        return io.github.convsim.similarity.MapVerdict.rankShortfall(possessive(zero, adapters), zero.size() == 1,
+                m.subject(), 0, 0, m.i(), m.j()) + " in every layer"
+                + io.github.convsim.similarity.MapVerdict.zeroHint(m.subject());
     }
 
     /** "x's", "x's and y's", "x's, y's and z's". */

@@ -159,9 +159,7 @@ public final class ComparisonVerdicts {
     static String undefinedReason(ComparisonMap m, List<String> adapters) {
         List<Integer> zero = m.zeroAdapters();
         if (zero.size() >= adapters.size() - 1) {
-            return "phi is undefined: " + ComparisonReport.possessive(zero, adapters) + " " + m.subject() + " "
-                    + (zero.size() == 1 ? "is" : "are") + " zero in every layer"
-                    + io.github.convsim.similarity.MapVerdict.zeroHint(m.subject());
+            return "phi is undefined: " + ComparisonReport.zeroEverywhere(m, zero, adapters);
         }
         int defined = 0;
         for (int l = 0; l < m.layers().length; l++) {
