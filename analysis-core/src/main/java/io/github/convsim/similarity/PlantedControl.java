@@ -197,7 +197,7 @@ public final class PlantedControl {
                 Matrix noise = RandomMatrices.gaussian(new SplittableRandom(Seeds.derive(seed, label(factor,
                         "planted-rows-noise"), m.module(), m.layer(), k)), in, r, 1);
                 scale[k] = g.frobeniusNorm() / noise.frobeniusNorm();
-                rows[k] = Matrix.hstack(List.of(g, noise));
+                rows[k] = Matrix.hstack(g, noise);
             }
             List<Svd> svds = backend.svd(c, true, Precision.FP64);
             for (int e = 0; e < NOISE.length; e++) {

@@ -258,7 +258,7 @@ public final class PlantedPairs {
 
     /** [G | N] of a row pair's draws {G, N, ..}, each cut to its first {@code rank} columns. */
     private static Matrix stacked(Matrix[] d, int rank) {
-        return Matrix.hstack(List.of(d[0].columnSlice(0, rank), d[1].columnSlice(0, rank)));
+        return Matrix.hstack(d[0].columnSlice(0, rank), d[1].columnSlice(0, rank));
     }
 
     /** The second adapter's A = (G + w N)^T, [rank, in], from {@link #stacked} [G | N]. */
