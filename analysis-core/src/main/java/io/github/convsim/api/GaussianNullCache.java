@@ -32,6 +32,6 @@ final class GaussianNullCache implements GaussianNullStore {
 
     @Override
     public void keep(String shape, double[][][] samples) {
-        cache.write(prefix + shape, new Payload(1 << 12).putMaps(samples).bytes());
+        cache.write(prefix + shape, new Payload(1 << 12).putMaps(samples));
     }
 }

@@ -89,33 +89,25 @@ final class W0Cache implements FactorCache {
                     + " 2 GiB in " + lu.precision().name().toLowerCase(java.util.Locale.ROOT) + "; not cached");
             return;
         }
-        Payload p = new Payload(bytes);
+        // the factors by reference: they never change once made, and a copy of a 4096 x 4096 LU is 128 MiB of heap
+        Payload p = new Payload(64 + 4L * lu.pivots().length);
         p.putInt(packed.rows()).putInt(packed.cols());
         if (lu.precision() == Precision.FP64) {
-            p.putDoubles(packed.data());
+            p.putDoublesByReference(packed.data());
         } else {
             // fp32 factors are exactly representable in fp32: half the bytes, the same values
-            p.putNarrowed(packed.data());
+            p.putNarrowedByReference(packed.data());
         }
         p.putInts(lu.pivots());
         Conditioning c = f.conditioning();
         p.putDouble(c.value()).putBoolean(c.exact()).putInt(c.rank()).putString(c.norm());
-        cache.write(key(layer, "lu-" + lu.precision().name(), ""), p.bytes());
+        cache.write(key(layer, "lu-" + lu.precision().name(), ""), p);
     }
 
     private static Factors decodeFactors(ByteBuffer b, Precision precision) {
         int rows = Payload.getInt(b);
         int cols = Payload.getInt(b);
-        double[] data;
-        if (precision == Precision.FP64) {
-            data = Payload.getDoubles(b);
-        } else {
-            float[] f = Payload.getFloats(b);
-            data = new double[f.length];
-            for (int i = 0; i < f.length; i++) {
-                data[i] = f[i];
-            }
-        }
+        double[] data = precision == Precision.FP64 ? Payload.getDoubles(b) : Payload.getWidened(b);
         int[] pivots = Payload.getInts(b);
         Conditioning c = new Conditioning(Payload.getDouble(b), Payload.getBoolean(b), Payload.getInt(b),
                 Payload.getString(b));
@@ -128,7 +120,7 @@ final class W0Cache implements FactorCache {
     }
 
     void keepSingularValues(LoraModule m, double[] s) {
-        cache.write(key(m, "w0-singular-values", ""), new Payload(s.length * 8 + 8).putDoubles(s).bytes());
+        cache.write(key(m, "w0-singular-values", ""), new Payload(s.length * 8 + 8).putDoubles(s));
     }
 
     /**
@@ -157,7 +149,7 @@ final class W0Cache implements FactorCache {
                 p.putMaps(e.getValue().get(side));
             }
         }
-        cache.write(moduleKey(layers, params), p.bytes());
+        cache.write(moduleKey(layers, params), p);
     }
 
     /** Every layer's W0 (tensor, slice, layer) in order: the module's nulls depend on all of them. */

@@ -73,6 +73,8 @@ public final class BaseCache {
      * of 4096 x 4096 layers (128 MiB each, and 64 MiB in fp32) piled up behind it.
      */
     private final WriteBehind writer;
+    /** The writer's slice buffer: the writer is one thread, so one buffer, made at its first entry. */
+    private ByteBuffer scratch;
     private volatile boolean full;
     private volatile boolean unwritable;
 
@@ -196,23 +198,22 @@ public final class BaseCache {
     }
 
     /**
-     * Stores {@code payload} (position to limit, which the caller must not change afterwards) under {@code key}, then
-     * trims the cache to its cap: on a background thread, so that the numerical work goes on meanwhile; {@link
-     * #flush} waits for it.
+     * Stores {@code payload} (which the caller must not change afterwards, nor the arrays it holds by reference) under
+     * {@code key}, then trims the cache to its cap: on a background thread, so that the numerical work goes on
+     * meanwhile; {@link #flush} waits for it.
      */
-    public void write(String key, ByteBuffer payload) {
+    public void write(String key, Payload payload) {
         if (full || unwritable) {
             return;
         }
-        ByteBuffer body = payload.duplicate();
-        long size = headerLength(key) + (long) body.remaining();
+        long size = headerLength(key) + payload.size();
         if (reservedBytes.addAndGet(size) > maxBytes) {
             full = true;
             note("the cache's cap of " + mib(maxBytes) + " is smaller than this run's entries; the rest were not stored"
                     + " (raise it with CONVSIM_CACHE_MAX_BYTES)");
             return;
         }
-        pending.add(writer.submit(size, () -> store(key, body, size)));
+        pending.add(writer.submit(size, () -> store(key, payload, size)));
     }
 
     /** Waits until every entry written so far is on disk (or noted as not stored). */
@@ -229,7 +230,7 @@ public final class BaseCache {
         }
     }
 
-    private void store(String key, ByteBuffer body, long size) {
+    private void store(String key, Payload body, long size) {
         if (unwritable) {
             return;
         }
@@ -238,26 +239,24 @@ public final class BaseCache {
         try {
             Files.createDirectories(dir);
             tmp = Files.createTempFile(dir, ".writing-", ".tmp");
-            CRC32C crc = new CRC32C();
-            crc.update(body.duplicate());
             byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
             ByteBuffer header = ByteBuffer.allocate(headerLength(key)).order(ByteOrder.LITTLE_ENDIAN);
-            header.put(MAGIC).putInt(VERSION).putInt(keyBytes.length).put(keyBytes).putLong(body.remaining())
-                    .putInt((int) crc.getValue());
-            header.flip();
+            header.put(MAGIC).putInt(VERSION).putInt(keyBytes.length).put(keyBytes).putLong(body.size());
+            CRC32C crc = new CRC32C();
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                while (header.hasRemaining()) {
-                    ch.write(header);
-                }
-                // in slices: a heap buffer is written through a temporary direct buffer of its size (per thread,
-                // kept), which for a whole 7B LU was 128 MiB of native memory
-                while (body.hasRemaining()) {
-                    int n = Math.min(body.remaining(), WRITE_SLICE);
-                    ByteBuffer slice = body.slice(body.position(), n);
+                ch.position(header.capacity());
+                // in slices of at most 4 MiB: a heap buffer is written through a temporary direct buffer of its size
+                // (per thread, kept), which for a whole 7B LU was 128 MiB of native memory
+                body.writeTo(scratch(), slice -> {
+                    crc.update(slice.duplicate());
                     while (slice.hasRemaining()) {
                         ch.write(slice);
                     }
-                    body.position(body.position() + n);
+                });
+                // the checksum precedes the payload, so the header goes in last
+                header.putInt((int) crc.getValue()).flip();
+                for (long at = 0; header.hasRemaining(); ) {
+                    at += ch.write(header, at);
                 }
             }
             try {
@@ -278,6 +277,13 @@ public final class BaseCache {
                 delete(tmp);
             }
         }
+    }
+
+    private ByteBuffer scratch() {
+        if (scratch == null) {
+            scratch = ByteBuffer.allocateDirect(WRITE_SLICE);
+        }
+        return scratch;
     }
 
     /** Removes the least recently used entries, never this run's, until the directory fits the cap. */

@@ -1,23 +1,52 @@
 package io.github.convsim.cache;
 
 import io.github.convsim.linalg.Fp32;
+import java.io.IOException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A cache entry's payload, little-endian: numbers and arrays (each array after its length) in the order they were
  * put. Reading past the end or a negative length throws {@link IllegalArgumentException}; the entry was verified
  * before, so that means a defect, not a damaged file.
+ *
+ * <p>Large arrays are put by reference ({@link #putDoublesByReference}, {@link #putNarrowedByReference}) and encoded a
+ * slice at a time as the entry is written, so that keeping a 4096 x 4096 LU costs no 128 MiB copy of it on the heap
+ * (the 7B smoke ran out of a 1 GiB heap with one).
  */
 public final class Payload {
     /** The largest payload: one Java array (an fp64 LU of n = 16384 is 2 GiB, just over). */
     public static final long MAX_BYTES = Integer.MAX_VALUE - 64;
 
-    private ByteBuffer buf;
+    /** Bytes put in place, or an array put by reference (encoded when written: as doubles, or narrowed to fp32). */
+    private sealed interface Part permits InPlace, ByReference {}
 
-    /** @throws IllegalArgumentException if {@code expectedBytes} exceeds {@link #MAX_BYTES} */
+    private record InPlace(ByteBuffer bytes) implements Part {}
+
+    private record ByReference(double[] values, boolean narrowed) implements Part {
+        long size() {
+            return (long) values.length * (narrowed ? Float.BYTES : Double.BYTES);
+        }
+    }
+
+    /** Where {@link #writeTo} puts the payload, a slice at a time. */
+    interface Sink {
+        void accept(ByteBuffer slice) throws IOException;
+    }
+
+    private final List<Part> parts = new ArrayList<>();
+    private ByteBuffer buf;
+    private long size;
+
+    /**
+     * A payload with room for {@code expectedBytes} put in place (it grows past them).
+     *
+     * @throws IllegalArgumentException if {@code expectedBytes} exceeds {@link #MAX_BYTES}
+     */
     public Payload(long expectedBytes) {
         if (expectedBytes > MAX_BYTES) {
             throw new IllegalArgumentException("a cache entry cannot exceed 2 GiB, asked for " + expectedBytes + " bytes");
@@ -61,19 +90,30 @@ public final class Payload {
     }
 
     /**
-     * Doubles that hold fp32 values (fp32 LU factors), stored as fp32: exact, half the bytes, read back by
-     * {@link #getFloats}. Narrowed a chunk at a time, with no fp32 copy of the whole array.
+     * {@code v} after its length, not copied: encoded when the entry is written, so {@code v} must not change until
+     * then ({@link BaseCache#flush}); LU factors never change once made.
      */
-    public Payload putNarrowed(double[] v) {
-        room(4 + 4L * v.length).putInt(v.length);
-        java.nio.FloatBuffer out = buf.asFloatBuffer();
-        float[] chunk = new float[Math.min(v.length, 1 << 16)];
-        for (int from = 0; from < v.length; from += chunk.length) {
-            int n = Math.min(chunk.length, v.length - from);
-            Fp32.narrow(v, from, chunk, n);
-            out.put(chunk, 0, n);
+    public Payload putDoublesByReference(double[] v) {
+        return putByReference(new ByReference(v, false));
+    }
+
+    /**
+     * Doubles that hold fp32 values (fp32 LU factors), by reference as {@link #putDoublesByReference}, stored as fp32:
+     * exact, half the bytes, read back by {@link #getWidened}.
+     */
+    public Payload putNarrowedByReference(double[] v) {
+        return putByReference(new ByReference(v, true));
+    }
+
+    private Payload putByReference(ByReference part) {
+        if (size() + 4 + part.size() > MAX_BYTES) {
+            throw new IllegalArgumentException("a cache entry cannot exceed 2 GiB");
         }
-        buf.position(buf.position() + v.length * Float.BYTES);
+        putInt(part.values().length);
+        parts.add(new InPlace(buf.flip()));
+        parts.add(part);
+        size += buf.remaining() + part.size();
+        buf = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
         return this;
     }
 
@@ -96,9 +136,43 @@ public final class Payload {
         return this;
     }
 
-    /** The bytes put so far, ready for {@link BaseCache#write}. */
-    public ByteBuffer bytes() {
-        return buf.duplicate().flip();
+    /** The payload's length in bytes, the arrays put by reference included. */
+    public long size() {
+        return size + buf.position();
+    }
+
+    /**
+     * Hands the payload to {@code sink} in order, in slices of at most {@code scratch}'s capacity: bytes put in place
+     * as views of themselves, arrays put by reference encoded into {@code scratch} (little-endian), which the sink
+     * must have consumed when it returns.
+     */
+    void writeTo(ByteBuffer scratch, Sink sink) throws IOException {
+        int slice = scratch.capacity();
+        List<Part> all = new ArrayList<>(parts);
+        all.add(new InPlace(buf.duplicate().flip()));
+        for (Part part : all) {
+            if (part instanceof InPlace p) {
+                ByteBuffer b = p.bytes().duplicate();
+                for (int at = b.position(); at < b.limit(); at += slice) {
+                    sink.accept(b.slice(at, Math.min(slice, b.limit() - at)));
+                }
+            } else if (part instanceof ByReference r) {
+                int width = r.narrowed() ? Float.BYTES : Double.BYTES;
+                int per = slice / width;
+                float[] narrowed = r.narrowed() ? new float[Math.min(per, r.values().length)] : null;
+                for (int from = 0; from < r.values().length; from += per) {
+                    int n = Math.min(per, r.values().length - from);
+                    scratch.clear().order(ByteOrder.LITTLE_ENDIAN);
+                    if (narrowed != null) {
+                        Fp32.narrow(r.values(), from, narrowed, n);
+                        scratch.asFloatBuffer().put(narrowed, 0, n);
+                    } else {
+                        scratch.asDoubleBuffer().put(r.values(), from, n);
+                    }
+                    sink.accept(scratch.limit(n * width));
+                }
+            }
+        }
     }
 
     private ByteBuffer room(long bytes) {
@@ -150,9 +224,18 @@ public final class Payload {
         return maps;
     }
 
-    public static float[] getFloats(ByteBuffer b) {
-        float[] v = new float[length(b, Float.BYTES)];
-        b.asFloatBuffer().get(v);
+    /** fp32 values as doubles (exactly), without an fp32 copy of the whole array. */
+    public static double[] getWidened(ByteBuffer b) {
+        double[] v = new double[length(b, Float.BYTES)];
+        java.nio.FloatBuffer in = b.asFloatBuffer();
+        float[] chunk = new float[Math.min(v.length, 1 << 16)];
+        for (int from = 0; from < v.length; from += chunk.length) {
+            int n = Math.min(chunk.length, v.length - from);
+            in.get(chunk, 0, n);
+            for (int i = 0; i < n; i++) {
+                v[from + i] = chunk[i];
+            }
+        }
         b.position(b.position() + v.length * Float.BYTES);
         return v;
     }

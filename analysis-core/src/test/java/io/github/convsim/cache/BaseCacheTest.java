@@ -19,8 +19,8 @@ class BaseCacheTest {
     @TempDir
     Path dir;
 
-    private static ByteBuffer payload(double... values) {
-        return new Payload(8).putDoubles(values).putInts(new int[] {3, 1, 2}).putString("2-norm").bytes();
+    private static Payload payload(double... values) {
+        return new Payload(8).putDoubles(values).putInts(new int[] {3, 1, 2}).putString("2-norm");
     }
 
     private Path onlyEntry() throws IOException {
@@ -50,7 +50,8 @@ class BaseCacheTest {
 
     /**
      * Payloads larger than what may wait for the writer (each then waits alone) and than one write slice (4 MiB) are
-     * stored whole; fp32 values held as doubles come back exactly from their narrowed form.
+     * stored whole, arrays put by reference between values put in place; fp32 values held as doubles come back exactly
+     * from their narrowed form.
      */
     @Test
     void largeEntriesPastTheQueueBoundAndTheWriteSliceComeBackWhole() {
@@ -62,19 +63,20 @@ class BaseCacheTest {
             for (int i = 0; i < values[k].length; i++) {
                 values[k][i] = (float) rng.nextGaussian();
             }
-            Payload p = new Payload(8).putDoubles(values[k]).putNarrowed(values[k]);
-            c.write("large " + k, p.bytes());
+            Payload p = new Payload(8).putInt(k).putDoublesByReference(values[k]).putNarrowedByReference(values[k])
+                    .putDoubles(values[k]).putString("end");
+            assertEquals(4 + 3 * 4 + values[k].length * (8 + 4 + 8) + 4 + 3, p.size());
+            c.write("large " + k, p);
         }
         c.flush();
         assertEquals(List.of(), c.notes());
         for (int k = 0; k < values.length; k++) {
             ByteBuffer b = c.read("large " + k).orElseThrow();
+            assertEquals(k, Payload.getInt(b));
             assertArrayEquals(values[k], Payload.getDoubles(b), 0.0);
-            float[] narrowed = Payload.getFloats(b);
-            assertEquals(values[k].length, narrowed.length);
-            for (int i = 0; i < narrowed.length; i++) {
-                assertEquals(values[k][i], narrowed[i], 0.0);
-            }
+            assertArrayEquals(values[k], Payload.getWidened(b), 0.0);
+            assertArrayEquals(values[k], Payload.getDoubles(b), 0.0);
+            assertEquals("end", Payload.getString(b));
             assertFalse(b.hasRemaining());
         }
     }
