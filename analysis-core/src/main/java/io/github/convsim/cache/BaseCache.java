@@ -55,6 +55,10 @@ public final class BaseCache {
     private static final int VERSION = 1;
     private static final String SUFFIX = ".entry";
     private static final int WRITE_SLICE = 4 << 20;
+    private static final String WRITING_PREFIX = ".writing-";
+    private static final String WRITING_SUFFIX = ".tmp";
+    /** How long a partial entry must have been untouched before another run removes it as a killed run's. */
+    static final long STALE_MILLIS = 60 * 60 * 1000;
 
     private final Path dir;
     private final long maxBytes;
@@ -236,9 +240,23 @@ public final class BaseCache {
         }
         Path file = fileOf(key);
         Path tmp = null;
+        // a run stopped while it writes (Ctrl-C, SIGTERM) removes the partial entry; a killed one leaves it to trim
+        java.util.concurrent.atomic.AtomicReference<Path> partial = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread cleanup = new Thread(() -> {
+            Path f = partial.get();
+            if (f != null) {
+                delete(f);
+            }
+        }, "convsim-cache-cleanup");
+        try {
+            Runtime.getRuntime().addShutdownHook(cleanup);
+        } catch (IllegalStateException shuttingDown) {
+            return;
+        }
         try {
             Files.createDirectories(dir);
-            tmp = Files.createTempFile(dir, ".writing-", ".tmp");
+            tmp = Files.createTempFile(dir, WRITING_PREFIX, WRITING_SUFFIX);
+            partial.set(tmp);
             byte[] keyBytes = key.getBytes(StandardCharsets.UTF_8);
             ByteBuffer header = ByteBuffer.allocate(headerLength(key)).order(ByteOrder.LITTLE_ENDIAN);
             header.put(MAGIC).putInt(VERSION).putInt(keyBytes.length).put(keyBytes).putLong(body.size());
@@ -276,6 +294,11 @@ public final class BaseCache {
             if (tmp != null) {
                 delete(tmp);
             }
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook is running or has run
+            }
         }
     }
 
@@ -286,9 +309,25 @@ public final class BaseCache {
         return scratch;
     }
 
-    /** Removes the least recently used entries, never this run's, until the directory fits the cap. */
+    /**
+     * Removes the least recently used entries, never this run's, until the directory fits the cap; and the partial
+     * entries of killed runs (SIGKILL, a power loss), untouched for {@link #STALE_MILLIS}: a run that is writing one
+     * touches it at every slice.
+     */
     private synchronized void trim() throws IOException {
         record Entry(Path path, long size, long used) {}
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, WRITING_PREFIX + "*" + WRITING_SUFFIX)) {
+            long staleBefore = System.currentTimeMillis() - STALE_MILLIS;
+            for (Path f : files) {
+                try {
+                    if (Files.getLastModifiedTime(f).toMillis() < staleBefore) {
+                        delete(f);
+                    }
+                } catch (NoSuchFileException removedMeanwhile) {
+                    // its run finished it, or another run removed it
+                }
+            }
+        }
         List<Entry> entries = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
             for (Path f : files) {

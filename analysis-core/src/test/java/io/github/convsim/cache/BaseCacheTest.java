@@ -207,6 +207,22 @@ class BaseCacheTest {
         assertTrue(c.notes().get(0).startsWith("cannot write the cache in"), c.notes().toString());
     }
 
+    /** A killed run's partial entry (untouched for an hour) goes at the next write; one being written stays. */
+    @Test
+    void aKilledRunsPartialEntryIsRemovedAndOneBeingWrittenIsNot() throws IOException {
+        Files.createDirectories(dir);
+        Path stale = Files.writeString(dir.resolve(".writing-1.tmp"), "half an entry");
+        Files.setLastModifiedTime(stale, FileTime.fromMillis(System.currentTimeMillis() - BaseCache.STALE_MILLIS
+                - 60_000));
+        Path current = Files.writeString(dir.resolve(".writing-2.tmp"), "another run's entry, being written");
+        BaseCache c = BaseCache.open(dir, 1 << 20);
+        c.write("k", payload(1));
+        c.flush();
+        assertFalse(Files.exists(stale));
+        assertTrue(Files.exists(current));
+        assertTrue(c.read("k").isPresent());
+    }
+
     @Test
     void aPayloadBeyondOneJavaArrayIsRefusedBeforeAnythingIsAllocated() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
