@@ -29,6 +29,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.zip.CRC32C;
 
 /**
@@ -241,7 +242,7 @@ public final class BaseCache {
         Path file = fileOf(key);
         Path tmp = null;
         // a run stopped while it writes (Ctrl-C, SIGTERM) removes the partial entry; a killed one leaves it to trim
-        java.util.concurrent.atomic.AtomicReference<Path> partial = new java.util.concurrent.atomic.AtomicReference<>();
+        AtomicReference<Path> partial = new AtomicReference<>();
         Thread cleanup = new Thread(() -> {
             Path f = partial.get();
             if (f != null) {

@@ -17,12 +17,9 @@ class BlasGateTest {
         return t;
     }
 
-    @Test
-    void closingWaitsForTheWorkInFlightAndThenLetsNoneStart() throws Exception {
-        BlasGate gate = new BlasGate();
+    /** Runs work through {@code gate} on a daemon thread that holds it until {@code release}; returns once it runs. */
+    private static void holdUntil(BlasGate gate, CountDownLatch release, AtomicBoolean finished) throws Exception {
         CountDownLatch started = new CountDownLatch(1);
-        CountDownLatch release = new CountDownLatch(1);
-        AtomicBoolean finished = new AtomicBoolean();
         daemon(() -> gate.run(() -> {
             started.countDown();
             try {
@@ -34,6 +31,14 @@ class BlasGateTest {
             return null;
         }));
         assertTrue(started.await(10, TimeUnit.SECONDS));
+    }
+
+    @Test
+    void closingWaitsForTheWorkInFlightAndThenLetsNoneStart() throws Exception {
+        BlasGate gate = new BlasGate();
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicBoolean finished = new AtomicBoolean();
+        holdUntil(gate, release, finished);
         AtomicReference<Boolean> closed = new AtomicReference<>();
         AtomicBoolean workDoneWhenClosed = new AtomicBoolean();
         Thread closer = daemon(() -> {
@@ -60,18 +65,8 @@ class BlasGateTest {
     @Test
     void workThatOutlastsTheWaitIsNotWaitedForAndTheGateStaysOpen() throws Exception {
         BlasGate gate = new BlasGate();
-        CountDownLatch started = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        daemon(() -> gate.run(() -> {
-            started.countDown();
-            try {
-                release.await();
-            } catch (InterruptedException e) {
-                throw new IllegalStateException(e);
-            }
-            return null;
-        }));
-        assertTrue(started.await(10, TimeUnit.SECONDS));
+        holdUntil(gate, release, new AtomicBoolean());
         long t0 = System.nanoTime();
         assertFalse(gate.close(50, TimeUnit.MILLISECONDS));
         assertTrue(System.nanoTime() - t0 >= TimeUnit.MILLISECONDS.toNanos(50));
