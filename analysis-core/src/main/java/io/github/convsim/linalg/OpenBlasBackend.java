@@ -38,7 +38,7 @@ public final class OpenBlasBackend implements LinalgBackend {
      * OpenBLAS's thread count is one setting for the whole process: every instance changes it, and runs its batches,
      * through this gate, which a stopping JVM closes for good: the process's exit frees OpenBLAS's buffers, and a call
      * still running in them crashed the JVM (SIGSEGV in dgemm_oncopy, dgemm_kernel: 3 of 30 analyses of LLaMA-3-8B
-     * layers stopped by SIGTERM at a random moment, none of 60 once the gate was closed at shutdown). A batch longer
+     * layers stopped by SIGTERM at a random moment, none of 90 once the gate was closed at shutdown). A batch longer
      * than {@link #QUIESCE_SECONDS} is not waited for.
      */
     private static final BlasGate GATE = new BlasGate();
