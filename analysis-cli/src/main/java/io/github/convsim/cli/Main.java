@@ -117,10 +117,24 @@ public final class Main implements Runnable {
             return cmd.execute(args);
         } catch (OutOfMemoryError e) {
             // an Error passes picocli's handler; its trace would say nothing the user can act on
-            err.println("convsim: out of memory (" + oneLine(e) + "): run it with a larger heap, e.g."
-                    + " CONVSIM_JAVA_OPTS=-Xmx8g ./convsim " + String.join(" ", args));
+            err.println(outOfMemory(e, args));
             return EXIT_RESOURCES;
         }
+    }
+
+    /**
+     * The one line for a shortage of memory: of the heap, or of the native memory OpenBLAS works in (JavaCPP's
+     * budget, as large as the heap unless -Dorg.bytedeco.javacpp.maxBytes sets it), which a larger heap raises too.
+     */
+    static String outOfMemory(OutOfMemoryError e, String... args) {
+        String why = oneLine(e);
+        boolean nativeMemory = e.getMessage() != null && e.getMessage().startsWith("Cannot allocate new ")
+                && e.getMessage().contains("totalBytes");
+        String remedy = nativeMemory ? " (the native budget is the heap's size unless -Dorg.bytedeco.javacpp.maxBytes"
+                + " sets it)" : "";
+        return "convsim: out of " + (nativeMemory ? "native memory for OpenBLAS" : "memory") + " (" + why
+                + "): run it with a larger heap" + remedy + ", e.g. CONVSIM_JAVA_OPTS=-Xmx8g ./convsim "
+                + String.join(" ", args);
     }
 
     /**

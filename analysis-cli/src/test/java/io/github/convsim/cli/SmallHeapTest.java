@@ -83,6 +83,31 @@ class SmallHeapTest {
     }
 
     /**
+     * Native memory for OpenBLAS (JavaCPP's budget, here set below one 768 x 768 LU) that runs out is one line that
+     * says so and how to raise it, exit code 5.
+     */
+    @Test
+    void nativeMemoryTooSmallIsOneLineThatSaysSoAndExitCode5() throws Exception {
+        Path log = Files.createTempFile(dir, "log-native-", ".txt");
+        Process p = new ProcessBuilder(java(), "-Xmx512m", "-Xss16m", "-Djava.awt.headless=true",
+                "-Dorg.bytedeco.javacpp.maxBytes=1m", "-Dconvsim.home=" + CliRunner.repo(), "-cp",
+                System.getProperty("java.class.path"), "io.github.convsim.cli.Main", "analyze", "--out",
+                dir.resolve("report").toString(), "-q", "--no-cache")
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
+        String out = Files.readString(log);
+        assertEquals(Main.EXIT_RESOURCES, p.exitValue(), out);
+        List<String> lines = out.lines().filter(l -> l.startsWith("convsim:")).toList();
+        assertEquals(1, lines.size(), out);
+        assertTrue(lines.get(0).startsWith("convsim: out of native memory for OpenBLAS (Cannot allocate new "), out);
+        assertTrue(lines.get(0).contains("): run it with a larger heap (the native budget is the heap's size unless"
+                + " -Dorg.bytedeco.javacpp.maxBytes sets it), e.g. CONVSIM_JAVA_OPTS=-Xmx8g ./convsim analyze --out "),
+                out);
+        assertFalse(out.contains("\tat "), "no stack trace: " + out);
+        assertFalse(Files.exists(dir.resolve("report")), "nothing half-written");
+    }
+
+    /**
      * Under -Xmx128m the demo's W0-null bases are spilled to a temporary file: where the temporary directory cannot
      * hold it, the run stops with one line naming the directory and the way out, exit code 5 (it was an "internal
      * error" with a trace, exit 1, on a full disk).
