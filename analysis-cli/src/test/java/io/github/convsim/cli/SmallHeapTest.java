@@ -65,21 +65,32 @@ class SmallHeapTest {
         }
     }
 
-    @Test
-    void aHeapTooSmallForEvenOneLayerIsOneLineAndExitCode5() throws Exception {
-        Path log = Files.createTempFile(dir, "log-oom-", ".txt");
-        Process p = new ProcessBuilder(java(), "-Xmx24m", "-Xss16m", "-Djava.awt.headless=true",
-                "-Dconvsim.home=" + CliRunner.repo(), "-cp", System.getProperty("java.class.path"),
-                "io.github.convsim.cli.Main", "analyze", "--out", dir.resolve("report").toString(), "-q")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    /**
+     * The lines starting "convsim:" of an analysis of the demo in a JVM with {@code jvmOptions} and the given options,
+     * which must stop with exit code 5, print no stack trace and leave no report.
+     */
+    private List<String> analysisStoppedForResources(List<String> jvmOptions, String... options) throws Exception {
+        Path log = Files.createTempFile(dir, "log-", ".txt");
+        List<String> command = new ArrayList<>(List.of(java(), "-Xss16m", "-Djava.awt.headless=true",
+                "-Dconvsim.home=" + CliRunner.repo()));
+        command.addAll(jvmOptions);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.github.convsim.cli.Main", "analyze",
+                "--out", dir.resolve("report").toString(), "-q"));
+        command.addAll(List.of(options));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         assertTrue(p.waitFor(120, TimeUnit.SECONDS));
         String out = Files.readString(log);
         assertEquals(Main.EXIT_RESOURCES, p.exitValue(), out);
-        List<String> lines = out.lines().filter(l -> l.startsWith("convsim:")).toList();
-        assertEquals(1, lines.size(), out);
-        assertTrue(lines.get(0).startsWith("convsim: out of memory (") && lines.get(0).contains("-Xmx"), out);
         assertFalse(out.contains("\tat "), "no stack trace: " + out);
         assertFalse(Files.exists(dir.resolve("report")), "nothing half-written");
+        return out.lines().filter(l -> l.startsWith("convsim:")).toList();
+    }
+
+    @Test
+    void aHeapTooSmallForEvenOneLayerIsOneLineAndExitCode5() throws Exception {
+        List<String> lines = analysisStoppedForResources(List.of("-Xmx24m"));
+        assertEquals(1, lines.size(), lines.toString());
+        assertTrue(lines.get(0).startsWith("convsim: out of memory (") && lines.get(0).contains("-Xmx"), lines.get(0));
     }
 
     /**
@@ -88,23 +99,14 @@ class SmallHeapTest {
      */
     @Test
     void nativeMemoryTooSmallIsOneLineThatSaysSoAndExitCode5() throws Exception {
-        Path log = Files.createTempFile(dir, "log-native-", ".txt");
-        Process p = new ProcessBuilder(java(), "-Xmx512m", "-Xss16m", "-Djava.awt.headless=true",
-                "-Dorg.bytedeco.javacpp.maxBytes=1m", "-Dconvsim.home=" + CliRunner.repo(), "-cp",
-                System.getProperty("java.class.path"), "io.github.convsim.cli.Main", "analyze", "--out",
-                dir.resolve("report").toString(), "-q", "--no-cache")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
-        String out = Files.readString(log);
-        assertEquals(Main.EXIT_RESOURCES, p.exitValue(), out);
-        List<String> lines = out.lines().filter(l -> l.startsWith("convsim:")).toList();
-        assertEquals(1, lines.size(), out);
-        assertTrue(lines.get(0).startsWith("convsim: out of native memory for OpenBLAS (Cannot allocate new "), out);
+        List<String> lines = analysisStoppedForResources(List.of("-Xmx512m", "-Dorg.bytedeco.javacpp.maxBytes=1m"),
+                "--no-cache");
+        assertEquals(1, lines.size(), lines.toString());
+        assertTrue(lines.get(0).startsWith("convsim: out of native memory for OpenBLAS (Cannot allocate new "),
+                lines.get(0));
         assertTrue(lines.get(0).contains("): run it with a larger heap (the native budget is the heap's size unless"
                 + " -Dorg.bytedeco.javacpp.maxBytes sets it), e.g. CONVSIM_JAVA_OPTS=-Xmx8g ./convsim analyze --out "),
-                out);
-        assertFalse(out.contains("\tat "), "no stack trace: " + out);
-        assertFalse(Files.exists(dir.resolve("report")), "nothing half-written");
+                lines.get(0));
     }
 
     /**
@@ -115,21 +117,11 @@ class SmallHeapTest {
     @Test
     void noRoomForTemporaryFilesIsOneLineAndExitCode5() throws Exception {
         Path missing = dir.resolve("no-such-tmp");
-        Path log = Files.createTempFile(dir, "log-tmp-", ".txt");
-        Process p = new ProcessBuilder(java(), "-Xmx128m", "-Xss16m", "-Djava.awt.headless=true",
-                "-Djava.io.tmpdir=" + missing, "-Dconvsim.home=" + CliRunner.repo(), "-cp",
-                System.getProperty("java.class.path"), "io.github.convsim.cli.Main", "analyze", "--out",
-                dir.resolve("report").toString(), "-q", "--no-cache")
-                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        assertTrue(p.waitFor(120, TimeUnit.SECONDS));
-        String out = Files.readString(log);
-        assertEquals(Main.EXIT_RESOURCES, p.exitValue(), out);
-        List<String> lines = out.lines().filter(l -> l.startsWith("convsim:")).toList();
+        List<String> lines = analysisStoppedForResources(List.of("-Xmx128m", "-Djava.io.tmpdir=" + missing),
+                "--no-cache");
         assertEquals(List.of("convsim: cannot create a file for the W0 null's bases in " + missing + ": no such"
                 + " directory; make room there, or give convsim another directory for temporary files:"
-                + " CONVSIM_JAVA_OPTS=-Djava.io.tmpdir=DIR"), lines, out);
-        assertFalse(out.contains("\tat "), "no stack trace: " + out);
-        assertFalse(Files.exists(dir.resolve("report")), "nothing half-written");
+                + " CONVSIM_JAVA_OPTS=-Djava.io.tmpdir=DIR"), lines);
     }
 
     private static String java() {
