@@ -481,12 +481,11 @@ public final class OpenBlasBackend implements LinalgBackend {
      * Runs {@code count} independent problems of about {@code flopsEach} operations each: in parallel with
      * single-threaded BLAS, or, for one large problem, with OpenBLAS using every thread. OpenBLAS's idle workers spin
      * (in sched_yield) for a while, so the thread count changes only for problems large enough to pay for it.
-     */
-    /**
-     * Runs {@code count} problems on the pool, behind {@link #GATE}: when it returns or throws, none of them is still
-     * running. After a problem fails (or the caller is interrupted), the problems not yet started are skipped and the
-     * running ones are waited for: a native call cannot be stopped, and one left running outside the gate could still
-     * be in OpenBLAS when the process exits.
+     *
+     * <p>Behind {@link #GATE}: when it returns or throws, none of the problems is still running. After a problem fails
+     * (or the caller is interrupted), the problems not yet started are skipped and the running ones are waited for: a
+     * native call cannot be stopped, and one left running outside the gate could still be in OpenBLAS when the process
+     * exits.
      */
     private <T> List<T> batch(int count, double flopsEach, IntFunction<T> problem) {
         return GATE.run(() -> {
