@@ -116,9 +116,11 @@ if [[ $skip_7b == 0 ]]; then
   else
     echo "synth: reusing $model"
   fi
+  # every default, the W0 cache included, as a user's first analysis of this base runs: an empty cache of its own
+  # (capped at 4 GiB, it stores what fits; removed with $out)
   s=$(date +%s.%N)
   CONVSIM_JAVA_OPTS="-Xmx$heap" ./convsim analyze --adapter "$model/adapter" --base "$model/base" \
-    --out "$out/7b" --force -q --no-cache &
+    --out "$out/7b" --force -q --cache-dir "$out/7b-cache" &
   pid=$!
   # watch the JVM from outside: resident set from /proc, heap occupancy (S0U+S1U+EU+OU) from jstat
   peak_rss=0 peak_jstat=0
@@ -147,6 +149,8 @@ print(f"heap: -Xmx{heap} ({res['max_heap_bytes'] / gib:.2f} GiB usable); peak oc
       f"{res['peak_live_heap_after_full_gc_bytes'] / gib:.2f} GiB (GC notifications); "
       f"peak seen by jstat every 0.5 s {jstat_kb / 1024 ** 2:.2f} GiB")
 print(f"resident set: peak {rss_kb / 1024 ** 2:.2f} GiB seen from /proc every 0.5 s, {res['peak_rss_bytes'] / gib:.2f} GiB (VmHWM)")
+c = res["w0_cache"]
+print(f"W0 cache (empty at the start): {c['written']} entries, {c['written_bytes'] / gib:.2f} GiB written (cap {c['max_bytes'] / gib:.0f} GiB)")
 rows = list(csv.DictReader(open(report + "/diagnostics.csv")))
 flops, seconds = 0.0, 0.0
 for name, m in res["modules"].items():
