@@ -293,6 +293,7 @@ public final class Comparison {
                     PlantedPairs.sampleRows(backend.backend(), solver, systems, groupLayers, i, j,
                             options.similarity().seed(), g.from(), dwRightPhi);
                 }
+                factorCache.settle(); // the group's factors are let go of next
             });
             int[] layerIdx = first.stream().mapToInt(LoraModule::layer).toArray();
             int[][] ranks = perAdapter.stream().map(ms -> ms.stream().mapToInt(LoraModule::rank).toArray())

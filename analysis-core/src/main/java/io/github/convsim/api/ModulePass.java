@@ -139,6 +139,12 @@ final class ModulePass {
                     w0Control.addAll(similarity.w0ControlBases(part.systems(), keep));
                 }
                 add(timings, "w0_null_and_controls", System.nanoTime() - t1);
+                if (w0Cache != null) {
+                    // the group's factors are let go of next: their cache entries are written first
+                    long waitFrom = System.nanoTime();
+                    w0Cache.settle();
+                    add(timings, "cache_write_wait", System.nanoTime() - waitFrom);
+                }
                 phaseDone.accept("W0 null and controls", g.layers().size());
                 layersDone.accept(g.layers().size());
             });

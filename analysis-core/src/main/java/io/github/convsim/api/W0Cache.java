@@ -81,6 +81,20 @@ final class W0Cache implements FactorCache {
 
     @Override
     public void keep(LoraModule layer, Factors f) {
+        keep(layer, f, false);
+    }
+
+    @Override
+    public void keepHeld(LoraModule layer, Factors f) {
+        keep(layer, f, true);
+    }
+
+    @Override
+    public void settle() {
+        cache.awaitHeldWrites();
+    }
+
+    private void keep(LoraModule layer, Factors f, boolean held) {
         LuFactors lu = f.lu();
         Matrix packed = lu.packed();
         long bytes = (long) packed.data().length * (lu.precision() == Precision.FP64 ? 8 : 4) + 256;
@@ -101,7 +115,12 @@ final class W0Cache implements FactorCache {
         p.putInts(lu.pivots());
         Conditioning c = f.conditioning();
         p.putDouble(c.value()).putBoolean(c.exact()).putInt(c.rank()).putString(c.norm());
-        cache.write(key(layer, "lu-" + lu.precision().name(), ""), p);
+        String key = key(layer, "lu-" + lu.precision().name(), "");
+        if (held) {
+            cache.writeHeld(key, p);
+        } else {
+            cache.write(key, p);
+        }
     }
 
     private static Factors decodeFactors(ByteBuffer b, Precision precision) {

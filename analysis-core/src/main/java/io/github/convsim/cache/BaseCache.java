@@ -75,7 +75,8 @@ public final class BaseCache {
     /**
      * One writer, a daemon: entries are written in order, and a run that ends does not wait for it to exit. Payloads
      * waiting for it hold heap, so they are bounded (one larger payload waits alone): without a bound, the LU factors
-     * of 4096 x 4096 layers (128 MiB each, and 64 MiB in fp32) piled up behind it.
+     * of 4096 x 4096 layers (128 MiB each, and 64 MiB in fp32) piled up behind it. Payloads whose arrays the caller
+     * holds anyway ({@link #writeHeld}) are not counted, and the caller waits for them before letting go.
      */
     private final WriteBehind writer;
     /** The writer's slice buffer: the writer is one thread, so one buffer, made at its first entry. */
@@ -208,6 +209,24 @@ public final class BaseCache {
      * meanwhile; {@link #flush} waits for it.
      */
     public void write(String key, Payload payload) {
+        write(key, payload, false);
+    }
+
+    /**
+     * As {@link #write(String, Payload)}, for a payload whose arrays (held by reference) the caller keeps alive anyway
+     * until it calls {@link #awaitHeldWrites}: it is queued without waiting for the writer, since it costs no heap
+     * until then (a layer group's LU factors, used by the rest of the group's work while they are written).
+     */
+    public void writeHeld(String key, Payload payload) {
+        write(key, payload, true);
+    }
+
+    /** Waits until every entry given to {@link #writeHeld} has been written (or noted as not stored). */
+    public void awaitHeldWrites() {
+        writer.awaitHeld();
+    }
+
+    private void write(String key, Payload payload, boolean held) {
         if (full || unwritable) {
             return;
         }
@@ -218,7 +237,8 @@ public final class BaseCache {
                     + " (raise it with CONVSIM_CACHE_MAX_BYTES)");
             return;
         }
-        pending.add(writer.submit(size, () -> store(key, payload, size)));
+        Runnable job = () -> store(key, payload, size);
+        pending.add(held ? writer.submitHeld(job) : writer.submit(size, job));
     }
 
     /** Waits until every entry written so far is on disk (or noted as not stored). */

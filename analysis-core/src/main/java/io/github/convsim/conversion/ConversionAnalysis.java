@@ -24,7 +24,8 @@ public final class ConversionAnalysis {
 
     /**
      * As {@link #convert(ConversionSolver, List, List)}, taking W0's factors and cond from {@code cache} when it holds
-     * every layer's (and leaving there those it computes).
+     * every layer's (and leaving there those it computes). The caller calls {@link FactorCache#settle} before it lets go
+     * of the result's systems.
      */
     public static ModuleConversion convert(ConversionSolver solver, List<LoraModule> layers, List<Matrix> w0s,
                                            FactorCache cache) {
@@ -38,7 +39,8 @@ public final class ConversionAnalysis {
             systems = solver.factorOnly(layers, w0s);
             t1 = System.nanoTime();
             systems = solver.condition(systems);
-            solver.keep(systems, cache);
+            // the group's own factors: written while the rest of the group's work uses them (the caller settles)
+            solver.keep(systems, cache, true);
         }
         long t2 = System.nanoTime();
         Equation eqA = ConversionSolver.equationForA(systems.get(0));
@@ -133,7 +135,7 @@ public final class ConversionAnalysis {
                 layers.forEach(l -> gaps.add(Double.POSITIVE_INFINITY));
                 return gaps;
             }
-            alt.keep(systems, cache);
+            alt.keep(systems, cache, false);
         }
         ConversionSolver.PerFactor altSolved = alt.solveBoth(systems, targetsA, targetsB, eqA);
         List<Matrix> altA = altSolved.a();

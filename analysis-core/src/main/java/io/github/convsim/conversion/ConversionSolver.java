@@ -80,7 +80,8 @@ public final class ConversionSolver {
 
     /**
      * As {@link #factor(List, List)}, the factors and cond(W0) taken from {@code cache} when it holds every layer's
-     * (paper mode only), else computed and left there: the same systems either way.
+     * (paper mode only), else computed and left there: the same systems either way. The caller calls
+     * {@link FactorCache#settle} before it lets go of the systems.
      */
     public List<W0System> factor(List<LoraModule> layers, List<Matrix> w0s, FactorCache cache) {
         List<W0System> found = cached(layers, w0s, cache, options.precision());
@@ -88,7 +89,7 @@ public final class ConversionSolver {
             return found;
         }
         List<W0System> systems = factor(layers, w0s);
-        keep(systems, cache);
+        keep(systems, cache, true);
         return systems;
     }
 
@@ -122,13 +123,21 @@ public final class ConversionSolver {
         return out;
     }
 
-    /** Leaves each system's LU factors and cond(W0) in {@code cache} (paper mode only). */
-    void keep(List<W0System> systems, FactorCache cache) {
+    /**
+     * Leaves each system's LU factors and cond(W0) in {@code cache} (paper mode only); {@code held}: the caller uses the
+     * systems until it calls {@link FactorCache#settle} ({@link FactorCache#keepHeld}).
+     */
+    void keep(List<W0System> systems, FactorCache cache, boolean held) {
         if (options.mode() != SolveMode.PAPER || cache == FactorCache.NONE) {
             return;
         }
         for (W0System s : systems) {
-            cache.keep(s.module(), new FactorCache.Factors(s.lu(), s.conditioning()));
+            FactorCache.Factors f = new FactorCache.Factors(s.lu(), s.conditioning());
+            if (held) {
+                cache.keepHeld(s.module(), f);
+            } else {
+                cache.keep(s.module(), f);
+            }
         }
     }
 

@@ -29,4 +29,15 @@ public interface FactorCache {
 
     /** Stores a layer's factors (their precision is the LU's). */
     void keep(LoraModule layer, Factors factors);
+
+    /**
+     * As {@link #keep}, for factors the caller goes on using until its next {@link #settle}: they may be stored
+     * meanwhile, without the caller waiting for room.
+     */
+    default void keepHeld(LoraModule layer, Factors factors) {
+        keep(layer, factors);
+    }
+
+    /** Waits until the factors given to {@link #keepHeld} are stored: called before letting go of them. */
+    default void settle() {}
 }

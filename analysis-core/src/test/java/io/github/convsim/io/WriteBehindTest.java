@@ -36,4 +36,33 @@ class WriteBehindTest {
         }
         assertEquals(List.of(1, 2, 3), ran);
     }
+
+    /**
+     * A held job takes no room: with the bound taken by a running job, a held job is still queued at once, and
+     * {@code awaitHeld} returns only once it has run; jobs of both kinds run in the order they were submitted.
+     */
+    @Test
+    void aHeldJobIsQueuedWithoutRoomAndAwaitHeldWaitsForIt() throws Exception {
+        List<Integer> ran = new CopyOnWriteArrayList<>();
+        CountDownLatch release = new CountDownLatch(1);
+        try (WriteBehind w = new WriteBehind("test-writer", 4 << 10)) {
+            w.submit(4 << 10, () -> {
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                ran.add(1);
+            });
+            CompletableFuture<Void> queued = CompletableFuture.runAsync(() -> w.submitHeld(() -> ran.add(2)));
+            queued.get(10, TimeUnit.SECONDS);
+            CompletableFuture<Void> awaited = CompletableFuture.runAsync(w::awaitHeld);
+            Thread.sleep(200);
+            assertFalse(awaited.isDone(), "awaitHeld returned before the held job ran");
+            release.countDown();
+            awaited.get(10, TimeUnit.SECONDS);
+            assertEquals(List.of(1, 2), ran);
+            w.awaitHeld(); // none left: returns at once
+        }
+    }
 }
