@@ -19,14 +19,7 @@ class WriteBehindTest {
         List<Integer> ran = new CopyOnWriteArrayList<>();
         CountDownLatch release = new CountDownLatch(1);
         try (WriteBehind w = new WriteBehind("test-writer", 4 << 10)) {
-            w.submit(4 << 10, () -> {
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                ran.add(1);
-            });
+            takeTheBoundUntil(w, release, ran);
             CompletableFuture<Void> second = CompletableFuture.runAsync(() -> w.submit(1 << 20, () -> ran.add(2)));
             Thread.sleep(200);
             assertFalse(second.isDone(), "the second job was queued past the bound");
@@ -46,14 +39,7 @@ class WriteBehindTest {
         List<Integer> ran = new CopyOnWriteArrayList<>();
         CountDownLatch release = new CountDownLatch(1);
         try (WriteBehind w = new WriteBehind("test-writer", 4 << 10)) {
-            w.submit(4 << 10, () -> {
-                try {
-                    release.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                ran.add(1);
-            });
+            takeTheBoundUntil(w, release, ran);
             CompletableFuture<Void> queued = CompletableFuture.runAsync(() -> w.submitHeld(() -> ran.add(2)));
             queued.get(10, TimeUnit.SECONDS);
             CompletableFuture<Void> awaited = CompletableFuture.runAsync(w::awaitHeld);
@@ -64,5 +50,17 @@ class WriteBehindTest {
             assertEquals(List.of(1, 2), ran);
             w.awaitHeld(); // none left: returns at once
         }
+    }
+
+    /** Queues a job that takes the whole bound of {@code w} and runs, adding 1 to {@code ran}, once {@code release}. */
+    private static void takeTheBoundUntil(WriteBehind w, CountDownLatch release, List<Integer> ran) {
+        w.submit(4 << 10, () -> {
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            ran.add(1);
+        });
     }
 }
