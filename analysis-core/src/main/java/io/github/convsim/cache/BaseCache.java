@@ -45,9 +45,11 @@ import java.util.zip.CRC32C;
  * sees half an entry, and concurrent runs on one cache at worst compute the same entry twice.
  *
  * <p>The directory is capped: after a write, the least recently used entries (by modification time, which a read
- * refreshes) are removed until the total fits, never one written or read by this run. When this run's own entries
- * would not fit, it stops writing and says so once. A cache that cannot be written (read-only, full) is noted and
- * otherwise ignored: the cache speeds a run up and never stops one.
+ * refreshes) are removed until the total fits, never one written or read by this run. An entry of this run that would
+ * not fit beside the run's others is not stored, and a note says so once; smaller ones after it still are while they
+ * fit (a module's W0 null, a few megabytes that spare minutes at 7B shapes, comes after its layers' LU factors, which
+ * alone can fill the cap). A cache that cannot be written (read-only, full) is noted and otherwise ignored: the cache
+ * speeds a run up and never stops one.
  */
 public final class BaseCache {
     /** Default size cap: 4 GiB (the bundled demo's entries take about 0.2 GiB; a 7B base's LU factors take 17). */
@@ -227,14 +229,17 @@ public final class BaseCache {
     }
 
     private void write(String key, Payload payload, boolean held) {
-        if (full || unwritable) {
+        if (unwritable) {
             return;
         }
         long size = headerLength(key) + payload.size();
         if (reservedBytes.addAndGet(size) > maxBytes) {
-            full = true;
-            note("the cache's cap of " + mib(maxBytes) + " is smaller than this run's entries; the rest were not stored"
-                    + " (raise it with CONVSIM_CACHE_MAX_BYTES)");
+            reservedBytes.addAndGet(-size);
+            if (!full) {
+                full = true;
+                note("the cache's cap of " + mib(maxBytes) + " is smaller than this run's entries; those that did not"
+                        + " fit were not stored (raise it with CONVSIM_CACHE_MAX_BYTES)");
+            }
             return;
         }
         Runnable job = () -> store(key, payload, size);

@@ -134,6 +134,33 @@ class AnalysisCacheTest {
         assertEquals(0, stat(warm, "misses"));
     }
 
+    /**
+     * Under a cap that the first module's LU factors overflow, every module's W0 null (small, stored after its layers'
+     * factors) is still stored, and the next run takes all of them from the cache, before its own writes could evict
+     * a later module's: the numbers are those of a run without the cache.
+     */
+    @Test
+    void everyModulesW0NullIsKeptAndReadUnderACapTheFactorsFill() throws Exception {
+        AnalysisOptions both = options().withModules(List.of());
+        String expected = fingerprint(run(TestData.bertAdapter(), null, both));
+        long cap = 30L << 20; // the query module's fp64 factors alone are 12 x 4.7 MB
+        AnalysisResult first = run(TestData.bertAdapter(), BaseCache.open(dir, cap), both);
+        assertEquals(Map.of("query", false, "value", false), nullsFromCache(first));
+        BaseCache second = BaseCache.open(dir, cap);
+        AnalysisResult again = run(TestData.bertAdapter(), second, both);
+        assertEquals(Map.of("query", true, "value", true), nullsFromCache(again));
+        assertEquals(expected, fingerprint(again));
+        assertTrue(second.notes().get(0).contains("did not fit"), second.notes().toString());
+    }
+
+    /** Whether each module's W0 null came from the cache, as the run's provenance records it. */
+    private static Map<String, Boolean> nullsFromCache(AnalysisResult r) {
+        Map<?, ?> modules = (Map<?, ?>) r.provenance().resources().get("modules");
+        Map<String, Boolean> out = new java.util.TreeMap<>();
+        modules.forEach((name, m) -> out.put((String) name, (Boolean) ((Map<?, ?>) m).get("w0_null_from_cache")));
+        return out;
+    }
+
     @Test
     void anotherAdapterOfTheSameRankOnTheSameBaseReusesEveryW0Result() throws Exception {
         run(TestData.bertAdapter(), BaseCache.open(dir, BaseCache.DEFAULT_MAX_BYTES));

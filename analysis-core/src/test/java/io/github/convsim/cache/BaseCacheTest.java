@@ -181,16 +181,20 @@ class BaseCacheTest {
         assertFalse(Files.exists(pathOf(third, "c")));
     }
 
+    /**
+     * An entry that does not fit beside the run's others is skipped, once noted, and smaller ones after it are still
+     * stored while they fit (at 7B shapes the LU factors fill the cap before the small W0 nulls come).
+     */
     @Test
-    void aRunWhoseEntriesExceedTheCapStopsWritingAndSaysSo() {
+    void aRunWhoseEntriesExceedTheCapSkipsThoseThatDoNotFitAndSaysSo() {
         BaseCache c = BaseCache.open(dir, 10_000);
         c.write("small", payload(1));
         c.write("big", payload(new double[2000]));
         c.write("small2", payload(2));
         c.flush();
-        assertTrue(c.read("small").isPresent());
+        assertEquals(1, Payload.getDoubles(c.read("small").orElseThrow())[0]);
         assertTrue(c.read("big").isEmpty());
-        assertTrue(c.read("small2").isEmpty(), "a full run stores nothing more");
+        assertEquals(2, Payload.getDoubles(c.read("small2").orElseThrow())[0], "an entry that fits after one that did not");
         assertEquals(1, c.notes().size());
         assertTrue(c.notes().get(0).contains("CONVSIM_CACHE_MAX_BYTES"), c.notes().toString());
     }
