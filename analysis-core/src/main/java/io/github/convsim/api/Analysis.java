@@ -93,6 +93,9 @@ public final class Analysis {
         Map<String, Object> streaming = new LinkedHashMap<>();
         ModulePass pass = new ModulePass(ckpt, options, backend.backend(), similarity, memory, cache,
                 cache == null ? null : baseSha256(ckpt));
+        if (cache != null) {
+            pass.readCachedNulls(modules);
+        }
         for (int k = 0; k < modules.size(); k++) {
             ModulePass.Outcome outcome = pass.run(modules.get(k), timings,
                     n -> progress.progress("solve layers", layersDone[0] += n, totalLayers),

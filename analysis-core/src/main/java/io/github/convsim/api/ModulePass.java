@@ -52,6 +52,8 @@ final class ModulePass {
     private final long memory;
     private final BaseCache cache;
     private final String baseSha256;
+    /** W0 nulls read by {@link #readCachedNulls} (null where none was stored), until their module's pass. */
+    private final Map<String, W0Cache.ModuleNulls> readNulls = new java.util.HashMap<>();
 
     /**
      * @param cache      where W0-derived results are looked up and left, or null for none
@@ -75,20 +77,18 @@ final class ModulePass {
      */
     Outcome run(String name, Map<String, Double> timings, IntConsumer layersDone,
                 java.util.function.ObjIntConsumer<String> phaseDone) throws CheckpointException {
-        List<LoraModule> layers = ckpt.layersOf(name);
-        similarity.checkPrefixes(name, layers);
+        Plan plan = plan(name);
+        List<LoraModule> layers = plan.layers();
         SimilaritySettings settings = options.similarity();
-        // memory is sized for the largest layer; i, j and the bases kept count from the smallest rank (rank_pattern)
-        LoraModule largest = SimilarityAnalysis.largestRank(layers);
-        int rank = SimilarityAnalysis.heatmapRank(layers);
-        boolean oneRank = rank == largest.rank();
-        boolean square = layers.stream().allMatch(m -> m.out() == m.in());
-        SolveOptions solveOptions = options.solveOptions(square);
+        LoraModule largest = plan.largest();
+        int rank = plan.rank();
+        boolean square = plan.square();
+        SolveOptions solveOptions = plan.solveOptions();
         ConversionSolver solver = new ConversionSolver(backend, solveOptions);
-        int group = Math.min(layers.size(), LayerGroups.size(largest, memory));
-        int drawsPerChunk = LayerGroups.w0NullDrawsPerChunk(largest, memory, layers.size());
+        int group = plan.group();
+        int drawsPerChunk = plan.drawsPerChunk();
         int keep = similarity.keep(rank);
-        List<Factor> drawnFactors = similarity.w0NullFactors(layers);
+        List<Factor> drawnFactors = plan.drawnFactors();
         long nullBytes = (long) settings.draws() * layers.size() * drawnFactors.size()
                 * NullBasisStore.bytesPerPair(Math.max(largest.out(), largest.in()), keep, settings.sides().size());
         List<LayerConversion> converted = new ArrayList<>(layers.size());
@@ -98,18 +98,9 @@ final class ModulePass {
                 * similarity.storedPlants(square, layers).size()
                 * NullBasisStore.bytesPerPair(Math.max(largest.out(), largest.in()), keep, settings.sides().size());
         LayerStream stream = new LayerStream(ckpt, group);
-        W0Cache w0Cache = cache == null ? null : W0Cache.of(cache, baseSha256, backend, solveOptions, group > 1);
-        String nullParams = (oneRank ? "rank=" + rank : "ranks=" + layers.stream().map(LoraModule::rank).toList())
-                + " i=" + settings.iFor(rank) + " j=" + settings.jFor(rank) + " seed=" + settings.seed()
-                + " draws=" + settings.draws()
-                + " per-chunk=" + drawsPerChunk + " factors=" + settings.factors() + " drawn=" + drawnFactors
-                + " sides=" + settings.sides() + " w0-null-draws=unscaled planted-noise="
-                + java.util.Arrays.toString(PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS
-                + " planted=phi-by-factor-side shared-map=largest-rank dw-planted=below-rank-times-gaussian-A"
-                + " dw-right-planted=shared-rows-of-A";
-        boolean wantNulls = settings.nulls().contains(NullModel.W0);
-        W0Cache.ModuleNulls cachedNulls = w0Cache == null || !wantNulls ? null
-                : w0Cache.moduleNulls(layers, nullParams, settings.factors(), settings.sides()).orElse(null);
+        W0Cache w0Cache = plan.w0Cache();
+        String nullParams = plan.nullParams();
+        W0Cache.ModuleNulls cachedNulls = readNulls.containsKey(name) ? readNulls.remove(name) : cachedNulls(plan);
         Equation[] eqA = {null};
         ModuleSpectrum[] spectrum = {null};
         try (NullBasisStore store = cachedNulls != null ? null : nullStore(nullBytes, keep);
@@ -176,6 +167,55 @@ final class ModulePass {
             throw e; // a bad input found while streaming (a NaN in W0, say): its own message, not the temp file's
         } catch (IOException e) {
             throw new CheckpointException(null, "cannot create a temporary file for the W0 null: " + e.getMessage());
+        }
+    }
+
+    /** What a module's pass is sized and keyed by: its layers, ranks, solve options, groups and W0 cache. */
+    private record Plan(List<LoraModule> layers, LoraModule largest, int rank, boolean square, SolveOptions solveOptions,
+                        int group, int drawsPerChunk, List<Factor> drawnFactors, W0Cache w0Cache, String nullParams) {}
+
+    private Plan plan(String name) {
+        List<LoraModule> layers = ckpt.layersOf(name);
+        similarity.checkPrefixes(name, layers);
+        SimilaritySettings settings = options.similarity();
+        // memory is sized for the largest layer; i, j and the bases kept count from the smallest rank (rank_pattern)
+        LoraModule largest = SimilarityAnalysis.largestRank(layers);
+        int rank = SimilarityAnalysis.heatmapRank(layers);
+        boolean oneRank = rank == largest.rank();
+        boolean square = layers.stream().allMatch(m -> m.out() == m.in());
+        SolveOptions solveOptions = options.solveOptions(square);
+        int group = Math.min(layers.size(), LayerGroups.size(largest, memory));
+        int drawsPerChunk = LayerGroups.w0NullDrawsPerChunk(largest, memory, layers.size());
+        List<Factor> drawnFactors = similarity.w0NullFactors(layers);
+        W0Cache w0Cache = cache == null ? null : W0Cache.of(cache, baseSha256, backend, solveOptions, group > 1);
+        String nullParams = (oneRank ? "rank=" + rank : "ranks=" + layers.stream().map(LoraModule::rank).toList())
+                + " i=" + settings.iFor(rank) + " j=" + settings.jFor(rank) + " seed=" + settings.seed()
+                + " draws=" + settings.draws()
+                + " per-chunk=" + drawsPerChunk + " factors=" + settings.factors() + " drawn=" + drawnFactors
+                + " sides=" + settings.sides() + " w0-null-draws=unscaled planted-noise="
+                + java.util.Arrays.toString(PlantedControl.NOISE) + " repetitions=" + PlantedControl.REPETITIONS
+                + " planted=phi-by-factor-side shared-map=largest-rank dw-planted=below-rank-times-gaussian-A"
+                + " dw-right-planted=shared-rows-of-A";
+        return new Plan(layers, largest, rank, square, solveOptions, group, drawsPerChunk, drawnFactors, w0Cache,
+                nullParams);
+    }
+
+    /** The module's W0 null from the cache, or null (no cache, no W0 null asked for, or none stored). */
+    private W0Cache.ModuleNulls cachedNulls(Plan plan) {
+        SimilaritySettings settings = options.similarity();
+        return plan.w0Cache() == null || !settings.nulls().contains(NullModel.W0) ? null
+                : plan.w0Cache().moduleNulls(plan.layers(), plan.nullParams(), settings.factors(), settings.sides())
+                        .orElse(null);
+    }
+
+    /**
+     * Reads the W0 nulls of {@code names} from the cache before any module is analysed: an entry this run has read is
+     * never evicted by its writes, and each module's null (a few megabytes that spare minutes at 7B shapes) would
+     * otherwise be read only after the modules before it had written their LU factors, which can fill the cap.
+     */
+    void readCachedNulls(List<String> names) {
+        for (String name : names) {
+            readNulls.put(name, cachedNulls(plan(name)));
         }
     }
 
