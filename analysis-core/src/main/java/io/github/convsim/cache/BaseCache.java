@@ -46,7 +46,8 @@ import java.util.zip.CRC32C;
  *
  * <p>The directory is capped: after a write, the least recently used entries (by modification time, which a read
  * refreshes) are removed until the total fits, never one written or read by this run. An entry of this run that would
- * not fit beside the run's others is not stored, and a note says so once; smaller ones after it still are while they
+ * not fit beside the run's others (those it read and those it wrote, which the trimming keeps) is not stored, and a
+ * note says so once; smaller ones after it still are while they
  * fit (a module's W0 null, a few megabytes that spare minutes at 7B shapes, comes after its layers' LU factors, which
  * alone can fill the cap). A cache that cannot be written (read-only, full) is noted and otherwise ignored: the cache
  * speeds a run up and never stops one.
@@ -71,7 +72,13 @@ public final class BaseCache {
     private final AtomicLong misses = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
     private final AtomicLong writtenBytes = new AtomicLong();
-    private final AtomicLong reservedBytes = new AtomicLong();
+    /**
+     * This run's bytes in the cache, by entry: those it read (the cap's trimming keeps them) and those it writes, each
+     * counted once at its largest. Its writes stop where they would take the total past the cap, so that this run's
+     * entries, which trimming never removes, fit under it together.
+     */
+    private final Map<Path, Long> reserved = new java.util.HashMap<>();
+    private long reservedTotal;
     private final java.util.Queue<java.util.concurrent.Future<?>> pending =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
     /**
@@ -179,6 +186,7 @@ public final class BaseCache {
             problem = problemOf(entry.order(ByteOrder.LITTLE_ENDIAN), key);
             if (problem == null) {
                 usedByThisRun.add(file);
+                reserve(file, entry.capacity(), true);
                 try {
                     Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis()));
                 } catch (IOException ignored) {
@@ -233,8 +241,7 @@ public final class BaseCache {
             return;
         }
         long size = headerLength(key) + payload.size();
-        if (reservedBytes.addAndGet(size) > maxBytes) {
-            reservedBytes.addAndGet(-size);
+        if (!reserve(fileOf(key), size, false)) {
             if (!full) {
                 full = true;
                 note("the cache's cap of " + mib(maxBytes) + " is smaller than this run's entries; those that did not"
@@ -244,6 +251,23 @@ public final class BaseCache {
         }
         Runnable job = () -> store(key, payload, size);
         pending.add(held ? writer.submitHeld(job) : writer.submit(size, job));
+    }
+
+    /**
+     * Counts {@code bytes} of {@code file} as this run's; false, counting nothing, where that would take this run's
+     * total past the cap, unless {@code always} (an entry read: it is on disk already).
+     */
+    private boolean reserve(Path file, long bytes, boolean always) {
+        synchronized (reserved) {
+            long before = reserved.getOrDefault(file, 0L);
+            long more = Math.max(0, bytes - before);
+            if (!always && reservedTotal + more > maxBytes) {
+                return false;
+            }
+            reserved.put(file, before + more);
+            reservedTotal += more;
+            return true;
+        }
     }
 
     /** Waits until every entry written so far is on disk (or noted as not stored). */

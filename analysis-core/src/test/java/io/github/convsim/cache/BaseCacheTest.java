@@ -199,6 +199,31 @@ class BaseCacheTest {
         assertTrue(c.notes().get(0).contains("CONVSIM_CACHE_MAX_BYTES"), c.notes().toString());
     }
 
+    /**
+     * Entries a run read count toward its share of the cap, as those it writes do: trimming keeps both, so a run that
+     * read most of the cap cannot write as much again beside them (the directory stays under the cap).
+     */
+    @Test
+    void entriesARunReadCountTowardTheCapItWritesUnder() throws IOException {
+        long cap = 40_000;
+        BaseCache first = BaseCache.open(dir, cap);
+        first.write("read later", payload(new double[3000]));
+        first.flush();
+        BaseCache second = BaseCache.open(dir, cap);
+        assertTrue(second.read("read later").isPresent());
+        second.write("written beside it", payload(new double[3000]));
+        second.write("small", payload(1));
+        second.flush();
+        assertTrue(second.read("written beside it").isEmpty(), "the two would pass the cap, and neither may go");
+        assertEquals(1, Payload.getDoubles(second.read("small").orElseThrow())[0]);
+        long total;
+        try (Stream<Path> s = Files.list(dir)) {
+            total = s.mapToLong(f -> f.toFile().length()).sum();
+        }
+        assertTrue(total <= cap, total + " bytes in a cache capped at " + cap);
+        assertTrue(second.notes().get(0).contains("CONVSIM_CACHE_MAX_BYTES"), second.notes().toString());
+    }
+
     @Test
     void anUnwritableCacheIsNotedAndOtherwiseIgnored() throws IOException {
         // a file where the cache directory should be: no user, root included, can create the directory
