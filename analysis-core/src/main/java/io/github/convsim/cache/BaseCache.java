@@ -47,10 +47,9 @@ import java.util.zip.CRC32C;
  * <p>The directory is capped: after a write, the least recently used entries (by modification time, which a read
  * refreshes) are removed until the total fits, never one written or read by this run. An entry of this run that would
  * not fit beside the run's others (those it read and those it wrote, which the trimming keeps) is not stored, and a
- * note says so once; smaller ones after it still are while they
- * fit (a module's W0 null, a few megabytes that spare minutes at 7B shapes, comes after its layers' LU factors, which
- * alone can fill the cap). A cache that cannot be written (read-only, full) is noted and otherwise ignored: the cache
- * speeds a run up and never stops one.
+ * note says so once; smaller ones after it still are while they fit (a module's W0 null, a few megabytes that spare
+ * minutes at 7B shapes, comes after its layers' LU factors, which alone can fill the cap). A cache that cannot be
+ * written (read-only, full) is noted and otherwise ignored: the cache speeds a run up and never stops one.
  */
 public final class BaseCache {
     /** Default size cap: 4 GiB (the bundled demo's entries take about 0.2 GiB; a 7B base's LU factors take 17). */
@@ -90,7 +89,8 @@ public final class BaseCache {
     private final WriteBehind writer;
     /** The writer's slice buffer: the writer is one thread, so one buffer, made at its first entry. */
     private ByteBuffer scratch;
-    private volatile boolean full;
+    /** Whether this run has said that an entry did not fit under the cap (it says so once). */
+    private volatile boolean capNoted;
     private volatile boolean unwritable;
 
     private BaseCache(Path dir, long maxBytes, long queuedBytes) {
@@ -242,8 +242,8 @@ public final class BaseCache {
         }
         long size = headerLength(key) + payload.size();
         if (!reserve(fileOf(key), size, false)) {
-            if (!full) {
-                full = true;
+            if (!capNoted) {
+                capNoted = true;
                 note("the cache's cap of " + mib(maxBytes) + " is smaller than this run's entries; those that did not"
                         + " fit were not stored (raise it with CONVSIM_CACHE_MAX_BYTES)");
             }
