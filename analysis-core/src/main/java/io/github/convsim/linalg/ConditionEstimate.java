@@ -48,23 +48,40 @@ public final class ConditionEstimate {
         return rcond[0] == 0 ? Double.POSITIVE_INFINITY : 1 / rcond[0];
     }
 
+    /**
+     * x := U^-1 L^-1 x, or with {@code transposed} x := L^-T U^-T x, for the packed factors of one matrix: the solves
+     * dgecon asks for, applied where the factors are (on the CPU, or on a GPU holding them).
+     */
+    @FunctionalInterface
+    public interface InverseOfFactors {
+        void apply(double[] x, boolean transposed);
+    }
+
     /** {@link #fromLu}'s estimate in plain Java: LAPACK dgecon's iteration, equal to it up to rounding. */
     public static double fromLuInJava(LuFactors lu, double oneNormOfA) {
+        double[] f = lu.packed().data();
         int n = lu.n();
+        return fromInverse(n, oneNormOfA, (x, transposed) -> applyInverse(f, n, x, transposed));
+    }
+
+    /**
+     * The estimate of cond_1 for an n x n matrix of 1-norm {@code oneNormOfA}, its inverse applied by {@code inverse}:
+     * dgecon's iteration (dlacn2's reverse communication), whoever applies the solves.
+     */
+    public static double fromInverse(int n, double oneNormOfA, InverseOfFactors inverse) {
         if (n == 0) {
             return Double.NaN;
         }
         if (oneNormOfA == 0) {
             return Double.POSITIVE_INFINITY;
         }
-        double[] f = lu.packed().data();
-        // ||A^-1||_1 estimated by dlacn2's reverse communication: kase 1 asks for A^-1 x, kase 2 for A^-T x; the
-        // row interchanges do not change a 1-norm, so dgecon (and this) apply U^-1 L^-1 and L^-T U^-T alone
+        // ||A^-1||_1 estimated by dlacn2: kase 1 asks for A^-1 x, kase 2 for A^-T x; the row interchanges do not change
+        // a 1-norm, so dgecon (and this) apply U^-1 L^-1 and L^-T U^-T alone
         double[] x = new double[n];
         double[] v = new double[n];
         int[] sign = new int[n];
         java.util.Arrays.fill(x, 1.0 / n);
-        applyInverse(f, n, x, false);
+        inverse.apply(x, false);
         if (n == 1) {
             return finish(Math.abs(x[0]), oneNormOfA);
         }
@@ -73,12 +90,12 @@ public final class ConditionEstimate {
             x[i] = x[i] >= 0 ? 1 : -1;
             sign[i] = (int) x[i];
         }
-        applyInverse(f, n, x, true);
+        inverse.apply(x, true);
         int j = largest(x);
         for (int iter = 2; ; ) {
             java.util.Arrays.fill(x, 0);
             x[j] = 1;
-            applyInverse(f, n, x, false);
+            inverse.apply(x, false);
             System.arraycopy(x, 0, v, 0, n);
             double old = est;
             est = sum(v);
@@ -96,7 +113,7 @@ public final class ConditionEstimate {
                 x[i] = x[i] >= 0 ? 1 : -1;
                 sign[i] = (int) x[i];
             }
-            applyInverse(f, n, x, true);
+            inverse.apply(x, true);
             int last = j;
             j = largest(x);
             if (x[last] == Math.abs(x[j]) || iter >= 5) {
@@ -110,7 +127,7 @@ public final class ConditionEstimate {
             x[i] = alt * (1 + (double) i / (n - 1));
             alt = -alt;
         }
-        applyInverse(f, n, x, false);
+        inverse.apply(x, false);
         return finish(Math.max(est, 2 * (sum(x) / (3.0 * n))), oneNormOfA);
     }
 
