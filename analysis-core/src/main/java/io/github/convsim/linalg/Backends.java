@@ -66,6 +66,17 @@ public final class Backends {
      *     self-check; the message names the arithmetic, the failing routine and the workaround
      */
     public static Choice select(String requested) {
+        return select(requested, 0);
+    }
+
+    /**
+     * As {@link #select(String)}, a GPU backend holding at most {@code deviceMemoryBytes} of its device's memory at once
+     * ({@code --gpu-memory}; 0: most of what is free).
+     */
+    public static Choice select(String requested, long deviceMemoryBytes) {
+        if (deviceMemoryBytes < 0) {
+            throw new IllegalArgumentException("the GPU memory budget must be positive, got " + deviceMemoryBytes);
+        }
         String name = requested == null ? "auto" : requested.trim().toLowerCase(Locale.ROOT);
         if (name.equals("cpu")) {
             return checked(new OpenBlasBackend(), "cpu requested");
@@ -77,7 +88,7 @@ public final class Backends {
             }
             LinalgBackend b;
             try {
-                b = p.create();
+                b = p.create(deviceMemoryBytes);
             } catch (Exception | LinkageError e) {
                 failures.add(p.name() + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
                 continue;
