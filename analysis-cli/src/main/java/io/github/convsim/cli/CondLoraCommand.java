@@ -115,16 +115,25 @@ final class CondLoraCommand implements Runnable {
         @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of the nulls and the plants (default: ${DEFAULT-VALUE}).")
         long seed;
 
+        @Option(names = "--backend", defaultValue = "cpu", description = "cpu (default), cuda or auto: where the Gram"
+                + " matrices, products and solves of the fit run.")
+        String backend;
+
+        @Option(names = "--gpu-memory", paramLabel = "SIZE", description = "Most GPU memory the cuda backend holds at"
+                + " once, e.g. 40GiB (default: all but 10 % of what is free).")
+        String gpuMemory;
+
         @Override
         public Integer call() throws Exception {
             long t0 = System.nanoTime();
+            long gpuBytes = gpuMemory == null ? 0 : SynthCommand.parseSize("--gpu-memory", gpuMemory);
             ReportLibraries.preload();
             MemoryUse.watch();
             Inputs.Resolved read = in.resolve();
             try (AtomicOutput output = AtomicOutput.prepare(out, in.force, "condlora fit", read.paths());
                  LoraCheckpoint ckpt = read.open();
                  Progress progress = progressOptions.open(spec.commandLine().getErr())) {
-                Backends.Choice cpu = Backends.select("cpu");
+                Backends.Choice cpu = Backends.select(backend, gpuBytes);
                 try {
                     List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), new CondLoraSettings(in.ridge, draws, seed),
                             Runtime.getRuntime().maxMemory(), progress);

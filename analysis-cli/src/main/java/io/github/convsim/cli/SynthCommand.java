@@ -84,7 +84,7 @@ final class SynthCommand implements Callable<Integer> {
                 default -> throw new IllegalArgumentException("--targets must be attention or all-linear, got '"
                         + targets + "'");
             };
-            options = new SyntheticCheckpoint.Options(seed, rank, alpha, set, parseSize(shardSize),
+            options = new SyntheticCheckpoint.Options(seed, rank, alpha, set, parseSize("--shard-size", shardSize),
                     Runtime.getRuntime().availableProcessors());
         } catch (IllegalArgumentException e) {
             throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -107,8 +107,8 @@ final class SynthCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** "5GB", "500MB", "64KiB" or bytes. */
-    static long parseSize(String s) {
+    /** "5GB", "500MB", "64KiB" or bytes, given to {@code option}. */
+    static long parseSize(String option, String s) {
         String t = s.trim().toUpperCase(Locale.ROOT);
         long unit = 1;
         for (String[] u : new String[][] {{"GIB", "1073741824"}, {"MIB", "1048576"}, {"KIB", "1024"},
@@ -126,7 +126,7 @@ final class SynthCommand implements Callable<Integer> {
             }
             return (long) (v * unit);
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("--shard-size: cannot read '" + s + "' as a size (e.g. 5GB, 500MB)");
+            throw new IllegalArgumentException(option + ": cannot read '" + s + "' as a size (e.g. 5GB, 500MB)");
         }
     }
 }

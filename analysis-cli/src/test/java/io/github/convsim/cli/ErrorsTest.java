@@ -46,6 +46,11 @@ class ErrorsTest {
         assertOneLine(CliRunner.run("analyze", "--out", out, "--modules", "key"), 2, "no module 'key'");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--draws", "1"), 2, "at least 2 draws");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--backend", "cuda"), 2, "backend 'cuda'");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--gpu-memory", "lots"), 2,
+                "--gpu-memory: cannot read 'lots' as a size");
+        assertOneLine(CliRunner.run("condlora", "fit", "--out", out, "--gpu-memory", "-4GiB"), 2,
+                "--gpu-memory: cannot read '-4GiB'");
+        assertOneLine(CliRunner.run("condlora", "fit", "--out", out, "--backend", "cuda"), 2, "backend 'cuda'");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--frobnicate"), 2, "Unknown option");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--precision", "fp16"), 2, "--precision");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--cond", "guess"), 2, "--cond");
