@@ -14,4 +14,9 @@ public final class CudaBackendProvider implements BackendProvider {
     public LinalgBackend create() {
         return new CudaBackend();
     }
+
+    @Override
+    public LinalgBackend create(long deviceMemoryBytes) {
+        return new CudaBackend(deviceMemoryBytes);
+    }
 }

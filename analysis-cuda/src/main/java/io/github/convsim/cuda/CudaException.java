@@ -1,7 +1,7 @@
 package io.github.convsim.cuda;
 
 /** A CUDA library that is missing, or a CUDA call that failed, with the call and its status. */
-public final class CudaException extends RuntimeException {
+public class CudaException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
     public CudaException(String message) {

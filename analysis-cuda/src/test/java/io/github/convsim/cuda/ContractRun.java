@@ -20,7 +20,7 @@ public final class ContractRun {
     public static void main(String[] args) {
         Launcher launcher = LauncherFactory.create();
         SummaryGeneratingListener listener = new SummaryGeneratingListener();
-        launcher.execute(LauncherDiscoveryRequestBuilder.request().selectors(selectClass(CudaBackendContractTest.class))
+        launcher.execute(LauncherDiscoveryRequestBuilder.request().selectors(selectClass(CudaBackendContractTest.class), selectClass(CudaBatchTest.class))
                 .build(), listener);
         TestExecutionSummary s = listener.getSummary();
         PrintWriter out = new PrintWriter(System.out, true);
