@@ -5,15 +5,22 @@
 #                                builds the CUDA backend, a jlink runtime, the jars the CUDA path needs, the demo data
 #                                for the check, and the CPU backend's reference results, all under .gpu-check/
 #   bench/gpu-check.sh run [OUT] on the GPU host, which needs the CUDA 12 or 13 libraries and Python with PyTorch but
-#                                no Java and no network: the demo analysis and 128 systems of 4096x4096 with 16
-#                                right-hand sides on the CUDA backend (fp64 and fp32), compared with the CPU reference,
-#                                and the same solves with torch.linalg.solve on the same GPU as the reference ratio;
-#                                then the LinalgBackend contract suite on the CUDA backend (ContractRun), which fails
-#                                the check unless every contract test runs and passes.
+#                                no Java and no network, on the CUDA backend:
+#                                - the carried demo and two synthetic checkpoints it writes from the CPU reference's
+#                                  seed (LLaMA-2-7B shapes, 8 layers; LLaMA-3-8B, 2 layers, whose k/v W0 are not
+#                                  square), each analysed end to end with the default options and with the authors'
+#                                  outputs only, compared with the CPU's numbers, timed by operation;
+#                                - 64 systems of 4096x4096 with 16 right-hand sides (fp64 and fp32), against the CPU's
+#                                  solutions and torch.linalg.solve on the same GPU;
+#                                - PyTorch doing the authors' outputs from the same files (bench/gpu_torch_pipeline.py),
+#                                  timed and compared with convsim's phi;
+#                                - the LinalgBackend contract suite and the batched path's tests (ContractRun), which
+#                                  fail the check unless every test runs and passes.
 #
 # The demo data for the check is the bundled demo's value module, layers 0-5 (exact values), because the files a
 # GPU host of this project receives are limited to 64 MiB and the runtime alone takes 38 MiB; CHECK_LAYERS=12 takes
-# the whole module where there is room. Results: OUT/cuda.json, OUT/torch.json and OUT/gpu-check.md.
+# the whole module where there is room. Results: OUT/cuda.json, OUT/torch.json, OUT/torch-pipeline.json,
+# OUT/contract.txt and OUT/gpu-check.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 stage="${1:-}"
@@ -29,6 +36,7 @@ if [[ "$stage" == prepare ]]; then
   rm -rf "$dir" && mkdir -p "$dir/lib" "$dir/demo"
   mvn -q -B -DskipTests install
   cp analysis-core/target/analysis-core-*.jar analysis-cuda/target/analysis-cuda.jar "$dir/lib/"
+  rm -f "$dir"/lib/*-tests.jar
   mvn -q -B dependency:copy-dependencies -pl analysis-core -DincludeScope=runtime \
     -DincludeArtifactIds=jackson-core,jackson-databind,jackson-annotations,commons-math3 -DoutputDirectory="$PWD/$dir/lib"
   # the LinalgBackend contract suite and a launcher for it (ContractRun): the device has Java but no Maven
@@ -40,15 +48,15 @@ if [[ "$stage" == prepare ]]; then
     -DincludeGroupIds=org.junit.jupiter,org.junit.platform,org.opentest4j,org.apiguardian,org.ejml \
     -DoutputDirectory="$PWD/$dir/test-lib"
   python3 bench/gpu_check_data.py data "$dir/demo" "${CHECK_LAYERS:-6}"
-  "$jdk/bin/jlink" --add-modules java.base,jdk.unsupported,java.logging --strip-debug --no-header-files \
+  "$jdk/bin/jlink" --add-modules java.base,jdk.unsupported,java.logging,java.management,jdk.management --strip-debug --no-header-files \
     --no-man-pages --compress=zip-9 --output "$dir/jre"
   strip --strip-unneeded "$dir/jre/lib/server/libjvm.so" 2>/dev/null || true
   rm -f "$dir"/jre/lib/server/classes*.jsa
   mvn -q -B dependency:build-classpath -pl analysis-cuda -Dmdep.outputFile="$PWD/$dir/cpu-classpath.txt" >/dev/null
-  echo "gpu-check: computing the CPU reference (OpenBLAS): demo, then ${CHECK_COUNT:-128} systems of ${CHECK_N:-4096}" >&2
+  echo "gpu-check: computing the CPU reference (OpenBLAS): demo, then ${CHECK_COUNT:-64} systems of ${CHECK_N:-4096}" >&2
   "$jdk/bin/java" -Xss16m -Xmx8g --enable-native-access=ALL-UNNAMED \
     -cp "analysis-cuda/target/analysis-cuda.jar:$(cat "$dir/cpu-classpath.txt")" \
-    io.github.convsim.cuda.check.GpuCheck reference "$dir/demo" "${CHECK_COUNT:-128}" "${CHECK_N:-4096}" 16
+    io.github.convsim.cuda.check.GpuCheck reference "$dir/demo" "${CHECK_COUNT:-64}" "${CHECK_N:-4096}" 16
   rm -f "$dir/cpu-classpath.txt"
   du -sh "$dir"
   exit 0
@@ -72,9 +80,14 @@ if [[ "$stage" == run ]]; then
       fi
     fi
   done
-  echo "CONVSIM_CUDA_LIB=${CONVSIM_CUDA_LIB:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}" > "$out/libraries.txt"
+  echo "CONVSIM_CUDA_LIB=${CONVSIM_CUDA_LIB:-} LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}" >> "$out/device.txt"
+  # the CUDA backend: demo, batch, and the synthetic checkpoints (written there, kept for PyTorch's pipeline); a
+  # failure here is recorded and the remaining stages still run, so that one run of the check says as much as it can
+  check=0
   "$dir/jre/bin/java" -Xss16m -Xmx96g --enable-native-access=ALL-UNNAMED -cp "$dir/lib/*" \
-    io.github.convsim.cuda.check.GpuCheck run "$dir/demo" "$out" > "$out/cuda-stdout.json"
+    io.github.convsim.cuda.check.GpuCheck run "$dir/demo" "$out" "${CHECK_MODELS_DIR:-/tmp/convsim-gpu-models}" \
+    > "$out/cuda-log.txt" 2>&1 || check=1
+  tail -5 "$out/cuda-log.txt"
   # the backend contract on the GPU: here a CUDA backend that cannot open fails instead of skipping
   contract=0
   CONVSIM_REQUIRE_GPU=1 "$dir/jre/bin/java" -Xss16m -Xmx8g --enable-native-access=ALL-UNNAMED \
@@ -83,9 +96,10 @@ if [[ "$stage" == run ]]; then
   tail -3 "$out/contract.txt"
   py=python3
   if ! "$py" -c 'import torch' 2>/dev/null && [[ -x /opt/torch/.venv/bin/python3 ]]; then py=/opt/torch/.venv/bin/python3; fi
-  "$py" bench/gpu_torch_reference.py "$dir/demo/reference.json" "$out/torch.json"
-  "$py" bench/gpu_check_report.py "$out" | tee "$out/gpu-check.md"
-  exit "$contract"
+  "$py" bench/gpu_torch_reference.py "$dir/demo/reference.json" "$out/torch.json" || check=1
+  [[ -f "$out/cuda.json" ]] && { "$py" bench/gpu_torch_pipeline.py "$out/cuda.json" "$out/torch-pipeline.json" || check=1; }
+  "$py" bench/gpu_check_report.py "$out" | tee "$out/gpu-check.md" || check=1
+  exit $((contract || check))
 fi
 
 echo "usage: bench/gpu-check.sh prepare | run [OUT]" >&2
