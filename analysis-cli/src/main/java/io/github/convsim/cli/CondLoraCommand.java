@@ -120,7 +120,7 @@ final class CondLoraCommand implements Runnable {
         String backend;
 
         @Option(names = "--gpu-memory", paramLabel = "SIZE", description = "Most GPU memory the cuda backend holds at"
-                + " once, e.g. 40GiB (default: all but 10 % of what is free).")
+                + " once, e.g. 40GiB (default: all but 10 %% of what is free).")
         String gpuMemory;
 
         @Override

@@ -71,7 +71,7 @@ final class SolveOptionsMixin {
     String backend;
 
     @Option(names = "--gpu-memory", paramLabel = "SIZE", description = {"Most GPU memory the cuda backend holds at"
-            + " once, e.g. 40GiB or 500MB (default: all but 10 % of what is free when it opens). A batch that does not"
+            + " once, e.g. 40GiB or 500MB (default: all but 10 %% of what is free when it opens). A batch that does not"
             + " fit runs in smaller parts; only a single layer larger than SIZE is an error."})
     String gpuMemory;
 

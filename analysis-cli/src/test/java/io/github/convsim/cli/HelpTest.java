@@ -29,6 +29,22 @@ class HelpTest {
         }
     }
 
+    /** A lone % in a description is a format error: picocli then warns on stderr and prints the raw text. */
+    @Test
+    void everyHelpRendersWithoutAFormatWarning() {
+        java.io.PrintStream err = System.err;
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        try {
+            System.setErr(new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+            for (CommandLine c : commands(Main.commandLine(new Main()))) {
+                c.getUsageMessage();
+            }
+        } finally {
+            System.setErr(err);
+        }
+        assertEquals("", captured.toString(java.nio.charset.StandardCharsets.UTF_8));
+    }
+
     /** picocli wraps a footer line longer than the help's width wherever it falls (mid-path, mid-comment). */
     @Test
     void everyFooterLineFitsTheHelpsWidth() {
