@@ -246,15 +246,7 @@ public final class CudaBackend implements LinalgBackend, Lane.DeviceAllocator {
                         if (lu.n() == 0 || b.cols() == 0) {
                             continue;
                         }
-                        found[i] = findResident(lu);
-                        if (found[i] == null) {
-                            int n = lu.n();
-                            long elem = elementBytes(lu.precision());
-                            found[i] = new ResidentFactors.Entry(scope.alloc((long) n * n * elem),
-                                    scope.alloc((long) n * Long.BYTES), (long) n * n * elem + (long) n * Long.BYTES, n,
-                                    lu.precision());
-                            upload[i] = true;
-                        }
+                        found[i] = factorsOnDevice(lu, scope, upload, i);
                         dB[i] = scope.alloc((long) b.rows() * b.cols() * elementBytes(lu.precision()));
                     }
                     MemorySegment info = scope.alloc((long) count * Integer.BYTES);
@@ -268,12 +260,7 @@ public final class CudaBackend implements LinalgBackend, Lane.DeviceAllocator {
                         }
                         Precision p = lu.precision();
                         if (upload[i]) {
-                            lane.upload(lu.packed().data(), p, found[i].packed());
-                            long[] piv = new long[n];
-                            for (int r = 0; r < n; r++) {
-                                piv[r] = lu.pivots()[r];
-                            }
-                            lane.uploadLongs(piv, found[i].pivots());
+                            upload(lane, lu, found[i]);
                         }
                         lane.upload(b.data(), p, dB[i]);
                         solverStatus("cusolverDnXgetrs", CudaRuntime.call(getrs, lane.solver, lane.params, 0, (long) n,
@@ -288,13 +275,7 @@ public final class CudaBackend implements LinalgBackend, Lane.DeviceAllocator {
                         }
                     }
                     releaseResidents(); // this chunk's factors may make room for the next chunk's
-                    for (int i = 0; i < count; i++) {
-                        if (upload[i]) {
-                            ResidentFactors.Entry e = found[i];
-                            keepResident(factors.get(from + i), new ResidentFactors.Entry(scope.handOver(e.packed()),
-                                    scope.handOver(e.pivots()), e.bytes(), e.n(), e.precision()));
-                        }
-                    }
+                    keepUploaded(factors.subList(from, from + count), found, upload, scope);
                 }
             });
         } finally {
@@ -560,13 +541,7 @@ public final class CudaBackend implements LinalgBackend, Lane.DeviceAllocator {
                         if (n == 0 || lu.precision() != Precision.FP64) {
                             continue;
                         }
-                        found[i] = findResident(lu);
-                        if (found[i] == null) {
-                            found[i] = new ResidentFactors.Entry(scope.alloc((long) n * n * Double.BYTES),
-                                    scope.alloc((long) n * Long.BYTES), (long) n * n * Double.BYTES
-                                    + (long) n * Long.BYTES, n, Precision.FP64);
-                            upload[i] = true;
-                        }
+                        found[i] = factorsOnDevice(lu, scope, upload, i);
                         dx[i] = scope.alloc((long) n * Double.BYTES);
                     }
                     onLanes(count, (i, lane) -> {
@@ -577,12 +552,7 @@ public final class CudaBackend implements LinalgBackend, Lane.DeviceAllocator {
                         }
                         int n = lu.n();
                         if (upload[i]) {
-                            lane.upload(lu.packed().data(), Precision.FP64, found[i].packed());
-                            long[] piv = new long[n];
-                            for (int r = 0; r < n; r++) {
-                                piv[r] = lu.pivots()[r];
-                            }
-                            lane.uploadLongs(piv, found[i].pivots());
+                            upload(lane, lu, found[i]);
                         }
                         MemorySegment a = found[i].packed();
                         out[from + i] = ConditionEstimate.fromInverse(n, oneNorms[from + i], (x, transposed) -> {
@@ -598,13 +568,7 @@ public final class CudaBackend implements LinalgBackend, Lane.DeviceAllocator {
                         });
                     });
                     releaseResidents();
-                    for (int i = 0; i < count; i++) {
-                        if (upload[i]) {
-                            ResidentFactors.Entry e = found[i];
-                            keepResident(factors.get(from + i), new ResidentFactors.Entry(scope.handOver(e.packed()),
-                                    scope.handOver(e.pivots()), e.bytes(), e.n(), e.precision()));
-                        }
-                    }
+                    keepUploaded(factors.subList(from, from + count), found, upload, scope);
                 }
             });
         } finally {
@@ -734,6 +698,40 @@ public final class CudaBackend implements LinalgBackend, Lane.DeviceAllocator {
         rt.free(e.packed());
         rt.free(e.pivots());
         budget.give(e.bytes());
+    }
+
+    /** {@code lu}'s factors on the device: kept ones, or room for them allocated in {@code scope} and marked to upload. */
+    private ResidentFactors.Entry factorsOnDevice(LuFactors lu, Scope scope, boolean[] upload, int i) {
+        ResidentFactors.Entry found = findResident(lu);
+        if (found != null) {
+            return found;
+        }
+        int n = lu.n();
+        long elem = elementBytes(lu.precision());
+        upload[i] = true;
+        return new ResidentFactors.Entry(scope.alloc((long) n * n * elem), scope.alloc((long) n * Long.BYTES),
+                (long) n * n * elem + (long) n * Long.BYTES, n, lu.precision());
+    }
+
+    /** Queues the upload of {@code lu}'s packed factors and its pivots (as cuSOLVER's 64-bit integers) on the lane. */
+    private static void upload(Lane lane, LuFactors lu, ResidentFactors.Entry to) {
+        lane.upload(lu.packed().data(), lu.precision(), to.packed());
+        long[] piv = new long[lu.n()];
+        for (int r = 0; r < piv.length; r++) {
+            piv[r] = lu.pivots()[r];
+        }
+        lane.uploadLongs(piv, to.pivots());
+    }
+
+    /** Factors this chunk uploaded stay on the device for later calls, owned by the residents from now on. */
+    private void keepUploaded(List<LuFactors> factors, ResidentFactors.Entry[] found, boolean[] upload, Scope scope) {
+        for (int i = 0; i < found.length; i++) {
+            if (upload[i]) {
+                ResidentFactors.Entry e = found[i];
+                keepResident(factors.get(i), new ResidentFactors.Entry(scope.handOver(e.packed()),
+                        scope.handOver(e.pivots()), e.bytes(), e.n(), e.precision()));
+            }
+        }
     }
 
     private void releaseResidents() {

@@ -179,21 +179,21 @@ final class Lane implements AutoCloseable {
     }
 
     long[] downloadLongs(MemorySegment src, int length) {
-        MemorySegment buf = take();
-        int b = next ^ 1;
-        rt.copyAsync(buf, src, (long) length * Long.BYTES, CudaRuntime.D2H, stream);
-        rt.record(copied[b], stream);
-        rt.await(copied[b]);
-        return buf.asSlice(0, (long) length * Long.BYTES).toArray(JAVA_LONG);
+        return downloadSmall(src, (long) length * Long.BYTES).toArray(JAVA_LONG);
     }
 
     int[] downloadInts(MemorySegment src, int length) {
+        return downloadSmall(src, (long) length * Integer.BYTES).toArray(JAVA_INT);
+    }
+
+    /** {@code bytes} (at most a staging buffer) from the device, once the lane's queued work is done. */
+    private MemorySegment downloadSmall(MemorySegment src, long bytes) {
         MemorySegment buf = take();
         int b = next ^ 1;
-        rt.copyAsync(buf, src, (long) length * Integer.BYTES, CudaRuntime.D2H, stream);
+        rt.copyAsync(buf, src, bytes, CudaRuntime.D2H, stream);
         rt.record(copied[b], stream);
         rt.await(copied[b]);
-        return buf.asSlice(0, (long) length * Integer.BYTES).toArray(JAVA_INT);
+        return buf.asSlice(0, bytes);
     }
 
     private void read(int b, int off, int len, Precision p, double[] into, int at) {
