@@ -196,9 +196,9 @@ public final class CudaBackend implements LinalgBackend, Lane.DeviceAllocator {
                         }
                         out[from + i] = new LuFactors(new Matrix(n, n, packed), piv, precision);
                     });
-                    int[] infos = flags(info, count);
+                    int[] infos = flags(info, count); // device memory is not zeroed: skipped problems' flags are not read
                     for (int i = 0; i < count; i++) {
-                        if (infos[i] > 0) {
+                        if (squares.get(from + i).rows() > 0 && infos[i] > 0) {
                             throw new SingularMatrixException(infos[i]);
                         }
                     }
@@ -330,6 +330,9 @@ public final class CudaBackend implements LinalgBackend, Lane.DeviceAllocator {
                 });
                 int[] infos = flags(info, 2 * count);
                 for (int i = 0; i < count; i++) {
+                    if (a.get(from + i).rows() == 0 || rhs.get(from + i).cols() == 0) {
+                        continue; // not solved: its flags were never written
+                    }
                     if (infos[2 * i] > 0) {
                         throw new SingularMatrixException(infos[2 * i]);
                     }
@@ -420,7 +423,8 @@ public final class CudaBackend implements LinalgBackend, Lane.DeviceAllocator {
                 });
                 int[] infos = flags(info, count);
                 for (int i = 0; i < count; i++) {
-                    if (infos[i] > 0) {
+                    Matrix m = matrices.get(from + i);
+                    if (Math.min(m.rows(), m.cols()) > 0 && infos[i] > 0) { // an empty one was not decomposed
                         throw new CudaException("cusolverDnXgesvd did not converge (" + infos[i] + " superdiagonals)");
                     }
                 }
