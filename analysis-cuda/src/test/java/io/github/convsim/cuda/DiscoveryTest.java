@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import io.github.convsim.linalg.Backends;
 import java.lang.foreign.Arena;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ServiceLoader;
 import org.junit.jupiter.api.Assumptions;
@@ -56,9 +55,8 @@ class DiscoveryTest {
     }
 
     @Test
-    void aUserDirectoryIsSearchedFirst() throws Exception {
+    void aUserDirectoryIsSearchedFirst(@org.junit.jupiter.api.io.TempDir Path dir) {
         Assumptions.assumeFalse(cudaPresent(), "this machine has CUDA");
-        Path dir = Files.createTempDirectory("cuda");
         System.setProperty("convsim.cuda.lib", dir.toString());
         try (Arena a = Arena.ofConfined()) {
             CudaException e = assertThrows(CudaException.class, () -> CudaLibraries.load(a));
