@@ -15,6 +15,9 @@ export JUPYTER_DATA_DIR="$jhome/data" JUPYTER_RUNTIME_DIR="$jhome/runtime" JUPYT
 export JUPYTER_PATH="$jhome/data"
 "$here/setup-kernel.sh"
 cd "$here"
+# the notebooks write into temporary directories of their own and remove them in their last cell
+temporaries() { ls -d /tmp/convsim-compare* /tmp/condlora-approx* 2> /dev/null | sort || true; }
+before="$(temporaries)"
 for nb in 0*.ipynb; do
   name="${nb%.ipynb}"
   for attempt in 1 2 3 4 5 6; do
@@ -39,6 +42,11 @@ for nb in 0*.ipynb; do
     echo "kernel start-up timed out on $nb; retrying" >&2
   done
 done
+left="$(comm -13 <(echo "$before") <(temporaries))"
+if [[ -n "$left" ]]; then
+  echo "notebooks left temporary directories behind: $left" >&2
+  exit 1
+fi
 # the numbers of notebook 01 against convsim analyze's summary.json for the same inputs
 "$repo/convsim" analyze --out "$out/analyze" --force -q
 python3 "$here/check_executed.py" "$out" "$out/analyze/summary.json"
