@@ -61,7 +61,13 @@ public final class ConditionEstimate {
     public static double fromLuInJava(LuFactors lu, double oneNormOfA) {
         double[] f = lu.packed().data();
         int n = lu.n();
-        return fromInverse(n, oneNormOfA, (x, transposed) -> applyInverse(f, n, x, transposed));
+        return fromInverse(n, oneNormOfA, (x, transposed) -> {
+            if (transposed) {
+                LuSolves.solveTransposed(f, n, x);
+            } else {
+                LuSolves.solve(f, n, x);
+            }
+        });
     }
 
     /**
@@ -78,7 +84,6 @@ public final class ConditionEstimate {
         // ||A^-1||_1 estimated by dlacn2: kase 1 asks for A^-1 x, kase 2 for A^-T x; the row interchanges do not change
         // a 1-norm, so dgecon (and this) apply U^-1 L^-1 and L^-T U^-T alone
         double[] x = new double[n];
-        double[] v = new double[n];
         int[] sign = new int[n];
         java.util.Arrays.fill(x, 1.0 / n);
         inverse.apply(x, false);
@@ -86,19 +91,15 @@ public final class ConditionEstimate {
             return finish(Math.abs(x[0]), oneNormOfA);
         }
         double est = sum(x);
-        for (int i = 0; i < n; i++) {
-            x[i] = x[i] >= 0 ? 1 : -1;
-            sign[i] = (int) x[i];
-        }
+        toSigns(x, sign);
         inverse.apply(x, true);
         int j = largest(x);
         for (int iter = 2; ; ) {
             java.util.Arrays.fill(x, 0);
             x[j] = 1;
             inverse.apply(x, false);
-            System.arraycopy(x, 0, v, 0, n);
             double old = est;
-            est = sum(v);
+            est = sum(x);
             boolean repeated = true;
             for (int i = 0; i < n; i++) {
                 if ((x[i] >= 0 ? 1 : -1) != sign[i]) {
@@ -109,10 +110,7 @@ public final class ConditionEstimate {
             if (repeated || est <= old) {
                 break;
             }
-            for (int i = 0; i < n; i++) {
-                x[i] = x[i] >= 0 ? 1 : -1;
-                sign[i] = (int) x[i];
-            }
+            toSigns(x, sign);
             inverse.apply(x, true);
             int last = j;
             j = largest(x);
@@ -139,6 +137,14 @@ public final class ConditionEstimate {
         return rcond == 0 ? Double.POSITIVE_INFINITY : 1 / rcond;
     }
 
+    /** x_i := sign(x_i) (+1 for 0, as dlacn2), remembered in {@code sign}. */
+    private static void toSigns(double[] x, int[] sign) {
+        for (int i = 0; i < x.length; i++) {
+            x[i] = x[i] >= 0 ? 1 : -1;
+            sign[i] = (int) x[i];
+        }
+    }
+
     private static double sum(double[] x) {
         double s = 0;
         for (double d : x) {
@@ -156,47 +162,5 @@ public final class ConditionEstimate {
             }
         }
         return best;
-    }
-
-    /** x := U^-1 L^-1 x, or with {@code transposed} x := L^-T U^-T x, on the packed factors (column-major). */
-    private static void applyInverse(double[] f, int n, double[] x, boolean transposed) {
-        if (!transposed) {
-            for (int c = 0; c < n; c++) { // L unit lower, column by column
-                double xc = x[c];
-                if (xc != 0) {
-                    int col = c * n;
-                    for (int i = c + 1; i < n; i++) {
-                        x[i] -= xc * f[col + i];
-                    }
-                }
-            }
-            for (int c = n - 1; c >= 0; c--) { // U upper
-                int col = c * n;
-                x[c] /= f[col + c];
-                double xc = x[c];
-                if (xc != 0) {
-                    for (int i = 0; i < c; i++) {
-                        x[i] -= xc * f[col + i];
-                    }
-                }
-            }
-        } else {
-            for (int c = 0; c < n; c++) { // U^T lower: x_c = (x_c - U[0..c)^T x) / U_cc
-                int col = c * n;
-                double s = x[c];
-                for (int i = 0; i < c; i++) {
-                    s -= f[col + i] * x[i];
-                }
-                x[c] = s / f[col + c];
-            }
-            for (int c = n - 1; c >= 0; c--) { // L^T unit upper
-                int col = c * n;
-                double s = x[c];
-                for (int i = c + 1; i < n; i++) {
-                    s -= f[col + i] * x[i];
-                }
-                x[c] = s;
-            }
-        }
     }
 }

@@ -175,42 +175,9 @@ public final class LanczosCondition {
      * P P^T = I: the row interchanges cancel and only the four triangular solves remain.
      */
     private static double[] inverseAta(LuFactors lu, double[] x) {
-        int n = lu.n();
-        double[] f = lu.packed().data();
         double[] y = x.clone();
-        // U^T u = x (forward), then L^T v = u (backward, unit diagonal)
-        for (int j = 0; j < n; j++) {
-            double s = y[j];
-            int off = j * n;
-            for (int i = 0; i < j; i++) {
-                s -= f[off + i] * y[i];
-            }
-            y[j] = s / f[off + j];
-        }
-        for (int j = n - 1; j >= 0; j--) {
-            double s = y[j];
-            int off = j * n;
-            for (int i = j + 1; i < n; i++) {
-                s -= f[off + i] * y[i];
-            }
-            y[j] = s;
-        }
-        // L w = v (forward, unit diagonal), then U z = w (backward)
-        for (int j = 0; j < n; j++) {
-            double yj = y[j];
-            int off = j * n;
-            for (int i = j + 1; i < n; i++) {
-                y[i] -= f[off + i] * yj;
-            }
-        }
-        for (int j = n - 1; j >= 0; j--) {
-            int off = j * n;
-            y[j] /= f[off + j];
-            double yj = y[j];
-            for (int i = 0; i < j; i++) {
-                y[i] -= f[off + i] * yj;
-            }
-        }
+        LuSolves.solveTransposed(lu.packed().data(), lu.n(), y);
+        LuSolves.solve(lu.packed().data(), lu.n(), y);
         return y;
     }
 
