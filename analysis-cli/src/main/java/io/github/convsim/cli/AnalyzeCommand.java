@@ -156,7 +156,7 @@ final class AnalyzeCommand implements Callable<Integer> {
         ReportLibraries.preload();
         try (AtomicOutput output = AtomicOutput.prepare(out, solve.force, "analyze", List.of(adapterDir, basePath));
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
-            Backends.Choice choice = Backends.select(options.backend(), solve.gpuMemoryBytes());
+            Backends.Choice choice = Backends.select(options.backend(), solve.gpuMemory.bytes());
             try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, baseCheck)) {
                 BaseCache cache = cacheOptions.open();
                 Path written;

@@ -104,7 +104,7 @@ final class CompareCommand implements Callable<Integer> {
         inputs.add(basePath);
         try (AtomicOutput output = AtomicOutput.prepare(out, solve.force, "compare", inputs);
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
-            Backends.Choice choice = Backends.select(options.backend(), solve.gpuMemoryBytes());
+            Backends.Choice choice = Backends.select(options.backend(), solve.gpuMemory.bytes());
             try {
                 BaseCache cache = cacheOptions.open();
                 ComparisonResult result = Comparison.run(dirs, basePath, solve.baseCheck(), options, choice,

@@ -119,14 +119,13 @@ final class CondLoraCommand implements Runnable {
                 + " matrices, products and solves of the fit run.")
         String backend;
 
-        @Option(names = "--gpu-memory", paramLabel = "SIZE", description = "Most GPU memory the cuda backend holds at"
-                + " once, e.g. 40GiB (default: all but 10 %% of what is free).")
-        String gpuMemory;
+        @Mixin
+        GpuMemoryOption gpuMemory;
 
         @Override
         public Integer call() throws Exception {
             long t0 = System.nanoTime();
-            long gpuBytes = gpuMemory == null ? 0 : SynthCommand.parseSize("--gpu-memory", gpuMemory);
+            long gpuBytes = gpuMemory.bytes();
             ReportLibraries.preload();
             MemoryUse.watch();
             Inputs.Resolved read = in.resolve();

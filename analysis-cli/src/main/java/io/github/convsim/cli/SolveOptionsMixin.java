@@ -70,15 +70,8 @@ final class SolveOptionsMixin {
     @Option(names = "--backend", defaultValue = "auto", description = "auto, cpu, cuda, or another backend on the class path (default: ${DEFAULT-VALUE}).")
     String backend;
 
-    @Option(names = "--gpu-memory", paramLabel = "SIZE", description = {"Most GPU memory the cuda backend holds at"
-            + " once, e.g. 40GiB or 500MB (default: all but 10 %% of what is free when it opens). A batch that does not"
-            + " fit runs in smaller parts; only a single layer larger than SIZE is an error."})
-    String gpuMemory;
-
-    /** --gpu-memory in bytes, 0 when not given. */
-    long gpuMemoryBytes() {
-        return gpuMemory == null ? 0 : SynthCommand.parseSize("--gpu-memory", gpuMemory);
-    }
+    @picocli.CommandLine.Mixin
+    GpuMemoryOption gpuMemory;
 
     @Option(names = "--format", split = "\\s*,\\s*", splitSynopsisLabel = ",", defaultValue = "png",
             description = "Figure formats: png, svg, or both (default: ${DEFAULT-VALUE}).")
