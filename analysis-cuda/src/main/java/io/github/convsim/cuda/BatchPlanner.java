@@ -53,11 +53,7 @@ public final class BatchPlanner {
 
     /** Bytes as GiB, or MiB below one GiB. */
     static String size(long bytes) {
-        return bytes >= 1L << 30 ? String.format(Locale.ROOT, "%.2f GiB", gib(bytes))
+        return bytes >= 1L << 30 ? String.format(Locale.ROOT, "%.2f GiB", bytes / (double) (1L << 30))
                 : String.format(Locale.ROOT, "%.1f MiB", bytes / (double) (1L << 20));
-    }
-
-    private static double gib(long bytes) {
-        return bytes / (double) (1L << 30);
     }
 }

@@ -1,5 +1,6 @@
 package io.github.convsim.cuda;
 
+import static io.github.convsim.cuda.Lane.elementBytes;
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
@@ -130,8 +131,8 @@ public final class CudaBackend implements LinalgBackend, Lane.DeviceAllocator {
 
     @Override
     public String description() {
-        return String.format(Locale.ROOT, "%s, %d streams, %.1f GiB budget (%s)", device, streams,
-                DeviceBudget.gib(budget.limit()), libraries);
+        return String.format(Locale.ROOT, "%s, %d streams, %s budget (%s)", device, streams,
+                BatchPlanner.size(budget.limit()), libraries);
     }
 
     /** The GPU's name, e.g. "NVIDIA H100 80GB HBM3". */
@@ -144,10 +145,6 @@ public final class CudaBackend implements LinalgBackend, Lane.DeviceAllocator {
         return rt.memoryInfo();
     }
 
-    /** The device memory this backend may hold at once, in bytes. */
-    public long budgetBytes() {
-        return budget.limit();
-    }
 
     /** LU factors kept on the device, and their bytes. */
     public long[] residentFactors() {
@@ -795,10 +792,6 @@ public final class CudaBackend implements LinalgBackend, Lane.DeviceAllocator {
             }
             owned.clear();
         }
-    }
-
-    private static int elementBytes(Precision p) {
-        return p == Precision.FP64 ? Double.BYTES : Float.BYTES;
     }
 
     private static int type(Precision p) {

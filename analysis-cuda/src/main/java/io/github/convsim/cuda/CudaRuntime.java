@@ -17,7 +17,6 @@ import java.lang.invoke.MethodHandle;
 final class CudaRuntime {
     static final int H2D = 1;
     static final int D2H = 2;
-    static final int D2D = 3;
     private static final int OUT_OF_MEMORY = 2; // cudaErrorMemoryAllocation
 
     private final MethodHandle malloc;

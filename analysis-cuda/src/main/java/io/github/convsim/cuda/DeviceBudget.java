@@ -1,7 +1,5 @@
 package io.github.convsim.cuda;
 
-import java.util.Locale;
-
 /**
  * The device memory convsim may hold at once: {@code --gpu-memory} where given, else most of what was free when the
  * backend opened (all but {@link BatchPlanner#RESERVE} of it, left to the libraries and to fragmentation). Every
@@ -24,8 +22,8 @@ public final class DeviceBudget {
      */
     public static DeviceBudget of(long requestedBytes, long freeBytes) {
         if (requestedBytes > freeBytes) {
-            throw new IllegalArgumentException(String.format(Locale.ROOT, "--gpu-memory %.2f GiB is more than the"
-                    + " %.2f GiB free on the GPU", gib(requestedBytes), gib(freeBytes)));
+            throw new IllegalArgumentException("--gpu-memory " + BatchPlanner.size(requestedBytes) + " is more than the "
+                    + BatchPlanner.size(freeBytes) + " free on the GPU");
         }
         return new DeviceBudget(requestedBytes > 0 ? requestedBytes : (long) (freeBytes * (1 - BatchPlanner.RESERVE)));
     }
@@ -52,9 +50,5 @@ public final class DeviceBudget {
 
     public synchronized void give(long bytes) {
         used -= bytes;
-    }
-
-    static double gib(long bytes) {
-        return bytes / (double) (1L << 30);
     }
 }

@@ -114,7 +114,7 @@ final class Lane implements AutoCloseable {
 
     /** Copies {@code length} values of {@code src} from {@code from} to the device at {@code dst}, as {@code p}. */
     void upload(double[] src, int from, int length, Precision p, MemorySegment dst) {
-        int elem = p == Precision.FP64 ? Double.BYTES : Float.BYTES;
+        int elem = elementBytes(p);
         int per = (int) (STAGE_BYTES / elem);
         for (int off = 0; off < length; off += per) {
             int len = Math.min(per, length - off);
@@ -149,7 +149,7 @@ final class Lane implements AutoCloseable {
      * for the lane's queued work, and overlaps the copy of each part with the reading of the one before.
      */
     void download(MemorySegment src, int length, Precision p, double[] into, int at) {
-        int elem = p == Precision.FP64 ? Double.BYTES : Float.BYTES;
+        int elem = elementBytes(p);
         int per = (int) (STAGE_BYTES / elem);
         int before = -1;
         int beforeBuf = -1;
@@ -215,6 +215,11 @@ final class Lane implements AutoCloseable {
         next ^= 1;
         rt.await(copied[b]);
         return pinned[b];
+    }
+
+    /** Bytes of one element on the device in precision {@code p}. */
+    static int elementBytes(Precision p) {
+        return p == Precision.FP64 ? Double.BYTES : Float.BYTES;
     }
 
     /** A device address {@code bytes} past {@code base}. */
