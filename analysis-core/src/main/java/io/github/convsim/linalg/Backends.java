@@ -75,7 +75,7 @@ public final class Backends {
      */
     public static Choice select(String requested, long deviceMemoryBytes) {
         if (deviceMemoryBytes < 0) {
-            throw new IllegalArgumentException("the GPU memory budget must be positive, got " + deviceMemoryBytes);
+            throw new IllegalArgumentException("the GPU memory budget cannot be negative, got " + deviceMemoryBytes);
         }
         String name = requested == null ? "auto" : requested.trim().toLowerCase(Locale.ROOT);
         if (name.equals("cpu")) {
