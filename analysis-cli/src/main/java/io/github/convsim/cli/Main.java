@@ -87,6 +87,7 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns its exit code; output goes to the given writers. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CpuCheckAhead.startFor(args);
         Main main = new Main();
         CommandLine cmd = commandLine(main, args);
         cmd.setOut(out);

@@ -6,6 +6,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.ServiceLoader;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Chooses a backend by name: "cpu", a provider's name ("cuda"), or "auto" (a working provider, else the CPU). Every
@@ -35,7 +38,78 @@ public final class Backends {
         }
     }
 
+    /** A CPU backend with its self-check, started by {@link #checkCpuAhead} and not yet taken by a select. */
+    private static final AtomicReference<FutureTask<Checked>> CPU_AHEAD = new AtomicReference<>();
+
     private Backends() {}
+
+    /** A backend behind the shared argument checks, and its passed self-check. */
+    private record Checked(LinalgBackend backend, SelfCheck.Report report) {}
+
+    /**
+     * Loads OpenBLAS and runs the CPU backend's self-check on a background thread now, for a caller that will select
+     * the CPU soon (a command line, while it parses its options and opens its inputs: loading the library and the check
+     * take 0.3 to 0.6 s of a short analysis). The next {@link #select} that would make a CPU backend takes this one and
+     * its check instead, its errors included; a select that chooses another backend closes it. Does nothing when one is
+     * already waiting.
+     */
+    public static void checkCpuAhead() {
+        FutureTask<Checked> task = new FutureTask<>(() -> check(new OpenBlasBackend()));
+        if (CPU_AHEAD.compareAndSet(null, task)) {
+            Thread t = new Thread(task, "convsim-cpu-check");
+            t.setDaemon(true);
+            t.start();
+        }
+    }
+
+    /** Whether a check started by {@link #checkCpuAhead} waits for a select to take it. */
+    static boolean cpuCheckWaiting() {
+        return CPU_AHEAD.get() != null;
+    }
+
+    /** The CPU backend, checked: the one {@link #checkCpuAhead} started where there is one, else a new one. */
+    private static Choice cpu(String reason) {
+        FutureTask<Checked> ahead = CPU_AHEAD.getAndSet(null);
+        if (ahead == null) {
+            return checked(new OpenBlasBackend(), reason);
+        }
+        try {
+            Checked c = ahead.get();
+            return new Choice(c.backend(), reason, c.report());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            closeWhenDone(ahead);
+            throw new IllegalStateException("interrupted while the CPU backend ran its self-check", e);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    /** Closes a CPU backend started ahead that a select did not take (a GPU was chosen). */
+    private static void dropCpuAhead() {
+        FutureTask<Checked> ahead = CPU_AHEAD.getAndSet(null);
+        if (ahead != null) {
+            closeWhenDone(ahead);
+        }
+    }
+
+    private static void closeWhenDone(FutureTask<Checked> ahead) {
+        Thread t = new Thread(() -> {
+            try {
+                ahead.get().backend().close();
+            } catch (InterruptedException | ExecutionException | RuntimeException e) {
+                // it failed or never finished: nothing to close
+            }
+        }, "convsim-cpu-check-close");
+        t.setDaemon(true);
+        t.start();
+    }
 
     /**
      * The names --backend takes: auto, cpu, cuda (built or not: asking for it says why it is missing), and any other
@@ -79,7 +153,7 @@ public final class Backends {
         }
         String name = requested == null ? "auto" : requested.trim().toLowerCase(Locale.ROOT);
         if (name.equals("cpu")) {
-            return checked(new OpenBlasBackend(), "cpu requested");
+            return cpu("cpu requested");
         }
         List<String> failures = new ArrayList<>();
         for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
@@ -94,10 +168,14 @@ public final class Backends {
                 continue;
             }
             if (!name.equals("auto")) {
-                return checked(b, p.name() + " requested");
+                Choice c = checked(b, p.name() + " requested");
+                dropCpuAhead();
+                return c;
             }
             try {
-                return checked(b, p.name() + " found and working");
+                Choice c = checked(b, p.name() + " found and working");
+                dropCpuAhead();
+                return c;
             } catch (RuntimeException | LinkageError e) {
                 // wrong numbers or a crash in its check: either way auto does not use it
                 failures.add(p.name() + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));
@@ -109,7 +187,7 @@ public final class Backends {
                     : ": " + String.join("; ", failures)));
         }
         String why = failures.isEmpty() ? "no GPU backend in this build" : String.join("; ", failures);
-        return checked(new OpenBlasBackend(), "cpu (" + why + ")");
+        return cpu("cpu (" + why + ")");
     }
 
     /**
@@ -117,6 +195,11 @@ public final class Backends {
      * ({@link CheckedArguments}); closed and refused otherwise.
      */
     public static Choice checked(LinalgBackend backend, String reason) {
+        Checked c = check(backend);
+        return new Choice(c.backend(), reason, c.report());
+    }
+
+    private static Checked check(LinalgBackend backend) {
         SelfCheck.Report report;
         try {
             report = backend.selfCheck();
@@ -130,6 +213,6 @@ public final class Backends {
             throw ArithmeticCheckException.of(info, "failed convsim's arithmetic self-check: " + report.firstFailure(),
                     "no analysis was run");
         }
-        return new Choice(new CheckedArguments(backend), reason, report);
+        return new Checked(new CheckedArguments(backend), report);
     }
 }

@@ -134,6 +134,31 @@ class SelfCheckTest extends CpuBackendTest {
         }
     }
 
+    /**
+     * A check started ahead is what the next CPU select hands out (its report the same object, its reason the select's
+     * own), once: the select after it checks a backend of its own. Both compute.
+     */
+    @Test
+    void aCheckStartedAheadIsTakenByTheNextCpuSelectOnce() {
+        Backends.checkCpuAhead();
+        Backends.checkCpuAhead();   // one already waiting: nothing more started
+        assertTrue(Backends.cpuCheckWaiting());
+        try (Backends.Choice first = Backends.select("auto"); Backends.Choice second = Backends.select("cpu")) {
+            assertFalse(Backends.cpuCheckWaiting(), "the first select took it");
+            assertTrue(first.selfCheck().passed());
+            assertTrue(first.reason().startsWith("cpu ("), first.reason());
+            assertEquals("cpu requested", second.reason());
+            assertNotSame(first.selfCheck(), second.selfCheck(), "the second select ran a check of its own");
+            assertNotSame(first.backend(), second.backend());
+            Matrix a = new Matrix(2, 2, new double[] {4, 1, 2, 3});
+            for (Backends.Choice c : List.of(first, second)) {
+                Matrix x = c.backend().solveSquare(List.of(a), List.of(Matrix.identity(2)), Precision.FP64).get(0);
+                assertEquals(0.3, x.get(0, 0), 1e-15);
+                assertEquals(-0.1, x.get(1, 0), 1e-15);
+            }
+        }
+    }
+
     @Test
     void gaussJordanInverseIsAnInverse() {
         Matrix a = new Matrix(3, 3, new double[] {2, 0, 1, 1, 3, 0, 0, 1, 4});
