@@ -34,6 +34,8 @@ trap 'rm -rf "$out"' EXIT
 echo "# machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | xargs), $(free -g | awk '/Mem:/{print $2}') GiB"
 echo "# java: $(java -version 2>&1 | head -1); date: $(date -u +%Y-%m-%dT%H:%M:%SZ); commit: $(git rev-parse --short HEAD 2>/dev/null || echo none)"
 ./convsim --version >/dev/null 2>&1   # builds on first use, outside the timings
+# the first analysis after a build also dumps the launcher's class-data archive (seconds, once): outside the timings
+./convsim analyze --out "$out/warm-up" --force -q --no-cache
 
 echo "## 1. solve phase against DGEMM (convsim bench, 4096 x 4096, two systems at a time as the 7B run goes)"
 ./convsim bench --n 4096 --count 2 --rank 16 --reps 3 | tee "$out/bench.txt"

@@ -64,25 +64,7 @@ public final class Main implements Runnable {
             }
         });
         int code = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
-        markClassArchiveComplete(code);
         System.exit(code);
-    }
-
-    /**
-     * Where the launcher asked this run to archive its classes (at exit) and the run succeeded, the file the launcher
-     * names in {@code convsim.classArchiveComplete}: the archive then holds every class an analysis loads. Without it
-     * the launcher replaces the archive, which a run that stopped part-way left with only some of them.
-     */
-    private static void markClassArchiveComplete(int code) {
-        String marker = System.getProperty("convsim.classArchiveComplete");
-        if (code != 0 || marker == null) {
-            return;
-        }
-        try {
-            Files.newOutputStream(Path.of(marker)).close();
-        } catch (IOException | RuntimeException e) {
-            // no marker: the next analysis archives again, nothing else changes
-        }
     }
 
     /** Runs the command line and returns its exit code; output goes to the given writers. */
