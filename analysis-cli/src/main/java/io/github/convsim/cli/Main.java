@@ -37,6 +37,9 @@ public final class Main implements Runnable {
     public static final int EXIT_OUTPUT = 4;
     /** The machine ran out of a resource, memory or room for temporary files: the same run with more may succeed. */
     public static final int EXIT_RESOURCES = 5;
+    /** The shortage's line when even that line could not be built or printed. */
+    private static final byte[] OUT_OF_MEMORY = ("convsim: out of memory: run it with a larger heap, e.g."
+            + " CONVSIM_JAVA_OPTS=-Xmx8g\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     /** Messages longer than this are cut: a file's content must not flood the terminal. */
     static final int MAX_MESSAGE = 600;
 
@@ -58,12 +61,24 @@ public final class Main implements Runnable {
         // its trace beside the command's own one-line report of the same shortage (exit 5): the trace is dropped;
         // anything else a helper thread throws is printed as Java prints it.
         Thread.setDefaultUncaughtExceptionHandler((thread, e) -> {
-            if (!(e instanceof OutOfMemoryError)) {
+            if (outOfMemoryIn(e) == null) {
                 System.err.print("Exception in thread \"" + thread.getName() + "\" ");
                 e.printStackTrace();
             }
         });
-        int code = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+        int code;
+        try {
+            code = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+        } catch (Error e) {
+            if (outOfMemoryIn(e) == null) {
+                throw e;
+            }
+            // the heap ran out again while the one line was being made or printed (a 16 MiB heap exited 1 and printed
+            // nothing): bytes made at start-up, written without encoding, need no allocation
+            System.err.write(OUT_OF_MEMORY, 0, OUT_OF_MEMORY.length);
+            System.err.flush();
+            code = EXIT_RESOURCES;
+        }
         System.exit(code);
     }
 
@@ -84,6 +99,11 @@ public final class Main implements Runnable {
             return EXIT_USAGE;
         });
         cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
+            OutOfMemoryError oom = outOfMemoryIn(ex);
+            if (oom != null) {
+                err.println(outOfMemory(oom, args));
+                return EXIT_RESOURCES;
+            }
             int code = exitCode(ex);
             if (code != EXIT_INTERNAL || ex instanceof ArithmeticCheckException) {
                 err.println("convsim: " + oneLine(ex));
@@ -98,11 +118,27 @@ public final class Main implements Runnable {
         });
         try {
             return cmd.execute(args);
-        } catch (OutOfMemoryError e) {
-            // an Error passes picocli's handler; its trace would say nothing the user can act on
-            err.println(outOfMemory(e, args));
+        } catch (Error e) {
+            // an Error passes picocli's handler. One that is, or was caused by, running out of memory (a class
+            // initialiser or a service lookup that ran out wraps it) is a shortage, whose trace would say nothing the
+            // user can act on
+            OutOfMemoryError oom = outOfMemoryIn(e);
+            if (oom == null) {
+                throw e;
+            }
+            err.println(outOfMemory(oom, args));
             return EXIT_RESOURCES;
         }
+    }
+
+    /** {@code t} or the first of its causes that is an OutOfMemoryError; null when none is. */
+    static OutOfMemoryError outOfMemoryIn(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof OutOfMemoryError oom) {
+                return oom;
+            }
+        }
+        return null;
     }
 
     /**

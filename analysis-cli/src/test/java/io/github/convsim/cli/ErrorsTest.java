@@ -147,4 +147,21 @@ class ErrorsTest {
         assertTrue(r.out().contains("summary.json"));
         assertTrue(r.out().contains("Examples:"));
     }
+
+    /**
+     * Running out of memory inside a class initialiser or a service lookup reaches the command as another Error (or an
+     * exception) caused by it: still a shortage, exit code 5 and the one line, not an internal error.
+     */
+    @Test
+    void aShortageWrappedInAnotherErrorIsStillAShortage() {
+        OutOfMemoryError heap = new OutOfMemoryError("Java heap space");
+        Error lookup = new java.util.ServiceConfigurationError("Locale provider adapter \"CLDR\" cannot be instantiated",
+                new RuntimeException("provider", heap));
+        assertSame(heap, Main.outOfMemoryIn(lookup));
+        assertSame(heap, Main.outOfMemoryIn(heap));
+        assertNull(Main.outOfMemoryIn(new IllegalStateException("no shortage", new StackOverflowError())));
+        String line = Main.outOfMemory(Main.outOfMemoryIn(new ExceptionInInitializerError(heap)), "analyze");
+        assertEquals("convsim: out of memory (Java heap space): run it with a larger heap, e.g."
+                + " CONVSIM_JAVA_OPTS=-Xmx8g ./convsim analyze", line);
+    }
 }
