@@ -91,12 +91,13 @@ public final class Backends {
         }
     }
 
-    /** Closes a CPU backend started ahead that a select did not take (a GPU was chosen). */
-    private static void dropCpuAhead() {
+    /** {@code gpu}, once a CPU backend started ahead, which this select does not take, is set to close. */
+    private static Choice dropCpuAhead(Choice gpu) {
         FutureTask<Checked> ahead = CPU_AHEAD.getAndSet(null);
         if (ahead != null) {
             closeWhenDone(ahead);
         }
+        return gpu;
     }
 
     private static void closeWhenDone(FutureTask<Checked> ahead) {
@@ -168,14 +169,10 @@ public final class Backends {
                 continue;
             }
             if (!name.equals("auto")) {
-                Choice c = checked(b, p.name() + " requested");
-                dropCpuAhead();
-                return c;
+                return dropCpuAhead(checked(b, p.name() + " requested"));
             }
             try {
-                Choice c = checked(b, p.name() + " found and working");
-                dropCpuAhead();
-                return c;
+                return dropCpuAhead(checked(b, p.name() + " found and working"));
             } catch (RuntimeException | LinkageError e) {
                 // wrong numbers or a crash in its check: either way auto does not use it
                 failures.add(p.name() + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()));

@@ -145,7 +145,6 @@ public final class CudaBackend implements LinalgBackend, Lane.DeviceAllocator {
         return rt.memoryInfo();
     }
 
-
     /** LU factors kept on the device, and their bytes. */
     public long[] residentFactors() {
         synchronized (memory) {
