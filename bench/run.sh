@@ -181,7 +181,8 @@ fi
 
 if [[ $skip_jmh == 0 ]]; then
   echo "## 4. JMH microbenchmarks (each kernel beside its baseline, same JVM fork)"
-  mvn -q -B -DskipTests package -pl analysis-bench -am >&2   # incremental: rebuilds what changed
+  # incremental: rebuilds what changed; Maven's logger writes colour resets even with -B -q, stripped as the launcher does
+  mvn -q -B -Dstyle.color=never -DskipTests package -pl analysis-bench -am 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2
   java -jar analysis-bench/target/analysis-bench.jar -f 1 -wi 1 -i 3 -w 2s -r 2s -jvmArgs "-Xss16m -Xmx4g" \
     -rf json -rff "$out/jmh.json" >"$out/jmh.txt" 2>&1 || { tail -30 "$out/jmh.txt"; exit 1; }
   python3 - "$out/jmh.json" <<'PY'
