@@ -165,8 +165,8 @@ public final class Convsim implements AutoCloseable {
 
     /**
      * The figure for a paper, left singular vectors: observed | Gaussian null (where drawn) | W0 null on one colour
-     * scale, and the z-map against the W0 null; the nulls as the mean of their draws, or as one draw when
-     * {@code oneDraw}.
+     * scale, and the z-map against the W0 null (none where phi is 1 by construction); the nulls as the mean of their
+     * draws, or as one draw when {@code oneDraw}.
      */
     public static BufferedImage panel(AnalysisResult r, String module, Factor factor, boolean oneDraw) {
         return Figures.panel(heatmap(r, module, factor, Side.LEFT), oneDraw).toImage();

@@ -75,9 +75,23 @@ public final class Figures {
     }
 
     /**
+     * Whether {@link #panel} ends with a z-map: where there is a W0 null, and phi is not 1 by construction (there every
+     * cell's z would be rounding over rounding, up to 4 in magnitude on the demo's right singular vectors).
+     */
+    public static boolean hasZMap(Heatmap h) {
+        return h.w0() != null && !h.spansWholeSpace();
+    }
+
+    /** How {@link #panel} is laid out, for a caption ("observed | W0 null on one scale and the z-map against ..."). */
+    public static String panelCaption(Heatmap h) {
+        return panelLayout(h) + " on one scale" + (hasZMap(h) ? " and the z-map against the W0 null"
+                : " (no z-map: phi is 1 by construction, so the map and its nulls differ by rounding only)");
+    }
+
+    /**
      * The figure for a paper: observed | Gaussian null (where drawn) | W0 null on one colour scale, then the z-map
-     * (observed - W0 null mean) / W0 null sd per cell on a diverging scale; the nulls as the mean of their draws, or as
-     * their first draw when {@code oneDraw} (a mean is smoother than any single map it stands for).
+     * (observed - W0 null mean) / W0 null sd per cell on a diverging scale ({@link #hasZMap}); the nulls as the mean of
+     * their draws, or as their first draw when {@code oneDraw} (a mean is smoother than any single map it stands for).
      */
     public static PanelFigure panel(Heatmap h, boolean oneDraw) {
         return panel(h, oneDraw, Scale.FITTED);
@@ -95,6 +109,8 @@ public final class Figures {
             // one colour bar, on the last panel of the shared scale
             panels.replaceAll(HeatmapFigure::withoutBar);
             panels.add(nullPanel(h, "W0 null", h.w0(), oneDraw, scale));
+        }
+        if (hasZMap(h)) {
             double[][] z = zMap(h);
             panels.add(new HeatmapFigure("z vs the W0 null: " + context(h), "Each cell: (observed - W0 null mean) / W0"
                     + " null sd over " + h.w0().draws() + " draws. Red: more similar than W0 alone makes the pair;"

@@ -34,7 +34,7 @@ final class MarkdownReport {
                     h.module(), h.subject(), h.side().label(), h.i(), h.j(), num(h.average()), num(h.analytic()),
                     h.gaussian() == null ? "" : Verdicts.interval(h.gaussian()),
                     h.w0() == null ? "" : Verdicts.interval(h.w0()),
-                    h.w0() == null ? "" : num2(h.w0().effectSize(h.average())),
+                    h.w0() == null ? "" : num2(ReportWriter.effectSize(h.w0(), h)),
                     Verdicts.p(v.p()), Verdicts.p(v.pAdjusted()), answer(v)));
         }
         md.append("\n");
@@ -58,9 +58,8 @@ final class MarkdownReport {
                     .append("---|".repeat(heads.size())).append("\n| ")
                     .append(String.join(" | ", cells)).append(" |\n\n");
             if (h.w0() != null && !h.isControl()) {
-                md.append("For a paper, ").append(Figures.panelLayout(h)).append(" on one scale and the z-map against"
-                        + " the W0 null: ![panel](figures/").append(h.stem()).append(".panel.").append(ext)
-                        .append(")\n\n");
+                md.append("For a paper, ").append(Figures.panelCaption(h)).append(": ![panel](figures/")
+                        .append(h.stem()).append(".panel.").append(ext).append(")\n\n");
             }
         }
         md.append("## Spectra\n\nSingular values of each module's first W0 and of its conversion matrices (C = W0^-1 X"
@@ -93,7 +92,7 @@ final class MarkdownReport {
                     num(m.average()), num(m.analytic()),
                     m.gaussian() == null ? "" : Verdicts.interval(m.gaussian()),
                     m.w0() == null ? "" : Verdicts.interval(m.w0()),
-                    m.w0() == null ? "" : num2(m.w0().effectSize(m.average())),
+                    m.w0() == null ? "" : num2(ReportWriter.effectSize(m.w0(), m)),
                     Verdicts.p(verdict.p()), Verdicts.p(verdict.pAdjusted()), answer(verdict)));
         }
         page.table(List.of("module", "matrix", "side", "i", "j", "average", "analytic", "Gaussian null [95 %]",
@@ -120,8 +119,8 @@ final class MarkdownReport {
             page.figures(files, captions);
             if (m.w0() != null && !m.isControl()) {
                 page.figures(List.of(figureFile(dir, m.stem() + ".panel")), List.of("for a paper: "
-                        + Figures.panelLayout(m) + " on one scale, and z = (observed - W0 null mean) / W0 null sd"
-                        + " per cell"));
+                        + (Figures.hasZMap(m) ? Figures.panelLayout(m) + " on one scale, and z = (observed - W0 null"
+                        + " mean) / W0 null sd per cell" : Figures.panelCaption(m))));
             }
         }
         page.heading("Spectra").paragraph("Singular values of each module's first W0 and of its conversion matrices:"

@@ -265,14 +265,14 @@ public final class ReportWriter {
                 e.put("layers_left_out", h.layersLeftOut());
                 e.put("average_similarity", finite(h.average()));
                 e.put("analytic", finite(h.analytic()));
-                Map<String, Object> gaussian = nullSummary(h.gaussian(), h.average());
+                Map<String, Object> gaussian = nullSummary(h.gaussian(), h);
                 if (gaussian != null && v.gaussian() != null) {
                     gaussian.put("p_adjusted", finite(v.gaussian().pAdjusted()));
                     gaussian.put("family_size", v.gaussian().familySize());
                 }
                 e.put("gaussian", gaussian);
-                e.put("w0", nullSummary(h.w0(), h.average()));
-                e.put("effect_size_vs_w0", h.w0() == null ? null : finite(h.w0().effectSize(h.average())));
+                e.put("w0", nullSummary(h.w0(), h));
+                e.put("effect_size_vs_w0", h.w0() == null ? null : finite(effectSize(h.w0(), h)));
                 e.put("status", v.status().name().toLowerCase(java.util.Locale.ROOT));
                 e.put("status_reason", v.reason().isEmpty() ? null : v.reason());
                 e.put("p_value", finite(v.p()));
@@ -342,20 +342,30 @@ public final class ReportWriter {
         return m;
     }
 
-    private static Map<String, Object> nullSummary(NullDistribution n, double observed) {
+    /**
+     * A null's draws and spread, and the map's p-values and effect size against it (none where phi is 1 by
+     * construction).
+     */
+    private static Map<String, Object> nullSummary(NullDistribution n, Heatmap h) {
         if (n == null) {
             return null;
         }
+        boolean noise = h.spansWholeSpace();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("draws", n.draws());
         m.put("mean", finite(n.averageMean()));
         m.put("lo", finite(n.averageLo()));
         m.put("hi", finite(n.averageHi()));
         m.put("sd", finite(n.averageSd()));
-        m.put("p_value", finite(n.pValue(observed)));
-        m.put("p_value_monte_carlo", finite(n.pMonteCarlo(observed)));
-        m.put("effect_size", finite(n.effectSize(observed)));
+        m.put("p_value", noise ? null : finite(n.pValue(h.average())));
+        m.put("p_value_monte_carlo", noise ? null : finite(n.pMonteCarlo(h.average())));
+        m.put("effect_size", finite(effectSize(n, h)));
         return m;
+    }
+
+    /** The map's average against a null, in the null's sd; NaN where phi is 1 by construction (rounding over rounding). */
+    static double effectSize(NullDistribution n, Heatmap h) {
+        return h.spansWholeSpace() ? Double.NaN : n.effectSize(h.average());
     }
 
     /** A number for JSON: null where it is NaN or infinite (JSON has neither). */

@@ -88,4 +88,13 @@ public record Heatmap(String module, String subject, Side side, int i, int j, in
     public boolean isControl() {
         return !subject.startsWith("C_");
     }
+
+    /**
+     * Whether phi is 1 in every defined cell by construction: i or j singular vectors span the whole space they live
+     * in (max(i, j) >= dimension, e.g. right singular vectors with i = j = r). Such a map differs from its nulls only
+     * by rounding, so it has no effect size, p-value or z-map: each would be rounding noise over rounding noise.
+     */
+    public boolean spansWholeSpace() {
+        return Math.max(i, j) >= dimension;
+    }
 }

@@ -151,7 +151,7 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
         if (undefined != null) {
             return new Excluded(Status.UNDEFINED, undefined);
         }
-        if (Math.max(h.i(), h.j()) >= h.dimension()) {
+        if (h.spansWholeSpace()) {
             return new Excluded(Status.DEGENERATE, "phi is 1 by construction: " + (h.j() >= h.dimension()
                     ? "j = " + h.j() : "i = " + h.i()) + " singular vectors span the whole " + h.dimension()
                     + "-dimensional space they live in");

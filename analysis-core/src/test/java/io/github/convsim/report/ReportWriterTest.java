@@ -2,7 +2,10 @@ package io.github.convsim.report;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.github.convsim.TestData;
+import io.github.convsim.conversion.Factor;
 import io.github.convsim.api.Analysis;
 import io.github.convsim.common.ProgressListener;
 import io.github.convsim.linalg.Backends;
@@ -11,6 +14,8 @@ import io.github.convsim.results.AnalysisOptions;
 import io.github.convsim.results.AnalysisResult;
 import io.github.convsim.results.ModuleResult;
 import io.github.convsim.similarity.MultipleTesting;
+import io.github.convsim.similarity.Heatmap;
+import io.github.convsim.similarity.Side;
 import io.github.convsim.similarity.NullModel;
 import io.github.convsim.similarity.SimilaritySettings;
 import java.io.IOException;
@@ -136,6 +141,67 @@ class ReportWriterTest {
     /** The cells of one row of a Markdown table. */
     private static List<String> cells(String row) {
         return Stream.of(row.substring(1, row.length() - 1).split("\\|")).map(String::strip).toList();
+    }
+
+    /**
+     * Right singular vectors at i = j = r span the whole r-dimensional space, so phi is 1 in every cell of the map and
+     * of its nulls, which differ only by rounding. Such a map gets no effect size and no p-value against either null
+     * (summary.json gave the demo's value C_B right an effect of 1.87 sd and a Gaussian p of 0.0), "n/a" in the
+     * report's effect column, and no z-map in its panel (one had cells up to z = 4.2, drawn red as if those layers were
+     * more alike than W0 makes them). The left side, tested, keeps all of them.
+     */
+    @Test
+    void aMapThatIsOneByConstructionHasNoEffectSizeNoPValueAndNoZMap() throws Exception {
+        AnalysisOptions options = AnalysisOptions.defaults().withModules(List.of("value")).withSimilarity(
+                new SimilaritySettings(0, 0, List.of(Side.LEFT, Side.RIGHT), List.of(Factor.A, Factor.B),
+                        Set.of(NullModel.GAUSSIAN, NullModel.W0), 4, 5, Set.of()));
+        AnalysisResult result;
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase());
+             Backends.Choice cpu = Backends.select("cpu")) {
+            result = Analysis.run(ckpt, options, cpu, ProgressListener.NONE);
+        }
+        Heatmap right = result.module("value").heatmap("C_B", Side.RIGHT).orElseThrow();
+        Heatmap left = result.module("value").heatmap("C_B", Side.LEFT).orElseThrow();
+        assertTrue(right.spansWholeSpace());
+        assertFalse(left.spansWholeSpace());
+        assertEquals(1.0, right.average(), 1e-12);
+        assertEquals(1.0, right.w0().averageMean(), 1e-12);
+        assertFalse(Figures.hasZMap(right));
+        assertEquals(3, Figures.panel(right, false).panels().size(), "observed, Gaussian null, W0 null: no z-map");
+        assertEquals(4, Figures.panel(left, false).panels().size(), "observed, Gaussian null, W0 null, z-map");
+
+        Path out = Files.createDirectories(dir.resolve("report"));
+        new ReportWriter(Set.of("png"), MultipleTesting.Correction.HOLM).write(result, out);
+        JsonNode maps = new ObjectMapper().readTree(out.resolve("summary.json").toFile()).get("heatmaps");
+        int checked = 0;
+        for (JsonNode m : maps) {
+            if (!m.get("module").asText().equals("value") || !m.get("factor").asText().equals("B")) {
+                continue;
+            }
+            boolean whole = m.get("side").asText().equals("right");
+            for (String nullName : List.of("gaussian", "w0")) {
+                JsonNode n = m.get(nullName);
+                assertEquals(4, n.get("draws").asInt(), nullName);
+                assertTrue(n.get("mean").isNumber(), nullName + ": the null's own spread is still reported");
+                for (String stat : List.of("p_value", "p_value_monte_carlo", "effect_size")) {
+                    assertEquals(whole, n.get(stat).isNull(), m.get("side") + " " + nullName + "." + stat + ": " + n);
+                }
+            }
+            assertEquals(whole, m.get("effect_size_vs_w0").isNull(), m.toString());
+            assertEquals(whole ? "degenerate" : "tested", m.get("status").asText());
+            checked++;
+        }
+        assertEquals(2, checked, "C_B left and right");
+
+        String md = Files.readString(out.resolve("report.md"));
+        List<String> row = md.lines().filter(l -> l.startsWith("| value | C_B | right |")).map(ReportWriterTest::cells)
+                .findFirst().orElseThrow();
+        assertEquals("n/a", row.get(9), "the effect column: " + row);
+        assertTrue(md.contains("For a paper, observed | Gaussian null | W0 null on one scale (no z-map: phi is 1 by"
+                + " construction"), md);
+        assertTrue(md.contains("For a paper, observed | Gaussian null | W0 null on one scale and the z-map against the"
+                + " W0 null: ![panel](figures/value.B.left"), md);
+        assertTrue(Files.readString(out.resolve("index.html")).contains("(no z-map: phi is 1 by construction"));
     }
 
     private static Map<String, byte[]> files(Path root) throws IOException {
