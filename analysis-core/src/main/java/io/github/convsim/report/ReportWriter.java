@@ -359,7 +359,7 @@ public final class ReportWriter {
         m.put("sd", finite(n.averageSd()));
         m.put("p_value", noise ? null : finite(n.pValue(h.average())));
         m.put("p_value_monte_carlo", noise ? null : finite(n.pMonteCarlo(h.average())));
-        m.put("effect_size", finite(effectSize(n, h)));
+        m.put("effect_size", noise ? null : finite(n.effectSize(h.average())));
         return m;
     }
 
