@@ -82,13 +82,6 @@ public final class Payload {
         return this;
     }
 
-    public Payload putFloats(float[] v) {
-        room(4 + 4L * v.length).putInt(v.length);
-        buf.asFloatBuffer().put(v);
-        buf.position(buf.position() + v.length * Float.BYTES);
-        return this;
-    }
-
     /**
      * {@code v} after its length, not copied: encoded when the entry is written, so {@code v} must not change until
      * then ({@link BaseCache#flush}); LU factors never change once made.
