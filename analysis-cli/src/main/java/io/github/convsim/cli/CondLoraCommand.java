@@ -147,6 +147,7 @@ final class CondLoraCommand implements Runnable {
                     Path written = output.commit(dir -> CondLoraReport.write(fits, notFitted, prov, dir));
                     var o = spec.commandLine().getOut();
                     if (!progressOptions.quiet) {
+                        ckpt.notes().forEach(n -> o.println("note: " + n));
                         if (!notFitted.isEmpty()) {
                             o.printf(Locale.ROOT, "  %s%n", CondLoraReport.notFittedSentence(notFitted));
                         }
@@ -223,6 +224,7 @@ final class CondLoraCommand implements Runnable {
                         return 0;
                     }
                     spec.commandLine().getOut().printf(Locale.ROOT, "wrote %s adapter: %s%n", format, written);
+                    ckpt.notes().forEach(n -> spec.commandLine().getOut().println("note: " + n));
                     for (ModuleFit f : fits) {
                         double share = CondLoraExport.shareOfUpdate(f);
                         spec.commandLine().getOut().printf(java.util.Locale.ROOT, "  %s: %s; R^2 of A %s, of B %s;"
@@ -245,9 +247,13 @@ final class CondLoraCommand implements Runnable {
         }
     }
 
+    /** The run's provenance, with what reading the checkpoint noted beside the options (as analyze records it). */
     static Provenance provenance(String tool, LoraCheckpoint ckpt, Backends.Choice backend,
                                  Map<String, Object> options, double seconds) throws IOException {
-        return Provenance.of(tool, backend, Provenance.inputsOf(List.of(ckpt)), options,
+        Map<String, Object> withNotes = new LinkedHashMap<>();
+        withNotes.put(Provenance.CHECKPOINT_NOTES, ckpt.notes());
+        withNotes.putAll(options);
+        return Provenance.of(tool, backend, Provenance.inputsOf(List.of(ckpt)), withNotes,
                 Map.of("fit", seconds), MemoryUse.resources());
     }
 }

@@ -88,6 +88,11 @@ class AdapterSemanticsTest {
         assertTrue(allowed.out().contains("note: module paths matched with the prefix 'roberta.' replaced by 'bert.'"),
                 allowed.out());
         assertTrue(allowed.out().contains("note: base mismatch allowed by --allow-base-mismatch"), allowed.out());
+        // and the report, which outlives the console, says it before its verdicts
+        String md = Files.readString(dir.resolve("r-roberta1/report.md"));
+        int mismatch = md.indexOf("- Note: base mismatch allowed by --allow-base-mismatch: the adapter's modules are"
+                + " roberta ('roberta.') and the base's are bert ('bert.')");
+        assertTrue(mismatch > 0 && mismatch < md.indexOf("## Verdicts"), md);
         // the name alone is evidence too: against the base's keys (bert.encoder...) where no config.json is beside it,
         // for analyze and for every adapter compare takes
         Path named = variant("named", c -> c.put("base_model_name_or_path", "FacebookAI/roberta-base"), n -> n);

@@ -164,7 +164,7 @@ public final class Analysis {
     /** The options as {@link ReportedRun} reads them back, with the inputs as given and how they were read. */
     private static Map<String, Object> optionsMap(AnalysisOptions o, LoraCheckpoint ckpt) {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("checkpoint_notes", ckpt.notes());
+        m.put(Provenance.CHECKPOINT_NOTES, ckpt.notes());
         m.put(ReportedRun.ADAPTER, ckpt.adapterDir().toAbsolutePath().normalize().toString());
         m.put(ReportedRun.BASE, ckpt.base().location().toAbsolutePath().normalize().toString());
         m.put(ReportedRun.BASE_CHECK, ckpt.baseCheck().name().toLowerCase(java.util.Locale.ROOT));

@@ -169,6 +169,27 @@ public final class Comparison {
         }
     }
 
+    /**
+     * What reading each adapter noted (analyze's report says it first): a note every adapter has once, as "every
+     * adapter: ...", the others after the adapter's name.
+     */
+    private static List<String> checkpointNotes(List<LoraCheckpoint> ckpts, List<String> names) {
+        Set<String> shared = new LinkedHashSet<>(ckpts.get(0).notes());
+        ckpts.forEach(c -> shared.retainAll(c.notes()));
+        List<String> out = new ArrayList<>();
+        if (ckpts.size() > 1) {
+            shared.forEach(n -> out.add("every adapter: " + n));
+        }
+        for (int k = 0; k < ckpts.size(); k++) {
+            for (String n : ckpts.get(k).notes()) {
+                if (ckpts.size() == 1 || !shared.contains(n)) {
+                    out.add(names.get(k) + ": " + n);
+                }
+            }
+        }
+        return out;
+    }
+
     private static ComparisonResult compare(List<LoraCheckpoint> ckpts, AnalysisOptions options,
                                             Backends.Choice backend, ProgressListener progress, long memory,
                                             BaseCache cache) throws CheckpointException {
@@ -179,7 +200,8 @@ public final class Comparison {
         List<String> names = names(ckpts);
         Set<String> modules = new LinkedHashSet<>(ckpts.get(0).moduleNames());
         ckpts.forEach(c -> modules.retainAll(c.moduleNames()));
-        List<String> notes = new ArrayList<>(sameDirectories(ckpts, names));
+        List<String> notes = new ArrayList<>(checkpointNotes(ckpts, names));
+        notes.addAll(sameDirectories(ckpts, names));
         if (!options.modules().isEmpty()) {
             for (String m : options.modules()) {
                 if (!modules.contains(m)) {

@@ -70,13 +70,19 @@ public final class BaseMatch {
         if (named != null && baseFamily != null) {
             List<String> tokens = List.of(named.toLowerCase(Locale.ROOT).split("[-/.\\s]+"));
             String namedFamily = tokens.stream().filter(FAMILIES::contains).findFirst().orElse(null);
+            String by = baseType.isPresent() ? " (model_type in its config.json)" : " (its keys)";
             if (mismatch == null && namedFamily != null && !tokens.contains(baseFamily)
                     && !namedFamily.equals(baseFamily)) {
                 mismatch = config.file() + " names the base '" + named + "' (" + namedFamily + ") but the base is "
-                        + baseFamily + (baseType.isPresent() ? " (model_type in its config.json)" : " (its keys)");
+                        + baseFamily + by;
             }
-            notes.add("base family " + baseFamily + (baseType.isPresent() ? " (config.json)" : " (keys)")
-                    + "; the adapter names '" + named + "'");
+            if (mismatch == null) {
+                notes.add(namedFamily != null
+                        ? "the base is " + baseFamily + by + ", as the adapter's base_model_name_or_path '" + named
+                                + "' says"
+                        : "the base is " + baseFamily + by + "; the adapter's base_model_name_or_path '" + named
+                                + "' names no model family convsim knows, so the base is not checked against it");
+            }
         }
         if (mismatch != null) {
             if (check == BaseCheck.STRICT) {

@@ -24,6 +24,10 @@ final class MarkdownReport {
         md.append("Conversion matrices C = W0^-1 A^T, W0^-1 B, W0^-1 BA per layer (CondLoRA, arXiv:2403.14946), "
                 + "compared across layers with the subspace similarity phi(i, j) = ||U_a[:, :i]^T U_b[:, :j]||_F^2 / "
                 + "min(i, j) (Hu et al. 2021). ").append(nullsSentence(r)).append("\n\n");
+        r.provenance().checkpointNotes().forEach(n -> md.append("- Note: ").append(n).append('\n'));
+        if (!r.provenance().checkpointNotes().isEmpty()) {
+            md.append('\n');
+        }
         md.append("## Verdicts\n\n");
         md.append(familySentence(verdicts)).append("\n\n");
         md.append("| module | matrix | side | i | j | average | analytic | Gaussian null [95 %] | W0 null [95 %] | "
@@ -84,6 +88,9 @@ final class MarkdownReport {
     /** index.html: the verdict table with effect sizes, the figures with captions, every file, provenance. */
     static void html(AnalysisResult r, List<MapVerdict> verdicts, Path dir) throws IOException {
         HtmlPage page = new HtmlPage("convsim analyze: " + r.adapter());
+        if (!r.provenance().checkpointNotes().isEmpty()) {
+            page.list(r.provenance().checkpointNotes().stream().map(n -> "Note: " + n).toList());
+        }
         page.heading("Verdicts").paragraph(familySentence(verdicts));
         List<List<String>> rows = new ArrayList<>();
         for (MapVerdict verdict : verdicts) {

@@ -7,8 +7,9 @@ import java.util.List;
  *
  * @param steps training step of each adapter when they are the checkpoint-N directories of one run (ordered by step),
  *              else null
- * @param notes what was left out because not every adapter has it (a module, some layers of a module), naming who
- *              has it
+ * @param notes what reading each adapter noted (a base mismatch allowed, a CondLoRA checkpoint, ...), prefixed with
+ *              its name; the same directory given twice; what was left out because not every adapter has it (a module,
+ *              some layers of a module), naming who has it
  */
 public record ComparisonResult(List<String> adapters, List<Integer> steps, List<ComparisonMap> maps,
                                Provenance provenance, List<String> notes) {

@@ -44,6 +44,19 @@ public record Provenance(String tool, String toolVersion, String javaVersion, St
                 timingsSeconds, Map.of());
     }
 
+    /** The options' key of {@link #checkpointNotes}. */
+    public static final String CHECKPOINT_NOTES = "checkpoint_notes";
+
+    /**
+     * What reading the checkpoint noted, which a report says before its verdicts: a base of another family allowed,
+     * fan_in_fan_out corrected, DoRA magnitudes left out, a CondLoRA checkpoint. Recorded with the options (where
+     * {@code --from} reads them back); none where the options hold none.
+     */
+    public List<String> checkpointNotes() {
+        return options.get(CHECKPOINT_NOTES) instanceof List<?> notes
+                ? notes.stream().map(String::valueOf).toList() : List.of();
+    }
+
     /** One file read, with its role (adapter_config, adapter_weights, base_weights). */
     public record InputFile(String role, String path, long bytes, String sha256) {}
 
