@@ -89,6 +89,31 @@ class CondLoraCommandTest {
         for (JsonNode h : s.get("heatmaps")) {
             assertEquals(1.0, h.get("average_similarity").asDouble(), 1e-9, h.get("factor").asText());
         }
+        // phi = 1 is built into a CondLoRA checkpoint: every output says so before its verdicts, as do fit and compare
+        String note = "a CondLoRA checkpoint: every layer's factors are made from one shared layer per module";
+        assertTrue(r.out().contains("note: " + note), r.out());
+        String md = Files.readString(report.resolve("report.md"));
+        assertTrue(md.indexOf("- Note: " + note) > 0 && md.indexOf("- Note: " + note) < md.indexOf("## Verdicts"), md);
+        assertTrue(Files.readString(report.resolve("index.html")).contains("Note: a CondLoRA checkpoint:"));
+        assertTrue(s.get("provenance").get("options").get("checkpoint_notes").get(0).asText().startsWith(note));
+        Path fit = dir.resolve("fit");
+        CliRunner.Result f = CliRunner.run("condlora", "fit", cond.toString(), "--base",
+                CliRunner.repo().resolve("data/bert-base-uncased.query-value.safetensors").toString(), "--out",
+                fit.toString(), "--draws", "2");
+        assertEquals(0, f.exit(), f.err());
+        assertTrue(f.out().contains("note: " + note), f.out());
+        String fitMd = Files.readString(fit.resolve("report.md"));
+        assertTrue(fitMd.indexOf("- Note: " + note) > 0 && fitMd.indexOf("- Note: " + note) < fitMd.indexOf("| module"),
+                fitMd);
+        assertTrue(Files.readString(fit.resolve("index.html")).contains("Note: a CondLoRA checkpoint:"));
+        Path compared = dir.resolve("compare");
+        CliRunner.Result c = CliRunner.run("compare", CliRunner.repo().resolve(
+                "data/adapters/bert-base-uncased-imdb-lora-r8").toString(), cond.toString(), "--base",
+                CliRunner.repo().resolve("data/bert-base-uncased.query-value.safetensors").toString(), "--out",
+                compared.toString(), "--draws", "4", "--modules", "value");
+        assertEquals(0, c.exit(), c.err());
+        assertTrue(c.out().contains("note: cond: " + note), c.out());
+        assertTrue(Files.readString(compared.resolve("report.md")).contains("- Note: cond: " + note));
         CliRunner.Result bad = CliRunner.run("condlora", "export", "--as", "onnx", "--out", dir.resolve("x").toString());
         assertEquals(2, bad.exit());
         assertFalse(Files.exists(dir.resolve("x")));
@@ -110,6 +135,9 @@ class CondLoraCommandTest {
         JsonNode prov = record.get("provenance");
         assertEquals("convsim condlora export", prov.get("tool").asText());
         assertEquals("lora", prov.get("options").get("as").asText());
+        // what reading the checkpoint noted is recorded with the options: for the demo, the base's family checked
+        assertEquals("[\"the base is bert (its keys), as the adapter's base_model_name_or_path 'bert-base-uncased'"
+                + " says\"]", prov.get("options").get("checkpoint_notes").toString());
         java.util.Map<String, String> hashes = new java.util.HashMap<>();
         prov.get("inputs").forEach(i -> hashes.put(i.get("role").asText(), i.get("sha256").asText()));
         assertEquals(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")

@@ -98,7 +98,7 @@ public final class LoraCheckpoint implements AutoCloseable {
             base = WeightSources.open(basePath);
             if (CondLoraWeights.isCondLora(adapter)) {
                 CondLoraWeights shared = CondLoraWeights.read(adapter);
-                ResolvedModules r = CondLoraLayers.materialise(config, shared, base);
+                ResolvedModules r = CondLoraLayers.materialise(config, shared, base, check);
                 return new LoraCheckpoint(adapterDir, config, adapter, base, r.modules(), r.skipped(), shared, r.notes(), check);
             }
             ResolvedModules r = ModulePairing.resolve(config, adapter, base, check);

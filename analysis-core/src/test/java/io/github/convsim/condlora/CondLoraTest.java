@@ -144,6 +144,36 @@ class CondLoraTest extends CpuBackendTest {
         }
     }
 
+    /**
+     * A CondLoRA checkpoint's factors are made from the base it is given, so a base of another family than its config
+     * names is refused as a LoRA's is (a BERT base of the right size would otherwise make factors silently), and every
+     * report on one says first that phi = 1 is built in.
+     */
+    @Test
+    void aCondLoraCheckpointIsCheckedAgainstItsBaseAndSaysPhiIsBuiltIn() throws Exception {
+        Random rng = new Random(12);
+        Path cond = condLora("cond-roberta", TestData.gaussian(rng, R * N), TestData.gaussian(rng, R * N));
+        Path config = cond.resolve("adapter_config.json");
+        Files.writeString(config, Files.readString(config).replace("{", "{\"base_model_name_or_path\": \"roberta-base\", "));
+        Path basePath = base(13);
+        CheckpointException refused = assertThrows(CheckpointException.class, () -> LoraCheckpoint.open(cond, basePath));
+        assertEquals(basePath + ": this base does not match the adapter: " + config + " names the base 'roberta-base'"
+                + " (roberta) but the base is bert (its keys); pass the base it was trained on, or --allow-base-mismatch"
+                + " to analyse it anyway", refused.getMessage());
+        try (LoraCheckpoint c = LoraCheckpoint.open(cond, basePath, io.github.convsim.model.BaseMatch.BaseCheck.ALLOW_MISMATCH)) {
+            assertEquals(2, c.notes().size(), c.notes().toString());
+            assertTrue(c.notes().get(0).startsWith("a CondLoRA checkpoint: every layer's factors are made from one"
+                    + " shared layer per module"), c.notes().get(0));
+            assertTrue(c.notes().get(1).startsWith("base mismatch allowed by --allow-base-mismatch: " + config
+                    + " names the base 'roberta-base'"), c.notes().get(1));
+        }
+        Files.writeString(config, Files.readString(config).replace("roberta-base", "bert-base-uncased"));
+        try (LoraCheckpoint c = LoraCheckpoint.open(cond, basePath)) {
+            assertEquals(List.of(c.notes().get(0), "the base is bert (its keys), as the adapter's base_model_name_or_path"
+                    + " 'bert-base-uncased' says"), c.notes());
+        }
+    }
+
     @Test
     void aPlantedSharedMapIsRecoveredWithTheExpectedR2() throws Exception {
         Random rng = new Random(3);
