@@ -285,7 +285,7 @@ public final class ComparisonReport {
                     String.format(Locale.ROOT, "%.4f", m.analytic()),
                     m.w0Null() == null ? "" : String.format(Locale.ROOT, "%.4f [%.4f, %.4f]", m.w0Null().averageMean(),
                             m.w0Null().averageLo(), m.w0Null().averageHi()),
-                    // where phi is 1 by construction the map and its null differ by rounding only: no effect size
+                    // where phi is 1 or W0's alone by construction the map and its null differ by rounding only: no effect size
                     m.w0Null() == null ? "" : "degenerate".equals(j.status()) ? "n/a" : String.format(Locale.ROOT,
                             "%.2f", m.w0Null().effectSize(offDiagonalMean(m.mean()))),
                     j.overall() == null ? "" : Verdicts.p(j.overall().p()),

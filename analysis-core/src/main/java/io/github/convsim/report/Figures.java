@@ -75,17 +75,20 @@ public final class Figures {
     }
 
     /**
-     * Whether {@link #panel} ends with a z-map: where there is a W0 null, and phi is not 1 by construction (there every
-     * cell's z would be rounding over rounding, up to 4 in magnitude on the demo's right singular vectors).
+     * Whether {@link #panel} ends with a z-map: where there is a W0 null, and phi is neither 1 nor W0's alone by
+     * construction (there every cell's z would be rounding over rounding, up to 4 in magnitude on the demo's right
+     * singular vectors).
      */
     public static boolean hasZMap(Heatmap h) {
-        return h.w0() != null && !h.spansWholeSpace();
+        return h.w0() != null && !h.degenerate();
     }
 
     /** How {@link #panel} is laid out, for a caption ("observed | W0 null on one scale and the z-map against ..."). */
     public static String panelCaption(Heatmap h) {
         return panelLayout(h) + " on one scale" + (hasZMap(h) ? " and the z-map against the W0 null"
-                : " (no z-map: phi is 1 by construction, so the map and its nulls differ by rounding only)");
+                : h.spansWholeSpace() ? " (no z-map: phi is 1 by construction, so the map and its nulls differ by"
+                        + " rounding only)" : " (no z-map: the map is W0's alone by construction, so it and its W0 null"
+                        + " differ by rounding only)");
     }
 
     /**

@@ -343,14 +343,14 @@ public final class ReportWriter {
     }
 
     /**
-     * A null's draws and spread, and the map's p-values and effect size against it (none where phi is 1 by
-     * construction).
+     * A null's draws and spread, and the map's p-values and effect size against it (none where phi is 1 or W0's alone
+     * by construction).
      */
     private static Map<String, Object> nullSummary(NullDistribution n, Heatmap h) {
         if (n == null) {
             return null;
         }
-        boolean noise = h.spansWholeSpace();
+        boolean noise = h.degenerate();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("draws", n.draws());
         m.put("mean", finite(n.averageMean()));
@@ -363,9 +363,12 @@ public final class ReportWriter {
         return m;
     }
 
-    /** The map's average against a null, in the null's sd; NaN where phi is 1 by construction (rounding over rounding). */
+    /**
+     * The map's average against a null, in the null's sd; NaN where phi is 1 or W0's alone by construction (rounding
+     * over rounding).
+     */
     static double effectSize(NullDistribution n, Heatmap h) {
-        return h.spansWholeSpace() ? Double.NaN : n.effectSize(h.average());
+        return h.degenerate() ? Double.NaN : n.effectSize(h.average());
     }
 
     /** A number for JSON: null where it is NaN or infinite (JSON has neither). */

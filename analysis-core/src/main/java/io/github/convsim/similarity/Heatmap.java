@@ -97,4 +97,23 @@ public record Heatmap(String module, String subject, Side side, int i, int j, in
     public boolean spansWholeSpace() {
         return Math.max(i, j) >= dimension;
     }
+
+    /**
+     * Whether the map is W0's alone by construction: every draw of the W0 null (random factors through the same W0)
+     * gives it to rounding ({@link NullDistribution#hasNoSpread}). Least squares through a wide W0 (out < in) does
+     * this to C_B: W0^+ B lies in W0's row space, of dimension rank(W0), which i = j = r singular vectors span whole
+     * where r >= rank(W0) (grouped-query attention's k and v at r = their output size). Such a map and its W0 null
+     * differ by rounding only.
+     */
+    public boolean determinedByW0() {
+        return w0 != null && w0.hasNoSpread();
+    }
+
+    /**
+     * Whether the map has no effect size, p-value or z-map: phi is 1 ({@link #spansWholeSpace}) or W0's alone
+     * ({@link #determinedByW0}) by construction.
+     */
+    public boolean degenerate() {
+        return spansWholeSpace() || determinedByW0();
+    }
 }

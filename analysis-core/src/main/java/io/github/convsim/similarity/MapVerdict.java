@@ -156,6 +156,12 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
                     ? "j = " + h.j() : "i = " + h.i()) + " singular vectors span the whole " + h.dimension()
                     + "-dimensional space they live in");
         }
+        if (h.determinedByW0()) {
+            return new Excluded(Status.DEGENERATE, "the map is W0's alone by construction: all " + h.w0().draws()
+                    + " W0-null draws (random factors through the same W0) give it to rounding, as where the solve"
+                    + " puts " + h.subject() + " in a subspace of W0 that i = " + h.i() + " singular vectors span whole"
+                    + " (least squares through a wide W0 puts C_B in W0's row space)");
+        }
         return null;
     }
 

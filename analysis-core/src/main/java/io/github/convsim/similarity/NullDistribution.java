@@ -83,6 +83,14 @@ public record NullDistribution(String name, int draws, double[][] mean, double[]
         return s.getN() < 2 ? Double.NaN : s.getStandardDeviation();
     }
 
+    /**
+     * Whether the draws agree on the average similarity to rounding (sd at most 1e-9 of the mean): the null gives the
+     * same map whatever was drawn, so a map tested against it would be judged on rounding alone.
+     */
+    public boolean hasNoSpread() {
+        return averageSd() <= 1e-9 * Math.abs(averageMean());
+    }
+
     /** 2.5th percentile of the average similarity across draws. */
     public double averageLo() {
         DescriptiveStatistics s = averageStats();

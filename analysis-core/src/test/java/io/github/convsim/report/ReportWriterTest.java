@@ -204,6 +204,65 @@ class ReportWriterTest {
         assertTrue(Files.readString(out.resolve("index.html")).contains("(no z-map: phi is 1 by construction"));
     }
 
+    /**
+     * Least squares through a wide W0 (tiny-llama's grouped-query k_proj, 16 x 64) puts C_B = W0^+ B in W0's
+     * 16-dimensional row space, which r = 16 singular vectors span whole: the map is W0's alone, every W0-null draw
+     * gives it to rounding. It was tested anyway (analyze: "effect 0.2 sd; p = 0.405", compare: p = 0.972, both from
+     * rounding); now neither gives it a verdict, effect, p or z-map. At r = 4, where B chooses which 4 dimensions of
+     * the row space C_B takes, it is tested as before.
+     */
+    @Test
+    void aMapThatIsW0sAloneByConstructionHasNoVerdict() throws Exception {
+        for (int rank : new int[] {16, 4}) {
+            var written = io.github.convsim.synth.SyntheticCheckpoint.write(io.github.convsim.synth.ModelShape.TINY,
+                    new io.github.convsim.synth.SyntheticCheckpoint.Options(5, rank, 2 * rank, List.of("k_proj"),
+                            1L << 30, 1), Files.createDirectories(dir.resolve("tiny-r" + rank)), ProgressListener.NONE);
+            AnalysisOptions options = AnalysisOptions.builder().similarity(SimilaritySettings.builder().draws(4)
+                    .build()).build();
+            boolean byW0 = rank == 16;
+            AnalysisResult result;
+            io.github.convsim.results.ComparisonResult compared;
+            try (LoraCheckpoint ckpt = LoraCheckpoint.open(written.adapter(), written.base());
+                 Backends.Choice cpu = Backends.select("cpu")) {
+                result = Analysis.run(ckpt, options, cpu, ProgressListener.NONE);
+                compared = io.github.convsim.api.Comparison.run(List.of(written.adapter(), written.adapter()),
+                        written.base(), options, cpu, ProgressListener.NONE);
+            }
+            Heatmap cb = result.module("k_proj").heatmap("C_B", Side.LEFT).orElseThrow();
+            assertEquals(64, cb.dimension());
+            assertFalse(cb.spansWholeSpace(), "C_B lives in R^64");
+            assertEquals(byW0, cb.determinedByW0(), "rank " + rank);
+            assertEquals(byW0, cb.degenerate(), "rank " + rank);
+            if (byW0) {
+                assertEquals(cb.w0().averageMean(), cb.average(), 1e-12, "the map is every W0-null draw's");
+            }
+            assertEquals(!byW0, Figures.hasZMap(cb));
+            io.github.convsim.similarity.MapVerdict v = Verdicts.of(result, MultipleTesting.Correction.HOLM).stream()
+                    .filter(x -> x.map() == cb).findFirst().orElseThrow();
+            assertEquals(byW0 ? io.github.convsim.similarity.MapVerdict.Status.DEGENERATE
+                    : io.github.convsim.similarity.MapVerdict.Status.TESTED, v.status());
+            assertEquals(byW0, Verdicts.interpretation(v).contains("No verdict: the map is W0's alone by construction:"
+                    + " all 4 W0-null draws (random factors through the same W0) give it to rounding"), v.toString());
+
+            Path out = Files.createDirectories(dir.resolve("report-r" + rank));
+            new ReportWriter(Set.of("png"), MultipleTesting.Correction.HOLM).write(result, out);
+            JsonNode maps = new ObjectMapper().readTree(out.resolve("summary.json").toFile()).get("heatmaps");
+            JsonNode m = java.util.stream.StreamSupport.stream(maps.spliterator(), false).filter(x -> x.get("factor")
+                    .asText().equals("B") && x.get("side").asText().equals("left")).findFirst().orElseThrow();
+            assertEquals(byW0 ? "degenerate" : "tested", m.get("status").asText());
+            assertEquals(byW0, m.get("w0").get("p_value").isNull(), m.toString());
+            assertEquals(byW0, m.get("effect_size_vs_w0").isNull(), m.toString());
+            String md = Files.readString(out.resolve("report.md"));
+            assertEquals(byW0, md.contains("on one scale (no z-map: the map is W0's alone by construction, so it and"
+                    + " its W0 null differ by rounding only)"), md);
+
+            ComparisonVerdicts.Judgement j = ComparisonVerdicts.judge(compared, MultipleTesting.Correction.HOLM)
+                    .stream().filter(x -> x.map().subject().equals("C_B")).findFirst().orElseThrow();
+            assertEquals(byW0 ? "degenerate" : "tested", j.status(), j.reason());
+            assertEquals(byW0, j.overall() == null);
+        }
+    }
+
     private static Map<String, byte[]> files(Path root) throws IOException {
         try (Stream<Path> s = Files.walk(root)) {
             Map<String, byte[]> out = new TreeMap<>();
