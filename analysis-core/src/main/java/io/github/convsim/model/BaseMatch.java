@@ -83,6 +83,9 @@ public final class BaseMatch {
                         : "the base is " + baseFamily + by + "; the adapter's base_model_name_or_path '" + named
                                 + "' names no model family convsim knows, so the base is not checked against it");
             }
+        } else if (named != null && mismatch == null) {
+            notes.add("the base's model family is not known (no config.json beside it, and its keys name none), so it"
+                    + " is not checked against the adapter's base_model_name_or_path '" + named + "'");
         }
         if (mismatch != null) {
             if (check == BaseCheck.STRICT) {

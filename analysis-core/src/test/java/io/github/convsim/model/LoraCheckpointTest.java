@@ -62,6 +62,11 @@ class LoraCheckpointTest {
              SafetensorsFile w = SafetensorsFile.open(base)) {
             assertEquals(36, c.modules().size());
             assertEquals(List.of("c_attn.k", "c_attn.q", "c_attn.v"), c.moduleNames());
+            // keys without "transformer." or "gpt2" and no config.json: nothing to check the adapter's 'gpt2' against,
+            // and the notes say so rather than nothing
+            assertEquals(List.of("module paths matched with the prefix 'transformer.' replaced by ''",
+                    "the base's model family is not known (no config.json beside it, and its keys name none), so it is"
+                            + " not checked against the adapter's base_model_name_or_path 'gpt2'"), c.notes());
             for (LoraModule m : c.modules()) {
                 assertEquals(2.0, m.scaling());
                 assertTrue(m.baseTransposed());
