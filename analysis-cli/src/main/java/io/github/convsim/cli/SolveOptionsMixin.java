@@ -140,11 +140,12 @@ final class SolveOptionsMixin {
         throw usage(option + " must be a number of singular vectors from 1 to the rank r, or r; got '" + value + "'");
     }
 
+    /** {@code parser}'s value, or a usage error naming the option and what it takes (the parser's message). */
     <T> T parse(Supplier<T> parser, String option, String value) {
         try {
             return parser.get();
         } catch (IllegalArgumentException e) {
-            throw usage(option + ": unknown value '" + value + "'");
+            throw usage(option + ": " + e.getMessage());
         }
     }
 

@@ -40,7 +40,13 @@ class ErrorsTest {
     @Test
     void badOptionsExitTwo() throws Exception {
         String out = dir.resolve("out").toString();
-        assertOneLine(CliRunner.run("analyze", "--out", out, "--mode", "magic"), 2, "--mode");
+        // each names what the option takes
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--mode", "magic"), 2,
+                "--mode: unknown mode 'magic' (expected paper, lstsq, pinv or ridge)");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--nulls", "w1"), 2,
+                "--nulls: unknown null model 'w1' (expected gaussian, w0 or analytic)");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--factors", "C"), 2,
+                "--factors: unknown factor 'C' (expected A, B or dW)");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--side", "up"), 2, "--side");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--i", "9"), 2, "exceed the rank r=8");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--modules", "key"), 2, "no module 'key'");
@@ -53,7 +59,8 @@ class ErrorsTest {
         assertOneLine(CliRunner.run("condlora", "fit", "--out", out, "--backend", "cuda"), 2, "backend 'cuda'");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--frobnicate"), 2, "Unknown option");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--precision", "fp16"), 2, "--precision");
-        assertOneLine(CliRunner.run("analyze", "--out", out, "--cond", "guess"), 2, "--cond");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--cond", "guess"), 2,
+                "--cond: unknown cond method 'guess' (expected auto, lanczos, exact or estimate)");
         assertOneLine(CliRunner.run("synth", "--out", out, "--shape", "gpt-5"), 2, "unknown shape 'gpt-5'");
         assertOneLine(CliRunner.run("synth", "--out", out, "--shape", "tiny-llama", "--shard-size", "lots"), 2,
                 "--shard-size");

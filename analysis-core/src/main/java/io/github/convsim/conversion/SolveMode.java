@@ -16,6 +16,11 @@ public enum SolveMode {
     }
 
     public static SolveMode parse(String s) {
-        return valueOf(s.trim().toUpperCase(java.util.Locale.ROOT));
+        for (SolveMode m : values()) {
+            if (m.name().equalsIgnoreCase(s.trim())) {
+                return m;
+            }
+        }
+        throw new IllegalArgumentException("unknown mode '" + s + "' (expected paper, lstsq, pinv or ridge)");
     }
 }

@@ -23,6 +23,11 @@ public enum NullModel {
     }
 
     public static NullModel parse(String s) {
-        return valueOf(s.trim().toUpperCase(Locale.ROOT));
+        for (NullModel m : values()) {
+            if (m.label().equals(s.trim().toLowerCase(Locale.ROOT))) {
+                return m;
+            }
+        }
+        throw new IllegalArgumentException("unknown null model '" + s + "' (expected gaussian, w0 or analytic)");
     }
 }
