@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -45,6 +46,14 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        if (n < 1 || count < 1 || reps < 1) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--n, --count and --reps must be at least 1,"
+                    + " got " + n + ", " + count + " and " + reps);
+        }
+        if (rank < 1 || rank > n) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--rank must be from 1 to --n (" + n
+                    + "), got " + rank);
+        }
         Backends.Choice choice = Backends.select(backend);
         try {
             out.printf(Locale.ROOT, "backend: %s (%s)%n", choice.backend().description(), choice.reason());

@@ -62,6 +62,10 @@ class ErrorsTest {
         assertOneLine(CliRunner.run("analyze", "--out", out, "--cond", "guess"), 2,
                 "--cond: unknown cond method 'guess' (expected auto, lanczos, exact or estimate)");
         assertOneLine(CliRunner.run("synth", "--out", out, "--shape", "gpt-5"), 2, "unknown shape 'gpt-5'");
+        // an empty system is the user's mistake, not wrong arithmetic (it was exit 1, "OpenBLAS ... computed a solve
+        // by LU wrongly ... not finite")
+        assertOneLine(CliRunner.run("bench", "--n", "0"), 2, "--n, --count and --reps must be at least 1, got 0, 4 and 3");
+        assertOneLine(CliRunner.run("bench", "--n", "8", "--rank", "9"), 2, "--rank must be from 1 to --n (8), got 9");
         assertOneLine(CliRunner.run("synth", "--out", out, "--shape", "tiny-llama", "--shard-size", "lots"), 2,
                 "--shard-size");
         assertOneLine(CliRunner.run("synth", "--out", out, "--shape", "tiny-llama", "--targets", "mlp"), 2,

@@ -173,9 +173,9 @@ final class SolveGuard {
         }
     }
 
-    /** n eps, the unit of every error here. */
+    /** n eps, the unit of every error here (eps for an empty system, whose error is 0: not 0 / 0). */
     private static double unit(int n, Precision p) {
-        return n * p.epsilon();
+        return Math.max(n, 1) * p.epsilon();
     }
 
     /**

@@ -63,6 +63,22 @@ class SolveGuardTest extends CpuBackendTest {
         assertTrue((double) g.get("worst_error_over_n_eps") < 1, g.toString());
     }
 
+    /**
+     * An empty system (n = 0, factored without cond as `convsim bench --n 0` did) has backward error 0 in a unit of
+     * max(n, 1) eps: it was 0 / 0, judged not finite, and the run stopped blaming OpenBLAS for wrong arithmetic.
+     */
+    @Test
+    void anEmptySystemIsNotWrongArithmetic() {
+        List<LoraModule> layers = List.of(ConversionSolverTest.module(new Random(3), 0, 0, 0, 2));
+        ConversionSolver solver = new ConversionSolver(backend, SolveOptions.paper());
+        List<Matrix> x = solver.solve(solver.factorOnly(layers, List.of(Matrix.zeros(0, 0))),
+                List.of(layers.get(0).b()), Equation.W0_X);
+        assertEquals(0, x.get(0).rows());
+        assertEquals(2, x.get(0).cols());
+        assertEquals(1L, solver.guardSummary().get("checks"));
+        assertEquals(0.0, (double) solver.guardSummary().get("worst_error_over_n_eps"));
+    }
+
     @Test
     void aSolveWrongOnlyAtLargeSizesPassesTheSelfCheckAndIsStoppedHere() {
         PerturbedBackend wrong = new PerturbedBackend(backend, Routine.GETRS, 256, null, k -> true);
