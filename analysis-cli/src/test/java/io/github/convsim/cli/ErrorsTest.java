@@ -74,6 +74,47 @@ class ErrorsTest {
                 "rank must be positive");
     }
 
+    /**
+     * A LoRA of rank above W0's smaller side (r = 10 on 6 x 6 weights) is refused by analyze and compare in one line
+     * naming module, layer and shapes; it failed deep inside ("basis of layer index 0 has 6 vectors, fewer than 10";
+     * with --i 6, "orthonormalBasis: problem 0 is 6x10"). synth no longer writes one.
+     */
+    @Test
+    void aRankAboveW0sSmallerSideIsRefused() throws Exception {
+        java.util.Random rng = new java.util.Random(5);
+        int n = 6;
+        int r = 10;
+        io.github.convsim.io.SafetensorsWriter base = new io.github.convsim.io.SafetensorsWriter();
+        io.github.convsim.io.SafetensorsWriter lora = new io.github.convsim.io.SafetensorsWriter();
+        for (int l = 0; l < 3; l++) {
+            base.add("bert.encoder.layer." + l + ".attention.self.query.weight", io.github.convsim.io.Dtype.F64,
+                    new long[] {n, n}, rng.doubles(n * n).toArray());
+            String p = "base_model.model.bert.encoder.layer." + l + ".attention.self.query";
+            lora.add(p + ".lora_A.weight", io.github.convsim.io.Dtype.F64, new long[] {r, n}, rng.doubles(r * n).toArray());
+            lora.add(p + ".lora_B.weight", io.github.convsim.io.Dtype.F64, new long[] {n, r}, rng.doubles(n * r).toArray());
+        }
+        Path inputs = Files.createDirectories(dir.resolve("inputs"));
+        Path basePath = inputs.resolve("base.safetensors");
+        base.write(basePath);
+        Path adapter = Files.createDirectories(inputs.resolve("r10"));
+        Files.writeString(adapter.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 10,"
+                + " \"lora_alpha\": 10, \"target_modules\": [\"query\"]}");
+        lora.write(adapter.resolve("adapter_model.safetensors"));
+        String out = dir.resolve("out").toString();
+        String refused = "module query layer 0 has rank r = 10 above the smaller side of its 6x6 W0: A and B then have"
+                + " at most 6 independent directions, and convsim compares conversion matrices of r <= min(out, in) only"
+                + " (--modules leaves the module out)";
+        assertOneLine(CliRunner.run("analyze", adapter.toString(), "--base", basePath.toString(), "--out", out), 2,
+                refused);
+        assertOneLine(CliRunner.run("analyze", adapter.toString(), "--base", basePath.toString(), "--out", out, "--i",
+                "6", "--j", "6"), 2, refused);
+        assertOneLine(CliRunner.run("compare", adapter.toString(), adapter.toString(), "--base", basePath.toString(),
+                "--out", out), 2, refused);
+        assertOneLine(CliRunner.run("synth", "--out", out, "--shape", "tiny-llama", "--rank", "17"), 2,
+                "rank 17 is above the smaller side of tiny-llama's k_proj (16x64), which convsim cannot analyse; use"
+                        + " --rank 16 or less");
+    }
+
     @Test
     void badInputsExitThree() throws Exception {
         String out = dir.resolve("out").toString();

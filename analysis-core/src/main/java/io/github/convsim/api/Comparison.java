@@ -25,6 +25,7 @@ import io.github.convsim.similarity.NullDistribution;
 import io.github.convsim.similarity.NullModel;
 import io.github.convsim.similarity.PlantedPairs;
 import io.github.convsim.similarity.Side;
+import io.github.convsim.similarity.SimilarityAnalysis;
 import io.github.convsim.similarity.SubspaceBasis;
 import io.github.convsim.similarity.SubspaceSimilarity;
 import java.io.IOException;
@@ -227,6 +228,7 @@ public final class Comparison {
                 perAdapter.add(c.layersOf(module).stream().filter(m -> layers.contains(m.layer())).toList());
             }
             List<LoraModule> first = perAdapter.get(0);
+            SimilarityAnalysis.requireRankWithinW0(module, perAdapter.stream().flatMap(List::stream).toList());
             int minRank = perAdapter.stream().flatMap(List::stream).mapToInt(LoraModule::rank).min().orElseThrow();
             int i = options.similarity().i() == 0 ? minRank : options.similarity().i();
             int j = options.similarity().j() == 0 ? minRank : options.similarity().j();

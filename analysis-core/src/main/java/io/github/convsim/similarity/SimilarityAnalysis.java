@@ -125,6 +125,24 @@ public final class SimilarityAnalysis {
             throw new IllegalArgumentException("i=" + i + ", j=" + j + " exceed " + which + ": a rank-" + rank
                     + " matrix has only " + rank + " singular directions");
         }
+        requireRankWithinW0(module, modules);
+    }
+
+    /**
+     * Refuses a layer whose rank r exceeds W0's smaller side: its A (r x in) and B (out x r) then have at most
+     * min(out, in) independent directions, so the conversion matrices' r singular vectors, the Gaussian frames of r
+     * columns and the QR of A^T that phi, the nulls and the plants rest on do not exist.
+     */
+    public static void requireRankWithinW0(String module, List<LoraModule> modules) {
+        for (LoraModule m : modules) {
+            int dim = Math.min(m.out(), m.in());
+            if (m.rank() > dim) {
+                throw new IllegalArgumentException("module " + module + " layer " + m.layer() + " has rank r = "
+                        + m.rank() + " above the smaller side of its " + m.out() + "x" + m.in() + " W0: A and B then"
+                        + " have at most " + dim + " independent directions, and convsim compares conversion matrices"
+                        + " of r <= min(out, in) only (--modules leaves the module out)");
+            }
+        }
     }
 
     /** How many leading vectors of each basis the heatmaps read: max(i, j). */
@@ -381,12 +399,6 @@ public final class SimilarityAnalysis {
     private Heatmap heatmap(String module, String subject, Side side, int i, int j, int[] layers, int[] loraRanks,
                             List<SubspaceBasis> bases, double[][][] w0Samples, double[][][] plantedPhi) {
         int dim = bases.get(0).dimension();
-        int available = bases.get(0).vectors().cols();
-        if (i > available || j > available) {
-            throw new IllegalArgumentException(module + " " + subject + " (" + side.label() + "): i=" + i + ", j=" + j
-                    + " exceed the " + available + " singular directions of a matrix living in R^" + dim
-                    + " (r larger than the dimension): choose --i and --j of at most " + available);
-        }
         // one Gram matrix of the stacked prefixes serves phi and the principal angles
         Matrix gram = SubspaceSimilarity.gram(backend, vectors(bases), i, j);
         int[] subspaceRanks = ranks(bases);

@@ -68,8 +68,13 @@ public final class SyntheticCheckpoint {
 
     /** Writes {@code dir}/base and {@code dir}/adapter; {@code dir} must exist and should be empty. */
     public static Written write(ModelShape shape, Options o, Path dir, ProgressListener progress) throws IOException {
-        for (String t : o.targets()) {
-            shape.linear(t);
+        String narrowest = o.targets().stream().min(java.util.Comparator.comparingLong(t -> Math.min(shape.linear(t)[0],
+                shape.linear(t)[1]))).orElseThrow();
+        long[] outIn = shape.linear(narrowest);
+        if (o.rank() > Math.min(outIn[0], outIn[1])) {
+            throw new IllegalArgumentException("rank " + o.rank() + " is above the smaller side of " + shape.name()
+                    + "'s " + narrowest + " (" + outIn[0] + "x" + outIn[1] + "), which convsim cannot analyse; use"
+                    + " --rank " + Math.min(outIn[0], outIn[1]) + " or less");
         }
         Path base = Files.createDirectories(dir.resolve("base"));
         Path adapter = Files.createDirectories(dir.resolve("adapter"));
