@@ -38,7 +38,7 @@ public final class Main implements Runnable {
     /** The machine ran out of a resource, memory or room for temporary files: the same run with more may succeed. */
     public static final int EXIT_RESOURCES = 5;
     /** The shortage's line when even that line could not be built or printed. */
-    static final String OUT_OF_MEMORY_LINE = "convsim: out of memory: run it with a larger heap, e.g."
+    private static final String OUT_OF_MEMORY_LINE = "convsim: out of memory: run it with a larger heap, e.g."
             + " CONVSIM_JAVA_OPTS=-Xmx8g";
     private static final byte[] OUT_OF_MEMORY = (OUT_OF_MEMORY_LINE + "\n")
             .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
@@ -84,8 +84,23 @@ public final class Main implements Runnable {
         System.exit(code);
     }
 
+    /**
+     * The least heap convsim starts in, in MiB of {@link Runtime#maxMemory} (which leaves out a survivor space: -Xmx32m
+     * gives 31 under ParallelGC). No analysis fits below it (the demo needs about 48), and start-up itself failed there
+     * at random: under -Xmx24m, the JDK's locale data, its soft references cleared by the collector, once threw a
+     * NullPointerException from a class initialiser (a trace and exit 1, where the heap's shortage is exit 5).
+     */
+    static final long MIN_HEAP_MIB = 30;
+
     /** Runs the command line and returns its exit code; output goes to the given writers. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        long heapMib = Runtime.getRuntime().maxMemory() >> 20;
+        if (heapMib < MIN_HEAP_MIB) {
+            err.println("convsim: a Java heap of " + heapMib + " MiB is too small for convsim to start (it needs at"
+                    + " least 32): run it with a larger heap, e.g. CONVSIM_JAVA_OPTS=-Xmx8g ./convsim "
+                    + String.join(" ", args));
+            return EXIT_RESOURCES;
+        }
         CpuCheckAhead.startFor(args);
         Main main = new Main();
         CommandLine cmd = commandLine(main, args);
