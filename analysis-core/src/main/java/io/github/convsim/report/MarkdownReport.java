@@ -159,20 +159,52 @@ final class MarkdownReport {
                             d.condW0(), d.condNorm(), d.digitsLost(), Math.max(0, 15.95 - d.digitsLost()),
                             Math.max(0, 7.2 - d.digitsLost())));
                 }
-                double res = Math.max(d.residualA(), Math.max(d.residualB(), d.residualDW()));
-                if (res > 1e-6) {
-                    out.add(String.format(Locale.ROOT, "%s layer %d: relative residual %.2e (%s mode): the conversion "
-                            + "matrices do not solve their equations exactly", d.module(), d.layer(), res,
-                            d.mode().label()));
-                }
                 if (d.precisionGap() > 1e-3) {
                     out.add(String.format(Locale.ROOT, "%s layer %d: fp32 and fp64 conversion matrices differ by %.2e"
                             + " (relative): fp32, as the authors computed, is not reliable here", d.module(),
                             d.layer(), d.precisionGap()));
                 }
             }
+            residualFlag(m, "C_A", m.diagnostics().get(0).equationA(), LayerDiagnostics::residualA).ifPresent(out::add);
+            residualFlag(m, "C_B", m.diagnostics().get(0).equationB(), LayerDiagnostics::residualB).ifPresent(out::add);
+            residualFlag(m, "C_dW", "W0 C_dW = B A", LayerDiagnostics::residualDW).ifPresent(out::add);
         }
         return out;
+    }
+
+    /** Relative residuals above this are flagged: a solve in fp64 leaves far less, unless the system has no solution. */
+    static final double RESIDUAL = 1e-6;
+
+    /**
+     * One line per module and conversion matrix whose equation some layers leave a residual in: the range, the layers,
+     * and why. An overdetermined system (least squares through a W0 that is not square: more equations than unknowns)
+     * has no exact solution, and its conversion matrix reproduces only the part of the factor in the range of op(W0);
+     * a square one in paper mode should not leave one.
+     */
+    private static java.util.Optional<String> residualFlag(ModuleResult m, String matrix, String equation,
+                                                           java.util.function.ToDoubleFunction<LayerDiagnostics> residual) {
+        List<LayerDiagnostics> all = m.diagnostics();
+        List<LayerDiagnostics> high = all.stream().filter(d -> residual.applyAsDouble(d) > RESIDUAL).toList();
+        if (high.isEmpty()) {
+            return java.util.Optional.empty();
+        }
+        double lo = high.stream().mapToDouble(residual).min().orElseThrow();
+        double hi = high.stream().mapToDouble(residual).max().orElseThrow();
+        LayerDiagnostics d = high.get(0);
+        String range = lo == hi ? String.format(Locale.ROOT, "%.2e", lo)
+                : String.format(Locale.ROOT, "%.2e to %.2e", lo, hi);
+        String where = high.size() == all.size() ? "all " + all.size() + " layers" : "layers " + String.join(", ",
+                high.stream().map(x -> Integer.toString(x.layer())).toList()) + " of " + all.size();
+        String target = equation.substring(equation.indexOf("= ") + 2);
+        // W0 X = T has more equations than unknowns where W0 is tall; W0^T X = T where W0 is wide
+        boolean overdetermined = equation.startsWith("W0^T") ? d.rows() < d.cols() : d.rows() > d.cols();
+        String why = overdetermined ? "W0 is " + d.rows() + "x" + d.cols() + ", so " + equation + " has more equations"
+                + " than unknowns and " + matrix + " is its least-squares fit, which reproduces only the part of "
+                + target + " in the range of " + (equation.startsWith("W0^T") ? "W0^T" : "W0")
+                : d.mode() == io.github.convsim.conversion.SolveMode.PAPER ? "an exact solve leaves far less: see cond(W0)"
+                + " in diagnostics.csv" : "the " + d.mode().label() + " solve drops or shrinks some of W0's directions";
+        return java.util.Optional.of(String.format(Locale.ROOT, "%s %s: %s leaves a relative residual of %s in %s (%s"
+                + " mode): %s", m.module(), matrix, equation, range, where, d.mode().label(), why));
     }
 
     /** The verdict, with its status where there is none ("n/a (degenerate)"). */

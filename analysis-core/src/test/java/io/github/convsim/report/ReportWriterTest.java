@@ -255,6 +255,16 @@ class ReportWriterTest {
             String md = Files.readString(out.resolve("report.md"));
             assertEquals(byW0, md.contains("on one scale (no z-map: the map is W0's alone by construction, so it and"
                     + " its W0 null differ by rounding only)"), md);
+            // the diagnostics flag C_A's overdetermined equation once for the module, and why; C_B's (W0 C_B = B,
+            // underdetermined) is solved exactly and not flagged (it was one line per layer, "relative residual 8.70e-01
+            // (lstsq mode): the conversion matrices do not solve their equations exactly")
+            String flags = md.substring(md.indexOf("## Diagnostics worth a look"), md.indexOf("All layers:"));
+            List<String> lines = flags.lines().filter(l -> l.startsWith("- ")).toList();
+            assertEquals(1, lines.size(), flags);
+            assertTrue(lines.get(0).startsWith("- k_proj C_A: W0^T C_A = A^T leaves a relative residual of "), flags);
+            assertTrue(lines.get(0).endsWith(" in all 4 layers (lstsq mode): W0 is 16x64, so W0^T C_A = A^T has more"
+                    + " equations than unknowns and C_A is its least-squares fit, which reproduces only the part of A^T"
+                    + " in the range of W0^T"), flags);
 
             ComparisonVerdicts.Judgement j = ComparisonVerdicts.judge(compared, MultipleTesting.Correction.HOLM)
                     .stream().filter(x -> x.map().subject().equals("C_B")).findFirst().orElseThrow();
