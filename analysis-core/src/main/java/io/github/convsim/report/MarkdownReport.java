@@ -201,8 +201,12 @@ final class MarkdownReport {
         String why = overdetermined ? "W0 is " + d.rows() + "x" + d.cols() + ", so " + equation + " has more equations"
                 + " than unknowns and " + matrix + " is its least-squares fit, which reproduces only the part of "
                 + target + " in the range of " + (equation.startsWith("W0^T") ? "W0^T" : "W0")
-                : d.mode() == io.github.convsim.conversion.SolveMode.PAPER ? "an exact solve leaves far less: see cond(W0)"
-                + " in diagnostics.csv" : "the " + d.mode().label() + " solve drops or shrinks some of W0's directions";
+                : d.mode() != io.github.convsim.conversion.SolveMode.PAPER ? "the " + d.mode().label() + " solve drops"
+                + " or shrinks some of W0's directions"
+                : d.precision() == io.github.convsim.linalg.Precision.FP32 ? "in fp32 a solve's residual grows with cond(W0)"
+                + " from fp32's rounding of 6e-8, and cond(W0) is up to " + String.format(Locale.ROOT, "%.2g",
+                all.stream().mapToDouble(LayerDiagnostics::condW0).max().orElseThrow()) + " here"
+                : "an fp64 solve leaves far less: see cond(W0) in diagnostics.csv";
         return java.util.Optional.of(String.format(Locale.ROOT, "%s %s: %s leaves a relative residual of %s in %s (%s"
                 + " mode): %s", m.module(), matrix, equation, range, where, d.mode().label(), why));
     }

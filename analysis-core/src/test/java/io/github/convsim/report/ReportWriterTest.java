@@ -273,6 +273,31 @@ class ReportWriterTest {
         }
     }
 
+    /**
+     * The authors' fp32 leaves residuals of 1e-4 to 1e-3 on the demo's value module (cond(W0) up to 8.1e3): one flag per
+     * conversion matrix, saying it is fp32's rounding grown by cond(W0), not that an exact solve failed.
+     */
+    @Test
+    void fp32ResidualsAreFlaggedOncePerMatrixWithTheirCause() throws Exception {
+        AnalysisOptions options = AnalysisOptions.defaults().withModules(List.of("value"))
+                .withPrecision(io.github.convsim.linalg.Precision.FP32).withSimilarity(SimilaritySettings.builder()
+                        .nulls(NullModel.ANALYTIC).controls().build());
+        AnalysisResult result;
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase());
+             Backends.Choice cpu = Backends.select("cpu")) {
+            result = Analysis.run(ckpt, options, cpu, ProgressListener.NONE);
+        }
+        double worst = result.module("value").diagnostics().stream().mapToDouble(d -> d.condW0()).max().orElseThrow();
+        List<String> residuals = MarkdownReport.flags(result).stream().filter(f -> f.contains("residual")).toList();
+        assertEquals(3, residuals.size(), residuals.toString());
+        for (String f : residuals) {
+            assertTrue(f.startsWith("value C_"), f);
+            assertTrue(f.contains("in all 12 layers (paper mode): in fp32 a solve's residual grows with cond(W0) from"
+                    + " fp32's rounding of 6e-8, and cond(W0) is up to " + String.format(java.util.Locale.ROOT, "%.2g",
+                    worst) + " here"), f);
+        }
+    }
+
     private static Map<String, byte[]> files(Path root) throws IOException {
         try (Stream<Path> s = Files.walk(root)) {
             Map<String, byte[]> out = new TreeMap<>();
