@@ -201,8 +201,10 @@ final class MarkdownReport {
         String why = overdetermined ? "W0 is " + d.rows() + "x" + d.cols() + ", so " + equation + " has more equations"
                 + " than unknowns and " + matrix + " is its least-squares fit, which reproduces only the part of "
                 + target + " in the range of " + (equation.startsWith("W0^T") ? "W0^T" : "W0")
-                : d.mode() != io.github.convsim.conversion.SolveMode.PAPER ? "the " + d.mode().label() + " solve drops"
-                + " or shrinks some of W0's directions"
+                : d.mode() == io.github.convsim.conversion.SolveMode.RIDGE ? "ridge shrinks W0's weak directions, so"
+                + " no layer's equation is solved exactly"
+                : d.mode() != io.github.convsim.conversion.SolveMode.PAPER ? "the " + d.mode().label() + " solve"
+                + " drops W0's directions below its cut-off (numerical rank in diagnostics.csv)"
                 : d.precision() == io.github.convsim.linalg.Precision.FP32 ? "in fp32 a solve's residual grows with cond(W0)"
                 + " from fp32's rounding of 6e-8, and cond(W0) is up to " + String.format(Locale.ROOT, "%.2g",
                 all.stream().mapToDouble(LayerDiagnostics::condW0).max().orElseThrow()) + " here"
