@@ -296,6 +296,19 @@ class ReportWriterTest {
                     + " fp32's rounding of 6e-8, and cond(W0) is up to " + String.format(java.util.Locale.ROOT, "%.2g",
                     worst) + " here"), f);
         }
+        // in fp64 the paper's solve leaves nothing to flag; ridge (lambda 1e-3) leaves 0.1 to 0.2, and says why
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(TestData.bertAdapter(), TestData.bertBase());
+             Backends.Choice cpu = Backends.select("cpu")) {
+            AnalysisOptions fp64 = options.withPrecision(io.github.convsim.linalg.Precision.FP64);
+            assertEquals(List.of(), MarkdownReport.flags(Analysis.run(ckpt, fp64, cpu, ProgressListener.NONE))
+                    .stream().filter(f -> f.contains("residual")).toList());
+            List<String> ridge = MarkdownReport.flags(Analysis.run(ckpt, fp64.withMode(
+                    io.github.convsim.conversion.SolveMode.RIDGE), cpu, ProgressListener.NONE)).stream()
+                    .filter(f -> f.contains("residual")).toList();
+            assertEquals(3, ridge.size(), ridge.toString());
+            ridge.forEach(f -> assertTrue(f.endsWith(" in all 12 layers (ridge mode): ridge shrinks W0's weak"
+                    + " directions, so no layer's equation is solved exactly"), f));
+        }
     }
 
     private static Map<String, byte[]> files(Path root) throws IOException {
