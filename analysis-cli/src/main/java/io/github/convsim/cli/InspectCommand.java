@@ -77,6 +77,7 @@ final class InspectCommand implements Callable<Integer> {
                 } else {
                     zeroLayers(out, module, "lora_B", "C_B and C_dW", of.stream().filter(r -> r.normB() == 0));
                 }
+                fullRank(out, module, of);
                 if (of.stream().allMatch(r -> r.normA() == 0)) {
                     out.printf(Locale.ROOT, "warning: lora_A of module %s is zero in every layer: C_A, C_dW and the"
                             + " similarity of A and dW are undefined and reported as n/a%n", module);
@@ -93,6 +94,27 @@ final class InspectCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * A note where r reaches W0's smaller side: at i = j = r each conversion matrix's left vectors then span a space
+     * fixed before training (all of it, or W0's row or column space under least squares), so those maps get no
+     * verdict in analyze and compare; smaller --i and --j test them.
+     */
+    private static void fullRank(PrintWriter out, String module, List<ModuleSummary> layers) {
+        ModuleSummary first = layers.get(0);
+        int dim = Math.min(first.out(), first.in());
+        if (layers.stream().noneMatch(r -> r.rank() >= Math.min(r.out(), r.in()))) {
+            return;
+        }
+        String spans = first.out() == first.in() ? "C_A's and C_B's left vectors span all of R^" + dim + " (phi 1)"
+                : first.out() < first.in() ? "C_A's left vectors span all of R^" + dim + " (phi 1) and C_B's span W0's"
+                        + " row space (the map is W0's alone)"
+                        : "C_A's left vectors span W0's column space (the map is W0's alone) and C_B's span all of R^"
+                        + dim + " (phi 1)";
+        out.printf(Locale.ROOT, "note: module %s has r = %d, the smaller side of its %dx%d W0: at i = j = r %s, so"
+                + " neither has a verdict; --i and --j below %d test them%n", module, dim, first.out(), first.in(),
+                spans, dim);
     }
 
     /** A note naming the layers whose factor is zero, where others are not: their pairs are left out. */
