@@ -220,10 +220,7 @@ public final class ComparisonReport {
                 + "\n\nphi between adapters at the same layer, averaged over layers. Random subspaces give the analytic"
                 + " value; the W0 null is what two unrelated adapters share because their conversion matrices pass"
                 + " through the same W0^-1, which amplifies the same few directions.\n\n");
-        r.notes().forEach(n -> md.append("- Note: ").append(n).append('\n'));
-        if (!r.notes().isEmpty()) {
-            md.append('\n');
-        }
+        MarkdownReport.notes(md, r.notes());
         for (ComparisonVerdicts.Judgement j : judged) {
             ComparisonMap m = j.map();
             String[] labels = r.adapters().toArray(String[]::new);
@@ -274,9 +271,7 @@ public final class ComparisonReport {
         page.paragraph("phi between adapters at the same layer, averaged over layers. Random subspaces give the"
                 + " analytic value; the W0 null is what two unrelated adapters share because their conversion"
                 + " matrices pass through the same W0^-1.");
-        if (!r.notes().isEmpty()) {
-            page.list(r.notes().stream().map(n -> "Note: " + n).toList());
-        }
+        page.notes(r.notes());
         List<List<String>> rows = new ArrayList<>();
         for (ComparisonVerdicts.Judgement j : judged) {
             ComparisonMap m = j.map();

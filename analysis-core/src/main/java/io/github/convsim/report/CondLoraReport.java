@@ -66,10 +66,7 @@ public final class CondLoraReport {
                 + " R^2 is no evidence of shared structure. Where W0 is not square (grouped-query attention's k and v),"
                 + " A_l = Wa W0_l^T has no fit and only B is fitted.\n\n"
                 + TESTS_SENTENCE + "\n\n");
-        provenance.checkpointNotes().forEach(n -> md.append("- Note: ").append(n).append('\n'));
-        if (!provenance.checkpointNotes().isEmpty()) {
-            md.append('\n');
-        }
+        MarkdownReport.notes(md, provenance.checkpointNotes());
         md.append("| module | layers | R^2 A | R^2 B | dW error | chance | Gaussian targets: R^2 A [95 %] |"
                 + " shuffled layers: R^2 A [95 %] | shuffled: R^2 B [95 %] |\n|---|---|---|---|---|---|---|---|---|\n");
         for (ModuleFit f : fits) {
@@ -108,9 +105,7 @@ public final class CondLoraReport {
                 + " ||target||^2. Read R^2 against the nulls: with a square, full-rank W0 a shared map reaches about"
                 + " 1/L on L unrelated layers (in / (L out) through a W0 of out x in, the chance column). Where W0 is"
                 + " not square (grouped-query attention's k and v) only B is fitted.");
-        if (!provenance.checkpointNotes().isEmpty()) {
-            page.list(provenance.checkpointNotes().stream().map(n -> "Note: " + n).toList());
-        }
+        page.notes(provenance.checkpointNotes());
         List<List<String>> rows = new ArrayList<>();
         for (ModuleFit f : fits) {
             rows.add(List.of(f.module(), String.valueOf(f.perLayer().size()), value(f.r2A()),

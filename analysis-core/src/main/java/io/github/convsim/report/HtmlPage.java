@@ -46,6 +46,11 @@ final class HtmlPage {
         return this;
     }
 
+    /** What a report says before its results, as "Note: ..." items; nothing where there are none. */
+    HtmlPage notes(List<String> notes) {
+        return notes.isEmpty() ? this : list(notes.stream().map(n -> "Note: " + n).toList());
+    }
+
     HtmlPage list(List<String> items) {
         h.append("<ul>");
         items.forEach(i -> h.append("<li>").append(esc(i)).append("</li>"));

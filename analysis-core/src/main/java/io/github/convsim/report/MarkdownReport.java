@@ -24,10 +24,7 @@ final class MarkdownReport {
         md.append("Conversion matrices C = W0^-1 A^T, W0^-1 B, W0^-1 BA per layer (CondLoRA, arXiv:2403.14946), "
                 + "compared across layers with the subspace similarity phi(i, j) = ||U_a[:, :i]^T U_b[:, :j]||_F^2 / "
                 + "min(i, j) (Hu et al. 2021). ").append(nullsSentence(r)).append("\n\n");
-        r.provenance().checkpointNotes().forEach(n -> md.append("- Note: ").append(n).append('\n'));
-        if (!r.provenance().checkpointNotes().isEmpty()) {
-            md.append('\n');
-        }
+        notes(md, r.provenance().checkpointNotes());
         md.append("## Verdicts\n\n");
         md.append(familySentence(verdicts)).append("\n\n");
         md.append("| module | matrix | side | i | j | average | analytic | Gaussian null [95 %] | W0 null [95 %] | "
@@ -88,9 +85,7 @@ final class MarkdownReport {
     /** index.html: the verdict table with effect sizes, the figures with captions, every file, provenance. */
     static void html(AnalysisResult r, List<MapVerdict> verdicts, Path dir) throws IOException {
         HtmlPage page = new HtmlPage("convsim analyze: " + r.adapter());
-        if (!r.provenance().checkpointNotes().isEmpty()) {
-            page.list(r.provenance().checkpointNotes().stream().map(n -> "Note: " + n).toList());
-        }
+        page.notes(r.provenance().checkpointNotes());
         page.heading("Verdicts").paragraph(familySentence(verdicts));
         List<List<String>> rows = new ArrayList<>();
         for (MapVerdict verdict : verdicts) {
@@ -211,6 +206,14 @@ final class MarkdownReport {
                 : "an fp64 solve leaves far less: see cond(W0) in diagnostics.csv";
         return java.util.Optional.of(String.format(Locale.ROOT, "%s %s: %s leaves a relative residual of %s in %s (%s"
                 + " mode): %s", m.module(), matrix, equation, range, where, d.mode().label(), why));
+    }
+
+    /** What a report says before its results, as "- Note: ..." lines and a blank line; nothing where there are none. */
+    static void notes(StringBuilder md, List<String> notes) {
+        notes.forEach(n -> md.append("- Note: ").append(n).append('\n'));
+        if (!notes.isEmpty()) {
+            md.append('\n');
+        }
     }
 
     /** The verdict, with its status where there is none ("n/a (degenerate)"). */
