@@ -38,10 +38,8 @@ public final class Main implements Runnable {
     /** The machine ran out of a resource, memory or room for temporary files: the same run with more may succeed. */
     public static final int EXIT_RESOURCES = 5;
     /** The shortage's line when even that line could not be built or printed. */
-    private static final String OUT_OF_MEMORY_LINE = "convsim: out of memory: run it with a larger heap, e.g."
-            + " CONVSIM_JAVA_OPTS=-Xmx8g";
-    private static final byte[] OUT_OF_MEMORY = (OUT_OF_MEMORY_LINE + "\n")
-            .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    private static final byte[] OUT_OF_MEMORY = ("convsim: out of memory: run it with a larger heap, e.g."
+            + " CONVSIM_JAVA_OPTS=-Xmx8g\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
     /** Messages longer than this are cut: a file's content must not flood the terminal. */
     static final int MAX_MESSAGE = 600;
 

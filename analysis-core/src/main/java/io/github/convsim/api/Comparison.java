@@ -228,8 +228,9 @@ public final class Comparison {
                 perAdapter.add(c.layersOf(module).stream().filter(m -> layers.contains(m.layer())).toList());
             }
             List<LoraModule> first = perAdapter.get(0);
-            SimilarityAnalysis.requireRankWithinW0(module, perAdapter.stream().flatMap(List::stream).toList());
-            int minRank = perAdapter.stream().flatMap(List::stream).mapToInt(LoraModule::rank).min().orElseThrow();
+            List<LoraModule> everyLayer = perAdapter.stream().flatMap(List::stream).toList();
+            SimilarityAnalysis.requireRankWithinW0(module, everyLayer);
+            int minRank = everyLayer.stream().mapToInt(LoraModule::rank).min().orElseThrow();
             int i = options.similarity().i() == 0 ? minRank : options.similarity().i();
             int j = options.similarity().j() == 0 ? minRank : options.similarity().j();
             if (i > minRank || j > minRank) {

@@ -58,10 +58,8 @@ public final class ComparisonVerdicts {
             } else if (m.analytic() >= 1 - 1e-12) {
                 why.put(m, new String[] {"degenerate", "phi is 1 by construction: i or j spans the whole space"});
             } else if (m.w0Null() != null && m.w0Null().hasNoSpread()) {
-                why.put(m, new String[] {"degenerate", "the map is W0's alone by construction: every draw of the W0"
-                        + " null gives it to rounding, as where the solve puts " + m.subject() + " in a subspace of W0"
-                        + " that i singular vectors span whole (least squares through a wide W0 puts C_B in W0's row"
-                        + " space)"});
+                why.put(m, new String[] {"degenerate", MapVerdict.w0AloneReason(m.subject(), m.w0Null().draws(),
+                        m.i())});
             } else if (m.w0Null() == null) {
                 why.put(m, new String[] {"no null", "the W0 null was not computed (--draws 0)"});
             } else {

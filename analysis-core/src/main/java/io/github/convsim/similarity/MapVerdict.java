@@ -132,6 +132,16 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
      * Why a map of {@code subject} equal in every cell to {@code twinSubject}'s on {@code side} is counted once: for
      * C_dW beside C_B on the left, because C_dW = C_B A spans C_B's columns; otherwise by equal phi alone.
      */
+    /**
+     * Why a map of {@code subject} whose W0 null has no spread ({@link NullDistribution#hasNoSpread}) has no verdict,
+     * in analyze and in compare alike.
+     */
+    public static String w0AloneReason(String subject, int draws, int i) {
+        return "the map is W0's alone by construction: all " + draws + " W0-null draws (random factors through the"
+                + " same W0) give it to rounding, as where the solve puts " + subject + " in a subspace of W0 that i = "
+                + i + " singular vectors span whole (least squares through a wide W0 puts C_B in W0's row space)";
+    }
+
     public static String duplicateReason(String subject, String twinSubject, Side side) {
         boolean dwOfB = subject.equals("C_dW") && twinSubject.equals("C_B") && side == Side.LEFT;
         return "the same map as " + twinSubject + " " + side.label() + (dwOfB ? " (its subspaces are the same: C_dW"
@@ -157,10 +167,7 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
                     + "-dimensional space they live in");
         }
         if (h.determinedByW0()) {
-            return new Excluded(Status.DEGENERATE, "the map is W0's alone by construction: all " + h.w0().draws()
-                    + " W0-null draws (random factors through the same W0) give it to rounding, as where the solve"
-                    + " puts " + h.subject() + " in a subspace of W0 that i = " + h.i() + " singular vectors span whole"
-                    + " (least squares through a wide W0 puts C_B in W0's row space)");
+            return new Excluded(Status.DEGENERATE, w0AloneReason(h.subject(), h.w0().draws(), h.i()));
         }
         return null;
     }
