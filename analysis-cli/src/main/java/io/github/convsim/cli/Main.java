@@ -113,37 +113,52 @@ public final class Main implements Runnable {
             err.println("Try 'convsim " + commandPath(ex.getCommandLine()) + "--help' for usage.");
             return EXIT_USAGE;
         });
-        cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            OutOfMemoryError oom = outOfMemoryIn(ex);
-            if (oom != null) {
-                err.println(outOfMemory(oom, args));
-                return EXIT_RESOURCES;
-            }
-            int code = exitCode(ex);
-            if (code != EXIT_INTERNAL || ex instanceof ArithmeticCheckException) {
-                err.println("convsim: " + oneLine(ex));
-            } else {
-                err.println("convsim: internal error: " + oneLine(ex) + " (a defect in convsim" + traceNote(ex, main.debug)
-                        + ")");
-            }
-            if (main.debug) {
-                ex.printStackTrace(err);
-            }
-            return code;
-        });
+        cmd.setExecutionExceptionHandler((ex, commandLine, parseResult) -> failure(ex, main.debug, err, args));
         try {
             return cmd.execute(args);
         } catch (Error e) {
-            // an Error passes picocli's handler. One that is, or was caused by, running out of memory (a class
-            // initialiser or a service lookup that ran out wraps it) is a shortage, whose trace would say nothing the
-            // user can act on
-            OutOfMemoryError oom = outOfMemoryIn(e);
-            if (oom == null) {
-                throw e;
-            }
+            // an Error passes picocli's handler
+            return failure(e, main.debug, err, args);
+        }
+    }
+
+    /**
+     * The one line for what a command threw, and its exit code. A shortage of memory, even one wrapped in another
+     * Error by a class initialiser or a service lookup, is exit 5 with the remedy; its trace would say nothing the
+     * user can act on. An Error or exception that is not the input's, the output's or the machine's is a defect: its
+     * trace goes to a log file, or to {@code err} with --debug.
+     */
+    static int failure(Throwable ex, boolean debug, PrintWriter err, String... args) {
+        OutOfMemoryError oom = outOfMemoryIn(ex);
+        if (oom != null) {
             err.println(outOfMemory(oom, args));
             return EXIT_RESOURCES;
         }
+        if (isMappedFileFault(ex)) {
+            err.println("convsim: a file convsim had mapped into memory shrank while it was read (a checkpoint rewritten"
+                    + " by another program?): run again once it is written");
+            return EXIT_INPUT;
+        }
+        int code = exitCode(ex);
+        if (code != EXIT_INTERNAL || ex instanceof ArithmeticCheckException) {
+            err.println("convsim: " + oneLine(ex));
+        } else {
+            err.println("convsim: internal error: " + oneLine(ex) + " (a defect in convsim" + traceNote(ex, debug)
+                    + ")");
+        }
+        if (debug) {
+            ex.printStackTrace(err);
+        }
+        return code;
+    }
+
+    /**
+     * Whether {@code t} is Java's report of a fault on a mapped file's page that the file no longer has; the
+     * checkpoint reader tells the file by name where it can (SafetensorsFile), this covers any other mapped read.
+     */
+    static boolean isMappedFileFault(Throwable t) {
+        return t instanceof InternalError && t.getMessage() != null
+                && t.getMessage().contains("unsafe memory access operation");
     }
 
     /** {@code t} or the first of its causes that is an OutOfMemoryError; null when none is. */

@@ -216,4 +216,40 @@ class ErrorsTest {
         assertEquals("convsim: out of memory (Java heap space): run it with a larger heap, e.g."
                 + " CONVSIM_JAVA_OPTS=-Xmx8g ./convsim analyze", line);
     }
+
+    /** An Error is a defect like any other (it passed picocli's handler and ended in a Java trace and exit 1). */
+    @Test
+    void anErrorIsADefectOnOneLineWithItsTraceInALogFile() throws Exception {
+        java.io.StringWriter text = new java.io.StringWriter();
+        int code = Main.failure(new StackOverflowError(), false, new java.io.PrintWriter(text, true), "analyze");
+        assertEquals(1, code);
+        String line = text.toString().strip();
+        assertFalse(line.contains("\n"), line);
+        assertTrue(line.startsWith("convsim: internal error: StackOverflowError (a defect in convsim; its trace is in "),
+                line);
+        Path log = Path.of(line.replaceFirst(".*its trace is in (\\S+): please report it.*", "$1"));
+        assertTrue(Files.readString(log).contains("java.lang.StackOverflowError\n\tat io.github.convsim.cli.ErrorsTest"),
+                Files.readString(log));
+        Files.delete(log);
+
+        java.io.StringWriter debug = new java.io.StringWriter();
+        assertEquals(1, Main.failure(new StackOverflowError(), true, new java.io.PrintWriter(debug, true)));
+        assertTrue(debug.toString().contains("; the trace follows)\njava.lang.StackOverflowError\n\tat "),
+                debug.toString());
+    }
+
+    /** A mapped file that shrank under a read surfaces as Java's InternalError: the input's problem, exit 3. */
+    @Test
+    void aMappedFileThatShrankIsTheInputsProblem() throws Exception {
+        java.io.StringWriter text = new java.io.StringWriter();
+        int code = Main.failure(new InternalError("a fault occurred in a recent unsafe memory access operation in"
+                + " compiled Java code"), false, new java.io.PrintWriter(text, true), "analyze");
+        assertEquals(3, code);
+        assertEquals("convsim: a file convsim had mapped into memory shrank while it was read (a checkpoint rewritten"
+                + " by another program?): run again once it is written", text.toString().strip());
+        java.io.StringWriter other = new java.io.StringWriter();
+        assertEquals(1, Main.failure(new InternalError("something else"), false, new java.io.PrintWriter(other, true)));
+        assertTrue(other.toString().startsWith("convsim: internal error: something else (a defect"), other.toString());
+        Files.delete(Path.of(other.toString().replaceFirst("(?s).*its trace is in (\\S+): please report it.*", "$1")));
+    }
 }

@@ -13,6 +13,7 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -43,16 +44,19 @@ public final class SafetensorsFile implements WeightSource {
     private final Path path;
     private final FileChannel channel;
     private final long dataStart;
+    /** The file's size when it was opened and validated: a read past a smaller size means it changed since. */
+    private final long sizeWhenOpened;
     private final Map<String, Entry> entries;
     private final Map<String, String> metadata;
 
     private record Entry(TensorInfo info, long begin, long end) {}
 
-    private SafetensorsFile(Path path, FileChannel channel, long dataStart, Map<String, Entry> entries,
-                            Map<String, String> metadata) {
+    private SafetensorsFile(Path path, FileChannel channel, long dataStart, long sizeWhenOpened,
+                            Map<String, Entry> entries, Map<String, String> metadata) {
         this.path = path;
         this.channel = channel;
         this.dataStart = dataStart;
+        this.sizeWhenOpened = sizeWhenOpened;
         this.entries = entries;
         this.metadata = metadata;
     }
@@ -110,7 +114,7 @@ public final class SafetensorsFile implements WeightSource {
         Map<String, String> metadata = new LinkedHashMap<>();
         Map<String, Entry> entries = parseHeader(path, json, dataLen, metadata);
         validateLayout(path, entries, dataLen);
-        return new SafetensorsFile(path, ch, dataStart, Collections.unmodifiableMap(entries),
+        return new SafetensorsFile(path, ch, dataStart, size, Collections.unmodifiableMap(entries),
                 Collections.unmodifiableMap(metadata));
     }
 
@@ -397,9 +401,8 @@ public final class SafetensorsFile implements WeightSource {
             long byteOffset = dataStart + e.begin + (first + done) * dtype.size();
             ByteBuffer buf = map(byteOffset, (long) n * dtype.size());
             try {
-                dtype.readInto(buf, n, dst, dstOffset + done);
-            } catch (ArithmeticException inexact) {
-                throw new CheckpointException(path, "tensor '" + e.info.name() + "': " + inexact.getMessage());
+                decodeMapped(path, channel, e.info.name(), sizeWhenOpened, byteOffset + (long) n * dtype.size(), dtype,
+                        buf, n, dst, dstOffset + done);
             } finally {
                 Unmapper.unmap(buf);
             }
@@ -407,16 +410,64 @@ public final class SafetensorsFile implements WeightSource {
         }
     }
 
-    private ByteBuffer map(long offset, long len) throws CheckpointException {
+    /**
+     * Decodes {@code n} elements of the mapped bytes [start, end) of the file. A file truncated after it was mapped (a
+     * program rewriting the checkpoint while convsim reads it) faults on the pages it lost: Java reads them as zeros and
+     * raises an InternalError at the thread's next transition, not at the read; the size check that follows the
+     * decoding is such a transition (a native call), so the fault surfaces here and is told as the file's problem.
+     */
+    static void decodeMapped(Path path, FileChannel channel, String tensor, long sizeWhenOpened, long end, Dtype dtype,
+                             ByteBuffer buf, int n, double[] dst, int off) throws CheckpointException {
         try {
-            if (len == 0) {
-                return ByteBuffer.allocate(0).order(ByteOrder.LITTLE_ENDIAN);
+            dtype.readInto(buf, n, dst, off);
+            if (size(path, channel) < end) {
+                throw changedWhileRead(path, tensor, sizeWhenOpened);
             }
+        } catch (ArithmeticException inexact) {
+            throw new CheckpointException(path, "tensor '" + tensor + "': " + inexact.getMessage());
+        } catch (InternalError fault) {
+            if (fault.getMessage() == null || !fault.getMessage().contains("unsafe memory access")) {
+                throw fault;
+            }
+            throw changedWhileRead(path, tensor, sizeWhenOpened);
+        }
+    }
+
+    private static CheckpointException changedWhileRead(Path path, String tensor, long sizeWhenOpened) {
+        String now;
+        try {
+            now = "it is now " + Files.size(path) + " bytes";
+        } catch (IOException | RuntimeException gone) {
+            now = "it is gone";
+        }
+        return new CheckpointException(path, "the file changed while convsim read tensor '" + tensor + "' (" + now
+                + ", " + sizeWhenOpened + " when opened): another program truncated or rewrote it; run again once it"
+                + " is written");
+    }
+
+    private ByteBuffer map(long offset, long len) throws CheckpointException {
+        if (len == 0) {
+            return ByteBuffer.allocate(0).order(ByteOrder.LITTLE_ENDIAN);
+        }
+        if (offset + len > size(path, channel)) {
+            throw changedWhileRead(path, tensorAt(offset), sizeWhenOpened);
+        }
+        try {
             return channel.map(FileChannel.MapMode.READ_ONLY, offset, len).order(ByteOrder.LITTLE_ENDIAN);
         } catch (IOException ex) {
             throw new CheckpointException(path, "cannot map bytes " + offset + ".." + (offset + len) + ": "
                     + ex.getMessage());
         }
+    }
+
+    /** The name of the tensor whose bytes hold file offset {@code offset}. */
+    private String tensorAt(long offset) {
+        for (Entry e : entries.values()) {
+            if (offset >= dataStart + e.begin && offset < dataStart + e.end) {
+                return e.info.name();
+            }
+        }
+        return "?";
     }
 
     @Override

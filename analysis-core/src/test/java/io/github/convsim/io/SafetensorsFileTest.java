@@ -287,4 +287,42 @@ class SafetensorsFileTest {
         }
         assertTrue(open < 500, "open file descriptors: " + open);
     }
+
+    @Test
+    void aFileTruncatedAfterOpeningIsNamedAsChangedWhileRead() throws Exception {
+        Path p = dir.resolve("rewritten.safetensors");
+        double[] x = TestData.gaussian(new Random(3), 4096);
+        new SafetensorsWriter().add("a", Dtype.F32, new long[] {4096}, x).add("b", Dtype.F32, new long[] {64, 64}, x)
+                .write(p);
+        long size = Files.size(p);
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            // a trainer saving into the same file truncates it first
+            try (var w = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.WRITE)) {
+                w.truncate(100);
+            }
+            CheckpointException e = assertThrows(CheckpointException.class, () -> f.readDoubles("b"));
+            assertEquals(p + ": the file changed while convsim read tensor 'b' (it is now 100 bytes, " + size
+                    + " when opened): another program truncated or rewrote it; run again once it is written",
+                    e.getMessage());
+        }
+    }
+
+    @Test
+    void aMappedRegionTruncatedWhileDecodedIsTheFilesProblemNotAnInternalError() throws Exception {
+        Path p = dir.resolve("mapped.bin");
+        Files.write(p, new byte[1 << 20]);
+        try (var ch = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.READ)) {
+            ByteBuffer mapped = ch.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, 0, 1 << 20);
+            try (var w = java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.WRITE)) {
+                w.truncate(0);
+            }
+            double[] dst = new double[1 << 18];
+            // Java turns the fault on a lost page into an InternalError, raised later; the reader says what happened
+            CheckpointException e = assertThrows(CheckpointException.class,
+                    () -> SafetensorsFile.decodeMapped(p, ch, "w", 1 << 20, 1 << 20, Dtype.F32, mapped, 1 << 18, dst, 0));
+            assertEquals(p + ": the file changed while convsim read tensor 'w' (it is now 0 bytes, 1048576 when"
+                    + " opened): another program truncated or rewrote it; run again once it is written", e.getMessage());
+            Unmapper.unmap(mapped);
+        }
+    }
 }
