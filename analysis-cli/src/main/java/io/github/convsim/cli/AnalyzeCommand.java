@@ -15,7 +15,6 @@ import io.github.convsim.results.AnalysisResult;
 import io.github.convsim.results.ReportedRun;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;
-import io.github.convsim.similarity.MultipleTesting;
 import io.github.convsim.similarity.NullModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -138,7 +137,8 @@ final class AnalyzeCommand implements Callable<Integer> {
         ReportedRun recorded = from == null ? null : recorded();
         adapter = Locations.resolve(adapter);
         AnalysisOptions options = recorded != null ? recorded.options() : options();
-        Correction c = recorded != null ? recorded.correction() : MultipleTesting.Correction.parse(correction);
+        Correction c = recorded != null ? recorded.correction()
+                : solve.parse(() -> Correction.parse(correction), "--correction", correction);
         Figures.Scale figureScale;
         try {
             figureScale = Figures.Scale.parse(scale);
@@ -225,8 +225,12 @@ final class AnalyzeCommand implements Callable<Integer> {
         }
         Set<String> cs = new LinkedHashSet<>();
         for (String c : controls) {
-            if (!c.equalsIgnoreCase("none")) {
-                cs.add(c.trim().toUpperCase(Locale.ROOT));
+            String name = c.trim().toUpperCase(Locale.ROOT);
+            if (!name.equals("NONE") && !Set.of("A", "B", "W0").contains(name)) {
+                throw solve.usage("--controls: unknown control '" + c + "' (expected A, B, W0 or none)");
+            }
+            if (!name.equals("NONE")) {
+                cs.add(name);
             }
         }
         return solve.toOptions(ns, draws, seed, cs);

@@ -9,7 +9,6 @@ import io.github.convsim.report.ComparisonVerdicts;
 import io.github.convsim.results.AnalysisOptions;
 import io.github.convsim.results.ComparisonResult;
 import io.github.convsim.similarity.MultipleTesting.Correction;
-import io.github.convsim.similarity.MultipleTesting;
 import io.github.convsim.similarity.NullModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -91,6 +90,7 @@ final class CompareCommand implements Callable<Integer> {
         }
         AnalysisOptions options = solve.toOptions(draws == 0 ? Set.of() : Set.of(NullModel.W0), Math.max(2, draws),
                 seed, Set.of());
+        Correction c = solve.parse(() -> Correction.parse(correction), "--correction", correction);
         List<Path> dirs = Comparison.expand(Locations.resolveAll(adapters));
         if (dirs.size() < 2) {
             throw solve.usage("compare needs at least two adapters (found " + dirs.size() + ")");
@@ -109,7 +109,6 @@ final class CompareCommand implements Callable<Integer> {
                 BaseCache cache = cacheOptions.open();
                 ComparisonResult result = Comparison.run(dirs, basePath, solve.baseCheck(), options, choice,
                         progress, cache);
-                Correction c = MultipleTesting.Correction.parse(correction);
                 Path written = output.commit(dir -> new ComparisonReport(new LinkedHashSet<>(solve.formats), c)
                         .write(result, dir));
                 progress.close();

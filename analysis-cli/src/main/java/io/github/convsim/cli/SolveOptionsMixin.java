@@ -3,6 +3,7 @@ package io.github.convsim.cli;
 import io.github.convsim.conversion.ConditionMethod;
 import io.github.convsim.conversion.Factor;
 import io.github.convsim.conversion.SolveMode;
+import io.github.convsim.conversion.SolveOptions;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.linalg.Precision;
 import io.github.convsim.model.BaseMatch;
@@ -29,11 +30,12 @@ final class SolveOptionsMixin {
                     + " values below rcond*s_max), ridge (Tikhonov). Default: paper where W0 is square, else lstsq.")
     String mode;
 
-    @Option(names = "--rcond", defaultValue = "1e-6", description = "pinv cut-off (default: ${DEFAULT-VALUE}).")
-    double rcond;
+    // no picocli default: a value given without the mode it belongs to is refused, not silently unused
+    @Option(names = "--rcond", description = "pinv cut-off, with --mode pinv (default: 1e-6).")
+    Double rcond;
 
-    @Option(names = "--lambda", defaultValue = "1e-3", description = "ridge parameter (default: ${DEFAULT-VALUE}).")
-    double lambda;
+    @Option(names = "--lambda", description = "ridge parameter, with --mode ridge (default: 1e-3).")
+    Double lambda;
 
     @Option(names = "--i", paramLabel = "I", defaultValue = "r",
             description = "Leading singular vectors of the first subspace: 1 to the rank r, or r (default: ${DEFAULT-VALUE}).")
@@ -93,6 +95,8 @@ final class SolveOptionsMixin {
     /** The options, with the null models, draws, seed and controls of the calling command. */
     AnalysisOptions toOptions(Set<NullModel> nulls, int draws, long seed, Set<String> controls) {
         SolveMode m = mode == null ? null : parse(() -> SolveMode.parse(mode), "--mode", mode);
+        requireMode(rcond, "--rcond", "pinv's cut-off", SolveMode.PINV, m);
+        requireMode(lambda, "--lambda", "ridge's parameter", SolveMode.RIDGE, m);
         Precision p = switch (precision.toLowerCase(Locale.ROOT)) {
             case "fp64", "float64", "double" -> Precision.FP64;
             case "fp32", "float32", "float" -> Precision.FP32;
@@ -118,9 +122,20 @@ final class SolveOptionsMixin {
         try {
             SimilaritySettings s = new SimilaritySettings(iv, jv, sides, fs, nulls, draws, seed, controls);
             ConditionMethod c = parse(() -> ConditionMethod.parse(cond), "--cond", cond);
-            return new AnalysisOptions(m, p, rcond, lambda, s, modules, backend, c);
+            return new AnalysisOptions(m, p, rcond == null ? SolveOptions.DEFAULT_RCOND : rcond,
+                    lambda == null ? SolveOptions.DEFAULT_LAMBDA : lambda, s, modules, backend, c);
         } catch (IllegalArgumentException e) {
             throw usage(e.getMessage());
+        }
+    }
+
+    /** Refuses a mode's parameter given without that mode: the run would silently not use it. */
+    private void requireMode(Double value, String option, String what, SolveMode needed, SolveMode given) {
+        if (value != null && given != needed) {
+            String name = needed.name().toLowerCase(Locale.ROOT);
+            throw usage(option + " is " + what + " and does nothing " + (given == null ? "in the default mode"
+                    : "with --mode " + given.name().toLowerCase(Locale.ROOT)) + ": add --mode " + name
+                    + ", or leave " + option + " out");
         }
     }
 

@@ -12,6 +12,8 @@ class ErrorsTest {
     @TempDir
     Path dir;
 
+    private static final String DEMO = CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8").toString();
+
     private void assertOneLine(CliRunner.Result r, int code, String fragment) throws Exception {
         assertEquals(code, r.exit(), r.err());
         String[] lines = r.err().strip().split("\n");
@@ -59,6 +61,21 @@ class ErrorsTest {
         assertOneLine(CliRunner.run("condlora", "fit", "--out", out, "--backend", "cuda"), 2, "backend 'cuda'");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--frobnicate"), 2, "Unknown option");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--precision", "fp16"), 2, "--precision");
+        // a mode's parameter without its mode would be silently unused: paper mode ran where ridge was meant
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--lambda", "0.01"), 2, "--lambda is ridge's parameter and"
+                + " does nothing in the default mode: add --mode ridge, or leave --lambda out");
+        assertOneLine(CliRunner.run("compare", "--out", out, "--mode", "ridge", "--rcond", "1e-4",
+                DEMO, DEMO), 2,
+                "--rcond is pinv's cut-off and does nothing with --mode ridge: add --mode pinv, or leave --rcond out");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--controls", "A,x"), 2,
+                "--controls: unknown control 'x' (expected A, B, W0 or none)");
+        // refused before the analysis (compare parsed it after comparing every adapter, then failed)
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--correction", "bonferoni"), 2,
+                "--correction: unknown correction 'bonferoni' (expected holm, bh or none)");
+        assertOneLine(CliRunner.run("compare", "--out", out, "--correction", "bonferoni",
+                DEMO, DEMO), 2,
+                "--correction: unknown correction 'bonferoni' (expected holm, bh or none)");
+
         assertOneLine(CliRunner.run("analyze", "--out", out, "--cond", "guess"), 2,
                 "--cond: unknown cond method 'guess' (expected auto, lanczos, exact or estimate)");
         assertOneLine(CliRunner.run("synth", "--out", out, "--shape", "gpt-5"), 2, "unknown shape 'gpt-5'");

@@ -24,7 +24,7 @@ public final class MultipleTesting {
                 case "holm" -> HOLM;
                 case "bh", "fdr", "benjamini-hochberg" -> BH;
                 case "none" -> NONE;
-                default -> throw new IllegalArgumentException("correction must be holm, bh or none, got '" + s + "'");
+                default -> throw new IllegalArgumentException("unknown correction '" + s + "' (expected holm, bh or none)");
             };
         }
     }
