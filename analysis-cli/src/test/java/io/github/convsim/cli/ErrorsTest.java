@@ -59,6 +59,9 @@ class ErrorsTest {
         assertOneLine(CliRunner.run("condlora", "fit", "--out", out, "--gpu-memory", "-4GiB"), 2,
                 "--gpu-memory: cannot read '-4GiB'");
         assertOneLine(CliRunner.run("condlora", "fit", "--out", out, "--backend", "cuda"), 2, "backend 'cuda'");
+        // a name that is no backend at all (it was "not built into this installation; it needs Java 22+")
+        assertOneLine(CliRunner.run("condlora", "fit", "--out", out, "--backend", "gpu"), 2,
+                "unknown backend 'gpu' (expected auto, cpu, cuda, ");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--frobnicate"), 2, "Unknown option");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--precision", "fp16"), 2, "--precision");
         // a mode's parameter without its mode would be silently unused: paper mode ran where ridge was meant

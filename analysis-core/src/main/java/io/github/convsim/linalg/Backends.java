@@ -156,6 +156,10 @@ public final class Backends {
         if (name.equals("cpu")) {
             return cpu("cpu requested");
         }
+        if (!names().contains(name)) {
+            throw new IllegalArgumentException("unknown backend '" + requested + "' (expected "
+                    + String.join(", ", names()) + ")");
+        }
         List<String> failures = new ArrayList<>();
         for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
             if (!name.equals("auto") && !p.name().equalsIgnoreCase(name)) {
