@@ -1,5 +1,7 @@
 package io.github.convsim.cli;
 
+import io.github.convsim.io.PeftConfig;
+import io.github.convsim.model.AdapterAlone;
 import io.github.convsim.model.BaseMatch;
 import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.model.ModuleSummary;
@@ -46,54 +48,89 @@ final class InspectCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         adapter = Locations.resolve(adapter);
         Path adapterDir = adapter != null ? adapter : Demo.adapter();
-        Demo.Choice baseChoice = Demo.baseFor(adapter, base);
+        Demo.Choice baseChoice;
+        try {
+            baseChoice = Demo.baseFor(adapter, base);
+        } catch (InputException noBase) {
+            // no --base and none found: the adapter alone is still worth showing, the first thing one looks at
+            return adapterAlone(adapterDir, noBase.getMessage());
+        }
         Path basePath = baseChoice.path();
         PrintWriter out = spec.commandLine().getOut();
         try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, allowBaseMismatch
                 ? BaseMatch.BaseCheck.ALLOW_MISMATCH : BaseMatch.BaseCheck.STRICT)) {
-            List<ModuleSummary> rows = ModuleSummary.of(ckpt);
-            out.printf(Locale.ROOT, "adapter %s (r=%d, alpha=%s%s)%nbase    %s (%s)%n", adapterDir, ckpt.config().r(),
-                    fmt(ckpt.config().loraAlpha()), ckpt.config().useRslora() ? ", rsLoRA" : "", basePath,
+            out.printf(Locale.ROOT, "adapter %s%nbase    %s (%s)%n", describe(adapterDir, ckpt.config()), basePath,
                     baseChoice.why());
             ckpt.notes().forEach(n -> out.println("note: " + n));
-            out.println();
-            String header = String.format(Locale.ROOT, "%-12s %5s  %-52s %-11s %4s %7s %8s %9s %9s %10s", "module",
-                    "layer", "base key", "W0 [o,i]", "r", "alpha", "scaling", "||A||", "||B||", "|dW|/|W0|");
-            out.println(header);
-            for (ModuleSummary r : rows) {
-                out.printf(Locale.ROOT, "%-12s %5d  %-52s %-11s %4d %7s %8s %9.4f %9.4f %10.3e%s%n", r.module(),
-                        r.layer(), r.baseKey(), r.out() + "x" + r.in(), r.rank(), fmt(r.alpha()), fmt(r.scaling()),
-                        r.normA(), r.normB(), r.relativeDelta(), r.dora() ? "  DoRA" : "");
-            }
-            out.printf(Locale.ROOT, "%n%d adapted weights: %s in %d layers%n", rows.size(),
-                    String.join(", ", ckpt.moduleNames()), rows.stream().mapToInt(ModuleSummary::layer).distinct()
-                            .count());
-            for (String module : ckpt.moduleNames()) {
-                List<ModuleSummary> of = rows.stream().filter(r -> r.module().equals(module)).toList();
-                if (of.stream().allMatch(r -> r.normB() == 0)) {
-                    out.printf(Locale.ROOT, "warning: lora_B of module %s is zero in every layer (an untrained"
-                            + " adapter): C_B, C_dW and the similarity of B and dW are undefined and reported as n/a%n",
-                            module);
-                } else {
-                    zeroLayers(out, module, "lora_B", "C_B and C_dW", of.stream().filter(r -> r.normB() == 0));
-                }
-                fullRank(out, module, of);
-                if (of.stream().allMatch(r -> r.normA() == 0)) {
-                    out.printf(Locale.ROOT, "warning: lora_A of module %s is zero in every layer: C_A, C_dW and the"
-                            + " similarity of A and dW are undefined and reported as n/a%n", module);
-                } else {
-                    zeroLayers(out, module, "lora_A", "C_A and C_dW", of.stream().filter(r -> r.normA() == 0));
-                }
-            }
-            List<SkippedTensor> skipped = ckpt.skipped();
-            if (!skipped.isEmpty()) {
-                out.printf(Locale.ROOT, "%nskipped %d tensors:%n", skipped.size());
-                for (SkippedTensor s : skipped) {
-                    out.printf(Locale.ROOT, "  %s: %s%n", s.name(), s.reason());
-                }
-            }
+            table(out, ModuleSummary.of(ckpt), ckpt.moduleNames(), ckpt.skipped());
         }
         return 0;
+    }
+
+    /** The adapter's own facts where its base is not at hand, and what the base would add. */
+    private int adapterAlone(Path adapterDir, String whyNoBase) throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        AdapterAlone alone = AdapterAlone.read(adapterDir);
+        out.printf(Locale.ROOT, "adapter %s%nbase    not at hand: %s%n", describe(adapterDir, alone.config()),
+                whyNoBase.replaceFirst("^no --base given for \\S+: ", ""));
+        alone.notes().forEach(n -> out.println("note: " + n));
+        if (alone.condLora()) {
+            out.println();
+            out.println("a CondLoRA checkpoint: its per-layer factors are made from each layer's W0, so there is"
+                    + " nothing per layer to show without the base");
+            return 0;
+        }
+        table(out, alone.rows(), alone.rows().stream().map(ModuleSummary::module).distinct().toList(),
+                alone.skipped());
+        out.println();
+        out.println("without the base: W0's shape is the factors' [out, in], and its keys, |dW|/|W0| and whether it is"
+                + " the adapter's model are unknown; pass it with --base");
+        return 0;
+    }
+
+    private static String describe(Path adapterDir, PeftConfig config) {
+        return String.format(Locale.ROOT, "%s (r=%d, alpha=%s%s)", adapterDir, config.r(), fmt(config.loraAlpha()),
+                config.useRslora() ? ", rsLoRA" : "");
+    }
+
+    /** One row per module and layer, the warnings and notes per module, then what was skipped. */
+    private static void table(PrintWriter out, List<ModuleSummary> rows, List<String> moduleNames,
+                              List<SkippedTensor> skipped) {
+        out.println();
+        String header = String.format(Locale.ROOT, "%-12s %5s  %-52s %-11s %4s %7s %8s %9s %9s %10s", "module",
+                "layer", "base key", "W0 [o,i]", "r", "alpha", "scaling", "||A||", "||B||", "|dW|/|W0|");
+        out.println(header);
+        for (ModuleSummary r : rows) {
+            out.printf(Locale.ROOT, "%-12s %5d  %-52s %-11s %4d %7s %8s %9.4f %9.4f %10s%s%n", r.module(),
+                    r.layer(), r.baseKey() == null ? "-" : r.baseKey(), r.out() + "x" + r.in(), r.rank(),
+                    fmt(r.alpha()), fmt(r.scaling()), r.normA(), r.normB(), Double.isNaN(r.relativeDelta()) ? "n/a"
+                            : String.format(Locale.ROOT, "%.3e", r.relativeDelta()), r.dora() ? "  DoRA" : "");
+        }
+        out.printf(Locale.ROOT, "%n%d adapted weights: %s in %d layers%n", rows.size(), String.join(", ", moduleNames),
+                rows.stream().mapToInt(ModuleSummary::layer).distinct().count());
+        for (String module : moduleNames) {
+            List<ModuleSummary> of = rows.stream().filter(r -> r.module().equals(module)).toList();
+            if (of.stream().allMatch(r -> r.normB() == 0)) {
+                out.printf(Locale.ROOT, "warning: lora_B of module %s is zero in every layer (an untrained"
+                        + " adapter): C_B, C_dW and the similarity of B and dW are undefined and reported as n/a%n",
+                        module);
+            } else {
+                zeroLayers(out, module, "lora_B", "C_B and C_dW", of.stream().filter(r -> r.normB() == 0));
+            }
+            fullRank(out, module, of);
+            if (of.stream().allMatch(r -> r.normA() == 0)) {
+                out.printf(Locale.ROOT, "warning: lora_A of module %s is zero in every layer: C_A, C_dW and the"
+                        + " similarity of A and dW are undefined and reported as n/a%n", module);
+            } else {
+                zeroLayers(out, module, "lora_A", "C_A and C_dW", of.stream().filter(r -> r.normA() == 0));
+            }
+        }
+        if (!skipped.isEmpty()) {
+            out.printf(Locale.ROOT, "%nskipped %d tensors:%n", skipped.size());
+            for (SkippedTensor s : skipped) {
+                out.printf(Locale.ROOT, "  %s: %s%n", s.name(), s.reason());
+            }
+        }
     }
 
     /**

@@ -129,4 +129,28 @@ class AdapterSemanticsTest {
         assertEquals(0, ok.exit(), ok.err());
         assertTrue(ok.out().contains("(base_model_name_or_path of "), ok.out());
     }
+
+    /** Where the base is not at hand, inspect still shows the adapter's own facts and says what the base would add. */
+    @Test
+    void inspectShowsAnAdapterWhoseBaseIsNotAtHand() throws Exception {
+        Path mine = variant("alone", c -> c.put("base_model_name_or_path", "convsim-tests/no-such-base"), n -> n);
+        CliRunner.Result r = CliRunner.run("inspect", mine.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("base    not at hand: its adapter_config.json names the base"
+                + " 'convsim-tests/no-such-base', which is neither a local path nor in the Hugging Face hub cache"),
+                r.out());
+        // the same factors as against the base (ErrorsTest and the demo's table), W0's shape from them
+        CliRunner.Result withBase = CliRunner.run("inspect", mine.toString(), "--base", BASE);
+        assertEquals(0, withBase.exit(), withBase.err());
+        String row = withBase.out().lines().filter(l -> l.startsWith("value            7 ")).findFirst().orElseThrow();
+        String alone = r.out().lines().filter(l -> l.startsWith("value            7 ")).findFirst().orElseThrow();
+        assertEquals(row.replace("bert.encoder.layer.7.attention.self.value.weight", "-")
+                .replaceFirst("\\S+$", "n/a").replaceAll("\\s+", " "), alone.replaceAll("\\s+", " "));
+        assertTrue(alone.matches("value +7 +- +768x768 +8 +32 +4 +\\d\\.\\d{4} +\\d\\.\\d{4} +n/a"), alone);
+        assertTrue(r.out().contains("24 adapted weights: query, value in 12 layers"), r.out());
+        assertTrue(r.out().contains("without the base: W0's shape is the factors' [out, in], and its keys, |dW|/|W0|"
+                + " and whether it is the adapter's model are unknown; pass it with --base"), r.out());
+        // analyze still needs it
+        assertEquals(3, CliRunner.run("analyze", mine.toString(), "--out", dir.resolve("x").toString()).exit());
+    }
 }

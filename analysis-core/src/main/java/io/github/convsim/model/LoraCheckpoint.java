@@ -118,7 +118,7 @@ public final class LoraCheckpoint implements AutoCloseable {
         }
     }
 
-    private static WeightSource openAdapterWeights(Path dir) throws CheckpointException {
+    static WeightSource openAdapterWeights(Path dir) throws CheckpointException {
         for (String name : List.of("adapter_model.safetensors", "adapter_model.bin")) {
             Path p = dir.resolve(name);
             if (InputFiles.present(p)) {

@@ -29,6 +29,10 @@ final class ModulePairing {
 
     private ModulePairing() {}
 
+    /**
+     * The adapter's modules paired with their W0 in {@code base}; with no base (null), the adapter alone: the same
+     * modules, shapes and ranks checked, W0's shape taken from the factors and no base key.
+     */
     static ResolvedModules resolve(PeftConfig config, WeightSource adapter, WeightSource base,
                                    BaseMatch.BaseCheck check) throws CheckpointException {
         AdapterKeys keys = AdapterKeys.of(config, adapter);
@@ -36,7 +40,7 @@ final class ModulePairing {
         Map<String, AdapterKeys.Factor> bKeys = keys.bKeys;
         Set<String> dora = keys.dora;
         List<SkippedTensor> skipped = keys.skipped;
-        BaseIndex index = new BaseIndex(base);
+        BaseIndex index = base == null ? null : new BaseIndex(base);
         List<Pending> pending = new ArrayList<>();
         Map<String, String[]> prefixes = new LinkedHashMap<>();
         for (AdapterKeys.Factor fa : keys.aKeys.values()) {
@@ -59,15 +63,21 @@ final class ModulePairing {
                 skipped.add(new SkippedTensor(bKeys.get(path).key(), why));
                 continue;
             }
-            BaseIndex.Match match = index.find(path, adapter.location());
-            prefixes.putIfAbsent(match.adapterPrefix() + " -> " + match.basePrefix(),
-                    new String[] {match.adapterPrefix(), match.basePrefix(), match.key()});
-            pending.addAll(pair(config, adapter, base, path, layer, fa.key(), bKeys.get(path).key(), match.key(),
+            String baseKey = null;
+            if (index != null) {
+                BaseIndex.Match match = index.find(path, adapter.location());
+                prefixes.putIfAbsent(match.adapterPrefix() + " -> " + match.basePrefix(),
+                        new String[] {match.adapterPrefix(), match.basePrefix(), match.key()});
+                baseKey = match.key();
+            }
+            pending.addAll(pair(config, adapter, base, path, layer, fa.key(), bKeys.get(path).key(), baseKey,
                     dora.contains(path), notes));
         }
         List<LoraModule> modules = nameModules(pending);
         modules.sort(Comparator.comparing(LoraModule::module).thenComparingInt(LoraModule::layer));
-        notes.addAll(BaseMatch.check(config, base.location(), prefixes.values(), check));
+        if (base != null) {
+            notes.addAll(BaseMatch.check(config, base.location(), prefixes.values(), check));
+        }
         return new ResolvedModules(Collections.unmodifiableList(modules), Collections.unmodifiableList(skipped),
                 List.copyOf(notes));
     }
@@ -81,12 +91,18 @@ final class ModulePairing {
                                       Set<String> notes) throws CheckpointException {
         TensorInfo ai = adapter.info(aKey);
         TensorInfo bi = adapter.info(bKey);
-        TensorInfo wi = base.info(baseKey);
+        TensorInfo wi = base == null ? null : base.info(baseKey);
         Path af = adapter.location();
         WeightChecks.requireWeights(af, aKey, ai);
         WeightChecks.requireWeights(af, bKey, bi);
-        WeightChecks.requireWeights(base.location(), baseKey, wi);
-        if (ai.rank() != 2 || bi.rank() != 2 || wi.rank() != 2) {
+        if (wi == null && (ai.rank() != 2 || bi.rank() != 2)) {
+            throw new CheckpointException(af, "module '" + path + "': lora_A " + ai.shapeString() + " and lora_B "
+                    + bi.shapeString() + " must both be matrices");
+        }
+        if (wi != null) {
+            WeightChecks.requireWeights(base.location(), baseKey, wi);
+        }
+        if (wi != null && (ai.rank() != 2 || bi.rank() != 2 || wi.rank() != 2)) {
             throw new CheckpointException(af, "module '" + path + "': lora_A " + ai.shapeString() + ", lora_B "
                     + bi.shapeString() + " and W0 '" + baseKey + "' " + wi.shapeString() + " must all be matrices");
         }
@@ -112,8 +128,8 @@ final class ModulePairing {
                     : "fan_in_fan_out is true in adapter_config.json, but " + last + " is an ordinary Linear layer"
                     + " (weight stored [out, in]): the flag is ignored, as PEFT ignores it");
         }
-        long w0Out = transposed ? wi.dim(1) : wi.dim(0);
-        long w0In = transposed ? wi.dim(0) : wi.dim(1);
+        long w0Out = wi == null ? out : transposed ? wi.dim(1) : wi.dim(0);
+        long w0In = wi == null ? in : transposed ? wi.dim(0) : wi.dim(1);
         if (w0Out != out || w0In != in) {
             throw new CheckpointException(af, "module '" + path + "': scaling * B A is [" + out + ", " + in
                     + "] but W0 '" + baseKey + "' is " + wi.shapeString() + (transposed ? " (stored [in, out] under "

@@ -6,7 +6,8 @@ import java.util.List;
 
 /**
  * What {@code convsim inspect} shows for one module of one layer: where W0 is, the adapter's hyper-parameters and
- * the size of the update relative to the frozen weight.
+ * the size of the update relative to the frozen weight. Read without the base ({@link AdapterAlone}), the base key is
+ * null and the relative size NaN.
  */
 public record ModuleSummary(String module, int layer, String baseKey, int out, int in, int rank, double alpha,
                             double scaling, double normA, double normB, double relativeDelta, boolean dora) {

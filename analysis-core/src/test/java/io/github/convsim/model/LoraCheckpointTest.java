@@ -85,6 +85,39 @@ class LoraCheckpointTest {
         }
     }
 
+    /** Read alone, an adapter gives the rows it gives against its base, but for what needs W0. */
+    @Test
+    void anAdapterReadAloneHasTheRowsItHasAgainstItsBase() throws Exception {
+        Path base = TestData.gpt2RandomBase(dir, 11);
+        AdapterAlone alone = AdapterAlone.read(TestData.gpt2Adapter());
+        assertFalse(alone.condLora());
+        // no base, so no prefix matched and no family checked
+        assertEquals(List.of(), alone.notes());
+        try (LoraCheckpoint c = LoraCheckpoint.open(TestData.gpt2Adapter(), base)) {
+            List<ModuleSummary> paired = ModuleSummary.of(c);
+            assertEquals(36, alone.rows().size());
+            for (int k = 0; k < paired.size(); k++) {
+                ModuleSummary p = paired.get(k);
+                ModuleSummary a = alone.rows().get(k);
+                // the fused c_attn split into q, k, v as against the base: each block's W0 768 x 768
+                assertEquals(new ModuleSummary(p.module(), p.layer(), null, p.out(), p.in(), p.rank(), p.alpha(),
+                        p.scaling(), p.normA(), p.normB(), Double.NaN, p.dora()), a);
+            }
+            assertEquals(768, alone.rows().get(0).out());
+        }
+        // a CondLoRA checkpoint's factors are made from W0: nothing per layer without it
+        Path cond = dir.resolve("cond");
+        Files.createDirectories(cond);
+        Files.copy(TestData.bertAdapter().resolve("adapter_config.json"), cond.resolve("adapter_config.json"));
+        new io.github.convsim.io.SafetensorsWriter()
+                .add("base_model.model.query.linear_for_lora_A.weight", io.github.convsim.io.Dtype.F32,
+                        new long[] {8, 768}, new double[8 * 768])
+                .write(cond.resolve("adapter_model.safetensors"));
+        AdapterAlone condLora = AdapterAlone.read(cond);
+        assertTrue(condLora.condLora());
+        assertEquals(List.of(), condLora.rows());
+    }
+
     @Test
     void shardedBaseIsFollowedThroughItsIndex() throws Exception {
         Path shards = dir.resolve("sharded");
