@@ -49,8 +49,21 @@ final class W0Cache implements FactorCache {
      * analyze and compare share the factors of a base), {@code batched} as {@link LayerGroups} grouped them.
      */
     static W0Cache of(BaseCache cache, String baseSha256, LinalgBackend backend, SolveOptions solve, boolean batched) {
-        return new W0Cache(cache, baseSha256, backend, solve.mode().label() + " " + solve.precision() + " cond "
-                + solve.cond(), batched);
+        return new W0Cache(cache, baseSha256, backend, solveKey(solve), batched);
+    }
+
+    /**
+     * Everything of the solve that the entries depend on: the mode with its parameter (pinv's cut-off and ridge's
+     * lambda decide every solve, the W0 null's included; without them a pinv run read the W0 null of another cut-off),
+     * the precision and the cond method.
+     */
+    static String solveKey(SolveOptions solve) {
+        String parameter = switch (solve.mode()) {
+            case PINV -> " rcond=" + solve.rcond();
+            case RIDGE -> " lambda=" + solve.lambda();
+            default -> "";
+        };
+        return solve.mode().label() + parameter + " " + solve.precision() + " cond " + solve.cond();
     }
 
     private W0Cache(BaseCache cache, String baseSha256, LinalgBackend backend, String solveAndCond, boolean batched) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.*;
 import io.github.convsim.TestData;
 import io.github.convsim.cache.BaseCache;
 import io.github.convsim.common.ProgressListener;
+import io.github.convsim.conversion.SolveMode;
 import io.github.convsim.io.Dtype;
 import io.github.convsim.io.SafetensorsFile;
 import io.github.convsim.io.SafetensorsWriter;
@@ -107,6 +108,38 @@ class AnalysisCacheTest {
         assertEquals(0, stat(warm, "misses"));
         assertEquals(0, stat(warm, "written"));
         assertEquals(List.of(), warm.notes());
+    }
+
+    /**
+     * pinv's cut-off and ridge's lambda decide the W0 null's solves as much as the adapter's: a run with another value
+     * computes its own (they were not in the key, so pinv at rcond 0.3 read the null of rcond 1e-6 and called a map
+     * beyond W0 that a run without cache called W0's, p 5.7e-10 against 0.485 on the demo's query C_A).
+     */
+    @Test
+    void aSolvesParameterIsPartOfTheKey() throws Exception {
+        for (AnalysisOptions[] pair : List.of(
+                new AnalysisOptions[] {options().withMode(SolveMode.PINV), withParameters(SolveMode.PINV, 0.3, 1e-3)},
+                new AnalysisOptions[] {options().withMode(SolveMode.RIDGE), withParameters(SolveMode.RIDGE, 1e-6, 50)})) {
+            Path at = Files.createDirectories(dir.resolve(pair[0].mode().label()));
+            String expected = fingerprint(run(TestData.bertAdapter(), null, pair[1]));
+            assertNotEquals(fingerprint(run(TestData.bertAdapter(), null, pair[0])), expected,
+                    "the parameter changes the numbers");
+            run(TestData.bertAdapter(), BaseCache.open(at, BaseCache.DEFAULT_MAX_BYTES), pair[0]);
+            BaseCache other = BaseCache.open(at, BaseCache.DEFAULT_MAX_BYTES);
+            assertEquals(expected, fingerprint(run(TestData.bertAdapter(), other, pair[1])), pair[1].mode().label());
+            assertEquals(1, stat(other, "hits"), "of the other parameter's run only the Gaussian null, which no solve"
+                    + " enters, is read");
+            // and the same parameter again reads all it wrote
+            BaseCache again = BaseCache.open(at, BaseCache.DEFAULT_MAX_BYTES);
+            assertEquals(expected, fingerprint(run(TestData.bertAdapter(), again, pair[1])));
+            assertEquals(0, stat(again, "misses"));
+        }
+    }
+
+    private static AnalysisOptions withParameters(SolveMode mode, double rcond, double lambda) {
+        AnalysisOptions o = options();
+        return new AnalysisOptions(mode, o.precision(), rcond, lambda, o.similarity(), o.modules(), o.backend(),
+                o.cond());
     }
 
     /**
