@@ -43,12 +43,13 @@ def adapters(out, n):
 
 
 def tested_p_values(summary):
-    """p of every map that was tested against its W0 null (no controls, duplicates or degenerate maps)."""
+    """p of every map tested against its W0 null (no controls, duplicates or degenerate maps), or of condlora's tests."""
     found = []
 
     def walk(o):
         if isinstance(o, dict):
-            if o.get("status") == "tested" and isinstance(o.get("p_value"), float):
+            tested = o.get("status") == "tested" or "beyond_both_nulls" in o
+            if tested and isinstance(o.get("p_value"), float):
                 found.append(o["p_value"])
             else:
                 for v in o.values():
