@@ -136,6 +136,34 @@ class AnalysisCacheTest {
         }
     }
 
+    /**
+     * Every option that changes the numbers changes what the cache gives back: one cache filled by the default run,
+     * then each variant read through it equals the variant without cache (as the cut-off and lambda did not).
+     */
+    @Test
+    void eachOptionThatChangesTheNumbersReadsOnlyWhatItsOwnRunsLeft() throws Exception {
+        BaseCache shared = BaseCache.open(dir, BaseCache.DEFAULT_MAX_BYTES);
+        run(TestData.bertAdapter(), shared);
+        SimilaritySettings s = options().similarity();
+        Map<String, AnalysisOptions> variants = new java.util.LinkedHashMap<>();
+        variants.put("seed", options().withSimilarity(new SimilaritySettings(s.i(), s.j(), s.sides(), s.factors(),
+                s.nulls(), s.draws(), 12, s.controls())));
+        variants.put("draws", options().withSimilarity(new SimilaritySettings(s.i(), s.j(), s.sides(), s.factors(),
+                s.nulls(), 6, s.seed(), s.controls())));
+        variants.put("i and j", options().withSimilarity(new SimilaritySettings(4, 2, s.sides(), s.factors(),
+                s.nulls(), s.draws(), s.seed(), s.controls())));
+        variants.put("sides", options().withSimilarity(new SimilaritySettings(3, 3, List.of(
+                io.github.convsim.similarity.Side.LEFT, io.github.convsim.similarity.Side.RIGHT), s.factors(),
+                s.nulls(), s.draws(), s.seed(), s.controls())));
+        variants.put("precision", options().withPrecision(io.github.convsim.linalg.Precision.FP32));
+        variants.put("cond", options().withCond(io.github.convsim.conversion.ConditionMethod.ESTIMATE));
+        variants.put("mode", options().withMode(SolveMode.LSTSQ));
+        for (Map.Entry<String, AnalysisOptions> v : variants.entrySet()) {
+            String expected = fingerprint(run(TestData.bertAdapter(), null, v.getValue()));
+            assertEquals(expected, fingerprint(run(TestData.bertAdapter(), shared, v.getValue())), v.getKey());
+        }
+    }
+
     private static AnalysisOptions withParameters(SolveMode mode, double rcond, double lambda) {
         AnalysisOptions o = options();
         return new AnalysisOptions(mode, o.precision(), rcond, lambda, o.similarity(), o.modules(), o.backend(),
