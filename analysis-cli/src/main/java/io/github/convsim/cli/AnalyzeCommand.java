@@ -16,6 +16,7 @@ import io.github.convsim.results.ReportedRun;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.NullModel;
+import io.github.convsim.similarity.SimilaritySettings;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
@@ -226,7 +227,7 @@ final class AnalyzeCommand implements Callable<Integer> {
         Set<String> cs = new LinkedHashSet<>();
         for (String c : controls) {
             String name = c.trim().toUpperCase(Locale.ROOT);
-            if (!name.equals("NONE") && !Set.of("A", "B", "W0").contains(name)) {
+            if (!name.equals("NONE") && !SimilaritySettings.CONTROLS.contains(name)) {
                 throw solve.usage("--controls: unknown control '" + c + "' (expected A, B, W0 or none)");
             }
             if (!name.equals("NONE")) {

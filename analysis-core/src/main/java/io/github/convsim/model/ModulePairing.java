@@ -95,16 +95,13 @@ final class ModulePairing {
         Path af = adapter.location();
         WeightChecks.requireWeights(af, aKey, ai);
         WeightChecks.requireWeights(af, bKey, bi);
-        if (wi == null && (ai.rank() != 2 || bi.rank() != 2)) {
-            throw new CheckpointException(af, "module '" + path + "': lora_A " + ai.shapeString() + " and lora_B "
-                    + bi.shapeString() + " must both be matrices");
-        }
         if (wi != null) {
             WeightChecks.requireWeights(base.location(), baseKey, wi);
         }
-        if (wi != null && (ai.rank() != 2 || bi.rank() != 2 || wi.rank() != 2)) {
+        if (ai.rank() != 2 || bi.rank() != 2 || (wi != null && wi.rank() != 2)) {
             throw new CheckpointException(af, "module '" + path + "': lora_A " + ai.shapeString() + ", lora_B "
-                    + bi.shapeString() + " and W0 '" + baseKey + "' " + wi.shapeString() + " must all be matrices");
+                    + bi.shapeString() + (wi == null ? "" : " and W0 '" + baseKey + "' " + wi.shapeString())
+                    + " must all be matrices");
         }
         int r = (int) ai.dim(0);
         int in = (int) ai.dim(1);

@@ -15,6 +15,8 @@ public record SimilaritySettings(int i, int j, List<Side> sides, List<Factor> fa
                                  int draws, long seed, Set<String> controls) {
     public static final int DEFAULT_DRAWS = 32;
     public static final long DEFAULT_SEED = 20240322L;
+    /** The raw-factor and W0 controls a run may add: A^T, B and W0's own subspaces. */
+    public static final Set<String> CONTROLS = Set.of("A", "B", "W0");
 
     public SimilaritySettings {
         if (i < 0 || j < 0) {
@@ -25,7 +27,7 @@ public record SimilaritySettings(int i, int j, List<Side> sides, List<Factor> fa
                     + "; to draw none, leave them out (--nulls analytic, with no verdicts)");
         }
         for (String c : controls) {
-            if (!Set.of("A", "B", "W0").contains(c)) {
+            if (!CONTROLS.contains(c)) {
                 throw new IllegalArgumentException("unknown control '" + c + "' (expected A, B or W0)");
             }
         }
