@@ -227,12 +227,13 @@ final class AnalyzeCommand implements Callable<Integer> {
         Set<String> cs = new LinkedHashSet<>();
         for (String c : controls) {
             String name = c.trim().toUpperCase(Locale.ROOT);
-            if (!name.equals("NONE") && !SimilaritySettings.CONTROLS.contains(name)) {
+            if (name.equals("NONE")) {
+                continue;
+            }
+            if (!SimilaritySettings.CONTROLS.contains(name)) {
                 throw solve.usage("--controls: unknown control '" + c + "' (expected A, B, W0 or none)");
             }
-            if (!name.equals("NONE")) {
-                cs.add(name);
-            }
+            cs.add(name);
         }
         return solve.toOptions(ns, draws, seed, cs);
     }

@@ -62,7 +62,7 @@ final class InspectCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "adapter %s%nbase    %s (%s)%n", describe(adapterDir, ckpt.config()), basePath,
                     baseChoice.why());
             ckpt.notes().forEach(n -> out.println("note: " + n));
-            table(out, ModuleSummary.of(ckpt), ckpt.moduleNames(), ckpt.skipped());
+            table(out, ModuleSummary.of(ckpt), ckpt.skipped());
         }
         return 0;
     }
@@ -80,8 +80,7 @@ final class InspectCommand implements Callable<Integer> {
                     + " nothing per layer to show without the base");
             return 0;
         }
-        table(out, alone.rows(), alone.rows().stream().map(ModuleSummary::module).distinct().toList(),
-                alone.skipped());
+        table(out, alone.rows(), alone.skipped());
         out.println();
         out.println("without the base: W0's shape is the factors' [out, in], and its keys, |dW|/|W0| and whether it is"
                 + " the adapter's model are unknown; pass it with --base");
@@ -93,9 +92,12 @@ final class InspectCommand implements Callable<Integer> {
                 config.useRslora() ? ", rsLoRA" : "");
     }
 
-    /** One row per module and layer, the warnings and notes per module, then what was skipped. */
-    private static void table(PrintWriter out, List<ModuleSummary> rows, List<String> moduleNames,
-                              List<SkippedTensor> skipped) {
+    /**
+     * One row per module and layer (ordered by module, then layer), the warnings and notes per module, then what was
+     * skipped.
+     */
+    private static void table(PrintWriter out, List<ModuleSummary> rows, List<SkippedTensor> skipped) {
+        List<String> moduleNames = rows.stream().map(ModuleSummary::module).distinct().toList();
         out.println();
         String header = String.format(Locale.ROOT, "%-12s %5s  %-52s %-11s %4s %7s %8s %9s %9s %10s", "module",
                 "layer", "base key", "W0 [o,i]", "r", "alpha", "scaling", "||A||", "||B||", "|dW|/|W0|");

@@ -111,9 +111,10 @@ final class SolveOptionsMixin {
         List<Factor> fs = factors.stream().map(f -> parse(() -> Factor.parse(f), "--factors", f)).distinct().toList();
         int iv = prefix("--i", i);
         int jv = prefix("--j", j);
-        if (!Backends.names().contains(backend.toLowerCase(Locale.ROOT))) {
-            throw usage("--backend must be one of " + String.join(", ", Backends.names()) + ", got '" + backend + "'");
-        }
+        parse(() -> {
+            Backends.requireKnown(backend);
+            return backend;
+        }, "--backend", backend);
         for (String f : formats) {
             if (!f.equals("png") && !f.equals("svg")) {
                 throw usage("--format takes png and svg, got '" + f + "'");

@@ -331,7 +331,7 @@ public final class SafetensorsFile implements WeightSource {
         if (len > Integer.MAX_VALUE) {
             throw new CheckpointException(path, "tensor '" + name + "' is " + len + " bytes, too large for one view");
         }
-        return map(dataStart + e.begin, len);
+        return map(name, dataStart + e.begin, len);
     }
 
     @Override
@@ -399,7 +399,7 @@ public final class SafetensorsFile implements WeightSource {
         while (done < count) {
             int n = Math.min(perChunk, count - done);
             long byteOffset = dataStart + e.begin + (first + done) * dtype.size();
-            ByteBuffer buf = map(byteOffset, (long) n * dtype.size());
+            ByteBuffer buf = map(e.info.name(), byteOffset, (long) n * dtype.size());
             try {
                 decodeMapped(path, channel, e.info.name(), sizeWhenOpened, byteOffset + (long) n * dtype.size(), dtype,
                         buf, n, dst, dstOffset + done);
@@ -445,12 +445,13 @@ public final class SafetensorsFile implements WeightSource {
                 + " is written");
     }
 
-    private ByteBuffer map(long offset, long len) throws CheckpointException {
+    /** Bytes [offset, offset + len) of the file, which hold part of {@code tensor}. */
+    private ByteBuffer map(String tensor, long offset, long len) throws CheckpointException {
         if (len == 0) {
             return ByteBuffer.allocate(0).order(ByteOrder.LITTLE_ENDIAN);
         }
         if (offset + len > size(path, channel)) {
-            throw changedWhileRead(path, tensorAt(offset), sizeWhenOpened);
+            throw changedWhileRead(path, tensor, sizeWhenOpened);
         }
         try {
             return channel.map(FileChannel.MapMode.READ_ONLY, offset, len).order(ByteOrder.LITTLE_ENDIAN);
@@ -458,16 +459,6 @@ public final class SafetensorsFile implements WeightSource {
             throw new CheckpointException(path, "cannot map bytes " + offset + ".." + (offset + len) + ": "
                     + ex.getMessage());
         }
-    }
-
-    /** The name of the tensor whose bytes hold file offset {@code offset}. */
-    private String tensorAt(long offset) {
-        for (Entry e : entries.values()) {
-            if (offset >= dataStart + e.begin && offset < dataStart + e.end) {
-                return e.info.name();
-            }
-        }
-        return "?";
     }
 
     @Override

@@ -116,6 +116,22 @@ public final class Backends {
      * The names --backend takes: auto, cpu, cuda (built or not: asking for it says why it is missing), and any other
      * provider on the class path.
      */
+    /**
+     * Refuses a name that is no backend's ("auto", "cpu", "cuda" or a provider's on the class path), listing the names;
+     * "auto" and "cpu" need no look-up.
+     */
+    public static void requireKnown(String requested) {
+        String name = requested.trim().toLowerCase(Locale.ROOT);
+        if (name.equals("auto") || name.equals("cpu")) {
+            return;
+        }
+        List<String> known = names();
+        if (!known.contains(name)) {
+            throw new IllegalArgumentException("unknown backend '" + requested + "' (expected " + String.join(", ", known)
+                    + ")");
+        }
+    }
+
     public static List<String> names() {
         List<String> names = new ArrayList<>(List.of("auto", "cpu", "cuda"));
         for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
@@ -156,10 +172,7 @@ public final class Backends {
         if (name.equals("cpu")) {
             return cpu("cpu requested");
         }
-        if (!names().contains(name)) {
-            throw new IllegalArgumentException("unknown backend '" + requested + "' (expected "
-                    + String.join(", ", names()) + ")");
-        }
+        requireKnown(name);
         List<String> failures = new ArrayList<>();
         for (BackendProvider p : ServiceLoader.load(BackendProvider.class)) {
             if (!name.equals("auto") && !p.name().equalsIgnoreCase(name)) {

@@ -5,7 +5,6 @@ import io.github.convsim.io.PatternTimeoutException;
 import io.github.convsim.io.PeftConfig;
 import io.github.convsim.io.WeightSource;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -28,12 +27,9 @@ public record AdapterAlone(PeftConfig config, List<ModuleSummary> rows, List<Ski
                 return new AdapterAlone(config, List.of(), List.of(), List.of(), true);
             }
             ResolvedModules r = ModulePairing.resolve(config, adapter, null, BaseMatch.BaseCheck.STRICT);
-            List<ModuleSummary> rows = new ArrayList<>();
-            for (LoraModule m : r.modules()) {
-                rows.add(new ModuleSummary(m.module(), m.layer(), null, m.out(), m.in(), m.rank(), m.alpha(),
-                        m.scaling(), m.a().frobeniusNorm(), m.b().frobeniusNorm(), Double.NaN, m.dora()));
-            }
-            return new AdapterAlone(config, List.copyOf(rows), r.skipped(), r.notes(), false);
+            // paired with no base, every module's base key is null
+            List<ModuleSummary> rows = r.modules().stream().map(m -> ModuleSummary.of(m, Double.NaN)).toList();
+            return new AdapterAlone(config, rows, r.skipped(), r.notes(), false);
         } catch (PatternTimeoutException e) {
             throw new CheckpointException(config.file(), e.getMessage());
         }

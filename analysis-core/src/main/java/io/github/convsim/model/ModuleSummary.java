@@ -16,10 +16,14 @@ public record ModuleSummary(String module, int layer, String baseKey, int out, i
     public static List<ModuleSummary> of(LoraCheckpoint checkpoint) throws CheckpointException {
         List<ModuleSummary> rows = new ArrayList<>();
         for (LoraModule m : checkpoint.modules()) {
-            double w0 = checkpoint.baseWeight(m).frobeniusNorm();
-            rows.add(new ModuleSummary(m.module(), m.layer(), m.baseKey(), m.out(), m.in(), m.rank(), m.alpha(),
-                    m.scaling(), m.a().frobeniusNorm(), m.b().frobeniusNorm(), m.deltaNorm() / w0, m.dora()));
+            rows.add(of(m, m.deltaNorm() / checkpoint.baseWeight(m).frobeniusNorm()));
         }
         return rows;
+    }
+
+    /** The row of {@code m}, whose update is {@code relativeDelta} of its W0 (NaN where W0 is not at hand). */
+    static ModuleSummary of(LoraModule m, double relativeDelta) {
+        return new ModuleSummary(m.module(), m.layer(), m.baseKey(), m.out(), m.in(), m.rank(), m.alpha(), m.scaling(),
+                m.a().frobeniusNorm(), m.b().frobeniusNorm(), relativeDelta, m.dora());
     }
 }

@@ -129,10 +129,6 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
     }
 
     /**
-     * Why a map of {@code subject} equal in every cell to {@code twinSubject}'s on {@code side} is counted once: for
-     * C_dW beside C_B on the left, because C_dW = C_B A spans C_B's columns; otherwise by equal phi alone.
-     */
-    /**
      * Why a map of {@code subject} whose W0 null has no spread ({@link NullDistribution#hasNoSpread}) has no verdict,
      * in analyze and in compare alike.
      */
@@ -142,6 +138,10 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
                 + i + " singular vectors span whole (least squares through a wide W0 puts C_B in W0's row space)";
     }
 
+    /**
+     * Why a map of {@code subject} equal in every cell to {@code twinSubject}'s on {@code side} is counted once: for
+     * C_dW beside C_B on the left, because C_dW = C_B A spans C_B's columns; otherwise by equal phi alone.
+     */
     public static String duplicateReason(String subject, String twinSubject, Side side) {
         boolean dwOfB = subject.equals("C_dW") && twinSubject.equals("C_B") && side == Side.LEFT;
         return "the same map as " + twinSubject + " " + side.label() + (dwOfB ? " (its subspaces are the same: C_dW"
