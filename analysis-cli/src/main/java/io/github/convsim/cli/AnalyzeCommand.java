@@ -95,15 +95,16 @@ final class AnalyzeCommand implements Callable<Integer> {
     List<String> controls;
 
     @Option(names = "--draws", paramLabel = "K", defaultValue = "32",
-            description = "Draws of each sampled null (default: ${DEFAULT-VALUE}).")
+            description = "Draws of each sampled null, gaussian and w0 (default: ${DEFAULT-VALUE}).")
     int draws;
 
-    @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of every null draw (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seed", paramLabel = "S", defaultValue = "20240322", description = "Seed of every draw of the sampled nulls (default: ${DEFAULT-VALUE}).")
     long seed;
 
     @Option(names = "--correction", paramLabel = "C", defaultValue = "holm",
             description = "How the maps' p-values are adjusted, judged as one family: holm (family-wise error rate),"
-                    + " bh (Benjamini-Hochberg false discovery rate) or none (default: ${DEFAULT-VALUE}).")
+                    + " bh (Benjamini-Hochberg false discovery rate) or none (default: ${DEFAULT-VALUE}). The maps are"
+                    + " tested against the sampled nulls, so only with one.")
     String correction;
 
     @Option(names = "--scale", paramLabel = "SCALE", defaultValue = "fitted",
@@ -224,6 +225,7 @@ final class AnalyzeCommand implements Callable<Integer> {
                 ns.add(solve.parse(() -> NullModel.parse(n), "--nulls", n));
             }
         }
+        refuseUnused(ns);
         Set<String> cs = new LinkedHashSet<>();
         for (String c : controls) {
             String name = c.trim().toUpperCase(Locale.ROOT);
@@ -236,5 +238,22 @@ final class AnalyzeCommand implements Callable<Integer> {
             cs.add(name);
         }
         return solve.toOptions(ns, draws, seed, cs);
+    }
+
+    /**
+     * Refuses --draws (but for 0), --seed and --correction where no null is sampled: they set the draws and the tests
+     * against them, so the run would not use them, and its report would record them as if it had.
+     */
+    private void refuseUnused(Set<NullModel> ns) {
+        if (ns.contains(NullModel.GAUSSIAN) || ns.contains(NullModel.W0)) {
+            return;
+        }
+        for (String o : List.of("--draws", "--seed", "--correction")) {
+            boolean noDraws = o.equals("--draws") && draws == 0;
+            if (!noDraws && spec.commandLine().getParseResult().hasMatchedOption(o)) {
+                throw solve.usage(o + " is for the sampled nulls (gaussian, w0) and does nothing with --nulls "
+                        + String.join(",", nulls) + ": add one of them to --nulls, or leave " + o + " out");
+            }
+        }
     }
 }

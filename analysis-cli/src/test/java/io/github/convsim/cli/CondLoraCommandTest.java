@@ -83,7 +83,7 @@ class CondLoraCommandTest {
         Path report = dir.resolve("report");
         CliRunner.Result r = CliRunner.run("analyze", "--adapter", cond.toString(), "--base",
                 CliRunner.repo().resolve("data/bert-base-uncased.query-value.safetensors").toString(), "--out",
-                report.toString(), "--draws", "2", "--nulls", "analytic", "--controls", "none");
+                report.toString(), "--nulls", "analytic", "--controls", "none");
         assertEquals(0, r.exit(), r.err());
         JsonNode s = new ObjectMapper().readTree(report.resolve("summary.json").toFile());
         for (JsonNode h : s.get("heatmaps")) {

@@ -70,6 +70,14 @@ class ErrorsTest {
         assertOneLine(CliRunner.run("compare", "--out", out, "--mode", "ridge", "--rcond", "1e-4",
                 DEMO, DEMO), 2,
                 "--rcond is pinv's cut-off and does nothing with --mode ridge: add --mode pinv, or leave --rcond out");
+        // options of the sampled nulls and of the tests, given where there are none: the report recorded them as used
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--nulls", "analytic", "--draws", "100"), 2,
+                "--draws is for the sampled nulls (gaussian, w0) and does nothing with --nulls analytic: add one of"
+                        + " them to --nulls, or leave --draws out");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--nulls", "none", "--seed", "3"), 2,
+                "--seed is for the sampled nulls (gaussian, w0) and does nothing with --nulls none: ");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--nulls", "analytic", "--correction", "bh"), 2,
+                "--correction is for the sampled nulls (gaussian, w0) and does nothing with --nulls analytic: ");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--controls", "A,x"), 2,
                 "--controls: unknown control 'x' (expected A, B, W0 or none)");
         // refused before the analysis (compare parsed it after comparing every adapter, then failed)
