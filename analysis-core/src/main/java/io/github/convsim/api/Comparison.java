@@ -19,6 +19,7 @@ import io.github.convsim.pipeline.LayerStream;
 import io.github.convsim.results.AnalysisOptions;
 import io.github.convsim.results.ComparisonMap;
 import io.github.convsim.results.ComparisonResult;
+import io.github.convsim.results.LayerCondition;
 import io.github.convsim.results.Provenance;
 import io.github.convsim.similarity.FactorBases;
 import io.github.convsim.similarity.NullDistribution;
@@ -218,6 +219,7 @@ public final class Comparison {
             throw new IllegalArgumentException("the adapters have no module in common");
         }
         List<ComparisonMap> maps = new ArrayList<>();
+        List<LayerCondition> conditions = new ArrayList<>();
         String baseSha256 = cache == null ? null : Analysis.baseSha256(ckpts.get(0));
         int done = 0;
         for (String module : modules) {
@@ -289,6 +291,10 @@ public final class Comparison {
                     : W0Cache.of(cache, baseSha256, backend.backend(), solver.options(), group > 1);
             new LayerStream(ckpts.get(0), group).forEach(first, timings, g -> {
                 List<W0System> systems = solver.factor(g.layers(), g.w0s(), factorCache);
+                for (W0System w : systems) {
+                    conditions.add(new LayerCondition(module, w.module().layer(), w.module().out(), w.module().in(),
+                            solver.options().mode(), solver.options().precision(), w.conditioning()));
+                }
                 Equation eq = ConversionSolver.equationForA(systems.get(0));
                 if (eqA[0] != null && eq != eqA[0]) {
                     throw new IllConditionedException("module " + module
@@ -371,7 +377,7 @@ public final class Comparison {
         }
         Provenance prov = Provenance.of("convsim compare", backend, inputs, opts, timings, resources);
         return new ComparisonResult(names, steps(ckpts.stream().map(LoraCheckpoint::adapterDir).toList()), maps, prov,
-                List.copyOf(notes));
+                List.copyOf(notes), List.copyOf(conditions));
     }
 
     /**

@@ -35,8 +35,9 @@ import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
 
 /**
- * Writes a comparison: compare.csv (phi per layer and pair of adapters), summary.json, an adapters x adapters heatmap
- * per module and matrix, and for a training run trajectory.csv with its line chart.
+ * Writes a comparison: compare.csv (phi per layer and pair of adapters), diagnostics.csv (cond(W0) per layer),
+ * summary.json, an adapters x adapters heatmap per module and matrix, and for a training run trajectory.csv with its
+ * line chart.
  */
 public final class ComparisonReport {
     private final Correction correction;
@@ -216,11 +217,16 @@ public final class ComparisonReport {
         if (r.isTrajectory()) {
             trajectoryTable(r).write().csv(dir.resolve("trajectory.csv").toFile());
         }
+        ConditionReport.table(r.conditions()).write().csv(dir.resolve("diagnostics.csv").toFile());
         StringBuilder md = new StringBuilder("# convsim compare\n\nAdapters: " + String.join(", ", r.adapters())
                 + "\n\nphi between adapters at the same layer, averaged over layers. Random subspaces give the analytic"
                 + " value; the W0 null is what two unrelated adapters share because their conversion matrices pass"
                 + " through the same W0^-1, which amplifies the same few directions.\n\n");
         MarkdownReport.notes(md, r.notes());
+        md.append("## W0\n\nThe adapters share the base, so each layer's conversion matrices are solved through one W0,"
+                + " whose conditioning bounds how many digits they keep:\n\n");
+        ConditionReport.sentences(r.conditions()).forEach(c -> md.append("- ").append(c).append('\n'));
+        md.append("\nAll layers: `diagnostics.csv`.\n\n");
         for (ComparisonVerdicts.Judgement j : judged) {
             ComparisonMap m = j.map();
             String[] labels = r.adapters().toArray(String[]::new);
@@ -290,6 +296,7 @@ public final class ComparisonReport {
                 "W0 null for pairs [95 %]", "effect (pair null sd)", "p", "p adjusted (" + (judged.isEmpty() ? "holm"
                         : judged.get(0).correction().label()) + ")", "exceeds W0 null"), rows, 3);
         page.list(judged.stream().map(j -> sentence(j, r.adapters())).toList());
+        page.heading("W0").list(ConditionReport.sentences(r.conditions()));
         page.heading("Figures");
         for (ComparisonVerdicts.Judgement j : judged) {
             ComparisonMap m = j.map();
@@ -538,6 +545,7 @@ public final class ComparisonReport {
             maps.add(e);
         }
         root.put("maps", maps);
+        root.put("modules", ConditionReport.summary(r.conditions()));
         root.put("provenance", r.provenance().asMap());
         return root;
     }

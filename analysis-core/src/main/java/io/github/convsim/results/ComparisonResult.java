@@ -10,13 +10,14 @@ import java.util.List;
  * @param notes what reading each adapter noted (a base mismatch allowed, a CondLoRA checkpoint, ...), prefixed with
  *              its name; the same directory given twice; what was left out because not every adapter has it (a module,
  *              some layers of a module), naming who has it
+ * @param conditions cond(W0) of every layer solved, module by module (the adapters share the base, so its W0)
  */
 public record ComparisonResult(List<String> adapters, List<Integer> steps, List<ComparisonMap> maps,
-                               Provenance provenance, List<String> notes) {
+                               Provenance provenance, List<String> notes, List<LayerCondition> conditions) {
 
     public ComparisonResult(List<String> adapters, List<Integer> steps, List<ComparisonMap> maps,
                             Provenance provenance) {
-        this(adapters, steps, maps, provenance, List.of());
+        this(adapters, steps, maps, provenance, List.of(), List.of());
     }
 
     public boolean isTrajectory() {
