@@ -88,6 +88,12 @@ final class CompareCommand implements Callable<Integer> {
             throw solve.usage("--draws must be 0 or at least " + Comparison.MIN_W0_NULL_DRAWS + " (the W0 null compares"
                     + " draws in pairs, and a test needs at least two pairs), got " + draws);
         }
+        for (String o : List.of("--seed", "--correction")) {
+            if (draws == 0 && spec.commandLine().getParseResult().hasMatchedOption(o)) {
+                throw solve.usage(o + " is for the W0 null's draws and the tests against them, and --draws 0 skips"
+                        + " both: leave " + o + " out, or --draws at 4 or more");
+            }
+        }
         AnalysisOptions options = solve.toOptions(draws == 0 ? Set.of() : Set.of(NullModel.W0), Math.max(2, draws),
                 seed, Set.of());
         Correction c = solve.parse(() -> Correction.parse(correction), "--correction", correction);

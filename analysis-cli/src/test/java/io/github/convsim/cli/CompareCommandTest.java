@@ -51,6 +51,33 @@ class CompareCommandTest {
     }
 
     /**
+     * --draws 0 skips the W0 null: no verdict, the provenance records no draws (it recorded 2, the placeholder the
+     * options carry), and --seed and --correction, which would do nothing, are refused.
+     */
+    @Test
+    void noDrawsRecordsNoneAndRefusesWhatOnlyDrawsUse() throws Exception {
+        Path other = derived("other", 0.5, false, 3);
+        Path out = dir.resolve("no-draws");
+        CliRunner.Result r = CliRunner.run("compare", demo().toString(), other.toString(), "--modules", "query",
+                "--draws", "0", "--out", out.toString());
+        assertEquals(0, r.exit(), r.err());
+        assertTrue(r.out().contains("No verdict: the W0 null was not computed (--draws 0)."), r.out());
+        var opts = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("summary.json").toFile())
+                .get("provenance").get("options");
+        assertEquals(0, opts.get("draws").asInt(), opts.toString());
+        assertEquals(0, opts.get("w0_null_draws").asInt(), opts.toString());
+        for (String option : List.of("--seed", "--correction")) {
+            CliRunner.Result refused = CliRunner.run("compare", demo().toString(), other.toString(), "--draws", "0",
+                    option, option.equals("--seed") ? "5" : "bh", "--out", dir.resolve("refused").toString());
+            assertEquals(2, refused.exit(), refused.err());
+            assertTrue(refused.err().startsWith("convsim: " + option + " is for the W0 null's draws and the tests"
+                    + " against them, and --draws 0 skips both: leave " + option + " out, or --draws at 4 or more"),
+                    refused.err());
+            assertFalse(Files.exists(dir.resolve("refused")));
+        }
+    }
+
+    /**
      * Three copies of one adapter share everything, yet 4 draws (2 pairs) leave the fitted null's p too large for a
      * verdict over the family of 8 tests: the 'no' that rules out nothing says so, and the default 16 draws give the 'yes' it suggested.
      */

@@ -370,7 +370,10 @@ public final class Comparison {
         opts.put("j", options.similarity().j() == 0 ? "smallest rank" : options.similarity().j());
         opts.put("modules", options.modules().isEmpty() ? "all common" : options.modules());
         opts.remove("controls"); // compare's controls are always the raw factors A^T and B
-        opts.put("w0_null_draws", options.similarity().nulls().contains(NullModel.W0) ? options.similarity().draws() : 0);
+        // without the W0 null nothing is drawn (the options' draws are a placeholder then)
+        int w0Draws = options.similarity().nulls().contains(NullModel.W0) ? options.similarity().draws() : 0;
+        opts.put("draws", w0Draws);
+        opts.put("w0_null_draws", w0Draws);
         Map<String, Object> resources = new LinkedHashMap<>(MemoryUse.resources(streaming));
         if (cache != null) {
             resources.put("w0_cache", cache.summary());
