@@ -116,6 +116,7 @@ public final class Analysis {
             throw e;
         }
         ModulePass.add(timings, "hash_wait", System.nanoTime() - h0);
+        ckpt.requireUnchanged(); // everything is read and hashed: a rewrite meanwhile would mix two versions
         Map<String, Object> resources = new LinkedHashMap<>(MemoryUse.resources(streaming));
         if (cache != null) {
             resources.put("w0_cache", cache.summary());

@@ -1,6 +1,7 @@
 package io.github.convsim.model;
 
 import io.github.convsim.io.CheckpointException;
+import io.github.convsim.io.FileStamp;
 import io.github.convsim.io.InputFiles;
 import io.github.convsim.io.PatternTimeoutException;
 import io.github.convsim.io.PeftConfig;
@@ -38,10 +39,12 @@ public final class LoraCheckpoint implements AutoCloseable {
     private final CondLoraWeights condLora;
     private final List<String> notes;
     private final BaseMatch.BaseCheck baseCheck;
+    /** Every input file as it was when opened, its headers parsed and its tensors not yet read. */
+    private final List<FileStamp> stamps;
 
     private LoraCheckpoint(Path adapterDir, PeftConfig config, WeightSource adapterWeights, WeightSource base,
                            List<LoraModule> modules, List<SkippedTensor> skipped, CondLoraWeights condLora,
-                           List<String> notes, BaseMatch.BaseCheck baseCheck) {
+                           List<String> notes, BaseMatch.BaseCheck baseCheck) throws CheckpointException {
         this.adapterDir = adapterDir;
         this.baseCheck = baseCheck;
         this.notes = List.copyOf(notes);
@@ -51,6 +54,23 @@ public final class LoraCheckpoint implements AutoCloseable {
         this.modules = modules;
         this.skipped = skipped;
         this.condLora = condLora;
+        List<FileStamp> st = new ArrayList<>();
+        for (Path f : inputFiles()) {
+            st.add(FileStamp.of(f));
+        }
+        this.stamps = List.copyOf(st);
+    }
+
+    /**
+     * Checks that no input file changed since this checkpoint was opened (its size and modification time), to be
+     * called once everything is read and hashed.
+     *
+     * @throws CheckpointException naming the first file that changed
+     */
+    public void requireUnchanged() throws CheckpointException {
+        for (FileStamp s : stamps) {
+            s.requireUnchanged();
+        }
     }
 
     /** The shared layers when this checkpoint is a CondLoRA one (its factors were materialised from them). */

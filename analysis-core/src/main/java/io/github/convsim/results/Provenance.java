@@ -75,7 +75,8 @@ public record Provenance(String tool, String toolVersion, String javaVersion, St
 
     /**
      * Every file the checkpoints read (config, adapter weights, base), hashed, with its role; a file several of them
-     * share (the base) is listed once.
+     * share (the base) is listed once. Called once the files are read, it also refuses a file rewritten since its
+     * checkpoint opened it ({@link LoraCheckpoint#requireUnchanged}), whose hash would not be what was read.
      */
     public static List<InputFile> inputsOf(List<LoraCheckpoint> checkpoints) throws CheckpointException {
         List<InputFile> out = new ArrayList<>();
@@ -94,6 +95,7 @@ public record Provenance(String tool, String toolVersion, String javaVersion, St
                     throw new CheckpointException(f, "cannot hash: " + e.getMessage());
                 }
             }
+            c.requireUnchanged();
         }
         return out;
     }

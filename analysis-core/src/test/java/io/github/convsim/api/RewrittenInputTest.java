@@ -1,0 +1,106 @@
+package io.github.convsim.api;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.github.convsim.TestData;
+import io.github.convsim.io.CheckpointException;
+import io.github.convsim.linalg.Backends;
+import io.github.convsim.model.LoraCheckpoint;
+import io.github.convsim.results.AnalysisOptions;
+import io.github.convsim.similarity.NullModel;
+import io.github.convsim.similarity.SimilaritySettings;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * An input rewritten in place, at the same size, while convsim reads it: the readers' size checks cannot see it, and
+ * the report would carry a hash of one version over numbers of another. The run refuses it, naming the file.
+ */
+class RewrittenInputTest {
+    @TempDir
+    Path dir;
+
+    private Path adapterCopy(String name) throws IOException {
+        Path a = Files.createDirectories(dir.resolve(name));
+        for (String f : List.of("adapter_config.json", "adapter_model.safetensors")) {
+            Files.copy(TestData.bertAdapter().resolve(f), a.resolve(f));
+        }
+        return a;
+    }
+
+    /** Overwrites the file's last 4 bytes with others (its size unchanged) and moves its modification time on. */
+    private static void rewriteInPlace(Path f) throws IOException {
+        FileTime before = Files.getLastModifiedTime(f);
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.allocate(4);
+            ch.read(b, ch.size() - 4);
+            b.flip();
+            ByteBuffer flipped = ByteBuffer.allocate(4);
+            while (b.hasRemaining()) {
+                flipped.put((byte) ~b.get());
+            }
+            flipped.flip();
+            ch.write(flipped, ch.size() - 4);
+        }
+        // file systems with coarse timestamps would otherwise keep the same time
+        Files.setLastModifiedTime(f, FileTime.fromMillis(before.toMillis() + 2000));
+    }
+
+    @Test
+    void aFileRewrittenAtTheSameSizeIsNamed() throws Exception {
+        Path adapter = adapterCopy("stamped");
+        Path weights = adapter.resolve("adapter_model.safetensors");
+        long size = Files.size(weights);
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapter, TestData.bertBase())) {
+            assertDoesNotThrow(ckpt::requireUnchanged);
+            rewriteInPlace(weights);
+            assertEquals(size, Files.size(weights));
+            CheckpointException e = assertThrows(CheckpointException.class, ckpt::requireUnchanged);
+            assertTrue(e.getMessage().startsWith(weights + ": changed while convsim read it (modified at "),
+                    e.getMessage());
+            assertTrue(e.getMessage().endsWith("another program rewrote it, and the numbers may mix two versions of"
+                    + " it; run again once it is written"), e.getMessage());
+        }
+    }
+
+    @Test
+    void anAnalysisDuringWhichTheAdapterIsRewrittenFails() throws Exception {
+        Path adapter = adapterCopy("during");
+        Path weights = adapter.resolve("adapter_model.safetensors");
+        AnalysisOptions options = AnalysisOptions.builder().modules("value")
+                .similarity(SimilaritySettings.builder().nulls(NullModel.ANALYTIC).controls().build()).build();
+        AtomicBoolean rewritten = new AtomicBoolean();
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapter, TestData.bertBase());
+             Backends.Choice cpu = Backends.select("cpu")) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> Analysis.run(ckpt, options, cpu,
+                    (phase, done, total) -> {
+                        if (rewritten.compareAndSet(false, true)) {
+                            try {
+                                rewriteInPlace(weights);
+                            } catch (IOException io) {
+                                throw new java.io.UncheckedIOException(io);
+                            }
+                        }
+                    }));
+            assertTrue(rewritten.get());
+            assertTrue(e.getMessage().startsWith(weights + ": changed while convsim read it"), e.getMessage());
+        }
+        // the same analysis of an untouched copy runs
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterCopy("untouched"), TestData.bertBase());
+             Backends.Choice cpu = Backends.select("cpu")) {
+            assertEquals(1, Analysis.run(ckpt, options, cpu, (phase, done, total) -> { }).modules().size());
+        }
+    }
+}
