@@ -6,6 +6,10 @@ package io.github.convsim.similarity;
  * @param module    module name, e.g. query
  * @param subject   what the subspaces come from: C_A, C_B, C_dW (conversion matrices) or the controls A^T, B, W0
  * @param dimension dimension of the space the subspaces live in (the n of the analytic null max(i, j) / n)
+ * @param w0Subspace dimension of a subspace fixed by W0 that holds the subject in every layer, smaller than {@code
+ *                  dimension} (least squares through a non-square W0: W0's row space for C_B and C_dW where W0 is
+ *                  wide, its column space for C_A where it is tall; see {@link #w0Subspace(String, Side, int, int)});
+ *                  0 where there is none
  * @param layers    layer index of each row and column
  * @param ranks     each layer's LoRA rank r (PEFT's rank_pattern can set one per layer; i and j count from the
  *                  smallest)
@@ -21,7 +25,8 @@ package io.github.convsim.similarity;
  *                  map, of planted controls that share one conversion matrix across layers ({@link PlantedControl});
  *                  null where not estimated (no plants drawn, or none that speak for this map)
  */
-public record Heatmap(String module, String subject, Side side, int i, int j, int dimension, int[] layers,
+public record Heatmap(String module, String subject, Side side, int i, int j, int dimension, int w0Subspace,
+                      int[] layers,
                       int[] ranks, int[] subspaceRanks, double[][] phi, double average, double[][] grassmann, double analytic,
                       NullDistribution gaussian, NullDistribution w0, PowerCurve power) {
 
@@ -99,14 +104,40 @@ public record Heatmap(String module, String subject, Side side, int i, int j, in
     }
 
     /**
-     * Whether the map is W0's alone by construction: every draw of the W0 null (random factors through the same W0)
-     * gives it to rounding ({@link NullDistribution#hasNoSpread}). Least squares through a wide W0 (out < in) does
-     * this to C_B: W0^+ B lies in W0's row space, of dimension rank(W0), which i = j = r singular vectors span whole
-     * where r >= rank(W0) (grouped-query attention's k and v at r = their output size). Such a map and its W0 null
-     * differ by rounding only.
+     * Whether the map is W0's alone by construction: i and j singular vectors span the whole subspace W0 fixes for the
+     * subject ({@link #spansW0Subspace}), or every draw of the W0 null (random factors through the same W0) gives it to
+     * rounding ({@link NullDistribution#hasNoSpread}), as where W0 has lower rank than its shape says. Such a map and
+     * its W0 null differ by rounding only, and a Gaussian baseline would test W0's subspaces, not the adapter.
      */
     public boolean determinedByW0() {
-        return w0 != null && w0.hasNoSpread();
+        return spansW0Subspace() || (w0 != null && w0.hasNoSpread());
+    }
+
+    /**
+     * Whether i and j singular vectors span the whole subspace W0 fixes for the subject: least squares through a wide
+     * W0 (out < in) puts C_B = W0^+ B in W0's row space, of dimension at most out, which i = j = r = out vectors span
+     * (grouped-query attention's k and v at r = their output size).
+     */
+    public boolean spansW0Subspace() {
+        return w0Subspace > 0 && Math.min(i, j) >= w0Subspace;
+    }
+
+    /**
+     * The dimension of the subspace W0 fixes for {@code subject}'s {@code side} vectors through an out x in W0 (see
+     * the record's {@code w0Subspace}): least squares, pinv and ridge put C_B and C_dW (W0^+ times B or B A) in W0's
+     * row space where W0 is wide, and C_A (solving W0^T C_A = A^T) in its column space where W0 is tall; 0 otherwise
+     * (a square W0, the right side, the controls, or a subject that fills its space).
+     */
+    public static int w0Subspace(String subject, Side side, int out, int in) {
+        if (side != Side.LEFT || out == in) {
+            return 0;
+        }
+        boolean wide = out < in;
+        return switch (subject) {
+            case "C_B", "C_dW" -> wide ? out : 0;
+            case "C_A" -> wide ? 0 : in;
+            default -> 0;
+        };
     }
 
     /**

@@ -166,6 +166,12 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
                     ? "j = " + h.j() : "i = " + h.i()) + " singular vectors span the whole " + h.dimension()
                     + "-dimensional space they live in");
         }
+        if (h.spansW0Subspace()) {
+            return new Excluded(Status.DEGENERATE, "the map is W0's alone by construction: least squares through a"
+                    + " non-square W0 puts " + h.subject() + " in W0's " + (h.subject().equals("C_A") ? "column"
+                    : "row") + " space, of dimension at most " + h.w0Subspace() + ", which i = " + h.i() + " and j = "
+                    + h.j() + " singular vectors span whole");
+        }
         if (h.determinedByW0()) {
             return new Excluded(Status.DEGENERATE, w0AloneReason(h.subject(), h.w0().draws(), h.i()));
         }

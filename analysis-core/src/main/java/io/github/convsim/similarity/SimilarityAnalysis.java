@@ -382,7 +382,9 @@ public final class SimilarityAnalysis {
                 Factor plantedAs = plantsFor(f, side, conv.equationA(), belowRank(modules));
                 double[][][] plants = samples == null || !planted.containsKey(plantedAs) ? null
                         : planted.get(plantedAs).get(side);
-                maps.add(heatmap(conv.module(), "C_" + f.label(), side, i, j, layers, loraRanks, bases,
+                String subject = "C_" + f.label();
+                int fixed = Heatmap.w0Subspace(subject, side, modules.get(0).out(), modules.get(0).in());
+                maps.add(heatmap(conv.module(), subject, side, fixed, i, j, layers, loraRanks, bases,
                         samples != null && samples.length > 0 ? samples : null, plants));
             }
         }
@@ -396,7 +398,8 @@ public final class SimilarityAnalysis {
      * draws too, so the observed average and the nulls' averages are over the same pairs of layers, and out of the
      * planted controls' ({@code plantedPhi}: by draw, or null where they do not speak for the map) for its power.
      */
-    private Heatmap heatmap(String module, String subject, Side side, int i, int j, int[] layers, int[] loraRanks,
+    private Heatmap heatmap(String module, String subject, Side side, int w0Subspace, int i, int j, int[] layers,
+                            int[] loraRanks,
                             List<SubspaceBasis> bases, double[][][] w0Samples, double[][][] plantedPhi) {
         int dim = bases.get(0).dimension();
         // one Gram matrix of the stacked prefixes serves phi and the principal angles
@@ -412,7 +415,7 @@ public final class SimilarityAnalysis {
                 ? SubspaceSimilarity.analyticExpectation(dim, i, j) : Double.NaN;
         PowerCurve power = w0 == null || plantedPhi == null ? null
                 : powerCurve(subject, undefinedLike(plantedPhi, phi));
-        return new Heatmap(module, subject, side, i, j, dim, layers, loraRanks, subspaceRanks, phi,
+        return new Heatmap(module, subject, side, i, j, dim, w0Subspace, layers, loraRanks, subspaceRanks, phi,
                 SubspaceSimilarity.averageOffDiagonal(phi), grassmann, analytic, gaussian, w0, power);
     }
 
@@ -506,7 +509,7 @@ public final class SimilarityAnalysis {
     private void addControl(List<Heatmap> out, String module, String subject, List<FactorBases.Pair> bases,
                             int[] layers, int[] loraRanks, int i, int j) {
         for (Side side : settings.sides()) {
-            out.add(heatmap(module, subject, side, i, j, layers, loraRanks, bases.stream().map(p -> p.side(side))
+            out.add(heatmap(module, subject, side, 0, i, j, layers, loraRanks, bases.stream().map(p -> p.side(side))
                     .toList(), null, null));
         }
     }

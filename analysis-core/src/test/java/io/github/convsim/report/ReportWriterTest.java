@@ -221,13 +221,26 @@ class ReportWriterTest {
                     .build()).build();
             boolean byW0 = rank == 16;
             AnalysisResult result;
+            AnalysisResult gaussianOnly;
             io.github.convsim.results.ComparisonResult compared;
             try (LoraCheckpoint ckpt = LoraCheckpoint.open(written.adapter(), written.base());
                  Backends.Choice cpu = Backends.select("cpu")) {
                 result = Analysis.run(ckpt, options, cpu, ProgressListener.NONE);
+                gaussianOnly = Analysis.run(ckpt, AnalysisOptions.builder().similarity(SimilaritySettings.builder()
+                        .nulls(io.github.convsim.similarity.NullModel.GAUSSIAN).draws(4).build()).build(), cpu,
+                        ProgressListener.NONE);
                 compared = io.github.convsim.api.Comparison.run(List.of(written.adapter(), written.adapter()),
                         written.base(), options, cpu, ProgressListener.NONE);
             }
+            // without the W0 null the shapes say the same: W0's row spaces are not tested against the Gaussian
+            // baseline (the sentence was "Not above the Gaussian baseline (p = 0.575, ...)")
+            Heatmap gb = gaussianOnly.module("k_proj").heatmap("C_B", Side.LEFT).orElseThrow();
+            assertNull(gb.w0());
+            io.github.convsim.similarity.MapVerdict gv = Verdicts.of(gaussianOnly, MultipleTesting.Correction.HOLM)
+                    .stream().filter(x -> x.map() == gb).findFirst().orElseThrow();
+            assertEquals(byW0 ? io.github.convsim.similarity.MapVerdict.Status.DEGENERATE
+                    : io.github.convsim.similarity.MapVerdict.Status.NO_NULL, gv.status());
+            assertEquals(!byW0, gv.gaussian() != null, "rank " + rank);
             Heatmap cb = result.module("k_proj").heatmap("C_B", Side.LEFT).orElseThrow();
             assertEquals(64, cb.dimension());
             assertFalse(cb.spansWholeSpace(), "C_B lives in R^64");
@@ -241,8 +254,12 @@ class ReportWriterTest {
                     .filter(x -> x.map() == cb).findFirst().orElseThrow();
             assertEquals(byW0 ? io.github.convsim.similarity.MapVerdict.Status.DEGENERATE
                     : io.github.convsim.similarity.MapVerdict.Status.TESTED, v.status());
+            // known from the shapes; the W0 null agrees (every draw gives the map to rounding)
             assertEquals(byW0, Verdicts.interpretation(v).contains("No verdict: the map is W0's alone by construction:"
-                    + " all 4 W0-null draws (random factors through the same W0) give it to rounding"), v.toString());
+                    + " least squares through a non-square W0 puts C_B in W0's row space, of dimension at most 16, which"
+                    + " i = 16 and j = 16 singular vectors span whole."), v.toString());
+            assertEquals(byW0, cb.w0().hasNoSpread());
+            assertEquals(byW0, cb.spansW0Subspace());
 
             Path out = Files.createDirectories(dir.resolve("report-r" + rank));
             new ReportWriter(Set.of("png"), MultipleTesting.Correction.HOLM).write(result, out);

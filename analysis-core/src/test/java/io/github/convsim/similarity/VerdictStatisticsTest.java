@@ -143,7 +143,7 @@ class VerdictStatisticsTest extends CpuBackendTest {
     /** A module with one layer has no pair of layers to compare: its maps say so (they said "rank below i or j"). */
     @Test
     void aModuleOfOneLayerIsUndefinedForThatReason() {
-        Heatmap one = new Heatmap("value", "C_A", Side.LEFT, 8, 8, 768, new int[] {5}, new int[] {8},
+        Heatmap one = new Heatmap("value", "C_A", Side.LEFT, 8, 8, 768, 0, new int[] {5}, new int[] {8},
                 new int[] {8}, new double[][] {{Double.NaN}}, Double.NaN, new double[][] {{Double.NaN}}, 8.0 / 768,
                 null, null, null);
         MapVerdict v = MapVerdict.judge(List.of(one), Correction.HOLM, MapVerdict.ALPHA).get(0);
@@ -232,7 +232,7 @@ class VerdictStatisticsTest extends CpuBackendTest {
         Heatmap a = SimilarityAnalysisTest.run(SimilarityAnalysisTest.setup(7, 4, 12, 2), w0Only(8, 1)).get(0);
         Heatmap other = SimilarityAnalysisTest.run(SimilarityAnalysisTest.setup(7, 4, 12, 2), w0Only(8, 2)).get(0);
         assertFalse(NullDistribution.sameDraws(a.w0(), other.w0()), "another seed, another null");
-        Heatmap b = new Heatmap(a.module(), "C_B", a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.ranks(),
+        Heatmap b = new Heatmap(a.module(), "C_B", a.side(), a.i(), a.j(), a.dimension(), a.w0Subspace(), a.layers(), a.ranks(),
                 a.subspaceRanks(), a.phi(), a.average(), a.grassmann(), a.analytic(), a.gaussian(), other.w0(),
                 a.power());
         List<MapVerdict> v = MapVerdict.judge(List.of(a, b), Correction.HOLM, MapVerdict.ALPHA);
@@ -243,7 +243,7 @@ class VerdictStatisticsTest extends CpuBackendTest {
     }
 
     private static Heatmap twin(Heatmap a, String subject) {
-        return new Heatmap(a.module(), subject, a.side(), a.i(), a.j(), a.dimension(), a.layers(), a.ranks(),
+        return new Heatmap(a.module(), subject, a.side(), a.i(), a.j(), a.dimension(), a.w0Subspace(), a.layers(), a.ranks(),
                 a.subspaceRanks(), a.phi(), a.average(), a.grassmann(), a.analytic(), a.gaussian(), a.w0(), a.power());
     }
 
