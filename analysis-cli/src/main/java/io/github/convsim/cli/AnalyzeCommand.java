@@ -139,6 +139,7 @@ final class AnalyzeCommand implements Callable<Integer> {
         ReportedRun recorded = from == null ? null : recorded();
         adapter = Locations.resolve(adapter);
         AnalysisOptions options = recorded != null ? recorded.options() : options();
+        long gpuBytes = solve.gpuMemory.bytesFor(options.backend(), "");
         Correction c = recorded != null ? recorded.correction()
                 : solve.parse(() -> Correction.parse(correction), "--correction", correction);
         Figures.Scale figureScale;
@@ -158,7 +159,7 @@ final class AnalyzeCommand implements Callable<Integer> {
         ReportLibraries.preload();
         try (AtomicOutput output = AtomicOutput.prepare(out, solve.force, "analyze", List.of(adapterDir, basePath));
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
-            Backends.Choice choice = Backends.select(options.backend(), solve.gpuMemory.bytes());
+            Backends.Choice choice = Backends.select(options.backend(), gpuBytes);
             try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, baseCheck)) {
                 BaseCache cache = cacheOptions.open();
                 Path written;

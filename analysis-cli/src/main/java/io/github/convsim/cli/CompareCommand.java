@@ -97,6 +97,7 @@ final class CompareCommand implements Callable<Integer> {
         AnalysisOptions options = solve.toOptions(draws == 0 ? Set.of() : Set.of(NullModel.W0), Math.max(2, draws),
                 seed, Set.of());
         Correction c = solve.parse(() -> Correction.parse(correction), "--correction", correction);
+        long gpuBytes = solve.gpuMemory.bytesFor(options.backend(), "");
         List<Path> dirs = Comparison.expand(Locations.resolveAll(adapters));
         if (dirs.size() < 2) {
             throw solve.usage("compare needs at least two adapters (found " + dirs.size() + ")");
@@ -110,7 +111,7 @@ final class CompareCommand implements Callable<Integer> {
         inputs.add(basePath);
         try (AtomicOutput output = AtomicOutput.prepare(out, solve.force, "compare", inputs);
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
-            Backends.Choice choice = Backends.select(options.backend(), solve.gpuMemory.bytes());
+            Backends.Choice choice = Backends.select(options.backend(), gpuBytes);
             try {
                 BaseCache cache = cacheOptions.open();
                 ComparisonResult result = Comparison.run(dirs, basePath, solve.baseCheck(), options, choice,

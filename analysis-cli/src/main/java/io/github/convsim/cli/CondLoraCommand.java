@@ -125,7 +125,8 @@ final class CondLoraCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             long t0 = System.nanoTime();
-            long gpuBytes = gpuMemory.bytes();
+            long gpuBytes = gpuMemory.bytesFor(backend, spec.commandLine().getParseResult()
+                    .hasMatchedOption("--backend") ? "" : " (condlora fit's default)");
             ReportLibraries.preload();
             MemoryUse.watch();
             Inputs.Resolved read = in.resolve();

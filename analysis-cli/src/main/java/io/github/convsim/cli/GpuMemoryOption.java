@@ -9,8 +9,18 @@ final class GpuMemoryOption {
             + " fit runs in smaller parts; only a single layer larger than SIZE is an error."})
     String gpuMemory;
 
-    /** --gpu-memory in bytes, 0 when not given. */
-    long bytes() {
-        return gpuMemory == null ? 0 : SynthCommand.parseSize("--gpu-memory", gpuMemory);
+    /**
+     * --gpu-memory in bytes, 0 when not given; refused with {@code backend} cpu, where it would do nothing ({@code
+     * defaultNote} says when cpu is the command's default rather than the user's choice).
+     */
+    long bytesFor(String backend, String defaultNote) {
+        if (gpuMemory == null) {
+            return 0;
+        }
+        if (backend.trim().equalsIgnoreCase("cpu")) {
+            throw new IllegalArgumentException("--gpu-memory is the cuda backend's limit and does nothing with"
+                    + " --backend cpu" + defaultNote + ": add --backend cuda or auto, or leave --gpu-memory out");
+        }
+        return SynthCommand.parseSize("--gpu-memory", gpuMemory);
     }
 }

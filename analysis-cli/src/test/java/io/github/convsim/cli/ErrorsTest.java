@@ -56,8 +56,16 @@ class ErrorsTest {
         assertOneLine(CliRunner.run("analyze", "--out", out, "--backend", "cuda"), 2, "backend 'cuda'");
         assertOneLine(CliRunner.run("analyze", "--out", out, "--gpu-memory", "lots"), 2,
                 "--gpu-memory: cannot read 'lots' as a size");
-        assertOneLine(CliRunner.run("condlora", "fit", "--out", out, "--gpu-memory", "-4GiB"), 2,
+        assertOneLine(CliRunner.run("condlora", "fit", "--out", out, "--backend", "auto", "--gpu-memory", "-4GiB"), 2,
                 "--gpu-memory: cannot read '-4GiB'");
+        // the cuda backend's limit where the cpu backend runs: it did nothing, silently
+        assertOneLine(CliRunner.run("condlora", "fit", "--out", out, "--gpu-memory", "4GiB"), 2,
+                "--gpu-memory is the cuda backend's limit and does nothing with --backend cpu (condlora fit's"
+                        + " default): add --backend cuda or auto, or leave --gpu-memory out");
+        assertOneLine(CliRunner.run("analyze", "--out", out, "--backend", "cpu", "--gpu-memory", "4GiB"), 2,
+                "--gpu-memory is the cuda backend's limit and does nothing with --backend cpu: add");
+        assertOneLine(CliRunner.run("compare", "--out", out, "--backend", "CPU", "--gpu-memory", "4GiB", DEMO, DEMO),
+                2, "--gpu-memory is the cuda backend's limit and does nothing with --backend cpu: add");
         assertOneLine(CliRunner.run("condlora", "fit", "--out", out, "--backend", "cuda"), 2, "backend 'cuda'");
         // a name that is no backend at all (it was "not built into this installation; it needs Java 22+")
         assertOneLine(CliRunner.run("condlora", "fit", "--out", out, "--backend", "gpu"), 2,
