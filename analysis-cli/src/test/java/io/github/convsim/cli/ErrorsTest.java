@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -162,6 +163,15 @@ class ErrorsTest {
         assertOneLine(CliRunner.run("analyze", "--out", out, base), 3, base + ": not a directory: an adapter is a"
                 + " directory holding adapter_config.json");
         assertOneLine(CliRunner.run("analyze", "--out", out, base), 3, "base weights go to --base");
+        // and the other way round: an adapter (its weights file or its directory) where the base belongs (it said
+        // "module '...query' has no weight in the base", as if the base were of another model)
+        Path demo = CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8");
+        for (Path asBase : List.of(demo.resolve("adapter_model.safetensors"), demo)) {
+            assertOneLine(CliRunner.run("analyze", "--out", out, "--base", asBase.toString()), 3,
+                    demo.resolve("adapter_model.safetensors") + ": holds LoRA factors ('base_model.model.bert.encoder"
+                            + ".layer.0.attention.self.query.lora_A.weight'), where the base model's weights belong: it"
+                            + " is an adapter's weights file, and --base takes the model the adapter was trained on");
+        }
         Path model = Files.createDirectories(dir.resolve("model"));
         Files.writeString(model.resolve("config.json"), "{}");
         assertOneLine(CliRunner.run("analyze", "--out", out, model.toString()), 3, model + ": not a PEFT adapter: it"

@@ -52,6 +52,13 @@ final class BaseIndex {
             throw new CheckpointException(adapterFile, "module '" + path + "' matches several base weights "
                     + hits.subList(0, Math.min(3, hits.size())) + " in " + base.location());
         }
+        String lora = base.names().stream().filter(n -> n.contains("lora_A") || n.contains("lora_B")).findFirst()
+                .orElse(null);
+        if (lora != null) {
+            throw new CheckpointException(base.location(), "holds LoRA factors ('" + lora + "'), where the base"
+                    + " model's weights belong: it is an adapter's weights file, and --base takes the model the"
+                    + " adapter was trained on");
+        }
         throw new CheckpointException(adapterFile, "module '" + path + "' has no weight in the base "
                 + base.location() + " (looked for '" + path + ".weight' under any prefix)");
     }
