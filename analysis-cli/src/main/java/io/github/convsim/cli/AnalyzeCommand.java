@@ -238,7 +238,9 @@ final class AnalyzeCommand implements Callable<Integer> {
             }
             cs.add(name);
         }
-        return solve.toOptions(ns, draws, seed, cs);
+        // where no null is sampled nothing is drawn, and the report records 0 draws (it recorded the default 32)
+        boolean sampled = ns.contains(NullModel.GAUSSIAN) || ns.contains(NullModel.W0);
+        return solve.toOptions(ns, sampled ? draws : 0, seed, cs);
     }
 
     /**

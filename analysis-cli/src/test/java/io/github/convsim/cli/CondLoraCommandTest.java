@@ -86,6 +86,8 @@ class CondLoraCommandTest {
                 report.toString(), "--nulls", "analytic", "--controls", "none");
         assertEquals(0, r.exit(), r.err());
         JsonNode s = new ObjectMapper().readTree(report.resolve("summary.json").toFile());
+        // no null sampled, nothing drawn: the provenance said 32, the default of --draws
+        assertEquals(0, s.get("provenance").get("options").get("draws").asInt());
         for (JsonNode h : s.get("heatmaps")) {
             assertEquals(1.0, h.get("average_similarity").asDouble(), 1e-9, h.get("factor").asText());
         }
