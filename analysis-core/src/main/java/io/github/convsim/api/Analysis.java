@@ -109,14 +109,16 @@ public final class Analysis {
         List<Provenance.InputFile> inputs;
         try {
             inputs = hashes.join();
+            ckpt.requireUnchanged(); // everything is read and hashed: a rewrite meanwhile would mix two versions
         } catch (CompletionException e) {
             if (e.getCause() instanceof CheckpointException ce) {
-                throw ce;
+                throw discardingCache(cache, ce);
             }
             throw e;
+        } catch (CheckpointException e) {
+            throw discardingCache(cache, e);
         }
         ModulePass.add(timings, "hash_wait", System.nanoTime() - h0);
-        ckpt.requireUnchanged(); // everything is read and hashed: a rewrite meanwhile would mix two versions
         Map<String, Object> resources = new LinkedHashMap<>(MemoryUse.resources(streaming));
         if (cache != null) {
             resources.put("w0_cache", cache.summary());
@@ -124,6 +126,17 @@ public final class Analysis {
         Provenance prov = Provenance.of("convsim", backend, inputs, optionsMap(options, ckpt), timings, resources);
         return new AnalysisResult(ckpt.adapterDir().getFileName().toString(), options, List.copyOf(results),
                 ckpt.config().raw(), prov);
+    }
+
+    /**
+     * {@code e}, once the entries this run wrote to {@code cache} (if any) are removed: an input that changed while it
+     * was read leaves them holding results of one version of the base under the hash of another.
+     */
+    static CheckpointException discardingCache(BaseCache cache, CheckpointException e) {
+        if (cache != null) {
+            cache.discardWritten();
+        }
+        return e;
     }
 
     /**

@@ -363,7 +363,12 @@ public final class Comparison {
             }
             progress.progress("compare", ++done, modules.size());
         }
-        List<Provenance.InputFile> inputs = Provenance.inputsOf(ckpts);
+        List<Provenance.InputFile> inputs;
+        try {
+            inputs = Provenance.inputsOf(ckpts);
+        } catch (CheckpointException e) {
+            throw Analysis.discardingCache(cache, e);
+        }
         timings.put("compare", (System.nanoTime() - t0) / 1e9);
         Map<String, Object> opts = options.toMap();
         opts.put("i", options.similarity().i() == 0 ? "smallest rank" : options.similarity().i());

@@ -66,6 +66,7 @@ public final class BaseCache {
     private final long maxBytes;
     private final List<String> notes = new CopyOnWriteArrayList<>();
     private final Set<Path> usedByThisRun = ConcurrentHashMap.newKeySet();
+    private final Set<Path> storedByThisRun = ConcurrentHashMap.newKeySet();
     private final AtomicLong hits = new AtomicLong();
     private final AtomicLong misses = new AtomicLong();
     private final AtomicLong written = new AtomicLong();
@@ -269,6 +270,21 @@ public final class BaseCache {
         }
     }
 
+    /**
+     * Removes every entry this run stored, once its queued writes are done: for a run whose base changed while it was
+     * read, whose entries hold results of one version of the base under the hash of another.
+     */
+    public void discardWritten() {
+        writer.awaitHeld();
+        flush();
+        int n = storedByThisRun.size();
+        storedByThisRun.forEach(BaseCache::delete);
+        storedByThisRun.clear();
+        if (n > 0) {
+            note("removed the " + n + " cache entries this run wrote: an input changed while it was read");
+        }
+    }
+
     /** Waits until every entry written so far is on disk (or noted as not stored). */
     public void flush() {
         for (java.util.concurrent.Future<?> f = pending.poll(); f != null; f = pending.poll()) {
@@ -330,6 +346,7 @@ public final class BaseCache {
             }
             tmp = null;
             usedByThisRun.add(file);
+            storedByThisRun.add(file);
             written.incrementAndGet();
             writtenBytes.addAndGet(size);
             trim();

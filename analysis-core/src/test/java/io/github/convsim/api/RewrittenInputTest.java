@@ -97,6 +97,35 @@ class RewrittenInputTest {
             assertTrue(rewritten.get());
             assertTrue(e.getMessage().startsWith(weights + ": changed while convsim read it"), e.getMessage());
         }
+        // with the W0 cache on, a base rewritten under the run: its entries would hold results of the new bytes under
+        // the hash of the old ones (restoring the old file would then read them); they are removed
+        Path base = dir.resolve("base.safetensors");
+        Files.copy(TestData.bertBase(), base);
+        Path cacheDir = dir.resolve("cache");
+        io.github.convsim.cache.BaseCache cache = io.github.convsim.cache.BaseCache.open(cacheDir, 1L << 30);
+        AtomicBoolean baseRewritten = new AtomicBoolean();
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterCopy("cached"), base);
+             Backends.Choice cpu = Backends.select("cpu")) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> Analysis.run(ckpt, options, cpu,
+                    (phase, done, total) -> {
+                        if (phase.equals("similarity") && baseRewritten.compareAndSet(false, true)) {
+                            try {
+                                rewriteInPlace(base);
+                            } catch (IOException io) {
+                                throw new java.io.UncheckedIOException(io);
+                            }
+                        }
+                    }, cache, m -> { }));
+            assertTrue(e.getMessage().startsWith(base + ": changed while convsim read it"), e.getMessage());
+        }
+        assertTrue(baseRewritten.get());
+        assertTrue(((Number) cache.summary().get("written")).longValue() > 0, "the run wrote entries before it failed");
+        try (var entries = Files.list(cacheDir)) {
+            assertEquals(List.of(), entries.map(Path::getFileName).map(Path::toString).toList());
+        }
+        assertTrue(cache.notes().stream().anyMatch(n -> n.matches("removed the [1-9][0-9]* cache entries this run"
+                + " wrote: an input changed while it was read")), cache.notes().toString());
+
         // the same analysis of an untouched copy runs
         try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterCopy("untouched"), TestData.bertBase());
              Backends.Choice cpu = Backends.select("cpu")) {
