@@ -41,25 +41,40 @@ final class ConditionReport {
                 hi = cond(c) > cond(hi) ? c : hi;
             }
             LayerCondition first = layers.get(0);
-            StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%s (%d layers, %d x %d, %s mode, %s):"
+            StringBuilder s = new StringBuilder(String.format(Locale.ROOT, "%s (%d layer%s, %d x %d, %s mode, %s):"
                     + " cond(W0) from %.3g (layer %d) to %.3g (layer %d), %s", first.module(), layers.size(),
+                    layers.size() == 1 ? "" : "s",
                     first.rows(), first.cols(), first.mode().label(), first.precision().name().toLowerCase(Locale.ROOT),
                     cond(lo), lo.layer(), cond(hi), hi.layer(), first.conditioning().norm()));
-            List<LayerCondition> ill = layers.stream().filter(c -> cond(c) > ReportWriter.ILL_CONDITIONED).toList();
             String limit = String.format(Locale.ROOT, "%.0e", ReportWriter.ILL_CONDITIONED).replaceAll("e\\+0*", "e");
-            if (ill.isEmpty()) {
-                s.append("; none above ").append(limit).append('.');
-            } else {
+            List<LayerCondition> ill = layers.stream().filter(c -> cond(c) > ReportWriter.ILL_CONDITIONED
+                    && Double.isFinite(cond(c))).toList();
+            List<LayerCondition> singular = layers.stream().filter(c -> Double.isInfinite(cond(c))).toList();
+            if (ill.isEmpty() && singular.isEmpty()) {
+                s.append("; none above ").append(limit);
+            }
+            if (!ill.isEmpty()) {
+                double lost = ill.stream().mapToDouble(LayerCondition::digitsLost).max().orElseThrow();
                 // a precision's decimal digits: -log10 of its unit roundoff (1.1e-16, 6e-8)
                 double digits = -Math.log10(first.precision().epsilon() / 2);
-                s.append(String.format(Locale.ROOT, "; ill-conditioned (above %s) at layer%s %s, where a solve loses"
-                        + " up to %.1f digits (%s keeps about %.0f).", limit, ill.size() == 1 ? "" : "s",
-                        String.join(", ", ill.stream().map(c -> String.valueOf(c.layer())).toList()), hi.digitsLost(),
-                        first.precision().name().toLowerCase(Locale.ROOT), Math.max(0, digits - hi.digitsLost())));
+                s.append(String.format(Locale.ROOT, "; ill-conditioned (above %s) at %s, where a solve loses up to"
+                        + " %.1f digits (%s keeps about %.0f)", limit, layerList(ill), lost,
+                        first.precision().name().toLowerCase(Locale.ROOT), Math.max(0, digits - lost)));
             }
+            if (!singular.isEmpty()) {
+                // least squares through a singular W0 keeps what of each factor lies in W0's range
+                s.append("; singular at ").append(layerList(singular)).append(", where the ")
+                        .append(first.mode().label()).append(" solve keeps only the part of each factor in W0's range");
+            }
+            s.append('.');
             out.add(s.toString());
         }
         return out;
+    }
+
+    private static String layerList(List<LayerCondition> layers) {
+        return (layers.size() == 1 ? "layer " : "layers ") + String.join(", ", layers.stream()
+                .map(c -> String.valueOf(c.layer())).toList());
     }
 
     /** diagnostics.csv: one row per module and layer. */
