@@ -148,7 +148,11 @@ final class MarkdownReport {
         List<String> out = new ArrayList<>();
         for (ModuleResult m : r.modules()) {
             for (LayerDiagnostics d : m.diagnostics()) {
-                if (d.condW0() > ReportWriter.ILL_CONDITIONED) {
+                if (Double.isInfinite(d.condW0())) {
+                    out.add(String.format(Locale.ROOT, "%s layer %d: W0 is singular (%s), so the %s solve keeps only"
+                            + " the part of each factor in W0's range", d.module(), d.layer(), d.condNorm(),
+                            d.mode().label()));
+                } else if (d.condW0() > ReportWriter.ILL_CONDITIONED) {
                     out.add(String.format(Locale.ROOT, "%s layer %d: cond(W0) = %.3g (%s), ill-conditioned: a solve "
                             + "loses about %.1f digits (fp64 keeps about %.0f, fp32 about %.0f)", d.module(), d.layer(),
                             d.condW0(), d.condNorm(), d.digitsLost(), Math.max(0, 15.95 - d.digitsLost()),

@@ -36,4 +36,19 @@ class ConditionReportTest {
                 "q (1 layer, 16 x 64, lstsq mode, fp64): cond(W0) from 12.5 (layer 0) to 12.5 (layer 0), 2-norm; none"
                         + " above 1e5."), ConditionReport.sentences(layers));
     }
+
+    /** analyze's flags say the same: a singular W0 is singular, not "about Infinity digits" lost. */
+    @Test
+    void analyzeFlagsASingularW0AsSingular() {
+        java.util.function.DoubleFunction<io.github.convsim.conversion.LayerDiagnostics> layer = cond ->
+                new io.github.convsim.conversion.LayerDiagnostics("k", cond > 1e10 ? 1 : 0, 16, 64, "W0^T C_A = A^T",
+                        "W0 C_B = B", SolveMode.LSTSQ, Precision.FP64, cond, "2-norm", 15, 1e-14, 1e-14, 1e-14,
+                        Double.NaN);
+        io.github.convsim.results.ModuleResult m = new io.github.convsim.results.ModuleResult("k", SolveMode.LSTSQ,
+                List.of(layer.apply(2e5), layer.apply(Double.POSITIVE_INFINITY)), List.of());
+        assertEquals(List.of("k layer 0: cond(W0) = 2.00e+05 (2-norm), ill-conditioned: a solve loses about 5.3 digits"
+                + " (fp64 keeps about 11, fp32 about 2)", "k layer 1: W0 is singular (2-norm), so the lstsq solve keeps"
+                + " only the part of each factor in W0's range"), MarkdownReport.flags(new io.github.convsim.results
+                .AnalysisResult("a", null, List.of(m), null, null)));
+    }
 }
