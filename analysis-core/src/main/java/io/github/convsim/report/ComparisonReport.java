@@ -217,16 +217,20 @@ public final class ComparisonReport {
         if (r.isTrajectory()) {
             trajectoryTable(r).write().csv(dir.resolve("trajectory.csv").toFile());
         }
-        ConditionReport.table(r.conditions()).write().csv(dir.resolve("diagnostics.csv").toFile());
+        if (!r.conditions().isEmpty()) {
+            ConditionReport.table(r.conditions()).write().csv(dir.resolve("diagnostics.csv").toFile());
+        }
         StringBuilder md = new StringBuilder("# convsim compare\n\nAdapters: " + String.join(", ", r.adapters())
                 + "\n\nphi between adapters at the same layer, averaged over layers. Random subspaces give the analytic"
                 + " value; the W0 null is what two unrelated adapters share because their conversion matrices pass"
                 + " through the same W0^-1, which amplifies the same few directions.\n\n");
         MarkdownReport.notes(md, r.notes());
-        md.append("## W0\n\nThe adapters share the base, so each layer's conversion matrices are solved through one W0,"
-                + " whose conditioning bounds how many digits they keep:\n\n");
-        ConditionReport.sentences(r.conditions()).forEach(c -> md.append("- ").append(c).append('\n'));
-        md.append("\nAll layers: `diagnostics.csv`.\n\n");
+        if (!r.conditions().isEmpty()) {
+            md.append("## W0\n\nThe adapters share the base, so each layer's conversion matrices are solved through one"
+                    + " W0, whose conditioning bounds how many digits they keep:\n\n");
+            ConditionReport.sentences(r.conditions()).forEach(c -> md.append("- ").append(c).append('\n'));
+            md.append("\nAll layers: `diagnostics.csv`.\n\n");
+        }
         for (ComparisonVerdicts.Judgement j : judged) {
             ComparisonMap m = j.map();
             String[] labels = r.adapters().toArray(String[]::new);
@@ -296,7 +300,9 @@ public final class ComparisonReport {
                 "W0 null for pairs [95 %]", "effect (pair null sd)", "p", "p adjusted (" + (judged.isEmpty() ? "holm"
                         : judged.get(0).correction().label()) + ")", "exceeds W0 null"), rows, 3);
         page.list(judged.stream().map(j -> sentence(j, r.adapters())).toList());
-        page.heading("W0").list(ConditionReport.sentences(r.conditions()));
+        if (!r.conditions().isEmpty()) {
+            page.heading("W0").list(ConditionReport.sentences(r.conditions()));
+        }
         page.heading("Figures");
         for (ComparisonVerdicts.Judgement j : judged) {
             ComparisonMap m = j.map();

@@ -86,6 +86,13 @@ class ComparisonConditionTest {
                     + String.format(java.util.Locale.ROOT, "%.1f digits (fp64 keeps about %.0f).", Math.log10(max),
                     -Math.log10(2.220446049250313e-16 / 2) - Math.log10(max))), sentence);
             assertTrue(Files.readString(out.resolve("index.html")).contains("cond(W0) from "));
+
+            // a result built without conditions (a library user's) writes no W0 section and no empty table
+            Path bare = Files.createDirectories(dir.resolve(method.name() + "-bare"));
+            new ComparisonReport(Set.of("png")).write(new ComparisonResult(compared.adapters(), null, compared.maps(),
+                    compared.provenance()), bare);
+            assertFalse(Files.exists(bare.resolve("diagnostics.csv")));
+            assertFalse(Files.readString(bare.resolve("report.md")).contains("## W0"));
         }
     }
 }
