@@ -226,7 +226,10 @@ final class AnalyzeCommand implements Callable<Integer> {
                 ns.add(solve.parse(() -> NullModel.parse(n), "--nulls", n));
             }
         }
-        refuseUnused(ns);
+        boolean sampled = ns.stream().anyMatch(NullModel::isSampled);
+        if (!sampled) {
+            refuseUnused();
+        }
         Set<String> cs = new LinkedHashSet<>();
         for (String c : controls) {
             String name = c.trim().toUpperCase(Locale.ROOT);
@@ -239,7 +242,6 @@ final class AnalyzeCommand implements Callable<Integer> {
             cs.add(name);
         }
         // where no null is sampled nothing is drawn, and the report records 0 draws (it recorded the default 32)
-        boolean sampled = ns.contains(NullModel.GAUSSIAN) || ns.contains(NullModel.W0);
         return solve.toOptions(ns, sampled ? draws : 0, seed, cs);
     }
 
@@ -247,10 +249,7 @@ final class AnalyzeCommand implements Callable<Integer> {
      * Refuses --draws (but for 0), --seed and --correction where no null is sampled: they set the draws and the tests
      * against them, so the run would not use them, and its report would record them as if it had.
      */
-    private void refuseUnused(Set<NullModel> ns) {
-        if (ns.contains(NullModel.GAUSSIAN) || ns.contains(NullModel.W0)) {
-            return;
-        }
+    private void refuseUnused() {
         for (String o : List.of("--draws", "--seed", "--correction")) {
             boolean noDraws = o.equals("--draws") && draws == 0;
             if (!noDraws && spec.commandLine().getParseResult().hasMatchedOption(o)) {

@@ -275,7 +275,6 @@ public final class BaseCache {
      * read, whose entries hold results of one version of the base under the hash of another.
      */
     public void discardWritten() {
-        writer.awaitHeld();
         flush();
         int n = storedByThisRun.size();
         storedByThisRun.forEach(BaseCache::delete);

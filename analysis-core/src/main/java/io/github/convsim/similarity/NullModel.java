@@ -18,6 +18,11 @@ public enum NullModel {
     /** E[phi] = max(i, j) / n for independent uniformly random subspaces of R^n. */
     ANALYTIC;
 
+    /** Whether the null is drawn (gaussian, w0), from draws and a seed, rather than computed (analytic). */
+    public boolean isSampled() {
+        return this != ANALYTIC;
+    }
+
     public String label() {
         return name().toLowerCase(Locale.ROOT);
     }

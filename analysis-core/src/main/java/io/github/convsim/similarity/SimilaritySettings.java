@@ -22,7 +22,7 @@ public record SimilaritySettings(int i, int j, List<Side> sides, List<Factor> fa
         if (i < 0 || j < 0) {
             throw new IllegalArgumentException("i and j must be positive (0 means r)");
         }
-        if (draws < 2 && (nulls.contains(NullModel.GAUSSIAN) || nulls.contains(NullModel.W0))) {
+        if (draws < 2 && nulls.stream().anyMatch(NullModel::isSampled)) {
             throw new IllegalArgumentException("a sampled null (gaussian, w0) needs at least 2 draws, got " + draws
                     + "; to draw none, leave them out (--nulls analytic, with no verdicts)");
         }
