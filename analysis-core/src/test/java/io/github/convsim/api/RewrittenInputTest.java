@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.github.convsim.TestData;
 import io.github.convsim.io.CheckpointException;
@@ -72,6 +73,67 @@ class RewrittenInputTest {
                     e.getMessage());
             assertTrue(e.getMessage().endsWith("another program rewrote it, and the numbers may mix two versions of"
                     + " it; run again once it is written"), e.getMessage());
+        }
+    }
+
+    /**
+     * A rewrite that puts the old modification time back (cp -p, rsync -t, touch -r) keeps size and mtime: the
+     * status-change time, which no program can set, tells it.
+     */
+    @Test
+    void aRewriteThatRestoresTheModificationTimeIsNamed() throws Exception {
+        Path adapter = adapterCopy("mtime-kept");
+        Path weights = adapter.resolve("adapter_model.safetensors");
+        assumeTrue(supportsStatusChangeTime(weights), "no unix:ctime on this file system");
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapter, TestData.bertBase())) {
+            FileTime opened = Files.getLastModifiedTime(weights);
+            Thread.sleep(50); // the kernel's ctime clock is coarse (a tick of a few ms)
+            rewriteInPlace(weights);
+            Files.setLastModifiedTime(weights, opened);
+            assertEquals(opened, Files.getLastModifiedTime(weights));
+            CheckpointException e = assertThrows(CheckpointException.class, ckpt::requireUnchanged);
+            assertTrue(e.getMessage().startsWith(weights + ": changed while convsim read it (its status changed at "),
+                    e.getMessage());
+            assertTrue(e.getMessage().contains("with its modification time kept, as cp -p or rsync -t do"),
+                    e.getMessage());
+        }
+    }
+
+    /** Another file of the same size and time moved to the input's name (rsync writes a copy and renames it). */
+    @Test
+    void aFileReplacedByRenameIsNamed() throws Exception {
+        Path adapter = adapterCopy("renamed");
+        Path weights = adapter.resolve("adapter_model.safetensors");
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapter, TestData.bertBase())) {
+            Path copy = dir.resolve("copy.safetensors");
+            Files.copy(weights, copy, java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+            rewriteInPlace(copy);
+            Files.setLastModifiedTime(copy, Files.getLastModifiedTime(weights));
+            Files.move(copy, weights, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            CheckpointException e = assertThrows(CheckpointException.class, ckpt::requireUnchanged);
+            assertTrue(e.getMessage().startsWith(weights + ": changed while convsim read it (another file was moved"
+                    + " to its name)"), e.getMessage());
+        }
+    }
+
+    /** Changing nothing, not even reading the file again, leaves the stamp as it was. */
+    @Test
+    void aFileReadAgainIsUnchanged() throws Exception {
+        Path adapter = adapterCopy("reread");
+        Path weights = adapter.resolve("adapter_model.safetensors");
+        try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapter, TestData.bertBase())) {
+            Thread.sleep(50);
+            Files.readAllBytes(weights);
+            assertDoesNotThrow(ckpt::requireUnchanged);
+        }
+    }
+
+    private static boolean supportsStatusChangeTime(Path f) {
+        try {
+            return Files.getAttribute(f, "unix:ctime") != null;
+        } catch (UnsupportedOperationException | IllegalArgumentException | IOException e) {
+            return false;
         }
     }
 
