@@ -66,6 +66,7 @@ class CompareCommandTest {
                 .get("provenance").get("options");
         assertEquals(0, opts.get("draws").asInt(), opts.toString());
         assertEquals(0, opts.get("w0_null_draws").asInt(), opts.toString());
+        assertFalse(opts.has("seed"), "nothing drawn, no seed recorded: " + opts);
         for (String option : List.of("--seed", "--correction")) {
             CliRunner.Result refused = CliRunner.run("compare", demo().toString(), other.toString(), "--draws", "0",
                     option, option.equals("--seed") ? "5" : "bh", "--out", dir.resolve("refused").toString());

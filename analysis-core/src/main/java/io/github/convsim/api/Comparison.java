@@ -379,6 +379,9 @@ public final class Comparison {
         int w0Draws = options.similarity().nulls().contains(NullModel.W0) ? options.similarity().draws() : 0;
         opts.put("draws", w0Draws);
         opts.put("w0_null_draws", w0Draws);
+        if (w0Draws == 0) {
+            opts.remove("seed");
+        }
         Map<String, Object> resources = new LinkedHashMap<>(MemoryUse.resources(streaming));
         if (cache != null) {
             resources.put("w0_cache", cache.summary());

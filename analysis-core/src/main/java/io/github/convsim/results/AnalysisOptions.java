@@ -178,7 +178,9 @@ public record AnalysisOptions(SolveMode mode, Precision precision, double rcond,
         m.put("factors", similarity.factors().stream().map(Factor::label).toList());
         m.put("nulls", similarity.nulls().stream().map(NullModel::label).sorted().toList());
         m.put("draws", similarity.draws());
-        m.put("seed", similarity.seed());
+        if (similarity.draws() > 0) { // nothing is drawn otherwise, and a seed recorded would read as used
+            m.put("seed", similarity.seed());
+        }
         m.put("controls", similarity.controls().stream().sorted().toList());
         m.put("modules", modules.isEmpty() ? "all" : modules);
         m.put("backend", backend);
@@ -197,8 +199,10 @@ public record AnalysisOptions(SolveMode mode, Precision precision, double rcond,
         List<Factor> factors = texts(m, "factors").stream().map(Factor::parse).toList();
         Set<NullModel> nulls = new LinkedHashSet<>(texts(m, "nulls").stream().map(NullModel::parse).toList());
         Object modules = m.get("modules");
+        int draws = Math.toIntExact(integer(m, "draws"));
         SimilaritySettings similarity = new SimilaritySettings(prefix(m, "i"), prefix(m, "j"), sides, factors, nulls,
-                Math.toIntExact(integer(m, "draws")), integer(m, "seed"), new LinkedHashSet<>(texts(m, "controls")));
+                draws, draws == 0 && !m.containsKey("seed") ? SimilaritySettings.DEFAULT_SEED : integer(m, "seed"),
+                new LinkedHashSet<>(texts(m, "controls")));
         return new AnalysisOptions(mode.equals(AUTO_MODE) ? null : SolveMode.parse(mode),
                 Precision.valueOf(text(m, "precision").toUpperCase(Locale.ROOT)), number(m, "rcond"),
                 number(m, "lambda"), similarity, "all".equals(modules) ? List.of() : texts(m, "modules"),

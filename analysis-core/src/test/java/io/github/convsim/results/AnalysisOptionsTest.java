@@ -38,6 +38,23 @@ class AnalysisOptionsTest {
         assertEquals(Long.MAX_VALUE - 1, back.similarity().seed(), "a seed above 2^53 is kept exactly");
     }
 
+    /** Where nothing is drawn no seed is recorded (it read as used), and such a record reads back as the options. */
+    @Test
+    void noDrawsRecordNoSeed() throws Exception {
+        AnalysisOptions analytic = AnalysisOptions.builder().similarity(SimilaritySettings.builder()
+                .nulls(NullModel.ANALYTIC).draws(0).build()).build();
+        assertFalse(analytic.toMap().containsKey("seed"), analytic.toMap().toString());
+        assertEquals(0, analytic.toMap().get("draws"));
+        assertEquals(analytic, throughJson(analytic));
+        assertEquals(SimilaritySettings.DEFAULT_SEED, throughJson(analytic).similarity().seed());
+        assertEquals(SimilaritySettings.DEFAULT_SEED, AnalysisOptions.defaults().toMap().get("seed"));
+        // a record with draws and no seed is damaged, not defaulted
+        Map<String, Object> m = new java.util.HashMap<>(AnalysisOptions.defaults().toMap());
+        m.remove("seed");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> AnalysisOptions.fromMap(m)).getMessage()
+                .contains("'seed'"));
+    }
+
     @Test
     void buildersStartFromThePapersDefaults() {
         assertEquals(SimilaritySettings.paperDefaults(), SimilaritySettings.builder().build());
