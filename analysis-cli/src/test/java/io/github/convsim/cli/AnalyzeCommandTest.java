@@ -83,12 +83,14 @@ class AnalyzeCommandTest {
     void diagnosticsHaveOneRowPerLayerWithTheRealCondition() throws Exception {
         Table d = Table.read().csv(report.resolve("diagnostics.csv").toFile());
         assertEquals(List.of("adapter", "module", "layer", "rows", "cols", "equation", "mode", "precision", "cond_w0",
-                "cond_norm", "rank", "residual_A", "residual_B", "residual_dW", "fp32_vs_fp64"), d.columnNames());
+                "cond_norm", "rank", "solution_rank", "residual_A", "residual_B", "residual_dW", "fp32_vs_fp64"),
+                d.columnNames());
         assertEquals(24, d.rowCount());
         assertEquals(2.5e5, d.doubleColumn("cond_w0").get(0), 0.1e5);
         assertEquals("paper", d.stringColumn("mode").get(0));
         assertEquals("2-norm (Lanczos)", d.stringColumn("cond_norm").get(0)); // auto in fp64 paper mode
         assertEquals(768, d.intColumn("rank").get(0));
+        assertEquals(768, d.intColumn("solution_rank").get(0)); // paper mode: the LU uses every direction
         assertTrue(d.doubleColumn("residual_A").max() < 1e-9);
     }
 

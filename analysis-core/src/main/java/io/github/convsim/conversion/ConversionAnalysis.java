@@ -74,7 +74,8 @@ public final class ConversionAnalysis {
             double resDW = residualDW(w0cB.get(k), m);
             LayerDiagnostics d = new LayerDiagnostics(m.module(), m.layer(), s.w0().rows(), s.w0().cols(),
                     (eqA == Equation.W0_X ? "W0 C_A = A^T" : "W0^T C_A = A^T"), "W0 C_B = B", o.mode(), o.precision(),
-                    s.conditionNumber(), s.conditioning().norm(), s.numericalRank(), resA, resB, resDW, gap.get(k));
+                    s.conditionNumber(), s.conditioning().norm(), s.numericalRank(), solver.solutionRank(s), resA, resB,
+                    resDW, gap.get(k));
             out.add(new LayerConversion(m, cA.get(k), cB.get(k), d));
         }
         long t4 = System.nanoTime();

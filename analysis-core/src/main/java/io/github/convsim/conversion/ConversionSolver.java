@@ -290,6 +290,22 @@ public final class ConversionSolver {
         return x;
     }
 
+    /**
+     * The dimension of the subspace every solution against {@code system} lies in: X = V f(S) U^T T (or U f(S) V^T T)
+     * uses only W0's singular directions with f(s) nonzero, those above lstsq's or pinv's cut-off, or ridge's nonzero
+     * singular values; paper mode's LU uses all min(out, in) of them.
+     */
+    public int solutionRank(W0System system) {
+        if (options.mode() == SolveMode.PAPER) {
+            return Math.min(system.w0().rows(), system.w0().cols());
+        }
+        int kept = 0;
+        for (double f : filter(system)) {
+            kept += f != 0 ? 1 : 0;
+        }
+        return kept;
+    }
+
     /** f(s) for each singular value of W0: 1/s above the cut-off (lstsq, pinv) or s / (s^2 + lambda) (ridge). */
     private double[] filter(W0System system) {
         double[] s = system.svd().s();

@@ -194,6 +194,7 @@ public final class ReportWriter {
         DoubleColumn cond = DoubleColumn.create("cond_w0");
         StringColumn condNorm = StringColumn.create("cond_norm");
         IntColumn rank = IntColumn.create("rank");
+        IntColumn solutionRank = IntColumn.create("solution_rank");
         DoubleColumn resA = DoubleColumn.create("residual_A");
         DoubleColumn resB = DoubleColumn.create("residual_B");
         DoubleColumn resDW = DoubleColumn.create("residual_dW");
@@ -215,6 +216,7 @@ public final class ReportWriter {
                 } else {
                     rank.appendMissing();
                 }
+                solutionRank.append(d.solutionRank());
                 resA.append(d.residualA());
                 resB.append(d.residualB());
                 resDW.append(d.residualDW());
@@ -222,8 +224,7 @@ public final class ReportWriter {
             }
         }
         return Table.create("diagnostics", adapter, module, layer, rows, cols, equation, mode, precision, cond,
-                condNorm, rank,
-                resA, resB, resDW, gap);
+                condNorm, rank, solutionRank, resA, resB, resDW, gap);
     }
 
     /** summary.json: per heatmap the average, each null's mean and interval, effect size and verdict; provenance. */

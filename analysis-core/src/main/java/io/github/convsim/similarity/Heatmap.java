@@ -7,9 +7,9 @@ package io.github.convsim.similarity;
  * @param subject   what the subspaces come from: C_A, C_B, C_dW (conversion matrices) or the controls A^T, B, W0
  * @param dimension dimension of the space the subspaces live in (the n of the analytic null max(i, j) / n)
  * @param w0Subspace dimension of a subspace fixed by W0 that holds the subject in every layer, smaller than {@code
- *                  dimension} (least squares through a non-square W0: W0's row space for C_B and C_dW where W0 is
- *                  wide, its column space for C_A where it is tall; see {@link #w0Subspace(String, Side, int, int)});
- *                  0 where there is none
+ *                  dimension} (the singular directions of W0 the solve uses: W0's row space for C_B and C_dW where
+ *                  least squares goes through a wide W0, its column space for C_A where it is tall, those above
+ *                  pinv's cut-off; see {@link #w0Subspace(String, Side, int, int)}); 0 where there is none
  * @param layers    layer index of each row and column
  * @param ranks     each layer's LoRA rank r (PEFT's rank_pattern can set one per layer; i and j count from the
  *                  smallest)
@@ -116,28 +116,24 @@ public record Heatmap(String module, String subject, Side side, int i, int j, in
     /**
      * Whether i and j singular vectors span the whole subspace W0 fixes for the subject: least squares through a wide
      * W0 (out < in) puts C_B = W0^+ B in W0's row space, of dimension at most out, which i = j = r = out vectors span
-     * (grouped-query attention's k and v at r = their output size).
+     * (grouped-query attention's k and v at r = their output size); pinv's cut-off keeping r singular values does the
+     * same through a square W0.
      */
     public boolean spansW0Subspace() {
         return w0Subspace > 0 && Math.min(i, j) >= w0Subspace;
     }
 
     /**
-     * The dimension of the subspace W0 fixes for {@code subject}'s {@code side} vectors through an out x in W0 (see
-     * the record's {@code w0Subspace}): least squares, pinv and ridge put C_B and C_dW (W0^+ times B or B A) in W0's
-     * row space where W0 is wide, and C_A (solving W0^T C_A = A^T) in its column space where W0 is tall; 0 otherwise
-     * (a square W0, the right side, the controls, or a subject that fills its space).
+     * The dimension of the subspace W0 fixes for {@code subject}'s {@code side} vectors (see the record's {@code
+     * w0Subspace}), where they live in a space of {@code dimension} and the solve used {@code solutionRank} of W0's
+     * singular directions in the layer that used most (ConversionSolver#solutionRank): the solutions X = V f(S) U^T T
+     * of W0 X = T (C_B, C_dW, C_A through a square W0) lie in the span of those right singular vectors, and those of
+     * W0^T X = T (C_A otherwise) in the span of the left ones. 0 where they fill the space, on the right side (whose
+     * vectors come from A or the identity, not from W0) and for the controls.
      */
-    public static int w0Subspace(String subject, Side side, int out, int in) {
-        if (side != Side.LEFT || out == in) {
-            return 0;
-        }
-        boolean wide = out < in;
-        return switch (subject) {
-            case "C_B", "C_dW" -> wide ? out : 0;
-            case "C_A" -> wide ? 0 : in;
-            default -> 0;
-        };
+    public static int w0Subspace(String subject, Side side, int dimension, int solutionRank) {
+        boolean converted = subject.equals("C_A") || subject.equals("C_B") || subject.equals("C_dW");
+        return side == Side.LEFT && converted && solutionRank < dimension ? solutionRank : 0;
     }
 
     /**

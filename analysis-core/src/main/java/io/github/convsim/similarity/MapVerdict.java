@@ -167,10 +167,11 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
                     + "-dimensional space they live in");
         }
         if (h.spansW0Subspace()) {
-            return new Excluded(Status.DEGENERATE, "the map is W0's alone by construction: least squares through a"
-                    + " non-square W0 puts " + h.subject() + " in W0's " + (h.subject().equals("C_A") ? "column"
-                    : "row") + " space, of dimension at most " + h.w0Subspace() + ", which i = " + h.i() + " and j = "
-                    + h.j() + " singular vectors span whole");
+            return new Excluded(Status.DEGENERATE, "the map is W0's alone by construction: the solve uses at most "
+                    + h.w0Subspace() + " of W0's singular directions (its rank through a non-square W0, or those"
+                    + " above the lstsq or pinv cut-off: diagnostics.csv's solution_rank), so every layer's "
+                    + h.subject() + " lies in the " + h.w0Subspace() + "-dimensional subspace they span, which i = "
+                    + h.i() + " and j = " + h.j() + " singular vectors span whole");
         }
         if (h.determinedByW0()) {
             return new Excluded(Status.DEGENERATE, w0AloneReason(h.subject(), h.w0().draws(), h.i()));

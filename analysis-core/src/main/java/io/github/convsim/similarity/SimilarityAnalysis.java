@@ -7,6 +7,7 @@ import io.github.convsim.conversion.Equation;
 import io.github.convsim.conversion.Factor;
 import io.github.convsim.conversion.ModuleConversion;
 import io.github.convsim.conversion.W0System;
+import io.github.convsim.conversion.LayerDiagnostics;
 import io.github.convsim.linalg.LinalgBackend;
 import io.github.convsim.linalg.Matrix;
 import io.github.convsim.linalg.Precision;
@@ -374,6 +375,7 @@ public final class SimilarityAnalysis {
         int[] layers = modules.stream().mapToInt(LoraModule::layer).toArray();
         int[] loraRanks = modules.stream().mapToInt(LoraModule::rank).toArray();
         Map<Factor, List<FactorBases.Pair>> observed = observedBases(conv);
+        int solutionRank = conv.diagnostics().stream().mapToInt(LayerDiagnostics::solutionRank).max().orElse(0);
         List<Heatmap> maps = new ArrayList<>();
         for (Factor f : settings.factors()) {
             for (Side side : settings.sides()) {
@@ -383,7 +385,7 @@ public final class SimilarityAnalysis {
                 double[][][] plants = samples == null || !planted.containsKey(plantedAs) ? null
                         : planted.get(plantedAs).get(side);
                 String subject = "C_" + f.label();
-                int fixed = Heatmap.w0Subspace(subject, side, modules.get(0).out(), modules.get(0).in());
+                int fixed = Heatmap.w0Subspace(subject, side, bases.get(0).dimension(), solutionRank);
                 maps.add(heatmap(conv.module(), subject, side, fixed, i, j, layers, loraRanks, bases,
                         samples != null && samples.length > 0 ? samples : null, plants));
             }

@@ -42,7 +42,7 @@ class ConditionReportTest {
     void analyzeFlagsASingularW0AsSingular() {
         java.util.function.DoubleFunction<io.github.convsim.conversion.LayerDiagnostics> layer = cond ->
                 new io.github.convsim.conversion.LayerDiagnostics("k", cond > 1e10 ? 1 : 0, 16, 64, "W0^T C_A = A^T",
-                        "W0 C_B = B", SolveMode.LSTSQ, Precision.FP64, cond, "2-norm", 15, 1e-14, 1e-14, 1e-14,
+                        "W0 C_B = B", SolveMode.LSTSQ, Precision.FP64, cond, "2-norm", 15, 15, 1e-14, 1e-14, 1e-14,
                         Double.NaN);
         io.github.convsim.results.ModuleResult m = new io.github.convsim.results.ModuleResult("k", SolveMode.LSTSQ,
                 List.of(layer.apply(2e5), layer.apply(Double.POSITIVE_INFINITY)), List.of());

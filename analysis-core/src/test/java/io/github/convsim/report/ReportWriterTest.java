@@ -256,8 +256,10 @@ class ReportWriterTest {
                     : io.github.convsim.similarity.MapVerdict.Status.TESTED, v.status());
             // known from the shapes; the W0 null agrees (every draw gives the map to rounding)
             assertEquals(byW0, Verdicts.interpretation(v).contains("No verdict: the map is W0's alone by construction:"
-                    + " least squares through a non-square W0 puts C_B in W0's row space, of dimension at most 16, which"
-                    + " i = 16 and j = 16 singular vectors span whole."), v.toString());
+                    + " the solve uses at most 16 of W0's singular directions (its rank through a non-square W0, or"
+                    + " those above the lstsq or pinv cut-off: diagnostics.csv's solution_rank), so every layer's C_B"
+                    + " lies in the 16-dimensional subspace they span, which i = 16 and j = 16 singular vectors span"
+                    + " whole."), v.toString());
             assertEquals(byW0, cb.w0().hasNoSpread());
             assertEquals(byW0, cb.spansW0Subspace());
 
