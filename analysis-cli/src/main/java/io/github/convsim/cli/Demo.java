@@ -23,7 +23,7 @@ final class Demo {
      * Hugging Face hub cache); the bundled base for the bundled adapter (no adapter given); else the adapter's
      * base_model_name_or_path, as a local path or in the hub cache. Never the bundled base for a user's adapter.
      *
-     * @throws InputException when no base can be chosen, naming what was looked at
+     * @throws NoBaseException when no base can be chosen, naming what was looked at
      */
     static Choice baseFor(Path adapter, Path base) throws InputException, io.github.convsim.io.CheckpointException {
         if (base != null) {
@@ -51,16 +51,12 @@ final class Demo {
                 return new Choice(cached.get(), "base_model_name_or_path '" + named + "' of "
                         + adapter.resolve("adapter_config.json") + ", from the Hugging Face hub cache");
             }
-            throw new InputException("no --base given for " + adapter + ": its adapter_config.json names the base '"
-                    + named + "', which is neither a local path nor in the Hugging Face hub cache (looked in "
+            throw new NoBaseException(adapter, "its adapter_config.json names the base '" + named + "', which is"
+                    + " neither a local path nor in the Hugging Face hub cache (looked in "
                     + hub.repositoryDirs(named).stream().map(Path::toString)
-                            .collect(java.util.stream.Collectors.joining(", "))
-                    + "); pass the base weights with --base (the bundled demo base is used only when no adapter is"
-                    + " given)");
+                            .collect(java.util.stream.Collectors.joining(", ")) + ")");
         }
-        throw new InputException("no --base given for " + adapter + ", and its adapter_config.json names no"
-                + " base_model_name_or_path; pass the base weights with --base (the bundled demo base is used only"
-                + " when no adapter is given)");
+        throw new NoBaseException(adapter, "its adapter_config.json names no base_model_name_or_path");
     }
 
     private static boolean isBundled(Path adapter) {
@@ -73,4 +69,20 @@ final class Demo {
 
     /** A base path and why it was chosen. */
     record Choice(Path path, String why) {}
+
+    /** No --base, and none found for a user's adapter; {@link #reason} says what was looked at, without the advice. */
+    static final class NoBaseException extends InputException {
+        private static final long serialVersionUID = 1L;
+        private final String reason;
+
+        NoBaseException(Path adapter, String reason) {
+            super("no --base given for " + adapter + ": " + reason + "; pass the base weights with --base (the bundled"
+                    + " demo base is used only when no adapter is given)");
+            this.reason = reason;
+        }
+
+        String reason() {
+            return reason;
+        }
+    }
 }

@@ -1,7 +1,7 @@
 package io.github.convsim.cli;
 
 /** Bad input found by the command line itself (an output directory in the way, say): exit code 3. */
-final class InputException extends Exception {
+class InputException extends Exception {
     private static final long serialVersionUID = 1L;
 
     InputException(String message) {

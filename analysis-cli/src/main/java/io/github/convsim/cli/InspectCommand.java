@@ -51,9 +51,9 @@ final class InspectCommand implements Callable<Integer> {
         Demo.Choice baseChoice;
         try {
             baseChoice = Demo.baseFor(adapter, base);
-        } catch (InputException noBase) {
+        } catch (Demo.NoBaseException noBase) {
             // no --base and none found: the adapter alone is still worth showing, the first thing one looks at
-            return adapterAlone(adapterDir, noBase.getMessage());
+            return adapterAlone(adapterDir, noBase.reason());
         }
         Path basePath = baseChoice.path();
         PrintWriter out = spec.commandLine().getOut();
@@ -72,7 +72,7 @@ final class InspectCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         AdapterAlone alone = AdapterAlone.read(adapterDir);
         out.printf(Locale.ROOT, "adapter %s%nbase    not at hand: %s%n", describe(adapterDir, alone.config()),
-                whyNoBase.replaceFirst("^no --base given for \\S+: ", ""));
+                whyNoBase);
         alone.notes().forEach(n -> out.println("note: " + n));
         if (alone.condLora()) {
             out.println();

@@ -152,5 +152,17 @@ class AdapterSemanticsTest {
                 + " and whether it is the adapter's model are unknown; pass it with --base"), r.out());
         // analyze still needs it
         assertEquals(3, CliRunner.run("analyze", mine.toString(), "--out", dir.resolve("x").toString()).exit());
+
+        // a config that names no base, in a directory whose name has a space: only the reason is shown (a regex
+        // trimmed the error's "no --base given for PATH: " prefix, which a space or the other wording kept)
+        Path unnamed = variant("no base named", c -> c.remove("base_model_name_or_path"), n -> n);
+        CliRunner.Result u = CliRunner.run("inspect", unnamed.toString());
+        assertEquals(0, u.exit(), u.err());
+        assertTrue(u.out().contains("\nbase    not at hand: its adapter_config.json names no base_model_name_or_path\n"),
+                u.out());
+        CliRunner.Result refused = CliRunner.run("analyze", unnamed.toString(), "--out", dir.resolve("y").toString());
+        assertEquals(3, refused.exit());
+        assertTrue(refused.err().startsWith("convsim: no --base given for " + unnamed + ": its adapter_config.json"
+                + " names no base_model_name_or_path; pass the base weights with --base"), refused.err());
     }
 }
