@@ -55,8 +55,7 @@ final class ConditionReport {
             }
             if (!ill.isEmpty()) {
                 double lost = ill.stream().mapToDouble(LayerCondition::digitsLost).max().orElseThrow();
-                // a precision's decimal digits: -log10 of its unit roundoff (1.1e-16, 6e-8)
-                double digits = -Math.log10(first.precision().epsilon() / 2);
+                double digits = first.precision().decimalDigits();
                 s.append(String.format(Locale.ROOT, "; ill-conditioned (above %s) at %s, where a solve loses up to"
                         + " %.1f digits (%s keeps about %.0f)", limit, layerList(ill), lost,
                         first.precision().name().toLowerCase(Locale.ROOT), Math.max(0, digits - lost)));

@@ -1,6 +1,7 @@
 package io.github.convsim.report;
 
 import io.github.convsim.conversion.LayerDiagnostics;
+import io.github.convsim.linalg.Precision;
 import io.github.convsim.results.AnalysisResult;
 import io.github.convsim.results.ModuleResult;
 import io.github.convsim.results.Provenance;
@@ -155,8 +156,9 @@ final class MarkdownReport {
                 } else if (d.condW0() > ReportWriter.ILL_CONDITIONED) {
                     out.add(String.format(Locale.ROOT, "%s layer %d: cond(W0) = %.3g (%s), ill-conditioned: a solve "
                             + "loses about %.1f digits (fp64 keeps about %.0f, fp32 about %.0f)", d.module(), d.layer(),
-                            d.condW0(), d.condNorm(), d.digitsLost(), Math.max(0, 15.95 - d.digitsLost()),
-                            Math.max(0, 7.2 - d.digitsLost())));
+                            d.condW0(), d.condNorm(), d.digitsLost(),
+                            Math.max(0, Precision.FP64.decimalDigits() - d.digitsLost()),
+                            Math.max(0, Precision.FP32.decimalDigits() - d.digitsLost())));
                 }
                 if (d.precisionGap() > 1e-3) {
                     out.add(String.format(Locale.ROOT, "%s layer %d: fp32 and fp64 conversion matrices differ by %.2e"

@@ -51,4 +51,26 @@ class ConditionReportTest {
                 + " only the part of each factor in W0's range"), MarkdownReport.flags(new io.github.convsim.results
                 .AnalysisResult("a", null, List.of(m), null, null)));
     }
+
+    /**
+     * analyze's flag and compare's sentence count the digits kept the same way: at cond 10^5.452 fp64 keeps 15.9546 -
+     * 5.452 = 10.503, about 11; analyze subtracted from the literal 15.95 (10.498, "10") where compare said 11.
+     */
+    @Test
+    void analyzeAndCompareCountTheDigitsKeptAlike() {
+        double cond = Math.pow(10, 5.452);
+        io.github.convsim.results.ModuleResult m = new io.github.convsim.results.ModuleResult("k", SolveMode.LSTSQ,
+                List.of(new io.github.convsim.conversion.LayerDiagnostics("k", 0, 16, 64, "W0^T C_A = A^T", "W0 C_B = B",
+                        SolveMode.LSTSQ, Precision.FP64, cond, "2-norm", 16, 16, 1e-14, 1e-14, 1e-14, Double.NaN)),
+                List.of());
+        String flag = MarkdownReport.flags(new io.github.convsim.results.AnalysisResult("a", null, List.of(m), null,
+                null)).get(0);
+        assertEquals("k layer 0: cond(W0) = 2.83e+05 (2-norm), ill-conditioned: a solve loses about 5.5 digits (fp64"
+                + " keeps about 11, fp32 about 2)", flag);
+        String sentence = ConditionReport.sentences(List.of(layer("k", 0, cond, SolveMode.LSTSQ, Precision.FP64)))
+                .get(0);
+        assertEquals(true, sentence.contains("(fp64 keeps about 11)"), sentence);
+        assertEquals(15.9546, Precision.FP64.decimalDigits(), 1e-4);
+        assertEquals(7.2247, Precision.FP32.decimalDigits(), 1e-4);
+    }
 }
