@@ -47,9 +47,9 @@ public record FileStamp(Path path, long size, FileTime modified, Object fileKey,
         } else if (!Objects.equals(now.fileKey, fileKey)) {
             what = "another file was moved to its name";
         } else if (!Objects.equals(now.statusChanged, statusChanged)) {
-            what = "its status changed at " + now.statusChanged + ", after it was opened at " + statusChanged
-                    + ", with its modification time kept, as cp -p or rsync -t do; a change of its owner or"
-                    + " permissions does this too";
+            what = "status changed at " + statusChanged + " when opened, " + now.statusChanged + " now, with its"
+                    + " modification time kept, as a rewrite by cp -p or rsync -t leaves it; a chmod, chown or new"
+                    + " hard link does this too";
         } else {
             return;
         }

@@ -92,9 +92,10 @@ class RewrittenInputTest {
             Files.setLastModifiedTime(weights, opened);
             assertEquals(opened, Files.getLastModifiedTime(weights));
             CheckpointException e = assertThrows(CheckpointException.class, ckpt::requireUnchanged);
-            assertTrue(e.getMessage().startsWith(weights + ": changed while convsim read it (its status changed at "),
+            assertTrue(e.getMessage().startsWith(weights + ": changed while convsim read it (status changed at "),
                     e.getMessage());
-            assertTrue(e.getMessage().contains("with its modification time kept, as cp -p or rsync -t do"),
+            assertTrue(e.getMessage().contains(" now, with its modification time kept, as a rewrite by cp -p or rsync"
+                    + " -t leaves it; a chmod, chown or new hard link does this too): another program rewrote it"),
                     e.getMessage());
         }
     }
