@@ -243,7 +243,8 @@ public final class ReportWriter {
                     + " below its rank a shared C_B with each layer's Gaussian A, on its right side shared rows of A; "
                     + io.github.convsim.similarity.PlantedControl.REPETITIONS + " seeded plants per noise level), detected"
                     + " at p below " + (any.correction() == Correction.NONE ? "alpha (no correction)"
-                    : "alpha / family size") + "; the largest relative noise detected in at least 80 % of plants");
+                    : "alpha / family size") + "; the largest relative noise detected in at least 80 % of plants,"
+                    + " with how many were detected there and a one-sided 95 % Clopper-Pearson lower bound on the rate");
             stats.put("text", MarkdownReport.familySentence(verdicts));
             root.put("statistics", stats);
         }
@@ -340,6 +341,9 @@ public final class ReportWriter {
         m.put("plants_per_level", d.repetitions());
         m.put("detection_threshold", d.threshold());
         m.put("detection_rate", io.github.convsim.similarity.PowerCurve.POWER);
+        // at detectable_noise (at the least noise where none is detected often enough)
+        m.put("detected", d.detected());
+        m.put("detection_rate_lower_95", finite(d.detectionRateLowerBound()));
         return m;
     }
 

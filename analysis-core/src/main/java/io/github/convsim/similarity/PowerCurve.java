@@ -17,12 +17,30 @@ public record PowerCurve(double[] noise, double[][] averages, java.util.Set<Stri
 
     /**
      * What the curve says for one test: the strongest noise still detected at {@link #POWER}, and the plants' mean
-     * statistic there (phi for analyze's and compare's plants; R^2 or dW's relative error for CondLoRA's).
+     * statistic there (phi for analyze's and compare's plants; R^2 or dW's relative error for CondLoRA's), with how
+     * many of the {@code repetitions} plants were detected there ({@code detected}; at the least noise where none is).
      */
-    public record Detectable(double noise, double plantMean, int repetitions, double threshold) {
+    public record Detectable(double noise, double plantMean, int repetitions, double threshold, int detected) {
         /** Whether even the least noisy plant was not detected often enough. */
         public boolean none() {
             return Double.isNaN(noise);
+        }
+
+        /**
+         * A one-sided 95 % lower bound on the detection rate at {@link #noise} from {@code detected} of {@code
+         * repetitions} plants (Clopper-Pearson: the 5 % quantile of Beta(k, n - k + 1)): 8 plants say little, 7 of 8
+         * bound it below by 0.53 and 8 of 8 by 0.69. NaN where there are no plants.
+         */
+        public double detectionRateLowerBound() {
+            if (repetitions < 1) {
+                return Double.NaN;
+            }
+            if (detected == 0) {
+                return 0;
+            }
+            // Commons Math's ClopperPearsonInterval fails at k = n (its upper bound's F has 0 degrees of freedom)
+            return new org.apache.commons.math3.distribution.BetaDistribution(null, detected,
+                    repetitions - detected + 1).inverseCumulativeProbability(0.05);
         }
     }
 
@@ -42,6 +60,7 @@ public record PowerCurve(double[] noise, double[][] averages, java.util.Set<Stri
     public Detectable detectable(java.util.function.DoublePredicate detected, double threshold) {
         double found = Double.NaN;
         double mean = Double.NaN;
+        int detectedThere = 0;
         for (int e = 0; e < noise.length; e++) {
             int passed = 0;
             double sum = 0;
@@ -51,12 +70,15 @@ public record PowerCurve(double[] noise, double[][] averages, java.util.Set<Stri
                     passed++;
                 }
             }
+            if (e == 0 || passed >= POWER * averages[e].length) {
+                detectedThere = passed;
+            }
             if (passed < POWER * averages[e].length) {
                 break;
             }
             found = noise[e];
             mean = sum / averages[e].length;
         }
-        return new Detectable(found, mean, averages.length == 0 ? 0 : averages[0].length, threshold);
+        return new Detectable(found, mean, averages.length == 0 ? 0 : averages[0].length, threshold, detectedThere);
     }
 }

@@ -22,7 +22,7 @@ class ComparisonSentenceTest {
         ComparisonVerdicts.Test overall = new ComparisonVerdicts.Test(-1, -1, 0.533, mapExceeds ? 1e-3 : 0.2,
                 mapExceeds ? 4e-3 : 0.6, mapExceeds);
         return new ComparisonVerdicts.Judgement(m, "tested", "", overall, pairs, 4, Correction.HOLM,
-                new PowerCurve.Detectable(2, 0.5449, 8, 0.05 / 4), null);
+                new PowerCurve.Detectable(2, 0.5449, 8, 0.05 / 4, 8), null);
     }
 
     @Test
@@ -42,7 +42,7 @@ class ComparisonSentenceTest {
         assertEquals("it detects a pair of adapters (of each pair's ranks, the lower-rank adapter taking the other's"
                 + " first columns) whose factors agree up to noise 0.75 of their size (plants averaging phi 0.6756) in"
                 + " at least 80 % of 8 plants, so this 'no' rules out pairs that alike", ComparisonReport.powerClause(
-                        new PowerCurve.Detectable(0.75, 0.6756, 8, 0.05 / 6), "this 'no'", true, "factors"));
+                        new PowerCurve.Detectable(0.75, 0.6756, 8, 0.05 / 6, 7), "this 'no'", true, "factors"));
     }
 
     /** Many adapters make many pairs: the sentence counts them and names the strongest five, not all 153. */

@@ -17,11 +17,11 @@ class VerdictsTest {
     /** The advice to draw more comes only where nothing is detected and the null is smaller than the default. */
     @Test
     void fewDrawsAdviseMoreOnlyWhereNothingIsDetected() {
-        PowerCurve.Detectable none = new PowerCurve.Detectable(Double.NaN, Double.NaN, 8, 0.05 / 16);
+        PowerCurve.Detectable none = new PowerCurve.Detectable(Double.NaN, Double.NaN, 8, 0.05 / 16, 3);
         assertEquals(" (the W0 null has only 2 draws, too few for a small p: more --draws, 32 by default, sharpen the"
                 + " test)", Verdicts.fewDraws(none, 2, 32, "draws", 32));
         assertEquals("", Verdicts.fewDraws(none, 32, 32, "draws", 32), "the default: low power is the answer");
-        assertEquals("", Verdicts.fewDraws(new PowerCurve.Detectable(0.2, 0.0165, 8, 0.05 / 16), 2, 32, "draws",
+        assertEquals("", Verdicts.fewDraws(new PowerCurve.Detectable(0.2, 0.0165, 8, 0.05 / 16, 7), 2, 32, "draws",
                 32), "something detected");
         assertEquals("", Verdicts.fewDraws(null, 2, 32, "draws", 32), "no power estimated");
     }
@@ -32,7 +32,7 @@ class VerdictsTest {
         double[] levels = io.github.convsim.similarity.PlantedControl.NOISE;
         assertEquals(", the largest planted", Verdicts.largestPlanted(levels[levels.length - 1], levels));
         assertEquals("", Verdicts.largestPlanted(levels[levels.length - 2], levels));
-        assertTrue(ComparisonReport.powerClause(new PowerCurve.Detectable(5, 0.0473, 8, 0.05 / 3), "this 'no'", false,
+        assertTrue(ComparisonReport.powerClause(new PowerCurve.Detectable(5, 0.0473, 8, 0.05 / 3, 8), "this 'no'", false,
                 "factors").contains("agree up to noise 5 of their size, the largest planted (plants averaging phi"
                 + " 0.0473)"));
     }

@@ -293,8 +293,21 @@ class VerdictStatisticsTest extends CpuBackendTest {
         PowerCurve.Detectable d = curve.detectable(nul, 0.01);
         assertEquals(0.2, d.noise());
         assertEquals(high, d.plantMean(), 1e-12);
-        assertTrue(new PowerCurve(new double[] {0.1}, new double[][] {{low, low, low, low}}, Set.of("C_A"))
-                .detectable(nul, 0.01).none());
+        assertEquals(4, d.detected());
+        // Clopper-Pearson one-sided 95 %: with every plant detected the bound is 0.05^(1/n)
+        assertEquals(Math.pow(0.05, 1 / 4.0), d.detectionRateLowerBound(), 1e-9);
+        PowerCurve.Detectable none = new PowerCurve(new double[] {0.1}, new double[][] {{low, high, low, low}},
+                Set.of("C_A")).detectable(nul, 0.01);
+        assertTrue(none.none());
+        assertEquals(1, none.detected(), "counted at the least noise");
+        // 7 of 8 detected (the least that passes 80 % of 8): the bound is the 5 % quantile of Beta(7, 2), 0.5293
+        double[] eight = {high, high, high, high, high, high, high, low};
+        PowerCurve.Detectable seven = new PowerCurve(new double[] {0.1}, new double[][] {eight}, Set.of("C_A"))
+                .detectable(nul, 0.01);
+        assertEquals(7, seven.detected());
+        assertEquals(0.5293, seven.detectionRateLowerBound(), 1e-4);
+        assertEquals(new org.apache.commons.math3.distribution.BetaDistribution(7, 2).inverseCumulativeProbability(
+                0.05), seven.detectionRateLowerBound(), 1e-9);
     }
 
     /**
