@@ -293,7 +293,8 @@ public final class Comparison {
                 List<W0System> systems = solver.factor(g.layers(), g.w0s(), factorCache);
                 for (W0System w : systems) {
                     conditions.add(new LayerCondition(module, w.module().layer(), w.module().out(), w.module().in(),
-                            solver.options().mode(), solver.options().precision(), w.conditioning()));
+                            solver.options().mode(), solver.options().precision(), w.conditioning(),
+                            solver.solutionRank(w)));
                 }
                 Equation eq = ConversionSolver.equationForA(systems.get(0));
                 if (eqA[0] != null && eq != eqA[0]) {

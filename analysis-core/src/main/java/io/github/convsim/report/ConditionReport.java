@@ -87,6 +87,7 @@ final class ConditionReport {
         DoubleColumn cond = DoubleColumn.create("cond_w0");
         StringColumn norm = StringColumn.create("cond_norm");
         IntColumn rank = IntColumn.create("rank");
+        IntColumn solutionRank = IntColumn.create("solution_rank");
         for (LayerCondition c : conditions) {
             module.append(c.module());
             layer.append(c.layer());
@@ -101,8 +102,9 @@ final class ConditionReport {
             } else {
                 rank.appendMissing();
             }
+            solutionRank.append(c.solutionRank());
         }
-        return Table.create("diagnostics", module, layer, rows, cols, mode, precision, cond, norm, rank);
+        return Table.create("diagnostics", module, layer, rows, cols, mode, precision, cond, norm, rank, solutionRank);
     }
 
     /** summary.json's "modules": per module its layers, mode, largest cond(W0) and ill-conditioned layers. */

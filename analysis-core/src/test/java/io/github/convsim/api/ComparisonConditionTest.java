@@ -59,16 +59,18 @@ class ComparisonConditionTest {
                 assertEquals(d.mode(), c.mode());
                 assertEquals(d.condW0(), c.conditioning().value(), 0.0, "layer " + d.layer() + ", " + method);
                 assertEquals(d.condNorm(), c.conditioning().norm());
+                assertEquals(d.solutionRank(), c.solutionRank());
             }
 
             Path out = Files.createDirectories(dir.resolve(method.name()));
             new ComparisonReport(Set.of("png")).write(compared, out);
             List<String> csv = Files.readAllLines(out.resolve("diagnostics.csv"));
-            assertEquals("module,layer,rows,cols,mode,precision,cond_w0,cond_norm,rank", csv.get(0));
+            assertEquals("module,layer,rows,cols,mode,precision,cond_w0,cond_norm,rank,solution_rank", csv.get(0));
             assertEquals(expected.size() + 1, csv.size());
             for (int k = 0; k < expected.size(); k++) {
                 String[] cells = csv.get(k + 1).split(",");
                 assertEquals(expected.get(k).condW0(), Double.parseDouble(cells[6]), 0.0);
+                assertEquals(768, Integer.parseInt(cells[9]), "paper mode uses all of W0's directions");
             }
             double max = expected.stream().mapToDouble(LayerDiagnostics::condW0).max().orElseThrow();
             List<Integer> ill = expected.stream().filter(d -> d.condW0() > 1e5).map(LayerDiagnostics::layer).toList();

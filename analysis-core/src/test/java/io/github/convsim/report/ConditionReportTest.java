@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /** compare's sentence per module on cond(W0): its range, the ill-conditioned layers and the singular ones apart. */
 class ConditionReportTest {
     private static LayerCondition layer(String module, int l, double cond, SolveMode mode, Precision p) {
-        return new LayerCondition(module, l, 16, 64, mode, p, new Conditioning(cond, true, 16, "2-norm"));
+        return new LayerCondition(module, l, 16, 64, mode, p, new Conditioning(cond, true, 16, "2-norm"), 16);
     }
 
     @Test
