@@ -37,6 +37,7 @@ import picocli.CommandLine.Spec;
             "                  step_a, step_b, phi, analytic",
             "  trajectory.csv  for a run of checkpoints",
             "  diagnostics.csv cond(W0) of every layer of the shared base (--cond says how)",
+            "                  and the directions the solve kept (solution_rank)",
             "  summary.json    tests, power, cond(W0) per module and provenance",
             "  figures/        compare.<module>.<factor>.<side>.png (adapters x adapters,",
             "                  mean over layers) and trajectory.*.png",
