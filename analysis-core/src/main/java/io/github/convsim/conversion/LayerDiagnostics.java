@@ -20,9 +20,9 @@ import io.github.convsim.linalg.Precision;
  * @param precisionGap  max over A and B of ||C(fp32) - C(fp64)||_F / ||C(fp64)||_F; NaN when not computed
  */
 public record LayerDiagnostics(String module, int layer, int rows, int cols, String equationA, String equationB,
-                               SolveMode mode, Precision precision, double condW0, String condNorm, int rank, int solutionRank,
-                               double residualA,
-                               double residualB, double residualDW, double precisionGap) {
+                               SolveMode mode, Precision precision, double condW0, String condNorm, int rank,
+                               int solutionRank, double residualA, double residualB, double residualDW,
+                               double precisionGap) {
 
     /** Decimal digits a solve in the given precision can lose to W0's conditioning: log10(cond). */
     public double digitsLost() {
