@@ -22,4 +22,21 @@ class NdArraysTest {
         assertEquals(0.25, map.getDouble(1, 0));
         assertThrows(IllegalArgumentException.class, () -> NdArrays.fromINDArray(a.reshape(6)));
     }
+
+    /** A view into a larger array (offset and strides of its parent), in float: its own values, widened. */
+    @Test
+    void aViewIsCopiedWithItsOwnValues() {
+        INDArray big = org.nd4j.linalg.factory.Nd4j.arange(20).reshape('c', 4, 5)
+                .castTo(org.nd4j.linalg.api.buffer.DataType.FLOAT);
+        INDArray view = big.get(org.nd4j.linalg.indexing.NDArrayIndex.interval(1, 3),
+                org.nd4j.linalg.indexing.NDArrayIndex.interval(2, 5)); // rows 1-2, columns 2-4
+        Matrix m = NdArrays.fromINDArray(view);
+        assertEquals(2, m.rows());
+        assertEquals(3, m.cols());
+        for (int i = 0; i < 2; i++) {
+            for (int j = 0; j < 3; j++) {
+                assertEquals(5.0 * (i + 1) + j + 2, m.get(i, j), "(" + i + ", " + j + ")");
+            }
+        }
+    }
 }
