@@ -172,6 +172,14 @@ class ErrorsTest {
                             + ".layer.0.attention.self.query.lora_A.weight'), where the base model's weights belong: it"
                             + " is an adapter's weights file, and --base takes the model the adapter was trained on");
         }
+        // an adapter of another model (GPT-2's, whose module paths name no family) against BERT's base: no module
+        // matches, and the error says why from the config's base_model_name_or_path and the base's keys
+        Path gpt2 = CliRunner.repo().resolve("data/adapters/gpt2-reviews-lora-r8");
+        assertOneLine(CliRunner.run("analyze", "--out", out, gpt2.toString(), "--base", base), 3,
+                gpt2.resolve("adapter_model.safetensors") + ": module 'transformer.h.0.attn.c_attn' has no weight in the"
+                        + " base " + base + " (looked for 'transformer.h.0.attn.c_attn.weight' under any prefix): it is"
+                        + " not the adapter's base, as " + gpt2.resolve("adapter_config.json") + " names the base"
+                        + " 'gpt2' (gpt2) but the base is bert (its keys); pass the base the adapter was trained on");
         Path model = Files.createDirectories(dir.resolve("model"));
         Files.writeString(model.resolve("config.json"), "{}");
         assertOneLine(CliRunner.run("analyze", "--out", out, model.toString()), 3, model + ": not a PEFT adapter: it"

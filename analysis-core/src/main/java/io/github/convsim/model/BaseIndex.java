@@ -1,6 +1,7 @@
 package io.github.convsim.model;
 
 import io.github.convsim.io.CheckpointException;
+import io.github.convsim.io.PeftConfig;
 import io.github.convsim.io.WeightSource;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -12,9 +13,11 @@ import java.util.Map;
 final class BaseIndex {
     private final Map<String, List<String>> bySuffix = new LinkedHashMap<>();
     private final WeightSource base;
+    private final PeftConfig config;
 
-    BaseIndex(WeightSource base) {
+    BaseIndex(WeightSource base, PeftConfig config) {
         this.base = base;
+        this.config = config;
         for (String name : base.names()) {
             if (!name.endsWith(".weight")) {
                 continue;
@@ -59,7 +62,9 @@ final class BaseIndex {
                     + " model's weights belong: it is an adapter's weights file, and --base takes the model the"
                     + " adapter was trained on");
         }
+        String other = BaseMatch.otherFamily(config, base.location(), base.names(), path);
         throw new CheckpointException(adapterFile, "module '" + path + "' has no weight in the base "
-                + base.location() + " (looked for '" + path + ".weight' under any prefix)");
+                + base.location() + " (looked for '" + path + ".weight' under any prefix)" + (other == null ? ""
+                : ": it is not the adapter's base, as " + other + "; pass the base the adapter was trained on"));
     }
 }

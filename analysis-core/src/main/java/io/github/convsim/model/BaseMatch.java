@@ -68,13 +68,10 @@ public final class BaseMatch {
                 .map(s -> family(s[1]) != null ? family(s[1]) : s.length > 2 ? family(s[2]) : null)
                 .filter(f -> f != null).findFirst().orElse(null));
         if (named != null && baseFamily != null) {
-            List<String> tokens = List.of(named.toLowerCase(Locale.ROOT).split("[-/.\\s]+"));
-            String namedFamily = tokens.stream().filter(FAMILIES::contains).findFirst().orElse(null);
+            String namedFamily = namedFamily(named);
             String by = baseType.isPresent() ? " (model_type in its config.json)" : " (its keys)";
-            if (mismatch == null && namedFamily != null && !tokens.contains(baseFamily)
-                    && !namedFamily.equals(baseFamily)) {
-                mismatch = config.file() + " names the base '" + named + "' (" + namedFamily + ") but the base is "
-                        + baseFamily + by;
+            if (mismatch == null) {
+                mismatch = namedMismatch(config, baseFamily, by);
             }
             if (mismatch == null) {
                 notes.add(namedFamily != null
@@ -95,6 +92,46 @@ public final class BaseMatch {
             notes.add("base mismatch allowed by --allow-base-mismatch: " + mismatch);
         }
         return notes;
+    }
+
+    /**
+     * Where a module of the adapter has no weight in the base: the evidence that the base is of another model family
+     * (the module's path names one, or the adapter's base_model_name_or_path does, and the base's is another), or null
+     * where there is none.
+     */
+    static String otherFamily(PeftConfig config, Path baseLocation, Collection<String> baseKeys, String modulePath) {
+        Optional<String> baseType = modelType(baseLocation);
+        String baseFamily = baseType.orElseGet(() -> baseKeys.stream().map(BaseMatch::family)
+                .filter(java.util.Objects::nonNull).findFirst().orElse(null));
+        if (baseFamily == null) {
+            return null;
+        }
+        String by = baseType.isPresent() ? " (model_type in its config.json)" : " (its keys)";
+        String pathFamily = family(modulePath);
+        if (pathFamily != null && !pathFamily.equals(baseFamily)) {
+            return "the adapter's modules are " + pathFamily + "'s and the base is " + baseFamily + by;
+        }
+        return namedMismatch(config, baseFamily, by);
+    }
+
+    /** The adapter's base_model_name_or_path naming a family other than {@code baseFamily}, or null. */
+    private static String namedMismatch(PeftConfig config, String baseFamily, String by) {
+        String named = config.baseModelNameOrPath().orElse(null);
+        String namedFamily = named == null ? null : namedFamily(named);
+        if (namedFamily == null || namedFamily.equals(baseFamily) || nameTokens(named).contains(baseFamily)) {
+            return null;
+        }
+        return config.file() + " names the base '" + named + "' (" + namedFamily + ") but the base is " + baseFamily
+                + by;
+    }
+
+    /** The known model family a model name or path names ("meta-llama/Llama-2-7b-hf" -> llama), or null. */
+    private static String namedFamily(String named) {
+        return nameTokens(named).stream().filter(FAMILIES::contains).findFirst().orElse(null);
+    }
+
+    private static List<String> nameTokens(String named) {
+        return List.of(named.toLowerCase(Locale.ROOT).split("[-/.\\s]+"));
     }
 
     /** The model family a key prefix starts with ("roberta.encoder." -> roberta), if it is a known one. */

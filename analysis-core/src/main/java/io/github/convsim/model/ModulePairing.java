@@ -40,7 +40,7 @@ final class ModulePairing {
         Map<String, AdapterKeys.Factor> bKeys = keys.bKeys;
         Set<String> dora = keys.dora;
         List<SkippedTensor> skipped = keys.skipped;
-        BaseIndex index = base == null ? null : new BaseIndex(base);
+        BaseIndex index = base == null ? null : new BaseIndex(base, config);
         List<Pending> pending = new ArrayList<>();
         Map<String, String[]> prefixes = new LinkedHashMap<>();
         for (AdapterKeys.Factor fa : keys.aKeys.values()) {
