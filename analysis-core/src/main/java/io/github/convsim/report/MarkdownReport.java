@@ -154,7 +154,7 @@ final class MarkdownReport {
                             + " the part of each factor in W0's range", d.module(), d.layer(), d.condNorm(),
                             d.mode().label()));
                 } else if (d.condW0() > ReportWriter.ILL_CONDITIONED) {
-                    out.add(String.format(Locale.ROOT, "%s layer %d: cond(W0) = %.3g (%s), ill-conditioned: a solve "
+                    out.add(String.format(Locale.ROOT, "%s layer %d: cond(W0) = %.3g, %s, ill-conditioned: a solve "
                             + "loses about %.1f digits (fp64 keeps about %.0f, fp32 about %.0f)", d.module(), d.layer(),
                             d.condW0(), d.condNorm(), d.digitsLost(),
                             Math.max(0, Precision.FP64.decimalDigits() - d.digitsLost()),

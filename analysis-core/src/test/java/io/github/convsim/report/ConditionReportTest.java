@@ -37,7 +37,10 @@ class ConditionReportTest {
                         + " above 1e5."), ConditionReport.sentences(layers));
     }
 
-    /** analyze's flags say the same: a singular W0 is singular, not "about Infinity digits" lost. */
+    /**
+     * analyze's flags say the same: a singular W0 is singular, not "about Infinity digits" lost; the norm follows the
+     * value after a comma, as in compare's sentence (in parentheses it read "(2-norm (Lanczos))").
+     */
     @Test
     void analyzeFlagsASingularW0AsSingular() {
         java.util.function.DoubleFunction<io.github.convsim.conversion.LayerDiagnostics> layer = cond ->
@@ -46,7 +49,7 @@ class ConditionReportTest {
                         Double.NaN);
         io.github.convsim.results.ModuleResult m = new io.github.convsim.results.ModuleResult("k", SolveMode.LSTSQ,
                 List.of(layer.apply(2e5), layer.apply(Double.POSITIVE_INFINITY)), List.of());
-        assertEquals(List.of("k layer 0: cond(W0) = 2.00e+05 (2-norm), ill-conditioned: a solve loses about 5.3 digits"
+        assertEquals(List.of("k layer 0: cond(W0) = 2.00e+05, 2-norm, ill-conditioned: a solve loses about 5.3 digits"
                 + " (fp64 keeps about 11, fp32 about 2)", "k layer 1: W0 is singular (2-norm), so the lstsq solve keeps"
                 + " only the part of each factor in W0's range"), MarkdownReport.flags(new io.github.convsim.results
                 .AnalysisResult("a", null, List.of(m), null, null)));
@@ -65,7 +68,7 @@ class ConditionReportTest {
                 List.of());
         String flag = MarkdownReport.flags(new io.github.convsim.results.AnalysisResult("a", null, List.of(m), null,
                 null)).get(0);
-        assertEquals("k layer 0: cond(W0) = 2.83e+05 (2-norm), ill-conditioned: a solve loses about 5.5 digits (fp64"
+        assertEquals("k layer 0: cond(W0) = 2.83e+05, 2-norm, ill-conditioned: a solve loses about 5.5 digits (fp64"
                 + " keeps about 11, fp32 about 2)", flag);
         String sentence = ConditionReport.sentences(List.of(layer("k", 0, cond, SolveMode.LSTSQ, Precision.FP64)))
                 .get(0);
