@@ -198,16 +198,16 @@ public final class ComparisonReport {
         }
         if (d.none()) {
             return String.format(Locale.ROOT, "even a pair of adapters whose %s agree up to noise %s of their size"
-                    + " is detected in fewer than 80 %% of %d plants, so %s rules out nothing", factors,
-                    Verdicts.noise(PlantedPairs.NOISE[0]), d.repetitions(), whose);
+                    + " is detected in %s, so %s rules out nothing", factors,
+                    Verdicts.noise(PlantedPairs.NOISE[0]), Verdicts.detected(d), whose);
         }
         // adapters of different ranks: each pair's plants have its ranks, the lower-rank one a prefix of the other
         String ranks = ranksDiffer ? " (of each pair's ranks, the lower-rank adapter taking the other's first"
                 + " columns)" : "";
         return String.format(Locale.ROOT, "it detects a pair of adapters%s whose %s agree up to noise %s of"
-                + " their size%s (plants averaging phi %.4f) in at least 80 %% of %d plants, so %s rules out pairs that"
-                + " alike", ranks, factors, Verdicts.noise(d.noise()), Verdicts.largestPlanted(d.noise(),
-                PlantedPairs.NOISE), d.plantMean(), d.repetitions(), whose);
+                + " their size%s (plants averaging phi %.4f) in %s, so %s rules out pairs that alike", ranks, factors,
+                Verdicts.noise(d.noise()), Verdicts.largestPlanted(d.noise(), PlantedPairs.NOISE), d.plantMean(),
+                Verdicts.detected(d), whose);
     }
 
     public void write(ComparisonResult r, Path dir) throws IOException {

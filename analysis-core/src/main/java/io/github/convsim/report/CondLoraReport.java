@@ -201,15 +201,15 @@ public final class CondLoraReport {
         }
         if (power.none()) {
             return String.format(Locale.ROOT, "even a layer shared by all layers with noise %s of its size is"
-                    + " detected in fewer than 80 %% of %d plants, so this rules out nothing",
-                    Verdicts.noise(SharedLayerPlants.NOISE[0]), power.repetitions());
+                    + " detected in %s, so this rules out nothing", Verdicts.noise(SharedLayerPlants.NOISE[0]),
+                    Verdicts.detected(power));
         }
         String largest = Verdicts.largestPlanted(power.noise(), SharedLayerPlants.NOISE);
         String reached = higherIsBetter ? "explaining " + pct(power.plantMean()) + " of " + factor
                 : "reproducing " + factor + " with relative error " + pct(power.plantMean());
         return String.format(Locale.ROOT, "it detects a layer shared by all layers up to noise %s of its size%s"
-                + " (plants %s) in at least 80 %% of %d plants, so this rules out a shared layer that strong",
-                Verdicts.noise(power.noise()), largest, reached, power.repetitions());
+                + " (plants %s) in %s, so this rules out a shared layer that strong",
+                Verdicts.noise(power.noise()), largest, reached, Verdicts.detected(power));
     }
 
     private static String noiseRange() {

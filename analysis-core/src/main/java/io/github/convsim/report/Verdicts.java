@@ -117,14 +117,21 @@ public final class Verdicts {
         }
         String size = rows ? "their" : "its";
         if (d.none()) {
-            return String.format(Locale.ROOT, "even %s%s with noise %s of %s size is detected in fewer than 80 %% of"
-                    + " %d plants, so this 'no' rules out nothing", what, shared, noise(PlantedControl.NOISE[0]), size,
-                    d.repetitions());
+            return String.format(Locale.ROOT, "even %s%s with noise %s of %s size is detected in %s, so this 'no'"
+                    + " rules out nothing", what, shared, noise(PlantedControl.NOISE[0]), size, detected(d));
         }
         return String.format(Locale.ROOT, "it detects %s%s up to noise %s of %s size%s (plants averaging phi %.4f) in"
-                + " at least 80 %% of %d plants, so a 'no' rules out %s", what, shared, noise(d.noise()), size,
-                largestPlanted(d.noise(), PlantedControl.NOISE), d.plantMean(), d.repetitions(),
+                + " %s, so a 'no' rules out %s", what, shared, noise(d.noise()), size,
+                largestPlanted(d.noise(), PlantedControl.NOISE), d.plantMean(), detected(d),
                 rows ? "rows shared that closely" : "a shared map that strong");
+    }
+
+    /**
+     * How many plants were detected at the noise a power clause names, against the 80 % it needs: "8 of 8 plants", or
+     * "3 of 8 plants (fewer than 80 %)" where even the least noise falls short.
+     */
+    static String detected(PowerCurve.Detectable d) {
+        return d.detected() + " of " + d.repetitions() + " plants" + (d.none() ? " (fewer than 80 %)" : "");
     }
 
     /**

@@ -30,8 +30,8 @@ class ComparisonSentenceTest {
         List<String> names = List.of("a", "b", "c");
         String none = ComparisonReport.sentence(judged(false, new boolean[] {false, false, false}), names);
         assertTrue(none.contains("no pair exceeds the W0 null; it detects a pair of adapters whose factors agree up to"
-                + " noise 2 of their size (plants averaging phi 0.5449) in at least 80 % of 8 plants, so this 'no'"
-                + " rules out pairs that alike."), none);
+                + " noise 2 of their size (plants averaging phi 0.5449) in 8 of 8 plants, so this 'no' rules out pairs"
+                + " that alike."), none);
         String some = ComparisonReport.sentence(judged(true, new boolean[] {true, false, false}), names);
         assertTrue(some.contains("pairs beyond it: a & b (0.6000, adjusted p 3.0e-04); it detects")
                 && some.contains("so the other pairs' 'no' rules out pairs that alike."), some);
@@ -41,8 +41,13 @@ class ComparisonSentenceTest {
                 + " that there is none", ComparisonReport.powerClause(null, "this 'no'", false, "factors"));
         assertEquals("it detects a pair of adapters (of each pair's ranks, the lower-rank adapter taking the other's"
                 + " first columns) whose factors agree up to noise 0.75 of their size (plants averaging phi 0.6756) in"
-                + " at least 80 % of 8 plants, so this 'no' rules out pairs that alike", ComparisonReport.powerClause(
+                + " 7 of 8 plants, so this 'no' rules out pairs that alike", ComparisonReport.powerClause(
                         new PowerCurve.Detectable(0.75, 0.6756, 8, 0.05 / 6, 7), "this 'no'", true, "factors"));
+        // where even the least noise falls short, the count says by how much
+        assertEquals("even a pair of adapters whose factors agree up to noise 0.025 of their size is detected in 3 of"
+                + " 8 plants (fewer than 80 %), so this 'no' rules out nothing", ComparisonReport.powerClause(
+                        new PowerCurve.Detectable(Double.NaN, Double.NaN, 8, 0.05 / 6, 3), "this 'no'", false,
+                        "factors"));
     }
 
     /** Many adapters make many pairs: the sentence counts them and names the strongest five, not all 153. */
