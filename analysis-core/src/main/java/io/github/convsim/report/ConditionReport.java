@@ -65,10 +65,22 @@ final class ConditionReport {
                 s.append("; singular at ").append(layerList(singular)).append(", where the ")
                         .append(first.mode().label()).append(" solve keeps only the part of each factor in W0's range");
             }
+            int full = Math.min(first.rows(), first.cols());
+            // the cut-off of lstsq or pinv dropped directions (solution_rank in diagnostics.csv)
+            if (layers.stream().anyMatch(c -> c.solutionRank() < full)) {
+                s.append(String.format(Locale.ROOT, "; the %s solve keeps %s of W0's %d singular directions",
+                        first.mode().label(), range(layers.stream().mapToInt(LayerCondition::solutionRank)), full));
+            }
             s.append('.');
             out.add(s.toString());
         }
         return out;
+    }
+
+    /** Counts over layers as a range: "8", or "8 to 10". */
+    static String range(java.util.stream.IntStream counts) {
+        java.util.IntSummaryStatistics c = counts.summaryStatistics();
+        return c.getMin() == c.getMax() ? String.valueOf(c.getMin()) : c.getMin() + " to " + c.getMax();
     }
 
     private static String layerList(List<LayerCondition> layers) {

@@ -205,21 +205,15 @@ final class MarkdownReport {
                 : d.mode() == io.github.convsim.conversion.SolveMode.RIDGE ? "ridge shrinks W0's weak directions, so"
                 + " no layer's equation is solved exactly"
                 : d.mode() != io.github.convsim.conversion.SolveMode.PAPER ? "the " + d.mode().label() + " solve"
-                + " keeps " + keptRange(high) + " of W0's " + Math.min(d.rows(), d.cols()) + " singular directions,"
-                + " those above its cut-off, and drops the rest (solution_rank in diagnostics.csv)"
+                + " keeps " + ConditionReport.range(high.stream().mapToInt(LayerDiagnostics::solutionRank))
+                + " of W0's " + Math.min(d.rows(), d.cols()) + " singular directions, those above its cut-off, and"
+                + " drops the rest (solution_rank in diagnostics.csv)"
                 : d.precision() == Precision.FP32 ? "in fp32 a solve's residual grows with cond(W0)"
                 + " from fp32's rounding of 6e-8, and cond(W0) is up to " + String.format(Locale.ROOT, "%.2g",
                 all.stream().mapToDouble(LayerDiagnostics::condW0).max().orElseThrow()) + " here"
                 : "an fp64 solve leaves far less: see cond(W0) in diagnostics.csv";
         return java.util.Optional.of(String.format(Locale.ROOT, "%s %s: %s leaves a relative residual of %s in %s (%s"
                 + " mode): %s", m.module(), matrix, equation, range, where, d.mode().label(), why));
-    }
-
-    /** The layers' solution ranks: "8", or "8 to 10". */
-    private static String keptRange(List<LayerDiagnostics> layers) {
-        int lo = layers.stream().mapToInt(LayerDiagnostics::solutionRank).min().orElseThrow();
-        int hi = layers.stream().mapToInt(LayerDiagnostics::solutionRank).max().orElseThrow();
-        return lo == hi ? Integer.toString(lo) : lo + " to " + hi;
     }
 
     /** What a report says before its results, as "- Note: ..." lines and a blank line; nothing where there are none. */

@@ -76,4 +76,15 @@ class ConditionReportTest {
         assertEquals(15.9546, Precision.FP64.decimalDigits(), 1e-4);
         assertEquals(7.2247, Precision.FP32.decimalDigits(), 1e-4);
     }
+
+    /** Through pinv's cut-off the sentence says how many directions the solves kept, as analyze's residual flag does. */
+    @Test
+    void aCutOffSaysHowManyDirectionsItKept() {
+        java.util.function.IntFunction<LayerCondition> layer = kept -> new LayerCondition("q", kept, 64, 64,
+                SolveMode.PINV, Precision.FP64, new Conditioning(150, true, 64, "2-norm"), kept);
+        assertEquals(List.of("q (3 layers, 64 x 64, pinv mode, fp64): cond(W0) from 150 (layer 8) to 150 (layer 8),"
+                + " 2-norm; none above 1e5; the pinv solve keeps 8 to 10 of W0's 64 singular directions."),
+                ConditionReport.sentences(List.of(layer.apply(8), layer.apply(10), layer.apply(9))));
+        assertEquals("8", ConditionReport.range(java.util.stream.IntStream.of(8, 8)));
+    }
 }
