@@ -21,6 +21,11 @@ public enum Precision {
         return -Math.log10(unitRoundoff);
     }
 
+    /** The decimal digits a result keeps where a solve loses {@code digitsLost} of them to conditioning (at least 0). */
+    public double digitsKept(double digitsLost) {
+        return Math.max(0, decimalDigits() - digitsLost);
+    }
+
     /** Machine epsilon, the spacing of numbers just above 1. */
     public double epsilon() {
         return 2 * unitRoundoff;

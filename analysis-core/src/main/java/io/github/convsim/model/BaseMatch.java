@@ -69,7 +69,7 @@ public final class BaseMatch {
                 .filter(f -> f != null).findFirst().orElse(null));
         if (named != null && baseFamily != null) {
             String namedFamily = namedFamily(named);
-            String by = baseType.isPresent() ? " (model_type in its config.json)" : " (its keys)";
+            String by = evidence(baseType);
             if (mismatch == null) {
                 mismatch = namedMismatch(config, baseFamily, by);
             }
@@ -106,12 +106,17 @@ public final class BaseMatch {
         if (baseFamily == null) {
             return null;
         }
-        String by = baseType.isPresent() ? " (model_type in its config.json)" : " (its keys)";
+        String by = evidence(baseType);
         String pathFamily = family(modulePath);
         if (pathFamily != null && !pathFamily.equals(baseFamily)) {
             return "the adapter's modules are " + pathFamily + "'s and the base is " + baseFamily + by;
         }
         return namedMismatch(config, baseFamily, by);
+    }
+
+    /** Where the base's family was read: its config.json's model_type when there is one, else its keys. */
+    private static String evidence(Optional<String> baseType) {
+        return baseType.isPresent() ? " (model_type in its config.json)" : " (its keys)";
     }
 
     /** The adapter's base_model_name_or_path naming a family other than {@code baseFamily}, or null. */

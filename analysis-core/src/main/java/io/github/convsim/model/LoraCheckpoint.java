@@ -62,8 +62,8 @@ public final class LoraCheckpoint implements AutoCloseable {
     }
 
     /**
-     * Checks that no input file changed since this checkpoint was opened (its size and modification time), to be
-     * called once everything is read and hashed.
+     * Checks that no input file changed since this checkpoint was opened ({@link FileStamp}: size, modification and
+     * status-change times, file key), to be called once everything is read and hashed.
      *
      * @throws CheckpointException naming the first file that changed
      */

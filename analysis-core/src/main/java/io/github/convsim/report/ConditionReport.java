@@ -55,10 +55,9 @@ final class ConditionReport {
             }
             if (!ill.isEmpty()) {
                 double lost = ill.stream().mapToDouble(LayerCondition::digitsLost).max().orElseThrow();
-                double digits = first.precision().decimalDigits();
                 s.append(String.format(Locale.ROOT, "; ill-conditioned (above %s) at %s, where a solve loses up to"
                         + " %.1f digits (%s keeps about %.0f)", limit, layerList(ill), lost,
-                        first.precision().name().toLowerCase(Locale.ROOT), Math.max(0, digits - lost)));
+                        first.precision().name().toLowerCase(Locale.ROOT), first.precision().digitsKept(lost)));
             }
             if (!singular.isEmpty()) {
                 // least squares through a singular W0 keeps what of each factor lies in W0's range

@@ -157,8 +157,7 @@ final class MarkdownReport {
                     out.add(String.format(Locale.ROOT, "%s layer %d: cond(W0) = %.3g, %s, ill-conditioned: a solve "
                             + "loses about %.1f digits (fp64 keeps about %.0f, fp32 about %.0f)", d.module(), d.layer(),
                             d.condW0(), d.condNorm(), d.digitsLost(),
-                            Math.max(0, Precision.FP64.decimalDigits() - d.digitsLost()),
-                            Math.max(0, Precision.FP32.decimalDigits() - d.digitsLost())));
+                            Precision.FP64.digitsKept(d.digitsLost()), Precision.FP32.digitsKept(d.digitsLost())));
                 }
                 if (d.precisionGap() > 1e-3) {
                     out.add(String.format(Locale.ROOT, "%s layer %d: fp32 and fp64 conversion matrices differ by %.2e"

@@ -26,9 +26,9 @@ package io.github.convsim.similarity;
  *                  null where not estimated (no plants drawn, or none that speak for this map)
  */
 public record Heatmap(String module, String subject, Side side, int i, int j, int dimension, int w0Subspace,
-                      int[] layers,
-                      int[] ranks, int[] subspaceRanks, double[][] phi, double average, double[][] grassmann, double analytic,
-                      NullDistribution gaussian, NullDistribution w0, PowerCurve power) {
+                      int[] layers, int[] ranks, int[] subspaceRanks, double[][] phi, double average,
+                      double[][] grassmann, double analytic, NullDistribution gaussian, NullDistribution w0,
+                      PowerCurve power) {
 
     /** File-name stem of this map's figure: {@code <module>.<factor>.<side>.i<I>-j<J>}. */
     public String stem() {

@@ -401,8 +401,7 @@ public final class SimilarityAnalysis {
      * planted controls' ({@code plantedPhi}: by draw, or null where they do not speak for the map) for its power.
      */
     private Heatmap heatmap(String module, String subject, Side side, int w0Subspace, int i, int j, int[] layers,
-                            int[] loraRanks,
-                            List<SubspaceBasis> bases, double[][][] w0Samples, double[][][] plantedPhi) {
+                            int[] loraRanks, List<SubspaceBasis> bases, double[][][] w0Samples, double[][][] plantedPhi) {
         int dim = bases.get(0).dimension();
         // one Gram matrix of the stacked prefixes serves phi and the principal angles
         Matrix gram = SubspaceSimilarity.gram(backend, vectors(bases), i, j);
