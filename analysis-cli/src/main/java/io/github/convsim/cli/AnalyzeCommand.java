@@ -123,10 +123,6 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Mixin
     CacheOptions cacheOptions;
 
-    /** The options that may accompany --from: they change where and how the report is written, not its numbers. */
-    private static final Set<String> WITH_FROM = Set.of("--from", "--out", "--force", "--format", "--scale", "--quiet",
-            "--progress", "--debug", "--no-cache", "--cache-dir");
-
     @Override
     public Integer call() throws Exception {
         if (adapter != null && positionalAdapter != null) {
@@ -187,16 +183,7 @@ final class AnalyzeCommand implements Callable<Integer> {
 
     /** The run a report recorded, its inputs verified unchanged; no option that changes the numbers beside it. */
     private ReportedRun recorded() throws CheckpointException {
-        if (!spec.commandLine().getParseResult().matchedPositionals().isEmpty()) {
-            throw new ParameterException(spec.commandLine(), "--from reruns the adapter the report recorded; an"
-                    + " adapter cannot be given with it");
-        }
-        for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
-            if (!WITH_FROM.contains(o.longestName())) {
-                throw new ParameterException(spec.commandLine(), "--from reruns the options the report recorded; "
-                        + o.longestName() + " cannot be given with it");
-            }
-        }
+        RerunOptions.refuseOthers(spec, "the adapter", Set.of("--scale"));
         ReportedRun run = ReportedRun.read(from);
         run.verifyInputs();
         return run;
