@@ -2,12 +2,15 @@ package io.github.convsim.cli;
 
 import io.github.convsim.api.Comparison;
 import io.github.convsim.cache.BaseCache;
+import io.github.convsim.io.CheckpointException;
 import io.github.convsim.linalg.Backends;
+import io.github.convsim.model.BaseMatch;
 import io.github.convsim.report.AtomicOutput;
 import io.github.convsim.report.ComparisonReport;
 import io.github.convsim.report.ComparisonVerdicts;
 import io.github.convsim.results.AnalysisOptions;
 import io.github.convsim.results.ComparisonResult;
+import io.github.convsim.results.ReportedComparison;
 import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.NullModel;
 import java.io.PrintWriter;
@@ -45,7 +48,9 @@ import picocli.CommandLine.Spec;
             "", "Examples:",
             "  convsim compare lora-sst2 lora-mnli lora-qnli --base model.safetensors",
             "  # runs/imdb/checkpoint-500, checkpoint-1000, ...:",
-            "  convsim compare runs/imdb --base model.safetensors"})
+            "  convsim compare runs/imdb --base model.safetensors",
+            "  # the same comparison, rerun:",
+            "  convsim compare --from convsim-compare/summary.json --out compare-again"})
 final class CompareCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -59,9 +64,9 @@ final class CompareCommand implements Callable<Integer> {
     @Mixin
     CacheOptions cacheOptions;
 
-    @Parameters(arity = "1..*", paramLabel = "ADAPTER_DIR", description = "Adapters (directories,"
+    @Parameters(arity = "0..*", paramLabel = "ADAPTER_DIR", description = "Adapters (directories,"
             + " or ORG/NAME[@REVISION] in the Hugging Face hub cache), or a run of checkpoint-N adapters.")
-    List<Path> adapters;
+    List<Path> adapters = List.of();
 
     @Option(names = "--base", paramLabel = "PATH", description = "Base weights shared by all adapters, a path"
             + " or ORG/NAME[@REVISION] in the Hugging Face hub cache (default: the first adapter's base_model_name_or_path; the demo's for the demo).")
@@ -83,31 +88,36 @@ final class CompareCommand implements Callable<Integer> {
             description = "How the pair and map tests' p-values are adjusted: holm, bh or none (default: ${DEFAULT-VALUE}).")
     String correction;
 
+    @Option(names = "--from", paramLabel = "SUMMARY_JSON",
+            description = "Rerun the comparison an earlier report recorded (its summary.json): the same adapters (a"
+                    + " run's checkpoints as they were then), base, options, seed and correction, refused if an input"
+                    + " file changed since. Only --out, --force, --format, --quiet and --progress may be given with"
+                    + " it.")
+    Path from;
+
     @Override
     public Integer call() throws Exception {
         cacheOptions.check(spec);
-        if ((draws > 0 && draws < Comparison.MIN_W0_NULL_DRAWS) || draws < 0) {
-            throw solve.usage("--draws must be 0 or at least " + Comparison.MIN_W0_NULL_DRAWS + " (the W0 null compares"
-                    + " draws in pairs, and a test needs at least two pairs), got " + draws);
+        ReportedComparison recorded = from == null ? null : recorded();
+        if (recorded == null) {
+            checkDraws();
         }
-        for (String o : List.of("--seed", "--correction")) {
-            if (draws == 0 && spec.commandLine().getParseResult().hasMatchedOption(o)) {
-                throw solve.usage(o + " is for the W0 null's draws and the tests against them, and --draws 0 skips"
-                        + " both: leave " + o + " out, or --draws at 4 or more");
-            }
-        }
-        AnalysisOptions options = solve.toOptions(draws == 0 ? Set.of() : Set.of(NullModel.W0), Math.max(2, draws),
-                seed, Set.of());
-        Correction c = solve.parse(() -> Correction.parse(correction), "--correction", correction);
+        AnalysisOptions options = recorded != null ? recorded.options()
+                : solve.toOptions(draws == 0 ? Set.of() : Set.of(NullModel.W0), Math.max(2, draws), seed, Set.of());
+        Correction c = recorded != null ? recorded.correction()
+                : solve.parse(() -> Correction.parse(correction), "--correction", correction);
         long gpuBytes = solve.gpuMemory.bytesFor(options.backend(), "");
-        List<Path> dirs = Comparison.expand(Locations.resolveAll(adapters));
+        List<Path> dirs = recorded != null ? recorded.adapters() : Comparison.expand(Locations.resolveAll(adapters));
         if (dirs.size() < 2) {
-            throw solve.usage("compare needs at least two adapters (found " + dirs.size() + ")");
+            throw solve.usage("compare needs at least two adapters (found " + dirs.size() + ")"
+                    + (adapters.isEmpty() ? ", or --from with a comparison's summary.json" : ""));
         }
         PrintWriter o = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         ReportLibraries.preload();
-        Demo.Choice baseChoice = Demo.baseFor(base == null ? dirs.get(0) : null, base);
+        Demo.Choice baseChoice = recorded != null ? new Demo.Choice(recorded.base(), "recorded in " + from)
+                : Demo.baseFor(base == null ? dirs.get(0) : null, base);
+        BaseMatch.BaseCheck baseCheck = recorded != null ? recorded.baseCheck() : solve.baseCheck();
         Path basePath = baseChoice.path();
         List<Path> inputs = new java.util.ArrayList<>(dirs);
         inputs.add(basePath);
@@ -116,13 +126,16 @@ final class CompareCommand implements Callable<Integer> {
             Backends.Choice choice = Backends.select(options.backend(), gpuBytes);
             try {
                 BaseCache cache = cacheOptions.open();
-                ComparisonResult result = Comparison.run(dirs, basePath, solve.baseCheck(), options, choice,
-                        progress, cache);
+                ComparisonResult result = Comparison.run(dirs, basePath, baseCheck, options, choice, progress,
+                        cache);
                 Path written = output.commit(dir -> new ComparisonReport(new LinkedHashSet<>(solve.formats), c)
                         .write(result, dir));
                 progress.close();
                 CacheOptions.printNotes(cache, spec.commandLine().getErr());
                 if (!progressOptions.quiet) {
+                    if (recorded != null) {
+                        o.printf(Locale.ROOT, "base: %s (%s)%n", basePath, baseChoice.why());
+                    }
                     o.printf(Locale.ROOT, "convsim compare: %d adapters%s%n", result.adapters().size(),
                             result.isTrajectory() ? " (a training run, ordered by step)" : "");
                     result.notes().forEach(n -> o.println("note: " + n));
@@ -136,5 +149,26 @@ final class CompareCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The comparison a report recorded, its inputs verified unchanged; no option that changes the numbers beside it. */
+    private ReportedComparison recorded() throws CheckpointException {
+        RerunOptions.refuseOthers(spec, "the adapters", Set.of());
+        ReportedComparison run = ReportedComparison.read(from);
+        run.verifyInputs();
+        return run;
+    }
+
+    private void checkDraws() {
+        if ((draws > 0 && draws < Comparison.MIN_W0_NULL_DRAWS) || draws < 0) {
+            throw solve.usage("--draws must be 0 or at least " + Comparison.MIN_W0_NULL_DRAWS + " (the W0 null compares"
+                    + " draws in pairs, and a test needs at least two pairs), got " + draws);
+        }
+        for (String o : List.of("--seed", "--correction")) {
+            if (draws == 0 && spec.commandLine().getParseResult().hasMatchedOption(o)) {
+                throw solve.usage(o + " is for the W0 null's draws and the tests against them, and --draws 0 skips"
+                        + " both: leave " + o + " out, or --draws at 4 or more");
+            }
+        }
     }
 }

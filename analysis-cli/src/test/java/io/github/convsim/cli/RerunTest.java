@@ -8,10 +8,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** `analyze --from REPORT/summary.json` reruns exactly what the report recorded, and nothing else. */
+/** `analyze --from` and `compare --from REPORT/summary.json` rerun exactly what the report recorded, and nothing else. */
 class RerunTest {
     @TempDir
     Path dir;
@@ -97,6 +98,70 @@ class RerunTest {
         }
         CliRunner.Result at = CliRunner.run("analyze", "--from", broken.toString(), "--out", dir.resolve("w").toString());
         assertTrue(at.err().strip().endsWith("(line 2, column 1)"), at.err());
+    }
+
+    /**
+     * `compare --from` reruns the adapters the report recorded, in its order: a run's checkpoints as they were, not as
+     * the run directory holds them later.
+     */
+    @Test
+    void aComparisonRerunFromItsSummaryEqualsTheOriginal() throws Exception {
+        Path run = Files.createDirectories(dir.resolve("run"));
+        Path c20 = CompareCommandTest.derivedIn(run, "checkpoint-20", 0.3, true, 2);
+        Path c10 = CompareCommandTest.derivedIn(run, "checkpoint-10", 0.3, true, 1);
+        Path first = dir.resolve("first");
+        CliRunner.Result r = CliRunner.run("compare", run.toString(), "--base", CliRunner.repo()
+                .resolve("data/bert-base-uncased.query-value.safetensors").toString(), "--out", first.toString(),
+                "--modules", "value", "--draws", "4", "--seed", "5", "--correction", "bh", "--side", "both", "--i", "4",
+                "--factors", "A,dW", "--mode", "lstsq", "-q");
+        assertEquals(0, r.exit(), r.err());
+        CompareCommandTest.derivedIn(run, "checkpoint-30", 0.3, true, 3); // the run went on after the report
+        Path again = dir.resolve("again");
+        CliRunner.Result r2 = CliRunner.run("compare", "--from", first.resolve("summary.json").toString(), "--out",
+                again.toString());
+        assertEquals(0, r2.exit(), r2.err());
+        assertTrue(r2.out().contains("recorded in " + first.resolve("summary.json"))
+                && r2.out().contains("convsim compare: 2 adapters (a training run, ordered by step)"), r2.out());
+        JsonNode a = comparable(first);
+        assertEquals(a, comparable(again));
+        JsonNode opts = a.get("provenance").get("options");
+        assertEquals(List.of(c10.toString(), c20.toString()), new ObjectMapper().convertValue(opts.get("adapters"),
+                List.class), "the adapters as compared, ordered by step");
+        assertEquals(5, opts.get("seed").asLong());
+        assertEquals(4, opts.get("i").asInt());
+        assertEquals("smallest rank", opts.get("j").asText());
+        assertEquals("bh", a.get("statistics").get("correction").asText());
+        for (String csv : List.of("compare.csv", "trajectory.csv")) {
+            assertEquals(Files.readString(first.resolve(csv)), Files.readString(again.resolve(csv)), csv);
+        }
+
+        String summary = first.resolve("summary.json").toString();
+        CliRunner.Result extra = CliRunner.run("compare", "--from", summary, "--base", "x", "--out",
+                dir.resolve("x").toString());
+        assertEquals(Main.EXIT_USAGE, extra.exit());
+        assertTrue(extra.err().startsWith("convsim: --from reruns the options the report recorded; --base cannot be"
+                + " given with it"), extra.err());
+        CliRunner.Result adapters = CliRunner.run("compare", "--from", summary, c10.toString(), c20.toString(),
+                "--out", dir.resolve("x").toString());
+        assertEquals(Main.EXIT_USAGE, adapters.exit());
+        assertTrue(adapters.err().startsWith("convsim: --from reruns the adapters the report recorded; leave"
+                + " ADAPTER_DIR out"), adapters.err());
+        CliRunner.Result analyze = CliRunner.run("analyze", "--from", summary, "--out", dir.resolve("x").toString());
+        assertEquals(Main.EXIT_INPUT, analyze.exit());
+        assertTrue(analyze.err().startsWith("convsim: " + summary + ": not the summary.json of a `convsim analyze`"
+                + " report (`convsim compare` wrote it)"), analyze.err());
+        Path older = Files.writeString(dir.resolve("older.json"), "{\"provenance\": {\"tool\": \"convsim compare\","
+                + " \"options\": {\"draws\": 4}}}");
+        CliRunner.Result old = CliRunner.run("compare", "--from", older.toString(), "--out", dir.resolve("x").toString());
+        assertEquals(Main.EXIT_INPUT, old.exit());
+        assertTrue(old.err().startsWith("convsim: " + older + ": records no adapters and base"), old.err());
+
+        Files.writeString(c10.resolve("adapter_config.json"), " ", StandardOpenOption.APPEND);
+        CliRunner.Result changed = CliRunner.run("compare", "--from", summary, "--out", dir.resolve("y").toString());
+        assertEquals(Main.EXIT_INPUT, changed.exit());
+        assertTrue(changed.err().contains(c10.resolve("adapter_config.json").toString())
+                && changed.err().contains("changed since"), changed.err());
+        assertFalse(Files.exists(dir.resolve("x")) || Files.exists(dir.resolve("y")), "nothing written");
     }
 
     /** summary.json without what differs between two runs of the same analysis: times, dates, memory used. */

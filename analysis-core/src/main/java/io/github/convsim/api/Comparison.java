@@ -21,6 +21,7 @@ import io.github.convsim.results.ComparisonMap;
 import io.github.convsim.results.ComparisonResult;
 import io.github.convsim.results.LayerCondition;
 import io.github.convsim.results.Provenance;
+import io.github.convsim.results.ReportedComparison;
 import io.github.convsim.similarity.FactorBases;
 import io.github.convsim.similarity.NullDistribution;
 import io.github.convsim.similarity.NullModel;
@@ -371,10 +372,16 @@ public final class Comparison {
             throw Analysis.discardingCache(cache, e);
         }
         timings.put("compare", (System.nanoTime() - t0) / 1e9);
-        Map<String, Object> opts = options.toMap();
-        opts.put("i", options.similarity().i() == 0 ? "smallest rank" : options.similarity().i());
-        opts.put("j", options.similarity().j() == 0 ? "smallest rank" : options.similarity().j());
-        opts.put("modules", options.modules().isEmpty() ? "all common" : options.modules());
+        // what ReportedComparison reads back: the inputs as given and how they were read, then the options
+        Map<String, Object> opts = new LinkedHashMap<>();
+        opts.put(ReportedComparison.ADAPTERS, ckpts.stream()
+                .map(c -> c.adapterDir().toAbsolutePath().normalize().toString()).toList());
+        opts.put(ReportedComparison.BASE, ckpts.get(0).base().location().toAbsolutePath().normalize().toString());
+        opts.put(ReportedComparison.BASE_CHECK, ckpts.get(0).baseCheck().name().toLowerCase(java.util.Locale.ROOT));
+        opts.putAll(options.toMap());
+        opts.put("i", options.similarity().i() == 0 ? ReportedComparison.SMALLEST_RANK : options.similarity().i());
+        opts.put("j", options.similarity().j() == 0 ? ReportedComparison.SMALLEST_RANK : options.similarity().j());
+        opts.put("modules", options.modules().isEmpty() ? ReportedComparison.ALL_COMMON : options.modules());
         opts.remove("controls"); // compare's controls are always the raw factors A^T and B
         // without the W0 null nothing is drawn (the options' draws are a placeholder then)
         int w0Draws = options.similarity().nulls().contains(NullModel.W0) ? options.similarity().draws() : 0;
