@@ -11,6 +11,7 @@ import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.report.AtomicOutput;
 import io.github.convsim.report.CondLoraReport;
 import io.github.convsim.results.Provenance;
+import io.github.convsim.results.ReportedFit;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -94,7 +95,11 @@ final class CondLoraCommand implements Runnable {
                 + "detected."},
             footer = {"", "Outputs: fit.csv (module, layer, r2_A, r2_B, dW_relative_error), summary.json",
                 "(overall R^2, nulls with 95 %% intervals, tests with p and power, verdict,",
-                "provenance), figures/condlora.<module>.r2.png, report.md."})
+                "provenance), figures/condlora.<module>.r2.png, report.md.",
+                "", "Examples:",
+                "  convsim condlora fit my-lora --base model.safetensors --out fit",
+                "  # the same fit, rerun:",
+                "  convsim condlora fit --from fit/summary.json --out fit-again"})
     static final class Fit implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -122,32 +127,54 @@ final class CondLoraCommand implements Runnable {
         @Mixin
         GpuMemoryOption gpuMemory;
 
+        @Option(names = "--from", paramLabel = "SUMMARY_JSON",
+                description = "Fit again what an earlier report recorded (its summary.json): the same adapter, base,"
+                        + " ridge, draws, seed and backend, refused if an input file changed since. Only --out,"
+                        + " --force, --quiet and --progress may be given with it.")
+        Path from;
+
         @Override
         public Integer call() throws Exception {
             long t0 = System.nanoTime();
-            long gpuBytes = gpuMemory.bytesFor(backend, spec.commandLine().getParseResult()
+            ReportedFit recorded = null;
+            if (from != null) {
+                RerunOptions.refuseOthers(spec, "the adapter", java.util.Set.of());
+                recorded = ReportedFit.read(from);
+                recorded.verifyInputs();
+            }
+            String backendName = recorded != null ? recorded.backend() : backend;
+            CondLoraSettings settings = recorded != null
+                    ? new CondLoraSettings(recorded.ridge(), recorded.draws(), recorded.seed())
+                    : new CondLoraSettings(in.ridge, draws, seed);
+            long gpuBytes = gpuMemory.bytesFor(backendName, spec.commandLine().getParseResult()
                     .hasMatchedOption("--backend") ? "" : " (condlora fit's default)");
             ReportLibraries.preload();
             MemoryUse.watch();
-            Inputs.Resolved read = in.resolve();
+            Inputs.Resolved read = recorded != null
+                    ? new Inputs.Resolved(recorded.adapter(), recorded.base(), recorded.baseCheck()) : in.resolve();
             try (AtomicOutput output = AtomicOutput.prepare(out, in.force, "condlora fit", read.paths());
                  LoraCheckpoint ckpt = read.open();
                  Progress progress = progressOptions.open(spec.commandLine().getErr())) {
-                Backends.Choice cpu = Backends.select(backend, gpuBytes);
+                Backends.Choice cpu = Backends.select(backendName, gpuBytes);
                 try {
-                    List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), new CondLoraSettings(in.ridge, draws, seed),
+                    List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), settings,
                             Runtime.getRuntime().maxMemory(), progress);
                     progress.close();
                     Map<String, Object> options = new LinkedHashMap<>();
-                    options.put("ridge", in.ridge);
-                    options.put("draws", draws);
-                    options.put("seed", seed);
+                    options.put(ReportedFit.RIDGE, settings.ridge());
+                    options.put(ReportedFit.DRAWS, settings.draws());
+                    options.put(ReportedFit.SEED, settings.seed());
+                    options.put(ReportedFit.BACKEND, backendName);
                     Provenance prov = provenance("convsim condlora fit", ckpt, cpu, options,
                             (System.nanoTime() - t0) / 1e9);
                     Map<String, String> notFitted = CondLoraFit.unfittable(ckpt);
                     Path written = output.commit(dir -> CondLoraReport.write(fits, notFitted, prov, dir));
                     var o = spec.commandLine().getOut();
                     if (!progressOptions.quiet) {
+                        if (recorded != null) {
+                            o.printf(Locale.ROOT, "adapter and base: %s, %s (recorded in %s)%n", read.adapter(),
+                                    read.base(), from);
+                        }
                         ckpt.notes().forEach(n -> o.println("note: " + n));
                         if (!notFitted.isEmpty()) {
                             o.printf(Locale.ROOT, "  %s%n", CondLoraReport.notFittedSentence(notFitted));
@@ -253,6 +280,10 @@ final class CondLoraCommand implements Runnable {
                                  Map<String, Object> options, double seconds) throws IOException {
         Map<String, Object> withNotes = new LinkedHashMap<>();
         withNotes.put(Provenance.CHECKPOINT_NOTES, ckpt.notes());
+        // the inputs as given and how they were read, as ReportedFit reads them back
+        withNotes.put(ReportedFit.ADAPTER, ckpt.adapterDir().toAbsolutePath().normalize().toString());
+        withNotes.put(ReportedFit.BASE, ckpt.base().location().toAbsolutePath().normalize().toString());
+        withNotes.put(ReportedFit.BASE_CHECK, ckpt.baseCheck().name().toLowerCase(Locale.ROOT));
         withNotes.putAll(options);
         return Provenance.of(tool, backend, Provenance.inputsOf(List.of(ckpt)), withNotes,
                 Map.of("fit", seconds), MemoryUse.resources());

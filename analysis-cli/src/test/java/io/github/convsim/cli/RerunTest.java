@@ -12,7 +12,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** `analyze --from` and `compare --from REPORT/summary.json` rerun exactly what the report recorded, and nothing else. */
+/** `analyze`, `compare` and `condlora fit --from REPORT/summary.json` rerun exactly what the report recorded, and nothing else. */
 class RerunTest {
     @TempDir
     Path dir;
@@ -160,6 +160,47 @@ class RerunTest {
         CliRunner.Result changed = CliRunner.run("compare", "--from", summary, "--out", dir.resolve("y").toString());
         assertEquals(Main.EXIT_INPUT, changed.exit());
         assertTrue(changed.err().contains(c10.resolve("adapter_config.json").toString())
+                && changed.err().contains("changed since"), changed.err());
+        assertFalse(Files.exists(dir.resolve("x")) || Files.exists(dir.resolve("y")), "nothing written");
+    }
+
+    /** `condlora fit --from` fits again with the recorded adapter, base, ridge, draws, seed and backend. */
+    @Test
+    void aFitRerunFromItsSummaryEqualsTheOriginal() throws Exception {
+        Path adapter = Files.createDirectories(dir.resolve("adapter"));
+        Path demo = CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8");
+        Files.copy(demo.resolve("adapter_config.json"), adapter.resolve("adapter_config.json"));
+        Files.copy(demo.resolve("adapter_model.safetensors"), adapter.resolve("adapter_model.safetensors"));
+        Path first = dir.resolve("first");
+        CliRunner.Result r = CliRunner.run("condlora", "fit", adapter.toString(), "--base", CliRunner.repo()
+                .resolve("data/bert-base-uncased.query-value.safetensors").toString(), "--out", first.toString(),
+                "--draws", "4", "--seed", "3", "--ridge", "0.01", "-q");
+        assertEquals(0, r.exit(), r.err());
+        Path again = dir.resolve("again");
+        String summary = first.resolve("summary.json").toString();
+        CliRunner.Result r2 = CliRunner.run("condlora", "fit", "--from", summary, "--out", again.toString());
+        assertEquals(0, r2.exit(), r2.err());
+        assertTrue(r2.out().contains("(recorded in " + summary + ")"), r2.out());
+        JsonNode a = comparable(first);
+        assertEquals(a, comparable(again));
+        JsonNode opts = a.get("provenance").get("options");
+        assertEquals(adapter.toString(), opts.get("adapter").asText());
+        assertEquals(0.01, opts.get("ridge").asDouble());
+        assertEquals(4, opts.get("draws").asInt());
+        assertEquals(3, opts.get("seed").asLong());
+        assertEquals("cpu", opts.get("backend").asText());
+        assertEquals(Files.readString(first.resolve("fit.csv")), Files.readString(again.resolve("fit.csv")));
+
+        CliRunner.Result extra = CliRunner.run("condlora", "fit", "--from", summary, "--ridge", "1", "--out",
+                dir.resolve("x").toString());
+        assertEquals(Main.EXIT_USAGE, extra.exit());
+        assertTrue(extra.err().startsWith("convsim: --from reruns the options the report recorded; --ridge cannot be"
+                + " given with it"), extra.err());
+        Files.writeString(adapter.resolve("adapter_config.json"), " ", StandardOpenOption.APPEND);
+        CliRunner.Result changed = CliRunner.run("condlora", "fit", "--from", summary, "--out",
+                dir.resolve("y").toString());
+        assertEquals(Main.EXIT_INPUT, changed.exit());
+        assertTrue(changed.err().contains(adapter.resolve("adapter_config.json").toString())
                 && changed.err().contains("changed since"), changed.err());
         assertFalse(Files.exists(dir.resolve("x")) || Files.exists(dir.resolve("y")), "nothing written");
     }

@@ -1,5 +1,11 @@
 package io.github.convsim.results;
 
+import static io.github.convsim.results.RecordedValues.entry;
+import static io.github.convsim.results.RecordedValues.integer;
+import static io.github.convsim.results.RecordedValues.number;
+import static io.github.convsim.results.RecordedValues.text;
+import static io.github.convsim.results.RecordedValues.texts;
+
 import io.github.convsim.conversion.ConditionMethod;
 import io.github.convsim.conversion.Factor;
 import io.github.convsim.conversion.SolveMode;
@@ -209,49 +215,8 @@ public record AnalysisOptions(SolveMode mode, Precision precision, double rcond,
                 text(m, "backend"), ConditionMethod.parse(text(m, "cond")));
     }
 
-    private static Object entry(Map<String, ?> m, String key) {
-        Object v = m.get(key);
-        if (v == null) {
-            throw new IllegalArgumentException("the options have no '" + key + "'");
-        }
-        return v;
-    }
-
-    private static String text(Map<String, ?> m, String key) {
-        if (!(entry(m, key) instanceof String s)) {
-            throw new IllegalArgumentException("option '" + key + "' is " + m.get(key) + ", not a string");
-        }
-        return s;
-    }
-
-    private static double number(Map<String, ?> m, String key) {
-        if (!(entry(m, key) instanceof Number n)) {
-            throw new IllegalArgumentException("option '" + key + "' is " + m.get(key) + ", not a number");
-        }
-        return n.doubleValue();
-    }
-
-    /** An integer exactly, seeds above 2^53 included. */
-    private static long integer(Map<String, ?> m, String key) {
-        if (!(entry(m, key) instanceof Number n) || n instanceof Double || n instanceof Float
-                || n instanceof java.math.BigDecimal) {
-            throw new IllegalArgumentException("option '" + key + "' is " + m.get(key) + ", not an integer");
-        }
-        if (n instanceof java.math.BigInteger b) {
-            return b.longValueExact();
-        }
-        return n.longValue();
-    }
-
     private static int prefix(Map<String, ?> m, String key) {
         return "r".equals(entry(m, key)) ? 0 : Math.toIntExact(integer(m, key));
-    }
-
-    private static List<String> texts(Map<String, ?> m, String key) {
-        if (!(entry(m, key) instanceof List<?> l) || !l.stream().allMatch(x -> x instanceof String)) {
-            throw new IllegalArgumentException("option '" + key + "' is " + m.get(key) + ", not a list of strings");
-        }
-        return l.stream().map(x -> (String) x).toList();
     }
 
     public SolveOptions solveOptions(boolean squareW0) {
