@@ -12,6 +12,7 @@ import io.github.convsim.report.ReportWriter;
 import io.github.convsim.report.Verdicts;
 import io.github.convsim.results.AnalysisOptions;
 import io.github.convsim.results.AnalysisResult;
+import io.github.convsim.results.Provenance;
 import io.github.convsim.results.ReportedRun;
 import io.github.convsim.similarity.MapVerdict;
 import io.github.convsim.similarity.MultipleTesting.Correction;
@@ -27,7 +28,6 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParameterException;
@@ -117,7 +117,9 @@ final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--from", paramLabel = "SUMMARY_JSON",
             description = "Rerun the analysis an earlier report recorded (its summary.json): the same adapter, base,"
                     + " options, seeds and correction, refused if an input file changed since. Only --out, --force,"
-                    + " --format, --scale, --quiet and --progress may be given with it.")
+                    + " --format, --scale, --quiet and --progress may be given with it, and the adapter or --base where"
+                    + " the inputs have moved (another machine): their files must be the ones the report read (size"
+                    + " and sha256).")
     Path from;
 
     @Mixin
@@ -134,6 +136,7 @@ final class AnalyzeCommand implements Callable<Integer> {
         }
         cacheOptions.check(spec);
         ReportedRun recorded = from == null ? null : recorded();
+        boolean moved = recorded != null && RerunOptions.inputsGiven(spec, MOVABLE);
         adapter = Locations.resolve(adapter);
         AnalysisOptions options = recorded != null ? recorded.options() : options();
         long gpuBytes = solve.gpuMemory.bytesFor(options.backend(), "");
@@ -146,9 +149,10 @@ final class AnalyzeCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--scale takes fitted or paper, got '" + scale + "'");
         }
         ReportWriter writer = new ReportWriter(new LinkedHashSet<>(solve.formats), c, figureScale);
-        Path adapterDir = recorded != null ? recorded.adapter() : adapter != null ? adapter : Demo.adapter();
-        Demo.Choice baseChoice = recorded != null ? new Demo.Choice(recorded.base(), "recorded in " + from)
-                : Demo.baseFor(adapter, base);
+        Path adapterDir = adapter != null ? adapter : recorded != null ? recorded.adapter() : Demo.adapter();
+        Demo.Choice baseChoice = recorded == null ? Demo.baseFor(adapter, base)
+                : base == null ? new Demo.Choice(recorded.base(), "recorded in " + from)
+                : new Demo.Choice(Demo.baseFor(adapter, base).path(), "--base, its files those recorded in " + from);
         BaseMatch.BaseCheck baseCheck = recorded != null ? recorded.baseCheck() : solve.baseCheck();
         Path basePath = baseChoice.path();
         PrintWriter o = spec.commandLine().getOut();
@@ -158,6 +162,9 @@ final class AnalyzeCommand implements Callable<Integer> {
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
             Backends.Choice choice = Backends.select(options.backend(), gpuBytes);
             try (LoraCheckpoint ckpt = LoraCheckpoint.open(adapterDir, basePath, baseCheck)) {
+                if (moved) {
+                    recorded.verifyMovedInputs(Provenance.inputsOf(List.of(ckpt)));
+                }
                 BaseCache cache = cacheOptions.open();
                 Path written;
                 AnalysisResult result;
@@ -181,13 +188,21 @@ final class AnalyzeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The run a report recorded, its inputs verified unchanged; no option that changes the numbers beside it. */
+    /**
+     * The run a report recorded, its inputs verified unchanged where they were (those given elsewhere are verified once
+     * opened); no option that changes the numbers beside it.
+     */
     private ReportedRun recorded() throws CheckpointException {
-        RerunOptions.refuseOthers(spec, "the adapter", Set.of("--scale"));
+        RerunOptions.refuseOthers(spec, Set.of("--scale", "--adapter", "--base"));
         ReportedRun run = ReportedRun.read(from);
-        run.verifyInputs();
+        if (!RerunOptions.inputsGiven(spec, MOVABLE)) {
+            run.verifyInputs();
+        }
         return run;
     }
+
+    /** The options that read the recorded inputs from another place, beside --from. */
+    private static final Set<String> MOVABLE = Set.of("--adapter", "--base");
 
     private void report(PrintWriter o, AnalysisResult result, Path written, double seconds, Backends.Choice choice,
                         Correction c) {

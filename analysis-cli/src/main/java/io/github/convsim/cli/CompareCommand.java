@@ -5,11 +5,13 @@ import io.github.convsim.cache.BaseCache;
 import io.github.convsim.io.CheckpointException;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.model.BaseMatch;
+import io.github.convsim.model.LoraCheckpoint;
 import io.github.convsim.report.AtomicOutput;
 import io.github.convsim.report.ComparisonReport;
 import io.github.convsim.report.ComparisonVerdicts;
 import io.github.convsim.results.AnalysisOptions;
 import io.github.convsim.results.ComparisonResult;
+import io.github.convsim.results.Provenance;
 import io.github.convsim.results.ReportedComparison;
 import io.github.convsim.similarity.MultipleTesting.Correction;
 import io.github.convsim.similarity.NullModel;
@@ -92,13 +94,15 @@ final class CompareCommand implements Callable<Integer> {
             description = "Rerun the comparison an earlier report recorded (its summary.json): the same adapters (a"
                     + " run's checkpoints as they were then), base, options, seed and correction, refused if an input"
                     + " file changed since. Only --out, --force, --format, --quiet and --progress may be given with"
-                    + " it.")
+                    + " it, and the adapters or --base where the inputs have moved (another machine): their files must"
+                    + " be the ones the report read, in its order (size and sha256).")
     Path from;
 
     @Override
     public Integer call() throws Exception {
         cacheOptions.check(spec);
         ReportedComparison recorded = from == null ? null : recorded();
+        boolean moved = recorded != null && RerunOptions.inputsGiven(spec, Set.of("--base"));
         if (recorded == null) {
             checkDraws();
         }
@@ -107,7 +111,8 @@ final class CompareCommand implements Callable<Integer> {
         Correction c = recorded != null ? recorded.correction()
                 : solve.parse(() -> Correction.parse(correction), "--correction", correction);
         long gpuBytes = solve.gpuMemory.bytesFor(options.backend(), "");
-        List<Path> dirs = recorded != null ? recorded.adapters() : Comparison.expand(Locations.resolveAll(adapters));
+        List<Path> dirs = recorded != null && adapters.isEmpty() ? recorded.adapters()
+                : Comparison.expand(Locations.resolveAll(adapters));
         if (dirs.size() < 2) {
             throw solve.usage("compare needs at least two adapters (found " + dirs.size() + ")"
                     + (adapters.isEmpty() ? ", or --from with a comparison's summary.json" : ""));
@@ -115,14 +120,17 @@ final class CompareCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         ReportLibraries.preload();
-        Demo.Choice baseChoice = recorded != null ? new Demo.Choice(recorded.base(), "recorded in " + from)
-                : Demo.baseFor(base == null ? dirs.get(0) : null, base);
+        Demo.Choice baseChoice = recorded != null && base == null ? new Demo.Choice(recorded.base(), "recorded in "
+                + from) : Demo.baseFor(base == null ? dirs.get(0) : null, base);
         BaseMatch.BaseCheck baseCheck = recorded != null ? recorded.baseCheck() : solve.baseCheck();
         Path basePath = baseChoice.path();
         List<Path> inputs = new java.util.ArrayList<>(dirs);
         inputs.add(basePath);
         try (AtomicOutput output = AtomicOutput.prepare(out, solve.force, "compare", inputs);
              Progress progress = progressOptions.open(spec.commandLine().getErr())) {
+            if (moved) {
+                recorded.verifyMovedInputs(inputsOf(dirs, basePath, baseCheck));
+            }
             Backends.Choice choice = Backends.select(options.backend(), gpuBytes);
             try {
                 BaseCache cache = cacheOptions.open();
@@ -151,12 +159,31 @@ final class CompareCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The comparison a report recorded, its inputs verified unchanged; no option that changes the numbers beside it. */
+    /**
+     * The comparison a report recorded, its inputs verified unchanged where they were (those given elsewhere are
+     * verified once opened); no option that changes the numbers beside it.
+     */
     private ReportedComparison recorded() throws CheckpointException {
-        RerunOptions.refuseOthers(spec, "the adapters", Set.of());
+        RerunOptions.refuseOthers(spec, Set.of("--base"));
         ReportedComparison run = ReportedComparison.read(from);
-        run.verifyInputs();
+        if (!RerunOptions.inputsGiven(spec, Set.of("--base"))) {
+            run.verifyInputs();
+        }
         return run;
+    }
+
+    /** The files the adapters and base at these places give, as a comparison's provenance lists them. */
+    private static List<Provenance.InputFile> inputsOf(List<Path> dirs, Path base, BaseMatch.BaseCheck check)
+            throws CheckpointException {
+        List<LoraCheckpoint> ckpts = new java.util.ArrayList<>();
+        try {
+            for (Path d : dirs) {
+                ckpts.add(LoraCheckpoint.open(d, base, check));
+            }
+            return Provenance.inputsOf(ckpts);
+        } finally {
+            ckpts.forEach(LoraCheckpoint::close);
+        }
     }
 
     private void checkDraws() {

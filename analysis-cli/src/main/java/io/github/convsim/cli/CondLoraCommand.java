@@ -70,6 +70,13 @@ final class CondLoraCommand implements Runnable {
                     allowBaseMismatch ? BaseMatch.BaseCheck.ALLOW_MISMATCH : BaseMatch.BaseCheck.STRICT);
         }
 
+        /** What a report recorded, but for the adapter or base given beside --from (the inputs moved). */
+        Resolved resolveMoved(ReportedFit recorded) throws InputException, io.github.convsim.io.CheckpointException {
+            Path given = Locations.resolve(adapter);
+            return new Resolved(given != null ? given : recorded.adapter(),
+                    base != null ? Demo.baseFor(given, base).path() : recorded.base(), recorded.baseCheck());
+        }
+
         record Resolved(Path adapter, Path base, BaseMatch.BaseCheck check) {
             /** What the command reads, which its --out may never be or contain. */
             List<Path> paths() {
@@ -130,17 +137,23 @@ final class CondLoraCommand implements Runnable {
         @Option(names = "--from", paramLabel = "SUMMARY_JSON",
                 description = "Fit again what an earlier report recorded (its summary.json): the same adapter, base,"
                         + " ridge, draws, seed and backend, refused if an input file changed since. Only --out,"
-                        + " --force, --quiet and --progress may be given with it.")
+                        + " --force, --quiet and --progress may be given with it, and the adapter or --base where the"
+                        + " inputs have moved (another machine): their files must be the ones the report read (size"
+                        + " and sha256).")
         Path from;
 
         @Override
         public Integer call() throws Exception {
             long t0 = System.nanoTime();
             ReportedFit recorded = null;
+            boolean moved = false;
             if (from != null) {
-                RerunOptions.refuseOthers(spec, "the adapter", java.util.Set.of());
+                RerunOptions.refuseOthers(spec, java.util.Set.of("--base"));
                 recorded = ReportedFit.read(from);
-                recorded.verifyInputs();
+                moved = RerunOptions.inputsGiven(spec, java.util.Set.of("--base"));
+                if (!moved) {
+                    recorded.verifyInputs();
+                }
             }
             String backendName = recorded != null ? recorded.backend() : backend;
             CondLoraSettings settings = recorded != null
@@ -150,11 +163,13 @@ final class CondLoraCommand implements Runnable {
                     .hasMatchedOption("--backend") ? "" : " (condlora fit's default)");
             ReportLibraries.preload();
             MemoryUse.watch();
-            Inputs.Resolved read = recorded != null
-                    ? new Inputs.Resolved(recorded.adapter(), recorded.base(), recorded.baseCheck()) : in.resolve();
+            Inputs.Resolved read = recorded == null ? in.resolve() : in.resolveMoved(recorded);
             try (AtomicOutput output = AtomicOutput.prepare(out, in.force, "condlora fit", read.paths());
                  LoraCheckpoint ckpt = read.open();
                  Progress progress = progressOptions.open(spec.commandLine().getErr())) {
+                if (moved) {
+                    recorded.verifyMovedInputs(Provenance.inputsOf(List.of(ckpt)));
+                }
                 Backends.Choice cpu = Backends.select(backendName, gpuBytes);
                 try {
                     List<ModuleFit> fits = CondLoraFit.fit(ckpt, cpu.backend(), settings,
@@ -172,8 +187,8 @@ final class CondLoraCommand implements Runnable {
                     var o = spec.commandLine().getOut();
                     if (!progressOptions.quiet) {
                         if (recorded != null) {
-                            o.printf(Locale.ROOT, "adapter and base: %s, %s (recorded in %s)%n", read.adapter(),
-                                    read.base(), from);
+                            o.printf(Locale.ROOT, "adapter and base: %s, %s (%s %s)%n", read.adapter(), read.base(),
+                                    moved ? "given, their files those recorded in" : "recorded in", from);
                         }
                         ckpt.notes().forEach(n -> o.println("note: " + n));
                         if (!notFitted.isEmpty()) {

@@ -14,15 +14,11 @@ final class RerunOptions {
     private RerunOptions() {}
 
     /**
-     * Refuses inputs given beside --from, and every option but those and {@code alsoAllowed}.
-     *
-     * @param inputs what the command's positional parameters are, in the message ("the adapter", "the adapters")
+     * Refuses every option but those and {@code alsoAllowed} (the command's own, such as --scale, and those that name
+     * inputs: an adapter or base given beside --from is read in place of the recorded one, if its files are those the
+     * report read).
      */
-    static void refuseOthers(CommandSpec spec, String inputs, Set<String> alsoAllowed) {
-        if (!spec.commandLine().getParseResult().matchedPositionals().isEmpty()) {
-            throw new ParameterException(spec.commandLine(), "--from reruns " + inputs + " the report recorded;"
-                    + " leave ADAPTER_DIR out");
-        }
+    static void refuseOthers(CommandSpec spec, Set<String> alsoAllowed) {
         Set<String> allowed = new HashSet<>(WITH_FROM);
         allowed.addAll(alsoAllowed);
         for (OptionSpec o : spec.commandLine().getParseResult().matchedOptions()) {
@@ -31,5 +27,11 @@ final class RerunOptions {
                         + o.longestName() + " cannot be given with it");
             }
         }
+    }
+
+    /** Whether inputs are given beside --from: positional adapters, or one of {@code options} (--adapter, --base). */
+    static boolean inputsGiven(CommandSpec spec, Set<String> options) {
+        var parsed = spec.commandLine().getParseResult();
+        return !parsed.matchedPositionals().isEmpty() || options.stream().anyMatch(parsed::hasMatchedOption);
     }
 }

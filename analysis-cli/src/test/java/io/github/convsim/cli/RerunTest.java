@@ -71,6 +71,22 @@ class RerunTest {
         assertEquals(Main.EXIT_USAGE, extra.exit());
         assertTrue(extra.err().contains("--draws cannot be given with it"), extra.err());
 
+        // inputs given beside --from are read in place of the recorded ones where their files are the same
+        Path moved = Files.createDirectories(dir.resolve("moved"));
+        Path base = Files.copy(CliRunner.repo().resolve("data/bert-base-uncased.query-value.safetensors"),
+                moved.resolve("base.safetensors"));
+        Path elsewhere = dir.resolve("elsewhere");
+        CliRunner.Result m = CliRunner.run("analyze", "--from", summary, adapter.toString(), "--base", base.toString(),
+                "--out", elsewhere.toString(), "-q");
+        assertEquals(0, m.exit(), m.err());
+        assertEquals(Files.readString(first.resolve("similarity.csv")),
+                Files.readString(elsewhere.resolve("similarity.csv")));
+        CliRunner.Result other = CliRunner.run("analyze", "--from", summary, "--adapter", CompareCommandTest
+                .derivedIn(dir, "other", 0.5, false, 1).toString(), "--out", dir.resolve("y").toString());
+        assertEquals(Main.EXIT_INPUT, other.exit());
+        assertTrue(other.err().startsWith("convsim: " + dir.resolve("other/adapter_model.safetensors")
+                + ": not the adapter_weights file the report read there"), other.err());
+
         Files.writeString(adapter.resolve("adapter_config.json"), " ", StandardOpenOption.APPEND);
         CliRunner.Result changed = CliRunner.run("analyze", "--from", summary, "--out", dir.resolve("y").toString());
         assertEquals(Main.EXIT_INPUT, changed.exit());
@@ -136,16 +152,31 @@ class RerunTest {
         }
 
         String summary = first.resolve("summary.json").toString();
-        CliRunner.Result extra = CliRunner.run("compare", "--from", summary, "--base", "x", "--out",
+        CliRunner.Result extra = CliRunner.run("compare", "--from", summary, "--side", "left", "--out",
                 dir.resolve("x").toString());
         assertEquals(Main.EXIT_USAGE, extra.exit());
-        assertTrue(extra.err().startsWith("convsim: --from reruns the options the report recorded; --base cannot be"
+        assertTrue(extra.err().startsWith("convsim: --from reruns the options the report recorded; --side cannot be"
                 + " given with it"), extra.err());
-        CliRunner.Result adapters = CliRunner.run("compare", "--from", summary, c10.toString(), c20.toString(),
-                "--out", dir.resolve("x").toString());
-        assertEquals(Main.EXIT_USAGE, adapters.exit());
-        assertTrue(adapters.err().startsWith("convsim: --from reruns the adapters the report recorded; leave"
-                + " ADAPTER_DIR out"), adapters.err());
+        // the run moved (another machine): the same files rerun it, another adapter in a checkpoint's place is refused
+        Path moved = Files.createDirectories(dir.resolve("moved"));
+        for (Path c : List.of(c10, c20)) {
+            Path to = Files.createDirectories(moved.resolve(c.getFileName()));
+            for (String f : List.of("adapter_config.json", "adapter_model.safetensors")) {
+                Files.copy(c.resolve(f), to.resolve(f));
+            }
+        }
+        Path elsewhere = dir.resolve("elsewhere");
+        CliRunner.Result m = CliRunner.run("compare", "--from", summary, moved.toString(), "--out",
+                elsewhere.toString(), "-q");
+        assertEquals(0, m.exit(), m.err());
+        assertEquals(Files.readString(first.resolve("compare.csv")), Files.readString(elsewhere.resolve("compare.csv")));
+        Path demo = CompareCommandTest.demo();
+        CliRunner.Result other = CliRunner.run("compare", "--from", summary, moved.resolve("checkpoint-10")
+                .toString(), demo.toString(), "--out", dir.resolve("x").toString());
+        assertEquals(Main.EXIT_INPUT, other.exit());
+        assertTrue(other.err().startsWith("convsim: " + demo.resolve("adapter_model.safetensors").toAbsolutePath()
+                .normalize() + ": not the adapter_weights file the report read there ("
+                + c20.resolve("adapter_model.safetensors")), other.err());
         CliRunner.Result analyze = CliRunner.run("analyze", "--from", summary, "--out", dir.resolve("x").toString());
         assertEquals(Main.EXIT_INPUT, analyze.exit());
         assertTrue(analyze.err().startsWith("convsim: " + summary + ": not the summary.json of a `convsim analyze`"
@@ -191,6 +222,14 @@ class RerunTest {
         assertEquals("cpu", opts.get("backend").asText());
         assertEquals(Files.readString(first.resolve("fit.csv")), Files.readString(again.resolve("fit.csv")));
 
+        Path base = Files.copy(CliRunner.repo().resolve("data/bert-base-uncased.query-value.safetensors"),
+                dir.resolve("base.safetensors"));
+        CliRunner.Result moved = CliRunner.run("condlora", "fit", "--from", summary, "--base", base.toString(),
+                "--out", dir.resolve("moved").toString());
+        assertEquals(0, moved.exit(), moved.err());
+        assertTrue(moved.out().contains(base + " (given, their files those recorded in " + summary + ")"),
+                moved.out());
+        assertEquals(Files.readString(first.resolve("fit.csv")), Files.readString(dir.resolve("moved/fit.csv")));
         CliRunner.Result extra = CliRunner.run("condlora", "fit", "--from", summary, "--ridge", "1", "--out",
                 dir.resolve("x").toString());
         assertEquals(Main.EXIT_USAGE, extra.exit());

@@ -90,6 +90,33 @@ record RecordedSummary(Map<String, Object> options, List<Provenance.InputFile> i
     }
 
     /**
+     * Checks that the inputs read from other places are the files a report read, in the same order (each adapter's, then
+     * the base's): the same roles, sizes and sha256, wherever they are now.
+     *
+     * @param actual the inputs as {@link Provenance#inputsOf} lists them at the new places
+     * @throws CheckpointException naming the first file that is not the one recorded in its place
+     */
+    static void verifyMoved(List<Provenance.InputFile> recorded, List<Provenance.InputFile> actual)
+            throws CheckpointException {
+        for (int k = 0; k < Math.min(recorded.size(), actual.size()); k++) {
+            Provenance.InputFile was = recorded.get(k);
+            Provenance.InputFile is = actual.get(k);
+            if (!was.role().equals(is.role()) || was.bytes() != is.bytes() || !was.sha256().equals(is.sha256())) {
+                throw new CheckpointException(Path.of(is.path()), "not the " + was.role() + " file the report read"
+                        + " there (" + was.path() + ", " + was.bytes() + " bytes, sha256 " + was.sha256().substring(0,
+                        Math.min(12, was.sha256().length())) + "...): the rerun would not be the same analysis");
+            }
+        }
+        if (recorded.size() != actual.size()) {
+            Provenance.InputFile first = (recorded.size() > actual.size() ? recorded : actual)
+                    .get(Math.min(recorded.size(), actual.size()));
+            throw new CheckpointException(Path.of(first.path()), recorded.size() > actual.size()
+                    ? "the report read this " + first.role() + " file, and the inputs given hold none in its place"
+                    : "the inputs given read this " + first.role() + " file, which the report did not");
+        }
+    }
+
+    /**
      * Checks that every input file a report read is still there with the same size and sha256.
      *
      * @throws CheckpointException naming the first file that is missing or changed

@@ -69,4 +69,15 @@ public record ReportedComparison(List<Path> adapters, Path base, BaseMatch.BaseC
     public void verifyInputs() throws CheckpointException {
         RecordedSummary.verify(inputs);
     }
+
+    /**
+     * Checks that the adapters and base given at other places are the files the report read: in the same order, the same roles,
+     * sizes and sha256 (a report rerun on another machine, or after its inputs moved).
+     *
+     * @param actual the inputs as {@link Provenance#inputsOf} lists them at the new places
+     * @throws CheckpointException naming the first file that is not the one the report read in its place
+     */
+    public void verifyMovedInputs(List<Provenance.InputFile> actual) throws CheckpointException {
+        RecordedSummary.verifyMoved(inputs, actual);
+    }
 }
