@@ -45,7 +45,7 @@ public final class Main implements Runnable {
 
     /** The subcommands, in the order the usage lists them (then "help"); see {@link #commandLine}. */
     static final List<Class<?>> SUBCOMMANDS = List.of(AnalyzeCommand.class, CompareCommand.class, InspectCommand.class,
-            CondLoraCommand.class, BenchCommand.class, SynthCommand.class, PlantCommand.class);
+            CondLoraCommand.class, DiffCommand.class, BenchCommand.class, SynthCommand.class, PlantCommand.class);
 
     @Option(names = "--debug", scope = ScopeType.INHERIT,
             description = "Print the stack trace of an error (otherwise written to a log file).")

@@ -112,7 +112,8 @@ class HelpTest {
         CommandLine one = Main.commandLine(new Main(), "--debug", "analyse", "--out", "compare");
         assertEquals(List.of("analyze", "analyse"), List.copyOf(one.getSubcommands().keySet()));
         assertTrue(one.getSubcommands().get("analyze").getCommandSpec().findOption("--debug") != null, "inherited");
-        List<String> all = List.of("analyze", "compare", "inspect", "condlora", "bench", "synth", "plant", "help");
+        List<String> all = List.of("analyze", "compare", "inspect", "condlora", "diff", "bench", "synth", "plant",
+                "help");
         for (String[] args : new String[][] {{}, {"--help"}, {"help", "analyze"}, {"anlyze", "--out", "x"}}) {
             CommandLine c = Main.commandLine(new Main(), args);
             assertEquals(all, c.getSubcommands().values().stream().distinct().map(CommandLine::getCommandName)

@@ -35,18 +35,8 @@ record RecordedSummary(Map<String, Object> options, List<Provenance.InputFile> i
      * @throws CheckpointException naming the file when it cannot be read, is not JSON or another command's report
      */
     static RecordedSummary read(Path summaryJson, String tool, String command) throws CheckpointException {
-        InputFiles.requireRegularFile(summaryJson);
-        JsonNode root;
-        try {
-            root = new ObjectMapper().readTree(summaryJson.toFile());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
-            throw new CheckpointException(summaryJson, "not valid JSON: " + e.getOriginalMessage()
-                    + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
-        } catch (IOException e) {
-            throw new CheckpointException(summaryJson, "cannot read: " + e.getMessage());
-        }
-        JsonNode prov = root == null ? null : root.get("provenance");
+        JsonNode root = json(summaryJson);
+        JsonNode prov = root.get("provenance");
         if (prov == null || !tool.equals(prov.path("tool").asText())) {
             String other = prov == null ? "" : prov.path("tool").asText();
             throw new CheckpointException(summaryJson, "not the summary.json of a `convsim " + command + "` report"
@@ -71,6 +61,32 @@ record RecordedSummary(Map<String, Object> options, List<Provenance.InputFile> i
                     correction.isMissingNode() ? Correction.HOLM : Correction.parse(correction.asText()));
         } catch (IllegalArgumentException e) {
             throw unreadable(summaryJson, e);
+        }
+    }
+
+    /**
+     * A summary.json as a JSON tree.
+     *
+     * @throws CheckpointException naming the file when it is missing, not a regular file or not JSON (with the line
+     *     and column where parsing stopped)
+     */
+    static JsonNode json(Path summaryJson) throws CheckpointException {
+        InputFiles.requireRegularFile(summaryJson);
+        try {
+            JsonNode root = new ObjectMapper().readTree(summaryJson.toFile());
+            if (root == null || root.isMissingNode()) {
+                throw new CheckpointException(summaryJson, "empty: no JSON in it");
+            }
+            return root;
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            com.fasterxml.jackson.core.JsonLocation at = e.getLocation();
+            throw new CheckpointException(summaryJson, "not valid JSON: " + e.getOriginalMessage()
+                    + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"));
+        } catch (IOException e) {
+            if (e instanceof CheckpointException ce) {
+                throw ce;
+            }
+            throw new CheckpointException(summaryJson, "cannot read: " + e.getMessage());
         }
     }
 
