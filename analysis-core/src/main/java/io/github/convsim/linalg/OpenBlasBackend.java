@@ -64,8 +64,25 @@ public final class OpenBlasBackend implements LinalgBackend {
         return s;
     });
 
+    /** On {@link #defaultThreads} threads. */
     public OpenBlasBackend() {
-        this(Runtime.getRuntime().availableProcessors());
+        this(defaultThreads(System.getenv(), Runtime.getRuntime().availableProcessors()));
+    }
+
+    /**
+     * The threads the LAPACK calls and the parallel problems run on: the processors the JVM may use, or fewer where the
+     * environment asks for fewer the way OpenBLAS itself reads it: the first of OPENBLAS_NUM_THREADS, GOTO_NUM_THREADS
+     * and OMP_NUM_THREADS that holds a positive whole number (a shared node's job script sets one of them, and convsim
+     * sets OpenBLAS's count itself, so OpenBLAS would not see it otherwise).
+     */
+    static int defaultThreads(Map<String, String> env, int processors) {
+        for (String name : List.of("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")) {
+            String v = env.get(name);
+            if (v != null && v.strip().matches("[0-9]{1,9}") && Integer.parseInt(v.strip()) > 0) {
+                return Math.min(Integer.parseInt(v.strip()), Math.max(1, processors));
+            }
+        }
+        return Math.max(1, processors);
     }
 
     public OpenBlasBackend(int threads) {

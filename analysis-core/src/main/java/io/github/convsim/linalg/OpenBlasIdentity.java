@@ -31,7 +31,7 @@ public record OpenBlasIdentity(String version, String core, String buildTarget, 
             "THUNDERX2T99", "THUNDERX", "TSV110", "EMAG8180", "FALKOR", "CORTEXA73", "CORTEXA72", "CORTEXA57",
             "CORTEXA55", "CORTEXA53", "ARMV8");
     private static final List<String> VARIABLES = List.of("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS",
-            "OPENBLAS_L2_SIZE", "OPENBLAS_THREAD_TIMEOUT", "OPENBLAS_VERBOSE", "OMP_NUM_THREADS");
+            "OPENBLAS_L2_SIZE", "OPENBLAS_THREAD_TIMEOUT", "OPENBLAS_VERBOSE", "GOTO_NUM_THREADS", "OMP_NUM_THREADS");
 
     /**
      * A string constant of the presets on the class path, read at run time: javac copies {@code static final String}

@@ -19,6 +19,22 @@ class OpenBlasBackendTest extends CpuBackendTest {
         return new Matrix(rows, cols, TestData.gaussian(rng, rows * cols));
     }
 
+    /** The thread count follows OpenBLAS's own reading of the environment, never above the processors. */
+    @Test
+    void threadsFollowTheEnvironmentAsOpenBlasReadsIt() {
+        assertEquals(8, OpenBlasBackend.defaultThreads(java.util.Map.of(), 8));
+        assertEquals(1, OpenBlasBackend.defaultThreads(java.util.Map.of("OMP_NUM_THREADS", "1"), 8));
+        assertEquals(3, OpenBlasBackend.defaultThreads(java.util.Map.of("OPENBLAS_NUM_THREADS", "3",
+                "GOTO_NUM_THREADS", "2", "OMP_NUM_THREADS", "1"), 8));
+        assertEquals(2, OpenBlasBackend.defaultThreads(java.util.Map.of("OPENBLAS_NUM_THREADS", "0",
+                "GOTO_NUM_THREADS", " 2 ", "OMP_NUM_THREADS", "1"), 8), "0 and blanks as OpenBLAS's atoi reads them");
+        assertEquals(1, OpenBlasBackend.defaultThreads(java.util.Map.of("OPENBLAS_NUM_THREADS", "four",
+                "OMP_NUM_THREADS", "1"), 8), "not a number: the next variable");
+        assertEquals(8, OpenBlasBackend.defaultThreads(java.util.Map.of("OMP_NUM_THREADS", "64"), 8),
+                "never more than the processors");
+        assertEquals(8, OpenBlasBackend.defaultThreads(java.util.Map.of("OMP_NUM_THREADS", "99999999999"), 8));
+    }
+
     static void assertClose(DMatrixRMaj expected, Matrix actual, double tol) {
         assertEquals(expected.numRows, actual.rows());
         assertEquals(expected.numCols, actual.cols());
