@@ -20,8 +20,9 @@ import picocli.CommandLine.Model.CommandSpec;
             + "options and versions, verdicts, numbers.",
             "It lists what differs in the provenance (inputs, options, versions, arithmetic), the verdicts that "
             + "changed, the largest relative difference of any number and every number beyond --tolerance, and "
-            + "anything else. Entries are matched by what they are (module, matrix, side, i, j; pairs by their adapters), not by "
-            + "position. When each ran, how long it took and the memory it used are left out.",
+            + "anything else, in summary.json and the CSV files. Entries and rows are matched by what they are "
+            + "(module, matrix, side, i, j, layers; pairs by their adapters), not by position. When each ran, how "
+            + "long it took and the memory it used are left out.",
             "Writes nothing; exit code 0 whatever differs."},
         footer = {"", "Examples:",
             "  # a rerun: is every number the same?",
@@ -32,7 +33,8 @@ final class DiffCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "REPORT_A", description = "A report directory, or its summary.json.")
+    @Parameters(index = "0", paramLabel = "REPORT_A", description = "A report directory, or its summary.json (the CSV"
+            + " files beside it are compared too).")
     Path a;
 
     @Parameters(index = "1", paramLabel = "REPORT_B", description = "The report to compare it with.")

@@ -41,6 +41,10 @@ class DiffCommandTest {
         assertFalse(out.contains("].average_similarity:"), out);
         assertTrue(out.contains("heatmaps[value C_A left i=8 j=8].w0.mean: "), out);
         assertTrue(out.contains("heatmaps[value C_A left i=8 j=8].gaussian.mean: "), out);
+        // every cell of every map (similarity.csv) is compared: phi is the seed's to no cell, the nulls' to all
+        assertFalse(out.contains("].phi:"), out);
+        assertTrue(out.contains("similarity.csv[value A left i=8 j=8 layer_a=0 layer_b=1].w0_mean: "), out);
+        assertFalse(out.contains("diagnostics.csv"), "cond(W0) and the residuals do not depend on the seed");
         assertTrue(out.contains("other: nothing else differs"), out);
     }
 

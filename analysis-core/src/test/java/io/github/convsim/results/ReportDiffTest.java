@@ -79,6 +79,32 @@ class ReportDiffTest {
     }
 
     @Test
+    void csvRowsAreMatchedByTheirKeysAndEachCellCompared() throws Exception {
+        Path a = report("a", OTHER, "7", "x", 1);
+        Path b = report("b", OTHER, "7", "x", 1);
+        String header = "adapter,module,factor,side,i,j,layer_a,layer_b,phi,analytic,exceeds_w0_null\n";
+        Files.writeString(a.resolve("similarity.csv"), header
+                + "one,value,A,left,8,8,0,1,0.0186,,no\n"
+                + "one,value,A,left,8,8,1,0,0.0186,,no\n");
+        // rows in another order, another adapter's name and verdict (both compared in summary.json), one phi moved
+        Files.writeString(b.resolve("similarity.csv"), header
+                + "two,value,A,left,8,8,1,0,0.0190,,yes\n"
+                + "two,value,A,left,8,8,0,1,0.0186,,yes\n");
+        Files.writeString(a.resolve("diagnostics.csv"), "module,layer,cond_w0\nvalue,0,861.0\n");
+        ReportDiff d = ReportDiff.of(a, b);
+        assertEquals(1, d.numbers().size(), d.toString());
+        ReportDiff.Difference n = d.numbers().get(0);
+        assertEquals("similarity.csv[value A left i=8 j=8 layer_a=1 layer_b=0].phi", n.path());
+        assertEquals(0.0190, n.b().asDouble());
+        // summary.json's map: average, i, j; each row's phi (i, j and the layers are its key, empty cells absent)
+        assertEquals(3 + 2, d.numbersCompared());
+        assertEquals(1, d.other().size());
+        assertEquals("diagnostics.csv", d.other().get(0).path());
+        assertNull(d.other().get(0).b(), "in the first report only");
+        assertEquals(List.of(), d.verdicts());
+    }
+
+    @Test
     void reportsOfTwoCommandsOrNoReportAreRefusedNamingTheFile() throws Exception {
         Path a = report("a", OTHER, "7", "x", 1);
         Path c = Files.createDirectories(dir.resolve("c"));
