@@ -120,8 +120,9 @@ final class CompareCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         long t0 = System.nanoTime();
         ReportLibraries.preload();
-        Demo.Choice baseChoice = recorded != null && base == null ? new Demo.Choice(recorded.base(), "recorded in "
-                + from) : Demo.baseFor(base == null ? dirs.get(0) : null, base);
+        Demo.Choice baseChoice = recorded == null ? Demo.baseFor(base == null ? dirs.get(0) : null, base)
+                : base == null ? new Demo.Choice(recorded.base(), "recorded in " + from)
+                : new Demo.Choice(Demo.baseFor(null, base).path(), "--base, its files those recorded in " + from);
         BaseMatch.BaseCheck baseCheck = recorded != null ? recorded.baseCheck() : solve.baseCheck();
         Path basePath = baseChoice.path();
         List<Path> inputs = new java.util.ArrayList<>(dirs);
@@ -141,9 +142,7 @@ final class CompareCommand implements Callable<Integer> {
                 progress.close();
                 CacheOptions.printNotes(cache, spec.commandLine().getErr());
                 if (!progressOptions.quiet) {
-                    if (recorded != null) {
-                        o.printf(Locale.ROOT, "base: %s (%s)%n", basePath, baseChoice.why());
-                    }
+                    o.printf(Locale.ROOT, "base: %s (%s)%n", basePath, baseChoice.why());
                     o.printf(Locale.ROOT, "convsim compare: %d adapters%s%n", result.adapters().size(),
                             result.isTrajectory() ? " (a training run, ordered by step)" : "");
                     result.notes().forEach(n -> o.println("note: " + n));
