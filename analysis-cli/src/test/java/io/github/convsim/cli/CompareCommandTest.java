@@ -62,6 +62,9 @@ class CompareCommandTest {
                 "--draws", "0", "--out", out.toString());
         assertEquals(0, r.exit(), r.err());
         assertTrue(r.out().contains("No verdict: the W0 null was not computed (--draws 0)."), r.out());
+        assertTrue(r.out().startsWith("base: ") && r.out().lines().findFirst().orElseThrow().endsWith(
+                "bert-base-uncased.query-value.safetensors (the bundled demo base, for the bundled demo adapter)"),
+                "the base chosen from the first adapter, and why: " + r.out());
         var opts = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.resolve("summary.json").toFile())
                 .get("provenance").get("options");
         assertEquals(0, opts.get("draws").asInt(), opts.toString());
