@@ -49,10 +49,7 @@ class RerunTest {
 
     @Test
     void aChangedInputOrAnOptionBesideFromIsRefused() throws Exception {
-        Path adapter = Files.createDirectories(dir.resolve("adapter"));
-        Path demo = CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8");
-        Files.copy(demo.resolve("adapter_config.json"), adapter.resolve("adapter_config.json"));
-        Files.copy(demo.resolve("adapter_model.safetensors"), adapter.resolve("adapter_model.safetensors"));
+        Path adapter = copyOfTheDemoAdapter();
         Path first = dir.resolve("first");
         CliRunner.Result r = CliRunner.run("analyze", "--adapter", adapter.toString(), "--base", CliRunner.repo()
                 .resolve("data/bert-base-uncased.query-value.safetensors").toString(), "--out", first.toString(),
@@ -198,10 +195,7 @@ class RerunTest {
     /** `condlora fit --from` fits again with the recorded adapter, base, ridge, draws, seed and backend. */
     @Test
     void aFitRerunFromItsSummaryEqualsTheOriginal() throws Exception {
-        Path adapter = Files.createDirectories(dir.resolve("adapter"));
-        Path demo = CliRunner.repo().resolve("data/adapters/bert-base-uncased-imdb-lora-r8");
-        Files.copy(demo.resolve("adapter_config.json"), adapter.resolve("adapter_config.json"));
-        Files.copy(demo.resolve("adapter_model.safetensors"), adapter.resolve("adapter_model.safetensors"));
+        Path adapter = copyOfTheDemoAdapter();
         Path first = dir.resolve("first");
         CliRunner.Result r = CliRunner.run("condlora", "fit", adapter.toString(), "--base", CliRunner.repo()
                 .resolve("data/bert-base-uncased.query-value.safetensors").toString(), "--out", first.toString(),
@@ -242,6 +236,15 @@ class RerunTest {
         assertTrue(changed.err().contains(adapter.resolve("adapter_config.json").toString())
                 && changed.err().contains("changed since"), changed.err());
         assertFalse(Files.exists(dir.resolve("x")) || Files.exists(dir.resolve("y")), "nothing written");
+    }
+
+    /** The demo adapter's two files in a directory of the test's own, which it may change. */
+    private Path copyOfTheDemoAdapter() throws Exception {
+        Path adapter = Files.createDirectories(dir.resolve("adapter"));
+        for (String f : List.of("adapter_config.json", "adapter_model.safetensors")) {
+            Files.copy(CompareCommandTest.demo().resolve(f), adapter.resolve(f));
+        }
+        return adapter;
     }
 
     /** summary.json without what differs between two runs of the same analysis: times, dates, memory used. */

@@ -19,8 +19,8 @@ import java.util.Map;
  * ComparisonResult again = Comparison.run(run.adapters(), run.base(), run.baseCheck(), run.options(), backend, NONE);
  * }</pre>
  */
-public record ReportedComparison(List<Path> adapters, Path base, BaseMatch.BaseCheck baseCheck,
-                                 AnalysisOptions options, Correction correction, List<Provenance.InputFile> inputs) {
+public record ReportedComparison(List<Path> adapters, Path base, BaseMatch.BaseCheck baseCheck, AnalysisOptions options,
+                                 Correction correction, List<Provenance.InputFile> inputs) implements RecordedInputs {
     /** Keys and values of compare's provenance options that analyze's ({@link AnalysisOptions#toMap()}) lack. */
     public static final String ADAPTERS = "adapters";
     public static final String BASE = RecordedSummary.BASE;
@@ -59,25 +59,5 @@ public record ReportedComparison(List<Path> adapters, Path base, BaseMatch.BaseC
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw RecordedSummary.unreadable(summaryJson, e);
         }
-    }
-
-    /**
-     * Checks that every input file the report read is still there with the same size and sha256.
-     *
-     * @throws CheckpointException naming the first file that is missing or changed
-     */
-    public void verifyInputs() throws CheckpointException {
-        RecordedSummary.verify(inputs);
-    }
-
-    /**
-     * Checks that the adapters and base given at other places are the files the report read: in the same order, the same roles,
-     * sizes and sha256 (a report rerun on another machine, or after its inputs moved).
-     *
-     * @param actual the inputs as {@link Provenance#inputsOf} lists them at the new places
-     * @throws CheckpointException naming the first file that is not the one the report read in its place
-     */
-    public void verifyMovedInputs(List<Provenance.InputFile> actual) throws CheckpointException {
-        RecordedSummary.verifyMoved(inputs, actual);
     }
 }

@@ -17,7 +17,7 @@ import java.util.Map;
  * @param backend the backend asked for (cpu, cuda or auto)
  */
 public record ReportedFit(Path adapter, Path base, BaseMatch.BaseCheck baseCheck, double ridge, int draws, long seed,
-                          String backend, List<Provenance.InputFile> inputs) {
+                          String backend, List<Provenance.InputFile> inputs) implements RecordedInputs {
     /** Keys of the provenance options that name the inputs, the base check and the settings. */
     public static final String ADAPTER = "adapter";
     public static final String BASE = RecordedSummary.BASE;
@@ -47,25 +47,5 @@ public record ReportedFit(Path adapter, Path base, BaseMatch.BaseCheck baseCheck
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw RecordedSummary.unreadable(summaryJson, e);
         }
-    }
-
-    /**
-     * Checks that every input file the report read is still there with the same size and sha256.
-     *
-     * @throws CheckpointException naming the first file that is missing or changed
-     */
-    public void verifyInputs() throws CheckpointException {
-        RecordedSummary.verify(inputs);
-    }
-
-    /**
-     * Checks that the adapter and base given at other places are the files the report read: in the same order, the same roles,
-     * sizes and sha256 (a report rerun on another machine, or after its inputs moved).
-     *
-     * @param actual the inputs as {@link Provenance#inputsOf} lists them at the new places
-     * @throws CheckpointException naming the first file that is not the one the report read in its place
-     */
-    public void verifyMovedInputs(List<Provenance.InputFile> actual) throws CheckpointException {
-        RecordedSummary.verifyMoved(inputs, actual);
     }
 }

@@ -19,7 +19,7 @@ import java.util.List;
  * }</pre>
  */
 public record ReportedRun(Path adapter, Path base, BaseMatch.BaseCheck baseCheck, AnalysisOptions options,
-                          Correction correction, List<Provenance.InputFile> inputs) {
+                          Correction correction, List<Provenance.InputFile> inputs) implements RecordedInputs {
     /** Keys of the provenance options that name the inputs and the base check. */
     public static final String ADAPTER = "adapter";
     public static final String BASE = RecordedSummary.BASE;
@@ -42,25 +42,5 @@ public record ReportedRun(Path adapter, Path base, BaseMatch.BaseCheck baseCheck
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw RecordedSummary.unreadable(summaryJson, e);
         }
-    }
-
-    /**
-     * Checks that every input file the report read is still there with the same size and sha256.
-     *
-     * @throws CheckpointException naming the first file that is missing or changed
-     */
-    public void verifyInputs() throws CheckpointException {
-        RecordedSummary.verify(inputs);
-    }
-
-    /**
-     * Checks that the adapter and base given at other places are the files the report read: in the same order, the same roles,
-     * sizes and sha256 (a report rerun on another machine, or after its inputs moved).
-     *
-     * @param actual the inputs as {@link Provenance#inputsOf} lists them at the new places
-     * @throws CheckpointException naming the first file that is not the one the report read in its place
-     */
-    public void verifyMovedInputs(List<Provenance.InputFile> actual) throws CheckpointException {
-        RecordedSummary.verifyMoved(inputs, actual);
     }
 }
