@@ -36,6 +36,7 @@ class DiffCommandTest {
         assertEquals(0, other.exit(), other.err());
         String out = other.out();
         assertTrue(out.contains("provenance: 1 differs:\n  options.seed: 1 -> 2\n"), out);
+        // whether 4 draws decide a verdict is the seed's too: that is listed with the verdicts, not as other
         assertTrue(out.contains("numbers: "), out);
         // the observed maps do not depend on the seed; their nulls, p-values and power do
         assertFalse(out.contains("].average_similarity:"), out);

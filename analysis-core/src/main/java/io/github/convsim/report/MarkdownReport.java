@@ -226,8 +226,8 @@ final class MarkdownReport {
     /** The verdict, with its status where there is none ("n/a (degenerate)"). */
     private static String answer(MapVerdict v) {
         return switch (v.status()) {
-            case TESTED -> v.answer();
-            case DUPLICATE -> v.answer() + " (as " + v.duplicateOf().subject() + ")";
+            case TESTED -> v.answer() + (v.decided() ? "" : " (undecided)");
+            case DUPLICATE -> v.answer() + " (as " + v.duplicateOf().subject() + (v.decided() ? "" : ", undecided") + ")";
             default -> "n/a (" + v.status().name().toLowerCase(Locale.ROOT).replace('_', ' ') + ")";
         };
     }

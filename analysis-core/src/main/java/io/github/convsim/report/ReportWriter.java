@@ -280,8 +280,11 @@ public final class ReportWriter {
                 e.put("p_value", finite(v.p()));
                 e.put("p_value_monte_carlo", finite(v.pMonteCarlo()));
                 e.put("p_adjusted", finite(v.pAdjusted()));
+                e.put("p_value_resampled_99", Double.isNaN(v.pLow()) ? null
+                        : java.util.Arrays.asList(finite(v.pLow()), finite(v.pHigh())));
                 e.put("correction", v.correction().label());
                 e.put("exceeds_w0_null", v.answer());
+                e.put("decided_by_draws", Double.isNaN(v.pLow()) ? null : v.decided());
                 e.put("verdict", "exceeds the W0 null (" + v.correction().label() + "-adjusted p < " + v.alpha() + "): "
                         + v.answer());
                 e.put("power", power(v));

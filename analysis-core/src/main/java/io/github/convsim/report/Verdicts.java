@@ -85,6 +85,11 @@ public final class Verdicts {
             }
             default -> sb.append('.');
         }
+        if (!v.decided()) {
+            sb.append(String.format(Locale.ROOT, " Not decided by the W0 null's %d draws: over resamplings of them p"
+                    + " lies between %s and %s, and the answer differs between the two ends; rerun with more --draws"
+                    + " before relying on it.", h.w0().draws(), p(v.pLow()), p(v.pHigh())));
+        }
         if (h.subject().equals("C_dW") && h.side() == io.github.convsim.similarity.Side.RIGHT) {
             sb.append(" On the right, C_dW = (W0^-1 B) A has A's row space whatever W0 is: this map follows A across"
                     + " layers (as the A^T control does), not what W0 converts.");
@@ -176,7 +181,7 @@ public final class Verdicts {
      * A p-value to two significant figures, small ones in scientific notation; one below the smallest normal double
      * (a tail beyond the arithmetic, computed as 0) as a bound, never as "0.0e+00".
      */
-    static String p(double p) {
+    public static String p(double p) {
         if (Double.isNaN(p)) {
             return "n/a";
         }

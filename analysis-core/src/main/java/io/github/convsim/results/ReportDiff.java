@@ -27,7 +27,8 @@ import java.util.Set;
  *
  * @param tool             the command both reports come from ("convsim" for analyze)
  * @param provenance       differences under "provenance" (inputs, options, versions, backend)
- * @param verdicts         differences of a verdict ("exceeds_w0_null", "beyond_both_nulls")
+ * @param verdicts         differences of a verdict ("exceeds_w0_null", "beyond_both_nulls") or of whether the
+ *                         null's draws decide it ("decided_by_draws")
  * @param numbers          numbers that are not equal, beside their relative difference
  * @param other            any other difference: statuses, notes, entries present in one report only
  * @param numbersCompared  how many numbers were compared outside the provenance, the CSV files' included
@@ -35,8 +36,9 @@ import java.util.Set;
  */
 public record ReportDiff(String tool, List<Difference> provenance, List<Difference> verdicts,
                          List<Difference> numbers, List<Difference> other, int numbersCompared, int sentences) {
-    /** Keys whose values are verdicts. */
-    private static final Set<String> VERDICT_KEYS = Set.of("exceeds_w0_null", "beyond_both_nulls");
+    /** Keys whose values are verdicts, or whether the null's draws decide them. */
+    private static final Set<String> VERDICT_KEYS = Set.of("exceeds_w0_null", "beyond_both_nulls",
+            "decided_by_draws");
     /** Keys whose values are sentences written from the numbers. */
     private static final Set<String> SENTENCE_KEYS = Set.of("interpretation", "verdict", "text");
     /** Values that differ between two runs of one analysis by nature. */

@@ -28,10 +28,17 @@ import java.util.Map;
  * @param gaussian     the comparison with the paper's Gaussian baseline, adjusted over its own family (every conversion
  *                     map with a Gaussian null, a defined average, neither degenerate nor a duplicate); null for a map
  *                     outside it. It is what the sentence says where the W0 null was not drawn; it says nothing about W0
+ * @param pLow         the low end of the central 99 % of p over resamplings of the W0 null's draws ({@link
+ *                     NullDistribution#pValueRange}); NaN without a test
+ * @param pHigh        its high end
+ * @param decided      whether the verdict is the same at both ends, every map of the family taken at its own low end,
+ *                     then at its high end (the corrections are monotone, so the verdict at p lies between): false
+ *                     where another seed's draws of the W0 null could give the other answer
  */
 public record MapVerdict(Heatmap map, Status status, String reason, double p, double pMonteCarlo, double pAdjusted,
                          Correction correction, double alpha, int familySize, boolean exceeds, Heatmap duplicateOf,
-                         PowerCurve.Detectable power, GaussianTest gaussian) {
+                         PowerCurve.Detectable power, GaussianTest gaussian, double pLow, double pHigh,
+                         boolean decided) {
 
     /** A map's average against the Gaussian baseline: p, p adjusted over the Gaussian family, the family's size. */
     public record GaussianTest(double p, double pAdjusted, int familySize) {}
@@ -74,6 +81,11 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
         Map<Heatmap, GaussianTest> gaussian = gaussianTests(maps, correction);
         double[] p = family.stream().mapToDouble(h -> h.w0().pValue(h.average())).toArray();
         double[] adjusted = MultipleTesting.adjust(p, correction);
+        double[][] ranges = family.stream().map(h -> h.w0().pValueRange(h.average())).toArray(double[][]::new);
+        double[] low = MultipleTesting.adjust(java.util.Arrays.stream(ranges).mapToDouble(r -> r[0]).toArray(),
+                correction);
+        double[] high = MultipleTesting.adjust(java.util.Arrays.stream(ranges).mapToDouble(r -> r[1]).toArray(),
+                correction);
         Map<Heatmap, Integer> index = new IdentityHashMap<>();
         for (int k = 0; k < family.size(); k++) {
             index.put(family.get(k), k);
@@ -89,12 +101,15 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
                     : null;
             if (k != null) {
                 out.add(new MapVerdict(h, Status.TESTED, "", p[k], mc, adjusted[k], correction, alpha, family.size(),
-                        adjusted[k] < alpha, null, detectable, gaussian.get(h)));
+                        adjusted[k] < alpha, null, detectable, gaussian.get(h), ranges[k][0], ranges[k][1],
+                        (low[k] < alpha) == (high[k] < alpha)));
             } else {
                 Excluded e = excluded.get(h);
                 out.add(new MapVerdict(h, e.status(), e.reason(), kd == null ? Double.NaN : p[kd], mc,
                         kd == null ? Double.NaN : adjusted[kd], correction, alpha, family.size(),
-                        kd != null && adjusted[kd] < alpha, dup, detectable, gaussian.get(h)));
+                        kd != null && adjusted[kd] < alpha, dup, detectable, gaussian.get(h),
+                        kd == null ? Double.NaN : ranges[kd][0], kd == null ? Double.NaN : ranges[kd][1],
+                        kd == null || (low[kd] < alpha) == (high[kd] < alpha)));
             }
         }
         return out;

@@ -122,31 +122,104 @@ public record NullDistribution(String name, int draws, double[][] mean, double[]
      * new draw lies at or beyond {@code observed}, above it when {@code upper}, else below it.
      */
     public static double predictiveP(double[] draws, double observed, boolean upper) {
-        DescriptiveStatistics raw = new DescriptiveStatistics();
-        for (double v : draws) {
-            if (!Double.isNaN(v)) {
-                raw.addValue(v);
-            }
-        }
-        long k = raw.getN();
-        if (k < 2 || Double.isNaN(observed)) {
+        double[] scaled = scaled(draws, observed);
+        if (scaled == null) {
             return Double.NaN;
         }
-        boolean positive = raw.getMin() > 0 && observed > 0;
-        DescriptiveStatistics s = new DescriptiveStatistics();
-        for (double v : raw.getValues()) {
-            s.addValue(positive ? Math.log(v) : v);
+        int k = scaled.length - 1;
+        return tDistribution(k).cumulativeProbability(-predictiveT(scaled, k, scaled[k], upper));
+    }
+
+    /** Resamplings of the draws behind {@link #predictivePRange}. */
+    public static final int RESAMPLES = 2000;
+
+    /**
+     * How far the K draws themselves leave the p of {@link #predictiveP}: the central 99 % of its values over {@link
+     * #RESAMPLES} resamplings of the draws with replacement (a bootstrap, seeded from the draws and the observed value,
+     * so a report gives the same range every time). Another seed's K draws would move p about as far; a verdict whose
+     * level lies inside the range is decided by the seed of the null, not by the adapter. {NaN, NaN} where p is NaN.
+     */
+    public static double[] predictivePRange(double[] draws, double observed, boolean upper) {
+        double[] scaled = scaled(draws, observed);
+        if (scaled == null) {
+            return new double[] {Double.NaN, Double.NaN};
         }
-        double sd = s.getStandardDeviation();
-        double diff = (positive ? Math.log(observed) : observed) - s.getMean();
-        if (!upper) {
-            diff = -diff;
+        int k = scaled.length - 1;
+        org.apache.commons.math3.random.RandomGenerator rng = new org.apache.commons.math3.random.Well19937c(
+                java.util.Arrays.hashCode(draws) * 31L + Double.hashCode(observed));
+        double[] resampled = new double[k];
+        double[] ts = new double[RESAMPLES];
+        for (int b = 0; b < RESAMPLES; b++) {
+            for (int d = 0; d < k; d++) {
+                resampled[d] = scaled[rng.nextInt(k)];
+            }
+            ts[b] = predictiveT(resampled, k, scaled[k], upper);
         }
+        // p falls as t rises, so p's percentiles are those of t, each through the distribution once; order statistics
+        // rather than interpolation between them, which an infinite t (draws without spread) would make NaN
+        java.util.Arrays.sort(ts);
+        org.apache.commons.math3.distribution.TDistribution t = tDistribution(k);
+        return new double[] {t.cumulativeProbability(-ts[(int) Math.ceil(0.995 * (RESAMPLES - 1))]),
+            t.cumulativeProbability(-ts[(int) Math.floor(0.005 * (RESAMPLES - 1))])};
+    }
+
+    /** As {@link #predictivePRange} for this null's averages, the observed average's. */
+    public double[] pValueRange(double observed) {
+        return predictivePRange(averages, observed, true);
+    }
+
+    /**
+     * The draws that are not NaN, on the log scale where every one and the observed value are positive, with the
+     * observed value on the same scale last; null where fewer than 2 draws or the observed value is NaN.
+     */
+    private static double[] scaled(double[] draws, double observed) {
+        double[] kept = java.util.Arrays.stream(draws).filter(v -> !Double.isNaN(v)).toArray();
+        if (kept.length < 2 || Double.isNaN(observed)) {
+            return null;
+        }
+        boolean positive = observed > 0 && java.util.Arrays.stream(kept).allMatch(v -> v > 0);
+        double[] out = new double[kept.length + 1];
+        for (int d = 0; d < kept.length; d++) {
+            out[d] = positive ? Math.log(kept[d]) : kept[d];
+        }
+        out[kept.length] = positive ? Math.log(observed) : observed;
+        return out;
+    }
+
+    private static org.apache.commons.math3.distribution.TDistribution tDistribution(int draws) {
+        return new org.apache.commons.math3.distribution.TDistribution(null, draws - 1);
+    }
+
+    /**
+     * The predictive t of the first {@code k} values of {@code scaled} against {@code at} (infinite where they are all
+     * equal, of the sign that gives p 0 above them and 1 at or below them).
+     */
+    private static double predictiveT(double[] scaled, int k, double at, boolean upper) {
+        // Commons Math's Mean and (bias-corrected) Variance, step for step, so that p is bit for bit what
+        // DescriptiveStatistics gave, without its allocations in the resampling loop
+        double sum = 0;
+        for (int d = 0; d < k; d++) {
+            sum += scaled[d];
+        }
+        double xbar = sum / k;
+        double correction = 0;
+        for (int d = 0; d < k; d++) {
+            correction += scaled[d] - xbar;
+        }
+        double mean = xbar + correction / k;
+        double accum = 0;
+        double dev2 = 0;
+        for (int d = 0; d < k; d++) {
+            double dev = scaled[d] - mean;
+            accum += dev * dev;
+            dev2 += dev;
+        }
+        double sd = Math.sqrt((accum - dev2 * dev2 / k) / (k - 1.0));
+        double diff = upper ? at - mean : mean - at;
         if (!(sd > 0)) {
-            return diff > 0 ? 0 : 1;
+            return diff > 0 ? Double.POSITIVE_INFINITY : Double.NEGATIVE_INFINITY;
         }
-        double t = diff / (sd * Math.sqrt(1 + 1.0 / k));
-        return new org.apache.commons.math3.distribution.TDistribution(null, k - 1).cumulativeProbability(-t);
+        return diff / (sd * Math.sqrt(1 + 1.0 / k));
     }
 
     /**

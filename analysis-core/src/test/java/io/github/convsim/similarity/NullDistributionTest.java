@@ -59,4 +59,59 @@ class NullDistributionTest {
         double root = Math.sqrt(t * t + 2);
         assertEquals(1 - 1 / (root * (root - t)), n.pValue(0.005), 1e-15);
     }
+
+    /** The p of a predictive t-test on the logs, as DescriptiveStatistics and TDistribution give it. */
+    private static double referenceP(double[] draws, double observed) {
+        org.apache.commons.math3.stat.descriptive.DescriptiveStatistics s =
+                new org.apache.commons.math3.stat.descriptive.DescriptiveStatistics();
+        for (double v : draws) {
+            s.addValue(Math.log(v));
+        }
+        double t = (Math.log(observed) - s.getMean()) / (s.getStandardDeviation() * Math.sqrt(1 + 1.0 / draws.length));
+        return new org.apache.commons.math3.distribution.TDistribution(null, draws.length - 1)
+                .cumulativeProbability(-t);
+    }
+
+    private static double[] logNormal(java.util.Random rng, int k) {
+        double[] d = new double[k];
+        for (int i = 0; i < k; i++) {
+            d[i] = 0.02 * Math.exp(0.05 * rng.nextGaussian());
+        }
+        return d;
+    }
+
+    /** The p every verdict rests on is, bit for bit, what the predictive t-test of Commons Math's statistics gives. */
+    @Test
+    void pValueIsTheReferenceTestBitForBit() {
+        java.util.Random rng = new java.util.Random(11);
+        for (int trial = 0; trial < 200; trial++) {
+            double[] draws = logNormal(rng, 2 + rng.nextInt(63));
+            double observed = 0.02 * Math.exp(0.05 * 4 * (rng.nextDouble() - 0.5));
+            assertEquals(referenceP(draws, observed), NullDistribution.predictiveP(draws, observed, true), 0,
+                    "trial " + trial);
+        }
+    }
+
+    /**
+     * The range of p over resamplings of the draws: it holds p, is the same on every call, and narrows as draws are
+     * added (the same observed value against 8 and against 256 draws of one log-normal null).
+     */
+    @Test
+    void pRangeHoldsPAndNarrowsWithMoreDraws() {
+        java.util.Random rng = new java.util.Random(5);
+        double[] few = logNormal(rng, 8);
+        double[] many = logNormal(rng, 256);
+        double observed = 0.02 * Math.exp(0.05 * 1.8);
+        double[] r8 = NullDistribution.predictivePRange(few, observed, true);
+        double[] r256 = NullDistribution.predictivePRange(many, observed, true);
+        for (double[][] c : new double[][][] {{few, r8}, {many, r256}}) {
+            double p = NullDistribution.predictiveP(c[0], observed, true);
+            assertTrue(c[1][0] < p && p < c[1][1], p + " in " + java.util.Arrays.toString(c[1]));
+        }
+        assertArrayEquals(r8, NullDistribution.predictivePRange(few, observed, true), 0, "seeded from the draws");
+        assertTrue(r256[1] - r256[0] < (r8[1] - r8[0]) / 2, java.util.Arrays.toString(r8) + " against "
+                + java.util.Arrays.toString(r256));
+        double[] none = NullDistribution.predictivePRange(new double[] {0.02}, observed, true);
+        assertTrue(Double.isNaN(none[0]) && Double.isNaN(none[1]), "one draw has no p, and no range");
+    }
 }

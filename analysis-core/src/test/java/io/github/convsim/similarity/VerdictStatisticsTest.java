@@ -125,6 +125,45 @@ class VerdictStatisticsTest extends CpuBackendTest {
         assertTrue(v.get(0).pAdjusted() < 1e-3, "a planted map at noise 0.1 is far past the bound: " + v.get(0));
     }
 
+    /** A map whose own null over 32 draws, with the observed average {@code z} predictive sds above the draws' mean. */
+    private static Heatmap mapAt(double z) {
+        java.util.Random rng = new java.util.Random(3);
+        double[] averages = new double[32];
+        double[] logs = new double[32];
+        for (int d = 0; d < 32; d++) {
+            logs[d] = Math.log(0.02) + 0.05 * rng.nextGaussian();
+            averages[d] = Math.exp(logs[d]);
+        }
+        org.apache.commons.math3.stat.descriptive.DescriptiveStatistics s =
+                new org.apache.commons.math3.stat.descriptive.DescriptiveStatistics(logs);
+        double observed = Math.exp(s.getMean() + z * s.getStandardDeviation() * Math.sqrt(1 + 1.0 / 32));
+        double[][] cells = new double[][] {{1, observed}, {observed, 1}};
+        NullDistribution w0 = new NullDistribution("w0", 32, cells, cells, cells, cells, cells, averages);
+        return new Heatmap("value", "C_A", Side.LEFT, 8, 8, 768, 768, new int[] {0, 1}, new int[] {8, 8},
+                new int[] {8, 8}, cells, observed, cells, 8.0 / 768, null, w0, null);
+    }
+
+    /**
+     * A verdict the null's own draws cannot settle says so: at t = 1.7 (p about 0.05, the level) resampling the 32
+     * draws puts p on both sides of alpha; at t = 6 every resampling agrees.
+     */
+    @Test
+    void aVerdictAtTheLevelIsUndecidedByTheDraws() {
+        MapVerdict atLevel = MapVerdict.judge(List.of(mapAt(1.7)), Correction.HOLM, MapVerdict.ALPHA).get(0);
+        assertEquals(MapVerdict.Status.TESTED, atLevel.status());
+        assertTrue(atLevel.p() > 0.03 && atLevel.p() < 0.07, atLevel.toString());
+        assertTrue(atLevel.pLow() < MapVerdict.ALPHA && atLevel.pHigh() > MapVerdict.ALPHA, atLevel.toString());
+        assertFalse(atLevel.decided());
+        String sentence = io.github.convsim.report.Verdicts.interpretation(atLevel);
+        assertTrue(sentence.contains("Not decided by the W0 null's 32 draws: over resamplings of them p lies between "
+                + io.github.convsim.report.Verdicts.p(atLevel.pLow()) + " and "
+                + io.github.convsim.report.Verdicts.p(atLevel.pHigh())), sentence);
+        MapVerdict far = MapVerdict.judge(List.of(mapAt(6)), Correction.HOLM, MapVerdict.ALPHA).get(0);
+        assertEquals("yes", far.answer());
+        assertTrue(far.decided() && far.pHigh() < MapVerdict.ALPHA, far.toString());
+        assertFalse(io.github.convsim.report.Verdicts.interpretation(far).contains("Not decided"));
+    }
+
     @Test
     void degenerateAndUndefinedMapsGetNoVerdict() {
         SimilarityAnalysisTest.Setup s = SimilarityAnalysisTest.setup(5, 4, 12, 2);
