@@ -97,7 +97,9 @@ public final class ComparisonReport {
                         COMPARE_DRAWS));
             }
         }
-        return sb.append('.').toString();
+        sb.append('.');
+        sb.append(undecided(j));
+        return sb.toString();
     }
 
     /**
@@ -460,6 +462,33 @@ public final class ComparisonReport {
         return chart;
     }
 
+    /**
+     * The sentence that says where the W0 null's draws do not decide an answer (empty where they do): the map's, with
+     * its p's range over resamplings of the draws, and how many pairs'.
+     */
+    private static String undecided(ComparisonVerdicts.Judgement j) {
+        ComparisonVerdicts.Test o = j.overall();
+        long pairs = j.pairs().stream().filter(t -> !t.decided()).count();
+        if (o.decided() && pairs == 0) {
+            return "";
+        }
+        String what = o.decided()
+                ? "over resamplings of them, " + pairs + (pairs == 1 ? " pair's answer differs between the two ends of"
+                        + " its p's range" : " pairs' answers differ between the two ends of their p's ranges")
+                : "over resamplings of them the map's p lies between " + Verdicts.p(o.pLow()) + " and "
+                        + Verdicts.p(o.pHigh()) + ", and its answer differs between the two ends"
+                        + (pairs == 0 ? "" : "; so do " + pairs + (pairs == 1 ? " pair's" : " pairs'"));
+        return String.format(Locale.ROOT, " Not decided by the W0 null's %d pairs of draws: %s; rerun with more"
+                + " --draws before relying on %s.", j.map().w0Null().draws(), what, o.decided()
+                ? (pairs == 1 ? "that pair's answer" : "those pairs' answers") : "it");
+    }
+
+    /** A test's p range over resamplings of its null's draws, as summary.json holds it; null without one. */
+    private static List<Double> resampled(ComparisonVerdicts.Test t) {
+        return Double.isNaN(t.pLow()) ? null
+                : java.util.Arrays.asList(ReportWriter.finite(t.pLow()), ReportWriter.finite(t.pHigh()));
+    }
+
     /** Mean of the cells off the diagonal, skipping undefined ones. */
     public static double offDiagonalMean(double[][] m) {
         double s = 0;
@@ -508,8 +537,10 @@ public final class ComparisonReport {
             if (j.overall() != null) {
                 e.put("p_value", ReportWriter.finite(j.overall().p()));
                 e.put("p_adjusted", ReportWriter.finite(j.overall().pAdjusted()));
+                e.put("p_value_resampled_99", resampled(j.overall()));
             }
             e.put("exceeds_w0_null", j.answer());
+            e.put("decided_by_draws", j.overall() == null ? null : j.overall().decided());
             e.put("power", ReportWriter.power(j.power()));
             if (m.w0Null() != null) {
                 Map<String, Object> w0 = new LinkedHashMap<>();
@@ -527,7 +558,9 @@ public final class ComparisonReport {
                 pe.put("mean_phi", ReportWriter.finite(t.statistic()));
                 pe.put("p_value", ReportWriter.finite(t.p()));
                 pe.put("p_adjusted", ReportWriter.finite(t.pAdjusted()));
+                pe.put("p_value_resampled_99", resampled(t));
                 pe.put("exceeds_w0_null", Double.isNaN(t.p()) ? "n/a" : t.exceeds() ? "yes" : "no");
+                pe.put("decided_by_draws", Double.isNaN(t.p()) ? null : t.decided());
                 pairs.add(pe);
             }
             e.put("pairs", pairs);

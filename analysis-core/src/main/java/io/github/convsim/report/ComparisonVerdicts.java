@@ -24,8 +24,18 @@ import java.util.Map;
  * Two adapters make one pair, whose test is the map's: it is counted once (counted twice, it doubled Holm's factor).
  */
 public final class ComparisonVerdicts {
-    /** One test: a pair (a, b) of adapters, or the whole map (a = b = -1). */
-    public record Test(int a, int b, double statistic, double p, double pAdjusted, boolean exceeds) {}
+    /**
+     * One test: a pair (a, b) of adapters, or the whole map (a = b = -1); with the central 99 % of p over resamplings
+     * of the null's draws ({@link NullDistribution#predictivePRange}) and whether the answer is the same at both ends,
+     * every test of the family taken at its low end, then at its high end ({@code decided}).
+     */
+    public record Test(int a, int b, double statistic, double p, double pAdjusted, boolean exceeds, double pLow,
+                       double pHigh, boolean decided) {
+        /** A test whose range was not taken. */
+        public Test(int a, int b, double statistic, double p, double pAdjusted, boolean exceeds) {
+            this(a, b, statistic, p, pAdjusted, exceeds, Double.NaN, Double.NaN, true);
+        }
+    }
 
     /**
      * A map's verdicts, or why it has none (status "tested", "control", "undefined", "degenerate", "duplicate", "no
@@ -73,22 +83,24 @@ public final class ComparisonVerdicts {
                 }
             }
         }
-        List<double[]> stats = new ArrayList<>(); // {map index, a, b, statistic, p}
+        List<double[]> stats = new ArrayList<>(); // {map index, a, b, statistic, p, p's range low, high}
         for (int k = 0; k < tested.size(); k++) {
             ComparisonMap m = tested.get(k);
             double[][] mean = m.mean();
             double overall = ComparisonReport.offDiagonalMean(mean);
-            stats.add(new double[] {k, -1, -1, overall, m.w0Null().pValue(overall)});
+            stats.add(test(k, -1, -1, overall, m.w0Null()));
             if (onlyPair(mean) != null) {
                 continue; // the one pair's test is the map's (two adapters, or others whose phi is undefined)
             }
             for (int a = 0; a < mean.length; a++) {
                 for (int b = a + 1; b < mean.length; b++) {
-                    stats.add(new double[] {k, a, b, mean[a][b], m.pairNull(a, b).pValue(mean[a][b])});
+                    stats.add(test(k, a, b, mean[a][b], m.pairNull(a, b)));
                 }
             }
         }
         double[] adjusted = MultipleTesting.adjust(stats.stream().mapToDouble(s -> s[4]).toArray(), correction);
+        double[] low = MultipleTesting.adjust(stats.stream().mapToDouble(s -> s[5]).toArray(), correction);
+        double[] high = MultipleTesting.adjust(stats.stream().mapToDouble(s -> s[6]).toArray(), correction);
         int family = (int) java.util.Arrays.stream(adjusted).filter(v -> !Double.isNaN(v)).count();
         List<Judgement> out = new ArrayList<>();
         Map<ComparisonMap, Judgement> judged = new IdentityHashMap<>();
@@ -109,7 +121,8 @@ public final class ComparisonVerdicts {
                 if ((int) s[0] != k) {
                     continue;
                 }
-                Test test = new Test((int) s[1], (int) s[2], s[3], s[4], adjusted[t], adjusted[t] < MapVerdict.ALPHA);
+                Test test = new Test((int) s[1], (int) s[2], s[3], s[4], adjusted[t], adjusted[t] < MapVerdict.ALPHA,
+                        s[5], s[6], Double.isNaN(s[4]) || (low[t] < MapVerdict.ALPHA) == (high[t] < MapVerdict.ALPHA));
                 if (s[1] < 0) {
                     overall = test;
                 } else {
@@ -121,7 +134,8 @@ public final class ComparisonVerdicts {
                 for (int a = 0; a < m.mean().length; a++) {
                     for (int b = a + 1; b < m.mean().length; b++) {
                         pairs.add(a == only[0] && b == only[1]
-                                ? new Test(a, b, m.mean()[a][b], overall.p(), overall.pAdjusted(), overall.exceeds())
+                                ? new Test(a, b, m.mean()[a][b], overall.p(), overall.pAdjusted(), overall.exceeds(),
+                                        overall.pLow(), overall.pHigh(), overall.decided())
                                 : new Test(a, b, Double.NaN, Double.NaN, Double.NaN, false));
                     }
                 }
@@ -134,6 +148,12 @@ public final class ComparisonVerdicts {
             out.add(j);
         }
         return out;
+    }
+
+    /** A test's row: map index, pair, statistic, p and p's range over resamplings of the null's draws. */
+    private static double[] test(int map, int a, int b, double statistic, NullDistribution nul) {
+        double[] range = nul.pValueRange(statistic);
+        return new double[] {map, a, b, statistic, nul.pValue(statistic), range[0], range[1]};
     }
 
     /**

@@ -50,6 +50,41 @@ class ComparisonSentenceTest {
                         "factors"));
     }
 
+    /**
+     * Where the W0 null's pairs of draws do not settle an answer the sentence says so, with the map's p range, or with
+     * how many pairs' answers they leave open.
+     */
+    @Test
+    void anAnswerTheDrawsDoNotSettleIsSaidToBeUndecided() {
+        double[][] cells = {{1, 0.5}, {0.5, 1}};
+        io.github.convsim.similarity.NullDistribution pairs8 = new io.github.convsim.similarity.NullDistribution(
+                "w0", 8, cells, cells, cells, cells, cells, new double[] {0.5, 0.51, 0.49, 0.5, 0.52, 0.48, 0.5, 0.5});
+        ComparisonMap m = new ComparisonMap("value", "C_A", Side.LEFT, 8, 8, new int[] {0},
+                new int[][] {{8}, {8}, {8}}, new int[][] {{8}, {8}, {8}},
+                new double[][][] {{{1, 0.6, 0.5}, {0.6, 1, 0.5}, {0.5, 0.5, 1}}}, 0.0104, pairs8, null, null);
+        List<String> names = List.of("a", "b", "c");
+        List<ComparisonVerdicts.Test> pairs = List.of(
+                new ComparisonVerdicts.Test(0, 1, 0.6, 0.01, 0.03, true, 0.002, 0.09, false),
+                new ComparisonVerdicts.Test(0, 2, 0.5, 0.3, 0.6, false, 0.2, 0.5, true),
+                new ComparisonVerdicts.Test(1, 2, 0.5, 0.3, 0.6, false, 0.2, 0.5, true));
+        ComparisonVerdicts.Test open = new ComparisonVerdicts.Test(-1, -1, 0.533, 0.02, 0.04, true, 0.004, 0.11,
+                false);
+        String both = ComparisonReport.sentence(new ComparisonVerdicts.Judgement(m, "tested", "", open, pairs, 4,
+                Correction.HOLM, null, null), names);
+        assertTrue(both.endsWith(" Not decided by the W0 null's 8 pairs of draws: over resamplings of them the map's p"
+                + " lies between 0.004 and 0.110, and its answer differs between the two ends; so do 1 pair's; rerun"
+                + " with more --draws before relying on it."), both);
+        ComparisonVerdicts.Test settled = new ComparisonVerdicts.Test(-1, -1, 0.533, 1e-4, 4e-4, true, 1e-6, 1e-3,
+                true);
+        String pairOnly = ComparisonReport.sentence(new ComparisonVerdicts.Judgement(m, "tested", "", settled, pairs,
+                4, Correction.HOLM, null, null), names);
+        assertTrue(pairOnly.endsWith(" Not decided by the W0 null's 8 pairs of draws: over resamplings of them, 1"
+                + " pair's answer differs between the two ends of its p's range; rerun with more --draws before"
+                + " relying on that pair's answer."), pairOnly);
+        String decided = ComparisonReport.sentence(judged(true, new boolean[] {true, false, false}), names);
+        assertFalse(decided.contains("Not decided"), decided);
+    }
+
     /** Many adapters make many pairs: the sentence counts them and names the strongest five, not all 153. */
     @Test
     void manyPairsBeyondTheNullAreCountedAndTheStrongestNamed() {
