@@ -142,9 +142,16 @@ class SmallHeapTest {
     }
 
     private void run(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(java(), HEAP, "-Xss16m", "-Djava.awt.headless=true",
-                "-Dconvsim.home=" + CliRunner.repo(), "-cp", System.getProperty("java.class.path"),
-                "io.github.convsim.cli.Main"));
+        // the collector the launcher runs convsim with
+        List<String> cmd = new ArrayList<>(List.of(java(), HEAP, "-Xss16m", "-XX:+UseParallelGC",
+                "-Djava.awt.headless=true", "-Dconvsim.home=" + CliRunner.repo()));
+        if (Runtime.version().feature() < 23) {
+            // Java 17's GC locker: an allocation made while another thread is in a JNI critical region (zip's
+            // deflater, for the figures) gives up after 2 retries, an out-of-memory error with the heap far from full
+            // (once in this test's runs, under G1: "Retried waiting for GCLocker too often allocating 524290 words")
+            cmd.addAll(List.of("-XX:+UnlockDiagnosticVMOptions", "-XX:GCLockerRetryAllocationCount=100"));
+        }
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.github.convsim.cli.Main"));
         cmd.addAll(List.of(args));
         Path log = Files.createTempFile(dir, "log-" + args[0] + "-", ".txt");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
