@@ -24,17 +24,20 @@ import java.util.List;
 public final class CondLoraVerdicts {
     /**
      * One test: {@code factor} "A", "B" or "dW" of a module, against both nulls; {@code power} what it could detect
-     * (null where the fit carries no plants).
+     * (null where the fit carries no plants); {@code pLow} and {@code pHigh} the central 99 % of p over resamplings
+     * of each null's draws (the larger of the two nulls' ends, as p is the larger of their p), and {@code decided}
+     * whether the answer is the same with the family at the low ends and at the high ends.
      */
     public record Test(String module, String factor, double observed, double pGaussian, double pShuffled, double p,
                        double pAdjusted, int familySize, Correction correction, boolean beyond,
-                       PowerCurve.Detectable power) {}
+                       PowerCurve.Detectable power, double pLow, double pHigh, boolean decided) {}
 
     private CondLoraVerdicts() {}
 
     /** Every module's A, B and dW judged as one family. */
     public static List<Test> judge(List<ModuleFit> fits, Correction correction) {
-        List<double[]> p = new ArrayList<>(); // {observed, pGaussian, pShuffled}
+        // {observed, pGaussian, pShuffled, and their ranges over resamplings: Gaussian low, high, shuffled low, high}
+        List<double[]> p = new ArrayList<>();
         List<String[]> names = new ArrayList<>();
         for (ModuleFit f : fits) {
             // a fit that reproduces any targets has no test (undefined, as a factor zero in every layer)
@@ -48,6 +51,10 @@ public final class CondLoraVerdicts {
         }
         double[] combined = p.stream().mapToDouble(v -> Math.max(v[1], v[2])).toArray();
         double[] adjusted = MultipleTesting.adjust(combined, correction);
+        double[] lowEnds = p.stream().mapToDouble(v -> Math.max(v[3], v[5])).toArray();
+        double[] highEnds = p.stream().mapToDouble(v -> Math.max(v[4], v[6])).toArray();
+        double[] low = MultipleTesting.adjust(lowEnds, correction);
+        double[] high = MultipleTesting.adjust(highEnds, correction);
         int family = (int) java.util.Arrays.stream(adjusted).filter(v -> !Double.isNaN(v)).count();
         double threshold = MultipleTesting.detectionLevel(correction, MapVerdict.ALPHA, family);
         List<Test> out = new ArrayList<>();
@@ -61,7 +68,8 @@ public final class CondLoraVerdicts {
                         false, threshold);
             };
             out.add(new Test(names.get(k)[0], names.get(k)[1], p.get(k)[0], p.get(k)[1], p.get(k)[2], combined[k],
-                    adjusted[k], family, correction, adjusted[k] < MapVerdict.ALPHA, power));
+                    adjusted[k], family, correction, adjusted[k] < MapVerdict.ALPHA, power, lowEnds[k], highEnds[k],
+                    Double.isNaN(combined[k]) || (low[k] < MapVerdict.ALPHA) == (high[k] < MapVerdict.ALPHA)));
         }
         return out;
     }
@@ -79,8 +87,10 @@ public final class CondLoraVerdicts {
 
     private static void add(List<double[]> p, List<String[]> names, String module, String factor, double observed,
                             double[] gaussian, double[] shuffled, boolean higherIsBetter) {
+        double[] g = NullDistribution.predictivePRange(gaussian, observed, higherIsBetter);
+        double[] s = NullDistribution.predictivePRange(shuffled, observed, higherIsBetter);
         p.add(new double[] {observed, NullDistribution.predictiveP(gaussian, observed, higherIsBetter),
-            NullDistribution.predictiveP(shuffled, observed, higherIsBetter)});
+            NullDistribution.predictiveP(shuffled, observed, higherIsBetter), g[0], g[1], s[0], s[1]});
         names.add(new String[] {module, factor});
     }
 

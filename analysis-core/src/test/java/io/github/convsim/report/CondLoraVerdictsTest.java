@@ -29,6 +29,45 @@ class CondLoraVerdictsTest {
                 0);
     }
 
+    /**
+     * A test the nulls' draws cannot settle says so: its p range is the larger of the two nulls' ranges at each end,
+     * and where the answer differs between the ends (A observed where p against the wider null is near the level) the
+     * sentence says it is undecided; far beyond both nulls it is decided.
+     */
+    @Test
+    void aTestTheDrawsCannotSettleIsUndecided() {
+        R2Null gaussian = new R2Null("gaussian", draws(0.083, 0.02, 1), draws(0.083, 0.02, 2), draws(0.995, 0.0005, 3));
+        R2Null shuffled = new R2Null("shuffled", draws(0.083, 0.02, 4), draws(0.083, 0.02, 5), draws(0.996, 0.0005, 6));
+        double[] gA = gaussian.r2A();
+        double[] sA = shuffled.r2A();
+        // the observed R^2 of A where the larger of the two nulls' p is about 0.05, found by bisection
+        double lo = 0.083;
+        double hi = 0.2;
+        for (int it = 0; it < 60; it++) {
+            double mid = (lo + hi) / 2;
+            double pm = Math.max(NullDistribution.predictiveP(gA, mid, true), NullDistribution.predictiveP(sA, mid,
+                    true));
+            if (pm > 0.05) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        ModuleFit atLevel = fit("m", hi, 0.083, 0.9955, gaussian, shuffled);
+        CondLoraVerdicts.Test a = CondLoraVerdicts.judge(List.of(atLevel), Correction.NONE).get(0);
+        double[] rg = NullDistribution.predictivePRange(gA, hi, true);
+        double[] rs = NullDistribution.predictivePRange(sA, hi, true);
+        assertEquals(Math.max(rg[0], rs[0]), a.pLow(), 0);
+        assertEquals(Math.max(rg[1], rs[1]), a.pHigh(), 0);
+        assertFalse(a.decided(), a.toString());
+        assertTrue(CondLoraReport.verdict(atLevel).contains("Not decided by the nulls' 32 draws: over resamplings of"
+                + " them p lies between " + Verdicts.p(a.pLow()) + " and " + Verdicts.p(a.pHigh())),
+                CondLoraReport.verdict(atLevel));
+        CondLoraVerdicts.Test far = CondLoraVerdicts.judge(List.of(fit("m", 0.3, 0.083, 0.9955, gaussian, shuffled)),
+                Correction.NONE).get(0);
+        assertTrue(far.beyond() && far.decided(), far.toString());
+    }
+
     @Test
     void eachPartMustBeatBothNullsAfterHolm() {
         R2Null gaussian = new R2Null("gaussian", draws(0.083, 0.02, 1), draws(0.083, 0.02, 2), draws(0.995, 0.0005, 3));
