@@ -29,8 +29,9 @@ import java.util.Set;
  * @param provenance       differences under "provenance" (inputs, options, versions, backend)
  * @param verdicts         differences of a verdict ("exceeds_w0_null", "beyond_both_nulls") or of whether the
  *                         null's draws decide it ("decided_by_draws")
- * @param numbers          numbers that are not equal, beside their relative difference
- * @param other            any other difference: statuses, notes, entries present in one report only
+ * @param numbers          finite numbers that are not equal, beside their relative difference
+ * @param other            any other difference: statuses, notes, entries present in one report only, a number against
+ *                         a NaN or an infinity (a CSV cell), which has no relative difference
  * @param numbersCompared  how many numbers were compared outside the provenance, the CSV files' included
  * @param sentences        sentences (interpretations, verdict texts) that differ; they follow from the numbers
  */
@@ -217,7 +218,8 @@ public record ReportDiff(String tool, List<Difference> provenance, List<Differen
                 verdicts.add(d);
             } else if (SENTENCE_KEYS.contains(key)) {
                 sentences++;
-            } else if (a != null && b != null && a.isNumber() && b.isNumber()) {
+            } else if (a != null && b != null && a.isNumber() && b.isNumber() && Double.isFinite(a.asDouble())
+                    && Double.isFinite(b.asDouble())) {
                 numbers.add(d);
             } else {
                 other.add(d);

@@ -91,14 +91,19 @@ class ReportDiffTest {
                 + "two,value,A,left,8,8,1,0,0.0190,,yes\n"
                 + "two,value,A,left,8,8,0,1,0.0186,,yes\n");
         Files.writeString(a.resolve("diagnostics.csv"), "module,layer,cond_w0\nvalue,0,861.0\n");
+        Files.writeString(a.resolve("fit.csv"), "module,layer,r2_A\nvalue,0,NaN\n");
+        Files.writeString(b.resolve("fit.csv"), "module,layer,r2_A\nvalue,0,0.08\n");
         ReportDiff d = ReportDiff.of(a, b);
         assertEquals(1, d.numbers().size(), d.toString());
         ReportDiff.Difference n = d.numbers().get(0);
         assertEquals("similarity.csv[value A left i=8 j=8 layer_a=1 layer_b=0].phi", n.path());
         assertEquals(0.0190, n.b().asDouble());
-        // summary.json's map: average, i, j; each row's phi (i, j and the layers are its key, empty cells absent)
-        assertEquals(3 + 2, d.numbersCompared());
-        assertEquals(1, d.other().size());
+        // summary.json's map: average, i, j; each row's phi (i, j and the layers are its key, empty cells absent), and
+        // the NaN against 0.08
+        assertEquals(3 + 2 + 1, d.numbersCompared());
+        assertEquals(2, d.other().size());
+        assertEquals("fit.csv[value layer=0].r2_A", d.other().get(1).path(), "NaN against a number: no relative"
+                + " difference, so not among the numbers");
         assertEquals("diagnostics.csv", d.other().get(0).path());
         assertNull(d.other().get(0).b(), "in the first report only");
         assertEquals(List.of(), d.verdicts());
