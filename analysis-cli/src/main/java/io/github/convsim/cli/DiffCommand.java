@@ -23,12 +23,14 @@ import picocli.CommandLine.Model.CommandSpec;
             + "anything else, in summary.json and the CSV files. Entries and rows are matched by what they are "
             + "(module, matrix, side, i, j, layers; pairs by their adapters), not by position. When each ran, how "
             + "long it took and the memory it used are left out.",
-            "Writes nothing; exit code 0 whatever differs."},
+            "Writes nothing; exit code 0 whatever differs, unless --check is given."},
         footer = {"", "Examples:",
             "  # a rerun: is every number the same?",
             "  convsim diff convsim-report report-again",
             "  # two backends: how far apart, and did any verdict change?",
-            "  convsim diff report-cpu/summary.json report-gpu --tolerance 1e-6"})
+            "  convsim diff report-cpu/summary.json report-gpu --tolerance 1e-6",
+            "  # in a script: exit code 6 unless they agree to 1e-9",
+            "  convsim diff --check report-before report-after"})
 final class DiffCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -44,6 +46,11 @@ final class DiffCommand implements Callable<Integer> {
             description = "Relative difference |a - b| / max(|a|, |b|) beyond which every number is listed"
                     + " (default: ${DEFAULT-VALUE}; 0 lists every number that is not equal).")
     double tolerance;
+
+    @Option(names = "--check", description = "Exit with code 6 where a verdict differs, a number differs beyond"
+            + " --tolerance, or one report holds what the other lacks (the provenance may differ: another machine,"
+            + " path or backend), so that a script can rely on it.")
+    boolean check;
 
     @Option(names = "--limit", paramLabel = "N", defaultValue = "10",
             description = "Most lines of each kind of difference (default: ${DEFAULT-VALUE}; 0 for all).")
@@ -79,7 +86,13 @@ final class DiffCommand implements Callable<Integer> {
             o.printf(Locale.ROOT, "sentences: %d differ%s (written from the numbers above)%n", d.sentences(),
                     d.sentences() == 1 ? "s" : "");
         }
-        return 0;
+        if (!check) {
+            return 0;
+        }
+        boolean agree = d.verdicts().isEmpty() && beyond.isEmpty() && d.other().isEmpty();
+        o.printf(Locale.ROOT, "check: %s%n", agree ? "the reports agree (verdicts, numbers within the tolerance, and"
+                + " what they hold)" : "the reports differ (exit code " + Main.EXIT_DIFFERENT + ")");
+        return agree ? 0 : Main.EXIT_DIFFERENT;
     }
 
     private void section(PrintWriter o, String name, List<Difference> ds, String none) {

@@ -29,7 +29,9 @@ import picocli.CommandLine;
             "  3  invalid or unreadable input",
             "  4  the output cannot be written",
             "  5  out of memory (run again with a larger heap: CONVSIM_JAVA_OPTS=-Xmx8g) or",
-            "     of room for temporary files (CONVSIM_JAVA_OPTS=-Djava.io.tmpdir=DIR)"})
+            "     of room for temporary files (CONVSIM_JAVA_OPTS=-Djava.io.tmpdir=DIR)",
+            "  6  diff --check: the reports differ in a verdict, in a number beyond",
+            "     --tolerance, or in what they hold"})
 public final class Main implements Runnable {
     public static final int EXIT_INTERNAL = 1;
     public static final int EXIT_USAGE = 2;
@@ -37,6 +39,8 @@ public final class Main implements Runnable {
     public static final int EXIT_OUTPUT = 4;
     /** The machine ran out of a resource, memory or room for temporary files: the same run with more may succeed. */
     public static final int EXIT_RESOURCES = 5;
+    /** {@code diff --check}: two reports that should agree do not. */
+    public static final int EXIT_DIFFERENT = 6;
     /** The shortage's line when even that line could not be built or printed. */
     private static final byte[] OUT_OF_MEMORY = ("convsim: out of memory: run it with a larger heap, e.g."
             + " CONVSIM_JAVA_OPTS=-Xmx8g\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII);

@@ -47,6 +47,16 @@ class DiffCommandTest {
         assertTrue(out.contains("similarity.csv[value A left i=8 j=8 layer_a=0 layer_b=1].w0_mean: "), out);
         assertFalse(out.contains("diagnostics.csv"), "cond(W0) and the residuals do not depend on the seed");
         assertTrue(out.contains("other: nothing else differs"), out);
+        assertFalse(out.contains("check:"), "no verdict on the whole without --check: " + out);
+
+        // --check: the rerun agrees (exit 0), another seed's nulls do not (exit 6), whatever the provenance says
+        CliRunner.Result agree = CliRunner.run("diff", "--check", first.toString(), again.toString());
+        assertEquals(0, agree.exit(), agree.out());
+        assertTrue(agree.out().endsWith("check: the reports agree (verdicts, numbers within the tolerance, and what"
+                + " they hold)\n"), agree.out());
+        CliRunner.Result differ = CliRunner.run("diff", "--check", first.toString(), seed2.toString());
+        assertEquals(Main.EXIT_DIFFERENT, differ.exit(), differ.out());
+        assertTrue(differ.out().endsWith("check: the reports differ (exit code 6)\n"), differ.out());
     }
 
     @Test
