@@ -483,12 +483,6 @@ public final class ComparisonReport {
                 ? (pairs == 1 ? "that pair's answer" : "those pairs' answers") : "it");
     }
 
-    /** A test's p range over resamplings of its null's draws, as summary.json holds it; null without one. */
-    private static List<Double> resampled(ComparisonVerdicts.Test t) {
-        return Double.isNaN(t.pLow()) ? null
-                : java.util.Arrays.asList(ReportWriter.finite(t.pLow()), ReportWriter.finite(t.pHigh()));
-    }
-
     /** Mean of the cells off the diagonal, skipping undefined ones. */
     public static double offDiagonalMean(double[][] m) {
         double s = 0;
@@ -537,7 +531,7 @@ public final class ComparisonReport {
             if (j.overall() != null) {
                 e.put("p_value", ReportWriter.finite(j.overall().p()));
                 e.put("p_adjusted", ReportWriter.finite(j.overall().pAdjusted()));
-                e.put("p_value_resampled_99", resampled(j.overall()));
+                e.put("p_value_resampled_99", ReportWriter.pRange(j.overall().pLow(), j.overall().pHigh()));
             }
             e.put("exceeds_w0_null", j.answer());
             e.put("decided_by_draws", j.overall() == null ? null : j.overall().decided());
@@ -558,7 +552,7 @@ public final class ComparisonReport {
                 pe.put("mean_phi", ReportWriter.finite(t.statistic()));
                 pe.put("p_value", ReportWriter.finite(t.p()));
                 pe.put("p_adjusted", ReportWriter.finite(t.pAdjusted()));
-                pe.put("p_value_resampled_99", resampled(t));
+                pe.put("p_value_resampled_99", ReportWriter.pRange(t.pLow(), t.pHigh()));
                 pe.put("exceeds_w0_null", Double.isNaN(t.p()) ? "n/a" : t.exceeds() ? "yes" : "no");
                 pe.put("decided_by_draws", Double.isNaN(t.p()) ? null : t.decided());
                 pairs.add(pe);

@@ -99,8 +99,8 @@ public final class ComparisonVerdicts {
             }
         }
         double[] adjusted = MultipleTesting.adjust(stats.stream().mapToDouble(s -> s[4]).toArray(), correction);
-        double[] low = MultipleTesting.adjust(stats.stream().mapToDouble(s -> s[5]).toArray(), correction);
-        double[] high = MultipleTesting.adjust(stats.stream().mapToDouble(s -> s[6]).toArray(), correction);
+        boolean[] decided = MultipleTesting.decided(stats.stream().mapToDouble(s -> s[5]).toArray(),
+                stats.stream().mapToDouble(s -> s[6]).toArray(), correction, MapVerdict.ALPHA);
         int family = (int) java.util.Arrays.stream(adjusted).filter(v -> !Double.isNaN(v)).count();
         List<Judgement> out = new ArrayList<>();
         Map<ComparisonMap, Judgement> judged = new IdentityHashMap<>();
@@ -122,7 +122,7 @@ public final class ComparisonVerdicts {
                     continue;
                 }
                 Test test = new Test((int) s[1], (int) s[2], s[3], s[4], adjusted[t], adjusted[t] < MapVerdict.ALPHA,
-                        s[5], s[6], Double.isNaN(s[4]) || (low[t] < MapVerdict.ALPHA) == (high[t] < MapVerdict.ALPHA));
+                        s[5], s[6], decided[t]);
                 if (s[1] < 0) {
                     overall = test;
                 } else {

@@ -191,10 +191,8 @@ public final class CondLoraReport {
         } else {
             judgement = String.format(Locale.ROOT, "well beyond both nulls (%.1f points; %s)", 100 * excess, p);
         }
-        String undecided = test.decided() ? "" : String.format(Locale.ROOT, " Not decided by the nulls' %d draws:"
-                + " over resamplings of them p lies between %s and %s, and the answer differs between the two ends;"
-                + " rerun with more --draws before relying on it.", Math.min(gaussian.length, shuffled.length),
-                Verdicts.p(test.pLow()), Verdicts.p(test.pHigh()));
+        String undecided = test.decided() ? "" : Verdicts.undecided("the nulls'", Math.min(gaussian.length,
+                shuffled.length), test.pLow(), test.pHigh());
         return "It " + what + " " + nulls + ": " + judgement + "." + undecided;
     }
 
@@ -286,8 +284,7 @@ public final class CondLoraReport {
                 j.put("p_shuffled_null", ReportWriter.finite(t.pShuffled()));
                 j.put("p_value", ReportWriter.finite(t.p()));
                 j.put("p_adjusted", ReportWriter.finite(t.pAdjusted()));
-                j.put("p_value_resampled_99", undefined ? null
-                        : java.util.Arrays.asList(ReportWriter.finite(t.pLow()), ReportWriter.finite(t.pHigh())));
+                j.put("p_value_resampled_99", ReportWriter.pRange(t.pLow(), t.pHigh()));
                 // a factor zero in every layer has nothing to fit: no test
                 j.put("beyond_both_nulls", undefined ? "n/a" : t.beyond() ? "yes" : "no");
                 j.put("decided_by_draws", undefined ? null : t.decided());

@@ -53,8 +53,7 @@ public final class CondLoraVerdicts {
         double[] adjusted = MultipleTesting.adjust(combined, correction);
         double[] lowEnds = p.stream().mapToDouble(v -> Math.max(v[3], v[5])).toArray();
         double[] highEnds = p.stream().mapToDouble(v -> Math.max(v[4], v[6])).toArray();
-        double[] low = MultipleTesting.adjust(lowEnds, correction);
-        double[] high = MultipleTesting.adjust(highEnds, correction);
+        boolean[] decided = MultipleTesting.decided(lowEnds, highEnds, correction, MapVerdict.ALPHA);
         int family = (int) java.util.Arrays.stream(adjusted).filter(v -> !Double.isNaN(v)).count();
         double threshold = MultipleTesting.detectionLevel(correction, MapVerdict.ALPHA, family);
         List<Test> out = new ArrayList<>();
@@ -69,7 +68,7 @@ public final class CondLoraVerdicts {
             };
             out.add(new Test(names.get(k)[0], names.get(k)[1], p.get(k)[0], p.get(k)[1], p.get(k)[2], combined[k],
                     adjusted[k], family, correction, adjusted[k] < MapVerdict.ALPHA, power, lowEnds[k], highEnds[k],
-                    Double.isNaN(combined[k]) || (low[k] < MapVerdict.ALPHA) == (high[k] < MapVerdict.ALPHA)));
+                    decided[k]));
         }
         return out;
     }

@@ -280,8 +280,7 @@ public final class ReportWriter {
                 e.put("p_value", finite(v.p()));
                 e.put("p_value_monte_carlo", finite(v.pMonteCarlo()));
                 e.put("p_adjusted", finite(v.pAdjusted()));
-                e.put("p_value_resampled_99", Double.isNaN(v.pLow()) ? null
-                        : java.util.Arrays.asList(finite(v.pLow()), finite(v.pHigh())));
+                e.put("p_value_resampled_99", pRange(v.pLow(), v.pHigh()));
                 e.put("correction", v.correction().label());
                 e.put("exceeds_w0_null", v.answer());
                 e.put("decided_by_draws", Double.isNaN(v.pLow()) ? null : v.decided());
@@ -377,6 +376,11 @@ public final class ReportWriter {
      */
     static double effectSize(NullDistribution n, Heatmap h) {
         return h.degenerate() ? Double.NaN : n.effectSize(h.average());
+    }
+
+    /** A p range over resamplings of a null's draws ({@code p_value_resampled_99}); null where there is none. */
+    static List<Double> pRange(double low, double high) {
+        return Double.isNaN(low) ? null : java.util.Arrays.asList(finite(low), finite(high));
     }
 
     /** A number for JSON: null where it is NaN or infinite (JSON has neither). */

@@ -86,9 +86,7 @@ public final class Verdicts {
             default -> sb.append('.');
         }
         if (!v.decided()) {
-            sb.append(String.format(Locale.ROOT, " Not decided by the W0 null's %d draws: over resamplings of them p"
-                    + " lies between %s and %s, and the answer differs between the two ends; rerun with more --draws"
-                    + " before relying on it.", h.w0().draws(), p(v.pLow()), p(v.pHigh())));
+            sb.append(undecided("the W0 null's", h.w0().draws(), v.pLow(), v.pHigh()));
         }
         if (h.subject().equals("C_dW") && h.side() == io.github.convsim.similarity.Side.RIGHT) {
             sb.append(" On the right, C_dW = (W0^-1 B) A has A's row space whatever W0 is: this map follows A across"
@@ -129,6 +127,16 @@ public final class Verdicts {
                 + " %s, so a 'no' rules out %s", what, shared, noise(d.noise()), size,
                 largestPlanted(d.noise(), PlantedControl.NOISE), d.plantMean(), detected(d),
                 rows ? "rows shared that closely" : "a shared map that strong");
+    }
+
+    /**
+     * The sentence of a test whose answer differs between the two ends of its p's range over resamplings of the
+     * null's draws ({@code whose}: "the W0 null's", "the nulls'").
+     */
+    static String undecided(String whose, int draws, double pLow, double pHigh) {
+        return String.format(Locale.ROOT, " Not decided by %s %d draws: over resamplings of them p lies between %s and"
+                + " %s, and the answer differs between the two ends; rerun with more --draws before relying on it.",
+                whose, draws, p(pLow), p(pHigh));
     }
 
     /**

@@ -82,10 +82,8 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
         double[] p = family.stream().mapToDouble(h -> h.w0().pValue(h.average())).toArray();
         double[] adjusted = MultipleTesting.adjust(p, correction);
         double[][] ranges = family.stream().map(h -> h.w0().pValueRange(h.average())).toArray(double[][]::new);
-        double[] low = MultipleTesting.adjust(java.util.Arrays.stream(ranges).mapToDouble(r -> r[0]).toArray(),
-                correction);
-        double[] high = MultipleTesting.adjust(java.util.Arrays.stream(ranges).mapToDouble(r -> r[1]).toArray(),
-                correction);
+        boolean[] decided = MultipleTesting.decided(java.util.Arrays.stream(ranges).mapToDouble(r -> r[0]).toArray(),
+                java.util.Arrays.stream(ranges).mapToDouble(r -> r[1]).toArray(), correction, alpha);
         Map<Heatmap, Integer> index = new IdentityHashMap<>();
         for (int k = 0; k < family.size(); k++) {
             index.put(family.get(k), k);
@@ -102,14 +100,14 @@ public record MapVerdict(Heatmap map, Status status, String reason, double p, do
             if (k != null) {
                 out.add(new MapVerdict(h, Status.TESTED, "", p[k], mc, adjusted[k], correction, alpha, family.size(),
                         adjusted[k] < alpha, null, detectable, gaussian.get(h), ranges[k][0], ranges[k][1],
-                        (low[k] < alpha) == (high[k] < alpha)));
+                        decided[k]));
             } else {
                 Excluded e = excluded.get(h);
                 out.add(new MapVerdict(h, e.status(), e.reason(), kd == null ? Double.NaN : p[kd], mc,
                         kd == null ? Double.NaN : adjusted[kd], correction, alpha, family.size(),
                         kd != null && adjusted[kd] < alpha, dup, detectable, gaussian.get(h),
                         kd == null ? Double.NaN : ranges[kd][0], kd == null ? Double.NaN : ranges[kd][1],
-                        kd == null || (low[kd] < alpha) == (high[kd] < alpha)));
+                        kd == null || decided[kd]));
             }
         }
         return out;

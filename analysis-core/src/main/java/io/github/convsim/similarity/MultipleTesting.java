@@ -40,6 +40,21 @@ public final class MultipleTesting {
         return c == Correction.NONE ? alpha : alpha / Math.max(1, familySize);
     }
 
+    /**
+     * Whether each test's answer is the same at both ends of its p's range ({@link NullDistribution#predictivePRange}):
+     * the family adjusted with every test at its low end, then at its high end. Both corrections are monotone in each
+     * p, so the answer at p lies between. A test without a range (NaN) counts as decided.
+     */
+    public static boolean[] decided(double[] lowEnds, double[] highEnds, Correction c, double alpha) {
+        double[] low = adjust(lowEnds, c);
+        double[] high = adjust(highEnds, c);
+        boolean[] out = new boolean[low.length];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = Double.isNaN(lowEnds[k]) || (low[k] < alpha) == (high[k] < alpha);
+        }
+        return out;
+    }
+
     /** The adjusted p-values, in the order given (NaN entries are left out of the family and stay NaN). */
     public static double[] adjust(double[] p, Correction c) {
         Integer[] order = java.util.stream.IntStream.range(0, p.length).filter(k -> !Double.isNaN(p[k])).boxed()
