@@ -2,7 +2,6 @@ package io.github.convsim.cli;
 
 import io.github.convsim.api.Analysis;
 import io.github.convsim.cache.BaseCache;
-import io.github.convsim.io.CheckpointException;
 import io.github.convsim.linalg.Backends;
 import io.github.convsim.model.BaseMatch;
 import io.github.convsim.model.LoraCheckpoint;
@@ -135,7 +134,8 @@ final class AnalyzeCommand implements Callable<Integer> {
             adapter = positionalAdapter;
         }
         cacheOptions.check(spec);
-        ReportedRun recorded = from == null ? null : recorded();
+        ReportedRun recorded = from == null ? null
+                : RerunOptions.read(spec, from, ReportedRun::read, Set.of("--scale"), MOVABLE);
         boolean moved = recorded != null && RerunOptions.inputsGiven(spec, MOVABLE);
         adapter = Locations.resolve(adapter);
         AnalysisOptions options = recorded != null ? recorded.options() : options();
@@ -186,19 +186,6 @@ final class AnalyzeCommand implements Callable<Integer> {
             }
         }
         return 0;
-    }
-
-    /**
-     * The run a report recorded, its inputs verified unchanged where they were (those given elsewhere are verified once
-     * opened); no option that changes the numbers beside it.
-     */
-    private ReportedRun recorded() throws CheckpointException {
-        RerunOptions.refuseOthers(spec, Set.of("--scale", "--adapter", "--base"));
-        ReportedRun run = ReportedRun.read(from);
-        if (!RerunOptions.inputsGiven(spec, MOVABLE)) {
-            run.verifyInputs();
-        }
-        return run;
     }
 
     /** The options that read the recorded inputs from another place, beside --from. */

@@ -101,8 +101,9 @@ final class CompareCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         cacheOptions.check(spec);
-        ReportedComparison recorded = from == null ? null : recorded();
-        boolean moved = recorded != null && RerunOptions.inputsGiven(spec, Set.of("--base"));
+        ReportedComparison recorded = from == null ? null
+                : RerunOptions.read(spec, from, ReportedComparison::read, Set.of(), MOVABLE);
+        boolean moved = recorded != null && RerunOptions.inputsGiven(spec, MOVABLE);
         if (recorded == null) {
             checkDraws();
         }
@@ -158,18 +159,8 @@ final class CompareCommand implements Callable<Integer> {
         return 0;
     }
 
-    /**
-     * The comparison a report recorded, its inputs verified unchanged where they were (those given elsewhere are
-     * verified once opened); no option that changes the numbers beside it.
-     */
-    private ReportedComparison recorded() throws CheckpointException {
-        RerunOptions.refuseOthers(spec, Set.of("--base"));
-        ReportedComparison run = ReportedComparison.read(from);
-        if (!RerunOptions.inputsGiven(spec, Set.of("--base"))) {
-            run.verifyInputs();
-        }
-        return run;
-    }
+    /** The option that reads the recorded base from another place, beside --from (the adapters are positional). */
+    private static final Set<String> MOVABLE = Set.of("--base");
 
     /** The files the adapters and base at these places give, as a comparison's provenance lists them. */
     private static List<Provenance.InputFile> inputsOf(List<Path> dirs, Path base, BaseMatch.BaseCheck check)

@@ -145,16 +145,10 @@ final class CondLoraCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             long t0 = System.nanoTime();
-            ReportedFit recorded = null;
-            boolean moved = false;
-            if (from != null) {
-                RerunOptions.refuseOthers(spec, java.util.Set.of("--base"));
-                recorded = ReportedFit.read(from);
-                moved = RerunOptions.inputsGiven(spec, java.util.Set.of("--base"));
-                if (!moved) {
-                    recorded.verifyInputs();
-                }
-            }
+            java.util.Set<String> movable = java.util.Set.of("--base"); // the adapter is positional
+            ReportedFit recorded = from == null ? null
+                    : RerunOptions.read(spec, from, ReportedFit::read, java.util.Set.of(), movable);
+            boolean moved = recorded != null && RerunOptions.inputsGiven(spec, movable);
             String backendName = recorded != null ? recorded.backend() : backend;
             CondLoraSettings settings = recorded != null
                     ? new CondLoraSettings(recorded.ridge(), recorded.draws(), recorded.seed())
@@ -295,10 +289,7 @@ final class CondLoraCommand implements Runnable {
                                  Map<String, Object> options, double seconds) throws IOException {
         Map<String, Object> withNotes = new LinkedHashMap<>();
         withNotes.put(Provenance.CHECKPOINT_NOTES, ckpt.notes());
-        // the inputs as given and how they were read, as ReportedFit reads them back
-        withNotes.put(ReportedFit.ADAPTER, ckpt.adapterDir().toAbsolutePath().normalize().toString());
-        withNotes.put(ReportedFit.BASE, ckpt.base().location().toAbsolutePath().normalize().toString());
-        withNotes.put(ReportedFit.BASE_CHECK, ckpt.baseCheck().name().toLowerCase(Locale.ROOT));
+        withNotes.putAll(Provenance.inputsAsGiven(ckpt));
         withNotes.putAll(options);
         return Provenance.of(tool, backend, Provenance.inputsOf(List.of(ckpt)), withNotes,
                 Map.of("fit", seconds), MemoryUse.resources());

@@ -179,9 +179,7 @@ public final class Analysis {
     private static Map<String, Object> optionsMap(AnalysisOptions o, LoraCheckpoint ckpt) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put(Provenance.CHECKPOINT_NOTES, ckpt.notes());
-        m.put(ReportedRun.ADAPTER, ckpt.adapterDir().toAbsolutePath().normalize().toString());
-        m.put(ReportedRun.BASE, ckpt.base().location().toAbsolutePath().normalize().toString());
-        m.put(ReportedRun.BASE_CHECK, ckpt.baseCheck().name().toLowerCase(java.util.Locale.ROOT));
+        m.putAll(Provenance.inputsAsGiven(ckpt));
         m.putAll(o.toMap());
         return m;
     }

@@ -74,6 +74,18 @@ public record Provenance(String tool, String toolVersion, String javaVersion, St
     }
 
     /**
+     * The adapter and base as read (absolute paths) and how the base was checked, under the keys a rerun reads back
+     * ({@link ReportedRun}, {@link ReportedFit}).
+     */
+    public static Map<String, Object> inputsAsGiven(LoraCheckpoint ckpt) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put(RecordedSummary.ADAPTER, ckpt.adapterDir().toAbsolutePath().normalize().toString());
+        m.put(RecordedSummary.BASE, ckpt.base().location().toAbsolutePath().normalize().toString());
+        m.put(RecordedSummary.BASE_CHECK, ckpt.baseCheck().name().toLowerCase(java.util.Locale.ROOT));
+        return m;
+    }
+
+    /**
      * Every file the checkpoints read (config, adapter weights, base), hashed, with its role; a file several of them
      * share (the base) is listed once. Called once the files are read, it also refuses a file rewritten since its
      * checkpoint opened it ({@link LoraCheckpoint#requireUnchanged}), whose hash would not be what was read.

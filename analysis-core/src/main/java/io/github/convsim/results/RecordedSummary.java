@@ -16,8 +16,8 @@ import java.util.Map;
 
 /**
  * What a rerun reads from a report's summary.json, whichever command wrote it: the recorded options, the input files
- * with their hashes and the correction of the verdicts. {@link ReportedRun} (analyze) and {@link ReportedComparison}
- * (compare) take what they need from it.
+ * with their hashes and the correction of the verdicts. {@link ReportedRun} (analyze), {@link ReportedComparison}
+ * (compare) and {@link ReportedFit} (condlora fit) take what they need from it.
  *
  * @param options    the provenance's options, as JSON values
  * @param inputs     every file the report read, with its size and sha256
@@ -25,6 +25,7 @@ import java.util.Map;
  */
 record RecordedSummary(Map<String, Object> options, List<Provenance.InputFile> inputs, Correction correction) {
     /** Keys of the provenance options that name the inputs and the base check. */
+    static final String ADAPTER = "adapter";
     static final String BASE = "base";
     static final String BASE_CHECK = "base_check";
 

@@ -16,8 +16,9 @@ import java.util.Set;
  * What differs between two reports of one convsim command (their summary.json and the CSV files beside it): the
  * provenance (inputs, options, versions, arithmetic), the verdicts, every number, and anything else. Entries of a list
  * and rows of a CSV are matched by what they are (module, matrix, side, i and j, layers; a pair's adapters; a test's
- * statistic; an input's role), not by position, so that reports listing them in another order still compare. What differs between two runs of the same analysis by nature
- * (when it ran, how long it took, the memory it used) is left out.
+ * statistic; an input's role), not by position, so that reports listing them in another order still compare. What
+ * differs between two runs of the same analysis by nature (when it ran, how long it took, the memory it used) is left
+ * out.
  *
  * <pre>{@code
  * ReportDiff d = ReportDiff.of(Path.of("run-cpu"), Path.of("run-gpu"));

@@ -19,7 +19,7 @@ import java.util.Map;
 public record ReportedFit(Path adapter, Path base, BaseMatch.BaseCheck baseCheck, double ridge, int draws, long seed,
                           String backend, List<Provenance.InputFile> inputs) implements RecordedInputs {
     /** Keys of the provenance options that name the inputs, the base check and the settings. */
-    public static final String ADAPTER = "adapter";
+    public static final String ADAPTER = RecordedSummary.ADAPTER;
     public static final String BASE = RecordedSummary.BASE;
     public static final String BASE_CHECK = RecordedSummary.BASE_CHECK;
     public static final String RIDGE = "ridge";

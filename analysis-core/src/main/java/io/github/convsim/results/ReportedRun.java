@@ -21,7 +21,7 @@ import java.util.List;
 public record ReportedRun(Path adapter, Path base, BaseMatch.BaseCheck baseCheck, AnalysisOptions options,
                           Correction correction, List<Provenance.InputFile> inputs) implements RecordedInputs {
     /** Keys of the provenance options that name the inputs and the base check. */
-    public static final String ADAPTER = "adapter";
+    public static final String ADAPTER = RecordedSummary.ADAPTER;
     public static final String BASE = RecordedSummary.BASE;
     public static final String BASE_CHECK = RecordedSummary.BASE_CHECK;
 
